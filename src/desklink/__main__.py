@@ -1,0 +1,3 @@
+from desklink.cli import main
+
+raise SystemExit(main())

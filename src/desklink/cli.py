@@ -1,0 +1,242 @@
+"""``desklink``: run the server and manage users and queues from the shell.
+
+Passwords are read from standard input (a prompt on a terminal, one line
+otherwise), never from the command line where ``ps`` and shell history
+would keep them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from desklink.config import Settings
+from desklink.errors import DeskLinkError
+
+#: The queue and admin a fresh install starts with, so the sample page works at once.
+FIRST_QUEUE = "support"
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    return Settings.from_env(
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        database_url=args.database_url,
+        **extra,
+    )
+
+
+def _read_password(prompt: str) -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("Again: ") != first:
+            raise SystemExit("passwords differ")
+        return first
+    line = sys.stdin.readline()
+    if not line:
+        raise SystemExit("expected the password on standard input")
+    return line.rstrip("\r\n")
+
+
+async def _with_store(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+    from desklink.store import Store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(settings.effective_database_url)
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+async def ensure_first_admin(settings: Settings) -> tuple[str, str] | None:
+    """On a fresh install create the first admin (with a generated password)
+    and the ``support`` queue; returns the credentials to print once."""
+    from desklink.broker import MemoryBroker
+    from desklink.server.auth import Accounts
+
+    async def run(store: Any) -> tuple[str, str] | None:
+        if await store.count_users() > 0:
+            return None
+        password = secrets.token_urlsafe(15)
+        accounts = Accounts(store, MemoryBroker(), settings)
+        admin = await accounts.create_user("admin", "Administrator", "admin", password)
+        queue = await store.get_queue_by_slug(FIRST_QUEUE)
+        if queue is None:
+            queue = await store.create_queue(FIRST_QUEUE, "Support", [], datetime.now(UTC))
+        await store.add_queue_member(queue.id, admin.id)
+        return "admin", password
+
+    result: tuple[str, str] | None = await _with_store(settings, run)
+    return result
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from desklink.server.app import create_app
+
+    settings = _settings(args, host=args.host, port=args.port, redis_url=args.redis_url)
+    created = asyncio.run(ensure_first_admin(settings))
+    url = f"http://{settings.host if ':' not in settings.host else '[' + settings.host + ']'}:{settings.port}"
+    if created:
+        print("DeskLink first run: created the administrator account.", flush=True)
+        print(f"  username: {created[0]}", flush=True)
+        print(f"  password: {created[1]}   (shown once; change it in the admin center)", flush=True)
+    print(f"DeskLink on {url}/  console {url}/console  admin {url}/admin", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=settings.max_message_bytes,
+        proxy_headers=settings.trust_proxy,
+        log_level=args.log_level,
+        server_header=False,
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- admin
+async def _admin(args: argparse.Namespace, settings: Settings) -> None:
+    from desklink.broker import MemoryBroker
+    from desklink.server.auth import Accounts, check_password
+
+    async def run(store: Any) -> None:
+        accounts = Accounts(store, MemoryBroker(), settings)
+        what = (args.what, args.action)
+
+        async def user(name: str) -> Any:
+            u = await store.get_user_by_name(name)
+            if u is None:
+                raise SystemExit(f"no user {name!r}")
+            return u
+
+        async def queue(slug: str) -> Any:
+            q = await store.get_queue_by_slug(slug)
+            if q is None:
+                raise SystemExit(f"no queue {slug!r}")
+            return q
+
+        if what == ("user", "add"):
+            password = _read_password(f"Password for {args.username}: ")
+            u = await accounts.create_user(args.username, args.display_name or args.username, args.role, password)
+            for slug in args.queue or []:
+                await store.add_queue_member((await queue(slug)).id, u.id)
+            print(f"created {u.role} {u.username} (id {u.id})")
+        elif what == ("user", "list"):
+            for u in await store.list_users():
+                state = "disabled" if u.disabled else "active"
+                print(f"{u.id}\t{u.username}\t{u.role}\t{state}\t{u.display_name}")
+        elif what == ("user", "disable") or what == ("user", "enable"):
+            u = await user(args.username)
+            await store.update_user(u.id, disabled=args.action == "disable")
+            if args.action == "disable":
+                await store.delete_user_auth_sessions(u.id)
+            print(f"{args.action}d {u.username}")
+        elif what == ("user", "set-password"):
+            u = await user(args.username)
+            password = _read_password(f"New password for {u.username}: ")
+            check_password(password)
+            await store.update_user(u.id, password_hash=accounts.hash_password(password))
+            await store.delete_user_auth_sessions(u.id)
+            print(f"password changed for {u.username}")
+        elif what == ("user", "set-role"):
+            u = await user(args.username)
+            await store.update_user(u.id, role=args.role)
+            print(f"{u.username} is now {args.role}")
+        elif what == ("queue", "add"):
+            from desklink.server.api_admin import check_origins, check_slug
+
+            q = await store.create_queue(
+                check_slug(args.slug), args.name or args.slug, check_origins(args.origin or []), datetime.now(UTC)
+            )
+            print(f"created queue {q.slug} (id {q.id})")
+        elif what == ("queue", "list"):
+            for q in await store.list_queues():
+                members = await store.queue_member_ids(q.id)
+                print(f"{q.id}\t{q.slug}\t{q.name}\torigins={','.join(q.allowed_origins) or '-'}\tmembers={len(members)}")
+        elif what == ("queue", "set-origins"):
+            from desklink.server.api_admin import check_origins
+
+            q = await queue(args.slug)
+            await store.update_queue(q.id, allowed_origins=check_origins(args.origin))
+            print(f"{q.slug} now allows {', '.join(args.origin) or 'only this server'}")
+        elif what == ("queue", "add-member"):
+            q = await queue(args.slug)
+            for name in args.usernames:
+                await store.add_queue_member(q.id, (await user(name)).id)
+            print(f"added {len(args.usernames)} member(s) to {q.slug}")
+
+    await _with_store(settings, run)
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(_admin(args, _settings(args)))
+    except DeskLinkError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="desklink", description="DeskLink remote support server")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--data-dir", help="where SQLite and local data live (default ./data)")
+        sp.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db")
+
+    serve = sub.add_parser("serve", help="run the server with embedded defaults")
+    common(serve)
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--redis-url", help="Redis for several nodes (default: in-process broker)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=cmd_serve)
+
+    admin = sub.add_parser("admin", help="manage users and queues")
+    common(admin)
+    what = admin.add_subparsers(dest="what", required=True)
+    users = what.add_parser("user", help="accounts").add_subparsers(dest="action", required=True)
+    add = users.add_parser("add", help="create (password from stdin)")
+    add.add_argument("username")
+    add.add_argument("--role", default="rep", choices=["rep", "supervisor", "admin"])
+    add.add_argument("--display-name")
+    add.add_argument("--queue", action="append", help="queue slug to join (repeatable)")
+    users.add_parser("list", help="list accounts")
+    for action in ("disable", "enable", "set-password"):
+        users.add_parser(action).add_argument("username")
+    role = users.add_parser("set-role")
+    role.add_argument("username")
+    role.add_argument("role", choices=["rep", "supervisor", "admin"])
+    queues = what.add_parser("queue", help="queues").add_subparsers(dest="action", required=True)
+    qadd = queues.add_parser("add", help="create a queue")
+    qadd.add_argument("slug")
+    qadd.add_argument("--name")
+    qadd.add_argument("--origin", action="append", help="site allowed to embed the help box (repeatable)")
+    queues.add_parser("list")
+    so = queues.add_parser("set-origins", help="replace the allowed origins")
+    so.add_argument("slug")
+    so.add_argument("origin", nargs="*")
+    am = queues.add_parser("add-member")
+    am.add_argument("slug")
+    am.add_argument("usernames", nargs="+")
+    admin.set_defaults(func=cmd_admin)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""Settings: where data lives, which backends run, and every named limit.
+
+Settings come from keyword arguments (the CLI) over environment variables
+(``DESKLINK_<FIELD>`` in upper case) over the defaults below. A limit's
+default is the protocol constant of the same name in
+:mod:`desklink.protocol.limits`, so the reason for each one is written once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desklink.errors import ConfigError
+from desklink.protocol import limits
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    # where and how it runs
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    #: SQLAlchemy URL; empty means SQLite in ``data_dir``. PostgreSQL:
+    #: ``postgresql+asyncpg://user@host/db``.
+    database_url: str = ""
+    #: Redis URL; empty means the in-process broker (one node only).
+    redis_url: str = ""
+    #: Prefix for every broker key and channel, so several deployments (or
+    #: test runs) can share one Redis.
+    broker_prefix: str = "desklink:"
+    #: Extra origins allowed to open the rep console's WebSocket and call the
+    #: console API (the server's own origin is always allowed).
+    console_origins: tuple[str, ...] = ()
+    #: Trust ``X-Forwarded-For`` / ``X-Forwarded-Proto`` from the load balancer.
+    trust_proxy: bool = False
+    #: Name shown to visitors in the help box header.
+    provider_name: str = "DeskLink Support"
+
+    # message limits
+    max_message_bytes: int = limits.MAX_MESSAGE_BYTES
+    max_question_chars: int = limits.MAX_QUESTION_CHARS
+    max_chat_chars: int = limits.MAX_CHAT_CHARS
+    max_name_chars: int = limits.MAX_NAME_CHARS
+    max_email_chars: int = limits.MAX_EMAIL_CHARS
+    max_note_chars: int = limits.MAX_NOTE_CHARS
+    messages_per_minute: int = limits.MESSAGES_PER_MINUTE
+    max_outbox_messages: int = limits.MAX_OUTBOX_MESSAGES
+    max_resume_backlog: int = limits.MAX_RESUME_BACKLOG
+
+    # request and session limits
+    #: Requests one IP address may have waiting or in chat at once.
+    max_open_requests_per_ip: int = 3
+    #: A request nobody accepts expires after this many seconds.
+    request_expiry_s: float = 1800.0
+    #: A waiting visitor whose help box has been gone this long is abandoned.
+    visitor_grace_s: float = 120.0
+    #: How often the sweeper looks for expired and abandoned requests.
+    sweep_interval_s: float = 5.0
+
+    # presence
+    #: A rep's presence expires this long after the last heartbeat.
+    presence_ttl_s: float = 30.0
+
+    # accounts and login
+    #: Failed logins allowed per account, and per IP, within the window.
+    login_attempts_per_account: int = 5
+    login_attempts_per_ip: int = 20
+    login_window_s: float = 900.0
+    #: After the limit, each further attempt doubles the wait from this base.
+    login_backoff_base_s: float = 2.0
+    #: Console login lifetime.
+    auth_session_ttl_s: float = 12 * 3600.0
+    #: Argon2id cost (RFC 9106 second recommended option by default).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'desklink.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``DESKLINK_*`` variables, then ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get("DESKLINK_" + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if f.name != "port" and value <= 0:
+                    raise ConfigError(f"setting {f.name} must be positive, got {value}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"setting port must be 0-65535, got {self.port}")
+
+def _convert(name: str, type_: Any, raw: str) -> Any:
+    type_name = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        if type_name == "bool":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if type_name == "Path":
+            return Path(raw)
+        if type_name.startswith("tuple"):
+            return _split(raw)
+    except ValueError as exc:
+        raise ConfigError(f"DESKLINK_{name.upper()}={raw!r} is not a valid {type_name}") from exc
+    return raw

@@ -1,0 +1,48 @@
+"""Broker channel names and the payload envelope nodes exchange.
+
+Every payload on the broker is one *target* character followed by a JSON
+message, so a node can forward it to its sockets without decoding it:
+
+========  =====================================================
+``V``     forward to visitor sockets on the channel
+``R``     forward to rep sockets on the channel
+``A``     forward to all sockets on the channel
+``X``     a control note for the adapters (not forwarded): e.g.
+          ``{"op": "ended"}`` makes sockets leave the channel
+========  =====================================================
+
+Channels:
+
+* ``q:<queue_id>``       alerts and withdrawals for that queue's online reps
+* ``q:<queue_id>:pos``   "queue changed": waiting visitors recompute position
+* ``r:<request_id>``     one conversation: chat, typing, joined, ended
+* ``u:<user_id>``        one rep's consoles: a session they now hold
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from desklink.protocol.messages import encode
+
+Target = Literal["V", "R", "A", "X"]
+
+
+def queue_channel(queue_id: int) -> str:
+    return f"q:{queue_id}"
+
+
+def position_channel(queue_id: int) -> str:
+    return f"q:{queue_id}:pos"
+
+
+def request_channel(request_id: str) -> str:
+    return f"r:{request_id}"
+
+
+def user_channel(user_id: int) -> str:
+    return f"u:{user_id}"
+
+
+def envelope(target: Target, message: dict[str, Any]) -> bytes:
+    return (target + encode(message)).encode("utf-8")

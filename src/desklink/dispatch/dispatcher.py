@@ -1,0 +1,299 @@
+"""The request queue: submit, broadcast, first-accept-wins, chat, end, sweep.
+
+Theory of operation
+-------------------
+Everything that must survive is written to the store first; the broker only
+carries the news to whichever node holds the sockets. A submit stores the
+request and publishes one pre-encoded ``alert`` on the queue's channel; each
+node forwards those bytes to its online reps of that queue, so fan-out costs
+one publish plus one socket write per rep and nothing is encoded twice.
+
+Accepting is decided twice, cheaply then surely: a broker claim turns away
+the losers of a race without touching the database, and the store's
+conditional update (``waiting`` -> ``accepted``) is the single source of
+truth. The winner is told through its user channel; every other rep gets
+``alert.withdrawn`` on the queue channel.
+
+The dispatcher knows nothing of sockets or HTTP; adapters call it and route
+what it publishes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from desklink.broker.base import Broker
+from desklink.config import Settings
+from desklink.dispatch import channels as ch
+from desklink.dispatch.wait import expected_wait
+from desklink.errors import Conflict, Forbidden, LimitExceeded, NotFound, ProtocolError
+from desklink.protocol.lifecycle import CHAT_ALLOWED
+from desklink.protocol.messages import check_text
+from desklink.store import Store
+from desklink.store.records import Message, Queue, Request, Session, User
+
+#: Bits of randomness in a visitor token (the architecture asks for >= 128).
+VISITOR_TOKEN_BYTES = 24
+#: A broker claim outlives any accept's database write by far.
+CLAIM_TTL_S = 30.0
+#: Presence group of connected visitors (for abandonment).
+VISITOR_PRESENCE = "visitors"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
+
+
+def rep_presence_group(queue_id: int) -> str:
+    return f"reps:{queue_id}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        settings: Settings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.settings = settings
+        self.now = clock
+        self._names: dict[int, str] = {}
+
+    # ------------------------------------------------------------------ views
+    async def rep_name(self, user_id: int | None) -> str:
+        if user_id is None:
+            return ""
+        name = self._names.get(user_id)
+        if name is None:
+            user = await self.store.get_user(user_id)
+            name = user.display_name if user else "a colleague"
+            self._names[user_id] = name
+        return name
+
+    def forget_name(self, user_id: int) -> None:
+        self._names.pop(user_id, None)
+
+    @staticmethod
+    def alert_view(req: Request, queue: Queue) -> dict[str, Any]:
+        return {
+            "id": req.id,
+            "queue": {"id": queue.id, "slug": queue.slug, "name": queue.name},
+            "name": req.visitor_name,
+            "email": req.visitor_email,
+            "question": req.question,
+            "created_at": iso(req.created_at),
+        }
+
+    @staticmethod
+    def message_view(msg: Message, session_id: str) -> dict[str, Any]:
+        return {
+            "t": "chat",
+            "session_id": session_id,
+            "request_id": msg.request_id,
+            "seq": msg.seq,
+            "cid": msg.client_id,
+            "from": msg.sender,
+            "name": msg.sender_name,
+            "text": msg.body,
+            "ts": iso(msg.created_at),
+        }
+
+    async def session_view(self, session: Session, req: Request | None = None) -> dict[str, Any]:
+        req = req or await self.store.get_request(session.request_id)
+        assert req is not None
+        queue = await self.store.get_queue(req.queue_id)
+        return {
+            "id": session.id,
+            "request_id": req.id,
+            "visitor": {"name": req.visitor_name, "email": req.visitor_email},
+            "question": req.question,
+            "queue": {"id": queue.id, "slug": queue.slug, "name": queue.name} if queue else None,
+            "started_at": iso(session.started_at),
+            "ended_at": iso(session.ended_at),
+            "disposition": session.disposition,
+        }
+
+    async def position(self, req: Request) -> dict[str, Any]:
+        position = await self.store.queue_position(req.id)
+        online = len(await self.broker.presence_members(rep_presence_group(req.queue_id)))
+        waits = await self.store.recent_accept_waits(req.queue_id, since=self.now() - timedelta(days=1))
+        return {"position": position, "expected_wait_s": expected_wait(position, waits, online), "online_reps": online}
+
+    async def waiting_alerts(self, queues: Sequence[Queue]) -> list[dict[str, Any]]:
+        by_id = {q.id: q for q in queues}
+        waiting = await self.store.waiting_requests(list(by_id))
+        return [self.alert_view(r, by_id[r.queue_id]) for r in waiting]
+
+    # ----------------------------------------------------------------- submit
+    async def submit(
+        self, *, queue: Queue, name: str, email: str, question: str, ip: str, origin: str
+    ) -> tuple[Request, str]:
+        """Store a new request and alert every online rep of its queue.
+        Returns the request and the visitor's token (shown once, stored hashed)."""
+        s = self.settings
+        name = check_text("name", name, s.max_name_chars)
+        email = check_text("email", email, s.max_email_chars, required=False)
+        question = check_text("question", question, s.max_question_chars)
+        if email and ("@" not in email or any(c.isspace() for c in email)):
+            raise ProtocolError("email does not look like an e-mail address")
+        open_now = await self.store.count_open_requests_by_ip(ip)
+        if open_now >= s.max_open_requests_per_ip:
+            raise LimitExceeded(
+                f"this address already has {open_now} open requests (limit {s.max_open_requests_per_ip})",
+                code="too_many_requests",
+            )
+        token = secrets.token_urlsafe(VISITOR_TOKEN_BYTES)
+        now = self.now()
+        req = await self.store.create_request(
+            queue_id=queue.id,
+            visitor_name=name,
+            visitor_email=email,
+            question=question,
+            token_hash=hash_token(token),
+            ip=ip,
+            origin=origin,
+            now=now,
+        )
+        await self.store.add_event(
+            request_id=req.id, kind="submitted", actor="visitor", data={"queue": queue.slug, "origin": origin}, now=now
+        )
+        await self.broker.presence_set(VISITOR_PRESENCE, req.id, s.visitor_grace_s)
+        await self.broker.publish(
+            ch.queue_channel(queue.id), ch.envelope("R", {"t": "alert", "request": self.alert_view(req, queue)})
+        )
+        await self._queue_changed(queue.id)
+        return req, token
+
+    async def _queue_changed(self, queue_id: int) -> None:
+        await self.broker.publish(ch.position_channel(queue_id), ch.envelope("X", {"op": "positions"}))
+
+    async def _withdraw(self, req: Request, reason: str, taken_by: dict[str, Any] | None = None) -> None:
+        msg = {"t": "alert.withdrawn", "request_id": req.id, "reason": reason, "taken_by": taken_by}
+        await self.broker.publish(ch.queue_channel(req.queue_id), ch.envelope("R", msg))
+        await self._queue_changed(req.queue_id)
+
+    # ----------------------------------------------------------------- accept
+    async def accept(self, rep: User, request_id: str) -> Session:
+        """First accept wins. Raises ``Conflict`` (``conflict_taken`` with the
+        winner's name, or ``conflict_closed``) for everyone else."""
+        req = await self.store.get_request(request_id)
+        if req is None:
+            raise NotFound("no such request")
+        if rep.id not in await self.store.queue_member_ids(req.queue_id):
+            raise Forbidden("you are not a member of this request's queue")
+        if req.status != "waiting":
+            raise await self._lost(req)
+        owner = await self.broker.claim(f"claim:{request_id}", str(rep.id), CLAIM_TTL_S)
+        if owner != str(rep.id):
+            raise Conflict(f"already taken by {await self.rep_name(int(owner))}", code="conflict_taken")
+        now = self.now()
+        session = await self.store.accept_request(request_id, rep.id, now)
+        if session is None:
+            raise await self._lost(await self.store.get_request(request_id) or req)
+        await self.store.add_event(request_id=req.id, kind="accepted", actor=f"rep:{rep.id}", data={}, now=now)
+        taken_by = {"id": rep.id, "name": rep.display_name}
+        await self._withdraw(req, "taken", taken_by)
+        await self.broker.publish(ch.user_channel(rep.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
+        await self.broker.publish(ch.request_channel(req.id), ch.envelope("V", {"t": "joined", "rep": {"name": rep.display_name}}))
+        await self.broker.publish(ch.request_channel(req.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
+        await self.post_system(req, session.id, f"{rep.display_name} joined the conversation.", f"joined:{rep.id}")
+        return session
+
+    async def _lost(self, req: Request) -> Conflict:
+        if req.status == "accepted" and req.rep_id is not None:
+            return Conflict(f"already taken by {await self.rep_name(req.rep_id)}", code="conflict_taken")
+        return Conflict(f"the request is {req.status}", code="conflict_closed")
+
+    # ------------------------------------------------------------------ close
+    async def close_waiting(self, req: Request, event: str, actor: str) -> bool:
+        """Cancel, abandon or expire a waiting request; False if it was not waiting."""
+        now = self.now()
+        closed = await self.store.close_request(req.id, event, now)  # type: ignore[arg-type]
+        if closed is None:
+            return False
+        await self._announce_closed(closed, actor)
+        return True
+
+    async def _announce_closed(self, req: Request, actor: str) -> None:
+        await self.store.add_event(request_id=req.id, kind=req.status, actor=actor, data={}, now=self.now())
+        await self.broker.presence_remove(VISITOR_PRESENCE, req.id)
+        await self._withdraw(req, req.status)
+        await self.broker.publish(ch.request_channel(req.id), ch.envelope("V", {"t": "closed", "status": req.status}))
+        await self.broker.publish(ch.request_channel(req.id), ch.envelope("X", {"op": "ended"}))
+
+    async def end(self, session: Session, *, by: str, actor: str, disposition: str | None, note: str) -> Session:
+        note = check_text("note", note, self.settings.max_note_chars, required=False)
+        ended = await self.store.end_session(session.id, ended_by=by, disposition=disposition, note=note, now=self.now())
+        if ended is None:
+            raise Conflict("the session has already ended", code="conflict_closed")
+        await self.store.add_event(
+            request_id=session.request_id, kind="ended", actor=actor, data={"by": by, "disposition": disposition}, now=self.now()
+        )
+        channel = ch.request_channel(session.request_id)
+        await self.broker.publish(channel, ch.envelope("V", {"t": "ended", "session_id": session.id, "by": by}))
+        await self.broker.publish(
+            channel, ch.envelope("R", {"t": "ended", "session_id": session.id, "by": by, "disposition": disposition})
+        )
+        await self.broker.publish(channel, ch.envelope("X", {"op": "ended"}))
+        return ended
+
+    # ------------------------------------------------------------------- chat
+    async def chat(
+        self, req: Request, *, sender: str, name: str, user_id: int | None, cid: str, text: str
+    ) -> tuple[Message, bool]:
+        """Store a chat line (idempotent per ``cid``) and publish it when new."""
+        if req.status not in CHAT_ALLOWED:
+            raise Conflict(f"the conversation is {req.status}", code="conflict_closed")
+        text = check_text("message", text, self.settings.max_chat_chars)
+        msg, created = await self.store.add_message(
+            request_id=req.id, client_id=cid, sender=sender, sender_name=name, user_id=user_id, body=text, now=self.now()
+        )
+        if created:
+            session = await self.store.get_session_by_request(req.id)
+            view = self.message_view(msg, session.id if session else "")
+            await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", view))
+        return msg, created
+
+    async def post_system(self, req: Request, session_id: str, text: str, cid: str) -> None:
+        msg, created = await self.store.add_message(
+            request_id=req.id, client_id=cid, sender="system", sender_name="", user_id=None, body=text, now=self.now()
+        )
+        if created:
+            await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", self.message_view(msg, session_id)))
+
+    async def typing(self, req: Request, session_id: str, sender: str, on: bool) -> None:
+        target = "R" if sender == "visitor" else "V"
+        msg = {"t": "typing", "session_id": session_id, "from": sender, "on": on}
+        await self.broker.publish(ch.request_channel(req.id), ch.envelope(target, msg))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ sweep
+    async def sweep(self) -> int:
+        """Expire requests nobody accepted in time and abandon waiting ones
+        whose visitor has been gone past the grace period. Safe on every node
+        at once: each transition is a conditional update, announced only by
+        the node that made it. Returns how many requests it closed."""
+        s = self.settings
+        now = self.now()
+        count = 0
+        for req in await self.store.expire_waiting(now - timedelta(seconds=s.request_expiry_s), now):
+            await self._announce_closed(req, "system")
+            count += 1
+        present = set(await self.broker.presence_members(VISITOR_PRESENCE))
+        cutoff = now - timedelta(seconds=s.visitor_grace_s)
+        queues = await self.store.list_queues()
+        for req in await self.store.waiting_requests([q.id for q in queues]):
+            if req.created_at < cutoff and req.id not in present:
+                if await self.close_waiting(req, "abandon", "system"):
+                    count += 1
+        return count

@@ -1,0 +1,70 @@
+"""Error codes, grouped by class like HTTP status codes.
+
+A code travels in ``error`` messages (``{"t": "error", "code": ...}``) and in
+JSON error bodies of the HTTP API. The classes:
+
+* ``bad_*``       the message itself is wrong (malformed, unknown, too big)
+* ``*_limited``   a rate or count limit was passed; retry later
+* ``auth_*`` / ``forbidden`` / ``not_found``   who may do what
+* ``conflict_*``  the state moved on (someone else accepted, it ended)
+* ``internal``    the server failed; the connection stays usable
+
+WebSocket close codes used by DeskLink are listed in :data:`CLOSE_CODES`.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+ErrorCode = Literal[
+    # the message
+    "bad_message",  # not JSON, not an object, wrong field types
+    "bad_type",  # unknown message type
+    "too_large",  # a field or the whole message is over its limit
+    "bad_state",  # valid message, but not allowed in this state
+    # limits
+    "rate_limited",
+    "too_many_requests",
+    "login_limited",
+    # who
+    "auth_required",
+    "auth_failed",
+    "forbidden",
+    "not_found",
+    "origin_denied",
+    "csrf_failed",
+    # state moved on
+    "conflict_taken",  # another rep accepted first
+    "conflict_closed",  # the request or session is no longer open
+    # server
+    "internal",
+]
+
+ERROR_CODES: Final[tuple[str, ...]] = ErrorCode.__args__  # type: ignore[attr-defined]
+
+#: WebSocket close codes (4000-4999 are for applications, RFC 6455 7.4.2).
+CLOSE_NORMAL: Final = 1000
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_POLICY: Final = 1008  # origin denied
+CLOSE_TOO_BIG: Final = 1009
+CLOSE_INTERNAL: Final = 1011
+CLOSE_AUTH: Final = 4001  # no or bad credentials
+CLOSE_FORBIDDEN: Final = 4003
+CLOSE_NOT_FOUND: Final = 4004
+CLOSE_ENDED: Final = 4010  # the request or session ended
+CLOSE_SLOW: Final = 4011  # the consumer fell too far behind
+CLOSE_REPLACED: Final = 4012  # the same visitor connected again elsewhere
+
+CLOSE_CODES: Final[dict[int, str]] = {
+    CLOSE_NORMAL: "normal",
+    CLOSE_GOING_AWAY: "server going away",
+    CLOSE_POLICY: "origin not allowed",
+    CLOSE_TOO_BIG: "message too big",
+    CLOSE_INTERNAL: "internal error",
+    CLOSE_AUTH: "authentication required or failed",
+    CLOSE_FORBIDDEN: "forbidden",
+    CLOSE_NOT_FOUND: "unknown request or session",
+    CLOSE_ENDED: "request or session ended",
+    CLOSE_SLOW: "consumer too slow",
+    CLOSE_REPLACED: "replaced by a newer connection",
+}

@@ -1,0 +1,43 @@
+"""Named limits of the wire protocol.
+
+Every size, window, rate and timeout that the protocol enforces is named here
+with the reason it exists. :class:`desklink.config.Settings` copies these as
+defaults, so each one is also a setting an operator can change.
+"""
+
+from __future__ import annotations
+
+#: Largest WebSocket message a peer may send, in bytes. Chat and control
+#: messages are small; this stops a peer from making the server buffer
+#: megabytes before the parser even sees the message.
+MAX_MESSAGE_BYTES = 64 * 1024
+
+#: Longest question a visitor may submit, in characters.
+MAX_QUESTION_CHARS = 2000
+
+#: Longest chat message, in characters.
+MAX_CHAT_CHARS = 4000
+
+#: Longest visitor display name and e-mail address, in characters.
+MAX_NAME_CHARS = 80
+MAX_EMAIL_CHARS = 254
+
+#: Longest end-of-session note a rep may write, in characters.
+MAX_NOTE_CHARS = 4000
+
+#: Messages a single connection may send per minute (token bucket, with a
+#: burst of the same size). Past it the sender gets ``rate_limited`` and the
+#: message is dropped; the connection stays open.
+MESSAGES_PER_MINUTE = 120
+
+#: Client message ids are echoed back; they must stay short.
+MAX_CLIENT_ID_CHARS = 64
+
+#: How many chat messages a resume replays at most; older ones stay in the
+#: transcript download.
+MAX_RESUME_BACKLOG = 1000
+
+#: Outbound queue bound per connection and priority class (messages). A
+#: consumer that falls this far behind is disconnected instead of making the
+#: server hold an unbounded backlog for it.
+MAX_OUTBOX_MESSAGES = 1024

@@ -1,0 +1,180 @@
+"""Wire messages: one frozen struct per message type.
+
+Every control message is a JSON object in a WebSocket *text* frame, tagged by
+its ``t`` field. Binary frames are reserved for bulk channels (screen, files;
+see :mod:`desklink.protocol.framing`). Decoding checks types and lengths and
+turns anything wrong into :class:`~desklink.errors.ProtocolError` with a code
+the peer can act on; it never raises anything else.
+
+Client messages are split by endpoint (visitor, rep) so that each endpoint's
+decoder knows exactly the types it accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from desklink.errors import ProtocolError, TooLarge
+from desklink.protocol import limits
+
+Disposition = Literal["resolved", "not_resolved", "escalated"]
+PresenceStatus = Literal["online", "away"]
+Sender = Literal["visitor", "rep", "system"]
+
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_CLIENT_ID_CHARS)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Text = str  # length is checked against the configured limit, not the constant
+
+
+class Msg(msgspec.Struct, frozen=True, tag_field="t", forbid_unknown_fields=False):
+    """Base of all wire messages."""
+
+
+# --------------------------------------------------------------------------
+# visitor -> server
+
+
+class VHello(Msg, tag="hello"):
+    """First message on ``/ws/visitor``: the capability token and the last
+    chat ``seq`` this help box has seen (0 for none)."""
+
+    token: Annotated[str, msgspec.Meta(min_length=16, max_length=128)]
+    last_seq: Seq = 0
+
+
+class ChatSend(Msg, tag="chat.send"):
+    """A chat message. ``cid`` is the sender's own id for it: sending the
+    same ``cid`` again (after a reconnect) never stores a duplicate.
+    ``session_id`` is required from reps and ignored from visitors."""
+
+    cid: ClientId
+    text: Text
+    session_id: str = ""
+
+
+class Typing(Msg, tag="typing"):
+    on: bool
+    session_id: str = ""
+
+
+class Cancel(Msg, tag="cancel"):
+    """The visitor gives up before a rep accepted (stored as abandoned)."""
+
+
+class Leave(Msg, tag="leave"):
+    """The visitor ends the conversation."""
+
+
+class Ping(Msg, tag="ping"):
+    pass
+
+
+VisitorIn = VHello | ChatSend | Typing | Cancel | Leave | Ping
+
+
+# --------------------------------------------------------------------------
+# rep -> server
+
+
+class RHello(Msg, tag="hello"):
+    """First message on ``/ws/rep`` (authenticated by cookie). ``resume``
+    maps session ids to the last chat ``seq`` the console has seen."""
+
+    resume: dict[str, Seq] = {}
+
+
+class SetPresence(Msg, tag="presence"):
+    status: PresenceStatus
+
+
+class Accept(Msg, tag="accept"):
+    request_id: Id
+
+
+class End(Msg, tag="end"):
+    session_id: Id
+    disposition: Disposition
+    note: Text = ""
+
+
+RepIn = RHello | ChatSend | Typing | SetPresence | Accept | End | Ping
+
+
+# --------------------------------------------------------------------------
+# server -> clients (documented here; built as dicts by the server for speed)
+
+SERVER_TYPES: dict[str, str] = {
+    "welcome": "first reply to hello: who you are and the current state",
+    "error": "code, message, and the offending message type if known",
+    "queue": "visitor: position in queue and expected wait",
+    "alert": "rep: a new request in one of your queues",
+    "alert.withdrawn": "rep: a request is no longer open (taken, abandoned, expired)",
+    "accepted": "rep: you won the request; the new session",
+    "joined": "visitor: a rep joined (display name)",
+    "chat": "a stored chat message with its seq",
+    "typing": "the other side is typing or stopped",
+    "ended": "a session ended (by whom, disposition for reps)",
+    "closed": "visitor: the request closed without a session (abandoned, expired)",
+    "presence": "rep: your presence status as the server holds it",
+    "pong": "reply to ping",
+}
+
+_visitor_decoder = msgspec.json.Decoder(VisitorIn)
+_rep_decoder = msgspec.json.Decoder(RepIn)
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], data: str | bytes, max_bytes: int) -> Any:
+    size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    if size > max_bytes:
+        raise TooLarge(f"message of {size} bytes is over the limit of {max_bytes}")
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if "Invalid value" in text and "`$.t`" in text:
+            raise ProtocolError(f"unknown message type: {text}", code="bad_type") from None
+        if "Object missing required field `t`" in text:
+            raise ProtocolError("message has no type field 't'", code="bad_type") from None
+        raise ProtocolError(text) from None
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"not valid JSON: {exc}") from None
+
+
+def decode_visitor(data: str | bytes, max_bytes: int = limits.MAX_MESSAGE_BYTES) -> Any:
+    """Parse one visitor message; raises ``ProtocolError`` on anything wrong."""
+    return _decode(_visitor_decoder, data, max_bytes)
+
+
+def decode_rep(data: str | bytes, max_bytes: int = limits.MAX_MESSAGE_BYTES) -> Any:
+    """Parse one rep message; raises ``ProtocolError`` on anything wrong."""
+    return _decode(_rep_decoder, data, max_bytes)
+
+
+def check_text(field: str, value: str, max_chars: int, *, required: bool = True) -> str:
+    """Normalise and bound a free-text field; raises ``TooLarge``/``ProtocolError``."""
+    if len(value) > max_chars:
+        raise TooLarge(f"{field} is {len(value)} characters; the limit is {max_chars}")
+    stripped = value.strip()
+    if required and not stripped:
+        raise ProtocolError(f"{field} must not be empty")
+    if "\x00" in stripped:
+        raise ProtocolError(f"{field} must not contain NUL characters")
+    return stripped
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: dict[str, Any] | Msg) -> str:
+    """Encode a server message (a dict with ``t``) or a client struct."""
+    return _encoder.encode(message).decode("utf-8")
+
+
+def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"t": "error", "code": code, "message": message}
+    if ref:
+        out["ref"] = ref
+    return out

@@ -1,0 +1,105 @@
+"""Assembles one DeskLink node: routes as explicit lists, the lifespan that
+opens the store and broker, starts the hub and the sweeper, and closes them
+in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from desklink.broker import open_broker
+from desklink.config import Settings
+from desklink.dispatch.dispatcher import Dispatcher
+from desklink.protocol import codes
+from desklink.server import api_admin, api_console, api_visitor, openapi, pages
+from desklink.server.auth import Accounts
+from desklink.server.connection import Connection
+from desklink.server.context import Context, Origins
+from desklink.server.headers import SecurityHeaders
+from desklink.server.http import Access, EndpointSpec, endpoint, json_response
+from desklink.server.hub import Hub
+from desklink.server.ws_rep import rep_endpoint
+from desklink.server.ws_visitor import visitor_endpoint
+from desklink.store import Store
+
+log = logging.getLogger("desklink")
+
+HTTP_HANDLERS = [*pages.ROUTES, *api_visitor.ROUTES, *api_console.ROUTES, *api_admin.ROUTES]
+
+
+@endpoint("/api/openapi.json", ("GET",), Access.PUBLIC)
+async def openapi_json(request: Request, ctx: Context, login: Any) -> Response:
+    """This document."""
+    return json_response(openapi.build(endpoint_specs()))
+
+
+def endpoint_specs() -> list[EndpointSpec]:
+    return [h.spec for h in [*HTTP_HANDLERS, openapi_json]]  # type: ignore[attr-defined]
+
+
+def routes() -> list[BaseRoute]:
+    out: list[BaseRoute] = [
+        Route(h.spec.path, h, methods=list(h.spec.methods))  # type: ignore[attr-defined]
+        for h in [*HTTP_HANDLERS, openapi_json]
+    ]
+    out += [
+        WebSocketRoute("/ws/visitor", visitor_endpoint),
+        WebSocketRoute("/ws/rep", rep_endpoint),
+        Mount("/static", app=pages.PublicStatic(directory=pages.WEB_DIR), name="static"),
+    ]
+    return out
+
+
+async def _sweeper(ctx: Context) -> None:
+    while True:
+        await asyncio.sleep(ctx.settings.sweep_interval_s)
+        try:
+            closed = await ctx.dispatcher.sweep()
+            if closed:
+                log.info("sweeper closed %d requests", closed)
+        except Exception:
+            log.exception("sweep failed; trying again next round")
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(settings.effective_database_url)
+        broker = open_broker(settings.redis_url, settings.broker_prefix)
+        hub = Hub(broker)
+        await hub.start()
+        ctx = Context(
+            settings=settings,
+            store=store,
+            broker=broker,
+            accounts=Accounts(store, broker, settings),
+            dispatcher=Dispatcher(store, broker, settings),
+            hub=hub,
+            origins=Origins(store, settings),
+        )
+        await ctx.origins.refresh()
+        app.state.ctx = ctx
+        sweeper = asyncio.create_task(_sweeper(ctx), name="desklink-sweeper")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            for conn in tuple(Connection.live):
+                conn.close_soon(codes.CLOSE_GOING_AWAY, "server shutting down")
+            await asyncio.sleep(0)
+            await hub.stop()
+            await broker.aclose()
+            await store.close()
+
+    app = Starlette(routes=routes(), lifespan=lifespan)
+    app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)
+    return app

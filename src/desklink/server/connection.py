@@ -1,0 +1,226 @@
+"""What the visitor and rep socket adapters share: the outbox and its writer,
+the per-connection rate limit, broker delivery, and error replies.
+
+A connection runs three tasks: the reader (the subclass's message loop), the
+writer (drains the priority :class:`~desklink.protocol.outbox.Outbox` to the
+socket), and the control task (acts on ``X`` notes from the broker, which may
+need the database, off the hub's hot path). When any of them ends, the
+others are cancelled and the connection leaves every channel it joined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any, ClassVar
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from desklink.errors import DeskLinkError, LimitExceeded, ProtocolError
+from desklink.protocol import codes
+from desklink.protocol.messages import encode, error
+from desklink.protocol.outbox import Outbox
+from desklink.protocol.ratelimit import TokenBucket
+from desklink.server.context import Context
+
+log = logging.getLogger("desklink.ws")
+
+#: Seconds a new socket has to send ``hello`` before it is closed.
+HELLO_TIMEOUT_S = 10.0
+
+
+class Closing(Exception):
+    """Raised inside a handler to close the socket with ``code``."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Connection:
+    #: Broker targets this kind of socket forwards ("A" always).
+    kind: ClassVar[str] = ""
+    live: ClassVar[set[Connection]] = set()
+
+    def __init__(self, ws: WebSocket, ctx: Context) -> None:
+        self.ws = ws
+        self.ctx = ctx
+        self.outbox: Outbox[str] = Outbox(ctx.settings.max_outbox_messages)
+        self.bucket = TokenBucket(ctx.settings.messages_per_minute, 60.0)
+        self.channels: set[str] = set()
+        self._wake = asyncio.Event()
+        self._controls: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._close_code: int | None = None
+        self._close_reason = ""
+
+    # ------------------------------------------------------------- sending
+    def deliver(self, channel: str, text: str) -> None:
+        """Called by the hub for every broker message on a joined channel."""
+        target = text[:1]
+        if target == "X":
+            self._controls.put_nowait((channel, json.loads(text[1:])))
+        elif target == "A" or target == self.kind:
+            self.send_text(text[1:])
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.send_text(encode(message))
+
+    def send_text(self, text: str) -> None:
+        if self._close_code is not None:
+            return
+        if not self.outbox.push(text):
+            log.warning("closing a %s socket that fell %d messages behind", self.kind, self.outbox.limit)
+            self.close_soon(codes.CLOSE_SLOW, "too far behind")
+            return
+        self._wake.set()
+
+    def send_error(self, exc: DeskLinkError, ref: str | None = None) -> None:
+        self.send(error(exc.code, exc.message, ref))
+
+    def close_soon(self, code: int, reason: str = "") -> None:
+        """Close after what is already queued has been sent."""
+        if self._close_code is None:
+            self._close_code = code
+            self._close_reason = reason
+        self._wake.set()
+
+    async def _writer(self) -> None:
+        while True:
+            item = self.outbox.pop()
+            if item is not None:
+                await self.ws.send_text(item)
+                continue
+            if self._close_code is not None:
+                await self.ws.close(self._close_code, self._close_reason)
+                return
+            self._wake.clear()
+            await self._wake.wait()
+
+    # ------------------------------------------------------------ channels
+    async def join(self, channel: str) -> None:
+        if channel not in self.channels:
+            self.channels.add(channel)
+            await self.ctx.hub.join(channel, self)
+
+    async def leave(self, channel: str) -> None:
+        if channel in self.channels:
+            self.channels.discard(channel)
+            await self.ctx.hub.leave(channel, self)
+
+    # ------------------------------------------------------------- receiving
+    async def receive_text(self, timeout: float | None = None) -> str | None:
+        """The next text message, or None when the peer went away."""
+        try:
+            if timeout is None:
+                message = await self.ws.receive()
+            else:
+                message = await asyncio.wait_for(self.ws.receive(), timeout)
+        except TimeoutError:
+            raise Closing(codes.CLOSE_AUTH, "no hello in time") from None
+        if message["type"] == "websocket.disconnect":
+            return None
+        if message.get("text") is not None:
+            return str(message["text"])
+        # Binary frames carry bulk channels in later protocol versions.
+        raise ProtocolError("binary frames are not accepted on this endpoint", code="bad_type")
+
+    def check_rate(self) -> None:
+        now = time.monotonic()
+        if not self.bucket.take(now):
+            raise LimitExceeded(
+                f"more than {self.ctx.settings.messages_per_minute} messages a minute; message dropped",
+                retry_after=self.bucket.retry_after(now),
+            )
+
+    async def serve(self) -> None:
+        """Run reader, writer and control tasks until one ends."""
+        Connection.live.add(self)
+        tasks = [
+            asyncio.create_task(self._guarded(self.reader())),
+            asyncio.create_task(self._writer()),
+            asyncio.create_task(self._control_loop()),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            Connection.live.discard(self)
+            for channel in tuple(self.channels):
+                await self.leave(channel)
+            await self.on_close()
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                try:
+                    await self.ws.close(self._close_code or codes.CLOSE_NORMAL, self._close_reason)
+                except (RuntimeError, WebSocketDisconnect, OSError):
+                    pass
+
+    async def _guarded(self, coro: Any) -> None:
+        try:
+            await coro
+        except Closing as exc:
+            self.close_soon(exc.code, exc.reason)
+            await self._wait_closed()
+        except WebSocketDisconnect:
+            pass
+
+    async def _wait_closed(self) -> None:
+        # Let the writer flush and close; the serve() wait picks that up.
+        await asyncio.Event().wait()
+
+    async def _control_loop(self) -> None:
+        while True:
+            channel, note = await self._controls.get()
+            try:
+                await self.on_control(channel, note)
+            except DeskLinkError as exc:
+                self.send_error(exc)
+            except Exception:
+                log.exception("control note %s on %s failed", note, channel)
+                self.send(error("internal", "the server failed to handle an update"))
+
+    # ------------------------------------------------------------ subclass
+    async def reader(self) -> None:
+        raise NotImplementedError
+
+    async def on_control(self, channel: str, note: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def on_close(self) -> None:
+        return None
+
+    async def message_loop(self, decode: Any, handlers: dict[type, Any]) -> None:
+        """Read, rate-limit, decode and handle messages until the peer leaves.
+        A bad message gets an ``error`` reply; the connection carries on."""
+        while True:
+            ref = None
+            try:
+                text = await self.receive_text()
+                if text is None:
+                    return
+                self.check_rate()
+                msg = decode(text, self.ctx.settings.max_message_bytes)
+                ref = type(msg).__struct_config__.tag
+                handler = handlers.get(type(msg))
+                if handler is None:
+                    raise ProtocolError(f"{ref} is not allowed now", code="bad_state")
+            except DeskLinkError as exc:
+                self.send_error(exc, ref)
+                continue
+            await self.handle_safely(handler, msg, ref)
+
+    async def handle_safely(self, handler: Any, msg: Any, ref: str | None) -> None:
+        """Run one message's handler; any error becomes an ``error`` reply."""
+        try:
+            await handler(msg)
+        except Closing:
+            raise
+        except DeskLinkError as exc:
+            self.send_error(exc, ref)
+        except Exception:
+            log.exception("handling %s failed", ref)
+            self.send(error("internal", "the server failed to handle that message", ref))

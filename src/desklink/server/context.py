@@ -1,0 +1,86 @@
+"""What every route and socket adapter of one node shares."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection
+
+from desklink.broker.base import Broker
+from desklink.config import Settings
+from desklink.store import Store
+from desklink.store.records import Queue
+
+if TYPE_CHECKING:
+    from desklink.dispatch.dispatcher import Dispatcher
+    from desklink.server.auth import Accounts
+    from desklink.server.hub import Hub
+
+#: How long a node trusts its cached list of queue origins, seconds. An
+#: admin's change applies at once on the node that made it, within this on others.
+ORIGIN_CACHE_S = 5.0
+
+
+def normalise_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+class Origins:
+    """Which origins may embed the help box (per queue) or use the console."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.console = frozenset(normalise_origin(o) for o in settings.console_origins)
+        self.trust_proxy = settings.trust_proxy
+        self._union: frozenset[str] = frozenset()
+        self._stamp = 0.0
+
+    def own(self, conn: HTTPConnection) -> str:
+        scheme = conn.url.scheme.replace("ws", "http")
+        if self.trust_proxy and conn.headers.get("x-forwarded-proto"):
+            scheme = conn.headers["x-forwarded-proto"].split(",")[0].strip()
+        host = conn.headers.get("host", "")
+        return normalise_origin(f"{scheme}://{host}")
+
+    def same_site(self, origin: str | None, conn: HTTPConnection) -> bool:
+        """Console and admin calls: our own origin or a configured one. A
+        missing Origin (not a browser) is allowed; the CSRF token still applies."""
+        if origin is None:
+            return True
+        o = normalise_origin(origin)
+        return o == self.own(conn) or o in self.console
+
+    def queue_allows(self, queue: Queue, origin: str | None, conn: HTTPConnection) -> bool:
+        if origin is None:
+            return True
+        o = normalise_origin(origin)
+        return o == self.own(conn) or o in {normalise_origin(a) for a in queue.allowed_origins}
+
+    async def any_queue_allows(self, origin: str | None, conn: HTTPConnection) -> bool:
+        if origin is None:
+            return True
+        o = normalise_origin(origin)
+        if o == self.own(conn):
+            return True
+        if time.monotonic() - self._stamp > ORIGIN_CACHE_S:
+            await self.refresh()
+        return o in self._union
+
+    async def refresh(self) -> None:
+        queues = await self.store.list_queues()
+        self._union = frozenset(normalise_origin(a) for q in queues for a in q.allowed_origins)
+        self._stamp = time.monotonic()
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    broker: Broker
+    accounts: Accounts
+    dispatcher: Dispatcher
+    hub: Hub
+    origins: Origins
+    started: float = field(default_factory=time.time)

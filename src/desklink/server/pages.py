@@ -1,0 +1,103 @@
+"""Pages, static files, health, readiness and metrics.
+
+The HTML pages are static shells: they hold no data and fetch everything
+through the authenticated API, so serving them publicly reveals nothing.
+Static files carry ``Access-Control-Allow-Origin: *`` because the help box
+module is loaded cross-origin by the provider's pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from desklink.server.connection import Connection
+from desklink.server.context import Context
+from desklink.server.http import Access, endpoint, json_response
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def _page(relative: str) -> Response:
+    return FileResponse(WEB_DIR / relative, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@endpoint("/", ("GET",), Access.PUBLIC)
+async def sample_page(request: Request, ctx: Context, login: Any) -> Response:
+    """A sample provider page that embeds the help box."""
+    return _page("sample/index.html")
+
+
+@endpoint("/console", ("GET",), Access.PUBLIC)
+async def console_page(request: Request, ctx: Context, login: Any) -> Response:
+    """The rep console (shows a login form until logged in)."""
+    return _page("console/index.html")
+
+
+@endpoint("/admin", ("GET",), Access.PUBLIC)
+async def admin_page(request: Request, ctx: Context, login: Any) -> Response:
+    """The admin center (shows a login form until logged in)."""
+    return _page("admin/index.html")
+
+
+@endpoint("/healthz", ("GET",), Access.PUBLIC)
+async def healthz(request: Request, ctx: Context, login: Any) -> Response:
+    """Liveness: the process answers."""
+    return json_response({"status": "ok"})
+
+
+@endpoint("/readyz", ("GET",), Access.PUBLIC)
+async def readyz(request: Request, ctx: Context, login: Any) -> Response:
+    """Readiness: the store and the broker answer."""
+    store_ok = await ctx.store.ping()
+    broker_ok = await ctx.broker.ping()
+    ok = store_ok and broker_ok
+    return json_response({"store": store_ok, "broker": broker_ok}, status=200 if ok else 503)
+
+
+@endpoint("/metrics", ("GET",), Access.SUPERVISOR)
+async def metrics(request: Request, ctx: Context, login: Any) -> Response:
+    """Prometheus metrics of this node (supervisors and admins)."""
+    return PlainTextResponse(render_metrics(ctx), media_type="text/plain; version=0.0.4")
+
+
+def render_metrics(ctx: Context) -> str:
+    kinds: dict[str, int] = {"V": 0, "R": 0}
+    queued = 0
+    for conn in Connection.live:
+        kinds[conn.kind] = kinds.get(conn.kind, 0) + 1
+        queued += len(conn.outbox)
+    lines = [
+        "# TYPE desklink_connections gauge",
+        f'desklink_connections{{kind="visitor"}} {kinds["V"]}',
+        f'desklink_connections{{kind="rep"}} {kinds["R"]}',
+        "# TYPE desklink_outbox_queued gauge",
+        f"desklink_outbox_queued {queued}",
+    ]
+    for name, value in ctx.hub.statistics().items():
+        lines += [f"# TYPE desklink_hub_{name} gauge", f"desklink_hub_{name} {value}"]
+    stats = getattr(ctx.broker, "statistics", None)
+    if stats is not None:
+        for name, value in stats().items():
+            lines += [f"# TYPE desklink_broker_{name} gauge", f"desklink_broker_{name} {value}"]
+    return "\n".join(lines) + "\n"
+
+
+class PublicStatic(StaticFiles):
+    """Static files any origin may load (the help box module is cross-origin)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_cors(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"access-control-allow-origin", b"*")]
+            await send(message)
+
+        await super().__call__(scope, receive, send_cors)
+
+
+ROUTES = [sample_page, console_page, admin_page, healthz, readyz, metrics]

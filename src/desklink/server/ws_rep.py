@@ -1,0 +1,196 @@
+"""``/ws/rep``: the console's socket. A thin adapter: cookie login and Origin
+are checked before the socket is accepted; presence joins the rep's queue
+channels; accept, chat and end go to the dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from desklink.dispatch import channels as ch
+from desklink.dispatch.dispatcher import rep_presence_group
+from desklink.errors import Conflict, Forbidden, ProtocolError
+from desklink.protocol import codes
+from desklink.protocol.messages import Accept, ChatSend, End, Ping, RHello, SetPresence, Typing, decode_rep
+from desklink.server import auth as authmod
+from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
+from desklink.server.context import Context
+from desklink.store.records import Queue, Session
+
+
+class RepConnection(Connection):
+    kind = "R"
+
+    def __init__(self, ws: WebSocket, ctx: Context, login: authmod.Login) -> None:
+        super().__init__(ws, ctx)
+        self.user = login.user
+        self.online = False
+        self.queues: list[Queue] = []
+        self.sessions: dict[str, Session] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    async def reader(self) -> None:
+        text = await self.receive_text(HELLO_TIMEOUT_S)
+        if text is None:
+            return
+        try:
+            hello = decode_rep(text, self.ctx.settings.max_message_bytes)
+        except ProtocolError:
+            raise Closing(codes.CLOSE_AUTH, "first message must be hello") from None
+        if not isinstance(hello, RHello):
+            raise Closing(codes.CLOSE_AUTH, "first message must be hello")
+        await self._welcome(hello)
+        handlers = {
+            SetPresence: self._presence,
+            Accept: self._accept,
+            ChatSend: self._chat,
+            Typing: self._typing,
+            End: self._end,
+            Ping: self._ping,
+        }
+        await self.message_loop(decode_rep, handlers)
+
+    async def _welcome(self, hello: RHello) -> None:
+        store, d = self.ctx.store, self.ctx.dispatcher
+        await self.join(ch.user_channel(self.user.id))
+        self.queues = await store.queues_of_user(self.user.id)
+        views = []
+        for session in await store.open_sessions_for_rep(self.user.id):
+            self.sessions[session.id] = session
+            await self.join(ch.request_channel(session.request_id))
+            views.append(await d.session_view(session))
+        self.send(
+            {
+                "t": "welcome",
+                "user": {
+                    "id": self.user.id,
+                    "username": self.user.username,
+                    "display_name": self.user.display_name,
+                    "role": self.user.role,
+                },
+                "status": "away",
+                "queues": [{"id": q.id, "slug": q.slug, "name": q.name} for q in self.queues],
+                "alerts": [],
+                "sessions": views,
+            }
+        )
+        for session in self.sessions.values():
+            await self._backlog(session, hello.resume.get(session.id, 0))
+
+    async def _backlog(self, session: Session, after: int) -> None:
+        limit = self.ctx.settings.max_resume_backlog
+        for m in await self.ctx.store.messages_after(session.request_id, after, limit):
+            self.send(self.ctx.dispatcher.message_view(m, session.id))
+
+    # ---------------------------------------------------------------- presence
+    async def _presence(self, msg: SetPresence) -> None:
+        if msg.status == "online" and not self.online:
+            self.online = True
+            self.queues = await self.ctx.store.queues_of_user(self.user.id)
+            for q in self.queues:
+                await self.join(ch.queue_channel(q.id))
+            await self._refresh_presence()
+            self._heartbeat = asyncio.create_task(self._beat())
+            self.send({"t": "presence", "status": "online"})
+            for alert in await self.ctx.dispatcher.waiting_alerts(self.queues):
+                self.send({"t": "alert", "request": alert})
+        elif msg.status == "away" and self.online:
+            await self._go_away()
+            self.send({"t": "presence", "status": "away"})
+        else:
+            self.send({"t": "presence", "status": "online" if self.online else "away"})
+
+    async def _go_away(self) -> None:
+        self.online = False
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+        for q in self.queues:
+            await self.leave(ch.queue_channel(q.id))
+            await self.ctx.broker.presence_remove(rep_presence_group(q.id), str(self.user.id))
+
+    async def _refresh_presence(self) -> None:
+        ttl = self.ctx.settings.presence_ttl_s
+        for q in self.queues:
+            await self.ctx.broker.presence_set(rep_presence_group(q.id), str(self.user.id), ttl)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ctx.settings.presence_ttl_s / 3)
+            await self._refresh_presence()
+
+    # ---------------------------------------------------------------- actions
+    async def _accept(self, msg: Accept) -> None:
+        if not self.online:
+            raise ProtocolError("go online before accepting requests", code="bad_state")
+        try:
+            await self.ctx.dispatcher.accept(self.user, msg.request_id)
+        except Conflict as exc:
+            self.send_error(exc, msg.request_id)
+
+    def _held(self, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise Forbidden("you do not hold that session")
+        return session
+
+    async def _chat(self, msg: ChatSend) -> None:
+        session = self._held(msg.session_id)
+        req = await self.ctx.store.get_request(session.request_id)
+        assert req is not None
+        await self.ctx.dispatcher.chat(
+            req, sender="rep", name=self.user.display_name, user_id=self.user.id, cid=msg.cid, text=msg.text
+        )
+
+    async def _typing(self, msg: Typing) -> None:
+        session = self._held(msg.session_id)
+        req = await self.ctx.store.get_request(session.request_id)
+        assert req is not None
+        await self.ctx.dispatcher.typing(req, session.id, "rep", msg.on)
+
+    async def _end(self, msg: End) -> None:
+        session = self._held(msg.session_id)
+        actor = f"rep:{self.user.id}"
+        await self.ctx.dispatcher.end(session, by="rep", actor=actor, disposition=msg.disposition, note=msg.note)
+
+    async def _ping(self, msg: Ping) -> None:
+        self.send({"t": "pong"})
+
+    # ------------------------------------------------------------ broker notes
+    async def on_control(self, channel: str, note: dict[str, Any]) -> None:
+        op = note.get("op")
+        if op == "accepted" and channel.startswith("u:"):
+            session = await self.ctx.store.get_session(str(note.get("session_id")))
+            if session is None or session.id in self.sessions:
+                return
+            self.sessions[session.id] = session
+            await self.join(ch.request_channel(session.request_id))
+            self.send({"t": "accepted", "session": await self.ctx.dispatcher.session_view(session)})
+            await self._backlog(session, 0)
+        elif op == "ended" and channel.startswith("r:"):
+            request_id = channel[2:]
+            for sid, s in list(self.sessions.items()):
+                if s.request_id == request_id:
+                    del self.sessions[sid]
+            await self.leave(channel)
+
+    async def on_close(self) -> None:
+        if self.online:
+            # Another console of the same rep may still be online; its heartbeat
+            # restores presence within a third of the TTL.
+            await self._go_away()
+
+
+async def rep_endpoint(ws: WebSocket) -> None:
+    ctx: Context = ws.app.state.ctx
+    if not ctx.origins.same_site(ws.headers.get("origin"), ws):
+        await ws.close(codes.CLOSE_POLICY)
+        return
+    login = await ctx.accounts.authenticate(ws.cookies.get(authmod.COOKIE_NAME))
+    if login is None:
+        await ws.close(codes.CLOSE_AUTH)
+        return
+    await ws.accept()
+    await RepConnection(ws, ctx, login).serve()

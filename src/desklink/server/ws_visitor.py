@@ -1,0 +1,164 @@
+"""``/ws/visitor``: the help box's socket. A thin adapter: it checks the
+Origin, authenticates the ``hello`` token, joins the conversation's channels,
+and hands each message to the dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from desklink.dispatch import channels as ch
+from desklink.dispatch.dispatcher import VISITOR_PRESENCE, hash_token, iso
+from desklink.errors import Conflict
+from desklink.protocol import codes
+from desklink.protocol.lifecycle import REQUEST_FINAL
+from desklink.protocol.messages import Cancel, ChatSend, Leave, Ping, Typing, VHello, decode_visitor
+from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
+from desklink.server.context import Context
+from desklink.store.records import Request
+
+#: Waiting visitors' positions are recomputed at most this often, seconds.
+POSITION_DEBOUNCE_S = 0.1
+
+
+class VisitorConnection(Connection):
+    kind = "V"
+
+    def __init__(self, ws: WebSocket, ctx: Context) -> None:
+        super().__init__(ws, ctx)
+        self.request: Request | None = None
+        self.session_id = ""
+        self._positions_pending = False
+
+    @property
+    def req(self) -> Request:
+        assert self.request is not None
+        return self.request
+
+    async def reader(self) -> None:
+        await self._hello()
+        handlers = {ChatSend: self._chat, Typing: self._typing, Cancel: self._cancel, Leave: self._leave, Ping: self._ping}
+        await self.message_loop(decode_visitor, handlers)
+
+    async def _hello(self) -> None:
+        text = await self.receive_text(HELLO_TIMEOUT_S)
+        if text is None:
+            raise Closing(codes.CLOSE_NORMAL)
+        try:
+            msg = decode_visitor(text, self.ctx.settings.max_message_bytes)
+        except Exception:
+            raise Closing(codes.CLOSE_AUTH, "first message must be hello") from None
+        if not isinstance(msg, VHello):
+            raise Closing(codes.CLOSE_AUTH, "first message must be hello")
+        req = await self.ctx.store.get_request_by_token(hash_token(msg.token))
+        wanted = self.ws.query_params.get("request")
+        if req is None or (wanted and wanted != req.id):
+            raise Closing(codes.CLOSE_AUTH, "unknown visitor token")
+        queue = await self.ctx.store.get_queue(req.queue_id)
+        if queue is None or not self.ctx.origins.queue_allows(queue, self.ws.headers.get("origin"), self.ws):
+            raise Closing(codes.CLOSE_POLICY, "origin not allowed for this queue")
+        self.request = req
+        await self.join(ch.request_channel(req.id))
+        session = await self.ctx.store.get_session_by_request(req.id)
+        self.session_id = session.id if session else ""
+        rep = {"name": await self.ctx.dispatcher.rep_name(session.rep_id)} if session else None
+        position = None
+        if req.status == "waiting":
+            await self.join(ch.position_channel(req.queue_id))
+            await self.ctx.broker.presence_set(VISITOR_PRESENCE, req.id, self.ctx.settings.visitor_grace_s)
+            position = await self.ctx.dispatcher.position(req)
+        self.send(
+            {
+                "t": "welcome",
+                "request": {
+                    "id": req.id,
+                    "status": req.status,
+                    "queue": {"slug": queue.slug, "name": queue.name},
+                    "name": req.visitor_name,
+                    "question": req.question,
+                    "created_at": iso(req.created_at),
+                },
+                "session_id": self.session_id or None,
+                "ended": bool(session and not session.open),
+                "rep": rep,
+                "queue": position,
+                "provider": self.ctx.settings.provider_name,
+            }
+        )
+        await self._backlog(msg.last_seq)
+        if req.status in REQUEST_FINAL:
+            raise Closing(codes.CLOSE_ENDED, f"conversation {req.status}")
+
+    async def _backlog(self, after: int) -> None:
+        limit = self.ctx.settings.max_resume_backlog
+        for m in await self.ctx.store.messages_after(self.req.id, after, limit):
+            self.send(self.ctx.dispatcher.message_view(m, self.session_id))
+
+    async def _fresh(self) -> Request:
+        req = await self.ctx.store.get_request(self.req.id)
+        assert req is not None
+        self.request = req
+        return req
+
+    async def _chat(self, msg: ChatSend) -> None:
+        req = await self._fresh()
+        await self.ctx.dispatcher.chat(req, sender="visitor", name=req.visitor_name, user_id=None, cid=msg.cid, text=msg.text)
+
+    async def _typing(self, msg: Typing) -> None:
+        await self.ctx.dispatcher.typing(self.req, self.session_id, "visitor", msg.on)
+
+    async def _cancel(self, msg: Cancel) -> None:
+        req = await self._fresh()
+        if not await self.ctx.dispatcher.close_waiting(req, "cancel", "visitor"):
+            raise Conflict(f"the request is {req.status} and can no longer be cancelled", code="bad_state")
+
+    async def _leave(self, msg: Leave) -> None:
+        req = await self._fresh()
+        if req.status == "waiting":
+            await self.ctx.dispatcher.close_waiting(req, "cancel", "visitor")
+            return
+        session = await self.ctx.store.get_session_by_request(req.id)
+        if session is None or not session.open:
+            raise Conflict("the conversation has already ended", code="conflict_closed")
+        await self.ctx.dispatcher.end(session, by="visitor", actor="visitor", disposition=None, note="")
+
+    async def _ping(self, msg: Ping) -> None:
+        if self.req.status == "waiting":
+            await self.ctx.broker.presence_set(VISITOR_PRESENCE, self.req.id, self.ctx.settings.visitor_grace_s)
+        self.send({"t": "pong"})
+
+    async def on_control(self, channel: str, note: dict[str, Any]) -> None:
+        op = note.get("op")
+        if op == "positions":
+            if not self._positions_pending:
+                self._positions_pending = True
+                await asyncio.sleep(POSITION_DEBOUNCE_S)
+                self._positions_pending = False
+                req = await self._fresh()
+                if req.status == "waiting":
+                    self.send({"t": "queue", **await self.ctx.dispatcher.position(req)})
+        elif op == "accepted":
+            self.session_id = str(note.get("session_id", ""))
+            await self.leave(ch.position_channel(self.req.queue_id))
+        elif op == "ended":
+            self.close_soon(codes.CLOSE_ENDED, "conversation ended")
+
+
+async def visitor_endpoint(ws: WebSocket) -> None:
+    ctx: Context = ws.app.state.ctx
+    origin = ws.headers.get("origin")
+    wanted = ws.query_params.get("request", "")[:64]
+    queue = None
+    if wanted:
+        req = await ctx.store.get_request(wanted)
+        queue = await ctx.store.get_queue(req.queue_id) if req else None
+    allowed = (
+        ctx.origins.queue_allows(queue, origin, ws) if queue is not None else await ctx.origins.any_queue_allows(origin, ws)
+    )
+    if not allowed:
+        await ws.close(codes.CLOSE_POLICY)
+        return
+    await ws.accept()
+    await VisitorConnection(ws, ctx).serve()

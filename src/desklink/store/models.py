@@ -1,0 +1,212 @@
+"""The database schema as SQLAlchemy 2 declarative models.
+
+These classes define tables (and feed Alembic autogenerate); the store talks
+to the database with Core statements over them and hands out the frozen
+records of :mod:`desklink.store.records`, never these rows.
+
+Portability rules, so SQLite and PostgreSQL behave alike:
+
+* Every timestamp column is :class:`UTCDateTime`: it refuses naive datetimes,
+  stores UTC and always loads a timezone-aware UTC value.
+* Free text a person typed (questions, chat bodies, names, notes) is ``Text``:
+  PostgreSQL would refuse an over-long ``VARCHAR`` where SQLite would not, so
+  length limits belong to the protocol layer, not the schema. Neither backend
+  is asked to store NUL characters (PostgreSQL refuses them in text).
+* Identifiers and hashes are ``String(n)`` with room to spare.
+* Constraint and index names follow :data:`NAMING_CONVENTION`, so migrations
+  can name what they alter.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+#: Deterministic constraint names (Alembic's recommended convention).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Length of the random ids of requests and sessions:
+#: ``secrets.token_urlsafe(12)`` gives 16 URL-safe characters (96 bits).
+ID_CHARS = 16
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is timezone-aware UTC on the way in and out.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no timestamp type: SQLAlchemy
+    stores an ISO-like string without an offset, so the value is converted to
+    UTC and made naive before storing (keeping string order equal to time
+    order) and gets ``tzinfo=UTC`` back on load. A naive datetime is refused:
+    its meaning would depend on the machine's clock settings.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store needs timezone-aware datetimes")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+#: 64-bit ids where rows accumulate without bound; SQLite only
+#: auto-increments a column declared exactly ``INTEGER PRIMARY KEY``.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: As the admin typed it; shown in the UI.
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    #: NFKC-normalised, case-folded ``username``: what makes two usernames
+    #: "the same". Computed in Python so SQLite (ASCII-only ``lower()``) and
+    #: PostgreSQL agree for every script.
+    username_key: Mapped[str] = mapped_column(String(150), unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class AuthSessionRow(Base):
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class QueueRow(Base):
+    __tablename__ = "queues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    allowed_origins: Mapped[list[str]]
+    created_at: Mapped[datetime]
+
+
+class QueueMemberRow(Base):
+    __tablename__ = "queue_members"
+    __table_args__ = (PrimaryKeyConstraint("queue_id", "user_id"),)
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    #: Indexed for "which queues is this rep in?" (the PK serves the reverse).
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class RequestRow(Base):
+    __tablename__ = "requests"
+    __table_args__ = (
+        # waiting requests of a queue, oldest first; queue position
+        Index("ix_requests_queue_status_created", "queue_id", "status", "created_at"),
+        # open requests per visitor IP (rate limit)
+        Index("ix_requests_ip_status", "ip", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    visitor_name: Mapped[str] = mapped_column(Text)
+    visitor_email: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(Text)
+    #: SHA-256 (hex) of the visitor's capability token; the token itself is
+    #: never stored.
+    visitor_token_hash: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    ip: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Highest chat ``seq`` handed out; bumped with ``UPDATE ... RETURNING``
+    #: so concurrent senders get distinct, gap-free numbers.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), unique=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(16))
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        PrimaryKeyConstraint("request_id", "seq"),
+        UniqueConstraint("request_id", "client_id"),
+    )
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[str] = mapped_column(String(128))
+    sender: Mapped[str] = mapped_column(String(16))
+    sender_name: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+

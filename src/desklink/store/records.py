@@ -1,0 +1,107 @@
+"""What the store hands out: frozen records, never live ORM objects.
+
+Callers (dispatch, server) never see SQLAlchemy; they get these plain values,
+so nothing lazy-loads outside a transaction and the records can be passed
+between tasks freely. All datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from desklink.protocol.lifecycle import RequestStatus
+
+Role = Literal["rep", "supervisor", "admin"]
+ROLES: tuple[Role, ...] = ("rep", "supervisor", "admin")
+#: Each role may do everything the roles before it may.
+ROLE_RANK: dict[str, int] = {"rep": 1, "supervisor": 2, "admin": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    password_hash: str
+    disabled: bool
+    created_at: datetime
+
+    def at_least(self, role: Role) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSession:
+    token_hash: str
+    user_id: int
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    id: int
+    slug: str
+    name: str
+    #: Origins (scheme://host[:port]) of sites allowed to embed this queue's
+    #: help box: CORS and the visitor WebSocket's Origin check use this list.
+    allowed_origins: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: str
+    queue_id: int
+    visitor_name: str
+    visitor_email: str
+    question: str
+    ip: str
+    origin: str
+    status: RequestStatus
+    rep_id: int | None
+    created_at: datetime
+    accepted_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    request_id: str
+    rep_id: int
+    started_at: datetime
+    ended_at: datetime | None
+    ended_by: str | None  # "rep", "visitor", "system"
+    disposition: str | None  # "resolved", "not_resolved", "escalated"
+    note: str
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    request_id: str
+    seq: int
+    client_id: str
+    sender: Literal["visitor", "rep", "system"]
+    sender_name: str
+    user_id: int | None
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    request_id: str | None
+    kind: str
+    actor: str
+    data: dict[str, Any]
+    created_at: datetime

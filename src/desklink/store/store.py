@@ -1,0 +1,55 @@
+"""The store: DeskLink's records in SQLite or PostgreSQL.
+
+:class:`Store` is the one repository the server and dispatcher use. Its
+methods are grouped in private modules (users and logins, queues, requests and
+sessions, chat and events) and joined here. Every method is one short
+transaction and returns frozen records; times are timezone-aware UTC and the
+caller passes ``now`` in, so tests control the clock.
+
+Limits: one :class:`Store` per process and event loop. On SQLite the store
+serialises its own writes (see :mod:`desklink.store._engine`), which suits
+the single-process ``desklink serve``; several processes writing the same
+SQLite file work but wait on each other. Scale-out deployments use
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from desklink.store._chat import ChatMixin
+from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
+from desklink.store._queues import QueuesMixin
+from desklink.store._requests import RequestsMixin
+from desklink.store._users import UsersMixin
+
+
+class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin):
+    """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = PG_POOL_SIZE, max_overflow: int = PG_MAX_OVERFLOW) -> Store:
+        """Connect to ``url`` (``sqlite+aiosqlite:///path`` or
+        ``postgresql+asyncpg://...``) and migrate the schema to the newest
+        revision. ``pool_size``/``max_overflow`` bound PostgreSQL connections
+        (each concurrent call holds one); SQLite ignores them."""
+        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        try:
+            await upgrade(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        """Close every pooled connection. The store is unusable afterwards."""
+        await self._engine.dispose()
+
+    async def ping(self) -> bool:
+        """Whether the database answers (for the readiness endpoint); never raises
+        for a database failure."""
+        try:
+            async with self._read() as conn:
+                return bool((await conn.execute(text("SELECT 1"))).scalar() == 1)
+        except Exception:
+            return False

@@ -1,0 +1,248 @@
+"""Helpers for driving a real DeskLink server: used by the test suite and by
+``bench/``, and useful for anyone scripting against a server.
+
+:class:`ServerProcess` runs ``desklink serve`` as a child process on a free
+loopback port with its own data directory and stops it by PID.
+:class:`RepClient` and :class:`VisitorClient` are real WebSocket clients that
+speak the wire protocol (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+#: Cheaper Argon2id for test and bench accounts (still real Argon2id): the
+#: defaults cost ~60 ms and 64 MiB per hash, which would dominate a run that
+#: logs in a thousand reps. Never use these in production.
+FAST_HASH_ENV = {"DESKLINK_ARGON2_TIME_COST": "1", "DESKLINK_ARGON2_MEMORY_KIB": "1024"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    def __init__(
+        self,
+        *,
+        data_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="desklink-")
+        self.data_dir = data_dir or Path(self._tmp.name)  # type: ignore[union-attr]
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **FAST_HASH_ENV, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.log_level = log_level
+        self.proc: subprocess.Popen[str] | None = None
+        self.admin_password = ""
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        cmd = [sys.executable, "-m", "desklink", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        cmd += ["--log-level", self.log_level]
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("server exited during start:\n" + "".join(self.output))
+            self.output.append(line)
+            m = re.search(r"password: (\S+)", line)
+            if m:
+                self.admin_password = m.group(1)
+            if "DeskLink on" in line:
+                break
+        self._drain()
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("server did not become healthy:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        import threading
+
+        def pump() -> None:
+            assert self.proc is not None and self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.output.append(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------- accounts
+    def login(self, username: str, password: str) -> tuple[httpx.Client, str]:
+        client = httpx.Client(base_url=self.url, timeout=30)
+        r = client.post("/api/auth/login", json={"username": username, "password": password})
+        r.raise_for_status()
+        csrf = r.json()["csrf"]
+        client.headers["X-CSRF-Token"] = csrf
+        return client, csrf
+
+    def admin(self) -> httpx.Client:
+        client, _ = self.login("admin", self.admin_password)
+        return client
+
+
+class AdminAPI:
+    """A logged-in admin, for setting up users and queues in tests and benches."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.http = server.admin()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def queue(self, slug: str, origins: list[str] | None = None) -> dict[str, Any]:
+        for q in self.http.get("/api/admin/queues").json()["queues"]:
+            if q["slug"] == slug:
+                if origins is not None:
+                    r = self.http.patch(f"/api/admin/queues/{q['id']}", json={"allowed_origins": origins})
+                    r.raise_for_status()
+                    return dict(r.json()["queue"])
+                return dict(q)
+        r = self.http.post("/api/admin/queues", json={"slug": slug, "name": slug.title(), "allowed_origins": origins or []})
+        r.raise_for_status()
+        return dict(r.json()["queue"])
+
+    def user(self, username: str, password: str, role: str = "rep", display_name: str = "") -> dict[str, Any]:
+        r = self.http.post(
+            "/api/admin/users",
+            json={"username": username, "password": password, "role": role, "display_name": display_name or username},
+        )
+        r.raise_for_status()
+        return dict(r.json()["user"])
+
+    def members(self, queue_id: int, user_ids: list[int]) -> None:
+        self.http.put(f"/api/admin/queues/{queue_id}/members", json={"user_ids": user_ids}).raise_for_status()
+
+    def reps(self, count: int, queue_slug: str = "support", prefix: str = "rep") -> list[tuple[str, str]]:
+        """Create ``count`` reps in the queue; returns (username, password) pairs."""
+        q = self.queue(queue_slug)
+        creds, ids = [], list(q["members"])
+        for i in range(count):
+            name, pw = f"{prefix}{i}", "pw-" + secrets.token_hex(8)
+            ids.append(self.user(name, pw, display_name=f"Rep {i}")["id"])
+            creds.append((name, pw))
+        self.members(q["id"], ids)
+        return creds
+
+
+# ---------------------------------------------------------------- sockets
+class _Client:
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.received: list[dict[str, Any]] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def recv(self, timeout: float = 10.0) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        msg: dict[str, Any] = json.loads(raw)
+        self.received.append(msg)
+        return msg
+
+    async def expect(self, t: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        """Read until a message of type ``t`` (with matching fields) arrives."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no {t} {match} within {timeout}s; got {[m.get('t') for m in self.received[-10:]]}")
+            msg = await self.recv(remaining)
+            if msg.get("t") == t and all(msg.get(k) == v for k, v in match.items()):
+                return msg
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class RepClient(_Client):
+    @classmethod
+    async def connect(cls, server: ServerProcess, username: str, password: str, *, online: bool = True) -> RepClient:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            r = await http.post("/api/auth/login", json={"username": username, "password": password})
+            r.raise_for_status()
+            cookie = r.cookies["dl_session"]
+        ws = await websockets.connect(
+            server.ws_url + "/ws/rep", origin=server.url, additional_headers={"Cookie": f"dl_session={cookie}"}  # type: ignore[arg-type]
+        )
+        client = cls(ws)
+        await client.send({"t": "hello", "resume": {}})
+        client.welcome = await client.expect("welcome")
+        if online:
+            await client.send({"t": "presence", "status": "online"})
+            await client.expect("presence", status="online")
+        return client
+
+
+class VisitorClient(_Client):
+    request_id: str
+    token: str
+
+    @classmethod
+    async def submit(
+        cls, server: ServerProcess, *, queue: str = "support", name: str = "Visitor", question: str = "Help me please",
+        origin: str | None = None, email: str = "",
+    ) -> VisitorClient:
+        origin = origin or server.url
+        async with httpx.AsyncClient(base_url=server.url, timeout=30, headers={"Origin": origin}) as http:
+            r = await http.post("/api/visitor/requests", json={"queue": queue, "name": name, "question": question, "email": email})
+            r.raise_for_status()
+            data = r.json()
+        client = await cls.open(server, data["request_id"], data["token"], origin=origin)
+        return client
+
+    @classmethod
+    async def open(cls, server: ServerProcess, request_id: str, token: str, *, origin: str | None = None, last_seq: int = 0) -> VisitorClient:
+        ws = await websockets.connect(f"{server.ws_url}/ws/visitor?request={request_id}", origin=origin or server.url)  # type: ignore[arg-type]
+        client = cls(ws)
+        client.request_id, client.token = request_id, token
+        await client.send({"t": "hello", "token": token, "last_seq": last_seq})
+        client.welcome = await client.expect("welcome")
+        return client

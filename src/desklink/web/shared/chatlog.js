@@ -1,0 +1,132 @@
+// The list of chat messages in one conversation, for the help box and the
+// console alike.
+//
+// Messages are kept in `seq` order and de-duplicated by `seq` (a resume may
+// replay what the list already shows). Messages this side sent but the
+// server has not echoed yet are shown as "pending" at the end, keyed by their
+// `cid`; the echo with the same `cid` replaces them. All text is rendered as
+// text nodes.
+
+import { h, formatClock } from './dom.js';
+
+export class ChatLog {
+  /**
+   * @param {HTMLElement} list  an <ol> (the scroll container)
+   * @param {object} options  self: "visitor" | "rep" (which side is "me")
+   */
+  constructor(list, { self }) {
+    this.list = list;
+    this.self = self;
+    this.bySeq = new Map();
+    this.pending = new Map();
+  }
+
+  /** Highest seq shown (0 when none). */
+  get lastSeq() {
+    let max = 0;
+    for (const seq of this.bySeq.keys()) if (seq > max) max = seq;
+    return max;
+  }
+
+  get size() {
+    return this.bySeq.size;
+  }
+
+  has(seq) {
+    return this.bySeq.has(seq);
+  }
+
+  /** Add a stored `chat` message; returns false if its seq is already shown. */
+  add(msg) {
+    const seq = Number(msg.seq);
+    if (!Number.isFinite(seq) || this.bySeq.has(seq)) {
+      if (msg.cid) this.dropPending(msg.cid);
+      return false;
+    }
+    const stick = this._nearBottom();
+    if (msg.cid) this.dropPending(msg.cid);
+    const el = this._render(msg, seq);
+    this.bySeq.set(seq, el);
+    let before = null;
+    for (const child of this.list.children) {
+      const childSeq = child.dataset.seq ? Number(child.dataset.seq) : Infinity;
+      if (childSeq > seq) { before = child; break; }
+    }
+    this.list.insertBefore(el, before);
+    if (stick || msg.from === this.self) this.scrollToEnd();
+    return true;
+  }
+
+  /** Show a message this side sent and the server has not echoed yet. */
+  addPending(cid, text, name) {
+    if (this.pending.has(cid)) return this.pending.get(cid);
+    const el = this._render({ from: this.self, name, text, cid }, null);
+    el.dataset.pending = 'true';
+    el.classList.add('msg-pending');
+    el.append(h('div', { class: 'msg-status', testid: 'message-status' }, 'Sending…'));
+    this.pending.set(cid, el);
+    this.list.append(el);
+    this.scrollToEnd();
+    return el;
+  }
+
+  /** Mark a pending message as not sent, with a Retry button. */
+  markFailed(cid, reason, onRetry) {
+    const el = this.pending.get(cid);
+    if (!el) return;
+    el.dataset.failed = 'true';
+    el.classList.add('msg-failed');
+    const status = el.querySelector('.msg-status');
+    status.textContent = reason || 'Not sent.';
+    if (onRetry) {
+      const retry = h('button', { type: 'button', class: 'msg-retry', testid: 'message-retry' }, 'Retry');
+      retry.addEventListener('click', () => {
+        retry.remove();
+        delete el.dataset.failed;
+        el.classList.remove('msg-failed');
+        status.textContent = 'Sending…';
+        onRetry(cid);
+      });
+      status.append(' ', retry);
+    }
+  }
+
+  dropPending(cid) {
+    const el = this.pending.get(cid);
+    if (el) {
+      el.remove();
+      this.pending.delete(cid);
+    }
+  }
+
+  clear() {
+    this.bySeq.clear();
+    this.pending.clear();
+    while (this.list.firstChild) this.list.firstChild.remove();
+  }
+
+  scrollToEnd() {
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  _nearBottom() {
+    const l = this.list;
+    return l.scrollHeight - l.scrollTop - l.clientHeight < 48;
+  }
+
+  _render(msg, seq) {
+    const from = ['visitor', 'rep', 'system'].includes(msg.from) ? msg.from : 'system';
+    const side = from === 'system' ? 'msg-system' : from === this.self ? 'msg-self' : 'msg-other';
+    const data = { from, seq: seq ?? undefined, cid: msg.cid || undefined };
+    if (from === 'system') {
+      return h('li', { class: ['msg', side], testid: 'message', data },
+        h('div', { class: 'msg-text', testid: 'message-text' }, msg.text ?? ''));
+    }
+    const name = from === this.self ? 'You' : (msg.name || (from === 'rep' ? 'Support' : 'Visitor'));
+    return h('li', { class: ['msg', side], testid: 'message', data },
+      h('div', { class: 'msg-meta' },
+        h('span', { class: 'msg-name', testid: 'message-name' }, name),
+        msg.ts ? h('time', { class: 'msg-time', datetime: msg.ts }, formatClock(msg.ts)) : null),
+      h('div', { class: 'msg-text', testid: 'message-text' }, msg.text ?? ''));
+  }
+}

@@ -1,0 +1,143 @@
+// A WebSocket that reconnects by itself, used by the help box and the console.
+//
+// It speaks the DeskLink control framing: one JSON object per text frame,
+// tagged by `t` (docs/protocol.md). It knows nothing about hello or resume:
+// the owner sends its hello from `onopen` and calls `resetBackoff()` once the
+// server has welcomed it, so a server that accepts and then drops the
+// connection at once does not get hammered.
+//
+// Backoff: the first retry waits about 0.5 s, each failure doubles it up to
+// 10 s, and every wait is jittered by +-25 % so that a server restart does
+// not bring every client back in the same instant.
+
+export const MIN_DELAY_MS = 500;
+export const MAX_DELAY_MS = 10_000;
+export const PING_INTERVAL_MS = 25_000;
+
+export class ReconnectingSocket {
+  /**
+   * @param {string} url  ws:// or wss:// URL
+   * @param {object} handlers  onopen(), onmessage(msg), onclose(event, willRetry), onstate(state)
+   * @param {object} options  stopCodes: close codes after which it does not reconnect
+   */
+  constructor(url, handlers = {}, options = {}) {
+    this.url = url;
+    this.handlers = handlers;
+    this.stopCodes = new Set(options.stopCodes || []);
+    this.minDelay = options.minDelay ?? MIN_DELAY_MS;
+    this.maxDelay = options.maxDelay ?? MAX_DELAY_MS;
+    this.pingInterval = options.pingInterval ?? PING_INTERVAL_MS;
+    this.ws = null;
+    this.delay = this.minDelay;
+    this.stopped = true;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.state = 'idle';
+    this._onOnline = () => { if (!this.stopped && this.retryTimer) this._retryNow(); };
+  }
+
+  /** Connect (again); does nothing if already running. */
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    window.addEventListener('online', this._onOnline);
+    this._connect();
+  }
+
+  /** Close for good (until start() is called again). */
+  stop(code = 1000, reason = '') {
+    this.stopped = true;
+    window.removeEventListener('online', this._onOnline);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    clearInterval(this.pingTimer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState <= 1) {
+      try { ws.close(code, reason); } catch { /* already closing */ }
+    }
+    this._setState('stopped');
+  }
+
+  /** True when a message sent now goes out on an open connection. */
+  get isOpen() {
+    return !!this.ws && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Send one control message; returns false when not connected. */
+  send(message) {
+    if (!this.isOpen) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Call once the server has accepted the session (its welcome). */
+  resetBackoff() {
+    this.delay = this.minDelay;
+  }
+
+  _setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.handlers.onstate?.(state);
+  }
+
+  _connect() {
+    this.retryTimer = null;
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (err) {
+      this._setState('closed');
+      this._scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    this._setState('connecting');
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this._setState('open');
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => this.send({ t: 'ping' }), this.pingInterval);
+      this.handlers.onopen?.();
+    };
+    ws.onmessage = (event) => {
+      if (this.ws !== ws || typeof event.data !== 'string') return;
+      let msg;
+      try {
+        msg = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (!msg || typeof msg !== 'object' || msg.t === 'pong') return;
+      this.handlers.onmessage?.(msg);
+    };
+    ws.onerror = () => { /* the close event follows and carries the code */ };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      const willRetry = !this.stopped && !this.stopCodes.has(event.code);
+      if (!willRetry) {
+        this.stopped = true;
+        window.removeEventListener('online', this._onOnline);
+      }
+      this._setState(willRetry ? 'closed' : 'stopped');
+      this.handlers.onclose?.(event, willRetry);
+      // the handler may have called stop() or start()
+      if (willRetry && !this.stopped && !this.ws && !this.retryTimer) this._scheduleRetry();
+    };
+  }
+
+  _scheduleRetry() {
+    clearTimeout(this.retryTimer);
+    const wait = this.delay * (0.75 + Math.random() * 0.5);
+    this.delay = Math.min(this.delay * 2, this.maxDelay);
+    this.retryTimer = setTimeout(() => this._connect(), wait);
+  }
+
+  _retryNow() {
+    clearTimeout(this.retryTimer);
+    this._connect();
+  }
+}

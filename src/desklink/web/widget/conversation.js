@@ -1,0 +1,276 @@
+// The visitor's side of one conversation, without any DOM: submit, the
+// /ws/visitor connection, resume, pending messages and the transcript.
+//
+// What survives a reload lives in localStorage under a key made of the
+// DeskLink server's origin and the queue slug:
+//   {request_id, token, ws_path, last_seq, pending: [{cid, text}]}
+// A chat message stays in `pending` until its echo (a `chat` with the same
+// cid) arrives; after a reconnect every pending message is sent again with
+// the SAME cid, and the server stores each cid once, so nothing is lost or
+// doubled (docs/protocol.md, "Visitor flow").
+//
+// A freshly loaded page has no messages on screen, so its first hello asks
+// for everything (last_seq 0, bounded by the server's max_resume_backlog);
+// later reconnects in the same page ask only for what is missing.
+//
+// Events (CustomEvent, detail = the server message unless noted):
+// welcome, queue, joined, chat, typing, ended, closed, error,
+// failed {cid, code}, lost {code}, gone, replaced, denied, connection {state}.
+
+import { ReconnectingSocket } from '../shared/socket.js';
+import { api, fetchBlob } from '../shared/http.js';
+import { newCid, wsUrl } from '../shared/dom.js';
+
+/** Close codes after which reconnecting cannot help (docs/protocol.md). */
+const STOP_CODES = [1008, 4001, 4004, 4010, 4012];
+const FINAL = new Set(['closed', 'abandoned', 'expired']);
+
+export class Conversation extends EventTarget {
+  constructor(server, queue) {
+    super();
+    this.server = server;
+    this.queue = queue;
+    this.key = `desklink-help:${server}:${queue}`;
+    this.saved = this._load();
+    this.token = this.saved?.token ?? null;
+    this.requestId = this.saved?.request_id ?? null;
+    this.socket = null;
+    this.welcomed = false;
+    this.seen = new Set();
+    this.lastSeq = 0;
+    this.status = null;
+    this.sentHere = [];
+  }
+
+  /** True when a conversation from an earlier page load can be resumed. */
+  get resumable() {
+    return !!this.saved;
+  }
+
+  /** True while the conversation can still change (not ended or closed). */
+  get live() {
+    return !!this.saved;
+  }
+
+  get pending() {
+    return this.saved ? this.saved.pending.slice() : [];
+  }
+
+  emit(type, detail = null) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  async loadConfig() {
+    return api('GET', `${this.server}/api/widget/config?queue=${encodeURIComponent(this.queue)}`, { credentials: 'omit' });
+  }
+
+  async submit({ name, email, question }) {
+    const body = { queue: this.queue, name, question };
+    if (email) body.email = email;
+    const result = await api('POST', `${this.server}/api/visitor/requests`, { body, credentials: 'omit' });
+    this.saved = {
+      request_id: result.request_id,
+      token: result.token,
+      ws_path: result.ws_path || '/ws/visitor',
+      last_seq: 0,
+      pending: [],
+    };
+    this.token = result.token;
+    this.requestId = result.request_id;
+    this.status = 'waiting';
+    this._save();
+    this.connect();
+    return result;
+  }
+
+  /** The transcript as {blob, filename}; works after the end too. */
+  async transcript(format) {
+    const url = `${this.server}/api/visitor/transcript?format=${encodeURIComponent(format)}`;
+    return fetchBlob(url, { token: this.token });
+  }
+
+  // ----------------------------------------------------------- WebSocket
+
+  connect() {
+    if (!this.saved) return;
+    if (this.socket) this.socket.stop();
+    this.socket = new ReconnectingSocket(wsUrl(this.server, this.saved.ws_path || '/ws/visitor'), {
+      onopen: () => this._onOpen(),
+      onmessage: (msg) => this._onMessage(msg),
+      onclose: (event, willRetry) => this._onClose(event, willRetry),
+      onstate: (state) => this.emit('connection', { state }),
+    }, { stopCodes: STOP_CODES });
+    this.socket.start();
+  }
+
+  /** Send a chat line; returns its cid (the message stays pending until echoed). */
+  send(text) {
+    if (!this.saved) return null;
+    const cid = newCid();
+    this.saved.pending.push({ cid, text });
+    this._save();
+    this._sendPending({ cid, text });
+    return cid;
+  }
+
+  /** Send a message that failed (rate limited) again, with the same cid. */
+  retry(cid, text) {
+    if (!this.saved) return;
+    if (!this.saved.pending.some((p) => p.cid === cid)) this.saved.pending.push({ cid, text });
+    this._save();
+    this._sendPending({ cid, text });
+  }
+
+  typing(on) {
+    if (this.welcomed) this.socket?.send({ t: 'typing', on: !!on });
+  }
+
+  /** Give up while waiting; false when not connected right now. */
+  cancel() {
+    return this.welcomed ? this.socket.send({ t: 'cancel' }) : false;
+  }
+
+  /** End the conversation; false when not connected right now. */
+  leave() {
+    return this.welcomed ? this.socket.send({ t: 'leave' }) : false;
+  }
+
+  /** Stop and forget the stored state (the token stays for the transcript). */
+  finish() {
+    this.socket?.stop();
+    this.saved = null;
+    this.welcomed = false;
+    try { localStorage.removeItem(this.key); } catch { /* storage disabled */ }
+  }
+
+  /** Close the connection without forgetting anything (page going away). */
+  disconnect() {
+    this.socket?.stop();
+  }
+
+  _sendPending(item) {
+    if (this.welcomed && this.socket?.send({ t: 'chat.send', cid: item.cid, text: item.text })) {
+      this.sentHere.push(item.cid);
+    }
+  }
+
+  _onOpen() {
+    this.welcomed = false;
+    this.sentHere = [];
+    this.socket.send({ t: 'hello', token: this.saved.token, last_seq: this.lastSeq });
+  }
+
+  _onMessage(msg) {
+    switch (msg.t) {
+      case 'welcome': {
+        this.welcomed = true;
+        this.socket.resetBackoff();
+        this.status = msg.request?.status ?? this.status;
+        this.emit('welcome', msg);
+        if (FINAL.has(this.status)) {
+          this.finish();
+          return;
+        }
+        for (const item of this.saved?.pending ?? []) this._sendPending(item);
+        break;
+      }
+      case 'chat': this._onChat(msg); break;
+      case 'joined': this.status = 'accepted'; this.emit('joined', msg); break;
+      case 'ended': this.status = 'closed'; this.finish(); this.emit('ended', msg); break;
+      case 'closed': this.status = msg.status || 'abandoned'; this.finish(); this.emit('closed', msg); break;
+      case 'error': this._onError(msg); break;
+      case 'queue':
+      case 'typing':
+        this.emit(msg.t, msg);
+        break;
+      default:
+        break;
+    }
+  }
+
+  _onChat(msg) {
+    const seq = Number(msg.seq);
+    if (msg.from === 'visitor' && msg.cid && this.saved) {
+      const before = this.saved.pending.length;
+      this.saved.pending = this.saved.pending.filter((p) => p.cid !== msg.cid);
+      if (this.saved.pending.length !== before) this._save();
+    }
+    if (this.seen.has(seq)) return;
+    this.seen.add(seq);
+    if (seq > this.lastSeq) {
+      this.lastSeq = seq;
+      if (this.saved) {
+        this.saved.last_seq = seq;
+        this._save();
+      }
+    }
+    this.emit('chat', msg);
+  }
+
+  _onError(msg) {
+    if (msg.ref === 'chat.send' && ['too_large', 'rate_limited', 'bad_message'].includes(msg.code) && this.saved) {
+      // The server handles one connection's messages in order, so the
+      // refused one is the oldest message sent here that has no echo yet.
+      const waiting = new Set(this.saved.pending.map((p) => p.cid));
+      const cid = this.sentHere.find((c) => waiting.has(c));
+      if (cid) {
+        this.sentHere = this.sentHere.filter((c) => c !== cid);
+        const item = this.saved.pending.find((p) => p.cid === cid);
+        this.saved.pending = this.saved.pending.filter((p) => p.cid !== cid);
+        this._save();
+        this.emit('failed', { cid, text: item?.text ?? '', code: msg.code });
+      }
+    }
+    this.emit('error', msg);
+  }
+
+  _onClose(event) {
+    this.welcomed = false;
+    switch (event.code) {
+      case 4001:
+      case 4004:
+        this.finish();
+        this.emit('lost', { code: event.code });
+        break;
+      case 4010:
+        if (this.saved) {
+          this.finish();
+          this.emit('gone', { code: event.code });
+        }
+        break;
+      case 4012:
+        this.emit('replaced', { code: event.code });
+        break;
+      case 1008:
+        this.emit('denied', { code: event.code });
+        break;
+      default:
+        break;
+    }
+  }
+
+  _load() {
+    try {
+      const raw = localStorage.getItem(this.key);
+      if (!raw) return null;
+      const value = JSON.parse(raw);
+      if (!value || typeof value.token !== 'string' || typeof value.request_id !== 'string') return null;
+      value.pending = Array.isArray(value.pending)
+        ? value.pending.filter((p) => p && typeof p.cid === 'string' && typeof p.text === 'string')
+        : [];
+      value.last_seq = Number(value.last_seq) || 0;
+      return value;
+    } catch {
+      return null;
+    }
+  }
+
+  _save() {
+    if (!this.saved) return;
+    try {
+      localStorage.setItem(this.key, JSON.stringify(this.saved));
+    } catch { /* storage full or disabled: resume will not work, chat still does */ }
+  }
+}

@@ -1,0 +1,607 @@
+// <desklink-help>: the help box a support provider embeds on its own site.
+//
+//   <script type="module" src="https://help.example.com/static/widget/desklink-help.js"
+//           data-queue="support"></script>
+//
+// The script appends one <desklink-help queue="support"> to the page (unless
+// one is already there). Optional data-server (default: the origin this
+// module was loaded from) points at the DeskLink server.
+//
+// Everything lives in an open shadow root with its own stylesheet, so the
+// host page's CSS cannot break the box and the box cannot touch the page.
+// Visitor and rep text is only ever set as text, never as markup.
+
+import { h, setText, clear } from '../shared/dom.js';
+import { ChatLog } from '../shared/chatlog.js';
+import { downloadBlob, ApiError } from '../shared/http.js';
+import { Conversation } from './conversation.js';
+
+const MODULE_URL = import.meta.url;
+const DEFAULT_SERVER = new URL(MODULE_URL).origin;
+/** Send typing {on:false} after this long without a keystroke. */
+const TYPING_IDLE_MS = 3000;
+/** Hide the other side's typing indicator if no update comes for this long. */
+const TYPING_STALE_MS = 15000;
+const NOTICE_MS = 8000;
+const DEFAULT_LIMITS = { name: 80, email: 254, question: 2000, chat: 4000 };
+
+function limitsFrom(config) {
+  const l = (config && config.limits) || {};
+  const pick = (...keys) => keys.map((k) => l[k]).find((v) => Number.isFinite(v) && v > 0);
+  return {
+    name: pick('max_name_chars', 'name') ?? DEFAULT_LIMITS.name,
+    email: pick('max_email_chars', 'email') ?? DEFAULT_LIMITS.email,
+    question: pick('max_question_chars', 'question') ?? DEFAULT_LIMITS.question,
+    chat: pick('max_chat_chars', 'chat') ?? DEFAULT_LIMITS.chat,
+  };
+}
+
+function nameOf(value) {
+  if (!value) return '';
+  return typeof value === 'string' ? value : (value.name || value.slug || '');
+}
+
+function waitText(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return 'Expected wait: as soon as a rep is free';
+  const minutes = Math.max(1, Math.round(Number(seconds) / 60));
+  return `Expected wait about ${minutes} min`;
+}
+
+const ERROR_TEXT = {
+  rate_limited: 'You are sending messages too fast. Wait a moment, then try again.',
+  too_large: 'That message is too long.',
+  bad_state: 'That is not possible right now.',
+  conflict_closed: 'This conversation is already closed.',
+  too_many_requests: 'You already have open requests. Please wait for an answer before asking again.',
+};
+
+export class DeskLinkHelp extends HTMLElement {
+  connectedCallback() {
+    if (this._built) return;
+    this._built = true;
+    this.server = (this.getAttribute('server') || DEFAULT_SERVER).replace(/\/+$/, '');
+    this.queue = this.getAttribute('queue') || 'support';
+    this.limits = { ...DEFAULT_LIMITS };
+    this.config = null;
+    this.repName = '';
+    this.conv = null;
+    this.cancelling = false;
+    this.unread = 0;
+    this.typingOn = false;
+    this.typingTimer = null;
+    this.remoteTypingTimer = null;
+    this.noticeTimer = null;
+    this._build();
+    const saved = new Conversation(this.server, this.queue);
+    if (saved.resumable) {
+      this._attach(saved);
+      this._enterConversation();
+      this._setStatus('connecting', 'Reconnecting…');
+      this._renderPending();
+      this.open();
+      saved.connect();
+    } else {
+      this._showForm();
+    }
+    this._loadConfig();
+    // Close the socket when the page goes away (so the page can enter the
+    // back/forward cache) and reconnect if it comes back from there.
+    this._onPageHide = () => this.conv?.disconnect();
+    this._onPageShow = (e) => { if (e.persisted && this.conv?.live) this.conv.connect(); };
+    window.addEventListener('pagehide', this._onPageHide);
+    window.addEventListener('pageshow', this._onPageShow);
+  }
+
+  disconnectedCallback() {
+    window.removeEventListener('pagehide', this._onPageHide);
+    window.removeEventListener('pageshow', this._onPageShow);
+  }
+
+  // ------------------------------------------------------------ building
+
+  _build() {
+    const shadow = this.shadowRoot || this.attachShadow({ mode: 'open' });
+    const link = h('link', { rel: 'stylesheet', href: new URL('desklink-help.css', MODULE_URL).href });
+    const root = h('div', { class: 'dl-root', props: { hidden: true } });
+    const show = () => { root.hidden = false; };
+    link.addEventListener('load', show);
+    link.addEventListener('error', show);
+    setTimeout(show, 3000);
+    shadow.append(link, root);
+    const $ = this.$ = {};
+
+    $.badge = h('span', { class: 'launcher-badge', testid: 'launcher-badge', props: { hidden: true } });
+    $.launcher = h('button', { type: 'button', class: 'launcher', testid: 'launcher', 'aria-expanded': 'false', on: { click: () => this.toggle() } },
+      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }, '?'), h('span', { class: 'launcher-text' }, 'Need help?'), $.badge);
+
+    $.provider = h('strong', { class: 'provider', testid: 'provider' }, 'Help');
+    $.availability = h('span', { class: 'availability', testid: 'availability', data: { online: 'unknown' } }, 'Checking who is online…');
+    $.minimize = h('button', { type: 'button', class: 'icon-btn', testid: 'minimize', 'aria-label': 'Minimise help', on: { click: () => this.close() } }, '–');
+    const header = h('header', { class: 'panel-head' },
+      h('div', { class: 'panel-title' }, $.provider, $.availability), $.minimize);
+
+    $.noticeText = h('span', { class: 'notice-text' });
+    $.notice = h('div', { class: 'notice', testid: 'notice', role: 'status', props: { hidden: true } }, $.noticeText,
+      h('button', { type: 'button', class: 'notice-close', 'aria-label': 'Dismiss', on: { click: () => this._hideNotice() } }, '×'));
+
+    // the question form
+    $.name = h('input', { id: 'dl-name', testid: 'name', autocomplete: 'name', maxlength: 400 });
+    $.email = h('input', { id: 'dl-email', testid: 'email', type: 'email', autocomplete: 'email', maxlength: 400 });
+    $.question = h('textarea', { id: 'dl-question', testid: 'question', rows: 4 });
+    $.nameCount = h('span', { class: 'counter', testid: 'name-count' });
+    $.questionCount = h('span', { class: 'counter', testid: 'question-count' });
+    $.formError = h('p', { class: 'form-error', testid: 'form-error', role: 'alert', props: { hidden: true } });
+    $.submit = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'submit' }, 'Ask for help');
+    for (const [input, counter, key] of [[$.name, $.nameCount, 'name'], [$.question, $.questionCount, 'question']]) {
+      input.addEventListener('input', () => this._count(input, counter, this.limits[key]));
+    }
+    $.form = h('form', { class: 'view form-view', testid: 'form', novalidate: true, on: { submit: (e) => { e.preventDefault(); this._submit(); } } },
+      h('p', { class: 'intro' }, 'Tell us what you need and we will connect you with someone who can help.'),
+      h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-name' }, 'Your name'), $.nameCount), $.name),
+      h('div', { class: 'field' }, h('label', { for: 'dl-email' }, 'Email ', h('span', { class: 'optional' }, '(optional)')), $.email),
+      h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-question' }, 'Your question'), $.questionCount), $.question),
+      $.formError, $.submit);
+
+    // the conversation
+    $.status = h('p', { class: 'status', testid: 'status', role: 'status' });
+    $.connection = h('p', { class: 'connection', testid: 'connection', props: { hidden: true } }, 'Connection lost. Reconnecting…');
+    $.position = h('p', { class: 'position', testid: 'position' });
+    $.wait = h('p', { class: 'wait', testid: 'wait' });
+    $.cancel = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'cancel', on: { click: () => this._cancel() } }, 'Cancel request');
+    $.queueBox = h('div', { class: 'queue-box', testid: 'queue-box', props: { hidden: true } },
+      h('div', { class: 'queue-info' }, $.position, $.wait), $.cancel);
+    $.joined = h('p', { class: 'joined', testid: 'rep-joined', props: { hidden: true } });
+    $.askedText = h('span', { class: 'asked-text', testid: 'asked-text' });
+    $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, 'Your question'), $.askedText);
+    $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
+    this.log = new ChatLog($.messages, { self: 'visitor' });
+    $.typing = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } });
+    $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: 'Type a message…', 'aria-label': 'Message' });
+    $.chatCount = h('span', { class: 'counter chat-count', testid: 'chat-count', props: { hidden: true } });
+    $.send = h('button', { type: 'submit', class: 'btn btn-primary send', testid: 'send' }, 'Send');
+    $.composer = h('form', { class: 'composer', testid: 'composer', on: { submit: (e) => { e.preventDefault(); this._sendChat(); } } },
+      $.chatInput, $.send, $.chatCount);
+    $.chatInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        this._sendChat();
+      }
+    });
+    $.chatInput.addEventListener('input', () => this._onChatInput());
+    $.saveText = h('button', { type: 'button', class: 'link-btn', testid: 'save-text', on: { click: () => this._saveTranscript('text') } }, 'Text');
+    $.saveHtml = h('button', { type: 'button', class: 'link-btn', testid: 'save-html', on: { click: () => this._saveTranscript('html') } }, 'HTML');
+    $.leave = h('button', { type: 'button', class: 'btn btn-quiet leave', testid: 'leave', on: { click: () => this._leave() } }, 'End chat');
+    $.save = h('div', { class: 'save', testid: 'save-transcript' }, h('span', {}, 'Save transcript:'), $.saveText, $.saveHtml);
+    $.actions = h('div', { class: 'conv-actions' }, $.save, $.leave);
+    $.endTitle = h('strong', { class: 'end-title', testid: 'end-title' });
+    $.endDetail = h('span', { class: 'end-detail', testid: 'end-detail' });
+    $.endActions = h('div', { class: 'end-actions' });
+    $.endBanner = h('div', { class: 'end-banner', testid: 'end-banner', props: { hidden: true } }, $.endTitle, $.endDetail, $.endActions);
+    $.conv = h('div', { class: 'view conv-view', testid: 'conversation', props: { hidden: true } },
+      $.status, $.connection, $.queueBox, $.asked, $.joined, $.messages, $.typing, $.endBanner, $.composer, $.actions);
+
+    $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': 'Help', props: { hidden: true } },
+      header, $.notice, $.form, $.conv,
+      h('footer', { class: 'panel-foot' }, 'Powered by DeskLink'));
+    root.append($.launcher, $.panel);
+  }
+
+  // ----------------------------------------------------------- open/close
+
+  open() {
+    this.$.panel.hidden = false;
+    this.$.launcher.hidden = true;
+    this.$.launcher.setAttribute('aria-expanded', 'true');
+    this.unread = 0;
+    this._renderBadge();
+    this.log.scrollToEnd();
+    if (!this.conv) this._loadConfig();
+    const focus = this.$.form.hidden ? this.$.chatInput : this.$.name;
+    if (!focus.disabled) setTimeout(() => focus.focus(), 0);
+  }
+
+  close() {
+    this.$.panel.hidden = true;
+    this.$.launcher.hidden = false;
+    this.$.launcher.setAttribute('aria-expanded', 'false');
+  }
+
+  toggle() {
+    if (this.$.panel.hidden) this.open(); else this.close();
+  }
+
+  _renderBadge() {
+    this.$.badge.hidden = this.unread === 0;
+    setText(this.$.badge, this.unread > 9 ? '9+' : this.unread);
+  }
+
+  // --------------------------------------------------------------- config
+
+  async _loadConfig() {
+    const c = new Conversation(this.server, this.queue);
+    try {
+      this.config = await c.loadConfig();
+    } catch (err) {
+      this.$.availability.dataset.online = 'unknown';
+      setText(this.$.availability, err.status === 404 ? 'This help desk is not set up yet.' : 'Help is not reachable right now.');
+      return;
+    }
+    this.limits = limitsFrom(this.config);
+    setText(this.$.provider, nameOf(this.config.provider) || nameOf(this.config.queue) || 'Help');
+    const online = Number(this.config.online_reps) || 0;
+    this.$.availability.dataset.online = online > 0 ? 'yes' : 'no';
+    setText(this.$.availability, online > 0
+      ? `${online} ${online === 1 ? 'person' : 'people'} online to help`
+      : 'No one is online right now. Leave your question and we will answer when someone is back.');
+    this._count(this.$.name, this.$.nameCount, this.limits.name);
+    this._count(this.$.question, this.$.questionCount, this.limits.question);
+  }
+
+  _count(input, counter, limit) {
+    const n = input.value.length;
+    setText(counter, `${n} / ${limit}`);
+    counter.classList.toggle('over', n > limit);
+    counter.dataset.over = String(n > limit);
+  }
+
+  // ----------------------------------------------------------------- form
+
+  _showForm(message = '') {
+    this.$.form.hidden = false;
+    this.$.conv.hidden = true;
+    this.$.submit.disabled = false;
+    this.$.question.value = '';
+    this._count(this.$.name, this.$.nameCount, this.limits.name);
+    this._count(this.$.question, this.$.questionCount, this.limits.question);
+    this._formError(message);
+  }
+
+  _formError(text) {
+    setText(this.$.formError, text);
+    this.$.formError.hidden = !text;
+  }
+
+  async _submit() {
+    const name = this.$.name.value.trim();
+    const email = this.$.email.value.trim();
+    const question = this.$.question.value.trim();
+    const problem = !name ? ['Please tell us your name.', this.$.name]
+      : !question ? ['Please type your question.', this.$.question]
+      : email && !/^[^@\s]+@[^@\s]+$/.test(email) ? ['That email address does not look right.', this.$.email]
+      : null;
+    if (problem) {
+      this._formError(problem[0]);
+      problem[1].focus();
+      return;
+    }
+    this._formError('');
+    this.$.submit.disabled = true;
+    setText(this.$.submit, 'Sending…');
+    const conv = new Conversation(this.server, this.queue);
+    this._attach(conv);
+    try {
+      await conv.submit({ name, email, question });
+    } catch (err) {
+      this._detach();
+      this.$.submit.disabled = false;
+      setText(this.$.submit, 'Ask for help');
+      this._formError(this._submitErrorText(err));
+      return;
+    }
+    setText(this.$.submit, 'Ask for help');
+    this._enterConversation();
+    this._setStatus('waiting', 'Connecting you to support…');
+    this.$.queueBox.hidden = false;
+    setText(this.$.position, 'Your question has been sent.');
+    setText(this.$.wait, '');
+    this._showAsked(question);
+  }
+
+  _submitErrorText(err) {
+    if (!(err instanceof ApiError)) return 'Something went wrong. Please try again.';
+    if (err.status === 413 || err.code === 'too_large') {
+      return `Your name or question is too long (at most ${this.limits.name} characters for the name and ${this.limits.question} for the question).`;
+    }
+    if (err.status === 429 || err.code === 'too_many_requests') return ERROR_TEXT.too_many_requests;
+    if (err.code === 'network') return 'We cannot reach the help desk right now. Please check your connection and try again.';
+    if (err.status === 403 || err.code === 'origin_denied') return 'Help is not available on this site.';
+    if (err.status === 404) return 'This help desk is not set up yet.';
+    return err.message || 'Something went wrong. Please try again.';
+  }
+
+  // --------------------------------------------------------- conversation
+
+  _attach(conv) {
+    this._detach();
+    this.conv = conv;
+    const on = (type, fn) => conv.addEventListener(type, (e) => { if (this.conv === conv) fn(e.detail); });
+    on('welcome', (m) => this._onWelcome(m));
+    on('queue', (m) => this._onQueue(m));
+    on('joined', (m) => this._onJoined(m.rep));
+    on('chat', (m) => this._onChat(m));
+    on('typing', (m) => this._onTyping(m));
+    on('ended', (m) => this._onEnded(m));
+    on('closed', (m) => this._onClosed(m));
+    on('error', (m) => this._notice(ERROR_TEXT[m.code] || m.message || 'Something went wrong.', 'error', m.code));
+    on('failed', (d) => this.log.markFailed(d.cid, d.code === 'too_large' ? 'Not sent: too long.' : 'Not sent.', (cid) => {
+      this.log.pending.get(cid)?.remove();
+      this.log.pending.delete(cid);
+      this.log.addPending(cid, d.text, 'You');
+      this.conv?.retry(cid, d.text);
+    }));
+    on('lost', () => this._showEnd('Conversation not found', 'Your earlier conversation is no longer available.', false));
+    on('gone', () => this._showEnd('Conversation ended', 'This conversation has ended.', true));
+    on('denied', () => this._showEnd('Help unavailable', 'This site is not allowed to use this help desk.', false));
+    on('replaced', () => this._showReplaced());
+    on('connection', ({ state }) => { this.$.connection.hidden = state !== 'closed'; });
+  }
+
+  _detach() {
+    if (this.conv) this.conv.disconnect();
+    this.conv = null;
+  }
+
+  _enterConversation() {
+    this.$.form.hidden = true;
+    this.$.conv.hidden = false;
+    this.$.endBanner.hidden = true;
+    this.$.queueBox.hidden = true;
+    this.$.save.hidden = false;
+    this.$.composer.hidden = false;
+    this.$.leave.hidden = true;
+    this.$.joined.hidden = true;
+    this.$.typing.hidden = true;
+    this.$.chatInput.disabled = false;
+    this.$.send.disabled = false;
+    this.cancelling = false;
+  }
+
+  _setStatus(state, text) {
+    this.$.status.dataset.state = state;
+    setText(this.$.status, text);
+  }
+
+  _onWelcome(msg) {
+    const status = msg.request?.status;
+    if (msg.provider && !this.config) setText(this.$.provider, nameOf(msg.provider));
+    if (msg.request?.question) this._showAsked(msg.request.question);
+    if (msg.request?.name && !this.$.name.value) this.$.name.value = msg.request.name;
+    this._queueName = nameOf(this.config?.queue) || nameOf(msg.request?.queue);
+    if (status === 'accepted' && msg.rep) {
+      this._onJoined(msg.rep);
+    } else if (status === 'waiting') {
+      this._setStatus('waiting', 'Waiting for a rep');
+      this.$.queueBox.hidden = false;
+      this._onQueue(msg.queue || {});
+    } else if (status === 'expired' || status === 'abandoned') {
+      this._onClosed({ status });
+    } else if (status === 'closed') {
+      this._showEnd('Conversation ended', 'This conversation has ended.', true);
+    }
+    this.$.connection.hidden = true;
+  }
+
+  _onQueue(msg) {
+    if (!Number.isFinite(Number(msg.position)) || msg.position === null) {
+      setText(this.$.position, 'Waiting for the next available rep');
+    } else {
+      setText(this.$.position, `You are number ${msg.position} in line`);
+    }
+    this.$.position.dataset.position = msg.position ?? '';
+    setText(this.$.wait, waitText(msg.expected_wait_s));
+    if (this.$.status.dataset.state !== 'waiting') this._setStatus('waiting', 'Waiting for a rep');
+  }
+
+  _onJoined(rep) {
+    this.repName = nameOf(rep) || 'A support rep';
+    const where = this._queueName || nameOf(this.config?.queue) || nameOf(this.config?.provider);
+    setText(this.$.joined, where ? `${this.repName} from ${where} joined` : `${this.repName} joined`);
+    this.$.joined.hidden = false;
+    this.$.queueBox.hidden = true;
+    this.$.leave.hidden = false;
+    this._setStatus('chatting', `Chatting with ${this.repName}`);
+    this._notifyUnread();
+  }
+
+  _onChat(msg) {
+    if (this.log.add(msg) && msg.from !== 'visitor') {
+      if (msg.from === 'rep') this._showTyping(false);
+      this._notifyUnread();
+    }
+  }
+
+  _notifyUnread() {
+    if (this.$.panel.hidden) {
+      this.unread += 1;
+      this._renderBadge();
+    }
+  }
+
+  _onTyping(msg) {
+    if (msg.from === 'visitor') return;
+    this._showTyping(!!msg.on);
+  }
+
+  _showTyping(on) {
+    clearTimeout(this.remoteTypingTimer);
+    setText(this.$.typing, `${this.repName || 'Support'} is typing…`);
+    this.$.typing.hidden = !on;
+    if (on) this.remoteTypingTimer = setTimeout(() => { this.$.typing.hidden = true; }, TYPING_STALE_MS);
+  }
+
+  _onEnded(msg) {
+    const who = msg.by === 'visitor' ? 'You ended the conversation.'
+      : msg.by === 'rep' ? `${this.repName || 'Support'} ended the conversation.`
+      : 'The conversation was closed.';
+    this._showEnd('Conversation ended', `${who} Thank you for contacting us.`, true);
+  }
+
+  _onClosed(msg) {
+    if (msg.status === 'expired') {
+      this._showEnd('Request expired', 'Sorry, nobody was able to answer in time. You can ask again.', true, 'expired');
+    } else if (this.cancelling) {
+      this._showEnd('Request cancelled', 'You cancelled your request.', true, 'cancelled');
+    } else {
+      this._showEnd('Request closed', 'Your request was closed because the help box was away too long.', true, 'abandoned');
+    }
+  }
+
+  _showEnd(title, detail, canSave, state = 'ended') {
+    this._stopTyping();
+    this._showTyping(false);
+    this._setStatus(state, title);
+    this.$.conv.hidden = false;
+    this.$.form.hidden = true;
+    this.$.queueBox.hidden = true;
+    this.$.composer.hidden = true;
+    this.$.leave.hidden = true;
+    this.$.connection.hidden = true;
+    this.$.save.hidden = !canSave || !this.conv?.token;
+    setText(this.$.endTitle, title);
+    setText(this.$.endDetail, detail);
+    clear(this.$.endActions).append(h('button', { type: 'button', class: 'btn btn-primary', testid: 'new-conversation', on: { click: () => this._startOver() } }, 'Start a new conversation'));
+    this.$.endBanner.hidden = false;
+    this.$.endBanner.dataset.state = state;
+  }
+
+  _showReplaced() {
+    this._setStatus('replaced', 'Open in another window');
+    setText(this.$.endTitle, 'This conversation continued in another window.');
+    setText(this.$.endDetail, '');
+    this.$.composer.hidden = true;
+    clear(this.$.endActions).append(h('button', { type: 'button', class: 'btn btn-primary', testid: 'take-over', on: { click: () => {
+      this.$.endBanner.hidden = true;
+      this.$.composer.hidden = false;
+      this._setStatus('connecting', 'Reconnecting…');
+      this.conv?.connect();
+    } } }, 'Continue here'));
+    this.$.endBanner.hidden = false;
+  }
+
+  _startOver() {
+    this._detach();
+    this.log.clear();
+    this._showAsked('');
+    this.repName = '';
+    this.$.save.hidden = false;
+    this._showForm();
+    this._loadConfig();
+    this.$.question.focus();
+  }
+
+  _showAsked(question) {
+    setText(this.$.askedText, question || '');
+    this.$.asked.hidden = !question;
+  }
+
+  _renderPending() {
+    for (const p of this.conv?.pending ?? []) this.log.addPending(p.cid, p.text, 'You');
+  }
+
+  // ----------------------------------------------------------------- chat
+
+  _sendChat() {
+    const text = this.$.chatInput.value.trim();
+    if (!text || !this.conv?.live) return;
+    if (text.length > this.limits.chat) {
+      this._notice(`That message is too long (${text.length} of at most ${this.limits.chat} characters).`, 'error', 'too_large');
+      return;
+    }
+    const cid = this.conv.send(text);
+    if (!cid) return;
+    this.log.addPending(cid, text, 'You');
+    this.$.chatInput.value = '';
+    this._onChatInput();
+    this._stopTyping();
+  }
+
+  _onChatInput() {
+    const n = this.$.chatInput.value.length;
+    this.$.chatCount.hidden = n < this.limits.chat * 0.8;
+    this._count(this.$.chatInput, this.$.chatCount, this.limits.chat);
+    if (!n) return;
+    if (!this.typingOn) {
+      this.typingOn = true;
+      this.conv?.typing(true);
+    }
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this._stopTyping(), TYPING_IDLE_MS);
+  }
+
+  _stopTyping() {
+    clearTimeout(this.typingTimer);
+    if (this.typingOn) {
+      this.typingOn = false;
+      this.conv?.typing(false);
+    }
+  }
+
+  _cancel() {
+    if (!this.conv) return;
+    this.cancelling = true;
+    if (!this.conv.cancel()) {
+      this.cancelling = false;
+      this._notice('Not connected right now. Please try again in a moment.', 'error');
+      return;
+    }
+    this.$.cancel.disabled = true;
+    setTimeout(() => { this.$.cancel.disabled = false; }, 3000);
+  }
+
+  _leave() {
+    if (!this.conv) return;
+    if (!this.conv.leave()) {
+      this._notice('Not connected right now. Please try again in a moment.', 'error');
+      return;
+    }
+    this.$.leave.disabled = true;
+    setTimeout(() => { this.$.leave.disabled = false; }, 3000);
+  }
+
+  async _saveTranscript(format) {
+    if (!this.conv?.token) return;
+    const button = format === 'html' ? this.$.saveHtml : this.$.saveText;
+    button.disabled = true;
+    try {
+      const { blob, filename } = await this.conv.transcript(format);
+      const ext = format === 'html' ? 'html' : 'txt';
+      downloadBlob(blob, filename || `transcript-${this.conv.requestId || 'desklink'}.${ext}`, this.shadowRoot);
+    } catch (err) {
+      this._notice(`Could not save the transcript: ${err.message || 'error'}`, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --------------------------------------------------------------- notice
+
+  _notice(text, kind = 'info', code = '') {
+    clearTimeout(this.noticeTimer);
+    setText(this.$.noticeText, text);
+    this.$.notice.dataset.kind = kind;
+    this.$.notice.dataset.code = code || '';
+    this.$.notice.hidden = false;
+    this.noticeTimer = setTimeout(() => this._hideNotice(), NOTICE_MS);
+  }
+
+  _hideNotice() {
+    clearTimeout(this.noticeTimer);
+    this.$.notice.hidden = true;
+  }
+}
+
+if (!customElements.get('desklink-help')) customElements.define('desklink-help', DeskLinkHelp);
+
+/** Called for the <script data-queue> case: add one box to the page. */
+function autoMount() {
+  const scripts = Array.from(document.querySelectorAll('script[src]'));
+  const script = scripts.find((s) => s.src === MODULE_URL) || document.querySelector('script[src*="desklink-help.js"]');
+  if (!script || !script.dataset.queue || document.querySelector('desklink-help')) return;
+  const box = document.createElement('desklink-help');
+  box.setAttribute('queue', script.dataset.queue);
+  if (script.dataset.server) box.setAttribute('server', script.dataset.server);
+  document.body.append(box);
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', autoMount);
+else autoMount();

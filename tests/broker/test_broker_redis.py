@@ -1,0 +1,194 @@
+"""What only the Redis broker has to prove: several nodes (broker instances,
+each with its own connections) agree, everything lives under the prefix,
+and a subscription whose connection dies says so instead of going quiet."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from desklink.broker import (
+    BrokerClosed,
+    BrokerMessage,
+    MemoryBroker,
+    RedisBroker,
+    RedisSubscription,
+    Subscription,
+    open_broker,
+)
+
+pytestmark = pytest.mark.redis
+
+TIMEOUT = 2.0
+
+
+@pytest.fixture
+async def nodes(redis_url: str, broker_prefix: str) -> AsyncIterator[list[RedisBroker]]:
+    """Five brokers on one prefix: five nodes of one deployment."""
+    brokers = [RedisBroker(redis_url, broker_prefix) for _ in range(5)]
+    try:
+        yield brokers
+    finally:
+        for broker in brokers:
+            await broker.aclose()
+        client = Redis.from_url(redis_url)
+        async for key in client.scan_iter(match=broker_prefix + "*"):
+            await client.delete(key)
+        await client.aclose()
+
+
+def sub_address(sub: Subscription) -> str:
+    """host:port of a subscription's connection as Redis sees the client."""
+    assert isinstance(sub, RedisSubscription)
+    connection = sub._pubsub.connection
+    assert connection is not None and connection._writer is not None
+    host, port = connection._writer.get_extra_info("sockname")[:2]
+    return f"{host}:{port}"
+
+
+async def test_claim_race_across_nodes(nodes: list[RedisBroker]) -> None:
+    owners = [f"rep-{i}" for i in range(100)]
+    results = await asyncio.gather(*(nodes[i % 5].claim("request:7", o, 5) for i, o in enumerate(owners)))
+    assert len(set(results)) == 1
+    (winner,) = set(results)
+    assert [o for o, r in zip(owners, results) if o == r] == [winner]
+    for node in nodes:
+        assert await node.claim("request:7", "late", 5) == winner
+    loser = next(o for o in owners if o != winner)
+    assert await nodes[3].release("request:7", loser) is False
+    assert await nodes[4].release("request:7", winner) is True
+    assert await nodes[0].claim("request:7", loser, 5) == loser
+
+
+async def test_counters_and_presence_are_shared_by_nodes(nodes: list[RedisBroker]) -> None:
+    results = await asyncio.gather(*(nodes[i % 5].hit("ip:1", 10) for i in range(50)))
+    assert sorted(results) == list(range(1, 51))
+    for i, node in enumerate(nodes):
+        await node.presence_set("reps", f"rep-{i}", 10)
+    for node in nodes:
+        assert sorted(await node.presence_members("reps")) == [f"rep-{i}" for i in range(5)]
+
+
+async def test_every_node_gets_the_alert(nodes: list[RedisBroker]) -> None:
+    subs = []
+    for node in nodes:
+        sub = node.subscription()
+        await sub.subscribe("queue:1")
+        subs.append(sub)
+    assert await nodes[2].publish("queue:1", b"new request") == 5
+    for sub in subs:
+        assert await asyncio.wait_for(sub.get(), TIMEOUT) == BrokerMessage("queue:1", b"new request")
+
+
+async def test_everything_lives_under_the_prefix(nodes: list[RedisBroker], raw_redis: Redis, broker_prefix: str) -> None:
+    broker = nodes[0]
+    await broker.claim("request:1", "ann", 10)
+    await broker.hit("ip:1", 10)
+    await broker.presence_set("reps", "ann", 10)
+    assert await raw_redis.get(broker_prefix + "request:1") == b"ann"
+    assert await raw_redis.get(broker_prefix + "ip:1") == b"1"
+    assert await raw_redis.zrange(broker_prefix + "presence:reps", 0, -1) == [b"ann"]
+    sub = broker.subscription()
+    await sub.subscribe("alerts")
+    assert broker_prefix.encode() + b"alerts" in await raw_redis.pubsub_channels(broker_prefix + "*")
+    assert await raw_redis.publish(broker_prefix + "alerts", b"raw") == 1
+    assert await raw_redis.publish("alerts", b"unprefixed") == 0
+    assert await asyncio.wait_for(sub.get(), TIMEOUT) == BrokerMessage("alerts", b"raw")
+
+
+async def test_presence_is_scored_by_server_time_and_the_group_expires(
+    nodes: list[RedisBroker], raw_redis: Redis, broker_prefix: str
+) -> None:
+    seconds, micros = await raw_redis.time()
+    server_now_ms = seconds * 1000 + micros // 1000
+    await nodes[0].presence_set("reps", "ann", 0.3)
+    key = broker_prefix + "presence:reps"
+    score = await raw_redis.zscore(key, "ann")
+    assert server_now_ms + 300 <= score <= server_now_ms + 300 + 1000
+    assert 0 < await raw_redis.pttl(key) <= 300
+    await asyncio.sleep(0.4)
+    assert await raw_redis.exists(key) == 0  # no empty or stale sets left behind
+
+
+async def test_a_lagging_subscription_drops_the_oldest(redis_url: str, broker_prefix: str) -> None:
+    broker = RedisBroker(redis_url, broker_prefix, max_pending=3)
+    try:
+        sub = broker.subscription()
+        await sub.subscribe("c")
+        for i in range(10):
+            await broker.publish("c", bytes([i]))
+        deadline = time.monotonic() + TIMEOUT
+        while broker.statistics()["delivered"] < 10 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert broker.statistics()["dropped"] == 7
+        assert sub.statistics()["pending"] == 3
+        assert [(await sub.get()).data[0] for _ in range(3)] == [7, 8, 9]
+    finally:
+        await broker.aclose()
+
+
+async def test_concurrent_subscribes_are_all_confirmed(nodes: list[RedisBroker]) -> None:
+    sub = nodes[0].subscription()
+    channels = [f"session:{i}" for i in range(40)]
+    await asyncio.gather(*(sub.subscribe(c) for c in channels))
+    for c in channels:
+        assert await nodes[1].publish(c, c.encode()) == 1
+    assert [(await asyncio.wait_for(sub.get(), TIMEOUT)).channel for _ in channels] == channels
+
+
+async def test_lost_connection_closes_the_subscription(nodes: list[RedisBroker], raw_redis: Redis) -> None:
+    sub = nodes[0].subscription()
+    await sub.subscribe("c")
+    blocked = asyncio.create_task(sub.get())
+    await asyncio.sleep(0.02)
+    assert await raw_redis.client_kill_filter(_type=None, addr=sub_address(sub)) == 1
+    with pytest.raises(BrokerClosed) as closed:
+        await asyncio.wait_for(blocked, TIMEOUT)
+    assert closed.value.__cause__ is not None
+    with pytest.raises(BrokerClosed):
+        await sub.subscribe("d")
+    fresh = nodes[0].subscription()  # what a node does: open a new one
+    await fresh.subscribe("c")
+    assert await nodes[1].publish("c", b"again") == 1
+    assert await asyncio.wait_for(fresh.get(), TIMEOUT) == BrokerMessage("c", b"again")
+    await sub.aclose()
+
+
+async def test_idle_subscription_pings_and_stays_open(redis_url: str, broker_prefix: str, raw_redis: Redis) -> None:
+    broker = RedisBroker(redis_url, broker_prefix, ping_interval=0.05)
+    try:
+        sub = broker.subscription()
+        await sub.subscribe("c")
+        await asyncio.sleep(0.3)  # several ping intervals with no traffic
+        clients = await raw_redis.client_list()
+        (mine,) = [c for c in clients if c["addr"] == sub_address(sub)]
+        assert mine["cmd"] == "ping"
+        assert await broker.publish("c", b"still here") == 1
+        assert await asyncio.wait_for(sub.get(), TIMEOUT) == BrokerMessage("c", b"still here")
+    finally:
+        await broker.aclose()
+
+
+async def test_ping_is_false_when_redis_is_unreachable() -> None:
+    broker = RedisBroker("redis://127.0.0.1:1/0")
+    try:
+        assert await broker.ping() is False
+    finally:
+        await broker.aclose()
+
+
+async def test_open_broker_picks_the_backend(redis_url: str, broker_prefix: str) -> None:
+    memory = open_broker("", broker_prefix)
+    redis = open_broker(redis_url, broker_prefix)
+    try:
+        assert isinstance(memory, MemoryBroker)
+        assert isinstance(redis, RedisBroker)
+        assert redis.prefix == broker_prefix
+        assert await redis.ping() is True
+    finally:
+        await memory.aclose()
+        await redis.aclose()
