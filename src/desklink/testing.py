@@ -93,7 +93,8 @@ class ServerProcess:
             for line in self.proc.stdout:
                 self.output.append(line)
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -103,6 +104,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+            if getattr(self, "_pump", None) is not None:
+                self._pump.join(5)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

@@ -58,6 +58,16 @@ async def test_message_published_right_after_subscribe_is_delivered(broker: Brok
         assert await next_message(sub) == BrokerMessage(channel, str(i).encode())
 
 
+async def test_large_subscribe_is_complete_when_it_returns(broker: Broker) -> None:
+    """A subscribe of thousands of channels at once is complete (every
+    confirmation in) when it returns."""
+    channels = [f"bulk:{i}" for i in range(5000)]
+    assert await broker.ping()  # a warm connection: the publish goes out at once
+    sub = await subscribed(broker, *channels)
+    assert await broker.publish(channels[-1], b"last") == 1
+    assert await next_message(sub) == BrokerMessage(channels[-1], b"last")
+
+
 async def test_subscribe_from_another_broker_instance(backend: Backend) -> None:
     """Publisher and subscriber on different instances: the multi-node case
     for Redis. (In memory each instance is a world of its own, so there the

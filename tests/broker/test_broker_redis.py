@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import pytest
 from redis.asyncio import Redis
@@ -39,6 +40,64 @@ async def nodes(redis_url: str, broker_prefix: str) -> AsyncIterator[list[RedisB
         async for key in client.scan_iter(match=broker_prefix + "*"):
             await client.delete(key)
         await client.aclose()
+
+
+class Proxy:
+    """A TCP relay in front of Redis that can hold back or swallow the
+    traffic of pub/sub connections (those that sent SUBSCRIBE), to make the
+    races and failures a real network produces happen on demand."""
+
+    def __init__(self, redis_url: str) -> None:
+        parts = urlsplit(redis_url)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        self.subscribe_delay = 0.0  # hold each SUBSCRIBE this long
+        self.frozen = False  # drop all pub/sub traffic, both ways
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"redis://127.0.0.1:{port}/0"
+
+    async def aclose(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for writer in self._writers:
+            writer.close()
+            await asyncio.gather(writer.wait_closed(), return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(*self._target)
+        self._writers += [client_w, server_w]
+        state = {"pubsub": False}
+        for task in (self._pipe(client_r, server_w, state, True), self._pipe(server_r, client_w, state, False)):
+            self._tasks.add(asyncio.create_task(task))
+
+    async def _pipe(self, r: asyncio.StreamReader, w: asyncio.StreamWriter, state: dict[str, bool], up: bool) -> None:
+        while chunk := await r.read(65536):
+            if up and b"SUBSCRIBE" in chunk.upper():
+                state["pubsub"] = True
+                await asyncio.sleep(self.subscribe_delay)
+            if state["pubsub"] and self.frozen:
+                continue
+            w.write(chunk)
+            await w.drain()
+        w.close()
+
+
+@pytest.fixture
+async def proxy(redis_url: str) -> AsyncIterator[Proxy]:
+    relay = Proxy(redis_url)
+    try:
+        yield relay
+    finally:
+        await relay.aclose()
 
 
 def sub_address(sub: Subscription) -> str:
@@ -156,6 +215,46 @@ async def test_lost_connection_closes_the_subscription(nodes: list[RedisBroker],
     assert await nodes[1].publish("c", b"again") == 1
     assert await asyncio.wait_for(fresh.get(), TIMEOUT) == BrokerMessage("c", b"again")
     await sub.aclose()
+
+
+async def test_subscribe_waits_for_the_confirmation(proxy: Proxy, broker_prefix: str) -> None:
+    """Even when the SUBSCRIBE is slow to reach Redis, a publish made after
+    subscribe() returns is delivered (subscribe waited for Redis's reply)."""
+    broker = RedisBroker(await proxy.start(), broker_prefix)
+    try:
+        assert await broker.ping()
+        proxy.subscribe_delay = 0.2
+        sub = broker.subscription()
+        started = time.monotonic()
+        await sub.subscribe("c")
+        assert time.monotonic() - started >= 0.2
+        assert await broker.publish("c", b"after") == 1
+        assert await asyncio.wait_for(sub.get(), TIMEOUT) == BrokerMessage("c", b"after")
+        started = time.monotonic()
+        await sub.subscribe("d")  # again while the reader task is running
+        assert time.monotonic() - started >= 0.2
+        assert await broker.publish("d", b"after too") == 1
+        assert await asyncio.wait_for(sub.get(), TIMEOUT) == BrokerMessage("d", b"after too")
+    finally:
+        await broker.aclose()
+
+
+async def test_unanswered_ping_closes_the_subscription(proxy: Proxy, broker_prefix: str) -> None:
+    """A link that goes silent (no reset, no reply) is noticed within two
+    ping intervals instead of leaving the node deaf forever."""
+    broker = RedisBroker(await proxy.start(), broker_prefix, ping_interval=0.1)
+    try:
+        sub = broker.subscription()
+        await sub.subscribe("c")
+        proxy.frozen = True
+        started = time.monotonic()
+        with pytest.raises(BrokerClosed) as closed:
+            await asyncio.wait_for(sub.get(), TIMEOUT)
+        assert 0.15 <= time.monotonic() - started < 1.0
+        assert isinstance(closed.value.__cause__, ConnectionError)
+        assert broker.statistics()["subscriptions"] == 0
+    finally:
+        await broker.aclose()
 
 
 async def test_idle_subscription_pings_and_stays_open(redis_url: str, broker_prefix: str, raw_redis: Redis) -> None:

@@ -30,7 +30,7 @@ class VisitorConnection(Connection):
         super().__init__(ws, ctx)
         self.request: Request | None = None
         self.session_id = ""
-        self._positions_pending = False
+        self._positions_task: asyncio.Task[None] | None = None
 
     @property
     def req(self) -> Request:
@@ -107,6 +107,9 @@ class VisitorConnection(Connection):
         await self.ctx.dispatcher.chat(req, sender="visitor", name=req.visitor_name, user_id=None, cid=msg.cid, text=msg.text)
 
     async def _typing(self, msg: Typing) -> None:
+        if not self.session_id:
+            session = await self.ctx.store.get_session_by_request(self.req.id)
+            self.session_id = session.id if session else ""
         await self.ctx.dispatcher.typing(self.req, self.session_id, "visitor", msg.on)
 
     async def _cancel(self, msg: Cancel) -> None:
@@ -129,16 +132,22 @@ class VisitorConnection(Connection):
             await self.ctx.broker.presence_set(VISITOR_PRESENCE, self.req.id, self.ctx.settings.visitor_grace_s)
         self.send({"t": "pong"})
 
+    async def _send_position_soon(self) -> None:
+        """Coalesce a burst of queue changes into one recomputation."""
+        await asyncio.sleep(POSITION_DEBOUNCE_S)
+        req = await self._fresh()
+        if req.status == "waiting":
+            self.send({"t": "queue", **await self.ctx.dispatcher.position(req)})
+
+    async def on_close(self) -> None:
+        if self._positions_task is not None:
+            self._positions_task.cancel()
+
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         op = note.get("op")
         if op == "positions":
-            if not self._positions_pending:
-                self._positions_pending = True
-                await asyncio.sleep(POSITION_DEBOUNCE_S)
-                self._positions_pending = False
-                req = await self._fresh()
-                if req.status == "waiting":
-                    self.send({"t": "queue", **await self.ctx.dispatcher.position(req)})
+            if self._positions_task is None or self._positions_task.done():
+                self._positions_task = asyncio.create_task(self._send_position_soon())
         elif op == "accepted":
             self.session_id = str(note.get("session_id", ""))
             await self.leave(ch.position_channel(self.req.queue_id))

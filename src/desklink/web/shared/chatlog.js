@@ -12,11 +12,13 @@ import { h, formatClock } from './dom.js';
 export class ChatLog {
   /**
    * @param {HTMLElement} list  an <ol> (the scroll container)
-   * @param {object} options  self: "visitor" | "rep" (which side is "me")
+   * @param {object} options  self: "visitor" | "rep" (which side is "me");
+   *   ownName: show the sender's name on own messages instead of "You"
    */
-  constructor(list, { self }) {
+  constructor(list, { self, ownName = false }) {
     this.list = list;
     this.self = self;
+    this.ownName = ownName;
     this.bySeq = new Map();
     this.pending = new Map();
   }
@@ -122,11 +124,30 @@ export class ChatLog {
       return h('li', { class: ['msg', side], testid: 'message', data },
         h('div', { class: 'msg-text', testid: 'message-text' }, msg.text ?? ''));
     }
-    const name = from === this.self ? 'You' : (msg.name || (from === 'rep' ? 'Support' : 'Visitor'));
+    const fallback = from === 'rep' ? 'Support' : 'Visitor';
+    const name = from === this.self && !this.ownName ? 'You' : (msg.name || fallback);
     return h('li', { class: ['msg', side], testid: 'message', data },
       h('div', { class: 'msg-meta' },
         h('span', { class: 'msg-name', testid: 'message-name' }, name),
         msg.ts ? h('time', { class: 'msg-time', datetime: msg.ts }, formatClock(msg.ts)) : null),
       h('div', { class: 'msg-text', testid: 'message-text' }, msg.text ?? ''));
   }
+}
+
+/**
+ * A stored message from the HTTP API (GET /api/sessions/{id}) in the shape
+ * of a `chat` wire message, whatever the field names of the record.
+ */
+export function normalizeMessage(m) {
+  return {
+    t: 'chat',
+    seq: Number(m.seq),
+    cid: m.cid ?? m.client_id ?? '',
+    from: m.from ?? m.sender ?? 'system',
+    name: m.name ?? m.sender_name ?? '',
+    text: m.text ?? m.body ?? '',
+    ts: m.ts ?? m.created_at ?? '',
+    session_id: m.session_id,
+    request_id: m.request_id,
+  };
 }

@@ -24,6 +24,8 @@ import { newCid, wsUrl } from '../shared/dom.js';
 /** Close codes after which reconnecting cannot help (docs/protocol.md). */
 const STOP_CODES = [1008, 4001, 4004, 4010, 4012];
 const FINAL = new Set(['closed', 'abandoned', 'expired']);
+/** After a rate_limited error, send the unechoed lines again this much later. */
+const RATE_RETRY_MS = 5000;
 
 export class Conversation extends EventTarget {
   constructor(server, queue) {
@@ -140,8 +142,13 @@ export class Conversation extends EventTarget {
   /** Stop and forget the stored state (the token stays for the transcript). */
   finish() {
     this.socket?.stop();
-    this.saved = null;
     this.welcomed = false;
+    this._forget();
+  }
+
+  _forget() {
+    clearTimeout(this.resendTimer);
+    this.saved = null;
     try { localStorage.removeItem(this.key); } catch { /* storage disabled */ }
   }
 
@@ -170,7 +177,9 @@ export class Conversation extends EventTarget {
         this.status = msg.request?.status ?? this.status;
         this.emit('welcome', msg);
         if (FINAL.has(this.status)) {
-          this.finish();
+          // Over while we were away: show the backlog that follows, then
+          // the server closes with 4010. Nothing is left to resume.
+          this._forget();
           return;
         }
         for (const item of this.saved?.pending ?? []) this._sendPending(item);
@@ -210,7 +219,15 @@ export class Conversation extends EventTarget {
   }
 
   _onError(msg) {
-    if (msg.ref === 'chat.send' && ['too_large', 'rate_limited', 'bad_message'].includes(msg.code) && this.saved) {
+    if (msg.code === 'rate_limited') {
+      // The refused message is not named (the limit applies before parsing).
+      // Sending every unechoed line again is safe: the server keeps a cid once.
+      clearTimeout(this.resendTimer);
+      this.resendTimer = setTimeout(() => {
+        for (const item of this.saved?.pending ?? []) this._sendPending(item);
+      }, RATE_RETRY_MS);
+    }
+    if (msg.ref === 'chat.send' && ['too_large', 'bad_message'].includes(msg.code) && this.saved) {
       // The server handles one connection's messages in order, so the
       // refused one is the oldest message sent here that has no echo yet.
       const waiting = new Set(this.saved.pending.map((p) => p.cid));

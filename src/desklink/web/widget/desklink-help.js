@@ -32,7 +32,7 @@ function limitsFrom(config) {
     name: pick('max_name_chars', 'name') ?? DEFAULT_LIMITS.name,
     email: pick('max_email_chars', 'email') ?? DEFAULT_LIMITS.email,
     question: pick('max_question_chars', 'question') ?? DEFAULT_LIMITS.question,
-    chat: pick('max_chat_chars', 'chat') ?? DEFAULT_LIMITS.chat,
+    chat: pick('max_chat_chars', 'message', 'chat') ?? DEFAULT_LIMITS.chat,
   };
 }
 

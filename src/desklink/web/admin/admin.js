@@ -1,0 +1,102 @@
+// The admin center: people, queues and sessions. Admins only; everyone else
+// sees "admins only" (the API answers them 403 anyway).
+
+import { fetchMe, showLogin, logout } from '../shared/login.js';
+import { toast } from '../shared/toast.js';
+import { setText } from '../shared/dom.js';
+import { ctx } from './common.js';
+import { UsersView } from './users.js';
+import { QueuesView } from './queues.js';
+import { SessionsView } from './sessions.js';
+
+const $ = (id) => document.getElementById(id);
+const views = {};
+let current = null;
+
+async function boot() {
+  $('logout').addEventListener('click', doLogout);
+  $('denied-logout').addEventListener('click', doLogout);
+  for (const tab of document.querySelectorAll('.nav-tab')) tab.addEventListener('click', () => showView(tab.dataset.view));
+  window.addEventListener('hashchange', () => showView(location.hash.slice(1)));
+  ctx.onForbidden = () => showDenied();
+  ctx.onLoggedOut = () => askLogin('Your login has expired. Please log in again.');
+  let me = null;
+  try {
+    me = await fetchMe();
+  } catch (err) {
+    toast(err.message || 'Cannot reach the server.', { kind: 'error' });
+  }
+  if (me) start(me);
+  else askLogin();
+}
+
+function askLogin(message = '') {
+  $('app').hidden = true;
+  $('denied').hidden = true;
+  showLogin($('login'), {
+    title: 'Admin center',
+    subtitle: message || 'Log in with an administrator account.',
+    onSuccess: async (result) => {
+      let me = result;
+      try { me = (await fetchMe()) || result; } catch { /* use the login answer */ }
+      start(me);
+    },
+  });
+}
+
+function start(me) {
+  ctx.user = me.user;
+  ctx.csrf = me.csrf;
+  $('login').hidden = true;
+  if (me.user?.role !== 'admin') {
+    showDenied();
+    return;
+  }
+  $('denied').hidden = true;
+  $('app').hidden = false;
+  setText($('me'), me.user.display_name || me.user.username);
+  if (!views.users) {
+    views.users = new UsersView($('view-users'));
+    views.queues = new QueuesView($('view-queues'));
+    views.sessions = new SessionsView($('view-sessions'));
+  }
+  showView(location.hash.slice(1) || 'users');
+}
+
+function showDenied() {
+  $('app').hidden = true;
+  $('login').hidden = true;
+  setText($('denied-user'), ctx.user?.username || '');
+  $('denied').hidden = false;
+}
+
+function showView(name) {
+  if (!views[name]) name = 'users';
+  current = name;
+  for (const [key, view] of Object.entries(views)) view.section.hidden = key !== name;
+  for (const tab of document.querySelectorAll('.nav-tab')) {
+    const on = tab.dataset.view === name;
+    tab.classList.toggle('active', on);
+    tab.setAttribute('aria-current', on ? 'page' : 'false');
+  }
+  if (location.hash.slice(1) !== name) history.replaceState(null, '', `#${name}`);
+  views[name].load();
+}
+
+async function doLogout() {
+  try {
+    await logout(ctx.csrf);
+  } catch (err) {
+    toast(`Could not log out: ${err.message}`, { kind: 'error' });
+    return;
+  }
+  ctx.user = null;
+  ctx.csrf = null;
+  askLogin('You are logged out.');
+}
+
+export function currentView() {
+  return current;
+}
+
+boot();

@@ -1,0 +1,118 @@
+// Sessions: the list (GET /api/sessions) and one session's transcript and
+// events (GET /api/sessions/{id}). Everything shown is text.
+
+import { h, clear, formatDateTime, formatDuration, parseTime } from '../shared/dom.js';
+import { ChatLog, normalizeMessage } from '../shared/chatlog.js';
+import { call, listOf, fail } from './common.js';
+
+function nameOf(v) {
+  if (!v) return '';
+  return typeof v === 'string' ? v : (v.display_name || v.name || v.username || v.slug || '');
+}
+
+/** One session record in a predictable shape, whatever the server's field names. */
+function normalize(s) {
+  return {
+    id: s.id,
+    requestId: s.request_id,
+    visitor: nameOf(s.visitor) || s.visitor_name || '',
+    email: s.visitor?.email || s.visitor_email || '',
+    question: s.question || s.request?.question || '',
+    queue: nameOf(s.queue) || s.queue_slug || '',
+    rep: nameOf(s.rep) || s.rep_name || (s.rep_id !== undefined ? `#${s.rep_id}` : ''),
+    startedAt: s.started_at,
+    endedAt: s.ended_at,
+    endedBy: s.ended_by || '',
+    disposition: s.disposition || '',
+    note: s.note || '',
+  };
+}
+
+function duration(s) {
+  const a = parseTime(s.startedAt);
+  const b = parseTime(s.endedAt);
+  if (!a) return '';
+  return formatDuration(((b || new Date()) - a) / 1000) + (b ? '' : ' (open)');
+}
+
+export class SessionsView {
+  constructor(section) {
+    this.section = section;
+    this.sessions = [];
+    this.tbody = h('tbody');
+    this.listCard = h('div', { class: 'card' },
+      h('table', { class: 'table table-click', testid: 'sessions-table' },
+        h('thead', {}, h('tr', {}, ['Started', 'Visitor', 'Question', 'Queue', 'Rep', 'Length', 'Outcome'].map((t) => h('th', {}, t)))),
+        this.tbody));
+    this.detail = h('div', { class: 'card session-detail', testid: 'session-detail', props: { hidden: true } });
+    this.section.append(
+      h('div', { class: 'view-head' }, h('h1', {}, 'Sessions'),
+        h('button', { type: 'button', class: 'btn btn-small', testid: 'sessions-refresh', on: { click: () => this.load() } }, 'Refresh')),
+      this.detail, this.listCard);
+  }
+
+  async load() {
+    try {
+      this.sessions = listOf(await call('GET', '/api/sessions'), 'sessions').map(normalize);
+    } catch (err) {
+      fail(err, 'Could not load sessions');
+      return;
+    }
+    clear(this.tbody);
+    if (!this.sessions.length) this.tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No sessions yet.')));
+    for (const s of this.sessions) {
+      const row = h('tr', { testid: 'session-row', data: { sessionId: s.id }, tabindex: 0 },
+        h('td', { class: 'nowrap' }, formatDateTime(s.startedAt)),
+        h('td', { testid: 'session-visitor' }, s.visitor),
+        h('td', { class: 'clip', testid: 'session-question' }, s.question),
+        h('td', {}, s.queue),
+        h('td', {}, s.rep),
+        h('td', { class: 'nowrap' }, duration(s)),
+        h('td', { testid: 'session-disposition' }, s.disposition ? h('span', { class: ['status', `disp-${s.disposition}`] }, s.disposition.replace('_', ' ')) : (s.endedAt ? s.endedBy : 'open')));
+      row.addEventListener('click', () => this.show(s.id));
+      row.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.show(s.id); });
+      this.tbody.append(row);
+    }
+  }
+
+  async show(id) {
+    let detail;
+    try {
+      detail = await call('GET', `/api/sessions/${encodeURIComponent(id)}`);
+    } catch (err) {
+      fail(err, 'Could not load the session');
+      return;
+    }
+    const s = normalize(detail.session || detail);
+    const messages = (detail.messages || []).map(normalizeMessage);
+    const events = detail.events || [];
+    const list = h('ol', { class: 'messages transcript', testid: 'transcript' });
+    const log = new ChatLog(list, { self: 'rep', ownName: true });
+    for (const m of messages) log.add(m);
+    if (!messages.length) list.append(h('li', { class: 'empty' }, 'No messages.'));
+    clear(this.detail).append(
+      h('div', { class: 'view-head' },
+        h('h2', { class: 'detail-title' }, `Session with ${s.visitor || 'visitor'}`),
+        h('button', { type: 'button', class: 'btn btn-small', testid: 'session-detail-close', on: { click: () => { this.detail.hidden = true; } } }, 'Close')),
+      h('dl', { class: 'facts facts-grid' },
+        h('dt', {}, 'Session'), h('dd', { testid: 'detail-id' }, h('code', {}, s.id)),
+        h('dt', {}, 'Visitor'), h('dd', { testid: 'detail-visitor' }, s.email ? `${s.visitor} <${s.email}>` : s.visitor),
+        h('dt', {}, 'Question'), h('dd', { class: 'pre', testid: 'detail-question' }, s.question),
+        h('dt', {}, 'Rep'), h('dd', {}, s.rep),
+        h('dt', {}, 'Started'), h('dd', {}, formatDateTime(s.startedAt)),
+        h('dt', {}, 'Ended'), h('dd', {}, s.endedAt ? `${formatDateTime(s.endedAt)} by ${s.endedBy}` : 'still open'),
+        h('dt', {}, 'Outcome'), h('dd', { testid: 'detail-disposition' }, s.disposition.replace('_', ' ')),
+        h('dt', {}, 'Note'), h('dd', { class: 'pre', testid: 'detail-note' }, s.note)),
+      h('h3', { class: 'section-title' }, `Transcript (${messages.length})`), list,
+      h('h3', { class: 'section-title' }, `Events (${events.length})`),
+      h('table', { class: 'table table-compact', testid: 'events-table' },
+        h('thead', {}, h('tr', {}, ['Time', 'Event', 'By', 'Details'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, events.map((e) => h('tr', { testid: 'event-row', data: { kind: e.kind || e.type || '' } },
+          h('td', { class: 'nowrap' }, formatDateTime(e.at || e.created_at || e.ts)),
+          h('td', {}, e.kind || e.type || ''),
+          h('td', {}, nameOf(e.actor) || ''),
+          h('td', { class: 'mono' }, e.data && Object.keys(e.data).length ? JSON.stringify(e.data) : ''))))));
+    this.detail.hidden = false;
+    this.detail.scrollIntoView({ block: 'start' });
+  }
+}

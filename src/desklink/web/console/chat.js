@@ -1,0 +1,348 @@
+// The rep's open chats: one tab and one panel per session.
+//
+// Messages are ordered and de-duplicated by seq (shared/chatlog.js). A line
+// the rep sends stays pending (kept in sessionStorage, so it survives a
+// reload) until its echo with the same cid arrives; after a reconnect every
+// pending line is sent again with the same cid, which the server stores once.
+// On (re)connect the server replays each held session's messages after the
+// seq in our hello resume map (all of them for a session new to this page,
+// and for a freshly accepted one, the lines written while it waited).
+
+import { h, setText, newCid, formatClock } from '../shared/dom.js';
+import { ChatLog } from '../shared/chatlog.js';
+
+const TYPING_IDLE_MS = 3000;
+const TYPING_STALE_MS = 15000;
+const PENDING_KEY = 'desklink.console.pending';
+const DISPOSITIONS = [['resolved', 'Resolved'], ['not_resolved', 'Not resolved'], ['escalated', 'Escalated']];
+
+function loadPending() {
+  try {
+    return JSON.parse(sessionStorage.getItem(PENDING_KEY) || '{}') || {};
+  } catch {
+    return {};
+  }
+}
+
+class Chat {
+  constructor(desk, session) {
+    this.desk = desk;
+    this.id = session.id;
+    this.session = session;
+    this.ended = false;
+    this.unread = 0;
+    this.pending = new Map((desk.storedPending[session.id] || []).map((p) => [p.cid, p.text]));
+    this.typingOn = false;
+    this.typingTimer = null;
+    this.remoteTypingTimer = null;
+    this._build();
+    for (const [cid, text] of this.pending) this.log.addPending(cid, text, 'You');
+  }
+
+  get visitorName() {
+    return this.session.visitor?.name || this.session.name || 'Visitor';
+  }
+
+  _build() {
+    const s = this.session;
+    const queue = s.queue?.name || s.queue?.slug || (typeof s.queue === 'string' ? s.queue : '');
+    this.unreadEl = h('span', { class: 'unread', testid: 'unread', props: { hidden: true } });
+    this.previewEl = h('span', { class: 'tab-preview', testid: 'tab-preview' }, s.question || '');
+    this.tabButton = h('button', { type: 'button', class: 'tab-button', on: { click: () => this.desk.select(this.id) } },
+      h('span', { class: 'tab-top' }, h('strong', { class: 'tab-name' }, this.visitorName), this.unreadEl),
+      this.previewEl);
+    this.tab = h('li', { class: 'session-tab', testid: 'session-tab', data: { sessionId: this.id } }, this.tabButton);
+
+    this.list = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
+    this.log = new ChatLog(this.list, { self: 'rep' });
+    this.typingEl = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } }, `${this.visitorName} is typing…`);
+    this.banner = h('p', { class: 'chat-banner', testid: 'chat-status', props: { hidden: true } });
+    this.input = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 2, placeholder: `Message ${this.visitorName}… (Enter to send, Shift+Enter for a new line)`, 'aria-label': 'Message' });
+    this.sendButton = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'send' }, 'Send');
+    this.composer = h('form', { class: 'composer', testid: 'composer', on: { submit: (e) => { e.preventDefault(); this.sendInput(); } } },
+      this.input, this.sendButton);
+    this.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        this.sendInput();
+      }
+    });
+    this.input.addEventListener('input', () => this._onInput());
+
+    this.disposition = h('select', { testid: 'end-disposition', 'aria-label': 'Disposition' },
+      DISPOSITIONS.map(([value, label]) => h('option', { value }, label)));
+    this.note = h('textarea', { testid: 'end-note', rows: 2, placeholder: 'Note for the record (optional)', 'aria-label': 'Note' });
+    this.endForm = h('form', { class: 'end-form', testid: 'end-form', props: { hidden: true }, on: { submit: (e) => { e.preventDefault(); this._confirmEnd(); } } },
+      h('label', {}, 'Outcome ', this.disposition), this.note,
+      h('div', { class: 'end-buttons' },
+        h('button', { type: 'button', class: 'btn', testid: 'end-cancel', on: { click: () => { this.endForm.hidden = true; } } }, 'Keep chatting'),
+        h('button', { type: 'submit', class: 'btn btn-danger', testid: 'end-confirm' }, 'End session')));
+    this.endButton = h('button', { type: 'button', class: 'btn btn-danger btn-small', testid: 'end', on: { click: () => this._openEnd() } }, 'End session');
+    this.closeButton = h('button', { type: 'button', class: 'btn btn-small', testid: 'chat-close', props: { hidden: true }, on: { click: () => this.desk.remove(this.id) } }, 'Close');
+
+    this.panel = h('section', { class: 'chat', testid: 'chat', data: { sessionId: this.id }, props: { hidden: true } },
+      h('header', { class: 'chat-head' },
+        h('div', { class: 'chat-who' },
+          h('div', { class: 'chat-title' },
+            h('h3', { class: 'chat-visitor', testid: 'chat-visitor' }, this.visitorName),
+            s.visitor?.email ? h('span', { class: 'chat-email', testid: 'chat-email' }, s.visitor.email) : null,
+            queue ? h('span', { class: 'pill' }, queue) : null,
+            s.started_at ? h('span', { class: 'chat-started' }, `since ${formatClock(s.started_at)}`) : null),
+          h('p', { class: 'chat-question', testid: 'chat-question' }, s.question || '')),
+        h('div', { class: 'chat-tools' }, this.endButton, this.closeButton)),
+      this.endForm, this.banner, this.list, this.typingEl, this.composer);
+  }
+
+  add(msg) {
+    if (msg.cid && msg.from === 'rep') this._settle(msg.cid);
+    if (!this.log.add(msg)) return false;
+    if (msg.text) setText(this.previewEl, `${msg.from === 'rep' ? 'You: ' : ''}${msg.text}`);
+    if (msg.from === 'visitor') this.showTyping(false);
+    return true;
+  }
+
+  sendInput() {
+    const text = this.input.value.trim();
+    if (!text || this.ended) return;
+    if (text.length > this.desk.limits.chat) {
+      this.desk.toast(`That message is too long (${text.length} of at most ${this.desk.limits.chat} characters).`, 'error');
+      return;
+    }
+    const cid = newCid();
+    this.pending.set(cid, text);
+    this.desk.savePending();
+    this.log.addPending(cid, text, 'You');
+    this.input.value = '';
+    this._stopTyping();
+    this.trySend(cid);
+  }
+
+  trySend(cid) {
+    const text = this.pending.get(cid);
+    if (text === undefined) return;
+    if (this.desk.send({ t: 'chat.send', session_id: this.id, cid, text })) this.desk.sentHere.push([this.id, cid]);
+  }
+
+  resend() {
+    for (const cid of this.pending.keys()) this.trySend(cid);
+  }
+
+  fail(cid, code) {
+    const text = this.pending.get(cid);
+    this._settle(cid);
+    this.log.markFailed(cid, code === 'too_large' ? 'Not sent: too long.' : 'Not sent.', () => {
+      this.pending.set(cid, text);
+      this.desk.savePending();
+      this.trySend(cid);
+    });
+  }
+
+  _settle(cid) {
+    if (this.pending.delete(cid)) this.desk.savePending();
+  }
+
+  _onInput() {
+    if (!this.input.value) return;
+    if (!this.typingOn) {
+      this.typingOn = true;
+      this.desk.send({ t: 'typing', session_id: this.id, on: true });
+    }
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this._stopTyping(), TYPING_IDLE_MS);
+  }
+
+  _stopTyping() {
+    clearTimeout(this.typingTimer);
+    if (this.typingOn) {
+      this.typingOn = false;
+      this.desk.send({ t: 'typing', session_id: this.id, on: false });
+    }
+  }
+
+  showTyping(on) {
+    clearTimeout(this.remoteTypingTimer);
+    this.typingEl.hidden = !on || this.ended;
+    if (on) this.remoteTypingTimer = setTimeout(() => { this.typingEl.hidden = true; }, TYPING_STALE_MS);
+  }
+
+  _openEnd() {
+    this.endForm.hidden = !this.endForm.hidden;
+    if (!this.endForm.hidden) this.disposition.focus();
+  }
+
+  _confirmEnd() {
+    const note = this.note.value.trim();
+    if (note.length > this.desk.limits.note) {
+      this.desk.toast(`The note is too long (${note.length} of at most ${this.desk.limits.note} characters).`, 'error');
+      return;
+    }
+    if (!this.desk.send({ t: 'end', session_id: this.id, disposition: this.disposition.value, note })) {
+      this.desk.toast('Not connected. Try again in a moment.', 'error');
+    }
+  }
+
+  markEnded(text) {
+    this.ended = true;
+    this._stopTyping();
+    this.showTyping(false);
+    this.endForm.hidden = true;
+    this.composer.hidden = true;
+    this.endButton.hidden = true;
+    this.closeButton.hidden = false;
+    setText(this.banner, text);
+    this.banner.hidden = false;
+    this.tab.classList.add('tab-ended');
+    this.panel.dataset.ended = 'true';
+  }
+
+  setUnread(n) {
+    this.unread = n;
+    setText(this.unreadEl, n > 9 ? '9+' : n);
+    this.unreadEl.hidden = n === 0;
+    this.tab.classList.toggle('tab-unread', n > 0);
+  }
+}
+
+export class ChatDesk {
+  /**
+   * @param {object} els  tabs (<ul>), panels (container), empty, tabsEmpty
+   * @param {object} hooks  send(msg) -> bool, toast(text, kind), limits
+   */
+  constructor(els, hooks) {
+    this.els = els;
+    this.send = hooks.send;
+    this.toast = hooks.toast;
+    this.limits = hooks.limits || { chat: 4000, note: 4000 };
+    this.chats = new Map();
+    this.active = null;
+    this.sentHere = [];
+    this.storedPending = loadPending();
+    this._render();
+  }
+
+  /** {session_id: last seq seen} for the hello resume map. */
+  resumeMap() {
+    const out = {};
+    for (const chat of this.chats.values()) if (!chat.ended) out[chat.id] = chat.log.lastSeq;
+    return out;
+  }
+
+  /** After a welcome: open what the server says is ours, send what is pending. */
+  sync(sessions) {
+    this.sentHere = [];
+    const ids = new Set();
+    for (const s of sessions || []) {
+      ids.add(s.id);
+      this.open(s, { focus: false });
+    }
+    for (const chat of this.chats.values()) {
+      if (!ids.has(chat.id) && !chat.ended) chat.markEnded('This session is no longer open.');
+    }
+    if (!this.active && this.chats.size) this.select(this.chats.keys().next().value);
+    for (const chat of this.chats.values()) if (!chat.ended) chat.resend();
+  }
+
+  open(session, { focus = true } = {}) {
+    let chat = this.chats.get(session.id);
+    if (!chat) {
+      chat = new Chat(this, session);
+      this.chats.set(session.id, chat);
+      this.els.tabs.append(chat.tab);
+      this.els.panels.append(chat.panel);
+    }
+    if (focus || !this.active) this.select(session.id);
+    this._render();
+    return chat;
+  }
+
+  select(id) {
+    const chat = this.chats.get(id);
+    if (!chat) return;
+    this.active = id;
+    for (const c of this.chats.values()) {
+      const on = c === chat;
+      c.panel.hidden = !on;
+      c.tab.classList.toggle('tab-active', on);
+      c.tabButton.setAttribute('aria-current', on ? 'true' : 'false');
+    }
+    chat.setUnread(0);
+    chat.log.scrollToEnd();
+    if (!chat.ended) setTimeout(() => chat.input.focus(), 0);
+    this._render();
+  }
+
+  remove(id) {
+    const chat = this.chats.get(id);
+    if (!chat) return;
+    chat.tab.remove();
+    chat.panel.remove();
+    this.chats.delete(id);
+    if (this.active === id) {
+      this.active = null;
+      const next = this.chats.keys().next();
+      if (!next.done) this.select(next.value);
+    }
+    this.savePending();
+    this._render();
+  }
+
+  onChat(msg) {
+    const chat = this.chats.get(msg.session_id);
+    if (!chat) return;
+    if (chat.add(msg) && msg.from !== 'rep' && this.active !== chat.id) chat.setUnread(chat.unread + 1);
+  }
+
+  onTyping(msg) {
+    const chat = this.chats.get(msg.session_id);
+    if (chat && msg.from !== 'rep') chat.showTyping(!!msg.on);
+  }
+
+  onEnded(msg) {
+    const chat = this.chats.get(msg.session_id);
+    if (!chat) return;
+    if (msg.by === 'rep') {
+      const how = msg.disposition ? ` (${msg.disposition.replace('_', ' ')})` : '';
+      this.toast(`Chat with ${chat.visitorName} ended${how}.`, 'success');
+      this.remove(chat.id);
+    } else {
+      chat.markEnded(msg.by === 'visitor' ? 'Visitor left' : 'The session was closed by the system.');
+    }
+  }
+
+  /** Send every unechoed line again (after rate_limited; the server keeps a cid once). */
+  resendAll() {
+    for (const chat of this.chats.values()) if (!chat.ended) chat.resend();
+  }
+
+  /** An `error` for a chat.send: mark the oldest unechoed line sent here. */
+  onSendError(code) {
+    while (this.sentHere.length) {
+      const [sid, cid] = this.sentHere.shift();
+      const chat = this.chats.get(sid);
+      if (chat && chat.pending.has(cid)) {
+        chat.fail(cid, code);
+        return;
+      }
+    }
+  }
+
+  savePending() {
+    const out = {};
+    for (const chat of this.chats.values()) {
+      if (chat.pending.size) out[chat.id] = [...chat.pending].map(([cid, text]) => ({ cid, text }));
+    }
+    try { sessionStorage.setItem(PENDING_KEY, JSON.stringify(out)); } catch { /* storage disabled */ }
+  }
+
+  clear() {
+    for (const id of [...this.chats.keys()]) this.remove(id);
+    try { sessionStorage.removeItem(PENDING_KEY); } catch { /* ignore */ }
+    this.storedPending = {};
+  }
+
+  _render() {
+    const n = this.chats.size;
+    this.els.tabsEmpty.hidden = n > 0;
+    this.els.empty.hidden = n > 0;
+  }
+}

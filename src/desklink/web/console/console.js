@@ -1,0 +1,223 @@
+// The rep console: log in, go online, take alerts, chat.
+//
+// One WebSocket (/ws/rep, authenticated by the login cookie) carries
+// everything; see docs/protocol.md. On every (re)connect the console sends
+// hello with a resume map {session_id: last seq seen}, so chats continue
+// without loss or duplicates.
+
+import { ReconnectingSocket } from '../shared/socket.js';
+import { fetchMe, showLogin, logout } from '../shared/login.js';
+import { toast, describeError } from '../shared/toast.js';
+import { wsUrl, setText } from '../shared/dom.js';
+import { AlertBoard, unlockAudio, notificationPermission, requestNotifications } from './alerts.js';
+import { ChatDesk } from './chat.js';
+
+const PRESENCE_KEY = 'desklink.console.presence';
+/** Close codes after which reconnecting cannot help: logged out, origin refused. */
+const STOP_CODES = [1008, 4001];
+/** After a rate_limited error, send the unechoed lines again this much later. */
+const RATE_RETRY_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  user: null,
+  csrf: null,
+  socket: null,
+  presence: 'away',
+  welcomed: false,
+};
+
+const alerts = new AlertBoard($('alerts'), {
+  onAccept: (requestId) => send({ t: 'accept', request_id: requestId }),
+  me: () => state.user,
+  countEl: $('alert-count'),
+  emptyEl: $('alerts-empty'),
+});
+
+const desk = new ChatDesk(
+  { tabs: $('session-tabs'), panels: $('chats'), empty: $('chats-empty'), tabsEmpty: $('tabs-empty') },
+  { send: (msg) => send(msg), toast: (text, kind) => toast(text, { kind }) },
+);
+
+function send(msg) {
+  if (!state.socket || !state.welcomed) return false;
+  return state.socket.send(msg);
+}
+
+// ------------------------------------------------------------- start-up
+
+async function boot() {
+  document.addEventListener('pointerdown', unlockAudio, { capture: true });
+  document.addEventListener('keydown', unlockAudio, { capture: true });
+  $('presence-toggle').addEventListener('click', togglePresence);
+  $('logout').addEventListener('click', doLogout);
+  $('enable-notifications').addEventListener('click', async () => {
+    await requestNotifications();
+    renderNotificationButton();
+  });
+  renderNotificationButton();
+  let me = null;
+  try {
+    me = await fetchMe();
+  } catch (err) {
+    toast(err.message || 'Cannot reach the server.', { kind: 'error' });
+  }
+  if (me) start(me);
+  else askLogin();
+}
+
+function askLogin(message = '') {
+  $('app').hidden = true;
+  showLogin($('login'), {
+    title: 'Rep console',
+    subtitle: message || 'Log in to answer your visitors.',
+    onSuccess: async (result) => {
+      unlockAudio();
+      let me = result;
+      try { me = (await fetchMe()) || result; } catch { /* use the login answer */ }
+      start(me);
+    },
+  });
+}
+
+function start(me) {
+  state.user = me.user;
+  state.csrf = me.csrf;
+  $('login').hidden = true;
+  $('app').hidden = false;
+  const u = me.user || {};
+  setText($('me'), `${u.display_name || u.username || ''} · ${u.role || 'rep'}`);
+  connect();
+}
+
+function connect() {
+  state.socket?.stop();
+  state.welcomed = false;
+  state.socket = new ReconnectingSocket(wsUrl(location.origin, '/ws/rep'), {
+    onopen: () => state.socket.send({ t: 'hello', resume: desk.resumeMap() }),
+    onmessage: onMessage,
+    onclose: (event) => {
+      state.welcomed = false;
+      if (event.code === 4001) {
+        stopSession();
+        askLogin('Your login has expired. Please log in again.');
+      } else if (event.code === 1008) {
+        toast('This console is not allowed to connect from this address (origin refused).', { kind: 'error', timeout: 0 });
+      }
+    },
+    onstate: renderConnection,
+  }, { stopCodes: STOP_CODES });
+  state.socket.start();
+}
+
+function stopSession() {
+  state.socket?.stop();
+  state.socket = null;
+  state.welcomed = false;
+  alerts.clear();
+  desk.clear();
+  renderPresence('away');
+}
+
+async function doLogout() {
+  try {
+    await logout(state.csrf);
+  } catch (err) {
+    toast(`Could not log out: ${err.message}`, { kind: 'error' });
+    return;
+  }
+  try { sessionStorage.removeItem(PRESENCE_KEY); } catch { /* ignore */ }
+  stopSession();
+  state.user = null;
+  state.csrf = null;
+  askLogin('You are logged out.');
+}
+
+// ------------------------------------------------------------- messages
+
+function onMessage(msg) {
+  switch (msg.t) {
+    case 'welcome': onWelcome(msg); break;
+    case 'presence': renderPresence(msg.status); break;
+    case 'alert': alerts.add(msg.request); break;
+    case 'alert.withdrawn': alerts.withdraw(msg); break;
+    case 'accepted':
+      alerts.remove(msg.session?.request_id);
+      if (msg.session) desk.open(msg.session, { focus: true });
+      break;
+    case 'chat': desk.onChat(msg); break;
+    case 'typing': desk.onTyping(msg); break;
+    case 'ended': desk.onEnded(msg); break;
+    case 'error': onError(msg); break;
+    default: break;
+  }
+}
+
+function onWelcome(msg) {
+  state.welcomed = true;
+  state.socket.resetBackoff();
+  if (msg.user) state.user = { ...state.user, ...msg.user };
+  renderPresence(msg.status || 'away');
+  alerts.reset(msg.alerts);
+  desk.sync(msg.sessions);
+  let wanted = null;
+  try { wanted = sessionStorage.getItem(PRESENCE_KEY); } catch { /* ignore */ }
+  if ((wanted === 'online' || wanted === 'away') && wanted !== state.presence) {
+    send({ t: 'presence', status: wanted });
+  }
+}
+
+function onError(msg) {
+  if (msg.code === 'conflict_taken') {
+    alerts.conflict(msg.ref);
+    const text = msg.message ? msg.message.charAt(0).toUpperCase() + msg.message.slice(1) : 'Someone else accepted that request first.';
+    toast(text, { kind: 'error', code: msg.code });
+    return;
+  }
+  if (msg.code === 'rate_limited') {
+    clearTimeout(state.resendTimer);
+    state.resendTimer = setTimeout(() => desk.resendAll(), RATE_RETRY_MS);
+  }
+  if (msg.ref === 'accept' || (msg.ref && alerts.cards.has(msg.ref))) alerts.release(msg.ref);
+  if (msg.ref === 'chat.send' && ['too_large', 'bad_message', 'bad_state', 'forbidden', 'conflict_closed'].includes(msg.code)) {
+    desk.onSendError(msg.code);
+  }
+  toast(msg.message ? `${describeError(msg.code)} ${msg.message}` : describeError(msg.code), { kind: 'error', code: msg.code });
+}
+
+// ------------------------------------------------------------- presence
+
+function togglePresence() {
+  unlockAudio();
+  const next = state.presence === 'online' ? 'away' : 'online';
+  try { sessionStorage.setItem(PRESENCE_KEY, next); } catch { /* ignore */ }
+  if (!send({ t: 'presence', status: next })) {
+    toast('Not connected. Your status will be sent when the connection is back.', { kind: 'error' });
+  }
+}
+
+function renderPresence(status) {
+  state.presence = status === 'online' ? 'online' : 'away';
+  const online = state.presence === 'online';
+  const label = $('presence-status');
+  label.dataset.status = state.presence;
+  setText(label, online ? 'Online' : 'Away');
+  const toggle = $('presence-toggle');
+  setText(toggle, online ? 'Go away' : 'Go online');
+  toggle.setAttribute('aria-pressed', String(online));
+  toggle.classList.toggle('is-online', online);
+}
+
+function renderConnection(socketState) {
+  const el = $('connection');
+  el.dataset.state = socketState;
+  const text = { open: 'Connected', connecting: 'Connecting…', closed: 'Reconnecting…', stopped: 'Disconnected' }[socketState];
+  setText(el, text || socketState);
+}
+
+function renderNotificationButton() {
+  $('enable-notifications').hidden = notificationPermission() !== 'default';
+}
+
+boot();

@@ -1,0 +1,209 @@
+"""Deny by default: the route walk, CSRF, cookies, headers, CORS and Origin."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import websockets
+
+from desklink.server.app import endpoint_specs, routes
+from desklink.server.http import Access
+from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
+
+#: The only routes anyone may call without logging in. Adding to this list is
+#: a security decision: the test below fails until it is made here.
+PUBLIC = {
+    ("GET", "/"),
+    ("GET", "/console"),
+    ("GET", "/admin"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/api/widget/config"),
+    ("POST", "/api/visitor/requests"),
+    ("OPTIONS", "/api/visitor/{path:path}"),
+    ("POST", "/api/auth/login"),
+}
+#: Routes that take a visitor's bearer token instead of a login.
+VISITOR = {("GET", "/api/visitor/transcript")}
+
+FOREIGN = "http://evil.example"
+
+
+def _concrete(path: str) -> str:
+    return path.replace("{user_id:int}", "1").replace("{queue_id:int}", "1").replace("{session_id}", "abc")
+
+
+def test_public_routes_are_exactly_the_allow_list() -> None:
+    declared = {(m, s.path) for s in endpoint_specs() for m in s.methods if s.access is Access.PUBLIC}
+    assert declared == PUBLIC
+    visitor = {(m, s.path) for s in endpoint_specs() for m in s.methods if s.access is Access.VISITOR}
+    assert visitor == VISITOR
+    # Every HTTP route of the app is declared through the access table.
+    from starlette.routing import Route
+
+    app_paths = {r.path for r in routes() if isinstance(r, Route)}
+    assert app_paths == {s.path for s in endpoint_specs()}
+
+
+def test_every_other_route_refuses_strangers(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        for spec in endpoint_specs():
+            for method in spec.methods:
+                if (method, spec.path) in PUBLIC:
+                    continue
+                r = http.request(method, _concrete(spec.path), json={})
+                assert r.status_code == 401, (method, spec.path, r.status_code, r.text)
+                assert r.json()["error"]["code"] in ("auth_required", "auth_failed")
+
+
+def test_reps_cannot_use_admin_routes(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
+    admin.user(unique, "a long rep password")
+    rep, _ = server.login(unique, "a long rep password")
+    for spec in endpoint_specs():
+        if spec.access is not Access.ADMIN:
+            continue
+        for method in spec.methods:
+            r = rep.request(method, _concrete(spec.path), json={})
+            assert r.status_code == 403, (method, spec.path)
+    assert rep.get("/metrics").status_code == 403
+    rep.close()
+
+
+def test_csrf_token_and_origin_are_required(server: ServerProcess, admin: AdminAPI) -> None:
+    body = {"slug": "csrf-test", "name": "CSRF"}
+    bare = httpx.Client(base_url=server.url, cookies=admin.http.cookies)
+    r = bare.post("/api/admin/queues", json=body)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+    r = bare.post("/api/admin/queues", json=body, headers={"X-CSRF-Token": "wrong"})
+    assert r.status_code == 403
+    csrf = admin.http.headers["X-CSRF-Token"]
+    r = bare.post("/api/admin/queues", json=body, headers={"X-CSRF-Token": csrf, "Origin": FOREIGN})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+    r = bare.post("/api/auth/login", json={"username": "admin", "password": server.admin_password}, headers={"Origin": FOREIGN})
+    assert r.status_code == 403
+    r = bare.post("/api/admin/queues", json=body, headers={"X-CSRF-Token": csrf, "Origin": server.url})
+    assert r.status_code == 201
+    bare.close()
+
+
+def test_cookie_flags_and_security_headers(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        r = http.post("/api/auth/login", json={"username": "admin", "password": server.admin_password})
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+        assert "secure" not in cookie  # plain HTTP on loopback; set under TLS
+        for path in ("/", "/console", "/admin", "/api/openapi.json", "/static/widget/desklink-help.js"):
+            h = http.get(path).headers
+            assert "script-src 'self'" in h["content-security-policy"], path
+            assert "frame-ancestors 'none'" in h["content-security-policy"]
+            assert h["x-content-type-options"] == "nosniff"
+            assert h["referrer-policy"] == "no-referrer"
+        https = http.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        assert "strict-transport-security" not in https.headers  # proxy headers not trusted by default
+
+
+def test_cors_honours_the_queue_allow_list(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
+    site = "http://shop.example:8000"
+    admin.queue(unique, origins=[site])
+    with httpx.Client(base_url=server.url) as http:
+        ok = http.get(f"/api/widget/config?queue={unique}", headers={"Origin": site})
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == site
+        bad = http.get(f"/api/widget/config?queue={unique}", headers={"Origin": FOREIGN})
+        assert bad.status_code == 403 and "access-control-allow-origin" not in bad.headers
+        # Allowed for one queue is not allowed for another.
+        other = http.get("/api/widget/config?queue=support", headers={"Origin": site})
+        assert other.status_code == 403
+        pre = http.options(
+            "/api/visitor/requests",
+            headers={"Origin": site, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+        )
+        assert pre.status_code == 204 and pre.headers["access-control-allow-origin"] == site
+        assert "POST" in pre.headers["access-control-allow-methods"]
+        assert http.options("/api/visitor/requests", headers={"Origin": FOREIGN}).status_code == 403
+        sub = http.post(
+            "/api/visitor/requests", json={"queue": unique, "name": "X", "question": "Q"}, headers={"Origin": FOREIGN}
+        )
+        assert sub.status_code == 403 and sub.json()["error"]["code"] == "origin_denied"
+
+
+async def test_websockets_check_origin_before_accepting(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
+    site = "http://shop.example:8000"
+    admin.queue(unique, origins=[site])
+    visitor = await VisitorClient.submit(server, queue=unique, origin=site)
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(f"{server.ws_url}/ws/visitor?request={visitor.request_id}", origin=FOREIGN)  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
+    with pytest.raises(websockets.InvalidStatus):
+        await websockets.connect(f"{server.ws_url}/ws/visitor", origin=FOREIGN)  # type: ignore[arg-type]
+    # The rep socket: foreign origin, or no login, is refused.
+    cookie = admin.http.cookies["dl_session"]
+    with pytest.raises(websockets.InvalidStatus):
+        await websockets.connect(
+            f"{server.ws_url}/ws/rep", origin=site, additional_headers={"Cookie": f"dl_session={cookie}"}  # type: ignore[arg-type]
+        )
+    with pytest.raises(websockets.InvalidStatus):
+        await websockets.connect(f"{server.ws_url}/ws/rep", origin=server.url)  # type: ignore[arg-type]
+    await visitor.close()
+
+
+async def test_reps_act_only_on_sessions_they_hold(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
+    admin.queue(unique)
+    (u1, p1), (u2, p2) = admin.reps(2, queue_slug=unique, prefix=unique)
+    holder = await RepClient.connect(server, u1, p1)
+    other = await RepClient.connect(server, u2, p2)
+    visitor = await VisitorClient.submit(server, queue=unique)
+    await holder.expect("alert")
+    await holder.send({"t": "accept", "request_id": visitor.request_id})
+    sid = (await holder.expect("accepted"))["session"]["id"]
+    await other.expect("alert.withdrawn")
+
+    await other.send({"t": "chat.send", "session_id": sid, "cid": "intrude", "text": "hi"})
+    assert (await other.expect("error"))["code"] == "forbidden"
+    await other.send({"t": "end", "session_id": sid, "disposition": "resolved"})
+    assert (await other.expect("error"))["code"] == "forbidden"
+    other_http, _ = server.login(u2, p2)
+    assert other_http.get(f"/api/sessions/{sid}").status_code == 403
+    assert all(s["id"] != sid for s in other_http.get("/api/sessions").json()["sessions"])
+    other_http.close()
+
+    # A supervisor sees every session (read only).
+    admin.user(unique + "sup", "supervisor password", role="supervisor")
+    sup, _ = server.login(unique + "sup", "supervisor password")
+    assert sup.get(f"/api/sessions/{sid}").status_code == 200
+    assert any(s["id"] == sid for s in sup.get("/api/sessions").json()["sessions"])
+    sup.close()
+
+    # A rep outside the queue cannot accept its requests.
+    admin.user(unique + "out", "outsider password")
+    outsider = await RepClient.connect(server, unique + "out", "outsider password")
+    late = await VisitorClient.submit(server, queue=unique)
+    await outsider.send({"t": "accept", "request_id": late.request_id})
+    assert (await outsider.expect("error"))["code"] == "forbidden"
+    for c in (holder, other, visitor, outsider, late):
+        await c.close()
+
+
+def test_openapi_describes_every_route(server: ServerProcess) -> None:
+    doc = httpx.get(server.url + "/api/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    for spec in endpoint_specs():
+        path = spec.path.replace(":int", "").replace(":path", "")
+        for method in spec.methods:
+            assert method.lower() in doc["paths"][path], (method, path)
+    login = doc["paths"]["/api/auth/login"]["post"]
+    schema_ref = login["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert schema_ref.endswith("LoginBody")
+    assert set(doc["components"]["schemas"]["LoginBody"]["required"]) == {"username", "password"}
+
+
+async def test_disabled_user_loses_access(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
+    user = admin.user(unique, "soon disabled pw")
+    http, _ = server.login(unique, "soon disabled pw")
+    assert http.get("/api/me").status_code == 200
+    admin.http.patch(f"/api/admin/users/{user['id']}", json={"disabled": True}).raise_for_status()
+    assert http.get("/api/me").status_code == 401
+    http.close()
+    await asyncio.sleep(0)

@@ -1,0 +1,98 @@
+"""Sessions: lookup, ending (idempotent) and listing."""
+
+from __future__ import annotations
+
+import pytest
+
+from desklink.errors import NotFound
+from desklink.store import Queue, Session, Store, User
+
+from ._helpers import T0, at, make_queue, make_request, make_user
+
+
+async def _session(store: Store, queue: Queue, rep: User, started: float) -> Session:
+    req = await make_request(store, queue, at(started - 1))
+    session = await store.accept_request(req.id, rep.id, at(started))
+    assert session is not None
+    return session
+
+
+async def test_get_session(store: Store) -> None:
+    queue = await make_queue(store)
+    rep = await make_user(store)
+    session = await _session(store, queue, rep, 5)
+    assert await store.get_session(session.id) == session
+    assert await store.get_session_by_request(session.request_id) == session
+    assert await store.get_session("nope") is None
+    assert await store.get_session_by_request("nope") is None
+
+
+async def test_end_session_closes_the_request(store: Store) -> None:
+    queue = await make_queue(store)
+    rep = await make_user(store)
+    session = await _session(store, queue, rep, 5)
+    ended = await store.end_session(
+        session.id, ended_by="rep", disposition="resolved", note="Rebooted the router", now=at(60)
+    )
+    assert ended is not None
+    assert (ended.ended_at, ended.ended_by, ended.disposition, ended.note) == (
+        at(60),
+        "rep",
+        "resolved",
+        "Rebooted the router",
+    )
+    assert not ended.open
+    assert await store.get_session(session.id) == ended
+    req = await store.get_request(session.request_id)
+    assert req is not None and (req.status, req.closed_at, req.accepted_at) == ("closed", at(60), at(5))
+
+
+async def test_ending_twice_returns_none_and_keeps_the_first(store: Store) -> None:
+    queue = await make_queue(store)
+    rep = await make_user(store)
+    session = await _session(store, queue, rep, 5)
+    first = await store.end_session(session.id, ended_by="visitor", disposition=None, note="", now=at(10))
+    assert first is not None
+    again = await store.end_session(session.id, ended_by="rep", disposition="resolved", note="late", now=at(20))
+    assert again is None
+    assert await store.get_session(session.id) == first
+    req = await store.get_request(session.request_id)
+    assert req is not None and req.closed_at == at(10)
+
+
+async def test_end_unknown_session(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.end_session("nope", ended_by="rep", disposition=None, note="", now=T0)
+
+
+async def test_open_sessions_for_rep(store: Store) -> None:
+    queue = await make_queue(store)
+    alice = await make_user(store, "alice")
+    bob = await make_user(store, "bob")
+    s2 = await _session(store, queue, alice, 20)
+    s1 = await _session(store, queue, alice, 10)
+    s3 = await _session(store, queue, alice, 30)
+    sb = await _session(store, queue, bob, 15)
+    assert await store.open_sessions_for_rep(alice.id) == [s1, s2, s3]
+    await store.end_session(s2.id, ended_by="rep", disposition="resolved", note="", now=at(40))
+    assert await store.open_sessions_for_rep(alice.id) == [s1, s3]
+    assert await store.open_sessions_for_rep(bob.id) == [sb]
+    assert await store.open_sessions_for_rep(bob.id + 50) == []
+
+
+async def test_list_sessions_newest_first_with_paging(store: Store) -> None:
+    queue = await make_queue(store)
+    alice = await make_user(store, "alice")
+    bob = await make_user(store, "bob")
+    sessions = {}
+    for started, rep in ((10, alice), (30, bob), (20, alice), (40, alice), (50, bob)):
+        sessions[started] = await _session(store, queue, rep, started)
+    ended = await store.end_session(sessions[20].id, ended_by="rep", disposition="resolved", note="", now=at(60))
+    sessions[20] = ended  # type: ignore[assignment]
+    newest_first = [sessions[t] for t in (50, 40, 30, 20, 10)]
+    assert await store.list_sessions() == newest_first
+    assert await store.list_sessions(limit=2) == newest_first[:2]
+    assert await store.list_sessions(limit=2, offset=2) == newest_first[2:4]
+    assert await store.list_sessions(offset=5) == []
+    assert await store.list_sessions(rep_id=alice.id) == [sessions[t] for t in (40, 20, 10)]
+    assert await store.list_sessions(rep_id=bob.id, limit=1) == [sessions[50]]
