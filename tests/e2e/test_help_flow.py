@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from desklink.testing import AdminAPI, ServerProcess
 
-from .conftest import HostSite
+HostSite = Any  # tests/e2e/conftest.py:HostSite (the provider's site fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -54,6 +53,6 @@ async def test_visitor_gone_past_grace_is_abandoned(server: ServerProcess) -> No
     # Coming back later shows the request closed, with the conversation intact.
     back = await VisitorClient.open(server, visitor.request_id, visitor.token)
     assert back.welcome["request"]["status"] == "abandoned"
-    await asyncio.sleep(0)
+    await back.close()
     await rep.close()
     admin.close()

@@ -66,7 +66,6 @@ class MemorySubscription(QueueSubscription):
 
     async def aclose(self) -> None:
         self._detach(tuple(self._channels))
-        self._broker._subscriptions.discard(self)
         self._mark_closed()
 
     def _detach(self, channels: tuple[str, ...]) -> None:
