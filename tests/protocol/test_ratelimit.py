@@ -119,12 +119,13 @@ def test_takes_never_exceed_burst_plus_refill(capacity: int, per: float, steps: 
     more than ``2 * capacity``. Time is the clock's high-water mark: going
     back in time is not a refill."""
     bucket = TokenBucket(capacity, per)
-    now, high = 1000.0, 1000.0
+    now = 1000.0
+    high: float | None = None  # the bucket's clock starts at its first call
     accepted: list[float] = []
     for dt, n in steps:
         now += dt
-        high = max(high, now)
         for _ in range(n):
+            high = now if high is None else max(high, now)
             if bucket.take(now):
                 accepted.append(high)
             assert 0.0 <= bucket.tokens <= capacity
@@ -151,8 +152,8 @@ def test_a_refused_take_means_retry_after_is_positive(capacity: int, per: float,
                 assert wait > 0.0
 
 
-@given(capacity=st.integers(min_value=1, max_value=50), per=st.floats(min_value=0.1, max_value=60.0), idle=st.floats(min_value=0, max_value=1e6))
-def test_steady_rate_after_the_burst(capacity: int, per: float, idle: float) -> None:
+@given(capacity=st.integers(min_value=1, max_value=50), per=st.floats(min_value=0.1, max_value=60.0))
+def test_steady_rate_after_the_burst(capacity: int, per: float) -> None:
     bucket = TokenBucket(capacity, per)
     assert sum(bucket.take(0.0) for _ in range(capacity + 5)) == capacity
     # over one full period exactly `capacity` more are allowed (taking as fast as allowed)
@@ -183,9 +184,11 @@ def test_capped_at_an_hour() -> None:
     assert login_backoff(1000, 5, 2.0) == 3600.0
 
 
-@pytest.mark.parametrize("failures", [5 + 1023, 5 + 1024, 5 + 5000, 10**6])
-def test_capped_at_an_hour_for_any_number_of_failures(failures: int) -> None:
-    assert login_backoff(failures, 5, 2.0) == 3600.0
+def test_capped_at_an_hour_for_any_number_of_failures() -> None:
+    assert login_backoff(5 + 1023, 5, 2.0) == 3600.0
+    # 2 ** 1024 no longer converts to a float: the cap must still hold
+    assert login_backoff(5 + 1024, 5, 2.0) == 3600.0
+    assert login_backoff(10**6, 5, 2.0) == 3600.0
 
 
 @given(

@@ -66,6 +66,7 @@ class MemorySubscription(QueueSubscription):
 
     async def aclose(self) -> None:
         self._detach(tuple(self._channels))
+        self._broker._subscriptions.discard(self)
         self._mark_closed()
 
     def _detach(self, channels: tuple[str, ...]) -> None:

@@ -131,7 +131,8 @@ class RedisSubscription(QueueSubscription):
                     await self._pubsub.unsubscribe(*names)
             except BaseException:
                 for queue, future in pending:
-                    queue.remove(future)
+                    if future in queue:
+                        queue.remove(future)
                     future.cancel()
                 raise
             if self._reader is None:
@@ -217,6 +218,8 @@ class RedisBroker(Broker):
             "decode_responses": False,
         }
         pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=POOL_TIMEOUT, **options)
+        if pool.connection_kwargs.get("decode_responses"):
+            raise ValueError("the broker's Redis URL must not set decode_responses: payloads are bytes")
         self._redis = Redis.from_pool(pool)
         self._sub_pool = ConnectionPool.from_url(url, **options)
         self._presence_set = self._redis.register_script(_PRESENCE_SET)

@@ -129,14 +129,21 @@ export class Conversation extends EventTarget {
     if (this.welcomed) this.socket?.send({ t: 'typing', on: !!on });
   }
 
-  /** Give up while waiting; false when not connected right now. */
+  /** Give up while waiting (sent as soon as the server has welcomed us). */
   cancel() {
-    return this.welcomed ? this.socket.send({ t: 'cancel' }) : false;
+    return this._sendOrDefer({ t: 'cancel' });
   }
 
-  /** End the conversation; false when not connected right now. */
+  /** End the conversation (sent as soon as the server has welcomed us). */
   leave() {
-    return this.welcomed ? this.socket.send({ t: 'leave' }) : false;
+    return this._sendOrDefer({ t: 'leave' });
+  }
+
+  _sendOrDefer(msg) {
+    if (!this.saved) return false;
+    if (this.welcomed && this.socket.send(msg)) return true;
+    this.deferred = msg;
+    return true;
   }
 
   /** Stop and forget the stored state (the token stays for the transcript). */
@@ -183,6 +190,10 @@ export class Conversation extends EventTarget {
           return;
         }
         for (const item of this.saved?.pending ?? []) this._sendPending(item);
+        if (this.deferred) {
+          this.socket.send(this.deferred);
+          this.deferred = null;
+        }
         break;
       }
       case 'chat': this._onChat(msg); break;

@@ -290,7 +290,7 @@ export class DeskLinkHelp extends HTMLElement {
     }
     setText(this.$.submit, 'Ask for help');
     this._enterConversation();
-    this._setStatus('waiting', 'Connecting you to support…');
+    this._setStatus('connecting', 'Connecting you to support…');
     this.$.queueBox.hidden = false;
     setText(this.$.position, 'Your question has been sent.');
     setText(this.$.wait, '');
@@ -389,7 +389,7 @@ export class DeskLinkHelp extends HTMLElement {
     }
     this.$.position.dataset.position = msg.position ?? '';
     setText(this.$.wait, waitText(msg.expected_wait_s));
-    if (this.$.status.dataset.state !== 'waiting') this._setStatus('waiting', 'Waiting for a rep');
+    if (this.$.status.dataset.state === 'connecting') this._setStatus('waiting', 'Waiting for a rep');
   }
 
   _onJoined(rep) {
@@ -537,23 +537,14 @@ export class DeskLinkHelp extends HTMLElement {
   }
 
   _cancel() {
-    if (!this.conv) return;
+    if (!this.conv?.cancel()) return;
     this.cancelling = true;
-    if (!this.conv.cancel()) {
-      this.cancelling = false;
-      this._notice('Not connected right now. Please try again in a moment.', 'error');
-      return;
-    }
     this.$.cancel.disabled = true;
     setTimeout(() => { this.$.cancel.disabled = false; }, 3000);
   }
 
   _leave() {
-    if (!this.conv) return;
-    if (!this.conv.leave()) {
-      this._notice('Not connected right now. Please try again in a moment.', 'error');
-      return;
-    }
+    if (!this.conv?.leave()) return;
     this.$.leave.disabled = true;
     setTimeout(() => { this.$.leave.disabled = false; }, 3000);
   }
