@@ -28,9 +28,13 @@ import platform
 import re
 import resource
 import secrets
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -313,6 +317,31 @@ class Bench:
         self.chat_reps: list[Rep] = []
         self.connected: list[Rep] = []
         self.incomplete: list[str] = []
+        #: (size, t0, first alert received, last alert received) of counted fan-out rounds
+        self.fanout_rounds: list[tuple[int, float, float, float]] = []
+        self.profiles: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def profiled(self, name: str) -> Any:
+        """Sample the server with py-spy while the block runs (--profile DIR)."""
+        if not self.args.profile:
+            yield
+            return
+        out = os.path.join(self.args.profile, f"server-{name}.txt")
+        cmd = [self.args.py_spy, "record", "-p", str(self.server.proc.pid), "--rate", "250", "--nonblocking",  # type: ignore[union-attr]
+               "--idle", "--threads", "--format", "raw", "-o", out]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        await asyncio.sleep(1.0)  # py-spy attaches
+        try:
+            yield
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            self.profiles.append(out)
 
     # ------------------------------------------------------------------ setup
     def create_accounts(self, n_support: int, n_chat: int) -> None:
@@ -493,6 +522,7 @@ class Bench:
                 if ok and stamps:
                     last.append(max(stamps))
                     first.append(min(stamps))
+                    self.fanout_rounds.append((size, t0, t0 + min(stamps), t0 + max(stamps)))
                 every += stamps
                 answers.append(t_answer - t0)
                 server_cpu += cpu_s1 - cpu_s0
@@ -874,6 +904,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     p.add_argument("--redis", action="store_true", help=f"use the Redis broker at {REDIS_URL}")
     p.add_argument("--pg", action="store_true", help=f"use a fresh PostgreSQL database on {PG_ADMIN_URL}")
+    p.add_argument("--trace", action="store_true",
+                   help="time the server-side fan-out path (bench/_servertrace, loaded via PYTHONPATH)")
+    p.add_argument("--profile", metavar="DIR", help="sample the server with py-spy per phase into DIR")
+    p.add_argument("--py-spy", default=str(Path(sys.executable).with_name("py-spy")), help="py-spy executable")
     p.add_argument("--max-seconds", type=float, default=900.0, help="stop starting new rounds after this (default 900)")
     args = p.parse_args(argv)
     args.race_rounds = args.rounds if args.race_rounds is None else args.race_rounds
@@ -886,7 +920,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def run(args: argparse.Namespace, server: ServerProcess, table: Table) -> list[str]:
+async def run(args: argparse.Namespace, server: ServerProcess, table: Table) -> Bench:
     bench = Bench(args, server, table)
     sizes = sorted(set(args.reps), reverse=True)
     memory_reps = args.memory_reps or max(args.reps)
@@ -911,16 +945,21 @@ async def run(args: argparse.Namespace, server: ServerProcess, table: Table) -> 
                 await bench.memory(memory_reps)
             if "fanout" in args.phases:
                 for size in sizes:
-                    await bench.fanout(size)
+                    await bench.ensure_connected(size)
+                    async with bench.profiled(f"fanout-{size}"):
+                        await bench.fanout(size)
             if "race" in args.phases:
-                await bench.race(args.race_reps)
+                await bench.ensure_connected(args.race_reps)
+                async with bench.profiled(f"race-{args.race_reps}"):
+                    await bench.race(args.race_reps)
             await bench.ensure_connected(0)
             if "chat" in args.phases:
                 for pairs in sorted(set(args.chat_pairs)):
-                    await bench.chat(pairs)
+                    async with bench.profiled(f"chat-{pairs}"):
+                        await bench.chat(pairs)
         finally:
             await asyncio.gather(*(r.close() for r in [*bench.connected, *bench.chat_reps]), return_exceptions=True)
-    return bench.incomplete
+    return bench
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -929,6 +968,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(BENCH_SERVER_ENV)
     db_name = ""
     prefix = ""
+    trace_file = ""
     db_desc = "SQLite (embedded, in the data dir)"
     broker_desc = "in-process memory broker"
     if args.redis:
@@ -936,13 +976,23 @@ def main(argv: list[str] | None = None) -> int:
         env["DESKLINK_REDIS_URL"] = REDIS_URL
         env["DESKLINK_BROKER_PREFIX"] = prefix
         broker_desc = f"Redis {redis_info()} at {REDIS_URL}, prefix {prefix}"
+    if args.trace:
+        fd, trace_file = tempfile.mkstemp(prefix="desklink-trace-", suffix=".jsonl")
+        os.close(fd)
+        env["DESKLINK_BENCH_TRACE"] = trace_file
+        here = str(Path(__file__).resolve().parent / "_servertrace")
+        env["PYTHONPATH"] = os.pathsep.join(x for x in (here, os.environ.get("PYTHONPATH", "")) if x)
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+        if not os.access(args.py_spy, os.X_OK):
+            raise SystemExit(f"--profile needs py-spy ({args.py_spy}): .venv/bin/pip install py-spy")
     if args.pg:
         db_name, pg_version = asyncio.run(pg_create())
         env["DESKLINK_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db_name}"
         db_desc = f"PostgreSQL {pg_version}, fresh database {db_name}"
     table = Table()
     started = time.monotonic()
-    incomplete: list[str] = []
+    bench: Bench | None = None
     server = ServerProcess(env=env)
     try:
         server.start(timeout=60)
@@ -952,12 +1002,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Python {platform.python_version()} ({sys.executable}); {versions()}")
         print(f"  store: {db_desc}; broker: {broker_desc}")
         print(f"  server: pid {server.proc.pid} on {server.url}; raised limits: "  # type: ignore[union-attr]
-              + ", ".join(f"{k}={v}" for k, v in BENCH_SERVER_ENV.items()) + "; fast Argon2 (FAST_HASH_ENV)")
+              + ", ".join(f"{k}={v}" for k, v in BENCH_SERVER_ENV.items()) + "; fast Argon2 (FAST_HASH_ENV)"
+              + ("; TRACED (timing probes loaded)" if args.trace else "")
+              + ("; PROFILED (py-spy attached)" if args.profile else ""))
         print(f"  clients: one asyncio loop in pid {os.getpid()}; permessage-deflate "
               f"{'off' if args.no_deflate else 'offered (as browsers do)'}; RLIMIT_NOFILE {nofile[0]}")
         print(f"  fan-out sizes {args.reps}, {args.rounds} rounds (+{args.warmup} warm-up); race {args.race_reps} reps x "
               f"{args.race_rounds}; chat pairs {args.chat_pairs}", flush=True)
-        incomplete = asyncio.run(run(args, server, table))
+        bench = asyncio.run(run(args, server, table))
     finally:
         server.stop()
         if db_name:
@@ -965,16 +1017,126 @@ def main(argv: list[str] | None = None) -> int:
         if prefix:
             removed = redis_cleanup(prefix)
             print(f"removed {removed} Redis keys under {prefix}")
+    if trace_file:
+        if bench is not None:
+            analyse_trace(trace_file, bench.fanout_rounds, table)
+        os.unlink(trace_file)
     table.print()
+    if bench is not None:
+        for out in bench.profiles:
+            summarise_profile(out)
     warnings = [line.rstrip() for line in server.output if "WARNING" in line or "ERROR" in line or "Traceback" in line]
     if warnings:
         print(f"server log: {len(warnings)} warning/error lines, first ones:")
         for line in warnings[:10]:
             print("  " + line)
+    incomplete = bench.incomplete if bench is not None else ["the run did not finish"]
     for line in incomplete:
         print("INCOMPLETE: " + line)
     print(f"total time {time.monotonic() - started:.0f} s")
     return 1 if incomplete else 0
+
+
+# ---------------------------------------------------------------- diagnosis
+def analyse_trace(path: str, rounds: list[tuple[int, float, float, float]], table: Table) -> None:
+    """Split each counted fan-out round at the server's probes (--trace)."""
+    import bisect
+
+    by_kind: dict[str, list[tuple[float, float]]] = {}
+    with open(path) as f:
+        for line in f:
+            t, kind, value = json.loads(line)
+            by_kind.setdefault(kind if not kind.startswith("gc") else "gc", []).append((t, value))
+    for v in by_kind.values():
+        v.sort()
+    stamps = {k: [t for t, _ in v] for k, v in by_kind.items()}
+
+    def within(kind: str, lo: float, hi: float) -> list[tuple[float, float]]:
+        ts = stamps.get(kind, [])
+        return by_kind[kind][bisect.bisect_left(ts, lo) : bisect.bisect_right(ts, hi)] if ts else []
+
+    for size in sorted({r[0] for r in rounds}, reverse=True):
+        parts: dict[str, list[float]] = {}
+
+        def add(name: str, value: float, parts: dict[str, list[float]] = parts) -> None:
+            parts.setdefault(name, []).append(value)
+
+        for _, t0, tf, tl in (r for r in rounds if r[0] == size):
+            start = within("submit.start", t0, tl)
+            pub = within("publish", t0, tl)
+            if not start or not pub:
+                continue
+            t_start, t_pub = start[0][0], pub[0][0]
+            dels = [t for t, _ in within("deliver", t_pub, tl)]
+            sent = [t for t, _ in within("sent", t_pub, tl)]
+            gcs = [v for t, v in within("gc", t0 - 1.0, tl) if t + v >= t0]
+            lags = [v for t, v in within("lag", t0 - 1.0, tl) if t + v + 0.005 >= t0]
+            add("a client sends POST -> server enters submit()", t_start - t0)
+            add("b submit() entered -> alert published (DB work)", t_pub - t_start)
+            if dels:
+                add("c published -> hub hands it to the first rep", dels[0] - t_pub)
+                add("d hub hands it to all reps (first -> last)", dels[-1] - dels[0])
+            if sent:
+                add("e first rep's socket write done, after publish", sent[0] - t_pub)
+                add("f last rep's socket write done, after publish", sent[-1] - t_pub)
+                add("g last socket write -> bench client reads last", tl - sent[-1])
+                add("h first socket write -> bench client reads first", tf - sent[0])
+            add("i server GC pauses overlapping the round (sum)", sum(gcs))
+            add("j longest server event-loop stall in the round", max(lags, default=0.0))
+        table.section(f"server-side split of the {size}-rep fan-out rounds (--trace)")
+        for name in sorted(parts):
+            table.dist(name[2:], parts[name])
+
+
+def summarise_profile(path: str, top: int = 18) -> None:
+    """Print where a py-spy raw profile (--idle --threads) spent the samples."""
+    threads: dict[str, int] = {}
+    main_idle = main_total = 0
+    self_counts: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as exc:
+        print(f"profile {path}: {exc}")
+        return
+    for line in lines:
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        count = int(n)
+        frames = stack.split(";")
+        thread = frames[0]
+        threads[thread] = threads.get(thread, 0) + count
+        if "MainThread" not in thread:
+            continue
+        main_total += count
+        leaf = frames[-1]
+        if leaf.startswith(("select (selectors.py", "EpollSelector.select", "_run_once")) and "select" in leaf:
+            main_idle += count
+            continue
+        self_counts[leaf] = self_counts.get(leaf, 0) + count
+        for fr in set(frames[1:]):
+            incl[fr] = incl.get(fr, 0) + count
+    print(f"\npy-spy profile {path}: {sum(threads.values())} samples")
+    for thread, count in sorted(threads.items(), key=lambda kv: -kv[1])[:6]:
+        print(f"  thread {thread}: {count}")
+    if not main_total:
+        return
+    busy = main_total - main_idle
+    print(f"  main (event loop) thread: {100 * busy / main_total:.0f}% busy, {100 * main_idle / main_total:.0f}% idle in select")
+    print(f"  top self time on the main thread (% of its busy samples):")
+    for leaf, count in sorted(self_counts.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {100 * count / busy:5.1f}%  {leaf}")
+    print(f"  top inclusive (desklink / uvicorn / starlette / websockets / sqlalchemy / aiosqlite / gc) frames:")
+    keep = ("desklink/", "uvicorn/", "starlette/", "websockets/", "sqlalchemy/", "aiosqlite/", "redis/", "asyncpg/",
+            "zlib", "compress")
+    shown = 0
+    for frame, count in sorted(incl.items(), key=lambda kv: -kv[1]):
+        if any(k in frame for k in keep):
+            print(f"    {100 * count / busy:5.1f}%  {frame}")
+            shown += 1
+            if shown >= top:
+                break
 
 
 if __name__ == "__main__":

@@ -327,6 +327,94 @@ def test_cancel_while_waiting(browser: Browser, server: ServerProcess, admin: Ad
         vw.close()
 
 
+class Switch:
+    """Routes a context's DeskLink sockets through Playwright so a test can
+    drop client frames or cut the connection, as a flaky network would."""
+
+    def __init__(self, context: Any, pattern: re.Pattern[str]) -> None:
+        self.drop = False
+        self.routes: list[tuple[Any, Any]] = []
+        context.route_web_socket(pattern, self._route)
+
+    def _route(self, ws: Any) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_page(message: Any) -> None:
+            if not (self.drop and isinstance(message, str) and '"t":"ping"' not in message):
+                upstream.send(message)
+
+        ws.on_message(from_page)
+        self.routes.append((ws, upstream))
+
+    def cut(self) -> None:
+        ws, upstream = self.routes[-1]
+        upstream.close()
+        ws.close(code=1001, reason="network went away")
+
+
+def test_both_sides_reconnect_and_resume(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str
+) -> None:
+    _, ((user, pw),) = make_queue(admin, host_site, unique, [("fay", "Fay")])
+    rw, vw = Watched(browser), Watched(browser)
+    try:
+        rep_net = Switch(rw.context, re.compile(r".*/ws/rep$"))
+        visitor_net = Switch(vw.context, VISITOR_WS)
+        rep = console_login(rw, server, user, pw)
+        box = open_widget(vw.page, host_site.page(unique))
+        ask(box, "Gus", "Printer offline")
+        sid, chat = accept_first(rep)
+        box.get_by_test_id("chat-input").fill("one")
+        box.get_by_test_id("chat-input").press("Enter")
+        expect(chat.locator("[data-testid=message][data-from=visitor]")).to_have_count(1)
+
+        # The visitor's connection drops; the rep writes meanwhile; the help
+        # box reconnects by itself and gets what it missed.
+        visitor_net.cut()
+        chat.get_by_test_id("chat-input").fill("two, while you were away")
+        chat.get_by_test_id("chat-input").press("Enter")
+        expect(box.locator("[data-testid=message][data-from=rep]")).to_have_count(1)
+        assert len(visitor_net.routes) == 2
+
+        # The rep's connection loses a message and then drops; the console
+        # reconnects, resumes the chat and sends the lost line again.
+        rep_net.drop = True
+        chat.get_by_test_id("chat-input").fill("three, sent into the void")
+        chat.get_by_test_id("chat-input").press("Enter")
+        expect(chat.locator("[data-testid=message][data-pending=true]")).to_have_count(1)
+        box.get_by_test_id("chat-input").fill("four")
+        box.get_by_test_id("chat-input").press("Enter")
+        expect(chat.locator("[data-testid=message][data-from=visitor]")).to_have_count(2)
+        rep_net.drop = False
+        rep_net.cut()
+        expect(box.locator("[data-testid=message][data-from=rep]")).to_have_count(2)
+        expect(rep.get_by_test_id("presence-status")).to_have_attribute("data-status", "online")
+        expect(rep.get_by_test_id("connection")).to_have_attribute("data-state", "open")
+        assert len(rep_net.routes) == 2
+
+        expected = [("visitor", "one"), ("rep", "two, while you were away"), ("visitor", "four"), ("rep", "three, sent into the void")]
+        expect(chat.locator("[data-testid=message][data-seq]")).to_have_count(len(expected) + 1)
+        expect(box.locator("[data-testid=message][data-seq]")).to_have_count(len(expected) + 1)
+        on_rep, on_visitor = stored(chat), stored(box)
+        assert on_rep == on_visitor
+        assert [m for m in on_rep if m[0] != "system"] == expected
+        expect(chat.locator("[data-testid=message][data-pending]")).to_have_count(0)
+
+        # The visitor leaves; the console says so and keeps the chat readable.
+        box.get_by_test_id("leave").click()
+        expect(box.get_by_test_id("status")).to_have_text("Conversation ended")
+        expect(box.get_by_test_id("end-detail")).to_contain_text("You ended the conversation.")
+        expect(chat.get_by_test_id("chat-status")).to_have_text("Visitor left")
+        expect(chat.get_by_test_id("composer")).to_be_hidden()
+        chat.get_by_test_id("chat-close").click()
+        expect(rep.get_by_test_id("session-tab")).to_have_count(0)
+        for w in (rw, vw):
+            w.assert_clean()
+    finally:
+        rw.close()
+        vw.close()
+
+
 # --------------------------------------------------------------------------- injection
 
 EVIL_NAME = '<script>window.__pwned=1</script>"><img src=x onerror="window.__pwned=2">'

@@ -4,7 +4,6 @@ is the contract clients are written from."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,48 +11,18 @@ from desklink import errors
 from desklink.protocol import codes
 from desklink.protocol.codes import CLOSE_CODES, ERROR_CODES
 
-PROTOCOL_MD = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
-
-
-def _section(title: str) -> str:
-    text = PROTOCOL_MD.read_text(encoding="utf-8")
-    match = re.search(rf"^#+ {re.escape(title)}\n(.*?)(?=^#+ |\Z)", text, re.M | re.S)
-    assert match, f"docs/protocol.md has no section {title!r}"
-    return match.group(1)
-
-
-def _tables(section: str) -> list[list[list[str]]]:
-    """Markdown tables of a section as rows of cells (header and rule dropped)."""
-    tables: list[list[list[str]]] = []
-    current: list[list[str]] = []
-    for line in [*section.splitlines(), ""]:
-        if line.startswith("|"):
-            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
-            current.append(cells)
-        elif current:
-            tables.append(current[2:])
-            current = []
-    return tables
-
-
-def _table_with_header(section: str, first: str) -> list[list[str]]:
-    text = _section(section)
-    for table_text in re.findall(r"((?:^\|.*\n)+)", text, re.M):
-        header = [c.strip() for c in table_text.splitlines()[0].strip().strip("|").split("|")]
-        if header[0] == first:
-            return _tables(table_text)[0]
-    raise AssertionError(f"no table starting with {first!r} in section {section!r}")
+from . import _docs
 
 
 def documented_error_codes() -> set[str]:
-    rows = _table_with_header("Errors and close codes", "class")
-    found = {code for _cls, cell in rows for code in re.findall(r"`([^`]+)`", cell)}
+    rows = _docs.table("Errors and close codes", "class")
+    found = {code for _cls, cell in rows for code in _docs.backticked(cell)}
     assert found, "the error table parsed to nothing"
     return found
 
 
 def documented_close_codes() -> dict[int, str]:
-    rows = _table_with_header("Errors and close codes", "close code")
+    rows = _docs.table("Errors and close codes", "close code")
     return {int(code): meaning for code, meaning in rows}
 
 

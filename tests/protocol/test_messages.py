@@ -8,6 +8,7 @@ arbitrary input live in test_messages_properties.py.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -35,6 +36,7 @@ from desklink.protocol.messages import (
     error,
 )
 
+from . import _docs
 from ._strategies import REP_STRUCTS, VISITOR_STRUCTS
 
 TOKEN = "t" * 16
@@ -360,3 +362,44 @@ def test_server_types_do_not_overlap_client_structs() -> None:
 def test_structs_encode_with_msgspec_tags() -> None:
     for msg in VISITOR_EXAMPLES + REP_EXAMPLES:
         assert msgspec.json.decode(encode(msg))["t"] == _tag(msg)
+
+
+# --------------------------------------------------------------------------
+# docs/protocol.md, "Messages"
+
+
+def _documented(title: str) -> dict[str, set[str]]:
+    """t -> field names, from a message table of the docs."""
+    out: dict[str, set[str]] = {}
+    for row in _docs.table(title, "t"):
+        (tag,) = _docs.backticked(row[0])
+        fields = {re.match(r"\w+", f).group(0) for f in _docs.backticked(row[1]) if re.match(r"\w+", f)}  # type: ignore[union-attr]
+        out.setdefault(tag, set()).update(fields)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("title", "structs"), [("visitor -> server", VISITOR_STRUCTS), ("rep -> server", REP_STRUCTS)]
+)
+def test_documented_client_messages_match_the_structs(title: str, structs: dict[str, type]) -> None:
+    documented = _documented(title)
+    assert set(documented) == set(structs)
+    for tag, fields in documented.items():
+        assert fields <= set(structs[tag].__struct_fields__), tag
+
+
+def test_the_decoders_accept_exactly_the_documented_types() -> None:
+    for decode, title in ((decode_visitor, "visitor -> server"), (decode_rep, "rep -> server")):
+        documented = set(_documented(title))
+        for tag in documented | set(SERVER_TYPES) | {"nope"}:
+            try:
+                decode(json.dumps({"t": tag}))
+            except ProtocolError as exc:
+                # a documented type may still miss required fields, never be unknown
+                assert (exc.code == "bad_type") == (tag not in documented), (decode.__name__, tag)
+
+
+def test_documented_server_messages_match_server_types() -> None:
+    documented = {_docs.backticked(row[0])[0] for row in _docs.table("server -> clients", "t")}
+    assert documented == set(SERVER_TYPES)
+    assert all(description.strip() for description in SERVER_TYPES.values())

@@ -18,6 +18,10 @@ from desklink.broker.base import Broker, BrokerClosed
 
 log = logging.getLogger("desklink.hub")
 
+#: Back-off bounds when re-opening a lost broker subscription, seconds.
+RESUBSCRIBE_MIN_S = 0.2
+RESUBSCRIBE_MAX_S = 5.0
+
 
 class Listener(Protocol):
     def deliver(self, channel: str, text: str) -> None: ...
@@ -32,11 +36,14 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self.delivered = 0
         self.received = 0
+        self.resubscribed = 0
+        self._stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="desklink-hub")
 
     async def stop(self) -> None:
+        self._stopping = True
         await self._sub.aclose()
         if self._task is not None:
             self._task.cancel()
@@ -64,12 +71,36 @@ class Hub:
                 del self._listeners[channel]
                 await self._sub.unsubscribe(channel)
 
+    async def _reopen(self) -> None:
+        """The broker dropped our subscription (a lost Redis connection):
+        open a new one and subscribe every channel again, backing off while
+        the broker is unreachable. Messages published in the gap are lost;
+        clients recover them on their next resume from the store."""
+        delay = RESUBSCRIBE_MIN_S
+        while not self._stopping:
+            try:
+                async with self._lock:
+                    self._sub = self.broker.subscription()
+                    if self._listeners:
+                        await self._sub.subscribe(*self._listeners)
+                self.resubscribed += 1
+                log.warning("broker subscription re-opened with %d channels", len(self._listeners))
+                return
+            except Exception:
+                log.exception("re-opening the broker subscription failed; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESUBSCRIBE_MAX_S)
+
     async def _run(self) -> None:
         while True:
             try:
                 message = await self._sub.get()
             except BrokerClosed:
-                return
+                if self._stopping:
+                    return
+                log.error("broker subscription lost")
+                await self._reopen()
+                continue
             self.received += 1
             listeners = self._listeners.get(message.channel)
             if not listeners:
@@ -88,4 +119,5 @@ class Hub:
             "listeners": sum(len(v) for v in self._listeners.values()),
             "received": self.received,
             "delivered": self.delivered,
+            "resubscribed": self.resubscribed,
         }

@@ -100,7 +100,7 @@ export class QueuesView {
     });
     const error = h('p', { class: 'form-error', props: { hidden: true } });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'queue-save' }, 'Save');
-    const form = h('form', { class: 'queue-edit', testid: 'queue-edit-form', on: { submit: async (e) => {
+    const form = h('form', { class: 'queue-edit', testid: 'queue-edit-form', data: { queueId: q.id }, on: { submit: async (e) => {
       e.preventDefault();
       save.disabled = true;
       const ids = [...form.querySelectorAll('input[type=checkbox]')].filter((b) => b.checked).map((b) => {
@@ -119,6 +119,7 @@ export class QueuesView {
       ok(`Saved queue ${q.slug}`);
       await this.load();
     } } },
+      h('h3', {}, 'Edit queue ', h('code', {}, q.slug)),
       h('div', { class: 'field' }, h('label', {}, 'Name'), name),
       h('div', { class: 'field' }, h('label', {}, 'Allowed sites (one origin per line, e.g. https://www.example.com)'), origins),
       h('fieldset', { class: 'members' }, h('legend', {}, 'Members'), boxes.length ? boxes : h('p', { class: 'muted' }, 'No people yet.')),

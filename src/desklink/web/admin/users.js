@@ -1,6 +1,6 @@
 // People: list, create, change role, disable/enable, reset password.
 
-import { h, clear, setText, formatDateTime } from '../shared/dom.js';
+import { h, clear, setText } from '../shared/dom.js';
 import { call, listOf, fail, ok, ROLES, ctx } from './common.js';
 
 export class UsersView {
@@ -28,7 +28,7 @@ export class UsersView {
       h('div', { class: 'form-actions' }, f.error, f.submit));
     this.tbody = h('tbody');
     const table = h('table', { class: 'table', testid: 'users-table' },
-      h('thead', {}, h('tr', {}, ['Username', 'Display name', 'Role', 'Status', 'Created', ''].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ['Username', 'Display name', 'Role', 'Status', ''].map((t) => h('th', {}, t)))),
       this.tbody);
     append(this.section,
       h('div', { class: 'view-head' }, h('h1', {}, 'People'),
@@ -48,7 +48,7 @@ export class UsersView {
 
   _render() {
     clear(this.tbody);
-    if (!this.users.length) this.tbody.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No people yet.')));
+    if (!this.users.length) this.tbody.append(h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'No people yet.')));
     for (const u of this.users) this.tbody.append(...this._row(u));
   }
 
@@ -71,20 +71,20 @@ export class UsersView {
       h('td', { testid: 'user-display-name' }, u.display_name || ''),
       h('td', {}, role),
       h('td', { testid: 'user-status' }, h('span', { class: ['status', u.disabled ? 'status-off' : 'status-on'] }, u.disabled ? 'Disabled' : 'Active')),
-      h('td', { class: 'muted' }, formatDateTime(u.created_at)),
-      h('td', { class: 'row-actions' }, reset, toggle));
+      h('td', {}, h('div', { class: 'row-actions' }, reset, toggle)));
     return [row, resetRow];
   }
 
   _resetRow(u) {
     const password = h('input', { type: 'password', testid: 'reset-password', autocomplete: 'new-password', placeholder: 'New password', 'aria-label': `New password for ${u.username}` });
     const row = h('tr', { class: 'reset-row', testid: 'reset-row', data: { userId: u.id }, props: { hidden: true } },
-      h('td', { colspan: 6 },
+      h('td', { colspan: 5 },
         h('form', { class: 'inline-form', on: { submit: async (e) => {
           e.preventDefault();
           if (!password.value) return;
           await this._patch(u, { password: password.value }, `New password set for ${u.username}`);
         } } },
+          h('input', { type: 'text', autocomplete: 'username', value: u.username, hidden: true, readonly: true, tabindex: -1, 'aria-hidden': 'true' }),
           h('span', {}, `New password for ${u.username}:`), password,
           h('button', { type: 'submit', class: 'btn btn-primary btn-small', testid: 'reset-save' }, 'Set password'),
           h('button', { type: 'button', class: 'btn btn-small', testid: 'reset-cancel', on: { click: () => { row.hidden = true; password.value = ''; } } }, 'Cancel'))));

@@ -11,12 +11,14 @@ import { h, formatClock } from './dom.js';
 
 export class ChatLog {
   /**
-   * @param {HTMLElement} list  an <ol> (the scroll container)
+   * @param {HTMLElement} list  an <ol>
    * @param {object} options  self: "visitor" | "rep" (which side is "me");
    *   ownName: show the sender's name on own messages instead of "You"
+   *   scroller: the element that scrolls (default: the list itself)
    */
-  constructor(list, { self, ownName = false }) {
+  constructor(list, { self, ownName = false, scroller = null }) {
     this.list = list;
+    this.scroller = scroller || list;
     this.self = self;
     this.ownName = ownName;
     this.bySeq = new Map();
@@ -108,11 +110,11 @@ export class ChatLog {
   }
 
   scrollToEnd() {
-    this.list.scrollTop = this.list.scrollHeight;
+    this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
   _nearBottom() {
-    const l = this.list;
+    const l = this.scroller;
     return l.scrollHeight - l.scrollTop - l.clientHeight < 48;
   }
 

@@ -154,7 +154,8 @@ export class DeskLinkHelp extends HTMLElement {
     $.askedText = h('span', { class: 'asked-text', testid: 'asked-text' });
     $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, 'Your question'), $.askedText);
     $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
-    this.log = new ChatLog($.messages, { self: 'visitor' });
+    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.messages);
+    this.log = new ChatLog($.messages, { self: 'visitor', scroller: $.scroll });
     $.typing = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } });
     $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: 'Type a message…', 'aria-label': 'Message' });
     $.chatCount = h('span', { class: 'counter chat-count', testid: 'chat-count', props: { hidden: true } });
@@ -178,7 +179,7 @@ export class DeskLinkHelp extends HTMLElement {
     $.endActions = h('div', { class: 'end-actions' });
     $.endBanner = h('div', { class: 'end-banner', testid: 'end-banner', props: { hidden: true } }, $.endTitle, $.endDetail, $.endActions);
     $.conv = h('div', { class: 'view conv-view', testid: 'conversation', props: { hidden: true } },
-      $.status, $.connection, $.queueBox, $.asked, $.joined, $.messages, $.typing, $.endBanner, $.composer, $.actions);
+      $.status, $.connection, $.queueBox, $.scroll, $.typing, $.endBanner, $.composer, $.actions);
 
     $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': 'Help', props: { hidden: true } },
       header, $.notice, $.form, $.conv,
