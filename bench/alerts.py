@@ -64,6 +64,8 @@ BENCH_SERVER_ENV = {
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
+OTHERS_LABEL = "CPU meanwhile: PostgreSQL+Redis / unrelated processes"
+
 #: Upper bound for waiting on any one expected event (a round that does not
 #: complete within it is reported as incomplete instead of hanging the run).
 WAIT_S = 30.0
@@ -149,6 +151,60 @@ def proc_cpu_s(pid: int) -> float:
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def system_busy_s() -> float:
+    """CPU seconds all processes of the machine spent busy (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+#: Processes whose CPU is the bench's own work when --pg / --redis are used.
+BACKEND_COMMS = ("postgres", "redis-server")
+
+
+def backends_cpu_s() -> float:
+    """CPU seconds of every PostgreSQL and Redis server process (all users)."""
+    total = 0.0
+    for entry in os.listdir("/proc")[:100_000]:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().strip() not in BACKEND_COMMS:
+                    continue
+            total += proc_cpu_s(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class CpuWindow:
+    """Server, bench-client, PostgreSQL/Redis and everything-else CPU over a
+    stretch of time (the machine is shared: other people's tests count)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.backends = backends_cpu_s()
+        self.t, self.server, self.client, self.system = time.monotonic(), proc_cpu_s(pid), time.process_time(), system_busy_s()
+
+    def split(self) -> tuple[float, float]:
+        """(PostgreSQL + Redis cores, cores of everything else but server and
+        bench), averaged over the window."""
+        wall = time.monotonic() - self.t
+        system = system_busy_s() - self.system
+        server = proc_cpu_s(self.pid) - self.server
+        client = time.process_time() - self.client
+        backends = backends_cpu_s() - self.backends
+        if wall <= 0:
+            return 0.0, 0.0
+        return backends / wall, max(0.0, (system - server - client - backends) / wall)
+
+    def describe(self) -> str:
+        backends, others = self.split()
+        return f"{backends:.2f} / {others:.2f}"
 
 
 def raise_nofile() -> tuple[int, int]:
@@ -320,6 +376,8 @@ class Bench:
         #: (size, t0, first alert received, last alert received) of counted fan-out rounds
         self.fanout_rounds: list[tuple[int, float, float, float]] = []
         self.profiles: list[str] = []
+        #: (label, start, end, work items) windows for --trace's DB hop counts
+        self.windows: list[tuple[str, float, float, int]] = []
 
     @contextlib.asynccontextmanager
     async def profiled(self, name: str) -> Any:
@@ -329,7 +387,9 @@ class Bench:
             return
         out = os.path.join(self.args.profile, f"server-{name}.txt")
         cmd = [self.args.py_spy, "record", "-p", str(self.server.proc.pid), "--rate", "250", "--nonblocking",  # type: ignore[union-attr]
-               "--idle", "--threads", "--format", "raw", "-o", out]
+               "--threads", "--format", "raw", "-o", out]
+        if self.args.profile_mode == "wall":
+            cmd.append("--idle")  # also sample threads that wait (select, the GIL, locks)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         await asyncio.sleep(1.0)  # py-spy attaches
         try:
@@ -480,6 +540,7 @@ class Bench:
         server_cpu = client_cpu = 0.0
         counted = 0
         missing = 0
+        window = CpuWindow(pid)
         for rnd in range(args.warmup + args.rounds):
             if self.deadline.over():
                 self.incomplete.append(f"fan-out {size}: stopped after {rnd} rounds (time limit)")
@@ -536,6 +597,7 @@ class Bench:
         if counted:
             t.value("server CPU per round, submit until last alert", f"{server_cpu / counted * 1000:.0f}", "ms")
             t.value("bench-client CPU per round, same window", f"{client_cpu / counted * 1000:.0f}", "ms")
+        t.value(OTHERS_LABEL, window.describe(), "cores")
         if missing:
             t.value("alerts that did not arrive", str(missing))
             self.incomplete.append(f"fan-out {size}: {missing} alerts missing")
@@ -554,6 +616,7 @@ class Bench:
         rounds = 0
         bad: list[str] = []
         race_ids: list[str] = []
+        window = CpuWindow(self.server.proc.pid)  # type: ignore[union-attr]
         for rnd in range(args.race_rounds):
             if self.deadline.over():
                 self.incomplete.append(f"accept race: stopped after {rnd} rounds (time limit)")
@@ -597,6 +660,7 @@ class Bench:
             finally:
                 self.hook.fn = None
             rounds += 1
+            self.windows.append((f"accept race, {size} reps (per round)", t_first, pc(), 1))
             send_spread.append(t_sent - t_first)
             winners: list[tuple[Rep, float, dict[str, Any]]] = []
             withdrawn: list[float] = []
@@ -647,6 +711,7 @@ class Bench:
         t.dist(f"time to write all {size} accepts (client side)", send_spread)
         t.value("rounds with exactly one winner (sockets)", f"{winners_ok}/{rounds}")
         t.value("raced requests with exactly one session (store)", f"{store_ok}/{len(race_ids)}")
+        t.value(OTHERS_LABEL, window.describe(), "cores")
         for line in bad[:10]:
             t.notes.append("accept race: " + line)
         if bad:
@@ -780,8 +845,11 @@ class Bench:
             tasks = [asyncio.create_task(s.run(stop_at)) for s in senders]
             await asyncio.sleep(max(0.0, warm_end - pc()))
             cpu0 = proc_cpu_s(pid), time.process_time()
+            window = CpuWindow(pid)
             await asyncio.sleep(max(0.0, stop_at - pc()))
             cpu1 = proc_cpu_s(pid), time.process_time()
+            others = window.describe()
+            t_stop = pc()
             await asyncio.wait(tasks, timeout=WAIT_S)
             drain_end = time.monotonic() + 10
             while any(s.sent for s in senders) and time.monotonic() < drain_end:
@@ -802,6 +870,7 @@ class Bench:
             rep.log.clear()
 
         sent_total = sum(s.count for s in senders)
+        self.windows.append((f"chat, {pairs} pairs (per delivered message)", warm_end, t_stop, stats["in_window"]))
         t.section(
             f"3. chat, {pairs} visitor/rep pairs, both sides sending (window {args.chat_window} in flight per sender, "
             f"{args.chat_seconds:g} s measured after {args.chat_warmup:g} s warm-up)"
@@ -819,6 +888,7 @@ class Bench:
         t.value(
             "bench-client CPU busy during the window", f"{(cpu1[1] - cpu0[1]) / args.chat_seconds * 100:.0f}", "% of 1 core"
         )
+        t.value(OTHERS_LABEL, others, "cores")
         if undelivered or error_codes:
             t.value("sent / undelivered after drain / error replies", f"{sent_total} / {undelivered} / {error_codes}")
             self.incomplete.append(f"chat {pairs} pairs: {undelivered} undelivered, errors {error_codes}")
@@ -907,6 +977,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--trace", action="store_true",
                    help="time the server-side fan-out path (bench/_servertrace, loaded via PYTHONPATH)")
     p.add_argument("--profile", metavar="DIR", help="sample the server with py-spy per phase into DIR")
+    p.add_argument("--profile-mode", choices=["wall", "cpu"], default="wall",
+                   help="wall: every sample, waiting included (default); cpu: only threads on a CPU")
     p.add_argument("--py-spy", default=str(Path(sys.executable).with_name("py-spy")), help="py-spy executable")
     p.add_argument("--max-seconds", type=float, default=900.0, help="stop starting new rounds after this (default 900)")
     args = p.parse_args(argv)
@@ -998,7 +1070,8 @@ def main(argv: list[str] | None = None) -> int:
         server.start(timeout=60)
         affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
         print("DeskLink benchmark (bench/alerts.py)")
-        print(f"  CPUs: {os.cpu_count()} (usable by this process: {affinity}); {platform.machine()} {platform.platform()}")
+        print(f"  CPUs: {os.cpu_count()} (usable by this process: {affinity}); {platform.machine()} {platform.platform()}; "
+              f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"  Python {platform.python_version()} ({sys.executable}); {versions()}")
         print(f"  store: {db_desc}; broker: {broker_desc}")
         print(f"  server: pid {server.proc.pid} on {server.url}; raised limits: "  # type: ignore[union-attr]
@@ -1019,7 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"removed {removed} Redis keys under {prefix}")
     if trace_file:
         if bench is not None:
-            analyse_trace(trace_file, bench.fanout_rounds, table)
+            analyse_trace(trace_file, bench.fanout_rounds, bench.windows, table)
         os.unlink(trace_file)
     table.print()
     if bench is not None:
@@ -1033,12 +1106,14 @@ def main(argv: list[str] | None = None) -> int:
     incomplete = bench.incomplete if bench is not None else ["the run did not finish"]
     for line in incomplete:
         print("INCOMPLETE: " + line)
-    print(f"total time {time.monotonic() - started:.0f} s")
+    print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}; total time {time.monotonic() - started:.0f} s")
     return 1 if incomplete else 0
 
 
 # ---------------------------------------------------------------- diagnosis
-def analyse_trace(path: str, rounds: list[tuple[int, float, float, float]], table: Table) -> None:
+def analyse_trace(
+    path: str, rounds: list[tuple[int, float, float, float]], windows: list[tuple[str, float, float, int]], table: Table
+) -> None:
     """Split each counted fan-out round at the server's probes (--trace)."""
     import bisect
 
@@ -1086,6 +1161,20 @@ def analyse_trace(path: str, rounds: list[tuple[int, float, float, float]], tabl
         table.section(f"server-side split of the {size}-rep fan-out rounds (--trace)")
         for name in sorted(parts):
             table.dist(name[2:], parts[name])
+    if "sqlhop" not in by_kind:
+        return
+    table.section("SQLite thread hops (aiosqlite calls) and new SQLite connections (--trace)")
+    totals: dict[str, list[int]] = {}
+    for label, lo, hi, items in windows:
+        agg = totals.setdefault(label, [0, 0, 0, 0])
+        agg[0] += len(within("sqlhop", lo, hi))
+        agg[1] += len(within("sqlconn", lo, hi))
+        agg[2] += items
+        agg[3] += 1
+    for label, (hops, conns, items, n) in totals.items():
+        if items:
+            table.value(f"{label}: thread hops", f"{hops / items:.1f}")
+            table.value(f"{label}: new connections/threads", f"{conns / items:.2f}")
 
 
 def summarise_profile(path: str, top: int = 18) -> None:
@@ -1117,7 +1206,7 @@ def summarise_profile(path: str, top: int = 18) -> None:
         self_counts[leaf] = self_counts.get(leaf, 0) + count
         for fr in set(frames[1:]):
             incl[fr] = incl.get(fr, 0) + count
-    print(f"\npy-spy profile {path}: {sum(threads.values())} samples")
+    print(f"\npy-spy profile {path}: {sum(threads.values())} samples over {len(threads)} threads")
     for thread, count in sorted(threads.items(), key=lambda kv: -kv[1])[:6]:
         print(f"  thread {thread}: {count}")
     if not main_total:

@@ -13,8 +13,11 @@ Linux read CLOCK_MONOTONIC and so compare directly with the bench client's:
   to the transport)
 * ``gcN``: a garbage collection of generation N (value: its duration)
 * ``lag``: the event loop was late by the value (seconds) for a 5 ms sleep
+* ``sqlhop``: one call handed to an aiosqlite worker thread (each SQLite
+  statement, cursor, fetch, BEGIN and COMMIT is one such thread hop)
+* ``sqlconn``: a new aiosqlite connection (and so a new worker thread)
 
-The events are written as JSON lines when the server exits.
+The events are written as JSON lines when the server exits (SIGTERM).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ if _PATH:
     import atexit
     import gc
     import json
+    import signal
     import time
 
     _pc = time.perf_counter
@@ -37,12 +41,27 @@ if _PATH:
     _ALERT_STR_ENV = 'R{"t":"alert",'
     _ALERT = '{"t":"alert",'
 
+    _dumped = [False]
+
     def _dump() -> None:
+        if _dumped[0]:
+            return
+        _dumped[0] = True
         with open(_PATH, "w") as f:  # type: ignore[arg-type]
             for t, kind, value in _events:
                 f.write(json.dumps([t, kind, value]) + "\n")
 
     atexit.register(_dump)
+
+    def _on_term(signum: int, frame: object) -> None:
+        # uvicorn shuts down on SIGTERM, restores this handler and raises the
+        # signal again, which would skip atexit: write the events, then die
+        # of the signal as before.
+        _dump()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, _on_term)
 
     _gc_started = [0.0]
 
@@ -118,5 +137,24 @@ if _PATH:
             self._bench_lag = asyncio.create_task(_lag_monitor())
 
         hm.Hub.start = traced_start  # type: ignore[method-assign]
+
+        try:
+            import aiosqlite.core as aq
+        except ImportError:
+            return
+        execute = aq.Connection._execute
+
+        async def traced_execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+            _add((_pc(), "sqlhop", 0.0))
+            return await execute(self, fn, *args, **kwargs)
+
+        aq.Connection._execute = traced_execute  # type: ignore[method-assign]
+        init = aq.Connection.__init__
+
+        def traced_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            _add((_pc(), "sqlconn", 0.0))
+            init(self, *args, **kwargs)
+
+        aq.Connection.__init__ = traced_init  # type: ignore[method-assign]
 
     _install()

@@ -181,27 +181,41 @@ class AdminAPI:
 class _Client:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
+        #: Every message received, in order.
         self.received: list[dict[str, Any]] = []
+        #: Received but not yet returned by :meth:`expect`.
+        self._unclaimed: list[dict[str, Any]] = []
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
 
     async def recv(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The next message off the socket (bypassing anything unclaimed)."""
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         msg: dict[str, Any] = json.loads(raw)
         self.received.append(msg)
         return msg
 
     async def expect(self, t: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
-        """Read until a message of type ``t`` (with matching fields) arrives."""
+        """The first message of type ``t`` (with matching fields), whether it
+        already arrived or is still to come. Other messages stay unclaimed for
+        later calls, so the order in which a test asks does not matter."""
+
+        def fits(msg: dict[str, Any]) -> bool:
+            return msg.get("t") == t and all(msg.get(k) == v for k, v in match.items())
+
+        for i, msg in enumerate(self._unclaimed):
+            if fits(msg):
+                return self._unclaimed.pop(i)
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no {t} {match} within {timeout}s; got {[m.get('t') for m in self.received[-10:]]}")
             msg = await self.recv(remaining)
-            if msg.get("t") == t and all(msg.get(k) == v for k, v in match.items()):
+            if fits(msg):
                 return msg
+            self._unclaimed.append(msg)
 
     async def close(self) -> None:
         await self.ws.close()

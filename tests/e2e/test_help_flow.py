@@ -310,6 +310,13 @@ def test_cancel_while_waiting(browser: Browser, server: ServerProcess, admin: Ad
     try:
         rep = console_login(rw, server, user, pw)
         box = open_widget(vw.page, host_site.page(unique))
+        # Over the name limit: the counter warns and the server's 413 is shown.
+        box.get_by_test_id("name").fill("B" * 81)
+        expect(box.get_by_test_id("name-count")).to_have_attribute("data-over", "true")
+        box.get_by_test_id("question").fill("Where is my order?")
+        box.get_by_test_id("submit").click()
+        expect(box.get_by_test_id("form-error")).to_contain_text("too long")
+        expect(rep.get_by_test_id("alert")).to_have_count(0)
         ask(box, "Bob", "Where is my order?")
         expect(rep.get_by_test_id("alert")).to_have_count(1)
         box.get_by_test_id("cancel").click()
@@ -399,6 +406,15 @@ def test_both_sides_reconnect_and_resume(
         assert on_rep == on_visitor
         assert [m for m in on_rep if m[0] != "system"] == expected
         expect(chat.locator("[data-testid=message][data-pending]")).to_have_count(0)
+
+        # The rep reloads the console: still logged in, back online, the
+        # chat reopens with its whole history.
+        rep.reload()
+        expect(rep.get_by_test_id("presence-status")).to_have_attribute("data-status", "online")
+        chat = rep.locator(f'[data-testid=chat][data-session-id="{sid}"]')
+        expect(chat).to_be_visible()
+        expect(chat.locator("[data-testid=message][data-seq]")).to_have_count(len(expected) + 1)
+        assert stored(chat) == on_rep
 
         # The visitor leaves; the console says so and keeps the chat readable.
         box.get_by_test_id("leave").click()

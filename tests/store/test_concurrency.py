@@ -156,3 +156,14 @@ async def test_concurrent_add_queue_member(big_store: Store) -> None:
     results = await all_at_once([lambda: store.add_queue_member(queue.id, rep.id)] * 10)
     assert results == [None] * 10
     assert await store.queue_member_ids(queue.id) == [rep.id]
+
+
+async def test_concurrent_sweepers_expire_each_request_once(big_store: Store) -> None:
+    store = big_store
+    queue = await make_queue(store)
+    reqs = [await make_request(store, queue, at(i)) for i in range(CROWD)]
+    results = await all_at_once([lambda: store.expire_waiting(at(100), at(200))] * 6)
+    assert not [r for r in results if isinstance(r, BaseException)]
+    expired_ids = [r.id for batch in results for r in batch]  # type: ignore[union-attr]
+    assert sorted(expired_ids) == sorted(r.id for r in reqs)  # each exactly once
+    assert await store.waiting_requests([queue.id]) == []

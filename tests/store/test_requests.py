@@ -199,7 +199,7 @@ async def test_close_request_follows_the_lifecycle(store: Store, event: str) -> 
     assert await store.get_request(req.id) == closed
     # A final state: no second transition.
     for again in ("cancel", "abandon", "expire"):
-        assert await store.close_request(req.id, again, at(10)) is None  # type: ignore[arg-type]
+        assert await store.close_request(req.id, again, at(10)) is None
     assert await store.get_request(req.id) == closed
 
 
@@ -209,7 +209,7 @@ async def test_cancel_after_accept_is_refused(store: Store) -> None:
     req = await make_request(store, queue)
     await store.accept_request(req.id, rep.id, at(1))
     for event in ("cancel", "abandon", "expire"):
-        assert await store.close_request(req.id, event, at(2)) is None  # type: ignore[arg-type]
+        assert await store.close_request(req.id, event, at(2)) is None
     after = await store.get_request(req.id)
     assert after is not None and (after.status, after.closed_at) == ("accepted", None)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Executable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from desklink.errors import Conflict, NotFound
@@ -62,6 +63,7 @@ class QueuesMixin(StoreBase):
         if allowed_origins is not None:
             values["allowed_origins"] = list(allowed_origins)
         async with self._write() as conn:
+            stmt: Executable
             if values:
                 stmt = update(QueueRow).where(QueueRow.id == queue_id).values(**values).returning(QueueRow)
             else:

@@ -201,14 +201,27 @@ class RequestsMixin(StoreBase):
 
     async def expire_waiting(self, created_before: datetime, now: datetime) -> list[Request]:
         """Expire every waiting request created before ``created_before``
-        (strictly); returns them oldest first. One statement, so a request
-        accepted at the same moment is either accepted or expired, never both."""
+        (strictly); returns them oldest first.
+
+        A request accepted at the same moment is either accepted or expired,
+        never both. On PostgreSQL the rows are locked in id order with
+        ``SKIP LOCKED``: sweepers on several nodes never deadlock or wait on
+        each other, and a row another transaction holds right now (being
+        accepted, say) is left for the next sweep. SQLite has no row locks and
+        needs none (one writer at a time).
+        """
         sources, target = transition("expire")
+        due = (
+            select(RequestRow.id)
+            .where(RequestRow.status.in_(sources), RequestRow.created_at < created_before)
+            .order_by(RequestRow.id)
+            .with_for_update(skip_locked=True)
+        )
         async with self._write() as conn:
             rows = (
                 await conn.execute(
                     update(RequestRow)
-                    .where(RequestRow.status.in_(sources), RequestRow.created_at < created_before)
+                    .where(RequestRow.id.in_(due.scalar_subquery()), RequestRow.status.in_(sources))
                     .values(status=target, closed_at=now)
                     .returning(RequestRow)
                 )
@@ -227,7 +240,8 @@ class RequestsMixin(StoreBase):
         )
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [(accepted - created).total_seconds() for created, accepted in rows]
+        # accepted_at is not NULL here: the WHERE compares it.
+        return [(accepted - created).total_seconds() for created, accepted in rows if accepted is not None]
 
     # -- sessions ----------------------------------------------------------
 

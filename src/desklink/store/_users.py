@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Executable
 
 from desklink.errors import Conflict, NotFound
 from desklink.store._base import StoreBase, record
@@ -102,6 +103,7 @@ class UsersMixin(StoreBase):
         if password_hash is not None:
             values["password_hash"] = password_hash
         async with self._write() as conn:
+            stmt: Executable
             if values:
                 stmt = update(UserRow).where(UserRow.id == user_id).values(**values).returning(UserRow)
             else:

@@ -11,7 +11,7 @@ renders the SQL instead.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -24,7 +24,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render :class:`UTCDateTime` as the plain column type it creates, so a
     revision never imports the models (which will have moved on)."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -114,7 +114,10 @@ export class AlertBoard {
   add(req) {
     if (!req || !req.id) return;
     const known = this.cards.get(req.id);
-    if (known) return;
+    if (known) {
+      known.stale = false;
+      return;
+    }
     const created = parseTime(req.created_at) || new Date();
     const wait = h('span', { class: 'alert-wait', testid: 'alert-wait' });
     const accept = h('button', { type: 'button', class: 'btn btn-primary', testid: 'alert-accept' }, 'Accept');
@@ -143,6 +146,17 @@ export class AlertBoard {
     this._render();
     beep();
     notify(req, () => card.scrollIntoView({ block: 'nearest' }));
+  }
+
+  /** Before a reconnect re-announces the waiting requests: keep the cards
+   * (no second beep) but remember which ones the server has not confirmed. */
+  markStale() {
+    for (const entry of this.cards.values()) entry.stale = true;
+  }
+
+  /** Drop the cards the server did not announce again. */
+  sweepStale() {
+    for (const [id, entry] of [...this.cards]) if (entry.stale) this.remove(id);
   }
 
   /** The request was accepted by us: drop the card quietly. */

@@ -15,6 +15,8 @@ import { ChatDesk } from './chat.js';
 const PRESENCE_KEY = 'desklink.console.presence';
 /** Close codes after which reconnecting cannot help: logged out, origin refused. */
 const STOP_CODES = [1008, 4001];
+/** After going online, cards not announced again within this time are dropped. */
+const STALE_SWEEP_MS = 1500;
 /** After a rate_limited error, send the unechoed lines again this much later. */
 const RATE_RETRY_MS = 5000;
 
@@ -139,7 +141,7 @@ async function doLogout() {
 function onMessage(msg) {
   switch (msg.t) {
     case 'welcome': onWelcome(msg); break;
-    case 'presence': renderPresence(msg.status); break;
+    case 'presence': onPresence(msg.status); break;
     case 'alert': alerts.add(msg.request); break;
     case 'alert.withdrawn': alerts.withdraw(msg); break;
     case 'accepted':
@@ -159,12 +161,26 @@ function onWelcome(msg) {
   state.socket.resetBackoff();
   if (msg.user) state.user = { ...state.user, ...msg.user };
   renderPresence(msg.status || 'away');
-  alerts.reset(msg.alerts);
-  desk.sync(msg.sessions);
   let wanted = null;
   try { wanted = sessionStorage.getItem(PRESENCE_KEY); } catch { /* ignore */ }
-  if ((wanted === 'online' || wanted === 'away') && wanted !== state.presence) {
-    send({ t: 'presence', status: wanted });
+  const restore = (wanted === 'online' || wanted === 'away') && wanted !== state.presence;
+  // Going online again re-announces every waiting request: keep the cards
+  // until then instead of flashing (and beeping) them all again.
+  if (restore && wanted === 'online') alerts.markStale();
+  else alerts.reset(msg.alerts);
+  desk.sync(msg.sessions);
+  if (restore) send({ t: 'presence', status: wanted });
+}
+
+function onPresence(status) {
+  renderPresence(status);
+  clearTimeout(state.sweepTimer);
+  if (state.presence === 'online') {
+    // The server sends the waiting requests right after going online.
+    state.sweepTimer = setTimeout(() => alerts.sweepStale(), STALE_SWEEP_MS);
+  } else {
+    // Away: no more alerts or withdrawals arrive, so old cards would lie.
+    alerts.clear();
   }
 }
 

@@ -15,6 +15,7 @@ import { h, setText, clear } from '../shared/dom.js';
 import { ChatLog } from '../shared/chatlog.js';
 import { downloadBlob, ApiError } from '../shared/http.js';
 import { Conversation } from './conversation.js';
+import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText } from './format.js';
 
 const MODULE_URL = import.meta.url;
 const DEFAULT_SERVER = new URL(MODULE_URL).origin;
@@ -23,41 +24,15 @@ const TYPING_IDLE_MS = 3000;
 /** Hide the other side's typing indicator if no update comes for this long. */
 const TYPING_STALE_MS = 15000;
 const NOTICE_MS = 8000;
-const DEFAULT_LIMITS = { name: 80, email: 254, question: 2000, chat: 4000 };
-
-function limitsFrom(config) {
-  const l = (config && config.limits) || {};
-  const pick = (...keys) => keys.map((k) => l[k]).find((v) => Number.isFinite(v) && v > 0);
-  return {
-    name: pick('max_name_chars', 'name') ?? DEFAULT_LIMITS.name,
-    email: pick('max_email_chars', 'email') ?? DEFAULT_LIMITS.email,
-    question: pick('max_question_chars', 'question') ?? DEFAULT_LIMITS.question,
-    chat: pick('max_chat_chars', 'message', 'chat') ?? DEFAULT_LIMITS.chat,
-  };
-}
-
-function nameOf(value) {
-  if (!value) return '';
-  return typeof value === 'string' ? value : (value.name || value.slug || '');
-}
-
-function waitText(seconds) {
-  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return 'Expected wait: as soon as a rep is free';
-  const minutes = Math.max(1, Math.round(Number(seconds) / 60));
-  return `Expected wait about ${minutes} min`;
-}
-
-const ERROR_TEXT = {
-  rate_limited: 'You are sending messages too fast. Wait a moment, then try again.',
-  too_large: 'That message is too long.',
-  bad_state: 'That is not possible right now.',
-  conflict_closed: 'This conversation is already closed.',
-  too_many_requests: 'You already have open requests. Please wait for an answer before asking again.',
-};
 
 export class DeskLinkHelp extends HTMLElement {
   connectedCallback() {
-    if (this._built) return;
+    if (this._built) {
+      // Moved or re-inserted by the page: pick the conversation up again.
+      if (this.conv?.live) this.conv.connect();
+      this._listen();
+      return;
+    }
     this._built = true;
     this.server = (this.getAttribute('server') || DEFAULT_SERVER).replace(/\/+$/, '');
     this.queue = this.getAttribute('queue') || 'support';
@@ -88,6 +63,10 @@ export class DeskLinkHelp extends HTMLElement {
     // back/forward cache) and reconnect if it comes back from there.
     this._onPageHide = () => this.conv?.disconnect();
     this._onPageShow = (e) => { if (e.persisted && this.conv?.live) this.conv.connect(); };
+    this._listen();
+  }
+
+  _listen() {
     window.addEventListener('pagehide', this._onPageHide);
     window.addEventListener('pageshow', this._onPageShow);
   }
@@ -95,6 +74,7 @@ export class DeskLinkHelp extends HTMLElement {
   disconnectedCallback() {
     window.removeEventListener('pagehide', this._onPageHide);
     window.removeEventListener('pageshow', this._onPageShow);
+    this.conv?.disconnect();
   }
 
   // ------------------------------------------------------------ building
