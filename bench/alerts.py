@@ -64,7 +64,7 @@ BENCH_SERVER_ENV = {
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
-OTHERS_LABEL = "CPU meanwhile: PostgreSQL+Redis / unrelated processes"
+OTHERS_LABEL = "CPU meanwhile: bench's PostgreSQL+Redis / unrelated procs"
 
 #: Upper bound for waiting on any one expected event (a round that does not
 #: complete within it is reported as incomplete instead of hanging the run).
@@ -161,24 +161,33 @@ def system_busy_s() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-#: Processes whose CPU is the bench's own work when --pg / --redis are used.
-BACKEND_COMMS = ("postgres", "redis-server")
+#: Set by main(): the bench's PostgreSQL database (its backends' CPU is the
+#: bench's work) and whether Redis is in use.
+BACKENDS = {"pg_db": "", "redis": False}
 
 
-def backends_cpu_s() -> float:
-    """CPU seconds of every PostgreSQL and Redis server process (all users)."""
-    total = 0.0
+def backends_cpu() -> dict[int, float]:
+    """CPU seconds per process of this bench's PostgreSQL backends (matched by
+    database name) and of redis-server (shared, so all of it is counted)."""
+    out: dict[int, float] = {}
+    if not BACKENDS["pg_db"] and not BACKENDS["redis"]:
+        return out
     for entry in os.listdir("/proc")[:100_000]:
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/comm") as f:
-                if f.read().strip() not in BACKEND_COMMS:
-                    continue
-            total += proc_cpu_s(int(entry))
+                comm = f.read().strip()
+            if comm == "postgres" and BACKENDS["pg_db"]:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if str(BACKENDS["pg_db"]).encode() not in f.read():
+                        continue
+            elif not (comm == "redis-server" and BACKENDS["redis"]):
+                continue
+            out[int(entry)] = proc_cpu_s(int(entry))
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return out
 
 
 class CpuWindow:
@@ -187,17 +196,17 @@ class CpuWindow:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.backends = backends_cpu_s()
+        self.backends = backends_cpu()
         self.t, self.server, self.client, self.system = time.monotonic(), proc_cpu_s(pid), time.process_time(), system_busy_s()
 
     def split(self) -> tuple[float, float]:
-        """(PostgreSQL + Redis cores, cores of everything else but server and
-        bench), averaged over the window."""
+        """(this bench's PostgreSQL backends + Redis cores, cores of everything
+        else but server and bench), averaged over the window."""
         wall = time.monotonic() - self.t
         system = system_busy_s() - self.system
         server = proc_cpu_s(self.pid) - self.server
         client = time.process_time() - self.client
-        backends = backends_cpu_s() - self.backends
+        backends = sum(max(0.0, cpu - self.backends.get(pid, 0.0)) for pid, cpu in backends_cpu().items())
         if wall <= 0:
             return 0.0, 0.0
         return backends / wall, max(0.0, (system - server - client - backends) / wall)
@@ -1048,6 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
         env["DESKLINK_REDIS_URL"] = REDIS_URL
         env["DESKLINK_BROKER_PREFIX"] = prefix
         broker_desc = f"Redis {redis_info()} at {REDIS_URL}, prefix {prefix}"
+        BACKENDS["redis"] = True
     if args.trace:
         fd, trace_file = tempfile.mkstemp(prefix="desklink-trace-", suffix=".jsonl")
         os.close(fd)
@@ -1062,6 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
         db_name, pg_version = asyncio.run(pg_create())
         env["DESKLINK_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db_name}"
         db_desc = f"PostgreSQL {pg_version}, fresh database {db_name}"
+        BACKENDS["pg_db"] = db_name
     table = Table()
     started = time.monotonic()
     bench: Bench | None = None

@@ -152,7 +152,16 @@ async def test_visitor_leave_ends_session_for_rep(server: ServerProcess, admin: 
     ended = await rep.expect("ended", session_id=sid)
     assert ended["by"] == "visitor"
     detail = admin.http.get(f"/api/sessions/{sid}").json()
-    assert detail["ended_by"] == "visitor"
+    assert detail["ended_by"] == "visitor" and detail["disposition"] is None
+    # The rep still records how it went, once.
+    await rep.send({"t": "end", "session_id": sid, "disposition": "not_resolved", "note": "left mid-fix"})
+    wrapped = await rep.expect("ended", session_id=sid, disposition="not_resolved")
+    assert wrapped["by"] == "visitor"
+    detail = admin.http.get(f"/api/sessions/{sid}").json()
+    assert (detail["disposition"], detail["note"]) == ("not_resolved", "left mid-fix")
+    assert detail["events"][-1]["kind"] == "wrapped_up"
+    await rep.send({"t": "end", "session_id": sid, "disposition": "resolved"})
+    assert (await rep.expect("error"))["code"] == "forbidden"
     await rep.close()
 
 

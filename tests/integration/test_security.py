@@ -207,3 +207,14 @@ async def test_disabled_user_loses_access(server: ServerProcess, admin: AdminAPI
     assert http.get("/api/me").status_code == 401
     http.close()
     await asyncio.sleep(0)
+
+
+def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent() -> None:
+    with ServerProcess(env={"DESKLINK_TRUST_PROXY": "true"}) as srv, httpx.Client(base_url=srv.url) as http:
+        tls = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        r = http.post("/api/auth/login", json={"username": "admin", "password": srv.admin_password}, headers=tls)
+        assert r.status_code == 200
+        assert "secure" in r.headers["set-cookie"].lower()
+        assert "max-age=31536000" in http.get("/healthz", headers=tls).headers["strict-transport-security"]
+        plain = http.get("/healthz")
+        assert "strict-transport-security" not in plain.headers

@@ -96,3 +96,18 @@ async def test_list_sessions_newest_first_with_paging(store: Store) -> None:
     assert await store.list_sessions(offset=5) == []
     assert await store.list_sessions(rep_id=alice.id) == [sessions[t] for t in (40, 20, 10)]
     assert await store.list_sessions(rep_id=bob.id, limit=1) == [sessions[50]]
+
+
+async def test_wrap_up_records_a_disposition_once_after_the_visitor_left(store: Store) -> None:
+    queue = await make_queue(store)
+    rep = await make_user(store)
+    session = await _session(store, queue, rep, 5)
+    assert await store.wrap_up_session(session.id, disposition="resolved", note="x") is None  # still open
+    await store.end_session(session.id, ended_by="visitor", disposition=None, note="", now=at(9))
+    done = await store.wrap_up_session(session.id, disposition="not_resolved", note="left before the fix")
+    assert done is not None and (done.disposition, done.note, done.ended_by) == ("not_resolved", "left before the fix", "visitor")
+    assert await store.wrap_up_session(session.id, disposition="resolved", note="again") is None
+    stored = await store.get_session(session.id)
+    assert stored is not None and stored.disposition == "not_resolved"
+    with pytest.raises(NotFound):
+        await store.wrap_up_session("nope", disposition="resolved", note="")

@@ -245,8 +245,19 @@ class Dispatcher:
         await self.broker.publish(
             channel, ch.envelope("R", {"t": "ended", "session_id": session.id, "by": by, "disposition": disposition})
         )
-        await self.broker.publish(channel, ch.envelope("X", {"op": "ended"}))
+        await self.broker.publish(channel, ch.envelope("X", {"op": "ended", "by": by}))
         return ended
+
+    async def wrap_up(self, session: Session, *, actor: str, disposition: str, note: str) -> Session:
+        """Record the disposition of a session the visitor ended first."""
+        note = check_text("note", note, self.settings.max_note_chars, required=False)
+        done = await self.store.wrap_up_session(session.id, disposition=disposition, note=note)
+        if done is None:
+            raise Conflict("the session already has a disposition", code="conflict_closed")
+        await self.store.add_event(
+            request_id=session.request_id, kind="wrapped_up", actor=actor, data={"disposition": disposition}, now=self.now()
+        )
+        return done
 
     # ------------------------------------------------------------------- chat
     async def chat(

@@ -36,6 +36,7 @@ ErrorCode = Literal[
     # state moved on
     "conflict_taken",  # another rep accepted first
     "conflict_closed",  # the request or session is no longer open
+    "conflict_exists",  # a username, queue slug or token is already taken
     # server
     "internal",
 ]

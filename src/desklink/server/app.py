@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -65,6 +66,7 @@ async def _sweeper(ctx: Context) -> None:
             closed = await ctx.dispatcher.sweep()
             if closed:
                 log.info("sweeper closed %d requests", closed)
+            await ctx.store.purge_auth_sessions(datetime.now(UTC))
         except Exception:
             log.exception("sweep failed; trying again next round")
 

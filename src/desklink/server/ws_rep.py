@@ -29,6 +29,8 @@ class RepConnection(Connection):
         self.online = False
         self.queues: list[Queue] = []
         self.sessions: dict[str, Session] = {}
+        #: Sessions the visitor ended before the rep gave a disposition.
+        self.wrapup: dict[str, Session] = {}
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def reader(self) -> None:
@@ -151,8 +153,14 @@ class RepConnection(Connection):
         await self.ctx.dispatcher.typing(req, session.id, "rep", msg.on)
 
     async def _end(self, msg: End) -> None:
-        session = self._held(msg.session_id)
         actor = f"rep:{self.user.id}"
+        pending = self.wrapup.get(msg.session_id)
+        if pending is not None:
+            await self.ctx.dispatcher.wrap_up(pending, actor=actor, disposition=msg.disposition, note=msg.note)
+            del self.wrapup[msg.session_id]
+            self.send({"t": "ended", "session_id": pending.id, "by": "visitor", "disposition": msg.disposition})
+            return
+        session = self._held(msg.session_id)
         await self.ctx.dispatcher.end(session, by="rep", actor=actor, disposition=msg.disposition, note=msg.note)
 
     async def _ping(self, msg: Ping) -> None:
@@ -174,6 +182,8 @@ class RepConnection(Connection):
             for sid, s in list(self.sessions.items()):
                 if s.request_id == request_id:
                     del self.sessions[sid]
+                    if note.get("by") == "visitor":
+                        self.wrapup[sid] = s
             await self.leave(channel)
 
     async def on_close(self) -> None:

@@ -24,7 +24,7 @@ class QueuesMixin(StoreBase):
         try:
             async with self._write() as conn:
                 if await conn.scalar(select(QueueRow.id).where(QueueRow.slug == slug)) is not None:
-                    raise Conflict(f"queue slug {slug!r} is taken")
+                    raise Conflict(f"queue slug {slug!r} is taken", code="conflict_exists")
                 row = (
                     await conn.execute(
                         insert(QueueRow)
@@ -33,7 +33,7 @@ class QueuesMixin(StoreBase):
                     )
                 ).one()
         except IntegrityError:
-            raise Conflict(f"queue slug {slug!r} is taken") from None
+            raise Conflict(f"queue slug {slug!r} is taken", code="conflict_exists") from None
         return record(Queue, row)
 
     async def get_queue(self, queue_id: int) -> Queue | None:

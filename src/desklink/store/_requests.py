@@ -79,7 +79,7 @@ class RequestsMixin(StoreBase):
                     )
                 ).one()
         except IntegrityError:
-            raise Conflict("visitor token already in use") from None
+            raise Conflict("visitor token already in use", code="conflict_exists") from None
         return record(Request, row)
 
     async def get_request(self, request_id: str) -> Request | None:
@@ -293,6 +293,29 @@ class RequestsMixin(StoreBase):
                 .where(RequestRow.id == row.request_id, RequestRow.status.in_(sources))
                 .values(status=target, closed_at=now)
             )
+        return record(Session, row)
+
+    async def wrap_up_session(self, session_id: str, *, disposition: str, note: str) -> Session | None:
+        """Record the disposition of a session that ended without one (the
+        visitor left first). ``None`` if it is still open or already has one,
+        so a disposition is written once. :class:`NotFound` for an unknown id."""
+        async with self._write() as conn:
+            row = (
+                await conn.execute(
+                    update(SessionRow)
+                    .where(
+                        SessionRow.id == session_id,
+                        SessionRow.ended_at.is_not(None),
+                        SessionRow.disposition.is_(None),
+                    )
+                    .values(disposition=disposition, note=note)
+                    .returning(SessionRow)
+                )
+            ).first()
+            if row is None:
+                if await conn.scalar(select(SessionRow.id).where(SessionRow.id == session_id)) is None:
+                    raise NotFound(f"no session {session_id}")
+                return None
         return record(Session, row)
 
     async def list_sessions(self, *, rep_id: int | None = None, limit: int = 100, offset: int = 0) -> list[Session]:

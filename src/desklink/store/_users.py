@@ -42,7 +42,7 @@ class UsersMixin(StoreBase):
             async with self._write() as conn:
                 taken = await conn.scalar(select(UserRow.id).where(UserRow.username_key == key))
                 if taken is not None:
-                    raise Conflict(f"username {username!r} is taken")
+                    raise Conflict(f"username {username!r} is taken", code="conflict_exists")
                 row = (
                     await conn.execute(
                         insert(UserRow)
@@ -60,7 +60,7 @@ class UsersMixin(StoreBase):
                 ).one()
         except IntegrityError:
             # Another node created the same name between our check and insert.
-            raise Conflict(f"username {username!r} is taken") from None
+            raise Conflict(f"username {username!r} is taken", code="conflict_exists") from None
         return record(User, row)
 
     async def get_user(self, user_id: int) -> User | None:
@@ -142,7 +142,7 @@ class UsersMixin(StoreBase):
                     )
                 ).one()
         except IntegrityError:
-            raise Conflict("auth session token already exists") from None
+            raise Conflict("auth session token already exists", code="conflict_exists") from None
         return record(AuthSession, row)
 
     async def get_auth_session(self, token_hash: str, now: datetime) -> tuple[AuthSession, User] | None:

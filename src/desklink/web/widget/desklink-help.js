@@ -304,12 +304,8 @@ export class DeskLinkHelp extends HTMLElement {
     on('ended', (m) => this._onEnded(m));
     on('closed', (m) => this._onClosed(m));
     on('error', (m) => this._notice(ERROR_TEXT[m.code] || m.message || 'Something went wrong.', 'error', m.code));
-    on('failed', (d) => this.log.markFailed(d.cid, d.code === 'too_large' ? 'Not sent: too long.' : 'Not sent.', (cid) => {
-      this.log.pending.get(cid)?.remove();
-      this.log.pending.delete(cid);
-      this.log.addPending(cid, d.text, 'You');
-      this.conv?.retry(cid, d.text);
-    }));
+    on('failed', (d) => this.log.markFailed(d.cid, d.code === 'too_large' ? 'Not sent: too long.' : 'Not sent.',
+      (cid) => this.conv?.retry(cid, d.text)));
     on('lost', () => this._showEnd('Conversation not found', 'Your earlier conversation is no longer available.', false));
     on('gone', () => this._showEnd('Conversation ended', 'This conversation has ended.', true));
     on('denied', () => this._showEnd('Help unavailable', 'This site is not allowed to use this help desk.', false));
@@ -443,6 +439,7 @@ export class DeskLinkHelp extends HTMLElement {
     clear(this.$.endActions).append(h('button', { type: 'button', class: 'btn btn-primary', testid: 'new-conversation', on: { click: () => this._startOver() } }, 'Start a new conversation'));
     this.$.endBanner.hidden = false;
     this.$.endBanner.dataset.state = state;
+    this.log.scrollToEnd();
   }
 
   _showReplaced() {
