@@ -420,10 +420,16 @@ def test_both_sides_reconnect_and_resume(
         box.get_by_test_id("leave").click()
         expect(box.get_by_test_id("status")).to_have_text("Conversation ended")
         expect(box.get_by_test_id("end-detail")).to_contain_text("You ended the conversation.")
-        expect(chat.get_by_test_id("chat-status")).to_have_text("Visitor left")
+        expect(chat.get_by_test_id("chat-status")).to_contain_text("Visitor left")
         expect(chat.get_by_test_id("composer")).to_be_hidden()
-        chat.get_by_test_id("chat-close").click()
+        # The rep still records how it went.
+        chat.get_by_test_id("end").click()
+        chat.get_by_test_id("end-disposition").select_option("not_resolved")
+        chat.get_by_test_id("end-note").fill("left before the reboot")
+        chat.get_by_test_id("end-confirm").click()
         expect(rep.get_by_test_id("session-tab")).to_have_count(0)
+        detail = admin.http.get(f"/api/sessions/{sid}").json()
+        assert (detail["ended_by"], detail["disposition"], detail["note"]) == ("visitor", "not_resolved", "left before the reboot")
         for w in (rw, vw):
             w.assert_clean()
     finally:

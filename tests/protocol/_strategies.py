@@ -134,3 +134,25 @@ not_seq = (
 # this property is about types, not about the error-text parsing bug that
 # test_messages.py pins separately.
 not_literal_text = st.text(max_size=20).filter(lambda s: "`" not in s)
+
+
+# --------------------------------------------------------------------------
+# valid messages, then damaged: close to the boundary between valid and not
+
+
+@st.composite
+def mutated_messages(draw: st.DrawFn) -> dict[str, Any]:
+    import msgspec
+
+    obj: dict[str, Any] = msgspec.to_builtins(draw(visitor_structs | rep_structs))
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        key = draw(st.sampled_from(sorted(obj)) | keys)
+        action = draw(st.sampled_from(["drop", "replace", "add"]))
+        if action == "drop":
+            obj.pop(key, None)
+        else:
+            obj[key] = draw(json_values)
+    return obj
+
+
+jsonish = jsonish | mutated_messages()

@@ -181,13 +181,16 @@ class Chat {
     }
   }
 
-  markEnded(text) {
+  /** The conversation is over. With `wrapUp` the visitor left first and the
+   * rep can still record the outcome (the server takes it once). */
+  markEnded(text, wrapUp = false) {
     this.ended = true;
     this._stopTyping();
     this.showTyping(false);
     this.endForm.hidden = true;
     this.composer.hidden = true;
-    this.endButton.hidden = true;
+    this.endButton.hidden = !wrapUp;
+    if (wrapUp) setText(this.endButton, 'Record outcome');
     this.closeButton.hidden = false;
     setText(this.banner, text);
     this.banner.hidden = false;
@@ -300,12 +303,13 @@ export class ChatDesk {
   onEnded(msg) {
     const chat = this.chats.get(msg.session_id);
     if (!chat) return;
-    if (msg.by === 'rep') {
+    if (msg.by === 'rep' || (msg.by === 'visitor' && msg.disposition)) {
       const how = msg.disposition ? ` (${msg.disposition.replace('_', ' ')})` : '';
       this.toast(`Chat with ${chat.visitorName} ended${how}.`, 'success');
       this.remove(chat.id);
     } else {
-      chat.markEnded(msg.by === 'visitor' ? 'Visitor left' : 'The session was closed by the system.');
+      if (msg.by === 'visitor') chat.markEnded('Visitor left. Record the outcome to finish.', true);
+      else chat.markEnded('The session was closed by the system.');
     }
   }
 
