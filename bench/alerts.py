@@ -1132,7 +1132,9 @@ def analyse_trace(
     with open(path) as f:
         for line in f:
             t, kind, value = json.loads(line)
-            by_kind.setdefault(kind if not kind.startswith("gc") else "gc", []).append((t, value))
+            by_kind.setdefault(kind, []).append((t, value))
+            if kind.startswith("gc"):
+                by_kind.setdefault("gc", []).append((t, value))
     for v in by_kind.values():
         v.sort()
     stamps = {k: [t for t, _ in v] for k, v in by_kind.items()}
@@ -1168,10 +1170,15 @@ def analyse_trace(
                 add("g last socket write -> bench client reads last", tl - sent[-1])
                 add("h first socket write -> bench client reads first", tf - sent[0])
             add("i server GC pauses overlapping the round (sum)", sum(gcs))
+            full = [v for t, v in within("gc2", t0 - 1.0, tl) if t + v >= t0]
+            add("k rounds hit by a full (gen-2) GC: their GC time", sum(full)) if full else None
             add("j longest server event-loop stall in the round", max(lags, default=0.0))
         table.section(f"server-side split of the {size}-rep fan-out rounds (--trace)")
         for name in sorted(parts):
             table.dist(name[2:], parts[name])
+    if rounds and by_kind.get("gc2"):
+        lo, hi = min(r[1] for r in rounds), max(r[3] for r in rounds)
+        table.dist("server full (gen-2) GCs during the fan-out phase", [v for _, v in within("gc2", lo, hi)])
     if "sqlhop" not in by_kind:
         return
     table.section("SQLite thread hops (aiosqlite calls) and new SQLite connections (--trace)")

@@ -210,3 +210,19 @@ class EventRow(Base):
     data: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
 
+
+
+class JoinCodeRow(Base):
+    """A pending screen-sharing join code. The code a visitor reads out is a
+    3-digit *slot* plus a 6-digit secret; the slot finds the row, the secret
+    (stored as a hash) must match. A row is deleted when used, burned or
+    found expired, so a slot is unique among live codes."""
+
+    __tablename__ = "join_codes"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
