@@ -1171,7 +1171,8 @@ def analyse_trace(
                 add("h first socket write -> bench client reads first", tf - sent[0])
             add("i server GC pauses overlapping the round (sum)", sum(gcs))
             full = [v for t, v in within("gc2", t0 - 1.0, tl) if t + v >= t0]
-            add("k rounds hit by a full (gen-2) GC: their GC time", sum(full)) if full else None
+            if full:
+                add("k rounds hit by a full (gen-2) GC: its pause", sum(full))
             add("j longest server event-loop stall in the round", max(lags, default=0.0))
         table.section(f"server-side split of the {size}-rep fan-out rounds (--trace)")
         for name in sorted(parts):

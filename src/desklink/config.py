@@ -9,6 +9,7 @@ default is the protocol constant of the same name in
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,8 +110,8 @@ class Settings:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if f.name != "port" and value <= 0:
-                    raise ConfigError(f"setting {f.name} must be positive, got {value}")
+                if f.name != "port" and not (0 < value < math.inf):
+                    raise ConfigError(f"setting {f.name} must be a positive finite number, got {value}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"setting port must be 0-65535, got {self.port}")
 

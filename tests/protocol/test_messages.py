@@ -403,3 +403,19 @@ def test_documented_server_messages_match_server_types() -> None:
     documented = {_docs.backticked(row[0])[0] for row in _docs.table("server -> clients", "t")}
     assert documented == set(SERVER_TYPES)
     assert all(description.strip() for description in SERVER_TYPES.values())
+
+
+def test_seq_beyond_the_database_range_is_refused() -> None:
+    from desklink.errors import ProtocolError
+    from desklink.protocol.messages import decode_rep, decode_visitor
+
+    for decode, data in (
+        (decode_visitor, '{"t":"hello","token":"0000000000000000","last_seq":%d}' % (2**62 + 1)),
+        (decode_rep, '{"t":"hello","resume":{"s":%d}}' % (2**62 + 1)),
+    ):
+        try:
+            decode(data)
+        except ProtocolError as exc:
+            assert exc.code == "bad_message"
+        else:
+            raise AssertionError("an out-of-range seq was accepted")

@@ -24,7 +24,7 @@ PresenceStatus = Literal["online", "away"]
 Sender = Literal["visitor", "rep", "system"]
 
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_CLIENT_ID_CHARS)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Text = str  # length is checked against the configured limit, not the constant
 
@@ -126,6 +126,35 @@ _visitor_decoder = msgspec.json.Decoder(VisitorIn)
 _rep_decoder = msgspec.json.Decoder(RepIn)
 
 
+def _tags(union: Any) -> frozenset[str]:
+    return frozenset(m.__struct_config__.tag for m in union.__args__)
+
+
+_KNOWN_TAGS: dict[int, frozenset[str]] = {id(_visitor_decoder): _tags(VisitorIn), id(_rep_decoder): _tags(RepIn)}
+
+
+class _TagOnly(msgspec.Struct):
+    t: object = None
+
+
+_tag_decoder = msgspec.json.Decoder(_TagOnly)
+
+
+def _classify(decoder: msgspec.json.Decoder[Any], data: str | bytes, detail: str) -> ProtocolError:
+    """Tell an unknown or missing type from a bad field by looking at ``t``
+    itself (never at the error text, which quotes the peer's own values)."""
+    try:
+        tag = _tag_decoder.decode(data).t
+    except Exception:
+        return ProtocolError(detail)
+    known = _KNOWN_TAGS.get(id(decoder), frozenset())
+    if tag is None:
+        return ProtocolError("message has no type field 't'", code="bad_type")
+    if not isinstance(tag, str) or tag not in known:
+        return ProtocolError(f"unknown message type {str(tag)[:40]!r}", code="bad_type")
+    return ProtocolError(detail)
+
+
 def _decode(decoder: msgspec.json.Decoder[Any], data: str | bytes, max_bytes: int) -> Any:
     size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
     if size > max_bytes:
@@ -133,14 +162,13 @@ def _decode(decoder: msgspec.json.Decoder[Any], data: str | bytes, max_bytes: in
     try:
         return decoder.decode(data)
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        if "Invalid value" in text and "`$.t`" in text:
-            raise ProtocolError(f"unknown message type: {text}", code="bad_type") from None
-        if "Object missing required field `t`" in text:
-            raise ProtocolError("message has no type field 't'", code="bad_type") from None
-        raise ProtocolError(text) from None
+        raise _classify(decoder, data, str(exc)) from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("message is nested too deeply") from None
+    except (UnicodeError, ValueError) as exc:
+        raise ProtocolError(f"message is not valid text: {type(exc).__name__}") from None
 
 
 def decode_visitor(data: str | bytes, max_bytes: int = limits.MAX_MESSAGE_BYTES) -> Any:

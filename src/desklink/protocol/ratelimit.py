@@ -53,4 +53,4 @@ def login_backoff(failures: int, limit: int, base: float) -> float:
     capped at an hour."""
     if failures < limit:
         return 0.0
-    return float(min(base * (2 ** (failures - limit)), 3600.0))
+    return float(min(base * (2 ** min(failures - limit, 30)), 3600.0))
