@@ -1177,9 +1177,15 @@ def analyse_trace(
         table.section(f"server-side split of the {size}-rep fan-out rounds (--trace)")
         for name in sorted(parts):
             table.dist(name[2:], parts[name])
-    if rounds and by_kind.get("gc2"):
+    if rounds:
         lo, hi = min(r[1] for r in rounds), max(r[3] for r in rounds)
-        table.dist("server full (gen-2) GCs during the fan-out phase", [v for _, v in within("gc2", lo, hi)])
+        for gen in (1, 2):
+            pauses = [v for _, v in within(f"gc{gen}", lo, hi)]
+            if pauses:
+                table.dist(f"server gen-{gen} GC pauses during the fan-out phase", pauses)
+        objects = [v for _, v in within("gc2.objects", lo, hi)]
+        if objects:
+            table.value("objects tracked by the server's GC at its full GCs", " / ".join(f"{v:.0f}" for v in objects[:4]))
     if "sqlhop" not in by_kind:
         return
     table.section("SQLite thread hops (aiosqlite calls) and new SQLite connections (--trace)")

@@ -11,7 +11,8 @@ Linux read CLOCK_MONOTONIC and so compare directly with the bench client's:
 * ``deliver``: the hub handing an ``alert`` to one rep connection
 * ``sent``: ``WebSocket.send_text`` of an ``alert`` returned (bytes handed
   to the transport)
-* ``gcN``: a garbage collection of generation N (value: its duration)
+* ``gcN``: a garbage collection of generation N (value: its duration);
+  after a full one, ``gc2.objects``: the objects the collector tracks
 * ``lag``: the event loop was late by the value (seconds) for a 5 ms sleep
 * ``sqlhop``: one call handed to an aiosqlite worker thread (each SQLite
   statement, cursor, fetch, BEGIN and COMMIT is one such thread hop)
@@ -70,6 +71,9 @@ if _PATH:
             _gc_started[0] = _pc()
         else:
             _add((_gc_started[0], f"gc{info['generation']}", _pc() - _gc_started[0]))
+            if info["generation"] == 2:
+                # After the pause was stamped: how big the heap it walked is.
+                _add((_gc_started[0], "gc2.objects", float(len(gc.get_objects()))))
 
     gc.callbacks.append(_gc_callback)
 

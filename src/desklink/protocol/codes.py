@@ -54,7 +54,6 @@ CLOSE_FORBIDDEN: Final = 4003
 CLOSE_NOT_FOUND: Final = 4004
 CLOSE_ENDED: Final = 4010  # the request or session ended
 CLOSE_SLOW: Final = 4011  # the consumer fell too far behind
-CLOSE_REPLACED: Final = 4012  # the same visitor connected again elsewhere
 
 CLOSE_CODES: Final[dict[int, str]] = {
     CLOSE_NORMAL: "normal",
@@ -67,5 +66,4 @@ CLOSE_CODES: Final[dict[int, str]] = {
     CLOSE_NOT_FOUND: "unknown request or session",
     CLOSE_ENDED: "request or session ended",
     CLOSE_SLOW: "consumer too slow",
-    CLOSE_REPLACED: "replaced by a newer connection",
 }

@@ -1,0 +1,103 @@
+"""The capture port: what the encoder needs from a screen, and nothing more.
+
+A backend hands out whole-monitor pictures as ``H x W x 4`` ``uint8`` arrays
+in BGRA order (the native order of X11, Windows and macOS framebuffers, so no
+backend has to convert), C-contiguous, freshly allocated on every
+:meth:`Capture.grab` so the encoder may keep a reference as its diff
+reference without copying. The fourth byte is whatever the platform puts
+there (0 or 255 on X11); consumers must not read meaning into it, only keep
+it stable between grabs.
+
+Only real monitors are offered: the "all monitors combined" pseudo-monitor of
+mss (its index 0) is not, because a virtual desktop with holes between
+monitors of different sizes costs bytes for pixels nobody sees; a viewer
+switches monitor with :meth:`Capture.select` instead.
+
+:meth:`Capture.changed` is a hint that lets the agent skip a grab (and the
+diff after it) when the platform can say cheaply that nothing was drawn.
+``None`` means "cannot tell": grab and diff.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+from desklink.errors import DeskLinkError
+
+__all__ = ["Capture", "CaptureError", "Image", "Monitor"]
+
+#: What :meth:`Capture.grab` returns: ``H x W x 4`` BGRA ``uint8``, C-contiguous.
+Image = npt.NDArray[np.uint8]
+
+
+class CaptureError(DeskLinkError):
+    """The screen cannot be captured (no display, backend failure, closed)."""
+
+    code = "capture_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """One physical monitor in virtual-desktop coordinates.
+
+    ``index`` counts from 1 (mss numbering) and is what :meth:`Capture.select`
+    takes; it is stable only as long as the monitor layout is.
+    """
+
+    index: int
+    left: int
+    top: int
+    width: int
+    height: int
+    primary: bool = False
+
+
+class Capture(ABC):
+    """A screen source for one selected monitor. Not thread-safe: use one
+    instance from one thread (the agent's capture thread)."""
+
+    @abstractmethod
+    def monitors(self) -> list[Monitor]:
+        """The real monitors, queried afresh (a few milliseconds at most, so
+        call it on demand, not per frame)."""
+
+    @abstractmethod
+    def select(self, index: int) -> None:
+        """Capture monitor ``index`` (1-based) from the next grab on. Raises
+        ``CaptureError`` for an index that does not exist."""
+
+    @property
+    @abstractmethod
+    def selected(self) -> Monitor:
+        """The monitor the next :meth:`grab` captures."""
+
+    @abstractmethod
+    def grab(self) -> Image:
+        """The selected monitor's pixels now. If the layout changed so the
+        selected monitor vanished or resized, the backend re-reads the layout
+        and returns the new size (falling back to the primary monitor); the
+        encoder turns a size change into a key frame."""
+
+    def changed(self) -> bool | None:
+        """Has anything been drawn since the last :meth:`grab`? ``True``
+        may be a false alarm (the diff finds nothing); ``False`` is reliable;
+        ``None``: this backend cannot tell. Before the first grab: ``True``
+        (or ``None``)."""
+        return None
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the platform resources. Safe to call more than once."""
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
