@@ -976,7 +976,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--chat-pairs", type=ints, default=[10, 50], help="visitor/rep pairs (default 10,50)")
     p.add_argument("--chat-seconds", type=float, default=5.0, help="measured chat seconds per size (default 5)")
     p.add_argument("--chat-warmup", type=float, default=1.0, help="chat seconds before measuring (default 1)")
-    p.add_argument("--chat-window", type=int, default=4, help="chat messages in flight per sender (default 4)")
+    p.add_argument("--chat-window", type=int, default=1, help="chat messages in flight per sender (default 1)")
     p.add_argument("--memory-reps", type=int, default=None, help="reps for the memory figure (default: largest of --reps)")
     p.add_argument("--only", default="memory,fanout,race,chat", help="phases to run (default all)")
     p.add_argument("--connect-concurrency", type=int, default=50, help="rep logins/connects in parallel (default 50)")
@@ -1133,7 +1133,7 @@ def analyse_trace(
         for line in f:
             t, kind, value = json.loads(line)
             by_kind.setdefault(kind, []).append((t, value))
-            if kind.startswith("gc"):
+            if kind in ("gc0", "gc1", "gc2"):
                 by_kind.setdefault("gc", []).append((t, value))
     for v in by_kind.values():
         v.sort()

@@ -94,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        ws_max_size=settings.max_message_bytes,
+        ws_max_size=max(settings.max_message_bytes, settings.max_screen_frame_bytes),
         proxy_headers=settings.trust_proxy,
         log_level=args.log_level,
         server_header=False,
@@ -185,6 +185,17 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent(args: argparse.Namespace) -> int:
+    try:
+        from desklink.agent.client import AgentOptions
+        from desklink.agent.main import run_agent
+    except ImportError as exc:
+        print(f'the agent needs its extras: pip install "desklink[agent]" ({exc})', file=sys.stderr)
+        return 2
+    options = AgentOptions(server=args.server, code=args.code, fps=args.fps, monitor=args.monitor)
+    return run_agent(options, terminal=args.terminal)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="desklink", description="DeskLink remote support server")
     sub = p.add_subparsers(dest="command", required=True)
@@ -229,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     am.add_argument("slug")
     am.add_argument("usernames", nargs="+")
     admin.set_defaults(func=cmd_admin)
+
+    agent = sub.add_parser("agent", help="share this computer's screen with a support rep")
+    agent.add_argument("--server", required=True, help="the DeskLink server's address, e.g. https://support.example.com")
+    agent.add_argument("--code", required=True, help="the 9-digit join code from the chat")
+    agent.add_argument("--fps", type=float, default=30.0, help="most frames per second (default 30)")
+    agent.add_argument("--monitor", type=int, help="which monitor to share (default: the primary)")
+    agent.add_argument("--terminal", action="store_true", help="ask for consent in the terminal instead of a window")
+    agent.set_defaults(func=cmd_agent)
     return p
 
 

@@ -64,6 +64,15 @@ class Settings:
     #: How often the sweeper looks for expired and abandoned requests.
     sweep_interval_s: float = 5.0
 
+    # screen sharing
+    max_screen_frame_bytes: int = limits.MAX_SCREEN_FRAME_BYTES
+    join_code_ttl_s: float = limits.JOIN_CODE_TTL_S
+    join_code_max_tries: int = limits.JOIN_CODE_MAX_TRIES
+    join_attempts_per_minute: int = limits.JOIN_ATTEMPTS_PER_MINUTE
+    agent_grace_s: float = limits.AGENT_GRACE_S
+    #: Frames the agent may have unacknowledged (see protocol/screen.py).
+    screen_window: int = 2
+
     # presence
     #: A rep's presence expires this long after the last heartbeat.
     presence_ttl_s: float = 30.0

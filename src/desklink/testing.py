@@ -265,3 +265,91 @@ class VisitorClient(_Client):
         await client.send({"t": "hello", "token": token, "last_seq": last_seq})
         client.welcome = await client.expect("welcome")
         return client
+
+
+class ViewerClient:
+    """A rep's screen viewer in Python: applies every frame to a reference
+    :class:`~desklink.agent.encode.canvas.Canvas` and acknowledges it, as the
+    browser viewer does. Runs its reader as a task; call :meth:`close`."""
+
+    def __init__(self, ws: Any) -> None:
+        from desklink.agent.encode.canvas import Canvas
+
+        self.ws = ws
+        self.canvas = Canvas()
+        self.states: list[dict[str, Any]] = []
+        self.frames = 0
+        self.frame_bytes = 0
+        self.last_frame_at = 0.0
+        self.arrivals: list[tuple[float, int, int]] = []  # (time, seq, bytes)
+        self.ack = True
+        self._changed = asyncio.Event()
+        self._task = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def connect(cls, server: ServerProcess, username: str, password: str, session_id: str) -> ViewerClient:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            r = await http.post("/api/auth/login", json={"username": username, "password": password})
+            r.raise_for_status()
+            cookie = r.cookies["dl_session"]
+        ws = await websockets.connect(
+            f"{server.ws_url}/ws/viewer?session={session_id}", origin=server.url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": f"dl_session={cookie}"}, max_size=2**23,
+        )
+        return cls(ws)
+
+    async def _read(self) -> None:
+        from desklink.protocol import screen
+
+        async for raw in self.ws:
+            if isinstance(raw, bytes):
+                msg = screen.decode(raw[1:], 2**23)
+                if isinstance(msg, screen.Frame):
+                    self.canvas.apply(msg)
+                    self.frames += 1
+                    self.frame_bytes += len(raw)
+                    self.last_frame_at = time.monotonic()
+                    self.arrivals.append((self.last_frame_at, msg.seq, len(raw)))
+                    if self.ack:
+                        await self.ws.send(json.dumps({"t": "screen.ack", "seq": msg.seq}))
+            else:
+                data = json.loads(raw)
+                if data.get("t") == "screen.state":
+                    self.states.append(data)
+            self._changed.set()
+
+    @property
+    def status(self) -> str:
+        return str(self.states[-1]["status"]) if self.states else ""
+
+    async def wait_status(self, status: str, timeout: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while self.status != status:
+            if self._task.done():
+                raise ConnectionError(f"viewer closed while waiting for {status}; states {[s['status'] for s in self.states]}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"viewer status {self.status!r}, wanted {status!r}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+        return self.states[-1]
+
+    async def settle(self, quiet_s: float = 1.0, timeout: float = 30.0) -> None:
+        """Wait until frames stop arriving for ``quiet_s`` (refinement done)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.frames and time.monotonic() - self.last_frame_at >= quiet_s:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("the picture did not settle")
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)

@@ -20,6 +20,7 @@ from desklink.protocol.messages import (
     Leave,
     Ping,
     RHello,
+    ScreenRequest,
     SetPresence,
     Typing,
     VHello,
@@ -40,6 +41,7 @@ REP_STRUCTS: dict[str, type] = {
     "chat.send": ChatSend,
     "typing": Typing,
     "end": End,
+    "screen.request": ScreenRequest,
     "ping": Ping,
 }
 ALL_TAGS = frozenset(VISITOR_STRUCTS) | frozenset(REP_STRUCTS)

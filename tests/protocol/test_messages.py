@@ -23,6 +23,7 @@ from desklink.protocol.messages import (
     Cancel,
     ChatSend,
     End,
+    ScreenRequest,
     Leave,
     Msg,
     Ping,
@@ -64,6 +65,7 @@ REP_EXAMPLES: list[Msg] = [
     End(session_id="s1", disposition="resolved"),
     End(session_id="s1", disposition="not_resolved", note="called back"),
     End(session_id="s1", disposition="escalated", note=""),
+    ScreenRequest(session_id="s1"),
     Ping(),
 ]
 

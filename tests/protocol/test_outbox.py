@@ -11,7 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from desklink.protocol.outbox import Outbox, Priority
 
-STAT_KEYS = {"queued_control", "queued_screen", "queued_bulk", "pushed", "sent", "refused", "replaced"}
+STAT_KEYS = {"queued_control", "queued_pointer", "queued_screen", "queued_bulk", "pushed", "sent", "refused", "replaced"}
 
 
 def drain(box: Outbox[str]) -> list[str]:
@@ -28,7 +28,7 @@ def test_limit_must_be_positive(limit: int) -> None:
 
 
 def test_priority_order_is_control_screen_bulk() -> None:
-    assert [p.name for p in sorted(Priority)] == ["CONTROL", "SCREEN", "BULK"]
+    assert [p.name for p in sorted(Priority)] == ["CONTROL", "POINTER", "SCREEN", "BULK"]
     box: Outbox[str] = Outbox(10)
     box.push("file1", Priority.BULK)
     box.push("frame1", Priority.SCREEN)
@@ -90,8 +90,8 @@ def test_bound_is_per_class() -> None:
     for p in Priority:
         assert box.push("a", p) and box.push("b", p)
         assert not box.push("c", p)
-    assert len(box) == 6
-    assert box.statistics()["refused"] == 3
+    assert len(box) == 2 * len(Priority)
+    assert box.statistics()["refused"] == len(Priority)
 
 
 def test_room_comes_back_after_pop() -> None:
@@ -147,6 +147,7 @@ def test_statistics() -> None:
     box.pop()
     assert box.statistics() == {
         "queued_control": 0,
+        "queued_pointer": 0,
         "queued_screen": 1,
         "queued_bulk": 2,
         "pushed": 5,
@@ -199,7 +200,7 @@ class OutboxModel(RuleBasedStateMachine):
     @rule()
     def pop(self) -> None:
         got = self.box.pop()
-        for p in (Priority.CONTROL, Priority.SCREEN, Priority.BULK):
+        for p in sorted(Priority):
             if self.model[p]:
                 assert got == self.model[p].pop(0)
                 self.counts["sent"] += 1

@@ -48,6 +48,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def join_secret_hash(secret: str) -> str:
+    """What the store keeps of a join code's secret digits."""
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
 def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
 
@@ -287,6 +292,41 @@ class Dispatcher:
         target = "R" if sender == "visitor" else "V"
         msg = {"t": "typing", "session_id": session_id, "from": sender, "on": on}
         await self.broker.publish(ch.request_channel(req.id), ch.envelope(target, msg))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ screen
+    async def request_screen(self, session: Session, rep: User, server_url: str) -> dict[str, Any]:
+        """Make a join code for the session and show the visitor how to run
+        the agent. Returns the ``screen.offer`` sent to both sides."""
+        if not session.open:
+            raise Conflict("the session has ended", code="conflict_closed")
+        secret = f"{secrets.randbelow(10**6):06d}"
+        now = self.now()
+        expires = now + timedelta(seconds=self.settings.join_code_ttl_s)
+        slot = await self.store.create_join_code(
+            session_id=session.id, secret_hash=join_secret_hash(secret), now=now, expires_at=expires
+        )
+        code = f"{slot:03d}{secret}"
+        spoken = f"{code[:3]} {code[3:6]} {code[6:]}"
+        offer = {
+            "t": "screen.offer",
+            "session_id": session.id,
+            "code": spoken,
+            "expires_at": iso(expires),
+            "install": 'pip install "desklink[agent]"',
+            "command": f"desklink agent --server {server_url} --code {code}",
+        }
+        req = await self.store.get_request(session.request_id)
+        assert req is not None
+        await self.store.add_event(request_id=req.id, kind="screen_requested", actor=f"rep:{rep.id}", data={}, now=now)
+        await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", offer))
+        await self.post_system(
+            req,
+            session.id,
+            f"{rep.display_name} asked to see your screen. Run the DeskLink agent with code {spoken} "
+            f"(valid {int(self.settings.join_code_ttl_s // 60)} minutes). You decide what is shared and can stop at any time.",
+            f"screen-offer:{slot}:{int(now.timestamp())}",
+        )
+        return offer
 
     # ------------------------------------------------------------------ sweep
     async def sweep(self) -> int:

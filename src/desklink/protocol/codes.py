@@ -46,6 +46,7 @@ ERROR_CODES: Final[tuple[str, ...]] = ErrorCode.__args__  # type: ignore[attr-de
 #: WebSocket close codes (4000-4999 are for applications, RFC 6455 7.4.2).
 CLOSE_NORMAL: Final = 1000
 CLOSE_GOING_AWAY: Final = 1001
+CLOSE_BAD_DATA: Final = 1007  # a malformed screen frame
 CLOSE_POLICY: Final = 1008  # origin denied
 CLOSE_TOO_BIG: Final = 1009
 CLOSE_INTERNAL: Final = 1011
@@ -54,10 +55,12 @@ CLOSE_FORBIDDEN: Final = 4003
 CLOSE_NOT_FOUND: Final = 4004
 CLOSE_ENDED: Final = 4010  # the request or session ended
 CLOSE_SLOW: Final = 4011  # the consumer fell too far behind
+CLOSE_LIMITED: Final = 4029  # too many join attempts
 
 CLOSE_CODES: Final[dict[int, str]] = {
     CLOSE_NORMAL: "normal",
     CLOSE_GOING_AWAY: "server going away",
+    CLOSE_BAD_DATA: "malformed screen frame",
     CLOSE_POLICY: "origin not allowed",
     CLOSE_TOO_BIG: "message too big",
     CLOSE_INTERNAL: "internal error",
@@ -66,4 +69,5 @@ CLOSE_CODES: Final[dict[int, str]] = {
     CLOSE_NOT_FOUND: "unknown request or session",
     CLOSE_ENDED: "request or session ended",
     CLOSE_SLOW: "consumer too slow",
+    CLOSE_LIMITED: "too many join attempts",
 }

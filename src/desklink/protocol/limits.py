@@ -41,3 +41,19 @@ MAX_RESUME_BACKLOG = 1000
 #: consumer that falls this far behind is disconnected instead of making the
 #: server hold an unbounded backlog for it.
 MAX_OUTBOX_MESSAGES = 1024
+
+#: Largest binary screen message (one frame of rectangles), bytes. A full
+#: 1080p key frame at high JPEG quality is about 0.5 MB, 4K about 2 MB. The
+#: WebSocket server's own frame limit is the larger of this and
+#: MAX_MESSAGE_BYTES; chat sockets enforce MAX_MESSAGE_BYTES themselves.
+MAX_SCREEN_FRAME_BYTES = 4 * 1024 * 1024
+
+#: A join code lives this long, seconds, and is burned after this many wrong
+#: tries; guessing is also limited per address per minute.
+JOIN_CODE_TTL_S = 600.0
+JOIN_CODE_MAX_TRIES = 3
+JOIN_ATTEMPTS_PER_MINUTE = 10
+
+#: An agent that dropped may come back and resume (no new consent) within
+#: this many seconds.
+AGENT_GRACE_S = 60.0

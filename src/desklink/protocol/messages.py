@@ -100,7 +100,74 @@ class End(Msg, tag="end"):
     note: Text = ""
 
 
-RepIn = RHello | ChatSend | Typing | SetPresence | Accept | End | Ping
+class ScreenRequest(Msg, tag="screen.request"):
+    """Ask the visitor to share their screen: makes a join code and shows the
+    visitor how to run the agent."""
+
+    session_id: Id
+
+
+RepIn = RHello | ChatSend | Typing | SetPresence | Accept | End | ScreenRequest | Ping
+
+
+# --------------------------------------------------------------------------
+# agent -> server (``/ws/agent``; screen frames travel as binary frames)
+
+
+class AHello(Msg, tag="hello"):
+    """First message of an agent: a join code, or the resume token it got in
+    ``welcome`` when it reconnects within the grace period."""
+
+    code: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    resume: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    version: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    platform: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class Consent(Msg, tag="consent"):
+    """The visitor's answer to what was asked (Allow or Deny)."""
+
+    view: bool
+
+
+class Monitor(msgspec.Struct, frozen=True):
+    index: Annotated[int, msgspec.Meta(ge=1, le=64)]
+    width: Annotated[int, msgspec.Meta(ge=1, le=8192)]
+    height: Annotated[int, msgspec.Meta(ge=1, le=8192)]
+    primary: bool = False
+
+
+class ScreenInfo(Msg, tag="screen.info"):
+    monitors: Annotated[list[Monitor], msgspec.Meta(max_length=64)]
+    selected: Annotated[int, msgspec.Meta(ge=1, le=64)]
+
+
+class StopSharing(Msg, tag="screen.stop"):
+    """Stop sharing now (the visitor's Stop button or Ctrl+C; the rep's stop)."""
+
+
+AgentIn = AHello | Consent | ScreenInfo | StopSharing | Ping
+
+
+# --------------------------------------------------------------------------
+# viewer -> server (``/ws/viewer?session=<id>``)
+
+
+class ScreenAck(Msg, tag="screen.ack"):
+    """The frame ``seq`` (and every one before it) is on the viewer's canvas."""
+
+    seq: Annotated[int, msgspec.Meta(ge=1, le=2**32 - 1)]
+
+
+class ScreenRefresh(Msg, tag="screen.refresh"):
+    """Send a key frame (the whole screen)."""
+
+
+class ScreenSelect(Msg, tag="screen.select"):
+    monitor: Annotated[int, msgspec.Meta(ge=1, le=64)]
+
+
+ViewerIn = ScreenAck | ScreenRefresh | ScreenSelect | StopSharing | Ping
 
 
 # --------------------------------------------------------------------------
@@ -120,17 +187,29 @@ SERVER_TYPES: dict[str, str] = {
     "closed": "visitor: the request closed without a session (abandoned, expired)",
     "presence": "rep: your presence status as the server holds it",
     "pong": "reply to ping",
+    "screen.offer": "a join code and how to run the agent (visitor and rep)",
+    "screen.state": "viewer: where screen sharing stands (waiting_agent, asking, sharing, denied, stopped)",
+    "screen.ack": "agent: the primary viewer has shown frame seq",
+    "screen.refresh": "agent: send a key frame",
+    "screen.select": "agent: capture this monitor",
 }
 
 _visitor_decoder = msgspec.json.Decoder(VisitorIn)
 _rep_decoder = msgspec.json.Decoder(RepIn)
+_agent_decoder = msgspec.json.Decoder(AgentIn)
+_viewer_decoder = msgspec.json.Decoder(ViewerIn)
 
 
 def _tags(union: Any) -> frozenset[str]:
     return frozenset(m.__struct_config__.tag for m in union.__args__)
 
 
-_KNOWN_TAGS: dict[int, frozenset[str]] = {id(_visitor_decoder): _tags(VisitorIn), id(_rep_decoder): _tags(RepIn)}
+_KNOWN_TAGS: dict[int, frozenset[str]] = {
+    id(_visitor_decoder): _tags(VisitorIn),
+    id(_rep_decoder): _tags(RepIn),
+    id(_agent_decoder): _tags(AgentIn),
+    id(_viewer_decoder): _tags(ViewerIn),
+}
 
 
 class _TagOnly(msgspec.Struct):
@@ -179,6 +258,16 @@ def decode_visitor(data: str | bytes, max_bytes: int = limits.MAX_MESSAGE_BYTES)
 def decode_rep(data: str | bytes, max_bytes: int = limits.MAX_MESSAGE_BYTES) -> Any:
     """Parse one rep message; raises ``ProtocolError`` on anything wrong."""
     return _decode(_rep_decoder, data, max_bytes)
+
+
+def decode_agent(data: str | bytes, max_bytes: int = limits.MAX_MESSAGE_BYTES) -> Any:
+    """Parse one agent control message; raises ``ProtocolError`` on anything wrong."""
+    return _decode(_agent_decoder, data, max_bytes)
+
+
+def decode_viewer(data: str | bytes, max_bytes: int = limits.MAX_MESSAGE_BYTES) -> Any:
+    """Parse one viewer control message; raises ``ProtocolError`` on anything wrong."""
+    return _decode(_viewer_decoder, data, max_bytes)
 
 
 def check_text(field: str, value: str, max_chars: int, *, required: bool = True) -> str:

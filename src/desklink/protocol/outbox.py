@@ -5,7 +5,7 @@ Theory of operation
 One WebSocket carries every stream of an endpoint. What waits to be sent
 sits here in one bounded FIFO per priority class, and the connection's writer
 always takes from the most urgent non-empty class: control and input first,
-then screen, then bulk file data. A chat message or an alert therefore never
+then the pointer, then screen, then bulk file data. A chat message or an alert therefore never
 waits behind megabytes of file data.
 
 Each class is bounded by ``limit``. Pushing past it does not block and does
@@ -29,8 +29,9 @@ T = TypeVar("T")
 
 class Priority(IntEnum):
     CONTROL = 0  # chat, alerts, presence, input, consent
-    SCREEN = 1  # screen frames
-    BULK = 2  # file data
+    POINTER = 1  # cursor shape and position: latest wins
+    SCREEN = 2  # screen frames
+    BULK = 3  # file data
 
 
 class Outbox(Generic[T]):

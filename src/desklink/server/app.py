@@ -27,7 +27,10 @@ from desklink.server.context import Context, Origins
 from desklink.server.headers import SecurityHeaders
 from desklink.server.http import Access, EndpointSpec, endpoint, json_response
 from desklink.server.hub import Hub
+from desklink.relay.screen import Relay
+from desklink.server.ws_agent import agent_endpoint
 from desklink.server.ws_rep import rep_endpoint
+from desklink.server.ws_viewer import viewer_endpoint
 from desklink.server.ws_visitor import visitor_endpoint
 from desklink.store import Store
 
@@ -54,6 +57,8 @@ def routes() -> list[BaseRoute]:
     out += [
         WebSocketRoute("/ws/visitor", visitor_endpoint),
         WebSocketRoute("/ws/rep", rep_endpoint),
+        WebSocketRoute("/ws/agent", agent_endpoint),
+        WebSocketRoute("/ws/viewer", viewer_endpoint),
         Mount("/static", app=pages.PublicStatic(directory=pages.WEB_DIR), name="static"),
     ]
     return out
@@ -67,6 +72,7 @@ async def _sweeper(ctx: Context) -> None:
             if closed:
                 log.info("sweeper closed %d requests", closed)
             await ctx.store.purge_auth_sessions(datetime.now(UTC))
+            ctx.relay.sweep()
         except Exception:
             log.exception("sweep failed; trying again next round")
 
@@ -87,6 +93,7 @@ def create_app(settings: Settings) -> Starlette:
             dispatcher=Dispatcher(store, broker, settings),
             hub=hub,
             origins=Origins(store, settings),
+            relay=Relay(window=settings.screen_window, grace_s=settings.agent_grace_s),
         )
         await ctx.origins.refresh()
         app.state.ctx = ctx

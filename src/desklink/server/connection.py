@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from desklink.errors import DeskLinkError, LimitExceeded, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.messages import encode, error
-from desklink.protocol.outbox import Outbox
+from desklink.protocol.outbox import Outbox, Priority
 from desklink.protocol.ratelimit import TokenBucket
 from desklink.server.context import Context
 
@@ -48,7 +48,7 @@ class Connection:
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         self.ws = ws
         self.ctx = ctx
-        self.outbox: Outbox[str] = Outbox(ctx.settings.max_outbox_messages)
+        self.outbox: Outbox[str | bytes] = Outbox(ctx.settings.max_outbox_messages)
         self.bucket = TokenBucket(ctx.settings.messages_per_minute, 60.0)
         self.channels: set[str] = set()
         self._wake = asyncio.Event()
@@ -77,6 +77,19 @@ class Connection:
             return
         self._wake.set()
 
+    def send_screen(self, data: bytes, *, latest_wins: bool) -> None:
+        """Queue a binary screen frame behind every control message. Cursor
+        updates replace each other (latest wins); frames are bounded by the
+        relay's window, so their class never grows past it."""
+        if self._close_code is not None:
+            return
+        if latest_wins:
+            self.outbox.replace(data, Priority.POINTER)
+        elif not self.outbox.push(data, Priority.SCREEN):
+            self.close_soon(codes.CLOSE_SLOW, "too far behind")
+            return
+        self._wake.set()
+
     def send_error(self, exc: DeskLinkError, ref: str | None = None) -> None:
         self.send(error(exc.code, exc.message, ref))
 
@@ -91,7 +104,10 @@ class Connection:
         while True:
             item = self.outbox.pop()
             if item is not None:
-                await self.ws.send_text(item)
+                if isinstance(item, bytes):
+                    await self.ws.send_bytes(item)
+                else:
+                    await self.ws.send_text(item)
                 continue
             if self._close_code is not None:
                 await self.ws.close(self._close_code, self._close_reason)
@@ -122,8 +138,12 @@ class Connection:
             raise Closing(codes.CLOSE_AUTH, "no hello in time") from None
         if message["type"] == "websocket.disconnect":
             return None
-        if message.get("text") is not None:
-            return str(message["text"])
+        text, data = message.get("text"), message.get("bytes")
+        size = len(text) if text is not None else len(data or b"")
+        if size > self.ctx.settings.max_message_bytes:
+            raise Closing(codes.CLOSE_TOO_BIG, f"message over {self.ctx.settings.max_message_bytes} bytes")
+        if text is not None:
+            return str(text)
         # Binary frames carry bulk channels in later protocol versions.
         raise ProtocolError("binary frames are not accepted on this endpoint", code="bad_type")
 

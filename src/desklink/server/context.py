@@ -16,6 +16,7 @@ from desklink.store.records import Queue
 if TYPE_CHECKING:
     from desklink.dispatch.dispatcher import Dispatcher
     from desklink.server.auth import Accounts
+    from desklink.relay.screen import Relay
     from desklink.server.hub import Hub
 
 #: How long a node trusts its cached list of queue origins, seconds. An
@@ -83,4 +84,5 @@ class Context:
     dispatcher: Dispatcher
     hub: Hub
     origins: Origins
+    relay: Relay
     started: float = field(default_factory=time.time)

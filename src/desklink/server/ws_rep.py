@@ -13,7 +13,7 @@ from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import rep_presence_group
 from desklink.errors import Conflict, Forbidden, ProtocolError
 from desklink.protocol import codes
-from desklink.protocol.messages import Accept, ChatSend, End, Ping, RHello, SetPresence, Typing, decode_rep
+from desklink.protocol.messages import Accept, ChatSend, End, Ping, RHello, ScreenRequest, SetPresence, Typing, decode_rep
 from desklink.server import auth as authmod
 from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
 from desklink.server.context import Context
@@ -50,6 +50,7 @@ class RepConnection(Connection):
             ChatSend: self._chat,
             Typing: self._typing,
             End: self._end,
+            ScreenRequest: self._screen_request,
             Ping: self._ping,
         }
         await self.message_loop(decode_rep, handlers)
@@ -162,6 +163,10 @@ class RepConnection(Connection):
             return
         session = self._held(msg.session_id)
         await self.ctx.dispatcher.end(session, by="rep", actor=actor, disposition=msg.disposition, note=msg.note)
+
+    async def _screen_request(self, msg: ScreenRequest) -> None:
+        session = self._held(msg.session_id)
+        await self.ctx.dispatcher.request_screen(session, self.user, self.ctx.origins.own(self.ws))
 
     async def _ping(self, msg: Ping) -> None:
         self.send({"t": "pong"})

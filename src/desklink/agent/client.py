@@ -1,0 +1,279 @@
+"""The agent's connection to the server: join, consent, share, reconnect.
+
+Theory of operation
+-------------------
+One outbound WebSocket to ``/ws/agent`` on the server's normal port (wss
+under TLS), so no firewall or NAT changes. The agent joins with the code the
+visitor was given, shows who asks for what, and captures nothing until the
+visitor allows it.
+
+Sharing is pull-like: the agent sends a frame only while fewer than
+``window`` frames are unacknowledged (:class:`~desklink.protocol.screen.FlowControl`).
+When the window is full it waits; the next capture then holds every change
+since the last one sent, so a slow link gets fewer, fuller frames and never
+a queue. Capturing and encoding run on a worker thread so the socket keeps
+answering while a frame is built.
+
+If the connection drops, the agent reconnects with exponential backoff and
+jitter and says ``hello {resume}``; within the server's grace period it
+carries on without asking again. Stop (the indicator's button, Ctrl+C, the
+rep, or the session ending) stops capture at once and the agent exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import platform
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+
+from desklink import __version__
+from desklink.agent.ui import UI, Ask
+from desklink.protocol import codes
+from desklink.protocol.framing import Channel, encode_frame
+from desklink.protocol.screen import FlowControl
+
+log = logging.getLogger("desklink.agent")
+
+#: Reconnect back-off bounds, seconds (with up to 50 % jitter).
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 10.0
+#: Give up reconnecting after this long (the server's grace period is 60 s).
+RECONNECT_GIVE_UP_S = 60.0
+#: Close codes after which reconnecting cannot help.
+FINAL_CLOSE_CODES = frozenset({codes.CLOSE_AUTH, codes.CLOSE_ENDED, codes.CLOSE_LIMITED, codes.CLOSE_POLICY, codes.CLOSE_NORMAL})
+
+
+def ws_url(server: str) -> str:
+    server = server.rstrip("/")
+    if server.startswith("https://"):
+        return "wss://" + server[len("https://") :] + "/ws/agent"
+    if server.startswith("http://"):
+        return "ws://" + server[len("http://") :] + "/ws/agent"
+    if server.startswith(("ws://", "wss://")):
+        return server + "/ws/agent"
+    return "https://" + server + "/ws/agent"
+
+
+class Stopped(Exception):
+    """Sharing ended; ``reason`` says why (for the exit message)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class AgentOptions:
+    server: str
+    code: str
+    fps: float = 30.0
+    monitor: int | None = None
+    capture_factory: Callable[[], Any] | None = None
+
+
+@dataclass
+class AgentStats:
+    frames: int = 0
+    key_frames: int = 0
+    bytes: int = 0
+    rtts: list[float] = field(default_factory=list)
+
+
+class AgentClient:
+    def __init__(self, options: AgentOptions, ui: UI) -> None:
+        self.options = options
+        self.ui = ui
+        self.stop_requested = asyncio.Event()
+        self.resume = ""
+        self.allowed = False
+        self.stats = AgentStats()
+        self.exit_reason = ""
+        self._wake = asyncio.Event()
+        self._key_wanted = True
+        self._select: int | None = options.monitor
+        self.flow = FlowControl()
+
+    def request_stop(self) -> None:
+        """Thread-safe: the UI's Stop button and the signal handlers call this."""
+        self.stop_requested.set()
+        self._wake.set()
+
+    async def run(self) -> str:
+        """Join and share until stopped; returns why it ended."""
+        started_gone: float | None = None
+        delay = RECONNECT_MIN_S
+        while True:
+            try:
+                await self._connect_once()
+            except Stopped as stop:
+                self.exit_reason = stop.reason
+                break
+            except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake, TimeoutError) as exc:
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                if code in FINAL_CLOSE_CODES or not self.resume or self.stop_requested.is_set():
+                    reason = getattr(getattr(exc, "rcvd", None), "reason", "") or str(exc) or type(exc).__name__
+                    self.exit_reason = reason
+                    break
+                now = time.monotonic()
+                started_gone = started_gone or now
+                if now - started_gone > RECONNECT_GIVE_UP_S:
+                    self.exit_reason = "could not reach the server again"
+                    break
+                wait = delay * (1 + random.random() / 2)
+                log.warning("connection lost (%s); reconnecting in %.1f s", exc, wait)
+                self.ui.post("idle")
+                try:
+                    await asyncio.wait_for(self.stop_requested.wait(), wait)
+                    self.exit_reason = "stopped by you"
+                    break
+                except TimeoutError:
+                    pass
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            started_gone = None
+        self.ui.post("idle")
+        self.ui.post("quit")
+        return self.exit_reason
+
+    async def _connect_once(self) -> None:
+        async with websockets.connect(ws_url(self.options.server), max_size=2**22, open_timeout=15) as ws:
+            hello: dict[str, Any] = {"t": "hello", "version": __version__, "platform": platform.platform()[:64]}
+            if self.resume:
+                hello["resume"] = self.resume
+            else:
+                hello["code"] = self.options.code
+            await ws.send(json.dumps(hello))
+            welcome = json.loads(await asyncio.wait_for(ws.recv(), 15))
+            if welcome.get("t") != "welcome":
+                raise Stopped(welcome.get("message", "the server refused the agent"))
+            self.resume = welcome["resume"]
+            if not (welcome.get("resumed") and self.allowed):
+                self.allowed = await self._ask(welcome)
+                await ws.send(json.dumps({"t": "consent", "view": self.allowed}))
+                if not self.allowed:
+                    raise Stopped("you declined")
+            self.flow.reset()
+            self._key_wanted = True
+            self.ui.post("sharing", welcome["rep"]["name"])
+            receiver = asyncio.create_task(self._receive(ws))
+            try:
+                await self._share(ws, receiver)
+            finally:
+                receiver.cancel()
+                await asyncio.gather(receiver, return_exceptions=True)
+
+    async def _ask(self, welcome: dict[str, Any]) -> bool:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bool] = loop.create_future()
+
+        def reply(allowed: bool) -> None:
+            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(allowed))
+
+        ask = Ask(provider=welcome.get("provider", ""), rep=welcome["rep"]["name"], what="see your screen")
+        self.ui.post("ask", ask, reply)
+        stop = asyncio.ensure_future(self.stop_requested.wait())
+        done, _ = await asyncio.wait({answer, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if answer in done:
+            return answer.result()
+        raise Stopped("stopped by you")
+
+    async def _receive(self, ws: Any) -> None:
+        async for raw in ws:
+            if isinstance(raw, bytes):
+                continue
+            msg = json.loads(raw)
+            t = msg.get("t")
+            if t == "screen.ack":
+                self.flow.acked(int(msg["seq"]), time.monotonic())
+                self._wake.set()
+            elif t == "screen.refresh":
+                self._key_wanted = True
+                self._wake.set()
+            elif t == "screen.select":
+                self._select = int(msg["monitor"])
+                self._key_wanted = True
+                self._wake.set()
+            elif t == "ended":
+                self.exit_reason = {"rep": "the support rep stopped sharing"}.get(msg.get("by", ""), "sharing ended")
+                self.request_stop()
+            elif t == "error":
+                log.warning("server said: %s", msg.get("message"))
+
+    async def _share(self, ws: Any, receiver: asyncio.Task[None]) -> None:
+        from desklink.agent.capture import open_capture
+        from desklink.agent.encode.encoder import ScreenEncoder
+
+        loop = asyncio.get_running_loop()
+        capture = (self.options.capture_factory or open_capture)()
+        try:
+            monitors = capture.monitors()
+            chosen = self._select or next((m.index for m in monitors if m.primary), monitors[0].index)
+            capture.select(chosen)
+            await ws.send(json.dumps({
+                "t": "screen.info",
+                "monitors": [{"index": m.index, "width": m.width, "height": m.height, "primary": m.primary} for m in monitors],
+                "selected": chosen,
+            }))
+            mon = capture.selected
+            encoder = ScreenEncoder(mon.width, mon.height)
+            interval = 1.0 / self.options.fps
+            while not self.stop_requested.is_set():
+                if receiver.done():
+                    receiver.result()  # re-raise why the socket closed
+                    raise websockets.ConnectionClosed(None, None)
+                if self._select is not None and self._select != capture.selected.index:
+                    capture.select(self._select)
+                    mon = capture.selected
+                    encoder = ScreenEncoder(mon.width, mon.height)
+                    self._key_wanted = True
+                if not self.flow.can_send() and not self._key_wanted:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), 1.0)
+                    except TimeoutError:
+                        pass
+                    continue
+                started = time.monotonic()
+                frame = await loop.run_in_executor(None, self._build, capture, encoder)
+                if frame is not None:
+                    await ws.send(encode_frame(Channel.SCREEN, frame.encode()))
+                    self.flow.take_seq()
+                    self.flow.sent(frame.seq, time.monotonic())
+                    self.stats.frames += 1
+                    self.stats.key_frames += int(frame.key)
+                    self.stats.bytes += frame.payload_bytes
+                spent = time.monotonic() - started
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), max(0.0, interval - spent))
+                except TimeoutError:
+                    pass
+        finally:
+            capture.close()
+        await ws.send(json.dumps({"t": "screen.stop"}))
+        await ws.close(codes.CLOSE_NORMAL, "visitor stopped sharing")
+        raise Stopped(self.exit_reason or "stopped by you")
+
+    def _build(self, capture: Any, encoder: Any) -> Any:
+        """Grab and encode one frame (worker thread). None when nothing changed."""
+        now = time.monotonic()
+        capture_us = int(now * 1e6)
+        seq = self.flow.next_seq
+        if self._key_wanted:
+            self._key_wanted = False
+            self.flow.reset()
+            encoder.update(capture.grab(), now)
+            return encoder.key_frame(seq, now, capture_us)
+        if capture.changed() is False and not encoder.needs_key:
+            return encoder.next_frame(seq, now, capture_us)  # refinement of settled areas, if due
+        encoder.update(capture.grab(), now)
+        return encoder.next_frame(seq, now, capture_us)

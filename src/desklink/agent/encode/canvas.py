@@ -1,0 +1,77 @@
+"""A reference viewer in Python: applies protocol frames to a picture.
+
+Why: the encoder's correctness is "what the viewer ends up showing matches
+the screen". The tests, the integration tests and the benchmark rebuild the
+viewer's picture with this class and compare it to the captured one. It
+follows the same rules the browser viewer must: rectangles apply in order,
+a COPY reads its source from the picture as it was before that rectangle
+(so overlapping scroll copies are safe), a KEY frame or a size change starts
+a new picture.
+
+The picture is ``H x W x 4`` BGRA ``uint8`` (the capture layout; alpha is
+255), so it compares directly with a :class:`~desklink.agent.capture.Capture`
+grab on the first three channels; :attr:`Canvas.rgb` gives RGB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from desklink.agent.encode.jpeg import decode_jpeg
+from desklink.errors import ProtocolError
+from desklink.protocol.screen import Enc, Frame
+
+__all__ = ["Canvas"]
+
+
+class Canvas:
+    """The viewer's picture. Starts empty (0 x 0) until the first frame."""
+
+    def __init__(self) -> None:
+        self._image: npt.NDArray[np.uint8] = np.zeros((0, 0, 4), dtype=np.uint8)
+        self.frames = 0
+
+    @property
+    def image(self) -> npt.NDArray[np.uint8]:
+        """The current picture (BGRA, alpha 255). Do not modify it."""
+        return self._image
+
+    @property
+    def rgb(self) -> npt.NDArray[np.uint8]:
+        """The current picture as ``H x W x 3`` RGB (a copy)."""
+        return np.ascontiguousarray(self._image[:, :, 2::-1])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._image.shape[1], self._image.shape[0]
+
+    def apply(self, frame: Frame) -> None:
+        """Apply one frame. A frame that does not match the current size
+        starts a black picture of its size first (a viewer that missed the
+        key frame shows black until the next one). Raises ``ProtocolError``
+        for a rectangle that does not fit or a JPEG of the wrong size."""
+        if frame.key or self.size != (frame.width, frame.height):
+            self._image = np.zeros((frame.height, frame.width, 4), dtype=np.uint8)
+            self._image[:, :, 3] = 255
+        pic = self._image
+        for r in frame.rects:
+            if r.w <= 0 or r.h <= 0 or r.x + r.w > frame.width or r.y + r.h > frame.height:
+                raise ProtocolError(f"rectangle {r.w}x{r.h}+{r.x}+{r.y} outside the screen")
+            if r.enc is Enc.JPEG:
+                try:
+                    tile = decode_jpeg(r.payload)
+                except ValueError as exc:
+                    raise ProtocolError(f"bad JPEG: {exc}") from None
+                if tile.shape[:2] != (r.h, r.w):
+                    raise ProtocolError(f"JPEG is {tile.shape[1]}x{tile.shape[0]}, rectangle {r.w}x{r.h}")
+                pic[r.y : r.y + r.h, r.x : r.x + r.w] = tile
+            elif r.enc is Enc.COPY:
+                sx, sy = r.source
+                if sx + r.w > frame.width or sy + r.h > frame.height:
+                    raise ProtocolError("copy source outside the screen")
+                pic[r.y : r.y + r.h, r.x : r.x + r.w] = pic[sy : sy + r.h, sx : sx + r.w].copy()
+            elif r.enc is Enc.FILL:
+                red, green, blue = r.payload
+                pic[r.y : r.y + r.h, r.x : r.x + r.w] = (blue, green, red, 255)
+        self.frames += 1

@@ -1,0 +1,276 @@
+"""The screen encoder: captures in, protocol frames out.
+
+Theory of operation
+-------------------
+The encoder keeps ``sent_image``: the *captured* picture the viewer's
+picture is based on (the last capture whose changes were sent; not a decoded
+JPEG, so diffs are exact and cheap). Per tile it keeps ``lossy`` (the viewer
+has it at motion quality) and ``changed_at`` (when it last changed).
+
+* :meth:`ScreenEncoder.update` only records the newest capture: the pending
+  damage is, by definition, wherever it differs from ``sent_image``. Several
+  updates between two :meth:`~ScreenEncoder.next_frame` calls therefore
+  coalesce for free into one frame, and a change that reverts before it was
+  sent costs nothing. This is what lets flow control lower the frame rate
+  instead of queueing.
+* :meth:`ScreenEncoder.next_frame` diffs the newest capture against
+  ``sent_image`` by tiles. Damage: try a scroll COPY first, then merge the
+  remaining tiles into rectangles, each a FILL when flat, else a JPEG at
+  motion quality 4:2:0 (or at refine quality 4:4:4 for a small change such
+  as typing, which then never needs a second pass). No damage: lossy tiles
+  unchanged for ``settle_s`` are re-sent at refine quality 4:4:4 in a
+  ``FLAG_REFINE`` frame, so text ends crisp. Nothing to do: ``None`` (an
+  unchanged screen costs one 0.5 ms diff, or nothing when the capture is
+  the same object). Under constant motion elsewhere, one refine frame is
+  interleaved after every :data:`REFINE_EVERY` motion frames so settled areas
+  still sharpen.
+* A size change (or the first capture, or :meth:`request_key`) makes the next
+  frame a key frame: the whole screen, ``FLAG_KEY``, refine quality.
+
+The caller must not modify a picture after passing it to :meth:`update`:
+the encoder keeps a reference (captures are fresh arrays, so this is free).
+
+Not thread-safe; one encoder per capture loop. Timings at 1920x1080 on two
+cores are in bench/screen_encode.py.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from desklink.agent.encode.jpeg import Subsampling, encode_jpeg, flat_color
+from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
+from desklink.agent.encode.scroll import CopyRect, detect_scroll
+from desklink.agent.encode.tiles import DEFAULT_TILE, Mask, changed_tiles, grid_shape
+from desklink.protocol.screen import FLAG_KEY, FLAG_REFINE, MAX_SIDE, Enc, Frame, Rect
+
+__all__ = ["REFINE_EVERY", "SCROLL_MIN_TILES", "EncoderStats", "ScreenEncoder"]
+
+#: Changed tiles below which scroll detection is not tried (typing, a clock).
+SCROLL_MIN_TILES = 8
+#: Under constant motion, one refine frame after this many motion frames.
+REFINE_EVERY = 4
+
+
+@dataclass
+class EncoderStats:
+    """Counters for the metrics endpoint and the benchmark."""
+
+    frames: int = 0
+    key_frames: int = 0
+    refine_frames: int = 0
+    copies: int = 0
+    rects: int = 0
+    bytes: int = 0
+    last_encode_ms: float = 0.0
+
+
+class ScreenEncoder:
+    """Encode captures of a ``width x height`` screen into protocol frames.
+
+    ``tile``: diff granularity in pixels. ``motion_quality`` / ``refine_quality``:
+    JPEG qualities while moving (4:2:0) and once settled (4:4:4).
+    ``settle_s``: how long a lossy tile must stay unchanged before it is
+    refined. ``small_change_tiles``: a change of at most this many tiles is
+    sent at refine quality at once. ``max_refine_tiles``: tiles refined per
+    frame at most, so a settling full screen does not send one huge burst.
+    """
+
+    def __init__(self, width: int, height: int, *, tile: int = DEFAULT_TILE, motion_quality: int = 60,
+                 refine_quality: int = 90, settle_s: float = 0.25, small_change_tiles: int = 4,
+                 max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True) -> None:
+        if tile < 16 or tile % 16:
+            raise ValueError("tile must be a positive multiple of 16 (the 4:2:0 JPEG block)")
+        for name, q in (("motion_quality", motion_quality), ("refine_quality", refine_quality)):
+            if not 1 <= q <= 100:
+                raise ValueError(f"{name} {q} is outside 1..100")
+        if settle_s < 0 or small_change_tiles < 0 or max_rects < 1 or max_refine_tiles < 1:
+            raise ValueError("settle_s, small_change_tiles must be >= 0; max_rects, max_refine_tiles >= 1")
+        self.tile = tile
+        self.motion_quality = motion_quality
+        self.refine_quality = refine_quality
+        self.settle_s = settle_s
+        self.small_change_tiles = small_change_tiles
+        self.max_rects = max_rects
+        self.max_refine_tiles = max_refine_tiles
+        self.scroll = scroll
+        self.stats = EncoderStats()
+        self.sent_image: npt.NDArray[np.uint8] | None = None
+        self._latest: npt.NDArray[np.uint8] | None = None
+        self._needs_key = True
+        self._motion_run = 0
+        self.width = self.height = 0
+        self.lossy: Mask = np.zeros((0, 0), dtype=np.bool_)
+        self.changed_at: npt.NDArray[np.float64] = np.zeros((0, 0))
+        self._resize(width, height)
+
+    # -- input --------------------------------------------------------------
+
+    def _resize(self, width: int, height: int) -> None:
+        if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+            raise ValueError(f"screen size {width}x{height} is outside 1..{MAX_SIDE}")
+        self.width, self.height = width, height
+        shape = grid_shape(width, height, self.tile)
+        self.lossy = np.zeros(shape, dtype=np.bool_)
+        self.changed_at = np.full(shape, -np.inf)
+        self.sent_image = None
+        self._needs_key = True
+
+    def update(self, image: npt.NDArray[np.uint8], now: float) -> None:
+        """Record a new capture (``H x W x 4`` BGRA ``uint8``) taken at ``now``
+        (monotonic seconds). O(1): the diff happens in :meth:`next_frame`. A
+        new size makes the next frame a key frame."""
+        if image.ndim != 3 or image.shape[2] != 4 or image.dtype != np.uint8:
+            raise ValueError(f"expected an H x W x 4 uint8 picture, got {image.shape} {image.dtype}")
+        height, width = image.shape[:2]
+        if (width, height) != (self.width, self.height):
+            self._resize(width, height)
+        self._latest = image
+
+    def request_key(self) -> None:
+        """Make the next :meth:`next_frame` a key frame (a viewer joined or
+        asked for a refresh)."""
+        self._needs_key = True
+
+    @property
+    def needs_key(self) -> bool:
+        return self._needs_key
+
+    # -- output -------------------------------------------------------------
+
+    def next_frame(self, seq: int, now: float, capture_us: int) -> Frame | None:
+        """The frame bringing the viewer up to the newest capture, a refine
+        frame, or ``None`` when there is nothing to send. See the module
+        docstring for the rules."""
+        image = self._latest
+        if image is None:
+            return None
+        if self._needs_key or self.sent_image is None:
+            return self.key_frame(seq, now, capture_us)
+        started = time.perf_counter()
+        if image is self.sent_image:
+            mask = np.zeros_like(self.lossy)
+        else:
+            mask = changed_tiles(self.sent_image, image, self.tile)
+        frame: Frame | None
+        if mask.any():
+            self.changed_at[mask] = now
+            due = self._refine_due(now) & ~mask
+            if self._motion_run >= REFINE_EVERY and due.any():
+                frame = self._refine(seq, capture_us, due)
+            else:
+                frame = self._motion(seq, now, capture_us, image, mask)
+        else:
+            self.sent_image = image  # identical pixels: adopt, so the next diff can be skipped
+            due = self._refine_due(now)
+            frame = self._refine(seq, capture_us, due) if due.any() else None
+        if frame is not None:
+            self._count(frame, started)
+        return frame
+
+    def key_frame(self, seq: int, now: float, capture_us: int) -> Frame:
+        """The whole newest capture as one rectangle at refine quality 4:4:4,
+        ``FLAG_KEY``. Raises ``RuntimeError`` before the first :meth:`update`."""
+        image = self._latest
+        if image is None:
+            raise RuntimeError("no capture yet: call update() first")
+        started = time.perf_counter()
+        rect = self._encode(image, (0, 0, self.width, self.height), self.refine_quality, "444")[0]
+        self.sent_image = image
+        self.lossy[:] = False
+        self.changed_at[:] = now
+        self._needs_key = False
+        self._motion_run = 0
+        frame = Frame(seq, capture_us, self.width, self.height, (rect,), FLAG_KEY)
+        self.stats.key_frames += 1
+        self._count(frame, started)
+        return frame
+
+    def statistics(self) -> EncoderStats:
+        return self.stats
+
+    # -- internals ----------------------------------------------------------
+
+    def _count(self, frame: Frame, started: float) -> None:
+        self.stats.frames += 1
+        self.stats.rects += len(frame.rects)
+        self.stats.bytes += frame.payload_bytes
+        self.stats.last_encode_ms = (time.perf_counter() - started) * 1000.0
+
+    def _refine_due(self, now: float) -> Mask:
+        """Lossy tiles settled for ``settle_s``; when there are any, those
+        settled for half of it join them, which saves a trickle of tiny
+        refine frames after a scroll (tiles settle a frame apart)."""
+        age = now - self.changed_at
+        due = self.lossy & (age >= self.settle_s)
+        if due.any():
+            due |= self.lossy & (age >= self.settle_s / 2)
+        return due  # type: ignore[no-any-return]
+
+    def _encode(self, image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: Subsampling) -> tuple[Rect, bool]:
+        """One rectangle: ``(rect, exact)``; FILL when flat (exact), else JPEG."""
+        x, y, w, h = box
+        rgb = flat_color(image, x, y, w, h)
+        if rgb is not None:
+            return Rect.fill(x, y, w, h, rgb), True
+        return Rect(x, y, w, h, Enc.JPEG, encode_jpeg(image, x, y, w, h, quality=quality, subsampling=subsampling)), False
+
+    def _tiles_of(self, box: Box) -> tuple[slice, slice]:
+        x, y, w, h = box
+        t = self.tile
+        return slice(y // t, -(-(y + h) // t)), slice(x // t, -(-(x + w) // t))
+
+    def _motion(self, seq: int, now: float, capture_us: int, image: npt.NDArray[np.uint8], mask: Mask) -> Frame:
+        assert self.sent_image is not None
+        rects: list[Rect] = []
+        if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES:
+            found = detect_scroll(self.sent_image, image, mask, self.tile)
+            if found is not None:
+                c = found.copy
+                rects.append(Rect.copy(c.x, c.y, c.w, c.h, c.src_x, c.src_y))
+                self._move_lossy(c)
+                self.stats.copies += 1
+                mask = found.remaining
+        small = int(mask.sum()) <= self.small_change_tiles
+        quality, subsampling = (self.refine_quality, "444") if small else (self.motion_quality, "420")
+        boxes = merge_rects(mask, self.tile, self.width, self.height, max_rects=self.max_rects)
+        for box in boxes:
+            rect, exact = self._encode(image, box, quality, subsampling)
+            rects.append(rect)
+            tiles = self._tiles_of(box)
+            self.lossy[tiles] = not (small or exact)
+            self.changed_at[tiles] = now  # unchanged tiles merged in were re-sent too
+        self.sent_image = image
+        self._motion_run += 1
+        return Frame(seq, capture_us, self.width, self.height, tuple(rects), 0)
+
+    def _move_lossy(self, c: CopyRect) -> None:
+        """Carry the lossy flags along with a COPY: a destination tile is lossy
+        when any source tile it reads from is (or, partly covered, it was)."""
+        t, old = self.tile, self.lossy.copy()
+        cols = self._tiles_of((c.x, c.y, c.w, c.h))[1]
+        full_cols = c.x % t == 0 and ((c.x + c.w) % t == 0 or c.x + c.w == self.width)
+        for ty in range(c.y // t, -(-(c.y + c.h) // t)):
+            r0, r1 = max(ty * t, c.y), min((ty + 1) * t, c.y + c.h, self.height)
+            s0, s1 = (r0 - c.dy) // t, (r1 - 1 - c.dy) // t + 1
+            src = old[s0:s1, cols].any(axis=0)
+            full = full_cols and r0 == ty * t and r1 == min((ty + 1) * t, self.height)
+            self.lossy[ty, cols] = src if full else (src | old[ty, cols])
+
+    def _refine(self, seq: int, capture_us: int, due: Mask) -> Frame:
+        assert self.sent_image is not None
+        if int(due.sum()) > self.max_refine_tiles:
+            flat = np.flatnonzero(due)[: self.max_refine_tiles]
+            due = np.zeros_like(due)
+            due.flat[flat] = True
+        rects: list[Rect] = []
+        for box in merge_rects(due, self.tile, self.width, self.height, max_rects=self.max_rects):
+            rects.append(self._encode(self.sent_image, box, self.refine_quality, "444")[0])
+            self.lossy[self._tiles_of(box)] = False
+        self._motion_run = 0
+        self.stats.refine_frames += 1
+        return Frame(seq, capture_us, self.width, self.height, tuple(rects), FLAG_REFINE)

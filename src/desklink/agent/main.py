@@ -1,0 +1,58 @@
+"""``desklink agent``: the program a visitor runs to share their screen.
+
+The UI (consent window, indicator) owns the main thread, as Tk requires; the
+network runs an asyncio loop on a second thread. Ctrl+C and SIGTERM ask for
+a clean stop: capture stops at once, the server is told, the agent exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
+
+from desklink.agent.client import AgentClient, AgentOptions
+from desklink.agent.ui import open_ui
+
+
+def run_agent(options: AgentOptions, *, terminal: bool = False) -> int:
+    logging.basicConfig(level=logging.WARNING, format="desklink agent: %(message)s")
+    holder: dict[str, AgentClient] = {}
+    loop = asyncio.new_event_loop()
+
+    def stop() -> None:
+        client = holder.get("client")
+        if client is not None:
+            loop.call_soon_threadsafe(client.request_stop)
+
+    use_terminal = terminal or not os.environ.get("DISPLAY") and sys.platform.startswith("linux")
+    ui = open_ui(stop, terminal=use_terminal)
+    client = AgentClient(options, ui)
+    holder["client"] = client
+    result: dict[str, str] = {}
+
+    def network() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            result["reason"] = loop.run_until_complete(client.run())
+        except Exception as exc:  # report, never hang the UI
+            result["reason"] = f"failed: {exc}"
+            ui.post("quit")
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=network, name="desklink-agent-net", daemon=True)
+    previous = {sig: signal.signal(sig, lambda *_: stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    thread.start()
+    try:
+        ui.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    thread.join(10)
+    reason = result.get("reason", "stopped")
+    print(f"DeskLink agent: {reason}.", flush=True)
+    return 1 if reason.startswith("failed") else 0

@@ -1,0 +1,207 @@
+"""What the visitor sees of the agent: the consent question and, while
+sharing, a small always-on-top indicator with a Stop button.
+
+Two front ends with one interface: :class:`TkUI` (a real window, the usual
+case) and :class:`TerminalUI` (no display: the question is asked in the
+terminal). The network runs on another thread; it talks to the UI only
+through :meth:`UI.post`, which is thread-safe, and the UI answers through
+callbacks the network side passes in.
+
+The consent window has a fixed layout (:data:`CONSENT_SIZE`,
+:data:`ALLOW_BUTTON`, :data:`DENY_BUTTON`, placed in the middle of the
+screen) so that people, screen readers and the X tests can all find Allow.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+#: Consent window size, and its buttons as (x, y, width, height) inside it.
+CONSENT_SIZE = (480, 220)
+ALLOW_BUTTON = (340, 166, 120, 36)
+DENY_BUTTON = (210, 166, 120, 36)
+#: Window titles (the X tests find the windows by these).
+CONSENT_TITLE = "DeskLink - screen sharing request"
+INDICATOR_TITLE = "DeskLink - sharing"
+#: How often the Tk loop looks for work posted by the network thread, ms.
+POLL_MS = 30
+
+
+@dataclass(frozen=True)
+class Ask:
+    provider: str
+    rep: str
+    what: str  # e.g. "see your screen"
+
+
+class UI(Protocol):
+    def run(self) -> None: ...
+
+    def post(self, command: str, *args: Any) -> None: ...
+
+
+class TkUI:
+    """Tk front end. ``run()`` must be called on the main thread."""
+
+    def __init__(self, on_stop: Callable[[], None]) -> None:
+        import tkinter as tk
+
+        self.tk = tk
+        self.on_stop = on_stop
+        self.root = tk.Tk()
+        self.root.withdraw()
+        self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
+        self.indicator: Any = None
+        self.consent: Any = None
+
+    def post(self, command: str, *args: Any) -> None:
+        self.commands.put((command, args))
+
+    def run(self) -> None:
+        self.root.after(POLL_MS, self._poll)
+        self.root.mainloop()
+
+    def _poll(self) -> None:
+        try:
+            while True:
+                command, args = self.commands.get_nowait()
+                if command == "quit":
+                    self.root.quit()
+                    return
+                getattr(self, "_" + command)(*args)
+        except queue.Empty:
+            pass
+        self.root.after(POLL_MS, self._poll)
+
+    # ---------------------------------------------------------------- consent
+    def _ask(self, ask: Ask, reply: Callable[[bool], None]) -> None:
+        tk = self.tk
+        win = tk.Toplevel(self.root)
+        self.consent = win
+        win.title(CONSENT_TITLE)
+        w, h = CONSENT_SIZE
+        sw, sh = win.winfo_screenwidth(), win.winfo_screenheight()
+        win.geometry(f"{w}x{h}+{(sw - w) // 2}+{(sh - h) // 2}")
+        win.resizable(False, False)
+        win.attributes("-topmost", True)
+        win.configure(background="#ffffff")
+        answered = False
+
+        def answer(allowed: bool) -> None:
+            nonlocal answered
+            if answered:
+                return
+            answered = True
+            win.destroy()
+            self.consent = None
+            reply(allowed)
+
+        heading = tk.Label(win, text=f"{ask.rep} from {ask.provider}", font=("DejaVu Sans", 13, "bold"), bg="#ffffff", anchor="w")
+        heading.place(x=20, y=18, width=w - 40, height=26)
+        body = tk.Label(
+            win,
+            text=(
+                f"asks to {ask.what}.\n\nNothing is shared until you click Allow. "
+                "You can stop at any time with the Stop button that stays on top."
+            ),
+            justify="left",
+            wraplength=w - 40,
+            bg="#ffffff",
+            anchor="nw",
+            font=("DejaVu Sans", 10),
+        )
+        body.place(x=20, y=50, width=w - 40, height=100)
+        deny = tk.Button(win, text="Deny", command=lambda: answer(False))
+        deny.place(x=DENY_BUTTON[0], y=DENY_BUTTON[1], width=DENY_BUTTON[2], height=DENY_BUTTON[3])
+        allow = tk.Button(win, text="Allow", command=lambda: answer(True), bg="#1f5fd6", fg="#ffffff", activebackground="#174bb0")
+        allow.place(x=ALLOW_BUTTON[0], y=ALLOW_BUTTON[1], width=ALLOW_BUTTON[2], height=ALLOW_BUTTON[3])
+        win.protocol("WM_DELETE_WINDOW", lambda: answer(False))
+        win.bind("<Escape>", lambda _e: answer(False))
+        win.lift()
+
+    # -------------------------------------------------------------- indicator
+    def _sharing(self, watchers: str) -> None:
+        tk = self.tk
+        if self.indicator is None:
+            win = tk.Toplevel(self.root)
+            win.title(INDICATOR_TITLE)
+            win.attributes("-topmost", True)
+            win.resizable(False, False)
+            win.configure(background="#b91c1c")
+            label = tk.Label(win, bg="#b91c1c", fg="#ffffff", font=("DejaVu Sans", 10, "bold"))
+            label.pack(side="left", padx=(10, 6), pady=4)
+            stop = tk.Button(win, text="Stop", command=self.on_stop)
+            stop.pack(side="left", padx=(0, 6), pady=4)
+            win.protocol("WM_DELETE_WINDOW", self.on_stop)
+            win.update_idletasks()
+            sw = win.winfo_screenwidth()
+            win.geometry(f"+{(sw - win.winfo_reqwidth()) // 2}+0")
+            self.indicator = (win, label)
+        self.indicator[1].configure(text=f"Sharing your screen with {watchers}")
+
+    def _idle(self) -> None:
+        if self.indicator is not None:
+            self.indicator[0].destroy()
+            self.indicator = None
+        if self.consent is not None:
+            self.consent.destroy()
+            self.consent = None
+
+
+class TerminalUI:
+    """No display: ask on the terminal, show the state as lines."""
+
+    def __init__(self, on_stop: Callable[[], None], *, stdin: Any = None, stdout: Any = None) -> None:
+        self.on_stop = on_stop
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
+
+    def post(self, command: str, *args: Any) -> None:
+        self.commands.put((command, args))
+
+    def run(self) -> None:
+        while True:
+            command, args = self.commands.get()
+            if command == "quit":
+                return
+            getattr(self, "_" + command)(*args)
+
+    def _say(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def _ask(self, ask: Ask, reply: Callable[[bool], None]) -> None:
+        self._say(f"{ask.rep} from {ask.provider} asks to {ask.what}.")
+        self._say("Nothing is shared until you allow it. Press Ctrl+C at any time to stop.")
+        self.stdout.write("Allow? [y/N] ")
+        self.stdout.flush()
+        line = self.stdin.readline()
+        reply(line.strip().lower() in ("y", "yes"))
+
+    def _sharing(self, watchers: str) -> None:
+        self._say(f"Sharing your screen with {watchers}. Press Ctrl+C to stop.")
+
+    def _idle(self) -> None:
+        return None
+
+
+def open_ui(on_stop: Callable[[], None], *, terminal: bool = False) -> UI:
+    """A Tk window when a display is available, else the terminal."""
+    if not terminal:
+        try:
+            return TkUI(on_stop)
+        except Exception:  # no display, or Tk missing: fall back to the terminal
+            pass
+    return TerminalUI(on_stop)
+
+
+def in_thread(target: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,257 @@
+"""The screen relay: pairs one agent with the viewers of its session.
+
+Theory of operation
+-------------------
+A :class:`ScreenSession` lives on the node the agent connected to, for as
+long as the session shares its screen (plus a grace period after the agent
+drops, so it can come back without asking consent again). It holds the
+agent's socket, the viewers' sockets and the visitor's consent.
+
+Rules:
+
+1. Nothing flows before consent. Frames an agent sends before the visitor's
+   Allow are dropped and counted; the viewer is told ``asking``.
+2. The session's rep is the *primary* viewer: only its acks reach the agent,
+   so the agent's window follows the rep's link. Other viewers (a supervisor
+   watching) get each frame only while their own window has room; when they
+   fall behind, frames are skipped for them and, once they catch up, a key
+   frame is asked for. A slow watcher therefore never slows the rep.
+3. A viewer joining, or asking for a refresh, gets a key frame.
+4. Either side can stop: the agent (visitor's Stop, Ctrl+C), the rep, the
+   session ending. Everyone is told at once.
+
+The adapters (``server/ws_agent.py``, ``server/ws_viewer.py``) are thin; the
+decisions are here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from desklink.protocol.framing import Channel, encode_frame
+from desklink.protocol.screen import DEFAULT_WINDOW
+
+State = Literal["waiting_agent", "asking", "sharing", "denied", "stopped"]
+
+
+class Peer(Protocol):
+    def send(self, message: dict[str, Any]) -> None: ...
+
+    def send_screen(self, data: bytes, *, latest_wins: bool) -> None: ...
+
+
+@dataclass(eq=False)
+class Viewer:
+    peer: Peer
+    user_id: int
+    name: str
+    primary: bool
+    in_flight: list[int] = field(default_factory=list)
+    needs_key: bool = True
+    skipped: int = 0
+    received: int = 0
+
+
+class ScreenSession:
+    def __init__(self, session_id: str, rep_id: int, *, window: int = DEFAULT_WINDOW, grace_s: float = 60.0) -> None:
+        self.session_id = session_id
+        self.rep_id = rep_id
+        self.window = window
+        self.grace_s = grace_s
+        self.state: State = "waiting_agent"
+        self.agent: Peer | None = None
+        self.viewers: list[Viewer] = []
+        self.monitors: list[dict[str, Any]] = []
+        self.selected = 0
+        self.resume_token = secrets.token_urlsafe(16)
+        self.agent_gone_at: float | None = None
+        self.frames_in = 0
+        self.frames_dropped_before_consent = 0
+        self.bytes_in = 0
+
+    def restart(self) -> None:
+        """Start over after a stop or a refusal: a new agent must join with a
+        new code and ask for consent again."""
+        self.state = "waiting_agent"
+        self.resume_token = secrets.token_urlsafe(16)
+        self.agent_gone_at = None
+        for v in self.viewers:
+            v.needs_key = True
+            v.in_flight.clear()
+        self._broadcast_status()
+
+    # ------------------------------------------------------------- status
+    def status(self) -> dict[str, Any]:
+        return {
+            "t": "screen.state",
+            "session_id": self.session_id,
+            "status": self.state,
+            "agent": self.agent is not None,
+            "monitors": self.monitors,
+            "selected": self.selected,
+            "watchers": [v.name for v in self.viewers if not v.primary],
+        }
+
+    def _broadcast_status(self) -> None:
+        message = self.status()
+        for v in self.viewers:
+            v.peer.send(message)
+
+    # -------------------------------------------------------------- agent
+    def attach_agent(self, agent: Peer, *, resumed: bool) -> None:
+        self.agent = agent
+        self.agent_gone_at = None
+        if not resumed or self.state not in ("sharing",):
+            self.state = "asking"
+        for v in self.viewers:
+            v.needs_key = True
+            v.in_flight.clear()
+        self._broadcast_status()
+        if self.state == "sharing":
+            agent.send({"t": "screen.refresh"})
+
+    def detach_agent(self, agent: Peer, now: float) -> None:
+        if self.agent is not agent:
+            return
+        self.agent = None
+        self.agent_gone_at = now
+        self._broadcast_status()
+
+    def consent(self, allowed: bool) -> None:
+        if self.state != "asking":
+            return
+        self.state = "sharing" if allowed else "denied"
+        self._broadcast_status()
+        if allowed and self.agent is not None and self.viewers:
+            self.agent.send({"t": "screen.refresh"})
+
+    def set_monitors(self, monitors: list[dict[str, Any]], selected: int) -> None:
+        self.monitors = monitors
+        self.selected = selected
+        self._broadcast_status()
+
+    def frame(self, payload: bytes, seq: int, key: bool) -> None:
+        """A screen message from the agent (already validated)."""
+        self.frames_in += 1
+        self.bytes_in += len(payload)
+        if self.state != "sharing":
+            self.frames_dropped_before_consent += 1
+            return
+        data = encode_frame(Channel.SCREEN, payload)
+        for v in self.viewers:
+            if seq == 0:  # cursor and pointer messages: latest wins, no ack
+                v.peer.send_screen(data, latest_wins=True)
+                continue
+            if v.needs_key and not key:
+                v.skipped += 1
+                continue
+            if len(v.in_flight) >= self.window:
+                v.skipped += 1
+                v.needs_key = True
+                continue
+            v.needs_key = False
+            v.in_flight.append(seq)
+            v.received += 1
+            v.peer.send_screen(data, latest_wins=False)
+
+    def stop(self, by: str) -> None:
+        if self.state == "stopped":
+            return
+        self.state = "stopped"
+        if self.agent is not None:
+            self.agent.send({"t": "ended", "by": by})
+        for v in self.viewers:
+            v.peer.send({**self.status(), "by": by})
+
+    def expired(self, now: float) -> bool:
+        return self.agent is None and self.agent_gone_at is not None and now - self.agent_gone_at > self.grace_s
+
+    # ------------------------------------------------------------- viewers
+    def add_viewer(self, peer: Peer, user_id: int, name: str) -> Viewer:
+        viewer = Viewer(peer, user_id, name, primary=user_id == self.rep_id)
+        self.viewers.append(viewer)
+        peer.send(self.status())
+        self._broadcast_status()
+        self.request_key()
+        return viewer
+
+    def remove_viewer(self, viewer: Viewer) -> None:
+        if viewer in self.viewers:
+            self.viewers.remove(viewer)
+            self._broadcast_status()
+
+    def ack(self, viewer: Viewer, seq: int) -> None:
+        if seq in viewer.in_flight:
+            del viewer.in_flight[: viewer.in_flight.index(seq) + 1]
+        if self.agent is None:
+            return
+        if viewer.primary or not any(v.primary for v in self.viewers):
+            self.agent.send({"t": "screen.ack", "seq": seq})
+        if viewer.needs_key and not viewer.in_flight:
+            self.request_key()
+
+    def request_key(self) -> None:
+        if self.agent is not None and self.state == "sharing":
+            self.agent.send({"t": "screen.refresh"})
+
+    def select(self, monitor: int) -> bool:
+        if not any(m.get("index") == monitor for m in self.monitors):
+            return False
+        if self.agent is not None:
+            self.agent.send({"t": "screen.select", "monitor": monitor})
+        return True
+
+    def statistics(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "frames_in": self.frames_in,
+            "bytes_in": self.bytes_in,
+            "dropped_before_consent": self.frames_dropped_before_consent,
+            "viewers": [{"name": v.name, "received": v.received, "skipped": v.skipped} for v in self.viewers],
+        }
+
+
+class Relay:
+    """This node's screen sessions, by session id."""
+
+    def __init__(self, *, window: int, grace_s: float) -> None:
+        self.window = window
+        self.grace_s = grace_s
+        self.sessions: dict[str, ScreenSession] = {}
+
+    def open(self, session_id: str, rep_id: int) -> ScreenSession:
+        """The session's screen, created on first use. A stopped or denied one
+        starts over in place (its viewers stay connected for the next try)."""
+        existing = self.sessions.get(session_id)
+        if existing is None:
+            existing = self.sessions[session_id] = ScreenSession(session_id, rep_id, window=self.window, grace_s=self.grace_s)
+        elif existing.state in ("stopped", "denied") and existing.agent is None:
+            existing.restart()
+        return existing
+
+    def get(self, session_id: str) -> ScreenSession | None:
+        return self.sessions.get(session_id)
+
+    def by_resume_token(self, token: str) -> ScreenSession | None:
+        for s in self.sessions.values():
+            if secrets.compare_digest(s.resume_token, token) and s.state in ("asking", "sharing"):
+                return s
+        return None
+
+    def sweep(self, now: float | None = None) -> list[ScreenSession]:
+        """Stop sessions whose agent has been gone past the grace period."""
+        now = time.monotonic() if now is None else now
+        gone = [s for s in self.sessions.values() if s.expired(now) and s.state != "stopped"]
+        for s in gone:
+            s.stop("agent_lost")
+        for sid in [sid for sid, s in self.sessions.items() if s.state == "stopped" and not s.viewers and s.agent is None]:
+            del self.sessions[sid]
+        return gone
+
+    def end_session(self, session_id: str, by: str) -> None:
+        screen = self.sessions.get(session_id)
+        if screen is not None:
+            screen.stop(by)

@@ -1,0 +1,95 @@
+"""``/ws/viewer?session=<id>``: the rep's view of the visitor's screen. The
+rep holding the session is the primary viewer; supervisors and admins may
+watch. Cookie and Origin are checked before the socket is accepted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from desklink.dispatch import channels as ch
+from desklink.errors import Forbidden
+from desklink.protocol import codes
+from desklink.protocol.messages import Ping, ScreenAck, ScreenRefresh, ScreenSelect, StopSharing, decode_viewer
+from desklink.relay.screen import ScreenSession, Viewer
+from desklink.server import auth as authmod
+from desklink.server.connection import Connection
+from desklink.server.context import Context
+
+
+class ViewerConnection(Connection):
+    kind = "W"  # forwards nothing from the broker; acts on control notes only
+
+    def __init__(self, ws: WebSocket, ctx: Context, login: authmod.Login, screen: ScreenSession, request_id: str) -> None:
+        super().__init__(ws, ctx)
+        self.login = login
+        self.screen = screen
+        self.request_id = request_id
+        self.viewer: Viewer | None = None
+
+    async def reader(self) -> None:
+        await self.join(ch.request_channel(self.request_id))
+        self.viewer = self.screen.add_viewer(self, self.login.user.id, self.login.user.display_name)
+        handlers = {
+            ScreenAck: self._ack,
+            ScreenRefresh: self._refresh,
+            ScreenSelect: self._select,
+            StopSharing: self._stop,
+            Ping: self._ping,
+        }
+        await self.message_loop(decode_viewer, handlers)
+
+    async def _ack(self, msg: ScreenAck) -> None:
+        assert self.viewer is not None
+        self.screen.ack(self.viewer, msg.seq)
+
+    async def _refresh(self, msg: ScreenRefresh) -> None:
+        self.screen.request_key()
+
+    async def _select(self, msg: ScreenSelect) -> None:
+        if not self.screen.select(msg.monitor):
+            raise Forbidden(f"there is no monitor {msg.monitor}")
+
+    async def _stop(self, msg: StopSharing) -> None:
+        assert self.viewer is not None
+        if not self.viewer.primary:
+            raise Forbidden("only the rep holding the session can stop sharing")
+        self.screen.stop("rep")
+
+    async def _ping(self, msg: Ping) -> None:
+        self.send({"t": "pong"})
+
+    def check_rate(self) -> None:
+        """Acks come once per frame, so the chat rate limit does not apply;
+        the relay's window bounds them instead."""
+
+    async def on_control(self, channel: str, note: dict[str, Any]) -> None:
+        if note.get("op") == "ended":
+            self.screen.stop("session_ended")
+            self.close_soon(codes.CLOSE_ENDED, "the support session ended")
+
+    async def on_close(self) -> None:
+        if self.viewer is not None:
+            self.screen.remove_viewer(self.viewer)
+
+
+async def viewer_endpoint(ws: WebSocket) -> None:
+    ctx: Context = ws.app.state.ctx
+    if not ctx.origins.same_site(ws.headers.get("origin"), ws):
+        await ws.close(codes.CLOSE_POLICY)
+        return
+    login = await ctx.accounts.authenticate(ws.cookies.get(authmod.COOKIE_NAME))
+    if login is None:
+        await ws.close(codes.CLOSE_AUTH)
+        return
+    session = await ctx.store.get_session(ws.query_params.get("session", "")[:64])
+    if session is None or not session.open:
+        await ws.close(codes.CLOSE_NOT_FOUND)
+        return
+    if session.rep_id != login.user.id and not login.user.at_least("supervisor"):
+        await ws.close(codes.CLOSE_FORBIDDEN)
+        return
+    screen = ctx.relay.open(session.id, session.rep_id)
+    await ws.accept()
+    await ViewerConnection(ws, ctx, login, screen, session.request_id).serve()

@@ -1,0 +1,124 @@
+"""A real X server for tests and benchmarks: Xvfb on a free display number,
+plus helpers to run X programs on it and drive them with xdotool.
+
+Each :class:`XDisplay` starts its own Xvfb and stops it (and every program
+it started) by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+#: Display numbers tried for a free one.
+DISPLAY_RANGE = range(60, 160)
+
+
+class XDisplay:
+    def __init__(self, width: int = 1280, height: int = 800, depth: int = 24) -> None:
+        self.width, self.height, self.depth = width, height, depth
+        self.number = -1
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.children: list[subprocess.Popen[Any]] = []
+
+    @property
+    def name(self) -> str:
+        return f":{self.number}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DISPLAY": self.name}
+
+    def start(self, timeout: float = 15.0) -> XDisplay:
+        for n in DISPLAY_RANGE:
+            if Path(f"/tmp/.X{n}-lock").exists() or Path(f"/tmp/.X11-unix/X{n}").exists():
+                continue
+            proc = subprocess.Popen(
+                ["Xvfb", f":{n}", "-screen", "0", f"{self.width}x{self.height}x{self.depth}", "-nolisten", "tcp", "-noreset"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and proc.poll() is None:
+                if Path(f"/tmp/.X11-unix/X{n}").exists():
+                    self.number, self.proc = n, proc
+                    self._wait_ready()
+                    return self
+                time.sleep(0.05)
+            proc.kill()
+            proc.wait()
+        raise RuntimeError("could not start Xvfb on any free display")
+
+    def _wait_ready(self) -> None:
+        for _ in range(100):
+            if subprocess.run(["xdotool", "getdisplaygeometry"], env=self.env, capture_output=True).returncode == 0:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("Xvfb did not answer")
+
+    def spawn(self, *cmd: str, **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start an X program on this display; stopped with the display."""
+        proc = subprocess.Popen(list(cmd), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+        self.children.append(proc)
+        return proc
+
+    def xdotool(self, *args: str, check: bool = True) -> str:
+        out = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=30)
+        if check and out.returncode != 0:
+            raise RuntimeError(f"xdotool {' '.join(args)} failed: {out.stderr.strip()}")
+        return out.stdout.strip()
+
+    def wait_window(self, name: str, timeout: float = 20.0) -> str:
+        """The id of the first visible window whose title matches ``name``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.xdotool("search", "--onlyvisible", "--name", name, check=False)
+            if found:
+                return found.splitlines()[0]
+            time.sleep(0.1)
+        raise TimeoutError(f"no window named {name!r} appeared on {self.name}")
+
+    def window_geometry(self, window: str) -> tuple[int, int, int, int]:
+        out = self.xdotool("getwindowgeometry", "--shell", window)
+        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return int(values["X"]), int(values["Y"]), int(values["WIDTH"]), int(values["HEIGHT"])
+
+    def click(self, x: int, y: int) -> None:
+        self.xdotool("mousemove", "--sync", str(x), str(y), "click", "1")
+
+    def screenshot(self) -> Any:
+        """The whole screen as an H x W x 3 RGB numpy array (via mss)."""
+        import mss
+        import numpy as np
+
+        with mss.MSS(display=self.name) as sct:
+            shot = sct.grab(sct.monitors[1])
+            return np.asarray(shot)[:, :, 2::-1].copy()
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(5)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait(5)
+        self.children.clear()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def __enter__(self) -> XDisplay:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

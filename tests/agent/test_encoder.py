@@ -1,0 +1,311 @@
+"""ScreenEncoder round trips: every frame goes through the wire format
+(encode, then the protocol's validating decoder) into the reference
+:class:`Canvas`, and what the viewer sees is compared with the source.
+
+Tolerances, per B/G/R channel in 0..255: once refined (q90 4:4:4) the mean
+absolute error is below 2 and the 99th percentile below 12; while moving
+(q60 4:2:0) below 4 and 40.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _screens import desktop, draw_text, errors, gradient, long_page, noise, photo, text_page, view
+from desklink.agent.encode import Canvas, ScreenEncoder
+from desklink.agent.encode.encoder import REFINE_EVERY
+from desklink.protocol.screen import FLAG_KEY, FLAG_REFINE, MAX_SIDE, Enc, Frame, decode
+
+REFINED = (2.0, 12.0)
+MOVING = (4.0, 40.0)
+W, H = 1280, 800
+STEP = 0.05  # seconds between captures (20 fps)
+
+
+def close(a: np.ndarray, b: np.ndarray, tolerance: tuple[float, float]) -> None:
+    mean, p99 = errors(a, b)
+    assert mean < tolerance[0] and p99 < tolerance[1], f"mean {mean:.2f}, p99 {p99:.1f} over {tolerance}"
+
+
+class Session:
+    """An encoder and a viewer joined by the wire format, on a fake clock."""
+
+    def __init__(self, width: int = W, height: int = H, **options: object) -> None:
+        self.enc = ScreenEncoder(width, height, **options)  # type: ignore[arg-type]
+        self.canvas = Canvas()
+        self.now = 0.0
+        self.seq = 0
+        self.frames: list[Frame] = []
+
+    def send(self, frame: Frame | None) -> Frame | None:
+        if frame is not None:
+            wire = decode(frame.encode(), 1 << 26)
+            assert isinstance(wire, Frame)
+            self.canvas.apply(wire)
+            self.frames.append(frame)
+        return frame
+
+    def step(self, image: np.ndarray | None = None) -> Frame | None:
+        """Advance the clock, record ``image`` if given, ask for a frame."""
+        self.now += STEP
+        self.seq += 1
+        if image is not None:
+            self.enc.update(image, self.now)
+        return self.send(self.enc.next_frame(self.seq, self.now, int(self.now * 1e6)))
+
+    def settle(self, steps: int = 12) -> list[Frame]:
+        """Let the screen stay still (refines happen); returns the frames sent."""
+        return [f for f in (self.step() for _ in range(steps)) if f is not None]
+
+
+def test_first_frame_is_a_key_frame_that_reconstructs_alone() -> None:
+    s = Session()
+    img = desktop(W, H)
+    frame = s.step(img)
+    assert frame is not None and frame.flags == FLAG_KEY and len(frame.rects) == 1
+    assert (frame.rects[0].x, frame.rects[0].y, frame.rects[0].w, frame.rects[0].h) == (0, 0, W, H)
+    close(s.canvas.image, img, REFINED)
+    assert not s.enc.lossy.any()
+    viewer = Canvas()  # a second viewer joining later needs nothing else
+    viewer.apply(s.enc.key_frame(99, s.now, 0))
+    close(viewer.image, img, REFINED)
+
+
+def test_unchanged_screen_costs_nothing() -> None:
+    s = Session()
+    img = desktop(W, H)
+    s.step(img)
+    assert s.step() is None
+    assert s.step(img) is None
+    assert s.step(img.copy()) is None  # equal pixels, other array
+    assert s.settle() == []
+
+
+def test_small_change_is_sent_crisp_at_once() -> None:
+    s = Session()
+    img = text_page(W, H)
+    s.step(img)
+    typed = img.copy()
+    draw_text(typed, 16, 16 + 18 * 30, "hello, world")
+    frame = s.step(typed)
+    assert frame is not None and frame.flags == 0
+    assert sum(r.w * r.h for r in frame.rects) <= 4 * 64 * 64
+    assert frame.payload_bytes < 15_000
+    close(s.canvas.image, typed, REFINED)
+    assert not s.enc.lossy.any() and s.settle() == []
+
+
+def test_large_change_moves_then_refines() -> None:
+    s = Session(settle_s=0.25)
+    base = gradient(W, H)
+    s.step(base)
+    img = base.copy()
+    img[100:700, 100:900] = text_page(800, 600, seed=4)
+    img[100:500, 950:1250] = photo(300, 400)
+    frame = s.step(img)
+    assert frame is not None and frame.flags == 0
+    close(s.canvas.image, img, MOVING)
+    assert s.enc.lossy.any()
+    assert s.step() is None  # not settled yet
+    refines = s.settle()
+    assert refines and all(f.flags == FLAG_REFINE for f in refines)
+    assert not s.enc.lossy.any()
+    close(s.canvas.image, img, REFINED)
+    assert s.settle() == []
+
+
+def test_session_round_trip() -> None:
+    """Typing, a window opening, scrolling in it, a flat dialog, a video in a
+    corner: within tolerance after every frame, crisp once settled."""
+    s = Session()
+    page = long_page(640, 4000, seed=8)
+    img = desktop(W, H)
+    s.step(img)
+    for text in ("a", "ab", "abc", "abc d"):
+        img = img.copy()
+        draw_text(img, 120, 130, text)
+        s.step(img)
+        close(s.canvas.image, img, REFINED)
+    img = img.copy()
+    img[100:700, 80:720] = view(page, 0, 600)
+    s.step(img)
+    close(s.canvas.image, img, MOVING)
+    for k in range(1, 8):
+        img = img.copy()
+        img[100:700, 80:720] = view(page, k * 53, 600)
+        frame = s.step(img)
+        assert frame is not None and any(r.enc is Enc.COPY for r in frame.rects)
+        close(s.canvas.image, img, MOVING)
+    img = img.copy()
+    img[250:450, 300:700, :3] = (40, 160, 230)
+    frame = s.step(img)
+    assert frame is not None and any(r.enc is Enc.FILL for r in frame.rects)
+    for k in range(6):
+        img = img.copy()
+        img[40:440, 760:1260] = photo(500, 400, seed=k)
+        s.step(img)
+    s.settle()
+    close(s.canvas.image, img, REFINED)
+    assert not s.enc.lossy.any()
+
+
+def test_scroll_is_a_copy_and_much_smaller() -> None:
+    page = long_page(W, 3000, seed=5)
+    sizes = {}
+    for scroll in (True, False):
+        s = Session(scroll=scroll)
+        s.step(view(page, 400, H))
+        s.settle()
+        cur = view(page, 460, H)
+        frame = s.step(cur)
+        assert frame is not None
+        close(s.canvas.image, cur, MOVING)
+        sizes[scroll] = frame.payload_bytes
+        if scroll:
+            copy = frame.rects[0]
+            assert copy.enc is Enc.COPY and copy.source[1] - copy.y == 60
+            assert copy.h >= H - 60 - 64
+    assert sizes[True] * 4 < sizes[False], sizes
+
+
+def test_scrolled_lossy_content_still_refines() -> None:
+    """Lossy flags travel with a COPY: content sent at motion quality and then
+    scrolled is still refined once it settles."""
+    page = long_page(W, 3000, seed=6)
+    s = Session(settle_s=10.0)  # nothing refines during the scroll
+    s.step(gradient(W, H))
+    s.step(view(page, 0, H))  # big change: lossy everywhere
+    assert s.enc.lossy.mean() > 0.8
+    s.enc.settle_s = 0.25
+    cur = view(page, 200, H)
+    frame = s.step(cur)
+    assert frame is not None and frame.rects[0].enc is Enc.COPY
+    assert s.enc.lossy.mean() > 0.8
+    s.settle()
+    close(s.canvas.image, cur, REFINED)
+
+
+def test_updates_coalesce_into_one_frame() -> None:
+    s = Session()
+    img = desktop(W, H)
+    s.step(img)
+    a = img.copy()
+    draw_text(a, 100, 120, "first")
+    b = a.copy()
+    b[600:700, 900:1200] = photo(300, 100)
+    c = b.copy()
+    draw_text(c, 700, 750, "third")
+    for i, pic in enumerate((a, b, c)):
+        s.enc.update(pic, s.now + i * 0.01)  # the window is full: no next_frame
+    frame = s.step()
+    assert frame is not None and len(s.frames) == 2
+    close(s.canvas.image, c, MOVING)
+    s.settle()
+    close(s.canvas.image, c, REFINED)
+
+
+def test_a_change_that_reverts_before_sending_costs_nothing() -> None:
+    s = Session()
+    img = desktop(W, H)
+    s.step(img)
+    blink = img.copy()
+    blink[300:318, 400:408, :3] = 0  # a cursor blinks on and off again
+    s.enc.update(blink, s.now)
+    assert s.step(img) is None
+
+
+def test_resolution_change_makes_a_key_frame() -> None:
+    s = Session()
+    s.step(desktop(W, H))
+    small = desktop(1024, 768, seed=3)
+    frame = s.step(small)
+    assert frame is not None and frame.key and (frame.width, frame.height) == (1024, 768)
+    assert (s.enc.width, s.enc.height) == (1024, 768)
+    close(s.canvas.image, small, REFINED)
+    assert s.step(small) is None
+
+
+def test_request_key() -> None:
+    s = Session()
+    img = desktop(W, H)
+    s.step(img)
+    s.enc.request_key()
+    assert s.enc.needs_key
+    frame = s.step()
+    assert frame is not None and frame.key and not s.enc.needs_key
+
+
+def test_odd_sizes_round_trip() -> None:
+    s = Session(1001, 677)
+    img = desktop(1001, 677)
+    s.step(img)
+    moved = img.copy()
+    moved[600:677, 950:1001] = photo(51, 77)  # bottom-right partial tiles
+    moved[0:5, 0:1001, :3] = 0
+    s.step(moved)
+    close(s.canvas.image, moved, MOVING)
+    s.settle()
+    close(s.canvas.image, moved, REFINED)
+
+
+def test_refine_interleaves_under_constant_motion() -> None:
+    s = Session(settle_s=0.1)
+    s.step(gradient(W, H))
+    big = text_page(W, H, seed=9)
+    s.step(big)
+    assert s.enc.lossy.any()
+    img = big
+    flags = []
+    for k in range(3 * REFINE_EVERY):
+        img = img.copy()
+        img[0:64, 0:128] = photo(128, 64, seed=k)  # a tiny animation never stops
+        frame = s.step(img)
+        assert frame is not None
+        flags.append(frame.flags)
+    assert FLAG_REFINE in flags
+    close(s.canvas.image[64:], img[64:], REFINED)
+
+
+def test_max_refine_tiles_spreads_a_refine() -> None:
+    s = Session(max_refine_tiles=40)
+    s.step(gradient(W, H))
+    img = noise(W, H)
+    s.step(img)
+    refines = s.settle(20)
+    assert len(refines) >= 250 // 40 and all(f.flags == FLAG_REFINE for f in refines)
+    assert not s.enc.lossy.any()
+
+
+def test_scattered_changes_stay_under_the_rect_cap() -> None:
+    s = Session(max_rects=16)
+    img = desktop(W, H)
+    s.step(img)
+    dots = img.copy()
+    for r in range(0, H, 128):
+        for c in range(0, W, 128):
+            dots[r + 5, c + 5, :3] = 0
+    frame = s.step(dots)
+    assert frame is not None and len(frame.rects) <= 16
+    close(s.canvas.image, dots, MOVING)
+
+
+def test_bad_input_is_refused() -> None:
+    enc = ScreenEncoder(64, 64)
+    with pytest.raises(RuntimeError):
+        enc.key_frame(1, 0.0, 0)
+    assert enc.next_frame(1, 0.0, 0) is None
+    with pytest.raises(ValueError):
+        enc.update(np.zeros((64, 64, 3), np.uint8), 0.0)
+    with pytest.raises(ValueError):
+        enc.update(np.zeros((8, MAX_SIDE + 1, 4), np.uint8), 0.0)
+    for bad in ({"tile": 40}, {"motion_quality": 0}, {"refine_quality": 101}, {"settle_s": -1.0}):
+        with pytest.raises(ValueError):
+            ScreenEncoder(64, 64, **bad)  # type: ignore[arg-type]
+
+
+def test_statistics_count_frames() -> None:
+    s = Session()
+    s.step(desktop(W, H))
+    stats = s.enc.statistics()
+    assert stats.frames == stats.key_frames == 1 and stats.bytes > 0 and stats.last_encode_ms > 0

@@ -1,0 +1,61 @@
+"""Helpers for the screen tests: a chat session, the agent as a process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from desklink.testing import RepClient, ServerProcess, VisitorClient
+from desklink.testing_x import XDisplay
+
+
+@dataclass
+class Chat:
+    rep: RepClient
+    visitor: VisitorClient
+    session_id: str
+    username: str
+    password: str
+
+    async def offer(self) -> dict[str, Any]:
+        await self.rep.send({"t": "screen.request", "session_id": self.session_id})
+        offer = await self.visitor.expect("screen.offer")
+        mine = await self.rep.expect("screen.offer")
+        assert mine["code"] == offer["code"]
+        return offer
+
+    async def close(self) -> None:
+        await self.rep.close()
+        await self.visitor.close()
+
+
+def start_agent(display: XDisplay, server: ServerProcess, code: str, *, terminal: bool, answer: str = "") -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "desklink", "agent", "--server", server.url, "--code", code.replace(" ", "")]
+    if terminal:
+        cmd.append("--terminal")
+    proc = subprocess.Popen(
+        cmd, env={**display.env, "PYTHONUNBUFFERED": "1"}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    display.children.append(proc)
+    if answer and proc.stdin is not None:
+        proc.stdin.write(answer)
+        proc.stdin.flush()
+    return proc
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate(timeout=5)
+        raise AssertionError(f"agent did not exit in time:\n{out}") from None
+    return proc.returncode, out
+
+
+def env_without_display() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "DISPLAY"}
