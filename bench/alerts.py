@@ -399,7 +399,8 @@ class Bench:
                "--threads", "--format", "raw", "-o", out]
         if self.args.profile_mode == "wall":
             cmd.append("--idle")  # also sample threads that wait (select, the GIL, locks)
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log = open(out + ".log", "w")  # noqa: SIM115 (closed below)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         await asyncio.sleep(1.0)  # py-spy attaches
         try:
             yield
@@ -410,6 +411,7 @@ class Bench:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+            log.close()
             self.profiles.append(out)
 
     # ------------------------------------------------------------------ setup
@@ -823,7 +825,7 @@ class Bench:
         stop_at = warm_end + args.chat_seconds
         buckets = [0] * max(1, int(math.ceil(args.chat_seconds)))
         latencies: list[float] = []
-        stats = {"in_window": 0, "errors": 0, "late": 0}
+        stats = {"in_window": 0}
         error_codes: dict[str, int] = {}
 
         def hook(ep: Endpoint, tt: float, raw: str) -> None:
@@ -849,7 +851,6 @@ class Bench:
 
         self.hook.fn = hook
         pid = self.server.proc.pid  # type: ignore[union-attr]
-        cpu0 = None
         try:
             tasks = [asyncio.create_task(s.run(stop_at)) for s in senders]
             await asyncio.sleep(max(0.0, warm_end - pc()))
@@ -1179,10 +1180,13 @@ def analyse_trace(
             table.dist(name[2:], parts[name])
     if rounds:
         lo, hi = min(r[1] for r in rounds), max(r[3] for r in rounds)
+        table.section("server garbage collection during the whole fan-out phase (--trace)")
         for gen in (1, 2):
             pauses = [v for _, v in within(f"gc{gen}", lo, hi)]
             if pauses:
                 table.dist(f"server gen-{gen} GC pauses during the fan-out phase", pauses)
+            else:
+                table.value(f"server gen-{gen} GC pauses during the fan-out phase", "none")
         objects = [v for _, v in within("gc2.objects", lo, hi)]
         if objects:
             table.value("objects tracked by the server's GC at its full GCs", " / ".join(f"{v:.0f}" for v in objects[:4]))

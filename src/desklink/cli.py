@@ -98,6 +98,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=settings.trust_proxy,
         log_level=args.log_level,
         server_header=False,
+        # Chat and alerts are tiny and screen frames are JPEG: compression
+        # would cost every socket ~45 KiB and a quarter of the fan-out CPU
+        # (bench/alerts.py) for almost no bytes saved.
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -97,7 +97,7 @@ def gradient(width: int, height: int) -> Image:
     return img
 
 
-def photo(width: int, height: int, *, seed: int = 3, grain: int = 6) -> Image:
+def photo(width: int, height: int, *, seed: int = 3, grain: int = 3) -> Image:
     """Photo-like: a smooth random field (bilinear upscale of coarse noise) plus grain."""
     rng = np.random.default_rng(seed)
     cw, ch = max(2, width // 24 + 2), max(2, height // 24 + 2)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from _screens import desktop, draw_text, errors, gradient, long_page, noise, photo, text_page, view
+from ._screens import desktop, draw_text, errors, gradient, long_page, noise, photo, text_page, view
 from desklink.agent.encode import Canvas, ScreenEncoder
 from desklink.agent.encode.encoder import REFINE_EVERY
+from desklink.agent.encode.jpeg import decode_jpeg, encode_jpeg
 from desklink.protocol.screen import FLAG_KEY, FLAG_REFINE, MAX_SIDE, Enc, Frame, decode
 
 REFINED = (2.0, 12.0)
@@ -138,7 +141,7 @@ def test_session_round_trip() -> None:
         assert frame is not None and any(r.enc is Enc.COPY for r in frame.rects)
         close(s.canvas.image, img, MOVING)
     img = img.copy()
-    img[250:450, 300:700, :3] = (40, 160, 230)
+    img[256:448, 320:640, :3] = (40, 160, 230)  # a flat panel on whole tiles
     frame = s.step(img)
     assert frame is not None and any(r.enc is Enc.FILL for r in frame.rects)
     for k in range(6):
@@ -256,14 +259,13 @@ def test_refine_interleaves_under_constant_motion() -> None:
     s.step(big)
     assert s.enc.lossy.any()
     img = big
-    flags = []
-    for k in range(3 * REFINE_EVERY):
+    for k in range(10 * REFINE_EVERY):
         img = img.copy()
         img[0:64, 0:128] = photo(128, 64, seed=k)  # a tiny animation never stops
         frame = s.step(img)
-        assert frame is not None
-        flags.append(frame.flags)
-    assert FLAG_REFINE in flags
+        assert frame is not None and frame.flags == 0  # never a frame of its own
+        close(s.canvas.image, img, MOVING)  # the motion is never late
+    assert not s.enc.lossy[1:].any()
     close(s.canvas.image[64:], img[64:], REFINED)
 
 
@@ -309,3 +311,55 @@ def test_statistics_count_frames() -> None:
     s.step(desktop(W, H))
     stats = s.enc.statistics()
     assert stats.frames == stats.key_frames == 1 and stats.bytes > 0 and stats.last_encode_ms > 0
+
+
+edits = st.lists(
+    st.one_of(
+        st.tuples(st.just("fill"), st.integers(0, 319), st.integers(0, 239), st.integers(1, 200), st.integers(1, 150),
+                  st.integers(0, 255)),
+        st.tuples(st.just("photo"), st.integers(0, 319), st.integers(0, 239), st.integers(1, 200), st.integers(1, 150),
+                  st.integers(0, 99)),
+        st.tuples(st.just("text"), st.integers(0, 300), st.integers(0, 220), st.integers(1, 30), st.just(0),
+                  st.integers(0, 99)),
+        st.tuples(st.just("scroll"), st.integers(0, 100), st.integers(0, 60), st.integers(100, 220),
+                  st.integers(100, 180), st.integers(-90, 90)),
+        st.tuples(st.just("frame"), st.just(0), st.just(0), st.just(0), st.just(0), st.just(0)),
+    ),
+    max_size=14,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(edits)
+def test_any_edit_sequence_ends_crisp(steps: list[tuple[str, int, int, int, int, int]]) -> None:
+    """Whatever happens on screen, and however captures and frames
+    interleave, the viewer converges to the screen once it settles."""
+    s = Session(320, 240, tile=32)
+    img = desktop(320, 240)
+    s.step(img)
+    for kind, x, y, w, h, v in steps:
+        if kind == "frame":
+            s.step()
+            continue
+        img = img.copy()
+        if kind == "fill":
+            img[y : y + h, x : x + w, :3] = (v, 255 - v, v // 2)
+        elif kind == "photo":
+            patch = photo(320, 240, seed=v)
+            img[y : y + h, x : x + w] = patch[y : y + h, x : x + w]
+        elif kind == "text":
+            draw_text(img, x, y, [33 + (v + i) % 60 for i in range(w)])
+        else:  # scroll the box by v rows
+            box = img[y : y + h, x : x + w].copy()
+            img[y : y + h, x : x + w] = np.roll(box, v, axis=0)
+        s.enc.update(img, s.now)  # a capture without a frame: coalesced
+    s.step(img)
+    s.settle(20)
+    assert not s.enc.lossy.any()
+    # Random content can be harder for JPEG than the fixed screens (text on
+    # a photo), so the bar is what one q90 4:4:4 JPEG of the whole final
+    # screen achieves, with a little room for tile boundaries.
+    direct = decode_jpeg(encode_jpeg(img, 0, 0, 320, 240, quality=90, subsampling="444"))
+    ref_mean, ref_p99 = errors(direct, img)
+    mean, p99 = errors(s.canvas.image, img)
+    assert mean <= ref_mean * 1.25 + 0.25 and p99 <= ref_p99 + 4, (mean, p99, ref_mean, ref_p99)

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _screens import long_page, noise, photo, text_page, view
+from ._screens import long_page, noise, photo, text_page, view
 from desklink.agent.encode.scroll import MIN_ROWS, CopyRect, apply_copy, detect_scroll, find_scroll
 from desklink.agent.encode.tiles import changed_tiles
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ def start_agent(display: XDisplay, server: ServerProcess, code: str, *, terminal
     if terminal:
         cmd.append("--terminal")
     proc = subprocess.Popen(
-        cmd, env={**display.env, "PYTHONUNBUFFERED": "1"}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        cmd, env={**display.env, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,
     )
     display.children.append(proc)
@@ -47,12 +49,22 @@ def start_agent(display: XDisplay, server: ServerProcess, code: str, *, terminal
     return proc
 
 
-def finish(proc: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int, str]:
+async def finish(proc: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int, str]:
+    """Wait for the agent to exit, off the event loop (the test's own sockets
+    and proxies must keep running meanwhile); its exit code and output."""
+    return await asyncio.to_thread(_finish, proc, timeout)
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float) -> tuple[int, str]:
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate(timeout=5)
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        try:
+            out, _ = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate(timeout=5)
         raise AssertionError(f"agent did not exit in time:\n{out}") from None
     return proc.returncode, out
 

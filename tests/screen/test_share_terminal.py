@@ -40,7 +40,7 @@ async def test_viewer_reconstructs_the_x_screen_and_sees_typing(server: ServerPr
     # The rep stops: the agent exits cleanly and the viewer is told.
     await viewer.send({"t": "screen.stop"})
     await viewer.wait_status("stopped")
-    code, out = finish(agent)
+    code, out = await finish(agent)
     assert code == 0, out
     assert "stopped sharing" in out
     await viewer.close()
@@ -51,7 +51,7 @@ async def test_deny_means_no_frame_ever_reaches_the_viewer(server: ServerProcess
     offer = await chat.offer()
     agent = start_agent(display, server, offer["code"], terminal=True, answer="n\n")
     await viewer.wait_status("denied")
-    code, out = finish(agent)
+    code, out = await finish(agent)
     assert code == 0 and "declined" in out
     await asyncio.sleep(0.5)
     assert viewer.frames == 0
@@ -62,9 +62,9 @@ async def test_wrong_and_reused_codes_are_refused(server: ServerProcess, display
     offer = await chat.offer()
     digits = offer["code"].replace(" ", "")
     wrong = digits[:3] + ("000000" if digits[3:] != "000000" else "111111")
-    code, out = finish(start_agent(display, server, wrong, terminal=True))
+    code, out = await finish(start_agent(display, server, wrong, terminal=True))
     assert code == 0 and "wrong or expired" in out
     ok = start_agent(display, server, digits, terminal=True, answer="n\n")
-    assert finish(ok)[0] == 0
-    code, out = finish(start_agent(display, server, digits, terminal=True))
+    assert (await finish(ok))[0] == 0
+    code, out = await finish(start_agent(display, server, digits, terminal=True))
     assert "wrong or expired" in out  # single use

@@ -40,6 +40,8 @@ from desklink.store.records import Message, Queue, Request, Session, User
 VISITOR_TOKEN_BYTES = 24
 #: A broker claim outlives any accept's database write by far.
 CLAIM_TTL_S = 30.0
+#: Request -> queue entries a node remembers (a cleared cache only costs reads).
+QUEUE_CACHE_SIZE = 100_000
 #: Presence group of connected visitors (for abandonment).
 VISITOR_PRESENCE = "visitors"
 
@@ -74,6 +76,9 @@ class Dispatcher:
         self.settings = settings
         self.now = clock
         self._names: dict[int, str] = {}
+        #: request id -> queue id: a request never changes queue, so losers of
+        #: an accept race need no database read at all.
+        self._queue_of: dict[str, int] = {}
 
     # ------------------------------------------------------------------ views
     async def rep_name(self, user_id: int | None) -> str:
@@ -174,6 +179,7 @@ class Dispatcher:
             request_id=req.id, kind="submitted", actor="visitor", data={"queue": queue.slug, "origin": origin}, now=now
         )
         await self.broker.presence_set(VISITOR_PRESENCE, req.id, s.visitor_grace_s)
+        self._remember_queue(req)
         await self.broker.publish(
             ch.queue_channel(queue.id), ch.envelope("R", {"t": "alert", "request": self.alert_view(req, queue)})
         )
@@ -189,19 +195,30 @@ class Dispatcher:
         await self._queue_changed(req.queue_id)
 
     # ----------------------------------------------------------------- accept
-    async def accept(self, rep: User, request_id: str) -> Session:
+    async def accept(self, rep: User, request_id: str, rep_queue_ids: frozenset[int]) -> Session:
         """First accept wins. Raises ``Conflict`` (``conflict_taken`` with the
-        winner's name, or ``conflict_closed``) for everyone else."""
-        req = await self.store.get_request(request_id)
-        if req is None:
-            raise NotFound("no such request")
-        if rep.id not in await self.store.queue_member_ids(req.queue_id):
+        winner's name, or ``conflict_closed``) for everyone else.
+
+        ``rep_queue_ids`` are the queues the rep's console joined. The broker
+        claim comes before any database work, so of a hundred reps accepting
+        at once, only the winner touches the database."""
+        queue_id = self._queue_of.get(request_id)
+        req = None
+        if queue_id is None:
+            req = await self.store.get_request(request_id)
+            if req is None:
+                raise NotFound("no such request")
+            queue_id = self._remember_queue(req)
+        if queue_id not in rep_queue_ids:
             raise Forbidden("you are not a member of this request's queue")
-        if req.status != "waiting":
-            raise await self._lost(req)
         owner = await self.broker.claim(f"claim:{request_id}", str(rep.id), CLAIM_TTL_S)
         if owner != str(rep.id):
             raise Conflict(f"already taken by {await self.rep_name(int(owner))}", code="conflict_taken")
+        req = req or await self.store.get_request(request_id)
+        if req is None:
+            raise NotFound("no such request")
+        if req.status != "waiting":
+            raise await self._lost(req)
         now = self.now()
         session = await self.store.accept_request(request_id, rep.id, now)
         if session is None:
@@ -209,11 +226,19 @@ class Dispatcher:
         await self.store.add_event(request_id=req.id, kind="accepted", actor=f"rep:{rep.id}", data={}, now=now)
         taken_by = {"id": rep.id, "name": rep.display_name}
         await self._withdraw(req, "taken", taken_by)
-        await self.broker.publish(ch.user_channel(rep.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
         await self.broker.publish(ch.request_channel(req.id), ch.envelope("V", {"t": "joined", "rep": {"name": rep.display_name}}))
         await self.broker.publish(ch.request_channel(req.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
+        # Stored before the rep's consoles hear of the session, so they get it
+        # once, in the backlog they read after joining the conversation.
         await self.post_system(req, session.id, f"{rep.display_name} joined the conversation.", f"joined:{rep.id}")
+        await self.broker.publish(ch.user_channel(rep.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
         return session
+
+    def _remember_queue(self, req: Request) -> int:
+        if len(self._queue_of) >= QUEUE_CACHE_SIZE:
+            self._queue_of.clear()
+        self._queue_of[req.id] = req.queue_id
+        return req.queue_id
 
     async def _lost(self, req: Request) -> Conflict:
         if req.status == "accepted" and req.rep_id is not None:
@@ -266,9 +291,11 @@ class Dispatcher:
 
     # ------------------------------------------------------------------- chat
     async def chat(
-        self, req: Request, *, sender: str, name: str, user_id: int | None, cid: str, text: str
+        self, req: Request, *, sender: str, name: str, user_id: int | None, cid: str, text: str, session_id: str | None = None
     ) -> tuple[Message, bool]:
-        """Store a chat line (idempotent per ``cid``) and publish it when new."""
+        """Store a chat line (idempotent per ``cid``) and publish it when new.
+        ``req`` may be stale: the store checks the lifecycle atomically, so a
+        closed conversation is refused whatever the caller last saw."""
         if req.status not in CHAT_ALLOWED:
             raise Conflict(f"the conversation is {req.status}", code="conflict_closed")
         text = check_text("message", text, self.settings.max_chat_chars)
@@ -276,8 +303,10 @@ class Dispatcher:
             request_id=req.id, client_id=cid, sender=sender, sender_name=name, user_id=user_id, body=text, now=self.now()
         )
         if created:
-            session = await self.store.get_session_by_request(req.id)
-            view = self.message_view(msg, session.id if session else "")
+            if session_id is None:
+                session = await self.store.get_session_by_request(req.id)
+                session_id = session.id if session else ""
+            view = self.message_view(msg, session_id)
             await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", view))
         return msg, created
 

@@ -68,6 +68,7 @@ class ScreenSession:
         self.selected = 0
         self.resume_token = secrets.token_urlsafe(16)
         self.agent_gone_at: float | None = None
+        self.stopped_by = ""
         self.frames_in = 0
         self.frames_dropped_before_consent = 0
         self.bytes_in = 0
@@ -76,6 +77,7 @@ class ScreenSession:
         """Start over after a stop or a refusal: a new agent must join with a
         new code and ask for consent again."""
         self.state = "waiting_agent"
+        self.stopped_by = ""
         self.resume_token = secrets.token_urlsafe(16)
         self.agent_gone_at = None
         for v in self.viewers:
@@ -93,6 +95,7 @@ class ScreenSession:
             "monitors": self.monitors,
             "selected": self.selected,
             "watchers": [v.name for v in self.viewers if not v.primary],
+            "by": self.stopped_by or None,
         }
 
     def _broadcast_status(self) -> None:
@@ -161,10 +164,10 @@ class ScreenSession:
         if self.state == "stopped":
             return
         self.state = "stopped"
+        self.stopped_by = by
         if self.agent is not None:
             self.agent.send({"t": "ended", "by": by})
-        for v in self.viewers:
-            v.peer.send({**self.status(), "by": by})
+        self._broadcast_status()
 
     def expired(self, now: float) -> bool:
         return self.agent is None and self.agent_gone_at is not None and now - self.agent_gone_at > self.grace_s

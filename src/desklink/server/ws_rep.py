@@ -129,7 +129,7 @@ class RepConnection(Connection):
         if not self.online:
             raise ProtocolError("go online before accepting requests", code="bad_state")
         try:
-            await self.ctx.dispatcher.accept(self.user, msg.request_id)
+            await self.ctx.dispatcher.accept(self.user, msg.request_id, frozenset(q.id for q in self.queues))
         except Conflict as exc:
             self.send_error(exc, msg.request_id)
 
@@ -144,7 +144,8 @@ class RepConnection(Connection):
         req = await self.ctx.store.get_request(session.request_id)
         assert req is not None
         await self.ctx.dispatcher.chat(
-            req, sender="rep", name=self.user.display_name, user_id=self.user.id, cid=msg.cid, text=msg.text
+            req, sender="rep", name=self.user.display_name, user_id=self.user.id, cid=msg.cid, text=msg.text,
+            session_id=session.id,
         )
 
     async def _typing(self, msg: Typing) -> None:

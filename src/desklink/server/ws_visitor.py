@@ -103,8 +103,11 @@ class VisitorConnection(Connection):
         return req
 
     async def _chat(self, msg: ChatSend) -> None:
-        req = await self._fresh()
-        await self.ctx.dispatcher.chat(req, sender="visitor", name=req.visitor_name, user_id=None, cid=msg.cid, text=msg.text)
+        req = self.req  # possibly stale; the store re-checks the lifecycle atomically
+        await self.ctx.dispatcher.chat(
+            req, sender="visitor", name=req.visitor_name, user_id=None, cid=msg.cid, text=msg.text,
+            session_id=self.session_id or None,
+        )
 
     async def _typing(self, msg: Typing) -> None:
         if not self.session_id:

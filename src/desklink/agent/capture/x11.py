@@ -65,7 +65,7 @@ class X11Capture(MssCapture):
         import xcffib.xfixes
         import xcffib.xproto
 
-        conn = xcffib.connect(display=display)
+        conn: Any = xcffib.connect(display=display)  # type: ignore[no-untyped-call]
         self._conn = conn
         present = conn.core.QueryExtension(len(b"DAMAGE"), b"DAMAGE").reply().present
         if not present:

@@ -18,12 +18,14 @@ has it at motion quality) and ``changed_at`` (when it last changed).
   remaining tiles into rectangles, each a FILL when flat, else a JPEG at
   motion quality 4:2:0 (or at refine quality 4:4:4 for a small change such
   as typing, which then never needs a second pass). No damage: lossy tiles
-  unchanged for ``settle_s`` are re-sent at refine quality 4:4:4 in a
-  ``FLAG_REFINE`` frame, so text ends crisp. Nothing to do: ``None`` (an
-  unchanged screen costs one 0.5 ms diff, or nothing when the capture is
-  the same object). Under constant motion elsewhere, one refine frame is
-  interleaved after every :data:`REFINE_EVERY` motion frames so settled areas
-  still sharpen.
+  unchanged for ``settle_s`` (and those unchanged for half of it along with
+  them) are re-sent at refine quality 4:4:4 in a ``FLAG_REFINE`` frame, so
+  text ends crisp. Nothing to do: ``None`` (an unchanged screen costs one
+  0.5 ms diff, or nothing when the capture is the same object). Under
+  constant motion elsewhere (a video in a corner), settled tiles still
+  sharpen: up to a quarter of ``max_refine_tiles`` of them ride along in
+  every :data:`REFINE_EVERY`-th motion frame, ahead of its motion
+  rectangles, so the motion is never delayed by a frame of its own.
 * A size change (or the first capture, or :meth:`request_key`) makes the next
   frame a key frame: the whole screen, ``FLAG_KEY``, refine quality.
 
@@ -63,6 +65,7 @@ class EncoderStats:
     frames: int = 0
     key_frames: int = 0
     refine_frames: int = 0
+    refine_rects: int = 0
     copies: int = 0
     rects: int = 0
     bytes: int = 0
@@ -159,15 +162,20 @@ class ScreenEncoder:
         frame: Frame | None
         if mask.any():
             self.changed_at[mask] = now
-            due = self._refine_due(now) & ~mask
-            if self._motion_run >= REFINE_EVERY and due.any():
-                frame = self._refine(seq, capture_us, due)
-            else:
-                frame = self._motion(seq, now, capture_us, image, mask)
+            rects: list[Rect] = []
+            if self._motion_run >= REFINE_EVERY:
+                due = self._refine_due(now) & ~mask
+                if due.any():  # settled tiles are equal in both pictures: take the new one
+                    rects = self._refine_rects(image, due, max(1, self.max_refine_tiles // 4))
+            frame = self._motion(seq, now, capture_us, image, mask, rects)
         else:
             self.sent_image = image  # identical pixels: adopt, so the next diff can be skipped
             due = self._refine_due(now)
-            frame = self._refine(seq, capture_us, due) if due.any() else None
+            frame = None
+            if due.any():
+                rects = self._refine_rects(image, due, self.max_refine_tiles)
+                frame = Frame(seq, capture_us, self.width, self.height, tuple(rects), FLAG_REFINE)
+                self.stats.refine_frames += 1
         if frame is not None:
             self._count(frame, started)
         return frame
@@ -209,7 +217,7 @@ class ScreenEncoder:
         due = self.lossy & (age >= self.settle_s)
         if due.any():
             due |= self.lossy & (age >= self.settle_s / 2)
-        return due  # type: ignore[no-any-return]
+        return due
 
     def _encode(self, image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: Subsampling) -> tuple[Rect, bool]:
         """One rectangle: ``(rect, exact)``; FILL when flat (exact), else JPEG."""
@@ -224,9 +232,12 @@ class ScreenEncoder:
         t = self.tile
         return slice(y // t, -(-(y + h) // t)), slice(x // t, -(-(x + w) // t))
 
-    def _motion(self, seq: int, now: float, capture_us: int, image: npt.NDArray[np.uint8], mask: Mask) -> Frame:
+    def _motion(self, seq: int, now: float, capture_us: int, image: npt.NDArray[np.uint8], mask: Mask,
+                rects: list[Rect]) -> Frame:
+        """Append the COPY and the changed rectangles to ``rects`` (refines
+        already there come first: they touch only tiles equal in both
+        pictures, so a COPY reading them reads the right thing)."""
         assert self.sent_image is not None
-        rects: list[Rect] = []
         if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES:
             found = detect_scroll(self.sent_image, image, mask, self.tile)
             if found is not None:
@@ -236,7 +247,8 @@ class ScreenEncoder:
                 self.stats.copies += 1
                 mask = found.remaining
         small = int(mask.sum()) <= self.small_change_tiles
-        quality, subsampling = (self.refine_quality, "444") if small else (self.motion_quality, "420")
+        quality = self.refine_quality if small else self.motion_quality
+        subsampling: Subsampling = "444" if small else "420"
         boxes = merge_rects(mask, self.tile, self.width, self.height, max_rects=self.max_rects)
         for box in boxes:
             rect, exact = self._encode(image, box, quality, subsampling)
@@ -261,16 +273,17 @@ class ScreenEncoder:
             full = full_cols and r0 == ty * t and r1 == min((ty + 1) * t, self.height)
             self.lossy[ty, cols] = src if full else (src | old[ty, cols])
 
-    def _refine(self, seq: int, capture_us: int, due: Mask) -> Frame:
-        assert self.sent_image is not None
-        if int(due.sum()) > self.max_refine_tiles:
-            flat = np.flatnonzero(due)[: self.max_refine_tiles]
+    def _refine_rects(self, image: npt.NDArray[np.uint8], due: Mask, cap: int) -> list[Rect]:
+        """Refine-quality 4:4:4 rectangles for at most ``cap`` of the ``due``
+        tiles (first in reading order); clears their lossy flags."""
+        if int(due.sum()) > cap:
+            keep = np.flatnonzero(due)[:cap]
             due = np.zeros_like(due)
-            due.flat[flat] = True
+            due.flat[keep] = True
         rects: list[Rect] = []
         for box in merge_rects(due, self.tile, self.width, self.height, max_rects=self.max_rects):
-            rects.append(self._encode(self.sent_image, box, self.refine_quality, "444")[0])
+            rects.append(self._encode(image, box, self.refine_quality, "444")[0])
             self.lossy[self._tiles_of(box)] = False
         self._motion_run = 0
-        self.stats.refine_frames += 1
-        return Frame(seq, capture_us, self.width, self.height, tuple(rects), FLAG_REFINE)
+        self.stats.refine_rects += len(rects)
+        return rects

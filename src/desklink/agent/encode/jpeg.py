@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import simplejpeg
+import simplejpeg  # type: ignore[import-untyped]
 
 from desklink.agent.encode.tiles import as_u32
 

@@ -84,7 +84,7 @@ def _stack(runs: list[list[tuple[int, int]]]) -> list[list[int]]:
 
 def _covered(prefix: npt.NDArray[np.int64], x0: npt.NDArray[np.int64], y0: npt.NDArray[np.int64],
              x1: npt.NDArray[np.int64], y1: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    return prefix[y1, x1] - prefix[y0, x1] - prefix[y1, x0] + prefix[y0, x0]  # type: ignore[no-any-return]
+    return prefix[y1, x1] - prefix[y0, x1] - prefix[y1, x0] + prefix[y0, x0]
 
 
 def _prefix(cover: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
@@ -150,7 +150,7 @@ def _coarsen(mask: Mask) -> Mask:
     rows, cols = mask.shape
     padded = np.zeros((rows + rows % 2, cols + cols % 2), dtype=np.bool_)
     padded[:rows, :cols] = mask
-    return padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).any(axis=(1, 3))  # type: ignore[no-any-return]
+    return np.asarray(padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).any(axis=(1, 3)))
 
 
 def merge_rects(mask: Mask, tile: int, width: int, height: int, *, max_gap: int = 1, max_waste: int = 2,

@@ -10,6 +10,7 @@
 
 import { h, setText, newCid, formatClock } from '../shared/dom.js';
 import { ChatLog } from '../shared/chatlog.js';
+import { ScreenViewer } from '../viewer/viewer.js';
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_STALE_MS = 15000;
@@ -79,6 +80,10 @@ class Chat {
         h('button', { type: 'submit', class: 'btn btn-danger', testid: 'end-confirm' }, 'End session')));
     this.endButton = h('button', { type: 'button', class: 'btn btn-danger btn-small', testid: 'end', on: { click: () => this._openEnd() } }, 'End session');
     this.closeButton = h('button', { type: 'button', class: 'btn btn-small', testid: 'chat-close', props: { hidden: true }, on: { click: () => this.desk.remove(this.id) } }, 'Close');
+    this.screenButton = h('button', { type: 'button', class: 'btn btn-small screen-request', testid: 'screen-request',
+      title: `Ask ${this.visitorName} to share their screen (they get a code and must click Allow)`,
+      on: { click: () => this.openScreen({ request: true }) } }, 'Request screen sharing');
+    this.screenSlot = h('div', { class: 'chat-screen', props: { hidden: true } });
 
     this.panel = h('section', { class: 'chat', testid: 'chat', data: { sessionId: this.id }, props: { hidden: true } },
       h('header', { class: 'chat-head' },
@@ -89,8 +94,43 @@ class Chat {
             queue ? h('span', { class: 'pill' }, queue) : null,
             s.started_at ? h('span', { class: 'chat-started' }, `since ${formatClock(s.started_at)}`) : null),
           h('p', { class: 'chat-question', testid: 'chat-question' }, s.question || '')),
-        h('div', { class: 'chat-tools' }, this.endButton, this.closeButton)),
-      this.endForm, this.banner, this.list, this.typingEl, this.composer);
+        h('div', { class: 'chat-tools' }, this.screenButton, this.endButton, this.closeButton)),
+      this.endForm, this.banner,
+      h('div', { class: 'chat-body' }, this.screenSlot,
+        h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer)));
+  }
+
+  /** Show the screen viewer in this panel; with `request`, ask the visitor to share. */
+  openScreen({ request = false } = {}) {
+    if (this.ended) return;
+    if (!this.screen) {
+      this.screen = new ScreenViewer({
+        sessionId: this.id,
+        visitorName: this.visitorName,
+        requestShare: () => this.desk.send({ t: 'screen.request', session_id: this.id }),
+        toast: (text, kind) => this.desk.toast(text, kind),
+        onShow: (visible) => {
+          this.screenSlot.hidden = !visible;
+          this.panel.classList.toggle('has-screen', visible);
+        },
+      });
+      this.screenSlot.append(this.screen.element);
+    }
+    this.screen.open({ request });
+  }
+
+  /** A screen.offer for this session (the code the rep reads out). */
+  onScreenOffer(offer) {
+    if (this.ended) return;
+    this.openScreen();
+    this.screen.showOffer(offer);
+  }
+
+  closeScreen() {
+    this.screen?.destroy();
+    this.screen = null;
+    this.screenSlot.hidden = true;
+    this.panel.classList.remove('has-screen');
   }
 
   add(msg) {
@@ -190,6 +230,8 @@ class Chat {
     this.endForm.hidden = true;
     this.composer.hidden = true;
     this.endButton.hidden = !wrapUp;
+    this.screenButton.hidden = true;
+    this.closeScreen();
     if (wrapUp) setText(this.endButton, 'Record outcome');
     this.closeButton.hidden = false;
     setText(this.banner, text);
@@ -277,6 +319,7 @@ export class ChatDesk {
   remove(id) {
     const chat = this.chats.get(id);
     if (!chat) return;
+    chat.closeScreen();
     chat.tab.remove();
     chat.panel.remove();
     this.chats.delete(id);
@@ -293,6 +336,10 @@ export class ChatDesk {
     const chat = this.chats.get(msg.session_id);
     if (!chat) return;
     if (chat.add(msg) && msg.from !== 'rep' && this.active !== chat.id) chat.setUnread(chat.unread + 1);
+  }
+
+  onScreenOffer(msg) {
+    this.chats.get(msg.session_id)?.onScreenOffer(msg);
   }
 
   onTyping(msg) {

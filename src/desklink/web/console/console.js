@@ -150,6 +150,7 @@ function onMessage(msg) {
       break;
     case 'chat': desk.onChat(msg); break;
     case 'typing': desk.onTyping(msg); break;
+    case 'screen.offer': desk.onScreenOffer(msg); break;
     case 'ended': desk.onEnded(msg); break;
     case 'error': onError(msg); break;
     default: break;

@@ -14,7 +14,7 @@
 // later reconnects in the same page ask only for what is missing.
 //
 // Events (CustomEvent, detail = the server message unless noted):
-// welcome, queue, joined, chat, typing, ended, closed, error,
+// welcome, queue, joined, chat, typing, screen.offer, ended, closed, error,
 // failed {cid, code}, lost {code}, gone, replaced, denied, connection {state}.
 
 import { ReconnectingSocket } from '../shared/socket.js';
@@ -203,6 +203,7 @@ export class Conversation extends EventTarget {
       case 'error': this._onError(msg); break;
       case 'queue':
       case 'typing':
+      case 'screen.offer':
         this.emit(msg.t, msg);
         break;
       default:

@@ -15,6 +15,7 @@ import { h, setText, clear } from '../shared/dom.js';
 import { ChatLog } from '../shared/chatlog.js';
 import { downloadBlob, ApiError } from '../shared/http.js';
 import { Conversation } from './conversation.js';
+import { offerCard } from './screen-offer.js';
 import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText } from './format.js';
 
 const MODULE_URL = import.meta.url;
@@ -134,7 +135,8 @@ export class DeskLinkHelp extends HTMLElement {
     $.askedText = h('span', { class: 'asked-text', testid: 'asked-text' });
     $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, 'Your question'), $.askedText);
     $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
-    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.messages);
+    $.offer = h('div', { class: 'offer-slot' });
+    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.messages, $.offer);
     this.log = new ChatLog($.messages, { self: 'visitor', scroller: $.scroll });
     $.typing = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } });
     $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: 'Type a message…', 'aria-label': 'Message' });
@@ -301,6 +303,7 @@ export class DeskLinkHelp extends HTMLElement {
     on('joined', (m) => this._onJoined(m.rep));
     on('chat', (m) => this._onChat(m));
     on('typing', (m) => this._onTyping(m));
+    on('screen.offer', (m) => this._onScreenOffer(m));
     on('ended', (m) => this._onEnded(m));
     on('closed', (m) => this._onClosed(m));
     on('error', (m) => this._notice(ERROR_TEXT[m.code] || m.message || 'Something went wrong.', 'error', m.code));
@@ -406,6 +409,16 @@ export class DeskLinkHelp extends HTMLElement {
     if (on) this.remoteTypingTimer = setTimeout(() => { this.$.typing.hidden = true; }, TYPING_STALE_MS);
   }
 
+  /** The rep asked to see the screen: one card with the code and the command (a new offer replaces it). */
+  _onScreenOffer(offer) {
+    const card = offerCard(offer, this.repName, () => clear(this.$.offer));
+    clear(this.$.offer).append(card);
+    this._notifyUnread();
+    // Bring the card's top into view (without scrollIntoView, which could scroll the host page).
+    const scroll = this.$.scroll;
+    scroll.scrollTop += card.getBoundingClientRect().top - scroll.getBoundingClientRect().top - 8;
+  }
+
   _onEnded(msg) {
     const who = msg.by === 'visitor' ? 'You ended the conversation.'
       : msg.by === 'rep' ? `${this.repName || 'Support'} ended the conversation.`
@@ -424,6 +437,7 @@ export class DeskLinkHelp extends HTMLElement {
   }
 
   _showEnd(title, detail, canSave, state = 'ended') {
+    clear(this.$.offer);
     this._stopTyping();
     this._showTyping(false);
     this._setStatus(state, title);
@@ -458,6 +472,7 @@ export class DeskLinkHelp extends HTMLElement {
 
   _startOver() {
     this._detach();
+    clear(this.$.offer);
     this.log.clear();
     this._showAsked('');
     this.repName = '';

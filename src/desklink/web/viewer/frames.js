@@ -1,0 +1,154 @@
+// The screen channel's binary format, parsed (docs/protocol.md "Screen
+// frames"; src/desklink/protocol/screen.py is the reference).
+//
+// A binary WebSocket message is one channel byte (2 = screen) followed by one
+// screen message, all integers big-endian:
+//
+//   frame   := u8 kind=1 | u8 flags | u32 seq | u64 capture_us
+//              | u16 screen_w | u16 screen_h | u16 nrects | rect*
+//   rect    := u16 x | u16 y | u16 w | u16 h | u8 enc | u32 len | payload[len]
+//   cursor  := u8 kind=2 | u16 x | u16 y | u16 w | u16 h | u16 hot_x | u16 hot_y | u32 len | rgba[len]
+//   pointer := u8 kind=3 | u16 x | u16 y
+//
+// Every bound is checked as the server does: a rectangle and a copy source
+// lie inside the screen, payload lengths add up exactly. Anything else throws
+// a FrameError. Payloads are views (subarrays) into the received buffer,
+// never copies.
+//
+// This module has no DOM dependency: the decoder worker imports it too.
+
+export const CHANNEL_SCREEN = 2;
+
+export const KIND_FRAME = 1;
+export const KIND_CURSOR = 2;
+export const KIND_POINTER = 3;
+
+export const FLAG_KEY = 0x01;
+export const FLAG_REFINE = 0x02;
+
+export const ENC_JPEG = 0;
+export const ENC_COPY = 1;
+export const ENC_FILL = 2;
+
+export const MAX_SIDE = 8192;
+export const MAX_RECTS = 4096;
+export const MAX_CURSOR_SIDE = 256;
+
+const FRAME_HEAD = 20; // 1 + 1 + 4 + 8 + 2 + 2 + 2
+const RECT_HEAD = 13; // 2 * 4 + 1 + 4
+const CURSOR_HEAD = 17; // 1 + 2 * 6 + 4
+const POINTER_LEN = 5;
+
+export class FrameError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+function asBytes(data) {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new FrameError('a screen message must be binary');
+}
+
+/**
+ * Parse one screen message (without the channel byte).
+ * Returns {kind: 'frame', seq, flags, key, captureUs, width, height, rects:[{x, y, w, h, enc, payload}]},
+ * {kind: 'cursor', x, y, w, h, hotX, hotY, rgba} or {kind: 'pointer', x, y}.
+ */
+export function parseScreenMessage(data) {
+  const bytes = asBytes(data);
+  if (bytes.length === 0) throw new FrameError('empty screen message');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (bytes[0]) {
+    case KIND_FRAME: return parseFrame(bytes, view);
+    case KIND_CURSOR: return parseCursor(bytes, view);
+    case KIND_POINTER:
+      if (bytes.length !== POINTER_LEN) throw new FrameError('pointer message has the wrong length');
+      return { kind: 'pointer', x: view.getUint16(1), y: view.getUint16(3) };
+    default:
+      throw new FrameError(`unknown screen message kind ${bytes[0]}`);
+  }
+}
+
+/**
+ * Parse a whole binary WebSocket message: the channel byte, then a screen
+ * message. Returns null for channels other than the screen.
+ */
+export function parseChannelMessage(data) {
+  const bytes = asBytes(data);
+  if (bytes.length === 0) throw new FrameError('empty binary message');
+  if (bytes[0] !== CHANNEL_SCREEN) return null;
+  return parseScreenMessage(bytes.subarray(1));
+}
+
+/** The kind byte of a whole binary WebSocket message (0 when not a screen message). */
+export function screenKind(data) {
+  const bytes = asBytes(data);
+  return bytes.length > 1 && bytes[0] === CHANNEL_SCREEN ? bytes[1] : 0;
+}
+
+function parseFrame(bytes, view) {
+  if (bytes.length < FRAME_HEAD) throw new FrameError('truncated frame header');
+  const flags = view.getUint8(1);
+  const seq = view.getUint32(2);
+  const captureUs = Number(view.getBigUint64(6));
+  const width = view.getUint16(14);
+  const height = view.getUint16(16);
+  const n = view.getUint16(18);
+  if (!(width > 0 && width <= MAX_SIDE && height > 0 && height <= MAX_SIDE)) {
+    throw new FrameError(`screen size ${width}x${height} out of range`);
+  }
+  if (n > MAX_RECTS) throw new FrameError(`${n} rectangles in one frame; the limit is ${MAX_RECTS}`);
+  const rects = new Array(n);
+  let off = FRAME_HEAD;
+  for (let i = 0; i < n; i++) {
+    if (off + RECT_HEAD > bytes.length) throw new FrameError('truncated rectangle header');
+    const x = view.getUint16(off);
+    const y = view.getUint16(off + 2);
+    const w = view.getUint16(off + 4);
+    const h = view.getUint16(off + 6);
+    const enc = view.getUint8(off + 8);
+    const len = view.getUint32(off + 9);
+    off += RECT_HEAD;
+    if (len > bytes.length - off) throw new FrameError('rectangle payload runs past the end of the message');
+    const payload = bytes.subarray(off, off + len);
+    off += len;
+    if (w === 0 || h === 0 || x + w > width || y + h > height) {
+      throw new FrameError(`rectangle ${w}x${h}+${x}+${y} is outside the ${width}x${height} screen`);
+    }
+    const rect = { x, y, w, h, enc, payload };
+    if (enc === ENC_COPY) {
+      if (len !== 4) throw new FrameError('copy rectangle payload must be 4 bytes');
+      rect.srcX = (payload[0] << 8) | payload[1];
+      rect.srcY = (payload[2] << 8) | payload[3];
+      if (rect.srcX + w > width || rect.srcY + h > height) throw new FrameError('copy source is outside the screen');
+    } else if (enc === ENC_FILL) {
+      if (len !== 3) throw new FrameError('fill rectangle payload must be 3 bytes');
+    } else if (enc === ENC_JPEG) {
+      if (len < 4) throw new FrameError('jpeg rectangle payload is too short');
+    } else {
+      throw new FrameError(`unknown rectangle encoding ${enc}`);
+    }
+    rects[i] = rect;
+  }
+  if (off !== bytes.length) throw new FrameError(`${bytes.length - off} stray bytes after the last rectangle`);
+  return { kind: 'frame', seq, flags, key: (flags & FLAG_KEY) !== 0, captureUs, width, height, rects };
+}
+
+function parseCursor(bytes, view) {
+  if (bytes.length < CURSOR_HEAD) throw new FrameError('truncated cursor message');
+  const x = view.getUint16(1);
+  const y = view.getUint16(3);
+  const w = view.getUint16(5);
+  const h = view.getUint16(7);
+  const hotX = view.getUint16(9);
+  const hotY = view.getUint16(11);
+  const len = view.getUint32(13);
+  if (w > MAX_CURSOR_SIDE || h > MAX_CURSOR_SIDE) throw new FrameError(`cursor ${w}x${h} is larger than ${MAX_CURSOR_SIDE}`);
+  if (len !== w * h * 4 || bytes.length !== CURSOR_HEAD + len) throw new FrameError('cursor image length does not match its size');
+  if ((w || h) && (hotX >= w || hotY >= h)) throw new FrameError('cursor hot spot outside the image');
+  return { kind: 'cursor', x, y, w, h, hotX, hotY, rgba: bytes.subarray(CURSOR_HEAD) };
+}

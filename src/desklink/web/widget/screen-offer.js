@@ -1,0 +1,68 @@
+// The screen-sharing offer card in the help box: after a rep's
+// screen.request the visitor sees who asks and why, the join code, and the
+// exact lines to run (each with a Copy button), plus the promise that nothing
+// is shared before they click Allow. Text only, never markup.
+
+import { h, setText, formatClock } from '../shared/dom.js';
+
+const COPIED_MS = 2000;
+
+async function copyText(text, codeEl) {
+  try {
+    if (navigator.clipboard?.writeText) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch { /* fall back to a selection */ }
+  const selection = codeEl.ownerDocument.getSelection?.();
+  if (!selection) return false;
+  selection.selectAllChildren(codeEl);
+  try {
+    return document.execCommand('copy');
+  } catch {
+    return false;
+  }
+}
+
+function copyRow(text, codeTestid, buttonTestid, label) {
+  const code = h('code', { class: 'offer-line', testid: codeTestid }, text);
+  const button = h('button', { type: 'button', class: 'btn btn-quiet offer-copy', testid: buttonTestid, 'aria-label': `Copy ${label}` }, 'Copy');
+  button.addEventListener('click', async () => {
+    const ok = await copyText(text, code);
+    setText(button, ok ? 'Copied' : 'Select and copy');
+    button.dataset.copied = String(ok);
+    clearTimeout(button._timer);
+    button._timer = setTimeout(() => {
+      setText(button, 'Copy');
+      delete button.dataset.copied;
+    }, COPIED_MS);
+  });
+  return h('div', { class: 'offer-row' }, code, button);
+}
+
+/**
+ * Build the card for one screen.offer.
+ * @param {object} offer  {session_id, code, expires_at, install, command}
+ * @param {string} repName
+ * @param {function} onDismiss
+ */
+export function offerCard(offer, repName, onDismiss) {
+  const who = repName || 'Your support rep';
+  const until = formatClock(offer.expires_at);
+  return h('section', { class: 'offer', testid: 'screen-offer', role: 'region', 'aria-label': 'Screen sharing request', data: { sessionId: offer.session_id } },
+    h('div', { class: 'offer-head' },
+      h('span', { class: 'offer-icon', 'aria-hidden': 'true' }),
+      h('strong', { class: 'offer-title', testid: 'screen-offer-title' }, `${who} asked to see your screen`),
+      h('button', { type: 'button', class: 'offer-dismiss', testid: 'screen-offer-dismiss', 'aria-label': 'Hide', on: { click: onDismiss } }, '×')),
+    h('p', { class: 'offer-why' }, `Seeing what you see helps ${who} solve the problem faster. It only works if you run a small program and agree.`),
+    h('p', { class: 'offer-code-row' }, 'Your code ',
+      h('strong', { class: 'offer-code', testid: 'screen-offer-code' }, offer.code || ''),
+      until ? h('span', { class: 'offer-expires', testid: 'screen-offer-expires' }, ` valid until ${until}`) : null),
+    h('ol', { class: 'offer-steps' },
+      offer.install ? h('li', {}, h('span', {}, 'Install the DeskLink agent (once):'),
+        copyRow(offer.install, 'screen-offer-install', 'screen-offer-copy-install', 'the install command')) : null,
+      h('li', {}, h('span', {}, 'Run this command:'),
+        copyRow(offer.command || '', 'screen-offer-command', 'screen-offer-copy', 'the command'))),
+    h('p', { class: 'offer-note', testid: 'screen-offer-note' },
+      'Nothing is shared until you click Allow in the DeskLink window. You can stop at any time with its Stop button.'));
+}

@@ -1,0 +1,1 @@
+"""Agent tests: capture backends (real Xvfb) and the screen encoder."""
