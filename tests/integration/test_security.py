@@ -218,3 +218,9 @@ def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent() -> None:
         assert "max-age=31536000" in http.get("/healthz", headers=tls).headers["strict-transport-security"]
         plain = http.get("/healthz")
         assert "strict-transport-security" not in plain.headers
+
+
+def test_metrics_for_supervisors(server: ServerProcess, admin: AdminAPI) -> None:
+    text = admin.http.get("/metrics").text
+    for name in ('desklink_connections{kind="rep"}', "desklink_hub_channels", "desklink_screen_sessions", "desklink_broker_"):
+        assert name in text, name

@@ -41,8 +41,10 @@ class Closing(Exception):
 
 
 class Connection:
-    #: Broker targets this kind of socket forwards ("A" always).
+    #: What kind of socket this is (metrics), and which broker targets it
+    #: forwards to its peer (see dispatch/channels.py).
     kind: ClassVar[str] = ""
+    forwards: ClassVar[frozenset[str]] = frozenset()
     live: ClassVar[set[Connection]] = set()
 
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
@@ -62,7 +64,7 @@ class Connection:
         target = text[:1]
         if target == "X":
             self._controls.put_nowait((channel, json.loads(text[1:])))
-        elif target == "A" or target == self.kind:
+        elif target in self.forwards:
             self.send_text(text[1:])
 
     def send(self, message: dict[str, Any]) -> None:

@@ -67,15 +67,20 @@ async def metrics(request: Request, ctx: Context, login: Any) -> Response:
 
 
 def render_metrics(ctx: Context) -> str:
-    kinds: dict[str, int] = {"V": 0, "R": 0}
+    names = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer"}
+    kinds = dict.fromkeys(names, 0)
     queued = 0
     for conn in Connection.live:
         kinds[conn.kind] = kinds.get(conn.kind, 0) + 1
         queued += len(conn.outbox)
-    lines = [
-        "# TYPE desklink_connections gauge",
-        f'desklink_connections{{kind="visitor"}} {kinds["V"]}',
-        f'desklink_connections{{kind="rep"}} {kinds["R"]}',
+    lines = ["# TYPE desklink_connections gauge"]
+    lines += [f'desklink_connections{{kind="{names[k]}"}} {n}' for k, n in kinds.items() if k in names]
+    screens = ctx.relay.sessions.values()
+    lines += [
+        "# TYPE desklink_screen_sessions gauge",
+        f"desklink_screen_sessions {sum(1 for s in screens if s.state == 'sharing')}",
+        "# TYPE desklink_screen_bytes_in counter",
+        f"desklink_screen_bytes_in {sum(s.bytes_in for s in screens)}",
         "# TYPE desklink_outbox_queued gauge",
         f"desklink_outbox_queued {queued}",
     ]

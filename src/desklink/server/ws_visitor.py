@@ -25,6 +25,7 @@ POSITION_DEBOUNCE_S = 0.1
 
 class VisitorConnection(Connection):
     kind = "V"
+    forwards = frozenset({"V", "A"})
 
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         super().__init__(ws, ctx)

@@ -59,8 +59,9 @@ class Monitor:
 
 
 class Capture(ABC):
-    """A screen source for one selected monitor. Not thread-safe: use one
-    instance from one thread (the agent's capture thread)."""
+    """A screen source for one selected monitor. Not safe for concurrent
+    use: serialise the calls (one after another from an executor's threads
+    is fine; mss locks and XCB connections are thread-safe for that)."""
 
     @abstractmethod
     def monitors(self) -> list[Monitor]:

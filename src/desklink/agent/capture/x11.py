@@ -17,8 +17,8 @@ it), so a resolution change re-reads the monitor layout at the next grab.
 
 Limits: without the DAMAGE extension, or without xcffib, :meth:`changed`
 answers ``None`` like :class:`MssCapture`. Compositing window managers
-still report damage on the root window. The xcffib connection is used only
-from the capturing thread.
+still report damage on the root window. Calls must not overlap (see
+:class:`~desklink.agent.capture.base.Capture`).
 """
 
 from __future__ import annotations
