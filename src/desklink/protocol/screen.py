@@ -259,16 +259,14 @@ class FlowControl:
         if seq not in self.in_flight:
             return 0
         released = 0
-        limit = self.in_flight[seq]
-        for s in list(self.in_flight):
-            start = self.in_flight[s]
-            if start <= limit:
-                del self.in_flight[s]
-                released += 1
-                if s == seq:
-                    self.rtts.append(now - start)
-                    if len(self.rtts) > 1000:
-                        del self.rtts[:500]
+        for s in list(self.in_flight):  # insertion order is send order
+            start = self.in_flight.pop(s)
+            released += 1
+            if s == seq:
+                self.rtts.append(now - start)
+                if len(self.rtts) > 1000:
+                    del self.rtts[:500]
+                break
         self.frames_acked += released
         return released
 
