@@ -82,7 +82,18 @@ def display() -> Iterator[XDisplay]:
         d.wait_window("xterm")
         if SHOTS and shutil.which("xsetroot"):  # a desktop colour, for the pictures people look at
             subprocess.run(["xsetroot", "-solid", "#2f6690"], env=d.env, check=False)
-        yield d
+        try:
+            yield d
+        finally:
+            for child in list(d.children):  # agents (the ones with a pipe): end them and close the pipe
+                if child.stdout is not None:
+                    if child.poll() is None:
+                        child.terminate()
+                    try:
+                        child.communicate(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        child.kill()
+                        child.communicate(timeout=5)
 
 
 class Scene:

@@ -115,7 +115,7 @@ export class ScreenViewer {
     this.stage = h('div', { class: 'screen-stage', testid: 'screen-stage' }, this.surface, this.notice);
 
     this.element = h('section', { class: 'screen', testid: 'screen', 'aria-label': 'Visitor’s screen', props: { hidden: true },
-      data: { status: 'connecting', scale: this.scale, sessionId: this.sessionId } },
+      data: { status: 'connecting', scale: this.scale, sessionId: this.sessionId, frames: 0 } },
       h('div', { class: 'screen-bar' },
         h('div', { class: 'screen-state' }, h('span', { class: 'screen-dot', 'aria-hidden': 'true' }), this.statusEl, this.sizeEl),
         this.statsEl,
