@@ -43,7 +43,7 @@ class Xvfb:
             )
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and proc.poll() is None:
-                if Path(f"/tmp/.X11-unix/X{n}").exists() and self._answers(n):
+                if self._owns(n, proc) and self._answers(n) and self._owns(n, proc):
                     self.number, self.proc = n, proc
                     return self
                 time.sleep(0.05)
@@ -51,6 +51,16 @@ class Xvfb:
                 proc.kill()
             proc.wait()
         raise RuntimeError("could not start Xvfb on any free display in 50-99")
+
+    @staticmethod
+    def _owns(n: int, proc: subprocess.Popen[bytes]) -> bool:
+        """Is the server on ``:n`` ours? Another run may have won the race for
+        the number; the lock file holds the winner's PID."""
+        try:
+            pid = int(Path(f"/tmp/.X{n}-lock").read_text().strip())
+        except (OSError, ValueError):
+            return False
+        return pid == proc.pid and proc.poll() is None and Path(f"/tmp/.X11-unix/X{n}").exists()
 
     @staticmethod
     def _answers(n: int) -> bool:

@@ -269,6 +269,25 @@ def test_refine_interleaves_under_constant_motion() -> None:
     close(s.canvas.image[64:], img[64:], REFINED)
 
 
+def test_refine_riding_along_a_scroll_keeps_the_copy_source() -> None:
+    """A refine rectangle in a motion frame may be merged over changed tiles
+    (here ``max_rects=1`` forces one box over everything); it must show the
+    previous picture there, or the COPY after it would move new pixels."""
+    page = long_page(320, 2000, seed=3)
+    s = Session(320, 240, tile=32, settle_s=0.1, max_rects=1)
+    img = view(page, 0, 240)
+    s.step(img)
+    s.enc.lossy[:, [0, 9]] = True  # the edge columns were sent at motion quality
+    for k in range(REFINE_EVERY + 1):
+        img = img.copy()
+        img[:, 64:224] = view(page, 40 * (k + 1), 240)[:, 64:224]
+        frame = s.step(img)
+        assert frame is not None and frame.rects[0].enc is (Enc.JPEG if k == REFINE_EVERY else Enc.COPY)
+        close(s.canvas.image, img, MOVING)
+    s.settle()
+    close(s.canvas.image, img, REFINED)
+
+
 def test_max_refine_tiles_spreads_a_refine() -> None:
     s = Session(max_refine_tiles=40)
     s.step(gradient(W, H))

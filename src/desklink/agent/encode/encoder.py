@@ -152,21 +152,25 @@ class ScreenEncoder:
         image = self._latest
         if image is None:
             return None
-        if self._needs_key or self.sent_image is None:
+        previous = self.sent_image
+        if self._needs_key or previous is None:
             return self.key_frame(seq, now, capture_us)
         started = time.perf_counter()
-        if image is self.sent_image:
+        if image is previous:
             mask = np.zeros_like(self.lossy)
         else:
-            mask = changed_tiles(self.sent_image, image, self.tile)
+            mask = changed_tiles(previous, image, self.tile)
         frame: Frame | None
         if mask.any():
             self.changed_at[mask] = now
             rects: list[Rect] = []
             if self._motion_run >= REFINE_EVERY:
                 due = self._refine_due(now) & ~mask
-                if due.any():  # settled tiles are equal in both pictures: take the new one
-                    rects = self._refine_rects(image, due, max(1, self.max_refine_tiles // 4))
+                if due.any():
+                    # From the *previous* picture: merging may pull changed
+                    # tiles into a refine rectangle, and a COPY after it must
+                    # still find the old pixels there.
+                    rects = self._refine_rects(previous, due, max(1, self.max_refine_tiles // 4))
             frame = self._motion(seq, now, capture_us, image, mask, rects)
         else:
             self.sent_image = image  # identical pixels: adopt, so the next diff can be skipped
@@ -234,9 +238,9 @@ class ScreenEncoder:
 
     def _motion(self, seq: int, now: float, capture_us: int, image: npt.NDArray[np.uint8], mask: Mask,
                 rects: list[Rect]) -> Frame:
-        """Append the COPY and the changed rectangles to ``rects`` (refines
-        already there come first: they touch only tiles equal in both
-        pictures, so a COPY reading them reads the right thing)."""
+        """Append the COPY and the changed rectangles to ``rects`` (refine
+        rectangles already there show the previous picture, which is what
+        the COPY and the changed rectangles are computed against)."""
         assert self.sent_image is not None
         if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES:
             found = detect_scroll(self.sent_image, image, mask, self.tile)
@@ -275,7 +279,7 @@ class ScreenEncoder:
 
     def _refine_rects(self, image: npt.NDArray[np.uint8], due: Mask, cap: int) -> list[Rect]:
         """Refine-quality 4:4:4 rectangles for at most ``cap`` of the ``due``
-        tiles (first in reading order); clears their lossy flags."""
+        tiles (first in reading order) of ``image``; clears their lossy flags."""
         if int(due.sum()) > cap:
             keep = np.flatnonzero(due)[:cap]
             due = np.zeros_like(due)

@@ -16,9 +16,10 @@ How:
 2. Vote: for sample rows that changed and are not repeats of the row above
    (blank rows match everything), look up previous rows with the same hash
    in the same strip; each match votes for ``dy = y_now - y_before``.
-3. For the best few shifts, compare the hash grids shifted by ``dy``; keep
-   the longest run of strips where most rows match and then the longest run
-   of rows where all those strips match; verify those pixels exactly.
+3. For the best few shifts, compare the hash grids shifted by ``dy``; for
+   each of :data:`STRIP_THRESHOLDS`, keep the longest run of strips where at
+   least that share of rows match, then the longest run of rows where all
+   those strips match; verify the largest such block pixel-exactly.
 
 Limits: vertical only (horizontal scrolling is rare on desktops), one COPY
 per frame (two panes scrolling at once: the second is sent as pictures),
