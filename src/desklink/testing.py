@@ -282,6 +282,8 @@ class ViewerClient:
         self.frame_bytes = 0
         self.last_frame_at = 0.0
         self.arrivals: list[tuple[float, int, int]] = []  # (time, seq, bytes)
+        self.cursor: Any = None  # the last cursor shape message
+        self.pointer: tuple[int, int] | None = None
         self.ack = True
         self._changed = asyncio.Event()
         self._task = asyncio.ensure_future(self._read())
@@ -312,6 +314,10 @@ class ViewerClient:
                     self.arrivals.append((self.last_frame_at, msg.seq, len(raw)))
                     if self.ack:
                         await self.ws.send(json.dumps({"t": "screen.ack", "seq": msg.seq}))
+                elif isinstance(msg, screen.Cursor):
+                    self.cursor, self.pointer = msg, (msg.x, msg.y)
+                else:
+                    self.pointer = (msg.x, msg.y)
             else:
                 data = json.loads(raw)
                 if data.get("t") == "screen.state":

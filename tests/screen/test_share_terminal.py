@@ -37,6 +37,15 @@ async def test_viewer_reconstructs_the_x_screen_and_sees_typing(server: ServerPr
     diff = np.abs(viewer.canvas.rgb.astype(int) - display.screenshot().astype(int))
     assert diff.mean() < 2.0
 
+    # The pointer travels as shape plus position, not pixels.
+    display.xdotool("mousemove", "--sync", "300", "200")
+    for _ in range(50):
+        if viewer.pointer == (300, 200):
+            break
+        await asyncio.sleep(0.05)
+    assert viewer.pointer == (300, 200)
+    assert viewer.cursor is not None and viewer.cursor.w > 0 and len(viewer.cursor.rgba) == viewer.cursor.w * viewer.cursor.h * 4
+
     # The rep stops: the agent exits cleanly and the viewer is told.
     await viewer.send({"t": "screen.stop"})
     await viewer.wait_status("stopped")

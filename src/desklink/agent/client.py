@@ -38,7 +38,7 @@ from desklink import __version__
 from desklink.agent.ui import UI, Ask
 from desklink.protocol import codes
 from desklink.protocol.framing import Channel, encode_frame
-from desklink.protocol.screen import FlowControl
+from desklink.protocol.screen import Cursor, FlowControl, Pointer
 
 log = logging.getLogger("desklink.agent")
 
@@ -99,6 +99,8 @@ class AgentClient:
         self._wake = asyncio.Event()
         self._key_wanted = True
         self._select: int | None = options.monitor
+        self._cursor_serial = -1
+        self._cursor_pos = (-1, -1)
         self.flow = FlowControl()
 
     def request_stop(self) -> None:
@@ -162,6 +164,7 @@ class AgentClient:
                     raise Stopped("you declined")
             self.flow.reset()
             self._key_wanted = True
+            self._cursor_serial = -1  # a new connection gets the shape again
             self.ui.post("sharing", welcome["rep"]["name"])
             receiver = asyncio.create_task(self._receive(ws))
             try:
@@ -243,7 +246,9 @@ class AgentClient:
                         pass
                     continue
                 started = time.monotonic()
-                frame = await loop.run_in_executor(None, self._build, capture, encoder)
+                frame, pointer = await loop.run_in_executor(None, self._build, capture, encoder)
+                if pointer is not None:
+                    await ws.send(encode_frame(Channel.SCREEN, pointer))
                 if frame is not None:
                     await ws.send(encode_frame(Channel.SCREEN, frame.encode()))
                     self.flow.take_seq()
@@ -263,8 +268,28 @@ class AgentClient:
         await ws.close(codes.CLOSE_NORMAL, "visitor stopped sharing")
         raise Stopped(self.exit_reason or "stopped by you")
 
-    def _build(self, capture: Any, encoder: Any) -> Any:
-        """Grab and encode one frame (worker thread). None when nothing changed."""
+    def _build(self, capture: Any, encoder: Any) -> tuple[Any, bytes | None]:
+        """Grab and encode one frame, and look at the pointer (worker thread).
+        The frame is None when nothing changed; the pointer message is None
+        when it neither moved nor changed shape."""
+        return self._frame(capture, encoder), self._pointer(capture)
+
+    def _pointer(self, capture: Any) -> bytes | None:
+        cur = capture.cursor()
+        mon = capture.selected
+        if cur is None:
+            return None
+        x = min(max(cur.x - mon.left, 0), mon.width - 1)
+        y = min(max(cur.y - mon.top, 0), mon.height - 1)
+        if cur.serial != self._cursor_serial and cur.w <= 256 and cur.h <= 256:
+            self._cursor_serial, self._cursor_pos = cur.serial, (x, y)
+            return Cursor(x, y, cur.w, cur.h, min(cur.hot_x, max(cur.w - 1, 0)), min(cur.hot_y, max(cur.h - 1, 0)), cur.rgba).encode()
+        if (x, y) != self._cursor_pos:
+            self._cursor_pos = (x, y)
+            return Pointer(x, y).encode()
+        return None
+
+    def _frame(self, capture: Any, encoder: Any) -> Any:
         now = time.monotonic()
         capture_us = int(now * 1e6)
         seq = self.flow.next_seq

@@ -37,10 +37,13 @@ from desklink.protocol.screen import DEFAULT_WINDOW
 State = Literal["waiting_agent", "asking", "sharing", "denied", "stopped"]
 
 
+ScreenKind = Literal["frame", "cursor", "pointer"]
+
+
 class Peer(Protocol):
     def send(self, message: dict[str, Any]) -> None: ...
 
-    def send_screen(self, data: bytes, *, latest_wins: bool) -> None: ...
+    def send_screen(self, data: bytes, kind: ScreenKind) -> None: ...
 
 
 @dataclass(eq=False)
@@ -69,6 +72,7 @@ class ScreenSession:
         self.resume_token = secrets.token_urlsafe(16)
         self.agent_gone_at: float | None = None
         self.stopped_by = ""
+        self.cursor_shape: bytes | None = None  # the last shape, for viewers who join later
         self.frames_in = 0
         self.frames_dropped_before_consent = 0
         self.bytes_in = 0
@@ -145,9 +149,6 @@ class ScreenSession:
             return
         data = encode_frame(Channel.SCREEN, payload)
         for v in self.viewers:
-            if seq == 0:  # cursor and pointer messages: latest wins, no ack
-                v.peer.send_screen(data, latest_wins=True)
-                continue
             if v.needs_key and not key:
                 v.skipped += 1
                 continue
@@ -158,7 +159,18 @@ class ScreenSession:
             v.needs_key = False
             v.in_flight.append(seq)
             v.received += 1
-            v.peer.send_screen(data, latest_wins=False)
+            v.peer.send_screen(data, "frame")
+
+    def pointer(self, payload: bytes, *, shape: bool) -> None:
+        """A cursor shape (never dropped) or a position (latest wins) from the
+        agent; neither is acknowledged."""
+        if self.state != "sharing":
+            return
+        data = encode_frame(Channel.SCREEN, payload)
+        if shape:
+            self.cursor_shape = data
+        for v in self.viewers:
+            v.peer.send_screen(data, "cursor" if shape else "pointer")
 
     def stop(self, by: str) -> None:
         if self.state == "stopped":
@@ -177,6 +189,8 @@ class ScreenSession:
         viewer = Viewer(peer, user_id, name, primary=user_id == self.rep_id)
         self.viewers.append(viewer)
         peer.send(self.status())
+        if self.cursor_shape is not None and self.state == "sharing":
+            peer.send_screen(self.cursor_shape, "cursor")
         self._broadcast_status()
         self.request_key()
         return viewer

@@ -79,15 +79,16 @@ class Connection:
             return
         self._wake.set()
 
-    def send_screen(self, data: bytes, *, latest_wins: bool) -> None:
-        """Queue a binary screen frame behind every control message. Cursor
-        updates replace each other (latest wins); frames are bounded by the
-        relay's window, so their class never grows past it."""
+    def send_screen(self, data: bytes, kind: str) -> None:
+        """Queue a binary screen message behind every control message. A
+        cursor shape is never dropped; pointer positions replace each other
+        (latest wins); frames are bounded by the relay's window, so their class
+        never grows past it."""
         if self._close_code is not None:
             return
-        if latest_wins:
+        if kind == "pointer":
             self.outbox.replace(data, Priority.POINTER)
-        elif not self.outbox.push(data, Priority.SCREEN):
+        elif not self.outbox.push(data, Priority.CONTROL if kind == "cursor" else Priority.SCREEN):
             self.close_soon(codes.CLOSE_SLOW, "too far behind")
             return
         self._wake.set()

@@ -69,7 +69,7 @@ class AgentConnection(Connection):
         if isinstance(parsed, screen.Frame):
             self.screen.frame(payload, parsed.seq, parsed.key)
         else:
-            self.screen.frame(payload, 0, False)
+            self.screen.pointer(payload, shape=isinstance(parsed, screen.Cursor))
 
     async def _hello(self) -> None:
         text = await self.receive_text(HELLO_TIMEOUT_S)

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from desklink.errors import DeskLinkError
 
-__all__ = ["Capture", "CaptureError", "Image", "Monitor"]
+__all__ = ["Capture", "CaptureError", "CursorImage", "Image", "Monitor"]
 
 #: What :meth:`Capture.grab` returns: ``H x W x 4`` BGRA ``uint8``, C-contiguous.
 Image = npt.NDArray[np.uint8]
@@ -40,6 +40,21 @@ class CaptureError(DeskLinkError):
     """The screen cannot be captured (no display, backend failure, closed)."""
 
     code = "capture_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class CursorImage:
+    """The pointer: ``rgba`` is w*h*4 bytes, not premultiplied. ``serial``
+    changes whenever the shape does."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    hot_x: int
+    hot_y: int
+    serial: int
+    rgba: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,12 @@ class Capture(ABC):
         may be a false alarm (the diff finds nothing); ``False`` is reliable;
         ``None``: this backend cannot tell. Before the first grab: ``True``
         (or ``None``)."""
+        return None
+
+    def cursor(self) -> CursorImage | None:
+        """The pointer's shape and position (screen coordinates), or None when
+        the backend cannot tell. Grabs never include the pointer: it travels
+        as shape plus position, so moving it costs a few bytes, not pixels."""
         return None
 
     @abstractmethod
