@@ -104,7 +104,10 @@ class AgentClient:
         self.flow = FlowControl()
 
     def request_stop(self) -> None:
-        """Thread-safe: the UI's Stop button and the signal handlers call this."""
+        """Stop sharing now. Called on the loop (the UI's Stop button and the
+        signal handlers get here through ``call_soon_threadsafe``)."""
+        if not self.stop_requested.is_set() and not self.exit_reason:
+            self.exit_reason = "stopped by you"
         self.stop_requested.set()
         self._wake.set()
 
@@ -206,7 +209,9 @@ class AgentClient:
                 self._key_wanted = True
                 self._wake.set()
             elif t == "ended":
-                self.exit_reason = {"rep": "the support rep stopped sharing"}.get(msg.get("by", ""), "sharing ended")
+                if not self.stop_requested.is_set():  # not the echo of our own stop
+                    by = msg.get("by", "")
+                    self.exit_reason = {"rep": "the support rep stopped sharing"}.get(by, "sharing ended")
                 self.request_stop()
             elif t == "error":
                 log.warning("server said: %s", msg.get("message"))
