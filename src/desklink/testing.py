@@ -284,6 +284,7 @@ class ViewerClient:
         self.arrivals: list[tuple[float, int, int]] = []  # (time, seq, bytes)
         self.cursor: Any = None  # the last cursor shape message
         self.pointer: tuple[int, int] | None = None
+        self.latency_ms: float | None = None
         self.ack = True
         self._changed = asyncio.Event()
         self._task = asyncio.ensure_future(self._read())
@@ -322,6 +323,8 @@ class ViewerClient:
                 data = json.loads(raw)
                 if data.get("t") == "screen.state":
                     self.states.append(data)
+                elif data.get("t") == "screen.stats":
+                    self.latency_ms = float(data["rtt_ms"])
             self._changed.set()
 
     @property

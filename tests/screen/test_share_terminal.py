@@ -34,6 +34,7 @@ async def test_viewer_reconstructs_the_x_screen_and_sees_typing(server: ServerPr
     await asyncio.sleep(0.5)
     await viewer.settle(quiet_s=1.0)
     assert viewer.frames > before
+    assert viewer.latency_ms is not None and viewer.latency_ms > 0
     diff = np.abs(viewer.canvas.rgb.astype(int) - display.screenshot().astype(int))
     assert diff.mean() < 2.0
 

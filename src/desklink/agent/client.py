@@ -47,6 +47,10 @@ RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 #: Give up reconnecting after this long (the server's grace period is 60 s).
 RECONNECT_GIVE_UP_S = 60.0
+#: How often the agent tells the viewers its measured latency, seconds.
+STATS_INTERVAL_S = 1.0
+#: Latency is the median over this many of the latest acknowledged frames.
+STATS_FRAMES = 30
 #: Close codes after which reconnecting cannot help.
 FINAL_CLOSE_CODES = frozenset({codes.CLOSE_AUTH, codes.CLOSE_ENDED, codes.CLOSE_LIMITED, codes.CLOSE_POLICY, codes.CLOSE_NORMAL})
 
@@ -234,6 +238,7 @@ class AgentClient:
             mon = capture.selected
             encoder = ScreenEncoder(mon.width, mon.height)
             interval = 1.0 / self.options.fps
+            stats_due = time.monotonic() + STATS_INTERVAL_S
             while not self.stop_requested.is_set():
                 if receiver.done():
                     receiver.result()  # re-raise why the socket closed
@@ -261,6 +266,10 @@ class AgentClient:
                     self.stats.frames += 1
                     self.stats.key_frames += int(frame.key)
                     self.stats.bytes += frame.payload_bytes
+                if time.monotonic() >= stats_due and self.flow.rtts:
+                    stats_due = time.monotonic() + STATS_INTERVAL_S
+                    recent = sorted(self.flow.rtts[-STATS_FRAMES:])
+                    await ws.send(json.dumps({"t": "screen.stats", "rtt_ms": round(recent[len(recent) // 2] * 1000, 1)}))
                 spent = time.monotonic() - started
                 self._wake.clear()
                 try:

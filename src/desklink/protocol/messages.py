@@ -146,7 +146,15 @@ class StopSharing(Msg, tag="screen.stop"):
     """Stop sharing now (the visitor's Stop button or Ctrl+C; the rep's stop)."""
 
 
-AgentIn = AHello | Consent | ScreenInfo | StopSharing | Ping
+class ScreenStats(Msg, tag="screen.stats"):
+    """The agent's median time from capture to the rep's acknowledgement
+    (decoded and drawn), over its recent frames: the viewer shows it as the
+    screen's latency."""
+
+    rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=600_000)]
+
+
+AgentIn = AHello | Consent | ScreenInfo | StopSharing | ScreenStats | Ping
 
 
 # --------------------------------------------------------------------------
@@ -192,6 +200,7 @@ SERVER_TYPES: dict[str, str] = {
     "screen.ack": "agent: the primary viewer has shown frame seq",
     "screen.refresh": "agent: send a key frame",
     "screen.select": "agent: capture this monitor",
+    "screen.stats": "viewer: the agent's capture-to-drawn latency",
 }
 
 _visitor_decoder = msgspec.json.Decoder(VisitorIn)

@@ -172,6 +172,11 @@ class ScreenSession:
         for v in self.viewers:
             v.peer.send_screen(data, "cursor" if shape else "pointer")
 
+    def agent_stats(self, rtt_ms: float) -> None:
+        message = {"t": "screen.stats", "rtt_ms": round(rtt_ms, 1)}
+        for v in self.viewers:
+            v.peer.send(message)
+
     def stop(self, by: str) -> None:
         if self.state == "stopped":
             return

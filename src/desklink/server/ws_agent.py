@@ -15,7 +15,7 @@ from desklink.dispatch.dispatcher import join_secret_hash
 from desklink.errors import DeskLinkError, ProtocolError
 from desklink.protocol import codes, screen
 from desklink.protocol.framing import Channel, decode_frame
-from desklink.protocol.messages import AHello, Consent, Ping, ScreenInfo, StopSharing, decode_agent
+from desklink.protocol.messages import AHello, Consent, Ping, ScreenInfo, ScreenStats, StopSharing, decode_agent
 from desklink.relay.screen import ScreenSession
 from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
 from desklink.server.context import Context
@@ -34,7 +34,13 @@ class AgentConnection(Connection):
 
     async def reader(self) -> None:
         await self._hello()
-        handlers = {Consent: self._consent, ScreenInfo: self._info, StopSharing: self._stop, Ping: self._ping}
+        handlers = {
+            Consent: self._consent,
+            ScreenInfo: self._info,
+            StopSharing: self._stop,
+            ScreenStats: self._stats,
+            Ping: self._ping,
+        }
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -160,6 +166,10 @@ class AgentConnection(Connection):
         assert self.screen is not None
         self.screen.stop("visitor")
         self.close_soon(codes.CLOSE_NORMAL, "visitor stopped sharing")
+
+    async def _stats(self, msg: ScreenStats) -> None:
+        assert self.screen is not None
+        self.screen.agent_stats(msg.rtt_ms)
 
     async def _ping(self, msg: Ping) -> None:
         self.send({"t": "pong"})

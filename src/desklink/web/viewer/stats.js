@@ -17,6 +17,12 @@ export class ViewerStats {
     this.draws = []; // [time, decodeMs]
     this.frames = 0; // frames drawn since the viewer opened
     this.bytes = 0;
+    this.latencyMs = null; // capture -> drawn -> acked, as the agent measured it
+  }
+
+  /** The agent's median capture-to-acknowledged time (screen.stats). */
+  onLatency(ms) {
+    this.latencyMs = Number.isFinite(ms) ? ms : null;
   }
 
   /** A binary message arrived (frames, cursor, pointer). */
@@ -60,15 +66,17 @@ export class ViewerStats {
       intervalMs,
       frames: this.frames,
       bytes: this.bytes,
+      latencyMs: this.latencyMs,
     };
   }
 }
 
-/** "12 fps · 840 kbit/s · draw 9 ms · every 80 ms" */
+/** "12 fps · 840 kbit/s · latency 24 ms · draw 9 ms · every 80 ms" */
 export function formatStats(s) {
   const fps = s.fps >= 10 || s.fps === 0 ? Math.round(s.fps) : s.fps.toFixed(1);
   const rate = s.kbps >= 1000 ? `${(s.kbps / 1000).toFixed(1)} Mbit/s` : `${Math.round(s.kbps)} kbit/s`;
   const parts = [`${fps} fps`, rate];
+  if (s.latencyMs !== null && s.latencyMs !== undefined) parts.push(`latency ${Math.round(s.latencyMs)} ms`);
   if (s.drawMs !== null) parts.push(`draw ${Math.round(s.drawMs)} ms`);
   if (s.intervalMs !== null) parts.push(`every ${Math.round(s.intervalMs)} ms`);
   return parts.join(' · ');

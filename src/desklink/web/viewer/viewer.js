@@ -321,6 +321,8 @@ export class ScreenViewer {
       this._renderMonitors();
       this._maybeRequest();
       this._render();
+    } else if (msg.t === 'screen.stats') {
+      this.stats.onLatency(msg.rtt_ms);
     } else if (msg.t === 'error') {
       this.options.toast?.(msg.message ? `Screen: ${msg.message}` : 'The screen relay refused that.', 'error');
     }
@@ -453,6 +455,7 @@ export class ScreenViewer {
     el.dataset.frames = String(s.frames);
     el.dataset.drawMs = s.drawMs === null ? '' : s.drawMs.toFixed(1);
     el.dataset.intervalMs = s.intervalMs === null ? '' : String(Math.round(s.intervalMs));
+    el.dataset.latencyMs = s.latencyMs === null ? '' : String(Math.round(s.latencyMs));
     setText(el, s.frames ? formatStats(s) : '');
   }
 
