@@ -72,6 +72,13 @@ class Settings:
     agent_grace_s: float = limits.AGENT_GRACE_S
     #: Frames the agent may have unacknowledged (see protocol/screen.py).
     screen_window: int = 2
+    max_input_events_per_s: int = limits.MAX_INPUT_EVENTS_PER_S
+    max_clipboard_chars: int = limits.MAX_CLIPBOARD_CHARS
+    max_strokes: int = limits.MAX_STROKES
+    #: Policy: may clipboard text go rep -> visitor, visitor -> rep? (The
+    #: visitor can switch each direction off in the agent as well.)
+    clipboard_to_visitor: bool = True
+    clipboard_from_visitor: bool = True
 
     # presence
     #: A rep's presence expires this long after the last heartbeat.

@@ -285,7 +285,11 @@ class ViewerClient:
         self.cursor: Any = None  # the last cursor shape message
         self.pointer: tuple[int, int] | None = None
         self.latency_ms: float | None = None
+        self.errors: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = []
+        self.clipboard: str | None = None
         self.ack = True
+        self._control_seen = 0
         self._changed = asyncio.Event()
         self._task = asyncio.ensure_future(self._read())
 
@@ -325,6 +329,12 @@ class ViewerClient:
                     self.states.append(data)
                 elif data.get("t") == "screen.stats":
                     self.latency_ms = float(data["rtt_ms"])
+                elif data.get("t") == "error":
+                    self.errors.append(data)
+                elif data.get("t") == "annotate":
+                    self.annotations.append(data)
+                elif data.get("t") == "clipboard":
+                    self.clipboard = str(data["text"])
             self._changed.set()
 
     @property
@@ -345,6 +355,23 @@ class ViewerClient:
             except TimeoutError:
                 pass
         return self.states[-1]
+
+    async def wait_control(self, control: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The first screen.state (already received or still to come) whose
+        ``control`` is ``control``, after the last one returned."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i in range(self._control_seen, len(self.states)):
+                if self.states[i].get("control") == control:
+                    self._control_seen = i + 1
+                    return self.states[i]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"control never became {control!r}: {[s.get('control') for s in self.states]}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), 0.2)
+            except TimeoutError:
+                pass
 
     async def settle(self, quiet_s: float = 1.0, timeout: float = 30.0) -> None:
         """Wait until frames stop arriving for ``quiet_s`` (refinement done)."""

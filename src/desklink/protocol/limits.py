@@ -57,3 +57,18 @@ JOIN_ATTEMPTS_PER_MINUTE = 10
 #: An agent that dropped may come back and resume (no new consent) within
 #: this many seconds.
 AGENT_GRACE_S = 60.0
+
+#: Input events one ``input`` message may carry, and input events a viewer
+#: may send per second (a fast typist and a dragged mouse stay far below).
+MAX_INPUT_EVENTS_PER_MESSAGE = 64
+MAX_INPUT_EVENTS_PER_S = 400
+
+#: Local input from the visitor pauses remote input for this long, seconds.
+LOCAL_INPUT_PAUSE_S = 0.5
+
+#: Clipboard text crossing in one message, characters.
+MAX_CLIPBOARD_CHARS = 16_000
+
+#: Points in one annotation stroke, and strokes kept per session.
+MAX_STROKE_POINTS = 2000
+MAX_STROKES = 500

@@ -125,9 +125,11 @@ class AHello(Msg, tag="hello"):
 
 
 class Consent(Msg, tag="consent"):
-    """The visitor's answer to what was asked (Allow or Deny)."""
+    """The visitor's answer to what was asked (Allow or Deny): ``view`` for
+    screen sharing, ``control`` for remote control."""
 
-    view: bool
+    view: bool | None = None
+    control: bool | None = None
 
 
 class Monitor(msgspec.Struct, frozen=True):
@@ -154,7 +156,86 @@ class ScreenStats(Msg, tag="screen.stats"):
     rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=600_000)]
 
 
-AgentIn = AHello | Consent | ScreenInfo | StopSharing | ScreenStats | Ping
+class ControlRevoked(Msg, tag="control.revoked"):
+    """The visitor took control back (indicator button or hotkey)."""
+
+
+# --------------------------------------------------------------------------
+# control, annotation, clipboard (viewer <-> agent through the relay)
+
+Coord = Annotated[int, msgspec.Meta(ge=0, le=16383)]
+
+
+class Ev(msgspec.Struct, frozen=True, tag_field="k", forbid_unknown_fields=False):
+    """Base of input events."""
+
+
+class EvMove(Ev, tag="move"):
+    x: Coord
+    y: Coord
+
+
+class EvButton(Ev, tag="button"):
+    b: Annotated[int, msgspec.Meta(ge=1, le=3)]
+    down: bool
+    x: Coord
+    y: Coord
+
+
+class EvWheel(Ev, tag="wheel"):
+    dx: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
+    dy: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
+    x: Coord = 0
+    y: Coord = 0
+
+
+class EvKey(Ev, tag="key"):
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    down: bool
+    code: Annotated[str, msgspec.Meta(max_length=32)] = ""
+
+
+class EvText(Ev, tag="text"):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class EvRelease(Ev, tag="release"):
+    pass
+
+
+InputEvent = EvMove | EvButton | EvWheel | EvKey | EvText | EvRelease
+
+
+class Input(Msg, tag="input"):
+    events: Annotated[list[InputEvent], msgspec.Meta(min_length=1, max_length=limits.MAX_INPUT_EVENTS_PER_MESSAGE)]
+
+
+class ControlRequest(Msg, tag="control.request"):
+    """The rep asks for mouse and keyboard control."""
+
+
+class ControlRelease(Msg, tag="control.release"):
+    """The rep hands control back."""
+
+
+Point = tuple[Coord, Coord]
+
+
+class Annotate(Msg, tag="annotate"):
+    op: Literal["stroke", "undo", "clear"]
+    id: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    tool: Literal["pen", "arrow", "rect", "highlighter"] = "pen"
+    color: Annotated[str, msgspec.Meta(pattern="^#[0-9a-fA-F]{6}$")] = "#e11d48"
+    width: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    points: Annotated[list[Point], msgspec.Meta(max_length=limits.MAX_STROKE_POINTS)] = []
+    fade_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0
+
+
+class Clipboard(Msg, tag="clipboard"):
+    text: str
+
+
+AgentIn = AHello | Consent | ScreenInfo | StopSharing | ScreenStats | ControlRevoked | Annotate | Clipboard | Ping
 
 
 # --------------------------------------------------------------------------
@@ -175,7 +256,18 @@ class ScreenSelect(Msg, tag="screen.select"):
     monitor: Annotated[int, msgspec.Meta(ge=1, le=64)]
 
 
-ViewerIn = ScreenAck | ScreenRefresh | ScreenSelect | StopSharing | Ping
+ViewerIn = (
+    ScreenAck
+    | ScreenRefresh
+    | ScreenSelect
+    | StopSharing
+    | Input
+    | ControlRequest
+    | ControlRelease
+    | Annotate
+    | Clipboard
+    | Ping
+)
 
 
 # --------------------------------------------------------------------------
@@ -201,6 +293,11 @@ SERVER_TYPES: dict[str, str] = {
     "screen.refresh": "agent: send a key frame",
     "screen.select": "agent: capture this monitor",
     "screen.stats": "viewer: the agent's capture-to-drawn latency",
+    "control.ask": "agent: the rep asks for control; ask the visitor",
+    "control.end": "agent: control ended (by the rep, the visitor or the system); release everything",
+    "input": "agent: the rep's input events, in order, only while control is granted",
+    "annotate": "agent and viewer: a stroke, an undo or a clear",
+    "clipboard": "agent and viewer: clipboard text",
 }
 
 _visitor_decoder = msgspec.json.Decoder(VisitorIn)

@@ -19,6 +19,13 @@ Rules:
 3. A viewer joining, or asking for a refresh, gets a key frame.
 4. Either side can stop: the agent (visitor's Stop, Ctrl+C), the rep, the
    session ending. Everyone is told at once.
+5. Control is ``view`` until the visitor allows it. Input passes only from
+   the primary viewer, only while control is ``granted``, and only within
+   the input rate; anything else is refused with an error to the viewer and
+   never reaches the agent. Control ends (back to ``view``) when the visitor
+   takes it back, the rep gives it back, the agent drops, or sharing stops.
+6. Annotations go both ways and are kept (bounded) for viewers who join
+   later; clipboard text crosses only in the directions policy allows.
 
 The adapters (``server/ws_agent.py``, ``server/ws_viewer.py``) are thin; the
 decisions are here.
@@ -31,10 +38,24 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from desklink.errors import Forbidden, LimitExceeded, ProtocolError, TooLarge
 from desklink.protocol.framing import Channel, encode_frame
+from desklink.protocol.ratelimit import TokenBucket
 from desklink.protocol.screen import DEFAULT_WINDOW
 
 State = Literal["waiting_agent", "asking", "sharing", "denied", "stopped"]
+Control = Literal["view", "asking", "granted"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The session's limits and clipboard policy (from the settings)."""
+
+    input_events_per_s: int = 400
+    max_strokes: int = 500
+    max_clipboard_chars: int = 16_000
+    clipboard_to_visitor: bool = True
+    clipboard_from_visitor: bool = True
 
 
 ScreenKind = Literal["frame", "cursor", "pointer"]
@@ -42,6 +63,8 @@ ScreenKind = Literal["frame", "cursor", "pointer"]
 
 class Peer(Protocol):
     def send(self, message: dict[str, Any]) -> None: ...
+
+    def send_text(self, text: str) -> None: ...
 
     def send_screen(self, data: bytes, kind: ScreenKind) -> None: ...
 
@@ -59,7 +82,16 @@ class Viewer:
 
 
 class ScreenSession:
-    def __init__(self, session_id: str, rep_id: int, *, window: int = DEFAULT_WINDOW, grace_s: float = 60.0) -> None:
+    def __init__(
+        self, session_id: str, rep_id: int, *, window: int = DEFAULT_WINDOW, grace_s: float = 60.0, policy: Policy | None = None
+    ) -> None:
+        self.policy = policy or Policy()
+        self.control: Control = "view"
+        self.control_by: str | None = None
+        self.input_bucket = TokenBucket(self.policy.input_events_per_s, 1.0)
+        self.strokes: dict[str, str] = {}  # id -> the annotate message, oldest first
+        self.inputs_forwarded = 0
+        self.inputs_refused = 0
         self.session_id = session_id
         self.rep_id = rep_id
         self.window = window
@@ -82,6 +114,8 @@ class ScreenSession:
         new code and ask for consent again."""
         self.state = "waiting_agent"
         self.stopped_by = ""
+        self.control, self.control_by = "view", None
+        self.strokes.clear()
         self.resume_token = secrets.token_urlsafe(16)
         self.agent_gone_at = None
         for v in self.viewers:
@@ -100,6 +134,8 @@ class ScreenSession:
             "selected": self.selected,
             "watchers": [v.name for v in self.viewers if not v.primary],
             "by": self.stopped_by or None,
+            "control": self.control,
+            "control_by": self.control_by,
         }
 
     def _broadcast_status(self) -> None:
@@ -125,6 +161,8 @@ class ScreenSession:
             return
         self.agent = None
         self.agent_gone_at = now
+        if self.control != "view":  # the agent releases everything on its side
+            self.control, self.control_by = "view", "system"
         self._broadcast_status()
 
     def consent(self, allowed: bool) -> None:
@@ -172,6 +210,89 @@ class ScreenSession:
         for v in self.viewers:
             v.peer.send_screen(data, "cursor" if shape else "pointer")
 
+    # ------------------------------------------------------------- control
+    def request_control(self, viewer: Viewer) -> None:
+        if not viewer.primary:
+            raise Forbidden("only the rep holding the session can take control")
+        if self.state != "sharing" or self.agent is None:
+            raise ProtocolError("control needs an agent that is sharing", code="bad_state")
+        if self.control != "view":
+            return
+        self.control, self.control_by = "asking", None
+        self.agent.send({"t": "control.ask", "rep": viewer.name})
+        self._broadcast_status()
+
+    def control_consent(self, allowed: bool) -> None:
+        if self.control != "asking":
+            return
+        if allowed:
+            self.control, self.control_by = "granted", None
+        else:
+            self.control, self.control_by = "view", "visitor"
+        self._broadcast_status()
+
+    def end_control(self, by: str) -> None:
+        """The rep gave control back, or the visitor took it."""
+        if self.control == "view":
+            return
+        self.control, self.control_by = "view", by
+        if self.agent is not None and by != "visitor":
+            self.agent.send({"t": "control.end", "by": by})
+        self._broadcast_status()
+
+    def input(self, viewer: Viewer, raw: str, events: int, now: float) -> None:
+        """Forward the viewer's ``input`` message as it came (already
+        validated), or refuse it: never a partial forward."""
+        if not viewer.primary or self.control != "granted" or self.agent is None:
+            self.inputs_refused += events
+            raise Forbidden("remote control is not granted")
+        for _ in range(events):
+            if not self.input_bucket.take(now):
+                self.inputs_refused += events
+                raise LimitExceeded(
+                    f"more than {self.policy.input_events_per_s} input events a second; dropped",
+                    retry_after=self.input_bucket.retry_after(now),
+                )
+        self.inputs_forwarded += events
+        self.agent.send_text(raw)
+
+    # ---------------------------------------------------------- annotation
+    def annotate(self, raw: str, op: str, stroke_id: str, *, from_agent: bool, source: Any = None) -> None:
+        if self.state != "sharing":
+            raise ProtocolError("annotation needs a screen that is being shared", code="bad_state")
+        if op == "clear":
+            self.strokes.clear()
+        elif op == "undo":
+            self.strokes.pop(stroke_id, None)
+        else:
+            self.strokes.pop(stroke_id, None)
+            self.strokes[stroke_id] = raw
+            while len(self.strokes) > self.policy.max_strokes:
+                self.strokes.pop(next(iter(self.strokes)))
+        if not from_agent and self.agent is not None:
+            self.agent.send_text(raw)
+        for v in self.viewers:
+            if v.peer is not source:
+                v.peer.send_text(raw)
+
+    # ----------------------------------------------------------- clipboard
+    def clipboard(self, text: str, *, from_agent: bool) -> None:
+        if len(text) > self.policy.max_clipboard_chars:
+            raise TooLarge(f"clipboard text over {self.policy.max_clipboard_chars} characters")
+        message = {"t": "clipboard", "text": text}
+        if from_agent:
+            if not self.policy.clipboard_from_visitor:
+                raise Forbidden("policy does not allow the visitor's clipboard to reach the rep")
+            for v in self.viewers:
+                if v.primary:
+                    v.peer.send(message)
+            return
+        if not self.policy.clipboard_to_visitor:
+            raise Forbidden("policy does not allow clipboard text to reach the visitor")
+        if self.agent is None or self.state != "sharing":
+            raise ProtocolError("no agent to receive the clipboard", code="bad_state")
+        self.agent.send(message)
+
     def agent_stats(self, rtt_ms: float) -> None:
         message = {"t": "screen.stats", "rtt_ms": round(rtt_ms, 1)}
         for v in self.viewers:
@@ -182,6 +303,8 @@ class ScreenSession:
             return
         self.state = "stopped"
         self.stopped_by = by
+        if self.control != "view":
+            self.control, self.control_by = "view", by
         if self.agent is not None:
             self.agent.send({"t": "ended", "by": by})
         self._broadcast_status()
@@ -196,6 +319,8 @@ class ScreenSession:
         peer.send(self.status())
         if self.cursor_shape is not None and self.state == "sharing":
             peer.send_screen(self.cursor_shape, "cursor")
+        for raw in self.strokes.values():
+            peer.send_text(raw)
         self._broadcast_status()
         self.request_key()
         return viewer
@@ -233,15 +358,19 @@ class ScreenSession:
             "bytes_in": self.bytes_in,
             "dropped_before_consent": self.frames_dropped_before_consent,
             "viewers": [{"name": v.name, "received": v.received, "skipped": v.skipped} for v in self.viewers],
+            "control": self.control,
+            "inputs_forwarded": self.inputs_forwarded,
+            "inputs_refused": self.inputs_refused,
         }
 
 
 class Relay:
     """This node's screen sessions, by session id."""
 
-    def __init__(self, *, window: int, grace_s: float) -> None:
+    def __init__(self, *, window: int, grace_s: float, policy: Policy | None = None) -> None:
         self.window = window
         self.grace_s = grace_s
+        self.policy = policy or Policy()
         self.sessions: dict[str, ScreenSession] = {}
 
     def open(self, session_id: str, rep_id: int) -> ScreenSession:
@@ -249,7 +378,9 @@ class Relay:
         starts over in place (its viewers stay connected for the next try)."""
         existing = self.sessions.get(session_id)
         if existing is None:
-            existing = self.sessions[session_id] = ScreenSession(session_id, rep_id, window=self.window, grace_s=self.grace_s)
+            existing = self.sessions[session_id] = ScreenSession(
+                session_id, rep_id, window=self.window, grace_s=self.grace_s, policy=self.policy
+            )
         elif existing.state in ("stopped", "denied") and existing.agent is None:
             existing.restart()
         return existing

@@ -27,7 +27,7 @@ from desklink.server.context import Context, Origins
 from desklink.server.headers import SecurityHeaders
 from desklink.server.http import Access, EndpointSpec, endpoint, json_response
 from desklink.server.hub import Hub
-from desklink.relay.screen import Relay
+from desklink.relay.screen import Policy, Relay
 from desklink.server.ws_agent import agent_endpoint
 from desklink.server.ws_rep import rep_endpoint
 from desklink.server.ws_viewer import viewer_endpoint
@@ -93,7 +93,17 @@ def create_app(settings: Settings) -> Starlette:
             dispatcher=Dispatcher(store, broker, settings),
             hub=hub,
             origins=Origins(store, settings),
-            relay=Relay(window=settings.screen_window, grace_s=settings.agent_grace_s),
+            relay=Relay(
+                window=settings.screen_window,
+                grace_s=settings.agent_grace_s,
+                policy=Policy(
+                    input_events_per_s=settings.max_input_events_per_s,
+                    max_strokes=settings.max_strokes,
+                    max_clipboard_chars=settings.max_clipboard_chars,
+                    clipboard_to_visitor=settings.clipboard_to_visitor,
+                    clipboard_from_visitor=settings.clipboard_from_visitor,
+                ),
+            ),
         )
         await ctx.origins.refresh()
         app.state.ctx = ctx

@@ -57,6 +57,8 @@ class Connection:
         self._controls: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._close_code: int | None = None
         self._close_reason = ""
+        #: The text of the message being handled (for relays that forward it as is).
+        self.last_raw = ""
 
     # ------------------------------------------------------------- sending
     def deliver(self, channel: str, text: str) -> None:
@@ -227,6 +229,7 @@ class Connection:
                     return
                 self.check_rate()
                 msg = decode(text, self.ctx.settings.max_message_bytes)
+                self.last_raw = text
                 ref = type(msg).__struct_config__.tag
                 handler = handlers.get(type(msg))
                 if handler is None:

@@ -15,7 +15,18 @@ from desklink.dispatch.dispatcher import join_secret_hash
 from desklink.errors import DeskLinkError, ProtocolError
 from desklink.protocol import codes, screen
 from desklink.protocol.framing import Channel, decode_frame
-from desklink.protocol.messages import AHello, Consent, Ping, ScreenInfo, ScreenStats, StopSharing, decode_agent
+from desklink.protocol.messages import (
+    AHello,
+    Annotate,
+    Clipboard,
+    Consent,
+    ControlRevoked,
+    Ping,
+    ScreenInfo,
+    ScreenStats,
+    StopSharing,
+    decode_agent,
+)
 from desklink.relay.screen import ScreenSession
 from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
 from desklink.server.context import Context
@@ -39,6 +50,9 @@ class AgentConnection(Connection):
             ScreenInfo: self._info,
             StopSharing: self._stop,
             ScreenStats: self._stats,
+            ControlRevoked: self._revoked,
+            Annotate: self._annotate,
+            Clipboard: self._clipboard,
             Ping: self._ping,
         }
         while True:
@@ -53,6 +67,7 @@ class AgentConnection(Connection):
             ref = None
             try:
                 msg = decode_agent(text, self.ctx.settings.max_message_bytes)
+                self.last_raw = text
                 ref = type(msg).__struct_config__.tag
                 handler = handlers.get(type(msg))
                 if handler is None:
@@ -142,20 +157,42 @@ class AgentConnection(Connection):
 
     async def _consent(self, msg: Consent) -> None:
         assert self.screen is not None
+        if msg.control is not None:
+            if self.screen.control != "asking":
+                raise ProtocolError("control was not asked for", code="bad_state")
+            self.screen.control_consent(msg.control)
+            await self._event("control_allowed" if msg.control else "control_denied")
+            return
+        if msg.view is None:
+            raise ProtocolError("consent needs view or control")
         if self.screen.state != "asking":
             raise ProtocolError("consent was already given or refused", code="bad_state")
         self.screen.consent(msg.view)
+        await self._event("screen_allowed" if msg.view else "screen_denied")
+        if not msg.view:
+            self.close_soon(codes.CLOSE_NORMAL, "visitor declined")
+
+    async def _event(self, kind: str) -> None:
+        assert self.screen is not None
         session = await self.ctx.store.get_session(self.screen.session_id)
         if session is not None:
             await self.ctx.store.add_event(
-                request_id=session.request_id,
-                kind="screen_allowed" if msg.view else "screen_denied",
-                actor="visitor",
-                data={},
-                now=datetime.now(UTC),
+                request_id=session.request_id, kind=kind, actor="visitor", data={}, now=datetime.now(UTC)
             )
-        if not msg.view:
-            self.close_soon(codes.CLOSE_NORMAL, "visitor declined")
+
+    async def _revoked(self, msg: ControlRevoked) -> None:
+        assert self.screen is not None
+        if self.screen.control != "view":
+            self.screen.end_control("visitor")
+            await self._event("control_revoked")
+
+    async def _annotate(self, msg: Annotate) -> None:
+        assert self.screen is not None
+        self.screen.annotate(self.last_raw, msg.op, msg.id, from_agent=True)
+
+    async def _clipboard(self, msg: Clipboard) -> None:
+        assert self.screen is not None
+        self.screen.clipboard(msg.text, from_agent=True)
 
     async def _info(self, msg: ScreenInfo) -> None:
         assert self.screen is not None

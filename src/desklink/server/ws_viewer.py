@@ -4,6 +4,7 @@ watch. Cookie and Origin are checked before the socket is accepted."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -11,7 +12,21 @@ from starlette.websockets import WebSocket
 from desklink.dispatch import channels as ch
 from desklink.errors import Forbidden
 from desklink.protocol import codes
-from desklink.protocol.messages import Ping, ScreenAck, ScreenRefresh, ScreenSelect, StopSharing, decode_viewer
+from desklink.errors import LimitExceeded
+from desklink.protocol.messages import (
+    Annotate,
+    Clipboard,
+    ControlRelease,
+    ControlRequest,
+    Input,
+    Ping,
+    ScreenAck,
+    ScreenRefresh,
+    ScreenSelect,
+    StopSharing,
+    decode_viewer,
+)
+from desklink.protocol.ratelimit import TokenBucket
 from desklink.relay.screen import ScreenSession, Viewer
 from desklink.server import auth as authmod
 from desklink.server.connection import Connection
@@ -27,6 +42,9 @@ class ViewerConnection(Connection):
         self.screen = screen
         self.request_id = request_id
         self.viewer: Viewer | None = None
+        #: Annotation and clipboard share the chat rate limit; acks and input
+        #: have their own bounds (the window, the input rate).
+        self.bucket = TokenBucket(ctx.settings.messages_per_minute, 60.0)
 
     async def reader(self) -> None:
         await self.join(ch.request_channel(self.request_id))
@@ -36,6 +54,11 @@ class ViewerConnection(Connection):
             ScreenRefresh: self._refresh,
             ScreenSelect: self._select,
             StopSharing: self._stop,
+            ControlRequest: self._control_request,
+            ControlRelease: self._control_release,
+            Input: self._input,
+            Annotate: self._annotate,
+            Clipboard: self._clipboard,
             Ping: self._ping,
         }
         await self.message_loop(decode_viewer, handlers)
@@ -56,6 +79,38 @@ class ViewerConnection(Connection):
         if not self.viewer.primary:
             raise Forbidden("only the rep holding the session can stop sharing")
         self.screen.stop("rep")
+
+    def _primary(self) -> Viewer:
+        assert self.viewer is not None
+        if not self.viewer.primary:
+            raise Forbidden("watchers can look but not act; the rep holding the session can")
+        return self.viewer
+
+    def _limited(self) -> None:
+        now = time.monotonic()
+        if not self.bucket.take(now):
+            raise LimitExceeded("too many messages; slow down", retry_after=self.bucket.retry_after(now))
+
+    async def _control_request(self, msg: ControlRequest) -> None:
+        self.screen.request_control(self._primary())
+
+    async def _control_release(self, msg: ControlRelease) -> None:
+        self._primary()
+        self.screen.end_control("rep")
+
+    async def _input(self, msg: Input) -> None:
+        assert self.viewer is not None
+        self.screen.input(self.viewer, self.last_raw, len(msg.events), time.monotonic())
+
+    async def _annotate(self, msg: Annotate) -> None:
+        self._primary()
+        self._limited()
+        self.screen.annotate(self.last_raw, msg.op, msg.id, from_agent=False, source=self)
+
+    async def _clipboard(self, msg: Clipboard) -> None:
+        self._primary()
+        self._limited()
+        self.screen.clipboard(msg.text, from_agent=False)
 
     async def _ping(self, msg: Ping) -> None:
         self.send({"t": "pong"})

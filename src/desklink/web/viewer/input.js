@@ -1,0 +1,418 @@
+// RemoteInput: the rep's mouse and keyboard on the visitor's screen
+// (docs/protocol.md, "Remote control, annotation, clipboard").
+//
+// Browser events on the viewer's screen area become protocol input events in
+// pixels of the shared monitor, whatever the scale (fit or 1:1), letterbox or
+// scroll position: positions are mapped through the canvas's bounding box and
+// its object-fit, against the picture size.
+//
+// Events queue in order and leave once per animation frame as one
+// `input {events}` message (split past MAX_EVENTS); pointer moves between
+// other events are coalesced to the last position. Nothing is queued or sent
+// unless control is granted: the relay and the agent refuse input outside a
+// granted window anyway.
+//
+// Keyboard: the screen area (tabindex=0) hands focus to a hidden textarea,
+// the "key sink". Keys go as key events (DOM `key` and `code`, the agent maps
+// them) and their default actions are prevented, so Tab, Backspace, F5,
+// arrows and Ctrl+letters act on the visitor's computer, not in the console.
+// Text that arrives without a key (IME compositions, emoji pickers, virtual
+// keyboards, characters the rep's layout types through a dead key) comes out
+// of the sink's `input`/`compositionend` events and goes as `text`.
+//
+// Whenever the rep's side may lose track of keys or buttons (the screen area
+// loses focus, the tab is hidden, the rep gives control back) a `release`
+// event goes out: no key stays down on the visitor's computer.
+
+export const MAX_EVENTS = 64;
+/** Keep one message well under the server's max_message_bytes (64 KiB). */
+const MAX_BATCH_CHARS = 24_000;
+/** The protocol's limits on one event (protocol/messages.py). */
+const MAX_TEXT = 256;
+const MAX_KEY = 32;
+const MAX_NOTCHES = 100;
+const MAX_COORD = 16383;
+/** Queued events beyond this are dropped (a frame that never comes). */
+const MAX_QUEUE = 2048;
+
+/** Wheel: pixels and lines per notch; a lone small tick still gives one notch. */
+export const PIXELS_PER_NOTCH = 100;
+export const LINES_PER_NOTCH = 3;
+export const PAGES_TO_NOTCHES = 5;
+const WHEEL_GESTURE_GAP_MS = 250;
+
+/** DOM MouseEvent.button -> protocol button (1 left, 2 middle, 3 right). */
+const BUTTONS = { 0: 1, 1: 2, 2: 3 };
+/** DOM MouseEvent.button -> its bit in MouseEvent.buttons. */
+const BUTTON_BITS = { 0: 1, 1: 4, 2: 2 };
+
+/**
+ * Map a client position to screen pixels.
+ * @param {number} clientX
+ * @param {number} clientY
+ * @param {{left, top, width, height}} rect  the canvas's bounding client rect
+ * @param {{width, height}} size  the picture (the shared monitor) in pixels
+ * @param {string} fit  the canvas's CSS object-fit ('contain' letterboxes; anything else stretches)
+ * @returns {{x, y, inside}} x, y clamped to the picture; inside: the point is on the picture
+ */
+export function toScreen(clientX, clientY, rect, size, fit = 'contain') {
+  let sx = rect.width / size.width;
+  let sy = rect.height / size.height;
+  let left = rect.left;
+  let top = rect.top;
+  if (fit === 'contain' || fit === 'scale-down') {
+    let s = Math.min(sx, sy);
+    if (fit === 'scale-down') s = Math.min(s, 1);
+    sx = s;
+    sy = s;
+    left += (rect.width - size.width * s) / 2;
+    top += (rect.height - size.height * s) / 2;
+  }
+  const fx = (clientX - left) / sx;
+  const fy = (clientY - top) / sy;
+  const inside = fx >= 0 && fy >= 0 && fx < size.width && fy < size.height;
+  const x = Math.min(size.width - 1, Math.max(0, Math.floor(fx)));
+  const y = Math.min(size.height - 1, Math.max(0, Math.floor(fy)));
+  return { x: Math.min(x, MAX_COORD), y: Math.min(y, MAX_COORD), inside };
+}
+
+/** A wheel delta in notches (fractional). */
+export function notchesOf(delta, mode) {
+  if (mode === 1) return delta / LINES_PER_NOTCH; // DOM_DELTA_LINE
+  if (mode === 2) return delta * PAGES_TO_NOTCHES; // DOM_DELTA_PAGE
+  return delta / PIXELS_PER_NOTCH; // DOM_DELTA_PIXEL
+}
+
+/** Split text into pieces of at most `max` UTF-16 units without cutting a surrogate pair. */
+export function splitText(text, max = MAX_TEXT) {
+  const out = [];
+  let piece = '';
+  for (const ch of text) {
+    if (piece.length + ch.length > max) {
+      out.push(piece);
+      piece = '';
+    }
+    piece += ch;
+  }
+  if (piece) out.push(piece);
+  return out;
+}
+
+/** Wheel notches accumulated per axis; whole notches come out, the rest waits. */
+export class WheelAccumulator {
+  constructor() {
+    this.x = 0;
+    this.y = 0;
+    this.last = -Infinity;
+  }
+
+  /** @returns {{dx, dy}} whole notches to send now */
+  add(dx, dy, now) {
+    const lone = now - this.last > WHEEL_GESTURE_GAP_MS;
+    this.last = now;
+    if (lone) {
+      this.x = 0;
+      this.y = 0;
+    }
+    const take = (acc, d) => {
+      if (d && Math.sign(d) !== Math.sign(acc)) acc = 0; // a turn answers at once
+      acc += d;
+      let whole = Math.trunc(acc);
+      if (!whole && lone && d) whole = Math.sign(d); // one small tick is still a notch
+      return [Math.max(-MAX_NOTCHES, Math.min(MAX_NOTCHES, whole)), whole ? (whole === Math.sign(d) && Math.abs(acc) < 1 ? 0 : acc - whole) : acc];
+    };
+    let out;
+    [out, this.x] = take(this.x, dx);
+    const ox = out;
+    [out, this.y] = take(this.y, dy);
+    return { dx: ox, dy: out };
+  }
+}
+
+export class RemoteInput {
+  /**
+   * @param {object} o
+   *   surface   the screen area element (pointer events, focus); gets tabindex=0 and the key sink
+   *   canvas()  the picture's canvas element now (the viewer may replace it)
+   *   size()    the picture size {width, height} in screen pixels, or null before the first frame
+   *   send(msg) sends a JSON message on the viewer socket; false when not connected
+   *   onFocus(focused)  the key sink gained or lost focus (for the focus indicator)
+   */
+  constructor(o) {
+    this.o = o;
+    this.surface = o.surface;
+    this.granted = false;
+    this.queue = [];
+    this.pendingMove = null; // {clientX, clientY}
+    this.frame = 0;
+    this.keys = new Map(); // code (or key) -> the key sent with the down
+    this.buttons = new Set(); // protocol buttons down
+    this.wheel = new WheelAccumulator();
+    this.composing = false;
+    this.justComposed = null;
+
+    this.surface.tabIndex = 0;
+    this.sink = document.createElement('textarea');
+    this.sink.className = 'screen-keys';
+    this.sink.dataset.testid = 'screen-keys';
+    this.sink.tabIndex = -1;
+    for (const [k, v] of Object.entries({
+      autocomplete: 'off', autocorrect: 'off', autocapitalize: 'off', spellcheck: 'false',
+      'aria-label': 'Keyboard input for the visitor’s computer', rows: '1', cols: '1',
+    })) this.sink.setAttribute(k, v);
+    this.surface.append(this.sink);
+
+    this.listeners = [];
+    const on = (target, type, fn, opts) => {
+      target.addEventListener(type, fn, opts);
+      this.listeners.push([target, type, fn, opts]);
+    };
+    const s = this.surface;
+    on(s, 'pointerdown', (e) => this._pointerDown(e));
+    on(s, 'pointermove', (e) => this._pointerMove(e));
+    on(s, 'pointerup', (e) => this._pointerUp(e));
+    on(s, 'pointercancel', (e) => this._pointerUp(e));
+    on(s, 'lostpointercapture', () => this._releaseButtons());
+    on(s, 'wheel', (e) => this._wheel(e), { passive: false });
+    on(s, 'contextmenu', (e) => { if (this.granted) e.preventDefault(); });
+    on(s, 'auxclick', (e) => { if (this.granted) e.preventDefault(); });
+    on(s, 'dragstart', (e) => e.preventDefault());
+    on(s, 'focus', (e) => { if (e.target === s && this.granted) this.focus(); });
+    on(s, 'keydown', (e) => this._keyDown(e));
+    on(s, 'keyup', (e) => this._keyUp(e));
+    on(this.sink, 'compositionstart', () => { this.composing = true; });
+    on(this.sink, 'compositionend', (e) => this._compositionEnd(e));
+    on(this.sink, 'input', (e) => this._input(e));
+    on(this.sink, 'focus', () => o.onFocus?.(true));
+    on(this.sink, 'blur', () => { this.releaseAll(); o.onFocus?.(false); });
+    on(document, 'visibilitychange', () => { if (document.hidden) this.releaseAll(); });
+    on(window, 'blur', () => this.releaseAll());
+  }
+
+  get focused() {
+    return document.activeElement === this.sink;
+  }
+
+  /** Control was granted (true) or ended (false). Ending forgets everything queued: the agent releases on its side. */
+  setGranted(granted) {
+    granted = Boolean(granted);
+    if (granted === this.granted) return;
+    this.granted = granted;
+    this.surface.dataset.control = granted ? 'granted' : 'view';
+    if (!granted) {
+      this._forget();
+      if (this.focused) this.surface.focus({ preventScroll: true });
+    }
+  }
+
+  /** Move keyboard focus to the screen area. */
+  focus() {
+    if (this.granted) this.sink.focus({ preventScroll: true });
+    else this.surface.focus({ preventScroll: true });
+  }
+
+  /** Release every key and button on the visitor's side, now (before giving control back, on blur). */
+  releaseAll() {
+    if (!this.granted) return;
+    const anything = this.keys.size || this.buttons.size || this.queue.length || this.pendingMove;
+    this.keys.clear();
+    this.buttons.clear();
+    if (!anything) return;
+    this._push({ k: 'release' });
+    this.flush();
+  }
+
+  /** The socket went away: the agent released everything; start clean. */
+  reset() {
+    this._forget();
+  }
+
+  destroy() {
+    this._forget();
+    for (const [target, type, fn, opts] of this.listeners) target.removeEventListener(type, fn, opts);
+    this.listeners = [];
+    this.sink.remove();
+  }
+
+  // ---------------------------------------------------------------- queue
+
+  _forget() {
+    this.queue = [];
+    this.pendingMove = null;
+    this.keys.clear();
+    this.buttons.clear();
+    this.composing = false;
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+  }
+
+  _push(event) {
+    if (!this.granted) return;
+    this._takeMove();
+    if (this.queue.length >= MAX_QUEUE) return;
+    this.queue.push(event);
+    this._schedule();
+  }
+
+  /** The pending move goes in before whatever comes next, so order holds. */
+  _takeMove() {
+    const m = this.pendingMove;
+    if (!m) return;
+    this.pendingMove = null;
+    const p = this._map(m.clientX, m.clientY);
+    if (p && (p.inside || this.buttons.size) && this.queue.length < MAX_QUEUE) this.queue.push({ k: 'move', x: p.x, y: p.y });
+  }
+
+  _schedule() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.flush(); });
+  }
+
+  /** Send everything queued now, in order, as few `input` messages as the limits allow. */
+  flush() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    if (!this.granted) {
+      this._forget();
+      return;
+    }
+    this._takeMove();
+    const events = this.queue;
+    this.queue = [];
+    let batch = [];
+    let chars = 0;
+    for (const ev of events) {
+      const n = JSON.stringify(ev).length + 1;
+      if (batch.length && (batch.length >= MAX_EVENTS || chars + n > MAX_BATCH_CHARS)) {
+        this.o.send({ t: 'input', events: batch });
+        batch = [];
+        chars = 0;
+      }
+      batch.push(ev);
+      chars += n;
+    }
+    if (batch.length) this.o.send({ t: 'input', events: batch });
+  }
+
+  // ---------------------------------------------------------------- pointer
+
+  _map(clientX, clientY) {
+    const size = this.o.size();
+    const canvas = this.o.canvas();
+    if (!size || !size.width || !size.height || !canvas) return null;
+    const rect = canvas.getBoundingClientRect();
+    if (!rect.width || !rect.height) return null;
+    return toScreen(clientX, clientY, rect, size, getComputedStyle(canvas).objectFit);
+  }
+
+  _pointerDown(e) {
+    if (!this.granted) return;
+    e.preventDefault(); // no text selection, no middle-click autoscroll; focus is ours to set
+    this.focus();
+    const b = BUTTONS[e.button];
+    if (!b) return;
+    const p = this._map(e.clientX, e.clientY);
+    if (!p || !p.inside) return; // a press in the letterbox is not on the visitor's screen
+    try { this.surface.setPointerCapture(e.pointerId); } catch { /* the pointer is gone already */ }
+    this._button(b, true, p);
+  }
+
+  _pointerMove(e) {
+    if (!this.granted) return;
+    // A second button pressed or released while another is down comes as a move (chorded buttons).
+    if (e.button >= 0 && BUTTONS[e.button]) {
+      const down = (e.buttons & BUTTON_BITS[e.button]) !== 0;
+      const p = this._map(e.clientX, e.clientY);
+      if (p && (p.inside || !down)) this._button(BUTTONS[e.button], down, p);
+      return;
+    }
+    const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
+    const last = events.length ? events[events.length - 1] : e;
+    this.pendingMove = { clientX: last.clientX, clientY: last.clientY };
+    this._schedule();
+  }
+
+  _pointerUp(e) {
+    if (!this.granted) return;
+    const b = BUTTONS[e.button];
+    if (!b || !this.buttons.has(b)) return;
+    const p = this._map(e.clientX, e.clientY);
+    if (p) this._button(b, false, p);
+    else {
+      this.buttons.delete(b);
+      this._push({ k: 'release' });
+    }
+  }
+
+  _button(b, down, p) {
+    if (down) this.buttons.add(b);
+    else if (!this.buttons.delete(b)) return; // never sent down: nothing to lift
+    this._push({ k: 'button', b, down, x: p.x, y: p.y });
+  }
+
+  /** Pointer capture lost (the element went away, the window lost it): lift what is down. */
+  _releaseButtons() {
+    if (!this.granted || !this.buttons.size) return;
+    this.buttons.clear();
+    this._push({ k: 'release' });
+  }
+
+  _wheel(e) {
+    if (!this.granted) return;
+    e.preventDefault(); // no page or stage scrolling, no Ctrl+wheel zoom
+    const p = this._map(e.clientX, e.clientY);
+    if (!p || !p.inside) return;
+    const { dx, dy } = this.wheel.add(notchesOf(e.deltaX, e.deltaMode), notchesOf(e.deltaY, e.deltaMode), e.timeStamp || performance.now());
+    if (dx || dy) this._push({ k: 'wheel', dx, dy, x: p.x, y: p.y });
+  }
+
+  // ---------------------------------------------------------------- keyboard
+
+  _keyDown(e) {
+    if (!this.granted || e.target !== this.sink && e.target !== this.surface) return;
+    // IME at work, or a dead key waiting for its letter: the text arrives by compositionend / input.
+    if (e.isComposing || this.composing || e.keyCode === 229 || e.key === 'Process' || e.key === 'Dead') return;
+    if (!e.key || e.key === 'Unidentified' || e.key.length > MAX_KEY) return; // virtual keyboards: input carries the text
+    e.preventDefault();
+    e.stopPropagation();
+    const id = e.code || e.key;
+    this.keys.set(id, e.key);
+    this._push({ k: 'key', key: e.key, code: (e.code || '').slice(0, MAX_KEY), down: true });
+  }
+
+  _keyUp(e) {
+    if (!this.granted) return;
+    const id = e.code || e.key;
+    const key = this.keys.get(id);
+    if (key === undefined) return; // its down was never sent (IME, before control)
+    e.preventDefault();
+    e.stopPropagation();
+    this.keys.delete(id);
+    // The key that went down goes up, even if Shift changed in between ("!" down, "1" up).
+    this._push({ k: 'key', key, code: (e.code || '').slice(0, MAX_KEY), down: false });
+  }
+
+  _compositionEnd(e) {
+    this.composing = false;
+    const text = e.data || '';
+    this.justComposed = text;
+    setTimeout(() => { this.justComposed = null; }, 0);
+    this._text(text);
+    this.sink.value = '';
+  }
+
+  _input(e) {
+    const data = e.data || '';
+    const type = e.inputType || '';
+    const composing = e.isComposing || this.composing;
+    if (!composing) this.sink.value = '';
+    if (composing || !this.granted) return;
+    if (!['insertText', 'insertReplacementText', 'insertFromComposition'].includes(type)) return;
+    if (this.justComposed !== null && data === this.justComposed) return; // compositionend sent it already
+    this._text(data);
+  }
+
+  _text(text) {
+    if (!this.granted || !text) return;
+    for (const piece of splitText(text.replace(/\r\n?/g, '\n'))) this._push({ k: 'text', text: piece });
+  }
+}
