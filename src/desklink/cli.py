@@ -196,7 +196,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f'the agent needs its extras: pip install "desklink[agent]" ({exc})', file=sys.stderr)
         return 2
-    options = AgentOptions(server=args.server, code=args.code, fps=args.fps, monitor=args.monitor)
+    options = AgentOptions(
+        server=args.server,
+        code=args.code,
+        fps=args.fps,
+        monitor=args.monitor,
+        clipboard_in=not args.no_clipboard_in,
+        clipboard_out=not args.no_clipboard_out,
+    )
     return run_agent(options, terminal=args.terminal)
 
 
@@ -251,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--fps", type=float, default=30.0, help="most frames per second (default 30)")
     agent.add_argument("--monitor", type=int, help="which monitor to share (default: the primary)")
     agent.add_argument("--terminal", action="store_true", help="ask for consent in the terminal instead of a window")
+    agent.add_argument("--no-clipboard-in", action="store_true", help="never put the rep's clipboard text on this computer")
+    agent.add_argument("--no-clipboard-out", action="store_true", help="never send this computer's clipboard to the rep")
     agent.set_defaults(func=cmd_agent)
     return p
 

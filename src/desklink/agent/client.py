@@ -74,6 +74,11 @@ class Stopped(Exception):
         self.reason = reason
 
 
+#: How often the agent looks at the visitor's own mouse and keyboard while
+#: the rep is in control, seconds.
+LOCAL_POLL_S = 0.05
+
+
 @dataclass
 class AgentOptions:
     server: str
@@ -81,6 +86,12 @@ class AgentOptions:
     fps: float = 30.0
     monitor: int | None = None
     capture_factory: Callable[[], Any] | None = None
+    #: The visitor's switches for each clipboard direction.
+    clipboard_in: bool = True  # rep -> this computer
+    clipboard_out: bool = True  # this computer -> rep
+    #: Local input pauses remote input this long, seconds.
+    local_pause_s: float = 0.5
+    input_factory: Callable[[], tuple[Any, Any]] | None = None
 
 
 @dataclass
@@ -106,6 +117,16 @@ class AgentClient:
         self._cursor_serial = -1
         self._cursor_pos = (-1, -1)
         self.flow = FlowControl()
+        self._ws: Any = None
+        self._provider = ""
+        self._origin = (0, 0)
+        # remote control: the agent's own consent state, independent of the relay's
+        self.control = False
+        self.injector: Any = None
+        self.local: Any = None
+        self.paused_until = 0.0
+        self.injected = 0
+        self.refused = 0
 
     def request_stop(self) -> None:
         """Stop sharing now. Called on the loop (the UI's Stop button and the
@@ -173,21 +194,30 @@ class AgentClient:
             self._key_wanted = True
             self._cursor_serial = -1  # a new connection gets the shape again
             self.ui.post("sharing", welcome["rep"]["name"])
+            self._ws = ws
             receiver = asyncio.create_task(self._receive(ws))
+            watcher = asyncio.create_task(self._watch_local())
             try:
                 await self._share(ws, receiver)
             finally:
-                receiver.cancel()
-                await asyncio.gather(receiver, return_exceptions=True)
+                self._ws = None
+                self._end_control()  # nothing stays pressed, whatever ended it
+                for task in (receiver, watcher):
+                    task.cancel()
+                await asyncio.gather(receiver, watcher, return_exceptions=True)
 
     async def _ask(self, welcome: dict[str, Any]) -> bool:
+        self._provider = welcome.get("provider", "")
+        return await self._consent_dialog(welcome["rep"]["name"], "see your screen")
+
+    async def _consent_dialog(self, rep: str, what: str) -> bool:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool] = loop.create_future()
 
         def reply(allowed: bool) -> None:
             loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(allowed))
 
-        ask = Ask(provider=welcome.get("provider", ""), rep=welcome["rep"]["name"], what="see your screen")
+        ask = Ask(provider=self._provider, rep=rep, what=what)
         self.ui.post("ask", ask, reply)
         stop = asyncio.ensure_future(self.stop_requested.wait())
         done, _ = await asyncio.wait({answer, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -212,6 +242,15 @@ class AgentClient:
                 self._select = int(msg["monitor"])
                 self._key_wanted = True
                 self._wake.set()
+            elif t == "control.ask":
+                asyncio.ensure_future(self._ask_control(str(msg.get("rep", "The support rep"))))
+            elif t == "control.end":
+                self._end_control()
+            elif t == "input":
+                self._inject(msg.get("events", []))
+            elif t == "clipboard":
+                if self.options.clipboard_in and isinstance(msg.get("text"), str):
+                    self.ui.post("set_clipboard", msg["text"])
             elif t == "ended":
                 if not self.stop_requested.is_set():  # not the echo of our own stop
                     by = msg.get("by", "")
@@ -219,6 +258,99 @@ class AgentClient:
                 self.request_stop()
             elif t == "error":
                 log.warning("server said: %s", msg.get("message"))
+
+    # ------------------------------------------------------------ control
+    async def _ask_control(self, rep: str) -> None:
+        if self.control:
+            return
+        try:
+            allowed = await self._consent_dialog(rep, "control your mouse and keyboard")
+        except Stopped:
+            return
+        if allowed:
+            try:
+                self._open_input()
+            except Exception as exc:  # no injector on this platform: say no
+                log.warning("remote control is not available here: %s", exc)
+                allowed = False
+        self.control = allowed
+        self.ui.post("control", allowed)
+        if self._ws is not None:
+            await self._ws.send(json.dumps({"t": "consent", "control": allowed}))
+
+    def _open_input(self) -> None:
+        if self.injector is None:
+            if self.options.input_factory is not None:
+                self.injector, self.local = self.options.input_factory()
+            else:
+                from desklink.agent.inputs import open_injector, open_local_input
+
+                self.injector = open_injector()
+                self.local = open_local_input(self.injector)
+        self.injector.set_origin(*self._origin)
+
+    def _inject(self, events: list[dict[str, Any]]) -> None:
+        """Inject the rep's events in order: only while the visitor's yes
+        holds here too, and not while the visitor is using the computer."""
+        if not self.control or self.injector is None:
+            self.refused += len(events)
+            return
+        paused = time.monotonic() < self.paused_until
+        inj = self.injector
+        for ev in events:
+            k = ev.get("k")
+            if k == "release":
+                inj.release_all()
+                continue
+            if paused:
+                self.refused += 1
+                continue
+            try:
+                if k == "move":
+                    inj.move(int(ev["x"]), int(ev["y"]))
+                elif k == "button":
+                    inj.button(int(ev["b"]), bool(ev["down"]), int(ev["x"]), int(ev["y"]))
+                elif k == "wheel":
+                    inj.wheel(int(ev.get("dx", 0)), int(ev.get("dy", 0)), int(ev.get("x", 0)), int(ev.get("y", 0)))
+                elif k == "key":
+                    inj.key(str(ev["key"]), str(ev.get("code", "")), bool(ev["down"]))
+                elif k == "text":
+                    inj.text(str(ev["text"]))
+                self.injected += 1
+            except (KeyError, ValueError, TypeError) as exc:
+                log.warning("ignored a malformed input event %r: %s", ev, exc)
+
+    def _end_control(self) -> None:
+        if self.injector is not None:
+            self.injector.release_all()
+        if self.control:
+            self.control = False
+            self.ui.post("control", False)
+
+    def request_revoke(self) -> None:
+        """The visitor takes control back (indicator button or hotkey)."""
+        if not self.control:
+            return
+        self._end_control()
+        if self._ws is not None:
+            asyncio.ensure_future(self._ws.send(json.dumps({"t": "control.revoked"})))
+
+    def clipboard_changed(self, text: str) -> None:
+        """The visitor's clipboard changed (from the UI thread, via the loop)."""
+        if self.options.clipboard_out and self._ws is not None and text:
+            asyncio.ensure_future(self._ws.send(json.dumps({"t": "clipboard", "text": text[:16_000]})))
+
+    async def _watch_local(self) -> None:
+        """While the rep is in control, the visitor's own input wins: it pauses
+        remote input for a moment, and the Pause key takes control back."""
+        while True:
+            await asyncio.sleep(LOCAL_POLL_S)
+            if not self.control or self.local is None:
+                continue
+            if self.local.hotkey():
+                self.request_revoke()
+            elif self.local.poll():
+                self.paused_until = time.monotonic() + self.options.local_pause_s
 
     async def _share(self, ws: Any, receiver: asyncio.Task[None]) -> None:
         from desklink.agent.capture import open_capture
@@ -236,6 +368,7 @@ class AgentClient:
                 "selected": chosen,
             }))
             mon = capture.selected
+            self._set_origin(mon)
             encoder = ScreenEncoder(mon.width, mon.height)
             interval = 1.0 / self.options.fps
             stats_due = time.monotonic() + STATS_INTERVAL_S
@@ -246,6 +379,7 @@ class AgentClient:
                 if self._select is not None and self._select != capture.selected.index:
                     capture.select(self._select)
                     mon = capture.selected
+                    self._set_origin(mon)
                     encoder = ScreenEncoder(mon.width, mon.height)
                     self._key_wanted = True
                 if not self.flow.can_send() and not self._key_wanted:
@@ -281,6 +415,11 @@ class AgentClient:
         await ws.send(json.dumps({"t": "screen.stop"}))
         await ws.close(codes.CLOSE_NORMAL, "visitor stopped sharing")
         raise Stopped(self.exit_reason or "stopped by you")
+
+    def _set_origin(self, mon: Any) -> None:
+        self._origin = (mon.left, mon.top)
+        if self.injector is not None:
+            self.injector.set_origin(mon.left, mon.top)
 
     def _build(self, capture: Any, encoder: Any) -> tuple[Any, bytes | None]:
         """Grab and encode one frame, and look at the pointer (worker thread).

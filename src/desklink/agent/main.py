@@ -15,7 +15,7 @@ import sys
 import threading
 
 from desklink.agent.client import AgentClient, AgentOptions
-from desklink.agent.ui import open_ui
+from desklink.agent.ui import Hooks, open_ui
 
 
 def run_agent(options: AgentOptions, *, terminal: bool = False) -> int:
@@ -23,13 +23,17 @@ def run_agent(options: AgentOptions, *, terminal: bool = False) -> int:
     holder: dict[str, AgentClient] = {}
     loop = asyncio.new_event_loop()
 
-    def stop() -> None:
+    def on_loop(name: str, *args: object) -> None:
         client = holder.get("client")
-        if client is not None:
-            loop.call_soon_threadsafe(client.request_stop)
+        if client is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(getattr(client, name), *args)
 
+    def stop() -> None:
+        on_loop("request_stop")
+
+    hooks = Hooks(stop=stop, revoke=lambda: on_loop("request_revoke"), clipboard=lambda t: on_loop("clipboard_changed", t))
     use_terminal = terminal or not os.environ.get("DISPLAY") and sys.platform.startswith("linux")
-    ui = open_ui(stop, terminal=use_terminal)
+    ui = open_ui(hooks, terminal=use_terminal)
     client = AgentClient(options, ui)
     holder["client"] = client
     result: dict[str, str] = {}

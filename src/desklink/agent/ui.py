@@ -30,6 +30,10 @@ CONSENT_TITLE = "DeskLink - screen sharing request"
 INDICATOR_TITLE = "DeskLink - sharing"
 #: How often the Tk loop looks for work posted by the network thread, ms.
 POLL_MS = 30
+#: How often the clipboard is looked at for the visitor's own copies, ms.
+CLIPBOARD_POLL_MS = 500
+#: The hotkey that takes control back (see agent/inputs).
+HOTKEY_NAME = "Pause"
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,28 @@ class UI(Protocol):
     def post(self, command: str, *args: Any) -> None: ...
 
 
+@dataclass
+class Hooks:
+    """What the UI tells the network side; each is safe to call from the UI
+    thread (main.py wraps them with ``call_soon_threadsafe``)."""
+
+    stop: Callable[[], None]
+    revoke: Callable[[], None] = lambda: None
+    clipboard: Callable[[str], None] = lambda _text: None
+
+
 class TkUI:
     """Tk front end. ``run()`` must be called on the main thread."""
 
-    def __init__(self, on_stop: Callable[[], None]) -> None:
+    def __init__(self, hooks: Hooks) -> None:
         import tkinter as tk
 
         self.tk = tk
-        self.on_stop = on_stop
+        self.hooks = hooks
+        self.on_stop = hooks.stop
+        self.controlled = False
+        self.watchers = ""
+        self._clip_seen: str | None = None
         self.root = tk.Tk()
         self.root.withdraw()
         self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
@@ -64,7 +82,30 @@ class TkUI:
 
     def run(self) -> None:
         self.root.after(POLL_MS, self._poll)
+        self.root.after(CLIPBOARD_POLL_MS, self._watch_clipboard)
         self.root.mainloop()
+
+    # -------------------------------------------------------------- clipboard
+    def _read_clipboard(self) -> str | None:
+        try:
+            return str(self.root.clipboard_get())
+        except Exception:  # empty, or not text
+            return None
+
+    def _watch_clipboard(self) -> None:
+        text = self._read_clipboard()
+        if self._clip_seen is None:
+            self._clip_seen = text or ""  # what was there before sharing is not sent
+        elif text is not None and text != self._clip_seen:
+            self._clip_seen = text
+            if self.indicator is not None:
+                self.hooks.clipboard(text)
+        self.root.after(CLIPBOARD_POLL_MS, self._watch_clipboard)
+
+    def _set_clipboard(self, text: str) -> None:
+        self.root.clipboard_clear()
+        self.root.clipboard_append(text)
+        self._clip_seen = text  # not echoed back to the rep
 
     def _poll(self) -> None:
         try:
@@ -136,13 +177,33 @@ class TkUI:
             label = tk.Label(win, bg="#b91c1c", fg="#ffffff", font=("DejaVu Sans", 10, "bold"))
             label.pack(side="left", padx=(10, 6), pady=4)
             stop = tk.Button(win, text="Stop", command=self.on_stop)
-            stop.pack(side="left", padx=(0, 6), pady=4)
+            stop.pack(side="right", padx=(0, 6), pady=4)
+            take = tk.Button(win, text=f"Take back control ({HOTKEY_NAME})", command=self.hooks.revoke)
             win.protocol("WM_DELETE_WINDOW", self.on_stop)
             win.update_idletasks()
             sw = win.winfo_screenwidth()
             win.geometry(f"+{(sw - win.winfo_reqwidth()) // 2}+0")
-            self.indicator = (win, label)
-        self.indicator[1].configure(text=f"Sharing your screen with {watchers}")
+            self.indicator = (win, label, take)
+        self.watchers = watchers
+        self._label()
+
+    def _label(self) -> None:
+        if self.indicator is None:
+            return
+        win, label, take = self.indicator
+        if self.controlled:
+            label.configure(text=f"{self.watchers} is controlling your mouse and keyboard")
+            take.pack(side="right", padx=(0, 6), pady=4)
+        else:
+            label.configure(text=f"Sharing your screen with {self.watchers}")
+            take.pack_forget()
+        win.update_idletasks()
+        sw = win.winfo_screenwidth()
+        win.geometry(f"+{(sw - win.winfo_reqwidth()) // 2}+0")
+
+    def _control(self, on: bool) -> None:
+        self.controlled = on
+        self._label()
 
     def _idle(self) -> None:
         if self.indicator is not None:
@@ -154,10 +215,12 @@ class TkUI:
 
 
 class TerminalUI:
-    """No display: ask on the terminal, show the state as lines."""
+    """No display: ask on the terminal, show the state as lines. No clipboard
+    (there is none without a display)."""
 
-    def __init__(self, on_stop: Callable[[], None], *, stdin: Any = None, stdout: Any = None) -> None:
-        self.on_stop = on_stop
+    def __init__(self, hooks: Hooks, *, stdin: Any = None, stdout: Any = None) -> None:
+        self.hooks = hooks
+        self.on_stop = hooks.stop
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
@@ -190,15 +253,24 @@ class TerminalUI:
     def _idle(self) -> None:
         return None
 
+    def _control(self, on: bool) -> None:
+        if on:
+            self._say("The support rep now controls your mouse and keyboard. Press Ctrl+C to stop everything.")
+        else:
+            self._say("Remote control ended.")
 
-def open_ui(on_stop: Callable[[], None], *, terminal: bool = False) -> UI:
+    def _set_clipboard(self, text: str) -> None:
+        return None
+
+
+def open_ui(hooks: Hooks, *, terminal: bool = False) -> UI:
     """A Tk window when a display is available, else the terminal."""
     if not terminal:
         try:
-            return TkUI(on_stop)
+            return TkUI(hooks)
         except Exception:  # no display, or Tk missing: fall back to the terminal
             pass
-    return TerminalUI(on_stop)
+    return TerminalUI(hooks)
 
 
 def in_thread(target: Callable[[], None], name: str) -> threading.Thread:

@@ -1,28 +1,28 @@
-// RemoteInput: the rep's mouse and keyboard on the visitor's screen
-// (docs/protocol.md, "Remote control, annotation, clipboard").
+// Remote control (docs/protocol.md, "Remote control, annotation, clipboard").
 //
-// Browser events on the viewer's screen area become protocol input events in
-// pixels of the shared monitor, whatever the scale (fit or 1:1), letterbox or
-// scroll position: positions are mapped through the canvas's bounding box and
-// its object-fit, against the picture size.
+// RemoteControl is the viewer's control group (who is in control, Request
+// control / Give back control) driven by screen.state's `control` and
+// `control_by`. RemoteInput turns the rep's mouse and keyboard on the screen
+// area into `input` events in pixels of the shared monitor, whatever the scale
+// (fit or 1:1), letterbox or scroll: positions go through the canvas's
+// bounding box and object-fit against the picture size.
 //
 // Events queue in order and leave once per animation frame as one
 // `input {events}` message (split past MAX_EVENTS); pointer moves between
-// other events are coalesced to the last position. Nothing is queued or sent
-// unless control is granted: the relay and the agent refuse input outside a
-// granted window anyway.
+// other events coalesce to the last position. Nothing is queued or sent
+// unless control is granted (the relay and the agent refuse it anyway).
 //
 // Keyboard: the screen area (tabindex=0) hands focus to a hidden textarea,
-// the "key sink". Keys go as key events (DOM `key` and `code`, the agent maps
-// them) and their default actions are prevented, so Tab, Backspace, F5,
-// arrows and Ctrl+letters act on the visitor's computer, not in the console.
-// Text that arrives without a key (IME compositions, emoji pickers, virtual
-// keyboards, characters the rep's layout types through a dead key) comes out
-// of the sink's `input`/`compositionend` events and goes as `text`.
-//
-// Whenever the rep's side may lose track of keys or buttons (the screen area
-// loses focus, the tab is hidden, the rep gives control back) a `release`
-// event goes out: no key stays down on the visitor's computer.
+// the key sink. Keys go as key events (DOM `key` and `code`; the agent maps
+// them) with their default actions prevented, so Tab, Backspace, F5, arrows
+// and Ctrl+letters act on the visitor's computer, not in the console. Text
+// that comes without a key (IME compositions, emoji pickers, virtual
+// keyboards, characters with no key on the rep's layout) comes out of the
+// sink's compositionend/input events and goes as `text`. Whenever keys or
+// buttons could be left down (focus lost, tab hidden, control handed back) a
+// `release` goes out first.
+
+import { h, setText } from '../shared/dom.js';
 
 export const MAX_EVENTS = 64;
 /** Keep one message well under the server's max_message_bytes (64 KiB). */
@@ -47,13 +47,9 @@ const BUTTONS = { 0: 1, 1: 2, 2: 3 };
 const BUTTON_BITS = { 0: 1, 1: 4, 2: 2 };
 
 /**
- * Map a client position to screen pixels.
- * @param {number} clientX
- * @param {number} clientY
- * @param {{left, top, width, height}} rect  the canvas's bounding client rect
- * @param {{width, height}} size  the picture (the shared monitor) in pixels
- * @param {string} fit  the canvas's CSS object-fit ('contain' letterboxes; anything else stretches)
- * @returns {{x, y, inside}} x, y clamped to the picture; inside: the point is on the picture
+ * A client position -> screen pixels {x, y, inside}: rect is the canvas's bounding client rect, size the
+ * picture's {width, height}, fit the canvas's CSS object-fit ('contain' letterboxes, 'fill' stretches).
+ * x and y are clamped to the picture; inside says whether the point is on it.
  */
 export function toScreen(clientX, clientY, rect, size, fit = 'contain') {
   let sx = rect.width / size.width;
@@ -114,18 +110,20 @@ export class WheelAccumulator {
       this.x = 0;
       this.y = 0;
     }
-    const take = (acc, d) => {
-      if (d && Math.sign(d) !== Math.sign(acc)) acc = 0; // a turn answers at once
-      acc += d;
-      let whole = Math.trunc(acc);
-      if (!whole && lone && d) whole = Math.sign(d); // one small tick is still a notch
-      return [Math.max(-MAX_NOTCHES, Math.min(MAX_NOTCHES, whole)), whole ? (whole === Math.sign(d) && Math.abs(acc) < 1 ? 0 : acc - whole) : acc];
-    };
-    let out;
-    [out, this.x] = take(this.x, dx);
-    const ox = out;
-    [out, this.y] = take(this.y, dy);
-    return { dx: ox, dy: out };
+    const [ox, ax] = WheelAccumulator._axis(this.x, dx, lone);
+    const [oy, ay] = WheelAccumulator._axis(this.y, dy, lone);
+    [this.x, this.y] = [ax, ay];
+    return { dx: ox, dy: oy };
+  }
+
+  /** [whole notches out, what stays] for one axis. */
+  static _axis(acc, d, lone) {
+    if (!d) return [0, acc];
+    if (acc && Math.sign(acc) !== Math.sign(d)) acc = 0; // a turn answers at once
+    acc += d;
+    const whole = Math.trunc(acc);
+    if (!whole) return lone ? [Math.sign(d), 0] : [0, acc]; // one small tick is still a notch
+    return [Math.max(-MAX_NOTCHES, Math.min(MAX_NOTCHES, whole)), acc - whole];
   }
 }
 
@@ -152,14 +150,8 @@ export class RemoteInput {
     this.justComposed = null;
 
     this.surface.tabIndex = 0;
-    this.sink = document.createElement('textarea');
-    this.sink.className = 'screen-keys';
-    this.sink.dataset.testid = 'screen-keys';
-    this.sink.tabIndex = -1;
-    for (const [k, v] of Object.entries({
-      autocomplete: 'off', autocorrect: 'off', autocapitalize: 'off', spellcheck: 'false',
-      'aria-label': 'Keyboard input for the visitor’s computer', rows: '1', cols: '1',
-    })) this.sink.setAttribute(k, v);
+    this.sink = h('textarea', { class: 'screen-keys', testid: 'screen-keys', tabindex: '-1', rows: '1', cols: '1', autocomplete: 'off',
+      autocorrect: 'off', autocapitalize: 'off', spellcheck: 'false', 'aria-label': 'Keyboard input for the visitor’s computer' });
     this.surface.append(this.sink);
 
     this.listeners = [];
@@ -171,7 +163,7 @@ export class RemoteInput {
     on(s, 'pointerdown', (e) => this._pointerDown(e));
     on(s, 'pointermove', (e) => this._pointerMove(e));
     on(s, 'pointerup', (e) => this._pointerUp(e));
-    on(s, 'pointercancel', (e) => this._pointerUp(e));
+    on(s, 'pointercancel', () => this._releaseButtons());
     on(s, 'lostpointercapture', () => this._releaseButtons());
     on(s, 'wheel', (e) => this._wheel(e), { passive: false });
     on(s, 'contextmenu', (e) => { if (this.granted) e.preventDefault(); });
@@ -199,7 +191,9 @@ export class RemoteInput {
     if (granted === this.granted) return;
     this.granted = granted;
     this.surface.dataset.control = granted ? 'granted' : 'view';
-    if (!granted) {
+    if (granted) {
+      if (document.activeElement === this.surface) this.focus(); // typing goes through the key sink
+    } else {
       this._forget();
       if (this.focused) this.surface.focus({ preventScroll: true });
     }
@@ -214,17 +208,10 @@ export class RemoteInput {
   /** Release every key and button on the visitor's side, now (before giving control back, on blur). */
   releaseAll() {
     if (!this.granted) return;
-    const anything = this.keys.size || this.buttons.size || this.queue.length || this.pendingMove;
     this.keys.clear();
     this.buttons.clear();
-    if (!anything) return;
-    this._push({ k: 'release' });
+    if (this.queue[this.queue.length - 1]?.k !== 'release') this._push({ k: 'release' });
     this.flush();
-  }
-
-  /** The socket went away: the agent released everything; start clean. */
-  reset() {
-    this._forget();
   }
 
   destroy() {
@@ -305,7 +292,7 @@ export class RemoteInput {
   }
 
   _pointerDown(e) {
-    if (!this.granted) return;
+    if (!this.granted || !e.isPrimary) return;
     e.preventDefault(); // no text selection, no middle-click autoscroll; focus is ours to set
     this.focus();
     const b = BUTTONS[e.button];
@@ -317,7 +304,7 @@ export class RemoteInput {
   }
 
   _pointerMove(e) {
-    if (!this.granted) return;
+    if (!this.granted || !e.isPrimary) return;
     // A second button pressed or released while another is down comes as a move (chorded buttons).
     if (e.button >= 0 && BUTTONS[e.button]) {
       const down = (e.buttons & BUTTON_BITS[e.button]) !== 0;
@@ -332,15 +319,10 @@ export class RemoteInput {
   }
 
   _pointerUp(e) {
-    if (!this.granted) return;
+    if (!this.granted || !e.isPrimary) return;
     const b = BUTTONS[e.button];
     if (!b || !this.buttons.has(b)) return;
-    const p = this._map(e.clientX, e.clientY);
-    if (p) this._button(b, false, p);
-    else {
-      this.buttons.delete(b);
-      this._push({ k: 'release' });
-    }
+    this._button(b, false, this._map(e.clientX, e.clientY) || { x: 0, y: 0 });
   }
 
   _button(b, down, p) {
@@ -373,7 +355,6 @@ export class RemoteInput {
     if (e.isComposing || this.composing || e.keyCode === 229 || e.key === 'Process' || e.key === 'Dead') return;
     if (!e.key || e.key === 'Unidentified' || e.key.length > MAX_KEY) return; // virtual keyboards: input carries the text
     e.preventDefault();
-    e.stopPropagation();
     const id = e.code || e.key;
     this.keys.set(id, e.key);
     this._push({ k: 'key', key: e.key, code: (e.code || '').slice(0, MAX_KEY), down: true });
@@ -385,7 +366,6 @@ export class RemoteInput {
     const key = this.keys.get(id);
     if (key === undefined) return; // its down was never sent (IME, before control)
     e.preventDefault();
-    e.stopPropagation();
     this.keys.delete(id);
     // The key that went down goes up, even if Shift changed in between ("!" down, "1" up).
     this._push({ k: 'key', key, code: (e.code || '').slice(0, MAX_KEY), down: false });
@@ -414,5 +394,131 @@ export class RemoteInput {
   _text(text) {
     if (!this.granted || !text) return;
     for (const piece of splitText(text.replace(/\r\n?/g, '\n'))) this._push({ k: 'text', text: piece });
+  }
+}
+
+/** The badge's wording per control state. */
+const CONTROL_TEXT = {
+  view: 'View only',
+  asking: 'Waiting for the visitor to allow control',
+  granted: 'You are in control',
+};
+
+export class RemoteControl {
+  /**
+   * @param {object} o
+   *   root()     the viewer's element (gets data-control and data-input-focus)
+   *   surface, canvas(), size(), send(msg)  as for RemoteInput
+   *   visitor    the visitor's name, for titles
+   *   button(testid, text, title, onClick, extra)  the viewer's button builder
+   *   toast(text, kind)
+   */
+  constructor(o) {
+    this.o = o;
+    this.control = 'view'; // as the relay last said, while sharing
+    this.note = null; // [by, wording] how control last ended or was refused
+    this.releasing = false; // the rep gave it back; the relay has not confirmed yet
+    this.shown = false;
+    this.agent = true;
+    this.input = new RemoteInput({ ...o, onFocus: () => this.render(this.shown, this.agent) });
+    const v = o.visitor;
+    this.statusEl = h('span', { class: 'control-status', testid: 'control-status', role: 'status', data: { control: 'view', by: '' } },
+      CONTROL_TEXT.view);
+    // Over the picture, not in the bar: appearing on blur must not move the bar's buttons under the pointer.
+    this.hint = h('span', { class: 'control-hint', testid: 'control-hint', props: { hidden: true } },
+      `Click the screen to use ${v}’s mouse and keyboard`);
+    o.surface.append(this.hint);
+    this.requestButton = o.button('control-request', 'Request control', `Ask ${v} to let you use their mouse and keyboard`,
+      () => this.request(), { class: 'btn btn-small btn-primary screen-btn control-request' });
+    this.releaseButton = o.button('control-release', 'Give back control', `Stop using ${v}’s mouse and keyboard`,
+      () => this.release(), { class: 'btn btn-small screen-btn control-release' });
+    this.element = h('div', { class: 'screen-control', testid: 'screen-control', props: { hidden: true }, data: { control: 'view' } },
+      this.statusEl, this.requestButton, this.releaseButton);
+  }
+
+  /** Ask the visitor for mouse and keyboard control (they get a consent window). */
+  request() {
+    if (!this.o.send({ t: 'control.request' })) this.o.toast?.('Not connected to the screen relay. Try again in a moment.', 'error');
+  }
+
+  /** Hand control back (or withdraw the request): keys and buttons are released first, input stops at once. */
+  release() {
+    this.input.releaseAll();
+    this.input.setGranted(false);
+    this.releasing = true; // a "granted" sent before the relay saw this must not turn input back on
+    if (!this.o.send({ t: 'control.release' })) this.o.toast?.('Not connected to the screen relay. Try again in a moment.', 'error');
+    this.render(this.shown, this.agent);
+  }
+
+  /** A screen.state: `control` (view / asking / granted) and `control_by` (who ended or refused it). */
+  onState(msg) {
+    const sharing = msg.status === 'sharing';
+    const control = sharing && ['asking', 'granted'].includes(msg.control) ? msg.control : 'view';
+    if (control !== 'granted') this.releasing = false;
+    if (control !== this.control) {
+      this.note = control === 'view' && sharing ? this._ended(this.control, msg.control_by) : null;
+      this.control = control;
+    }
+    this.input.setGranted(control === 'granted' && !this.releasing);
+  }
+
+  _ended(before, by) {
+    if (by === 'visitor') {
+      const text = before === 'asking' ? 'The visitor declined control' : 'The visitor took back control';
+      this.o.toast?.(text, 'info');
+      return [by, text];
+    }
+    if (by === 'rep') return [by, before === 'asking' ? 'You withdrew the request' : 'You gave back control'];
+    if (by === 'system') return [by, 'Control ended: the visitor’s agent disconnected'];
+    return [by || '', 'Control ended'];
+  }
+
+  /** The viewer socket closed: no input until a screen.state says control is still granted. */
+  disconnected() {
+    this.input.setGranted(false);
+  }
+
+  /** The viewer was hidden: forget everything. */
+  reset() {
+    this.input.setGranted(false);
+    this.control = 'view';
+    this.note = null;
+    this.releasing = false;
+  }
+
+  /** Input that crossed the end of control is refused; the screen.state that ended it says enough. */
+  swallowError(msg) {
+    return msg.ref === 'input' && ['forbidden', 'bad_state'].includes(msg.code);
+  }
+
+  /** @param {boolean} shown  the screen is being shared and the viewer is connected; agent: the agent is there */
+  render(shown, agent = true) {
+    this.shown = shown;
+    this.agent = agent;
+    const c = shown && !this.releasing ? this.control : 'view';
+    const focused = c === 'granted' && this.input.focused;
+    const root = this.o.root?.();
+    if (root) {
+      root.dataset.control = c;
+      root.dataset.inputFocus = String(focused);
+    }
+    this.element.hidden = !shown;
+    this.element.dataset.control = c;
+    this.statusEl.dataset.control = c;
+    const note = c === 'view' && !this.releasing ? this.note : null;
+    this.statusEl.dataset.by = note ? note[0] : '';
+    setText(this.statusEl, note ? note[1] : CONTROL_TEXT[c]);
+    const v = this.o.visitor;
+    this.statusEl.title = c === 'granted' ? `Your mouse and keyboard act on ${v}’s computer`
+      : c === 'asking' ? `${v} is being asked in a DeskLink window on their computer` : `Only ${v} controls their computer`;
+    this.requestButton.hidden = c !== 'view';
+    this.requestButton.disabled = this.releasing || !agent;
+    this.releaseButton.hidden = c === 'view';
+    setText(this.releaseButton, c === 'asking' ? 'Withdraw request' : 'Give back control');
+    this.hint.hidden = c !== 'granted' || focused;
+  }
+
+  destroy() {
+    this.input.destroy();
   }
 }

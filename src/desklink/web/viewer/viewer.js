@@ -19,6 +19,7 @@ import { h, setText, formatClock, wsUrl } from '../shared/dom.js';
 import { downloadBlob } from '../shared/http.js';
 import { KIND_CURSOR, KIND_FRAME, KIND_POINTER, parseChannelMessage, screenKind } from './frames.js';
 import { CursorOverlay } from './cursor.js';
+import { RemoteControl } from './input.js';
 import { InlineRenderer, WorkerRenderer, workersAvailable } from './renderer.js';
 import { ViewerStats, formatStats } from './stats.js';
 
@@ -42,7 +43,6 @@ const STOPPED_BY = {
   session_ended: 'the session ended',
   agent_lost: 'the visitor’s agent disconnected',
 };
-
 export class ScreenViewer {
   /**
    * @param {object} options
@@ -100,7 +100,13 @@ export class ScreenViewer {
     this.canvas = h('canvas', { class: 'screen-canvas', testid: 'screen-canvas', 'aria-label': `${this.visitor}’s screen` });
     this.cursorCanvas = h('canvas', { class: 'screen-cursor', 'aria-hidden': 'true', width: 1, height: 1 });
     this.cursor = new CursorOverlay(this.cursorCanvas);
-    this.surface = h('div', { class: 'screen-surface', props: { hidden: true } }, this.cursorCanvas, this.canvas);
+    this.surface = h('div', { class: 'screen-surface', testid: 'screen-surface', 'aria-label': `${this.visitor}’s screen`,
+      props: { hidden: true }, data: { control: 'view' } }, this.cursorCanvas, this.canvas);
+    // Remote control: the bar's control group, and the rep's mouse and keyboard on the surface.
+    this.control = new RemoteControl({
+      root: () => this.element, surface: this.surface, visitor: this.visitor, button: btn,
+      canvas: () => this.canvas, size: () => this.size, send: (msg) => this._send(msg), toast: this.options.toast,
+    });
 
     this.noticeTitle = h('h4', { class: 'screen-notice-title' });
     this.noticeText = h('p', { class: 'screen-notice-text' });
@@ -118,6 +124,7 @@ export class ScreenViewer {
       data: { status: 'connecting', scale: this.scale, sessionId: this.sessionId, frames: 0 } },
       h('div', { class: 'screen-bar' },
         h('div', { class: 'screen-state' }, h('span', { class: 'screen-dot', 'aria-hidden': 'true' }), this.statusEl, this.sizeEl),
+        this.control.element,
         this.statsEl,
         h('div', { class: 'screen-tools' }, this.monitorSelect, this.fitButton, this.refreshButton, this.snapshotButton,
           this.fullButton, this.stopButton, this.closeButton)),
@@ -186,6 +193,7 @@ export class ScreenViewer {
   /** Close the socket and hide the viewer (sharing, if any, is stopped first). */
   hide() {
     if (['asking', 'sharing'].includes(this.status)) this._send({ t: 'screen.stop' });
+    this.control.reset();
     this._disconnect();
     clearInterval(this.statsTimer);
     this.element.hidden = true;
@@ -229,6 +237,7 @@ export class ScreenViewer {
 
   /** The session is over: close everything for good. */
   destroy() {
+    this.control.destroy();
     this._disconnect();
     clearInterval(this.statsTimer);
     this.renderer?.destroy();
@@ -270,6 +279,7 @@ export class ScreenViewer {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this.pingTimer);
+      this.control.disconnected();
       const final = FINAL_CLOSES[event.code];
       if (final) {
         this.final = final;
@@ -317,13 +327,18 @@ export class ScreenViewer {
       this.state = msg;
       // A join code is single use: once an agent is in, the code shown is spent.
       if (['asking', 'sharing'].includes(msg.status) && msg.agent) this.offerFresh = false;
-      if (msg.status !== 'sharing') this.cursor.clear();
+      if (msg.status !== 'sharing') {
+        this.cursor.clear();
+        this.surface.dataset.remoteCursor = 'none';
+      }
+      this.control.onState(msg);
       this._renderMonitors();
       this._maybeRequest();
       this._render();
     } else if (msg.t === 'screen.stats') {
       this.stats.onLatency(msg.rtt_ms);
     } else if (msg.t === 'error') {
+      if (this.control.swallowError(msg)) return;
       this.options.toast?.(msg.message ? `Screen: ${msg.message}` : 'The screen relay refused that.', 'error');
     }
   }
@@ -344,6 +359,7 @@ export class ScreenViewer {
     } else if (kind === KIND_CURSOR || kind === KIND_POINTER) {
       try {
         this.cursor.apply(parseChannelMessage(buffer));
+        this.surface.dataset.remoteCursor = this.cursor.shape ? 'shape' : 'none';
       } catch (err) {
         console.warn('DeskLink viewer: bad cursor message', err);
       }
@@ -433,7 +449,9 @@ export class ScreenViewer {
     this.refreshButton.disabled = !sharing;
     this.snapshotButton.disabled = !picture;
     this.fullButton.hidden = !document.fullscreenEnabled;
+    this.control.render(sharing, this.state?.agent !== false);
   }
+
 
   _renderMonitors() {
     const monitors = Array.isArray(this.state?.monitors) ? this.state.monitors : [];
