@@ -1,4 +1,4 @@
-"""Legacy X keysyms and the Unicode characters they stand for (generated).
+r"""Legacy X keysyms and the Unicode characters they stand for (generated).
 
 X predates Unicode: Latin-1 keysyms equal their code point, Unicode keysyms
 are ``0x1000000 + code point``, and everything else (Latin-2..9, Cyrillic,

@@ -101,8 +101,10 @@ class Keymap:
     def find(self, keysym: int) -> Place | None:
         """Where ``keysym`` is reachable with Shift/AltGr, or None."""
         place = self._places.get(keysym)
-        if place is not None and place.altgr and self.altgr_keycode is None:
+        if place is None:
             return None
+        if (place.altgr and self.altgr_keycode is None) or (place.shift and self.shift_keycode is None):
+            return None  # unreachable without that modifier: a spare keycode will do
         return place
 
     def keycodes_of(self, keysym: int) -> list[int]:

@@ -100,8 +100,9 @@ class Injector(ABC):
     @abstractmethod
     def text(self, text: str) -> None:
         """Type ``text`` (any Unicode, newlines and tabs included) as
-        taps, whatever the visitor's layout offers. Modifiers the rep holds
-        stay held."""
+        taps, whatever the visitor's layout offers. Shift and AltGr are set
+        per character as the layout needs; other modifiers the rep holds
+        (Control, Alt) stay held and apply."""
 
     @abstractmethod
     def release_all(self) -> None:

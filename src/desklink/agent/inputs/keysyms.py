@@ -30,7 +30,6 @@ from desklink.agent.inputs._keysym_data import LEGACY_KEYSYMS
 
 __all__ = [
     "DOM_KEYSYMS",
-    "IGNORED_KEYS",
     "PAUSE",
     "US_CODE_CHARS",
     "char_to_keysym",
@@ -47,9 +46,6 @@ RETURN: Final = 0xFF0D
 TAB: Final = 0xFF09
 BACKSPACE: Final = 0xFF08
 
-#: DOM ``key`` values that carry no key to press (see the module docstring).
-IGNORED_KEYS: Final = frozenset({"Dead", "Process", "Unidentified", "Compose", ""})
-
 #: DOM named key values -> X keysyms (the left-hand one for modifiers).
 DOM_KEYSYMS: Final[dict[str, int]] = {
     # editing and navigation
@@ -59,7 +55,7 @@ DOM_KEYSYMS: Final[dict[str, int]] = {
     "ArrowRight": 0xFF53, "ArrowDown": 0xFF54, "Clear": 0xFF0B,
     "Pause": PAUSE, "PrintScreen": 0xFF61, "ContextMenu": 0xFF67, "Help": 0xFF6A,
     "Cancel": 0xFF69, "Select": 0xFF60, "Execute": 0xFF62, "Find": 0xFF68,
-    "Undo": 0xFF65, "Redo": 0xFF66, "Again": 0xFF66,
+    "Undo": 0xFF65, "Redo": 0xFF66, "Again": 0xFF66, "Compose": 0xFF20,
     # modifiers and locks
     "Shift": SHIFT_L, "Control": 0xFFE3, "Alt": 0xFFE9, "Meta": 0xFFEB,
     "Super": 0xFFEB, "OS": 0xFFEB, "Hyper": 0xFFED, "AltGraph": ISO_LEVEL3_SHIFT,
@@ -127,11 +123,13 @@ def keysym_to_char(keysym: int) -> str | None:
 def keysym_for(key: str, code: str) -> tuple[int, str | None] | None:
     """Resolve a DOM ``key``/``code`` pair: ``(keysym, char)`` where ``char``
     is the printable character (None for named keys), or None when the
-    event has nothing to press (see :data:`IGNORED_KEYS`).
+    event has nothing to press (``"Dead"``, ``"Process"``, a name not in
+    :data:`DOM_KEYSYMS`, ``"Unidentified"`` with an unknown ``code``).
 
     A ``key`` of several code points that is not a key name (some layouts
     type ligatures or emoji sequences with one key) resolves to None too; the
-    injector types such values as text instead.
+    injector types such values as text instead, if they are not ASCII (an
+    ASCII word is a key name we do not know, such as ``"Fn"``).
     """
     if len(key) == 1:
         return (char_to_keysym(key), key) if ord(key) >= 0x20 and key != "\x7f" else None

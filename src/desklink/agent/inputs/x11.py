@@ -1,12 +1,12 @@
-"""X11 input: XTest injection and local-input detection over xcffib.
+"""X11 input injection: XTest over xcffib.
 
 Why XTest through xcffib: a ``FakeInput`` request is 36 bytes queued in
 libxcb and one flush per event, so an event costs a few tens of
 microseconds (python-xlib: 0.24 ms; running xdotool: 2.8 ms). The server
 processes XTest events synchronously while handling the request, so any
 later request on the same connection (``QueryPointer``, ``QueryKeymap``)
-already sees their effect: :class:`X11LocalInput` shares the injector's
-connection and lock for exactly that reason.
+already sees their effect: the local-input watcher (:mod:`.x11_local`)
+shares the injector's connection and lock for exactly that reason.
 
 Keys are injected by meaning (see :mod:`desklink.agent.inputs.keysyms`):
 the keysym is looked up in the visitor's core keyboard mapping and pressed
@@ -15,15 +15,11 @@ layout lacks goes through a spare keycode (:mod:`._x11_keymap`). The
 mapping is re-read lazily when the server announces a change we did not
 make (``MappingNotify``), e.g. after ``setxkbmap``.
 
-Local input is detected by state, because XTest events from another client
-(a test's xdotool, an accessibility tool) look exactly like ours: the
-pointer is not where we left it, or a key or button is down that we did not
-press. Limits: a local key pressed and released between two polls, or a
-local motion followed by an injected one before the poll, goes unseen; a
-pointer confined by the server (multi-monitor dead zones) can look like
-local motion once.
+The injector remembers where it left the pointer and which keys and buttons
+it holds; :mod:`.x11_local` compares the server's state with that to tell
+the visitor's own input from ours.
 
-Other limits: only the first keyboard group is searched (a visitor on their
+Limits: only the first keyboard group is searched (a visitor on their
 second layout group gets spare keycodes for every character); dead keys are
 not synthesised (the rep's browser composes and sends the result); on
 Windows-hosted viewers AltGr arrives as Control+Alt and stays so.
@@ -32,20 +28,23 @@ Windows-hosted viewers AltGr arrives as Control+Alt and stays so.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 from desklink.agent.inputs._x11_keymap import SCRATCH_REUSE_S, Keymap, Place, ScratchKeys
-from desklink.agent.inputs.base import BUTTONS, Held, Injector, InputError, LocalInput
-from desklink.agent.inputs.keysyms import BACKSPACE, DOM_KEYSYMS, IGNORED_KEYS, RETURN, TAB, char_to_keysym, keysym_for
+from desklink.agent.inputs.base import BUTTONS, Held, Injector, InputError
+from desklink.agent.inputs.keysyms import BACKSPACE, RETURN, TAB, char_to_keysym, keysym_for
 
-__all__ = ["X11Injector", "X11LocalInput"]
+__all__ = ["X11Injector"]
 
 log = logging.getLogger(__name__)
 
 _KEY_PRESS, _KEY_RELEASE, _BUTTON_PRESS, _BUTTON_RELEASE, _MOTION = 2, 3, 4, 5, 6
 _LOCK_MASK: Final = 1 << 1
-_BUTTON_MASKS: Final = {b: 1 << (7 + b) for b in range(1, 6)}  # Button1Mask 0x100 ..
 #: Events drained per call at most, so a flood can never keep us busy.
 MAX_EVENTS_PER_DRAIN: Final = 256
 _CONTROL_CHARS: Final = {"\n": RETURN, "\t": TAB, "\b": BACKSPACE}
@@ -61,23 +60,30 @@ class X11Injector(Injector):
         import xcffib.xproto
         import xcffib.xtest  # registers the extension before connecting
 
+        conn: Any = None
         try:
-            conn: Any = xcffib.connect(display=display)  # type: ignore[no-untyped-call]
+            conn = xcffib.connect(display=display)  # type: ignore[no-untyped-call]
             if not conn.core.QueryExtension(len(b"XTEST"), b"XTEST").reply().present:
-                raise InputError("the X server has no XTEST extension")
+                raise InputError(f"the X server on {display or '$DISPLAY'} has no XTEST extension")
             self._xtest: Any = conn(xcffib.xtest.key)
             self._xtest.GetVersion(2, 2).reply()
-        except xcffib.XcffibException as exc:
+            keymap = Keymap.fetch(conn)
+        except (xcffib.XcffibException, InputError) as exc:
+            if conn is not None:
+                conn.disconnect()
+            if isinstance(exc, InputError):
+                raise
             raise InputError(f"cannot open X display {display or '$DISPLAY'}: {exc}") from exc
         self._conn = conn
+        #: The display this injector is on, as named when opened.
+        self.display = display or os.environ.get("DISPLAY", "")
         self._errors: tuple[type[BaseException], ...] = (xcffib.XcffibException,)
         self._dead: type[BaseException] = xcffib.ConnectionException
-        self._mapping_notify: type = xcffib.xproto.MappingNotifyEvent
+        self._mapping_notify: type[Any] = xcffib.xproto.MappingNotifyEvent
         screen = conn.get_setup().roots[conn.pref_screen]
         self._root: int = screen.root
         self._size = (int(screen.width_in_pixels), int(screen.height_in_pixels))
         self._lock = threading.RLock()
-        keymap = Keymap.fetch(conn)
         spare = keymap.empty_keycodes()
         self._scratch = ScratchKeys(conn, spare, keymap.per, {kc: keymap.row(kc) for kc in spare})
         self._keymap = keymap
@@ -91,16 +97,14 @@ class X11Injector(Injector):
     # -- pointer ------------------------------------------------------------
 
     def move(self, x: int, y: int) -> None:
-        with self._lock:
-            self._check()
+        with self._op():
             self._motion(x, y)
             self._conn.flush()
 
     def button(self, b: int, down: bool, x: int, y: int) -> None:
         if b not in BUTTONS:
             raise ValueError(f"button {b} is not 1, 2 or 3")
-        with self._lock:
-            self._check()
+        with self._op():
             self._motion(x, y)
             if down and b not in self._buttons:
                 self._fake(_BUTTON_PRESS, b)
@@ -111,8 +115,7 @@ class X11Injector(Injector):
             self._conn.flush()
 
     def wheel(self, dx: int, dy: int, x: int, y: int) -> None:
-        with self._lock:
-            self._check()
+        with self._op():
             self._motion(x, y)
             for count, button in ((dy, 5 if dy > 0 else 4), (dx, 7 if dx > 0 else 6)):
                 for _ in range(abs(count)):
@@ -124,7 +127,7 @@ class X11Injector(Injector):
 
     def key(self, key: str, code: str, down: bool) -> None:
         ident = code or key
-        with self._lock:
+        with self._op():
             self._begin_keys()
             if not down:
                 self._release_key(ident, key if not code else None)
@@ -134,7 +137,7 @@ class X11Injector(Injector):
 
     def text(self, text: str) -> None:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        with self._lock:
+        with self._op():
             self._begin_keys()
             mask = self._modifier_mask()
             for ch in text:
@@ -148,9 +151,9 @@ class X11Injector(Injector):
             self._conn.flush()
 
     def release_all(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
+        if self._closed:
+            return
+        with self._op():
             for kc in dict.fromkeys(reversed(self._keys.values())):
                 self._fake(_KEY_RELEASE, kc)
                 self._scratch.touch(kc)
@@ -173,10 +176,12 @@ class X11Injector(Injector):
                 self.release_all()
                 if self._scratch.lent:
                     self._conn.flush()
-                    threading.Event().wait(SCRATCH_REUSE_S)  # let clients read the last taps first
+                    time.sleep(SCRATCH_REUSE_S)  # let clients read the last taps first
                     self._scratch.restore_idle(set(), idle_s=0.0)
-                self._conn.flush()
-            except self._errors as exc:
+                # A round trip before disconnecting: the server may drop what
+                # it has not processed yet when the connection goes away.
+                self._conn.core.GetInputFocus().reply()
+            except self._errors + (InputError,) as exc:
                 log.info("X connection failed while closing the injector: %s", exc)
             finally:
                 self._closed = True
@@ -184,9 +189,17 @@ class X11Injector(Injector):
 
     # -- internals ----------------------------------------------------------
 
-    def _check(self) -> None:
-        if self._closed:
-            raise InputError("the injector is closed")
+    @contextmanager
+    def _op(self) -> Iterator[None]:
+        """Hold the lock for one operation; a closed injector or a dead
+        connection is an :class:`InputError`. The local-input watcher uses it too."""
+        with self._lock:
+            if self._closed:
+                raise InputError("the injector is closed")
+            try:
+                yield
+            except self._dead as exc:
+                raise InputError(f"the X connection to {self.display} failed: {exc}") from exc
 
     def _fake(self, kind: int, detail: int, x: int = 0, y: int = 0, root: int = 0) -> None:
         self._xtest.FakeInput(kind, detail, 0, root, x, y, 0)
@@ -201,7 +214,6 @@ class X11Injector(Injector):
     def _begin_keys(self) -> None:
         """Before any key work: notice mapping changes, give idle scratch
         keycodes back, re-read the mapping if someone else changed it."""
-        self._check()
         self._drain()
         if self._scratch.restore_idle(set(self._keys.values())):
             self._conn.flush()
@@ -233,7 +245,7 @@ class X11Injector(Injector):
     def _press_key(self, ident: str, key: str, code: str) -> None:
         resolved = keysym_for(key, code)
         if resolved is None:
-            if len(key) > 1 and key not in IGNORED_KEYS and key not in DOM_KEYSYMS and key.isprintable():
+            if len(key) > 1 and not key.isascii() and key.isprintable():
                 self.text(key)  # a multi-character key value: type it, nothing stays held
             return
         keysym, ch = resolved
@@ -328,57 +340,3 @@ def _row_of(keymap: Keymap, keycode: int | None) -> list[int]:
         if keycode in row:
             return row
     return [keycode]
-
-
-class X11LocalInput(LocalInput):
-    """The visitor's own input on the injector's display, told apart from
-    the injector's by state (see the module docstring)."""
-
-    def __init__(self, injector: X11Injector) -> None:
-        self._inj = injector
-        with injector._lock:
-            injector._check()
-            pointer = injector._conn.core.QueryPointer(injector._root).reply()
-            self._last = (int(pointer.root_x), int(pointer.root_y))
-            self._serial = injector._pointer_serial
-
-    def poll(self) -> bool:
-        inj = self._inj
-        with inj._lock:
-            inj._check()
-            conn = inj._conn
-            moved_by_us = inj._pointer_serial != self._serial
-            geometry = conn.core.GetGeometry(inj._root) if moved_by_us else None
-            pointer_cookie, keymap_cookie = conn.core.QueryPointer(inj._root), conn.core.QueryKeymap()
-            pointer, keys = pointer_cookie.reply(), keymap_cookie.reply()
-            at = (int(pointer.root_x), int(pointer.root_y))
-            if geometry is not None:
-                g = geometry.reply()
-                inj._size = (int(g.width), int(g.height))
-            expected = inj._pointer_at if moved_by_us else self._last
-            if moved_by_us and expected is not None:
-                w, h = inj._size
-                expected = (min(expected[0], w - 1), min(expected[1], h - 1))
-            self._last, self._serial = at, inj._pointer_serial
-            if inj._scratch.lent and inj._scratch.restore_idle(set(inj._keys.values())):
-                conn.flush()
-            if at != expected:
-                return True
-            mask = int(pointer.mask)
-            if any(mask & bit for b, bit in _BUTTON_MASKS.items() if b not in inj._buttons):
-                return True
-            ours = set(inj._keys.values())
-            return any(kc not in ours for kc in _down(bytes(keys.keys)))
-
-    def hotkey(self) -> bool:
-        inj = self._inj
-        with inj._lock:
-            inj._check()
-            down = _down(bytes(inj._conn.core.QueryKeymap().reply().keys))
-            ours = set(inj._keys.values())
-            return any(kc in down and kc not in ours for kc in inj._keymap.pause_keycodes)
-
-
-def _down(bitmap: bytes) -> set[int]:
-    """Keycodes set in a QueryKeymap bit vector."""
-    return {i * 8 + bit for i, byte in enumerate(bitmap) if byte for bit in range(8) if byte >> bit & 1}
