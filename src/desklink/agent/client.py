@@ -74,6 +74,10 @@ class Stopped(Exception):
         self.reason = reason
 
 
+#: After injecting input, look at the screen again this soon (seconds), so
+#: the rep sees the effect without waiting for the next frame tick; twice,
+#: because applications take a moment to draw.
+INPUT_RECAPTURE_S = (0.006, 0.02)
 #: How often the agent looks at the visitor's own mouse and keyboard while
 #: the rep is in control, seconds.
 LOCAL_POLL_S = 0.05
@@ -319,6 +323,9 @@ class AgentClient:
                 self.injected += 1
             except (KeyError, ValueError, TypeError) as exc:
                 log.warning("ignored a malformed input event %r: %s", ev, exc)
+        loop = asyncio.get_running_loop()
+        for delay in INPUT_RECAPTURE_S:
+            loop.call_later(delay, self._wake.set)
 
     def _end_control(self) -> None:
         if self.injector is not None:
