@@ -128,6 +128,11 @@ async def test_watchers_cannot_act_and_input_rate_is_limited(server: ServerProce
     await watcher.send(keys("x"))
     assert (await _viewer_error(watcher))["code"] == "forbidden"
 
+    # Past the per-message bound: refused whole, with a clear error.
+    too_many = {"t": "input", "events": [{"k": "move", "x": i, "y": i} for i in range(65)]}
+    await viewer.send(too_many)
+    assert (await _viewer_error(viewer))["code"] == "bad_message"
+
     # 50 events a second: 30 messages of 2 events in a burst pass 25 and refuse the rest.
     for _ in range(30):
         await viewer.send(keys("z"))
