@@ -34,8 +34,10 @@ class Chat:
         await self.visitor.close()
 
 
-def start_agent(display: XDisplay, server: ServerProcess, code: str, *, terminal: bool, answer: str = "") -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "desklink", "agent", "--server", server.url, "--code", code.replace(" ", "")]
+def start_agent(
+    display: XDisplay, server: ServerProcess, code: str, *, terminal: bool, answer: str = "", extra: list[str] | None = None
+) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "desklink", "agent", "--server", server.url, "--code", code.replace(" ", ""), *(extra or [])]
     if terminal:
         cmd.append("--terminal")
     proc = subprocess.Popen(
