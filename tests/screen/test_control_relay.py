@@ -88,6 +88,12 @@ async def test_rep_gives_back_control_and_agent_drop_ends_it(server: ServerProce
     await agent.next_control("control.ask")
     await agent.ws.send(json.dumps({"t": "consent", "control": True}))
     await viewer.wait_control("granted")
+    # The rep's link drops mid-control: the agent is told to release everything.
+    await viewer.close()
+    released = await agent.next_control("input")
+    assert released["events"] == [{"k": "release"}]
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    assert (await viewer.wait_control("granted"))["control"] == "granted"
     await viewer.send({"t": "control.release"})
     end = await agent.next_control("control.end")
     assert end["by"] == "rep"

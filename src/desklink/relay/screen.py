@@ -328,6 +328,10 @@ class ScreenSession:
     def remove_viewer(self, viewer: Viewer) -> None:
         if viewer in self.viewers:
             self.viewers.remove(viewer)
+            if viewer.primary and self.control == "granted" and self.agent is not None:
+                # The rep's link dropped mid-control: nothing may stay pressed.
+                # Control itself stays, so a quick reconnect needs no new consent.
+                self.agent.send({"t": "input", "events": [{"k": "release"}]})
             self._broadcast_status()
 
     def ack(self, viewer: Viewer, seq: int) -> None:

@@ -1,32 +1,25 @@
 // Remote control (docs/protocol.md, "Remote control, annotation, clipboard").
 //
-// RemoteControl is the viewer's control group (who is in control, Request
-// control / Give back control) driven by screen.state's `control` and
-// `control_by`. RemoteInput turns the rep's mouse and keyboard on the screen
-// area into `input` events in pixels of the shared monitor, whatever the scale
-// (fit or 1:1), letterbox or scroll: positions go through the canvas's
-// bounding box and object-fit against the picture size.
-//
-// Events queue in order and leave once per animation frame as one
-// `input {events}` message (split past MAX_EVENTS); pointer moves between
-// other events coalesce to the last position. Nothing is queued or sent
-// unless control is granted (the relay and the agent refuse it anyway).
-//
-// Keyboard: the screen area (tabindex=0) hands focus to a hidden textarea,
-// the key sink. Keys go as key events (DOM `key` and `code`; the agent maps
-// them) with their default actions prevented, so Tab, Backspace, F5, arrows
-// and Ctrl+letters act on the visitor's computer, not in the console. Text
-// that comes without a key (IME compositions, emoji pickers, virtual
-// keyboards, characters with no key on the rep's layout) comes out of the
-// sink's compositionend/input events and goes as `text`. Whenever keys or
-// buttons could be left down (focus lost, tab hidden, control handed back) a
-// `release` goes out first.
+// RemoteControl: the viewer's control group (who is in control; Request
+// control / Give back control), driven by screen.state `control`/`control_by`.
+// RemoteInput: the rep's mouse and keyboard on the screen area as `input`
+// events in pixels of the shared monitor, mapped through the canvas box and
+// its object-fit (fit or 1:1, letterbox, scrolled). Events keep their order
+// and leave once per animation frame as one message (split past MAX_EVENTS),
+// moves coalesced; nothing is queued or sent unless control is granted.
+// Keys go as `key` (DOM key + code; the agent maps them) with the browser's
+// own action prevented (Tab, Backspace, F5, Ctrl+letters...). The screen area
+// hands its focus to a hidden textarea (the key sink) so that text with no
+// key (IME, emoji pickers, virtual keyboards, characters missing from the
+// rep's layout) arrives through compositionend/input and goes as `text`.
+// Whenever keys or buttons could stay down (focus lost, tab hidden, control
+// handed back) a `release` goes out.
 
 import { h, setText } from '../shared/dom.js';
 
 export const MAX_EVENTS = 64;
 /** Keep one message well under the server's max_message_bytes (64 KiB). */
-const MAX_BATCH_CHARS = 24_000;
+const MAX_BATCH_CHARS = 16_000; // UTF-16 units: at most 48 KB of UTF-8
 /** The protocol's limits on one event (protocol/messages.py). */
 const MAX_TEXT = 256;
 const MAX_KEY = 32;
@@ -41,10 +34,10 @@ export const LINES_PER_NOTCH = 3;
 export const PAGES_TO_NOTCHES = 5;
 const WHEEL_GESTURE_GAP_MS = 250;
 
-/** DOM MouseEvent.button -> protocol button (1 left, 2 middle, 3 right). */
+/** DOM MouseEvent.button -> protocol button (1 left, 2 middle, 3 right), and -> its bit in MouseEvent.buttons. */
 const BUTTONS = { 0: 1, 1: 2, 2: 3 };
-/** DOM MouseEvent.button -> its bit in MouseEvent.buttons. */
 const BUTTON_BITS = { 0: 1, 1: 4, 2: 2 };
+const MODIFIERS = new Set(['Shift', 'Control', 'Alt', 'AltGraph', 'Meta', 'CapsLock', 'Fn']);
 
 /**
  * A client position -> screen pixels {x, y, inside}: rect is the canvas's bounding client rect, size the
@@ -56,9 +49,8 @@ export function toScreen(clientX, clientY, rect, size, fit = 'contain') {
   let sy = rect.height / size.height;
   let left = rect.left;
   let top = rect.top;
-  if (fit === 'contain' || fit === 'scale-down') {
-    let s = Math.min(sx, sy);
-    if (fit === 'scale-down') s = Math.min(s, 1);
+  if (fit === 'contain') {
+    const s = Math.min(sx, sy);
     sx = s;
     sy = s;
     left += (rect.width - size.width * s) / 2;
@@ -128,14 +120,8 @@ export class WheelAccumulator {
 }
 
 export class RemoteInput {
-  /**
-   * @param {object} o
-   *   surface   the screen area element (pointer events, focus); gets tabindex=0 and the key sink
-   *   canvas()  the picture's canvas element now (the viewer may replace it)
-   *   size()    the picture size {width, height} in screen pixels, or null before the first frame
-   *   send(msg) sends a JSON message on the viewer socket; false when not connected
-   *   onFocus(focused)  the key sink gained or lost focus (for the focus indicator)
-   */
+  /** o: surface (the screen area: gets tabindex=0 and the key sink), canvas() (the picture's canvas now),
+   *  size() ({width, height} or null), send(msg) (false when not connected), onFocus() (the sink's focus changed) */
   constructor(o) {
     this.o = o;
     this.surface = o.surface;
@@ -143,7 +129,7 @@ export class RemoteInput {
     this.queue = [];
     this.pendingMove = null; // {clientX, clientY}
     this.frame = 0;
-    this.keys = new Map(); // code (or key) -> the key sent with the down
+    this.keys = new Map(); // code (or key) -> [key, code] sent with the down
     this.buttons = new Set(); // protocol buttons down
     this.wheel = new WheelAccumulator();
     this.composing = false;
@@ -176,7 +162,12 @@ export class RemoteInput {
     on(this.sink, 'compositionend', (e) => this._compositionEnd(e));
     on(this.sink, 'input', (e) => this._input(e));
     on(this.sink, 'focus', () => o.onFocus?.(true));
-    on(this.sink, 'blur', () => { this.releaseAll(); o.onFocus?.(false); });
+    on(this.sink, 'blur', (e) => {
+      // A press of a second mouse button moves focus to the surface, which hands it straight back: no release.
+      if (this.granted && e.relatedTarget === s) return;
+      this.releaseAll();
+      o.onFocus?.(false);
+    });
     on(document, 'visibilitychange', () => { if (document.hidden) this.releaseAll(); });
     on(window, 'blur', () => this.releaseAll());
   }
@@ -355,20 +346,26 @@ export class RemoteInput {
     if (e.isComposing || this.composing || e.keyCode === 229 || e.key === 'Process' || e.key === 'Dead') return;
     if (!e.key || e.key === 'Unidentified' || e.key.length > MAX_KEY) return; // virtual keyboards: input carries the text
     e.preventDefault();
-    const id = e.code || e.key;
-    this.keys.set(id, e.key);
-    this._push({ k: 'key', key: e.key, code: (e.code || '').slice(0, MAX_KEY), down: true });
+    const code = (e.code || '').slice(0, MAX_KEY);
+    this.keys.set(code || e.key, [e.key, code]);
+    this._push({ k: 'key', key: e.key, code, down: true });
   }
 
   _keyUp(e) {
     if (!this.granted) return;
-    const id = e.code || e.key;
-    const key = this.keys.get(id);
-    if (key === undefined) return; // its down was never sent (IME, before control)
+    const code = (e.code || '').slice(0, MAX_KEY);
+    if (!this.keys.has(code || e.key)) return; // its down was never sent (IME, before control)
     e.preventDefault();
+    this._up(code || e.key);
+    // macOS sends no keyup for keys let go while Cmd is down: they go up with Cmd.
+    if (e.key === 'Meta') for (const [id, [key]] of [...this.keys]) if (!MODIFIERS.has(key)) this._up(id);
+  }
+
+  /** The key that went down goes up, even if Shift changed in between ("!" down, "1" up). */
+  _up(id) {
+    const [key, code] = this.keys.get(id);
     this.keys.delete(id);
-    // The key that went down goes up, even if Shift changed in between ("!" down, "1" up).
-    this._push({ k: 'key', key, code: (e.code || '').slice(0, MAX_KEY), down: false });
+    this._push({ k: 'key', key, code, down: false });
   }
 
   _compositionEnd(e) {
@@ -405,19 +402,14 @@ const CONTROL_TEXT = {
 };
 
 export class RemoteControl {
-  /**
-   * @param {object} o
-   *   root()     the viewer's element (gets data-control and data-input-focus)
-   *   surface, canvas(), size(), send(msg)  as for RemoteInput
-   *   visitor    the visitor's name, for titles
-   *   button(testid, text, title, onClick, extra)  the viewer's button builder
-   *   toast(text, kind)
-   */
+  /** o: as for RemoteInput, plus root() (the viewer's element: gets data-control, data-input-focus), visitor
+   *  (name), button(testid, text, title, onClick, extra) (the viewer's builder), toast(text, kind) */
   constructor(o) {
     this.o = o;
     this.control = 'view'; // as the relay last said, while sharing
     this.note = null; // [by, wording] how control last ended or was refused
     this.releasing = false; // the rep gave it back; the relay has not confirmed yet
+    this.resync = false; // the socket dropped while in control
     this.shown = false;
     this.agent = true;
     this.input = new RemoteInput({ ...o, onFocus: () => this.render(this.shown, this.agent) });
@@ -446,13 +438,17 @@ export class RemoteControl {
     this.input.releaseAll();
     this.input.setGranted(false);
     this.releasing = true; // a "granted" sent before the relay saw this must not turn input back on
-    if (!this.o.send({ t: 'control.release' })) this.o.toast?.('Not connected to the screen relay. Try again in a moment.', 'error');
+    if (!this.o.send({ t: 'control.release' })) {
+      this.releasing = false; // the next screen.state says where control is
+      this.o.toast?.('Not connected to the screen relay. Try again in a moment.', 'error');
+    }
     this.render(this.shown, this.agent);
   }
 
   /** A screen.state: `control` (view / asking / granted) and `control_by` (who ended or refused it). */
   onState(msg) {
     const sharing = msg.status === 'sharing';
+    if (!sharing) this.note = null; // a new share starts with a clean slate
     const control = sharing && ['asking', 'granted'].includes(msg.control) ? msg.control : 'view';
     if (control !== 'granted') this.releasing = false;
     if (control !== this.control) {
@@ -460,6 +456,9 @@ export class RemoteControl {
       this.control = control;
     }
     this.input.setGranted(control === 'granted' && !this.releasing);
+    // Back after a dropped socket and still in control: whatever was down when it dropped goes up first.
+    if (this.resync && this.input.granted) this.input.releaseAll();
+    this.resync = false;
   }
 
   _ended(before, by) {
@@ -475,6 +474,7 @@ export class RemoteControl {
 
   /** The viewer socket closed: no input until a screen.state says control is still granted. */
   disconnected() {
+    if (this.input.granted) this.resync = true;
     this.input.setGranted(false);
   }
 
