@@ -131,6 +131,8 @@ class AgentClient:
         self.paused_until = 0.0
         self.injected = 0
         self.refused = 0
+        #: Annotation strokes on this screen (only with a window UI, which paints them).
+        self.board: Any = None
 
     def request_stop(self) -> None:
         """Stop sharing now. Called on the loop (the UI's Stop button and the
@@ -252,6 +254,8 @@ class AgentClient:
                 self._end_control()
             elif t == "input":
                 self._inject(msg.get("events", []))
+            elif t == "annotate":
+                self._annotate(msg)
             elif t == "clipboard":
                 if self.options.clipboard_in and isinstance(msg.get("text"), str):
                     self.ui.post("set_clipboard", msg["text"])
@@ -327,6 +331,13 @@ class AgentClient:
         for delay in INPUT_RECAPTURE_S:
             loop.call_later(delay, self._wake.set)
 
+    def _annotate(self, msg: dict[str, Any]) -> None:
+        """Paint a stroke over the visitor's screen, after noting what lies
+        beneath it so the captures sent to viewers leave it out."""
+        if self.board is not None and self.board.apply(msg):
+            self.board.beneath_from()
+            self.ui.post("annotate", msg, self.board, *self._origin)
+
     def _end_control(self) -> None:
         if self.injector is not None:
             self.injector.release_all()
@@ -377,6 +388,10 @@ class AgentClient:
             mon = capture.selected
             self._set_origin(mon)
             encoder = ScreenEncoder(mon.width, mon.height)
+            if getattr(self.ui, "supports_overlay", False):
+                from desklink.agent.overlay import Board
+
+                self.board = Board(mon.width, mon.height)
             interval = 1.0 / self.options.fps
             stats_due = time.monotonic() + STATS_INTERVAL_S
             while not self.stop_requested.is_set():
@@ -388,6 +403,9 @@ class AgentClient:
                     mon = capture.selected
                     self._set_origin(mon)
                     encoder = ScreenEncoder(mon.width, mon.height)
+                    if self.board is not None:
+                        self.board.reset(mon.width, mon.height)
+                        self.ui.post("annotate_move", mon.left, mon.top)
                     self._key_wanted = True
                 if not self.flow.can_send() and not self._key_wanted:
                     self._wake.clear()
@@ -419,6 +437,9 @@ class AgentClient:
                     pass
         finally:
             capture.close()
+            if self.board is not None:
+                self.board = None
+                self.ui.post("annotate_end")
         await ws.send(json.dumps({"t": "screen.stop"}))
         await ws.close(codes.CLOSE_NORMAL, "visitor stopped sharing")
         raise Stopped(self.exit_reason or "stopped by you")
@@ -456,9 +477,17 @@ class AgentClient:
         if self._key_wanted:
             self._key_wanted = False
             self.flow.reset()
-            encoder.update(capture.grab(), now)
+            encoder.update(self._grab(capture), now)
             return encoder.key_frame(seq, now, capture_us)
-        if capture.changed() is False and not encoder.needs_key:
+        board = self.board
+        if capture.changed() is False and not encoder.needs_key and not (board is not None and board.needs_grab):
             return encoder.next_frame(seq, now, capture_us)  # refinement of settled areas, if due
-        encoder.update(capture.grab(), now)
+        encoder.update(self._grab(capture), now)
         return encoder.next_frame(seq, now, capture_us)
+
+    def _grab(self, capture: Any) -> Any:
+        """A capture with the annotation overlay left out (X11 cannot exclude
+        a window from a grab, so its pixels are replaced by what lay beneath)."""
+        image = capture.grab()
+        board = self.board
+        return board.mask(image) if board is not None else image

@@ -62,6 +62,9 @@ class Hooks:
 class TkUI:
     """Tk front end. ``run()`` must be called on the main thread."""
 
+    #: It can paint annotation strokes over the screen (agent/overlay).
+    supports_overlay = True
+
     def __init__(self, hooks: Hooks) -> None:
         import tkinter as tk
 
@@ -70,6 +73,7 @@ class TkUI:
         self.on_stop = hooks.stop
         self.controlled = False
         self.watchers = ""
+        self.overlay: Any = None
         self._clip_seen: str | None = None
         self.root = tk.Tk()
         self.root.withdraw()
@@ -205,7 +209,26 @@ class TkUI:
         self.controlled = on
         self._label()
 
+    # ------------------------------------------------------------- annotation
+    def _annotate(self, msg: dict[str, Any], board: Any, left: int, top: int) -> None:
+        from desklink.agent.overlay import OverlayWindow
+
+        if self.overlay is None or self.overlay.board is not board:
+            self._annotate_end()
+            self.overlay = OverlayWindow(self.root, board, left=left, top=top)
+        self.overlay.apply(msg)
+
+    def _annotate_move(self, left: int, top: int) -> None:
+        if self.overlay is not None:
+            self.overlay.move(left, top)
+
+    def _annotate_end(self) -> None:
+        if self.overlay is not None:
+            self.overlay.destroy()
+            self.overlay = None
+
     def _idle(self) -> None:
+        self._annotate_end()
         if self.indicator is not None:
             self.indicator[0].destroy()
             self.indicator = None
@@ -216,7 +239,9 @@ class TkUI:
 
 class TerminalUI:
     """No display: ask on the terminal, show the state as lines. No clipboard
-    (there is none without a display)."""
+    and no annotation (there is no screen to draw on)."""
+
+    supports_overlay = False
 
     def __init__(self, hooks: Hooks, *, stdin: Any = None, stdout: Any = None) -> None:
         self.hooks = hooks

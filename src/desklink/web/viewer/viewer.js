@@ -22,6 +22,7 @@ import { CursorOverlay } from './cursor.js';
 import { RemoteControl } from './input.js';
 import { InlineRenderer, WorkerRenderer, workersAvailable } from './renderer.js';
 import { ViewerStats, formatStats } from './stats.js';
+import { Whiteboard } from './whiteboard.js';
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
@@ -107,6 +108,11 @@ export class ScreenViewer {
       root: () => this.element, surface: this.surface, visitor: this.visitor, button: btn,
       canvas: () => this.canvas, size: () => this.size, send: (msg) => this._send(msg), toast: this.options.toast,
     });
+    // Whiteboard: a canvas over the picture (under the remote pointer) and its group in the bar.
+    this.whiteboard = new Whiteboard({
+      surface: this.surface, before: this.cursorCanvas, size: () => this.size, button: btn,
+      send: (msg) => this._send(msg), toast: this.options.toast,
+    });
 
     this.noticeTitle = h('h4', { class: 'screen-notice-title' });
     this.noticeText = h('p', { class: 'screen-notice-text' });
@@ -125,6 +131,7 @@ export class ScreenViewer {
       h('div', { class: 'screen-bar' },
         h('div', { class: 'screen-state' }, h('span', { class: 'screen-dot', 'aria-hidden': 'true' }), this.statusEl, this.sizeEl),
         this.control.element,
+        this.whiteboard.element,
         this.statsEl,
         h('div', { class: 'screen-tools' }, this.monitorSelect, this.fitButton, this.refreshButton, this.snapshotButton,
           this.fullButton, this.stopButton, this.closeButton)),
@@ -194,6 +201,7 @@ export class ScreenViewer {
   hide() {
     if (['asking', 'sharing'].includes(this.status)) this._send({ t: 'screen.stop' });
     this.control.reset();
+    this.whiteboard.setEnabled(false);
     this._disconnect();
     clearInterval(this.statsTimer);
     this.element.hidden = true;
@@ -238,6 +246,7 @@ export class ScreenViewer {
   /** The session is over: close everything for good. */
   destroy() {
     this.control.destroy();
+    this.whiteboard.destroy();
     this._disconnect();
     clearInterval(this.statsTimer);
     this.renderer?.destroy();
@@ -335,6 +344,8 @@ export class ScreenViewer {
       this._renderMonitors();
       this._maybeRequest();
       this._render();
+    } else if (msg.t === 'annotate') {
+      this.whiteboard.apply(msg);
     } else if (msg.t === 'screen.stats') {
       this.stats.onLatency(msg.rtt_ms);
     } else if (msg.t === 'error') {
@@ -374,6 +385,7 @@ export class ScreenViewer {
       if (!this.size || this.size.width !== msg.width || this.size.height !== msg.height) {
         this.size = { width: msg.width, height: msg.height };
         this.cursor.resize(msg.width, msg.height);
+        this.whiteboard.resize(msg.width, msg.height);
       }
       if (msg.incomplete && current) this._refreshSoon();
       if (this.surface.hidden) {
@@ -450,6 +462,7 @@ export class ScreenViewer {
     this.snapshotButton.disabled = !picture;
     this.fullButton.hidden = !document.fullscreenEnabled;
     this.control.render(sharing, this.state?.agent !== false);
+    this.whiteboard.setEnabled(sharing);
   }
 
 
