@@ -23,6 +23,7 @@ from desklink.protocol import codes
 from desklink.protocol.messages import encode, error
 from desklink.protocol.outbox import Outbox, Priority
 from desklink.protocol.ratelimit import TokenBucket
+from desklink.server import auth as authmod
 from desklink.server.context import Context
 
 log = logging.getLogger("desklink.ws")
@@ -132,8 +133,14 @@ class Connection:
             await self.ctx.hub.leave(channel, self)
 
     # ------------------------------------------------------------- receiving
-    async def receive_text(self, timeout: float | None = None) -> str | None:
-        """The next text message, or None when the peer went away."""
+    #: Largest binary message this kind of socket takes (screen frames are
+    #: bigger than chat; the agent raises this).
+    def max_binary_bytes(self) -> int:
+        return self.ctx.settings.max_message_bytes
+
+    async def receive(self, timeout: float | None = None) -> str | bytes | None:
+        """The next message (text or binary), or None when the peer went
+        away. Past its size limit the socket is closed with 1009."""
         try:
             if timeout is None:
                 message = await self.ws.receive()
@@ -144,21 +151,35 @@ class Connection:
         if message["type"] == "websocket.disconnect":
             return None
         text, data = message.get("text"), message.get("bytes")
+        limit = self.ctx.settings.max_message_bytes if text is not None else self.max_binary_bytes()
         size = len(text) if text is not None else len(data or b"")
-        if size > self.ctx.settings.max_message_bytes:
-            raise Closing(codes.CLOSE_TOO_BIG, f"message over {self.ctx.settings.max_message_bytes} bytes")
-        if text is not None:
-            return str(text)
-        # Binary frames carry bulk channels in later protocol versions.
+        if size > limit:
+            raise Closing(codes.CLOSE_TOO_BIG, f"message over {limit} bytes")
+        return str(text) if text is not None else bytes(data or b"")
+
+    async def receive_text(self, timeout: float | None = None) -> str | None:
+        """The next text message (the hello), or None when the peer went away."""
+        data = await self.receive(timeout)
+        if isinstance(data, bytes):
+            raise ProtocolError("expected a text message", code="bad_type")
+        return data
+
+    def on_binary(self, data: bytes) -> None:
+        """A binary frame: bulk channels, on the sockets that carry them."""
         raise ProtocolError("binary frames are not accepted on this endpoint", code="bad_type")
 
-    def check_rate(self) -> None:
+    def take_token(self) -> None:
+        """Spend one of the connection's per-minute message budget."""
         now = time.monotonic()
         if not self.bucket.take(now):
             raise LimitExceeded(
                 f"more than {self.ctx.settings.messages_per_minute} messages a minute; message dropped",
                 retry_after=self.bucket.retry_after(now),
             )
+
+    def check_rate(self) -> None:
+        """Applied to every text message; sockets with other bounds override it."""
+        self.take_token()
 
     async def serve(self) -> None:
         """Run reader, writer and control tasks until one ends."""
@@ -224,9 +245,12 @@ class Connection:
         while True:
             ref = None
             try:
-                text = await self.receive_text()
+                text = await self.receive()
                 if text is None:
                     return
+                if isinstance(text, bytes):
+                    self.on_binary(text)
+                    continue
                 self.check_rate()
                 msg = decode(text, self.ctx.settings.max_message_bytes)
                 self.last_raw = text
@@ -250,3 +274,16 @@ class Connection:
         except Exception:
             log.exception("handling %s failed", ref)
             self.send(error("internal", "the server failed to handle that message", ref))
+
+
+async def socket_login(ws: WebSocket, ctx: Context) -> authmod.Login | None:
+    """For the console's sockets: a same-site Origin and a valid login
+    cookie, checked before accepting. Closes the handshake and returns None
+    otherwise."""
+    if not ctx.origins.same_site(ws.headers.get("origin"), ws):
+        await ws.close(codes.CLOSE_POLICY)
+        return None
+    login = await ctx.accounts.authenticate(ws.cookies.get(authmod.COOKIE_NAME))
+    if login is None:
+        await ws.close(codes.CLOSE_AUTH)
+    return login

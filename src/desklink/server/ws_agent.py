@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import join_secret_hash
-from desklink.errors import DeskLinkError, ProtocolError
+from desklink.errors import ProtocolError
 from desklink.protocol import codes, screen
 from desklink.protocol.framing import Channel, decode_frame
 from desklink.protocol.messages import (
@@ -55,27 +55,17 @@ class AgentConnection(Connection):
             Clipboard: self._clipboard,
             Ping: self._ping,
         }
-        while True:
-            message = await self.ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            data = message.get("bytes")
-            if data is not None:
-                self._frame(data)
-                continue
-            text = message.get("text") or ""
-            ref = None
-            try:
-                msg = decode_agent(text, self.ctx.settings.max_message_bytes)
-                self.last_raw = text
-                ref = type(msg).__struct_config__.tag
-                handler = handlers.get(type(msg))
-                if handler is None:
-                    raise ProtocolError(f"{ref} is not allowed now", code="bad_state")
-            except DeskLinkError as exc:
-                self.send_error(exc, ref)
-                continue
-            await self.handle_safely(handler, msg, ref)
+        await self.message_loop(decode_agent, handlers)
+
+    def max_binary_bytes(self) -> int:
+        return self.ctx.settings.max_screen_frame_bytes + 1
+
+    def check_rate(self) -> None:
+        """Stats come every second; annotation and clipboard spend the
+        per-minute budget themselves (``take_token``)."""
+
+    def on_binary(self, data: bytes) -> None:
+        self._frame(data)
 
     def _frame(self, data: bytes) -> None:
         """Validate a screen message completely, then hand it to the relay."""
@@ -188,10 +178,12 @@ class AgentConnection(Connection):
 
     async def _annotate(self, msg: Annotate) -> None:
         assert self.screen is not None
+        self.take_token()
         self.screen.annotate(self.last_raw, msg.op, msg.id, from_agent=True)
 
     async def _clipboard(self, msg: Clipboard) -> None:
         assert self.screen is not None
+        self.take_token()
         self.screen.clipboard(msg.text, from_agent=True)
 
     async def _info(self, msg: ScreenInfo) -> None:

@@ -15,7 +15,7 @@ from desklink.errors import Conflict, Forbidden, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.messages import Accept, ChatSend, End, Ping, RHello, ScreenRequest, SetPresence, Typing, decode_rep
 from desklink.server import auth as authmod
-from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
+from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection, socket_login
 from desklink.server.context import Context
 from desklink.store.records import Queue, Session
 
@@ -202,12 +202,8 @@ class RepConnection(Connection):
 
 async def rep_endpoint(ws: WebSocket) -> None:
     ctx: Context = ws.app.state.ctx
-    if not ctx.origins.same_site(ws.headers.get("origin"), ws):
-        await ws.close(codes.CLOSE_POLICY)
-        return
-    login = await ctx.accounts.authenticate(ws.cookies.get(authmod.COOKIE_NAME))
+    login = await socket_login(ws, ctx)
     if login is None:
-        await ws.close(codes.CLOSE_AUTH)
         return
     await ws.accept()
     await RepConnection(ws, ctx, login).serve()

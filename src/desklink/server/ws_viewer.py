@@ -12,7 +12,6 @@ from starlette.websockets import WebSocket
 from desklink.dispatch import channels as ch
 from desklink.errors import Forbidden
 from desklink.protocol import codes
-from desklink.errors import LimitExceeded
 from desklink.protocol.messages import (
     Annotate,
     Clipboard,
@@ -26,10 +25,9 @@ from desklink.protocol.messages import (
     StopSharing,
     decode_viewer,
 )
-from desklink.protocol.ratelimit import TokenBucket
 from desklink.relay.screen import ScreenSession, Viewer
 from desklink.server import auth as authmod
-from desklink.server.connection import Connection
+from desklink.server.connection import Connection, socket_login
 from desklink.server.context import Context
 
 
@@ -42,9 +40,6 @@ class ViewerConnection(Connection):
         self.screen = screen
         self.request_id = request_id
         self.viewer: Viewer | None = None
-        #: Annotation and clipboard share the chat rate limit; acks and input
-        #: have their own bounds (the window, the input rate).
-        self.bucket = TokenBucket(ctx.settings.messages_per_minute, 60.0)
 
     async def reader(self) -> None:
         await self.join(ch.request_channel(self.request_id))
@@ -86,11 +81,6 @@ class ViewerConnection(Connection):
             raise Forbidden("watchers can look but not act; the rep holding the session can")
         return self.viewer
 
-    def _limited(self) -> None:
-        now = time.monotonic()
-        if not self.bucket.take(now):
-            raise LimitExceeded("too many messages; slow down", retry_after=self.bucket.retry_after(now))
-
     async def _control_request(self, msg: ControlRequest) -> None:
         self.screen.request_control(self._primary())
 
@@ -104,20 +94,20 @@ class ViewerConnection(Connection):
 
     async def _annotate(self, msg: Annotate) -> None:
         self._primary()
-        self._limited()
+        self.take_token()
         self.screen.annotate(self.last_raw, msg.op, msg.id, from_agent=False, source=self)
 
     async def _clipboard(self, msg: Clipboard) -> None:
         self._primary()
-        self._limited()
+        self.take_token()
         self.screen.clipboard(msg.text, from_agent=False)
 
     async def _ping(self, msg: Ping) -> None:
         self.send({"t": "pong"})
 
     def check_rate(self) -> None:
-        """Acks come once per frame, so the chat rate limit does not apply;
-        the relay's window bounds them instead."""
+        """Acks come once per frame and input has its own rate, so the chat
+        limit is spent only by annotation and clipboard (``take_token``)."""
 
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         if note.get("op") == "ended":
@@ -131,12 +121,8 @@ class ViewerConnection(Connection):
 
 async def viewer_endpoint(ws: WebSocket) -> None:
     ctx: Context = ws.app.state.ctx
-    if not ctx.origins.same_site(ws.headers.get("origin"), ws):
-        await ws.close(codes.CLOSE_POLICY)
-        return
-    login = await ctx.accounts.authenticate(ws.cookies.get(authmod.COOKIE_NAME))
+    login = await socket_login(ws, ctx)
     if login is None:
-        await ws.close(codes.CLOSE_AUTH)
         return
     session = await ctx.store.get_session(ws.query_params.get("session", "")[:64])
     if session is None or not session.open:
