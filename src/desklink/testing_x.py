@@ -18,8 +18,10 @@ DISPLAY_RANGE = range(60, 160)
 
 
 class XDisplay:
-    def __init__(self, width: int = 1280, height: int = 800, depth: int = 24) -> None:
-        self.width, self.height, self.depth = width, height, depth
+    def __init__(self, width: int = 1280, height: int = 800, depth: int = 24, *, extra: tuple[str, ...] = ()) -> None:
+        """``extra``: more Xvfb arguments (e.g. ``("-extension", "DAMAGE")``
+        to switch an extension off)."""
+        self.width, self.height, self.depth, self.extra = width, height, depth, extra
         self.number = -1
         self.proc: subprocess.Popen[bytes] | None = None
         self.children: list[subprocess.Popen[Any]] = []
@@ -37,20 +39,32 @@ class XDisplay:
             if Path(f"/tmp/.X{n}-lock").exists() or Path(f"/tmp/.X11-unix/X{n}").exists():
                 continue
             proc = subprocess.Popen(
-                ["Xvfb", f":{n}", "-screen", "0", f"{self.width}x{self.height}x{self.depth}", "-nolisten", "tcp", "-noreset"],
+                ["Xvfb", f":{n}", "-screen", "0", f"{self.width}x{self.height}x{self.depth}", "-nolisten", "tcp",
+                 "-noreset", *self.extra],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and proc.poll() is None:
-                if Path(f"/tmp/.X11-unix/X{n}").exists():
+                if self._owns(n, proc):
                     self.number, self.proc = n, proc
                     self._wait_ready()
                     return self
                 time.sleep(0.05)
-            proc.kill()
+            if proc.poll() is None:
+                proc.kill()
             proc.wait()
         raise RuntimeError("could not start Xvfb on any free display")
+
+    @staticmethod
+    def _owns(n: int, proc: subprocess.Popen[bytes]) -> bool:
+        """Is the server on ``:n`` ours? Another run may have raced us for the
+        number; the lock file holds the winner's PID."""
+        try:
+            pid = int(Path(f"/tmp/.X{n}-lock").read_text().strip())
+        except (OSError, ValueError):
+            return False
+        return pid == proc.pid and proc.poll() is None and Path(f"/tmp/.X11-unix/X{n}").exists()
 
     def _wait_ready(self) -> None:
         for _ in range(100):
@@ -58,6 +72,9 @@ class XDisplay:
                 return
             time.sleep(0.05)
         raise RuntimeError("Xvfb did not answer")
+
+    def run(self, *cmd: str) -> subprocess.Popen[Any]:
+        return self.spawn(*cmd)
 
     def spawn(self, *cmd: str, **kwargs: Any) -> subprocess.Popen[Any]:
         """Start an X program on this display; stopped with the display."""
