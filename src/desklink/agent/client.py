@@ -116,6 +116,7 @@ class AgentClient:
         self.stats = AgentStats()
         self.exit_reason = ""
         self._wake = asyncio.Event()
+        self._urgent = False
         self._key_wanted = True
         self._select: int | None = options.monitor
         self._cursor_serial = -1
@@ -243,11 +244,11 @@ class AgentClient:
                 self._wake.set()
             elif t == "screen.refresh":
                 self._key_wanted = True
-                self._wake.set()
+                self._hurry()
             elif t == "screen.select":
                 self._select = int(msg["monitor"])
                 self._key_wanted = True
-                self._wake.set()
+                self._hurry()
             elif t == "control.ask":
                 asyncio.ensure_future(self._ask_control(str(msg.get("rep", "The support rep"))))
             elif t == "control.end":
@@ -329,7 +330,7 @@ class AgentClient:
                 log.warning("ignored a malformed input event %r: %s", ev, exc)
         loop = asyncio.get_running_loop()
         for delay in INPUT_RECAPTURE_S:
-            loop.call_later(delay, self._wake.set)
+            loop.call_later(delay, self._hurry)
 
     def _annotate(self, msg: dict[str, Any]) -> None:
         """Paint a stroke over the visitor's screen, after noting what lies
@@ -429,12 +430,7 @@ class AgentClient:
                     stats_due = time.monotonic() + STATS_INTERVAL_S
                     recent = sorted(self.flow.rtts[-STATS_FRAMES:])
                     await ws.send(json.dumps({"t": "screen.stats", "rtt_ms": round(recent[len(recent) // 2] * 1000, 1)}))
-                spent = time.monotonic() - started
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), max(0.0, interval - spent))
-                except TimeoutError:
-                    pass
+                await self._pace(started + interval)
         finally:
             capture.close()
             if self.board is not None:
@@ -443,6 +439,25 @@ class AgentClient:
         await ws.send(json.dumps({"t": "screen.stop"}))
         await ws.close(codes.CLOSE_NORMAL, "visitor stopped sharing")
         raise Stopped(self.exit_reason or "stopped by you")
+
+    async def _pace(self, next_at: float) -> None:
+        """Hold the frame rate at ``fps``: wait until ``next_at``. Acks only
+        end the wait for a full window; input, a key-frame request, a monitor
+        change or a stop end it at once (``_hurry``)."""
+        while not self._urgent and not self.stop_requested.is_set():
+            remaining = next_at - time.monotonic()
+            if remaining <= 0:
+                break
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                break
+        self._urgent = False
+
+    def _hurry(self) -> None:
+        self._urgent = True
+        self._wake.set()
 
     def _set_origin(self, mon: Any) -> None:
         self._origin = (mon.left, mon.top)
