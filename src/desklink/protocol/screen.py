@@ -29,6 +29,7 @@ the channel byte (:data:`~desklink.protocol.framing.Channel.SCREEN`)::
     enc 1 COPY : payload is u16 src_x | u16 src_y: copy w x h from there
                  (source read from the picture before this rectangle)
     enc 2 FILL : payload is u8 r | u8 g | u8 b
+    enc 3 PNG  : payload is a PNG of w x h (lossless: small changes, text)
 
 Acknowledgements and everything else travel as JSON control messages:
 ``screen.ack {seq}`` from the viewer, ``screen.refresh`` to ask for a key
@@ -66,6 +67,7 @@ class Enc(IntEnum):
     JPEG = 0
     COPY = 1
     FILL = 2
+    PNG = 3
 
 
 _FRAME_HEAD = struct.Struct(">BBIQHHH")
@@ -200,8 +202,8 @@ def _decode_frame(data: bytes) -> Frame:
                 raise ProtocolError("copy source is outside the screen")
         elif kind is Enc.FILL and length != 3:
             raise ProtocolError("fill rectangle payload must be 3 bytes")
-        elif kind is Enc.JPEG and length < 4:
-            raise ProtocolError("jpeg rectangle payload is too short")
+        elif kind in (Enc.JPEG, Enc.PNG) and length < 4:
+            raise ProtocolError(f"{kind.name.lower()} rectangle payload is too short")
         rects.append(rect)
     if offset != len(data):
         raise ProtocolError(f"{len(data) - offset} stray bytes after the last rectangle")

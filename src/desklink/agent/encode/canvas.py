@@ -15,9 +15,12 @@ grab on the first three channels; :attr:`Canvas.rgb` gives RGB.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import numpy.typing as npt
 
+from desklink.agent.encode.png import decode_png
 from desklink.agent.encode.jpeg import decode_jpeg
 from desklink.errors import ProtocolError
 from desklink.protocol.screen import Enc, Frame
@@ -66,6 +69,15 @@ class Canvas:
                 if tile.shape[:2] != (r.h, r.w):
                     raise ProtocolError(f"JPEG is {tile.shape[1]}x{tile.shape[0]}, rectangle {r.w}x{r.h}")
                 pic[r.y : r.y + r.h, r.x : r.x + r.w] = tile
+            elif r.enc is Enc.PNG:
+                try:
+                    rgb = decode_png(r.payload)
+                except (ValueError, zlib.error) as exc:
+                    raise ProtocolError(f"bad PNG: {exc}") from None
+                if rgb.shape[:2] != (r.h, r.w):
+                    raise ProtocolError(f"PNG is {rgb.shape[1]}x{rgb.shape[0]}, rectangle {r.w}x{r.h}")
+                pic[r.y : r.y + r.h, r.x : r.x + r.w, :3] = rgb[:, :, ::-1]
+                pic[r.y : r.y + r.h, r.x : r.x + r.w, 3] = 255
             elif r.enc is Enc.COPY:
                 sx, sy = r.source
                 if sx + r.w > frame.width or sy + r.h > frame.height:

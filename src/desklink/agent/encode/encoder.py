@@ -45,9 +45,10 @@ import numpy as np
 import numpy.typing as npt
 
 from desklink.agent.encode.jpeg import Subsampling, encode_jpeg, flat_color
+from desklink.agent.encode.png import MAX_PNG_PIXELS, encode_png
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
 from desklink.agent.encode.scroll import CopyRect, detect_scroll
-from desklink.agent.encode.tiles import DEFAULT_TILE, Mask, changed_tiles, grid_shape
+from desklink.agent.encode.tiles import DEFAULT_TILE, Mask, as_u32, changed_tiles, grid_shape
 from desklink.protocol.screen import FLAG_KEY, FLAG_REFINE, MAX_SIDE, Enc, Frame, Rect
 
 __all__ = ["REFINE_EVERY", "SCROLL_MIN_TILES", "EncoderStats", "ScreenEncoder"]
@@ -67,6 +68,7 @@ class EncoderStats:
     refine_frames: int = 0
     refine_rects: int = 0
     copies: int = 0
+    png_rects: int = 0
     rects: int = 0
     bytes: int = 0
     last_encode_ms: float = 0.0
@@ -231,6 +233,25 @@ class ScreenEncoder:
             return Rect.fill(x, y, w, h, rgb), True
         return Rect(x, y, w, h, Enc.JPEG, encode_jpeg(image, x, y, w, h, quality=quality, subsampling=subsampling)), False
 
+    @staticmethod
+    def _tight(previous: npt.NDArray[np.uint8], image: npt.NDArray[np.uint8], box: Box) -> Box | None:
+        """The smallest box inside ``box`` holding every pixel that differs."""
+        x, y, w, h = box
+        diff = as_u32(previous[y : y + h, x : x + w]) != as_u32(image[y : y + h, x : x + w])
+        rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
+        if not rows.size:
+            return None
+        return x + int(cols[0]), y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+    @staticmethod
+    def _encode_exact(image: npt.NDArray[np.uint8], box: Box) -> Rect:
+        """FILL when flat, else PNG: either way the viewer gets exact pixels."""
+        x, y, w, h = box
+        rgb = flat_color(image, x, y, w, h)
+        if rgb is not None:
+            return Rect.fill(x, y, w, h, rgb)
+        return Rect(x, y, w, h, Enc.PNG, encode_png(image, x, y, w, h))
+
     def _tiles_of(self, box: Box) -> tuple[slice, slice]:
         x, y, w, h = box
         t = self.tile
@@ -255,6 +276,14 @@ class ScreenEncoder:
         subsampling: Subsampling = "444" if small else "420"
         boxes = merge_rects(mask, self.tile, self.width, self.height, max_rects=self.max_rects)
         for box in boxes:
+            tight = self._tight(self.sent_image, image, box) if small else None
+            if tight is not None and tight[2] * tight[3] <= MAX_PNG_PIXELS:
+                # Typing-sized: exactly the changed pixels, lossless. Pixels
+                # of the box outside it did not change, so their tiles keep
+                # whatever lossy state they had.
+                rects.append(self._encode_exact(image, tight))
+                self.stats.png_rects += 1
+                continue
             rect, exact = self._encode(image, box, quality, subsampling)
             rects.append(rect)
             tiles = self._tiles_of(box)

@@ -29,6 +29,7 @@ export const FLAG_REFINE = 0x02;
 export const ENC_JPEG = 0;
 export const ENC_COPY = 1;
 export const ENC_FILL = 2;
+export const ENC_PNG = 3;
 
 export const MAX_SIDE = 8192;
 export const MAX_RECTS = 4096;
@@ -127,8 +128,8 @@ function parseFrame(bytes, view) {
       if (rect.srcX + w > width || rect.srcY + h > height) throw new FrameError('copy source is outside the screen');
     } else if (enc === ENC_FILL) {
       if (len !== 3) throw new FrameError('fill rectangle payload must be 3 bytes');
-    } else if (enc === ENC_JPEG) {
-      if (len < 4) throw new FrameError('jpeg rectangle payload is too short');
+    } else if (enc === ENC_JPEG || enc === ENC_PNG) {
+      if (len < 4) throw new FrameError(`${enc === ENC_PNG ? 'png' : 'jpeg'} rectangle payload is too short`);
     } else {
       throw new FrameError(`unknown rectangle encoding ${enc}`);
     }

@@ -6,7 +6,7 @@
 // (createImageBitmap, off the main thread in the browser's decoder pool);
 // the rectangles are then drawn strictly in order, after the previous frame:
 //
-//   JPEG  drawImage(bitmap, x, y, w, h)
+//   JPEG, PNG  drawImage(bitmap, x, y, w, h)
 //   COPY  drawImage(canvas, sx, sy, w, h, x, y, w, h): the canvas drawn onto
 //         itself, which the canvas spec defines as reading the source as it
 //         was before the draw (overlapping scrolls work)
@@ -15,7 +15,7 @@
 // A frame of another size (a key frame after a monitor switch or a screen
 // resize) resizes the canvas first. No DOM use: safe in a worker.
 
-import { ENC_COPY, ENC_FILL, ENC_JPEG, parseChannelMessage } from './frames.js';
+import { ENC_COPY, ENC_FILL, ENC_JPEG, ENC_PNG, parseChannelMessage } from './frames.js';
 
 const BITMAP_OPTIONS = { colorSpaceConversion: 'none', premultiplyAlpha: 'none' };
 
@@ -62,8 +62,8 @@ export class FramePainter {
     if (!frame || frame.kind !== 'frame') return Promise.reject(new Error('not a screen frame'));
     const bytes = buffer.byteLength;
     // Start every decode now; they run in parallel with the previous frame's drawing.
-    const decodes = frame.rects.map((r) => (r.enc === ENC_JPEG
-      ? createImageBitmap(new Blob([r.payload], { type: 'image/jpeg' }), BITMAP_OPTIONS)
+    const decodes = frame.rects.map((r) => (r.enc === ENC_JPEG || r.enc === ENC_PNG
+      ? createImageBitmap(new Blob([r.payload], { type: r.enc === ENC_PNG ? 'image/png' : 'image/jpeg' }), BITMAP_OPTIONS)
       : null));
     const done = this.chain.then(() => this._draw(frame, decodes)).then((result) => ({
       ...result, seq: frame.seq, key: frame.key, width: frame.width, height: frame.height, bytes,
@@ -87,7 +87,7 @@ export class FramePainter {
     let failed = 0;
     for (let i = 0; i < frame.rects.length; i++) {
       const r = frame.rects[i];
-      if (r.enc === ENC_JPEG) {
+      if (r.enc === ENC_JPEG || r.enc === ENC_PNG) {
         const s = settled[i];
         if (s.status === 'fulfilled') {
           ctx.drawImage(s.value, r.x, r.y, r.w, r.h);
