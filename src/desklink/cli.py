@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent = sub.add_parser("agent", help="share this computer's screen with a support rep")
     agent.add_argument("--server", required=True, help="the DeskLink server's address, e.g. https://support.example.com")
     agent.add_argument("--code", required=True, help="the 9-digit join code from the chat")
-    agent.add_argument("--fps", type=float, default=30.0, help="most frames per second (default 30)")
+    agent.add_argument("--fps", type=float, default=40.0, help="most frames per second (default 40)")
     agent.add_argument("--monitor", type=int, help="which monitor to share (default: the primary)")
     agent.add_argument("--terminal", action="store_true", help="ask for consent in the terminal instead of a window")
     agent.add_argument("--no-clipboard-in", action="store_true", help="never put the rep's clipboard text on this computer")
