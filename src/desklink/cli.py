@@ -203,6 +203,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         monitor=args.monitor,
         clipboard_in=not args.no_clipboard_in,
         clipboard_out=not args.no_clipboard_out,
+        local_pause_s=args.local_pause,
     )
     return run_agent(options, terminal=args.terminal)
 
@@ -260,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--terminal", action="store_true", help="ask for consent in the terminal instead of a window")
     agent.add_argument("--no-clipboard-in", action="store_true", help="never put the rep's clipboard text on this computer")
     agent.add_argument("--no-clipboard-out", action="store_true", help="never send this computer's clipboard to the rep")
+    agent.add_argument(
+        "--local-pause", type=float, default=0.5, metavar="SECONDS",
+        help="while the rep is in control, your own mouse or keyboard pauses theirs this long (default 0.5)",
+    )
     agent.set_defaults(func=cmd_agent)
     return p
 
