@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from desklink.testing import AdminAPI, ServerProcess
+
 PG_URL = os.environ.get("DESKLINK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DESKLINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -84,6 +86,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: igno
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'desklink.db'}"
     return str(request.getfixturevalue("pg_database_url"))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    """A real ``desklink serve`` per test module. Every test client comes
+    from 127.0.0.1, so the per-IP open-request limit is lifted; modules that
+    test limits define their own ``server`` (pytest takes the nearest)."""
+    with ServerProcess(env={"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000"}) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def admin(server: ServerProcess) -> Iterator[AdminAPI]:
+    """A logged-in admin on whichever ``server`` the module uses."""
+    api = AdminAPI(server)
+    yield api
+    api.close()
 
 
 @pytest.fixture

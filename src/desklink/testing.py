@@ -14,7 +14,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from typing import Any
 
 import httpx
 import websockets
+
+from desklink.testing_x import stop_process
 
 #: Cheaper Argon2id for test and bench accounts (still real Argon2id): the
 #: defaults cost ~60 ms and 64 MiB per hash, which would dominate a run that
@@ -97,13 +98,8 @@ class ServerProcess:
         self._pump.start()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc, timeout=10)
             if getattr(self, "_pump", None) is not None:
                 self._pump.join(5)
             if self.proc.stdout is not None:

@@ -13,6 +13,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
+    """Stop a child we started, by its PID: SIGTERM, then SIGKILL if it does
+    not exit within ``timeout``."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
 #: Display numbers tried for a free one.
 DISPLAY_RANGE = range(60, 160)
 
@@ -117,21 +129,10 @@ class XDisplay:
 
     def stop(self) -> None:
         for child in reversed(self.children):
-            if child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(5)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait(5)
+            stop_process(child)
         self.children.clear()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> XDisplay:

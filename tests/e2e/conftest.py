@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from desklink.testing import AdminAPI, ServerProcess, free_port
+from desklink.testing import ServerProcess, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -93,20 +93,6 @@ class HostSite:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    # Every browser comes from 127.0.0.1: lift the per-IP open request limit.
-    with ServerProcess(env={"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000"}) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def admin(server: ServerProcess) -> Iterator[AdminAPI]:
-    api = AdminAPI(server)
-    yield api
-    api.close()
 
 
 @pytest.fixture(scope="module")

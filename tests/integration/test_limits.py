@@ -79,13 +79,6 @@ async def _pair(server: ServerProcess, admin: AdminAPI, name: str) -> tuple[RepC
     return rep, visitor, sid
 
 
-@pytest.fixture(scope="module")
-def admin(server: ServerProcess) -> Iterator[AdminAPI]:
-    api = AdminAPI(server)
-    yield api
-    api.close()
-
-
 async def test_chat_length_rate_note_and_bad_messages(server: ServerProcess, admin: AdminAPI) -> None:
     rep, visitor, sid = await _pair(server, admin, "lim")
 

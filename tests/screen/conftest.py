@@ -14,19 +14,6 @@ from desklink.testing_x import XDisplay
 from ._agent import Chat
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    with ServerProcess(env={"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "1000"}) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def admin(server: ServerProcess) -> Iterator[AdminAPI]:
-    api = AdminAPI(server)
-    yield api
-    api.close()
-
-
 @pytest.fixture
 def display() -> Iterator[XDisplay]:
     with XDisplay(1280, 800) as d:

@@ -1,7 +1,7 @@
 // The admin center: people, queues and sessions. Admins only; everyone else
 // sees "admins only" (the API answers them 403 anyway).
 
-import { fetchMe, showLogin, logout } from '../shared/login.js';
+import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
 import { toast } from '../shared/toast.js';
 import { setText } from '../shared/dom.js';
 import { ctx } from './common.js';
@@ -20,14 +20,7 @@ async function boot() {
   window.addEventListener('hashchange', () => showView(location.hash.slice(1)));
   ctx.onForbidden = () => showDenied();
   ctx.onLoggedOut = () => askLogin('Your login has expired. Please log in again.');
-  let me = null;
-  try {
-    me = await fetchMe();
-  } catch (err) {
-    toast(err.message || 'Cannot reach the server.', { kind: 'error' });
-  }
-  if (me) start(me);
-  else askLogin();
+  await resumeOrLogin(start, askLogin, toast);
 }
 
 function askLogin(message = '') {

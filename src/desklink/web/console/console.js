@@ -6,7 +6,7 @@
 // without loss or duplicates.
 
 import { ReconnectingSocket } from '../shared/socket.js';
-import { fetchMe, showLogin, logout } from '../shared/login.js';
+import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
 import { toast, describeError } from '../shared/toast.js';
 import { wsUrl, setText } from '../shared/dom.js';
 import { AlertBoard, unlockAudio, notificationPermission, requestNotifications } from './alerts.js';
@@ -59,14 +59,7 @@ async function boot() {
     renderNotificationButton();
   });
   renderNotificationButton();
-  let me = null;
-  try {
-    me = await fetchMe();
-  } catch (err) {
-    toast(err.message || 'Cannot reach the server.', { kind: 'error' });
-  }
-  if (me) start(me);
-  else askLogin();
+  await resumeOrLogin(start, askLogin, toast);
 }
 
 function askLogin(message = '') {

@@ -17,6 +17,21 @@ export async function fetchMe() {
   }
 }
 
+/**
+ * A page's start: carry on with the existing login (`start(me)`), or ask for
+ * one (`askLogin()`) when there is none or the server cannot be reached.
+ */
+export async function resumeOrLogin(start, askLogin, toast) {
+  let me = null;
+  try {
+    me = await fetchMe();
+  } catch (err) {
+    toast(err.message || 'Cannot reach the server.', { kind: 'error' });
+  }
+  if (me) start(me);
+  else askLogin();
+}
+
 export async function logout(csrf) {
   try {
     await api('POST', '/api/auth/logout', { csrf, body: {} });
