@@ -5,14 +5,21 @@ the viewer reconstructs never contains it (the agent masks its own overlay)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from desklink.agent.overlay.pen import VISITOR_COLOR
+from desklink.agent.ui import INDICATOR_TITLE, indicator_button
 from desklink.testing import ServerProcess, ViewerClient
 from desklink.testing_x import XDisplay
 
 from ._agent import Chat, finish, start_agent
 from .test_clipboard import allow
+from .test_control_agent import typed
 
 RED = (255, 0, 0)
 
@@ -66,6 +73,100 @@ async def test_stroke_on_the_x_screen_not_in_the_viewer(server: ServerProcess, d
             break
         await asyncio.sleep(0.05)
     assert not reddish(display.screenshot()[BELOW_BAR:]).any()
+    await viewer.send({"t": "screen.stop"})
+    code, out = await finish(agent)
+    assert code == 0, out
+    await viewer.close()
+
+
+def visitor_blue(pixels: np.ndarray) -> np.ndarray:
+    """The visitor's ink (#2563eb), allowing for JPEG."""
+    r, g, b = (int(VISITOR_COLOR[i : i + 2], 16) for i in (1, 3, 5))
+    return (abs(pixels[..., 0].astype(int) - r) < 30) & (abs(pixels[..., 1].astype(int) - g) < 30) \
+        & (abs(pixels[..., 2].astype(int) - b) < 30)
+
+
+async def _until(check: Any, timeout: float = 10.0) -> bool:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def _drag(display: XDisplay, points: list[tuple[int, int]]) -> None:
+    def run() -> None:
+        display.xdotool("mousemove", "--sync", *map(str, points[0]))
+        display.xdotool("mousedown", "1")
+        for x, y in points[1:]:
+            display.xdotool("mousemove", "--sync", str(x), str(y))
+            time.sleep(0.03)
+        display.xdotool("mouseup", "1")
+    await asyncio.to_thread(run)
+
+
+async def test_the_visitor_draws_and_clears_from_the_indicator(
+    server: ServerProcess, display: XDisplay, chat: Chat, tmp_path: Path
+) -> None:
+    env = {**display.env, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    term = subprocess.Popen(["xterm", "-geometry", "100x30+0+80", "-bg", "white", "-fg", "black", "-e", "bash", "--norc",
+                             "--noprofile"], env=env)
+    display.children.append(term)
+    display.wait_window("bash")
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    agent = start_agent(display, server, (await chat.offer())["code"], terminal=False, extra=["--local-pause", "0.2"])
+    await allow(display)
+    await viewer.wait_status("sharing")
+    await viewer.send({"t": "control.request"})
+    await viewer.wait_control("asking")
+    await allow(display)
+    await viewer.wait_control("granted")
+    indicator = display.window_geometry(await asyncio.to_thread(display.wait_window, INDICATOR_TITLE))
+
+    # Draw on: a drag on the screen is a stroke for the rep, blue on the X screen.
+    display.click(*indicator_button(indicator, "draw"))
+    await asyncio.sleep(0.3)
+    path = [(300, 300), (450, 340), (600, 420)]
+    await _drag(display, path)
+    assert await _until(lambda: any(a.get("op") == "stroke" for a in viewer.annotations)), viewer.annotations
+    [mine] = [a for a in viewer.annotations if a.get("op") == "stroke"]
+    assert mine["color"] == VISITOR_COLOR and mine["points"][0] == [300, 300] and mine["points"][-1] == [600, 420]
+    assert await _until(lambda: all(visitor_blue(display.screenshot()[y - 1 : y + 2, x - 1 : x + 2]).all() for x, y in path))
+    await asyncio.sleep(0.5)  # the visitor's own input no longer holds remote input back...
+
+    # ...but drawing does: a drag from the rep is neither injected (no new stroke) nor lost in the picture.
+    await viewer.send({"t": "input", "events": [
+        {"k": "button", "b": 1, "down": True, "x": 300, "y": 600}, {"k": "move", "x": 700, "y": 650},
+        {"k": "button", "b": 1, "down": False, "x": 700, "y": 650}]})
+    await asyncio.sleep(1.0)
+    assert [a for a in viewer.annotations if a.get("op") == "stroke"] == [mine]
+    assert not visitor_blue(display.screenshot()[590:660, 300:700]).any()
+
+    # The viewer's picture leaves the visitor's stroke out (the viewer draws it itself).
+    await viewer.send({"t": "screen.refresh"})
+    await viewer.settle(quiet_s=0.8)
+    assert not visitor_blue(viewer.canvas.rgb[BELOW_BAR:]).any()
+
+    # The rep clears: the visitor's stroke goes from the X screen.
+    await viewer.send({"t": "annotate", "op": "clear"})
+    assert await _until(lambda: not visitor_blue(display.screenshot()[BELOW_BAR:]).any())
+
+    # The visitor draws again, then clears from the indicator: gone on both sides.
+    await _drag(display, [(200, 500), (500, 520)])
+    assert await _until(lambda: sum(a.get("op") == "stroke" for a in viewer.annotations) == 2)
+    assert await _until(lambda: visitor_blue(display.screenshot()[BELOW_BAR:]).any())
+    display.click(*indicator_button(indicator, "clear"))
+    assert await _until(lambda: viewer.annotations[-1] == {"t": "annotate", "op": "clear"}), viewer.annotations[-1]
+    assert await _until(lambda: not visitor_blue(display.screenshot()[BELOW_BAR:]).any())
+
+    # Draw off: the rep's keystrokes reach the xterm again.
+    display.click(*indicator_button(indicator, "draw"))
+    display.xdotool("mousemove", "--sync", "200", "300")  # focus follows the pointer without a window manager
+    await asyncio.sleep(0.5)
+    done = tmp_path / "after-drawing"
+    for m in typed(f"touch {done}\n"):
+        await viewer.send(m)
+    assert await _until(done.exists), "remote input stayed held after drawing ended"
     await viewer.send({"t": "screen.stop"})
     code, out = await finish(agent)
     assert code == 0, out

@@ -36,7 +36,7 @@ import websockets
 
 from desklink import __version__
 from desklink.agent.ui import UI, Ask
-from desklink.protocol import codes
+from desklink.protocol import codes, limits
 from desklink.protocol.framing import Channel, encode_frame
 from desklink.protocol.screen import Cursor, FlowControl, Pointer
 
@@ -136,6 +136,10 @@ class AgentClient:
         self.refused = 0
         #: Annotation strokes on this screen (only with a window UI, which paints them).
         self.board: Any = None
+        #: Strokes that came before the board (the relay's replay after a reconnect).
+        self._early_strokes: list[dict[str, Any]] = []
+        #: The visitor is drawing on the screen: remote input is held meanwhile.
+        self.drawing = False
 
     def request_stop(self) -> None:
         """Stop sharing now. Called on the loop (the UI's Stop button and the
@@ -306,7 +310,7 @@ class AgentClient:
         if not self.control or self.injector is None:
             self.refused += len(events)
             return
-        paused = time.monotonic() < self.paused_until
+        paused = self.drawing or time.monotonic() < self.paused_until
         inj = self.injector
         for ev in events:
             k = ev.get("k")
@@ -337,9 +341,33 @@ class AgentClient:
     def _annotate(self, msg: dict[str, Any]) -> None:
         """Paint a stroke over the visitor's screen, after noting what lies
         beneath it so the captures sent to viewers leave it out."""
-        if self.board is not None and self.board.apply(msg):
+        if self.board is None:
+            if getattr(self.ui, "supports_overlay", False):
+                self._early_strokes = [*self._early_strokes, msg][-limits.MAX_STROKES :]
+            return
+        if self.board.apply(msg):
             self.board.beneath_from()
             self.ui.post("annotate", msg, self.board, *self._origin)
+
+    def _replay_early_strokes(self) -> None:
+        """Strokes that arrived before the board existed, now that a capture
+        has shown what lies beneath them."""
+        early, self._early_strokes = self._early_strokes, []
+        for msg in early:
+            self._annotate(msg)
+
+    def send_annotate(self, msg: dict[str, Any]) -> None:
+        """The visitor drew or cleared (from the UI thread, via the loop)."""
+        if self._ws is not None and self.board is not None:
+            asyncio.ensure_future(self._ws.send(json.dumps(msg)))
+
+    def set_drawing(self, on: bool) -> None:
+        """The visitor's draw mode went on or off (from the UI thread, via the
+        loop). While it is on, the rep's input is held, so the rep's clicks
+        never become the visitor's strokes; anything held down is let go."""
+        self.drawing = on
+        if on and self.injector is not None:
+            self.injector.release_all()
 
     def _end_control(self) -> None:
         if self.injector is not None:
@@ -395,6 +423,7 @@ class AgentClient:
                 from desklink.agent.overlay import Board
 
                 self.board = Board(mon.width, mon.height)
+                self.ui.post("board", self.board, mon.left, mon.top)
             interval = 1.0 / self.options.fps
             stats_due = time.monotonic() + STATS_INTERVAL_S
             stats_acked = 0
@@ -420,6 +449,8 @@ class AgentClient:
                     continue
                 started = time.monotonic()
                 frame, pointer = await loop.run_in_executor(None, self._build, capture, encoder)
+                if self._early_strokes:
+                    self._replay_early_strokes()
                 if pointer is not None:
                     await ws.send(encode_frame(Channel.SCREEN, pointer))
                 if frame is not None:
@@ -437,6 +468,7 @@ class AgentClient:
                 await self._pace(started + interval)
         finally:
             capture.close()
+            self._early_strokes = []
             if self.board is not None:
                 self.board = None
                 self.ui.post("annotate_end")

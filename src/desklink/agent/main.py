@@ -31,7 +31,13 @@ def run_agent(options: AgentOptions, *, terminal: bool = False) -> int:
     def stop() -> None:
         on_loop("request_stop")
 
-    hooks = Hooks(stop=stop, revoke=lambda: on_loop("request_revoke"), clipboard=lambda t: on_loop("clipboard_changed", t))
+    hooks = Hooks(
+        stop=stop,
+        revoke=lambda: on_loop("request_revoke"),
+        clipboard=lambda t: on_loop("clipboard_changed", t),
+        annotate=lambda msg: on_loop("send_annotate", msg),
+        drawing=lambda on: on_loop("set_drawing", on),
+    )
     use_terminal = terminal or not os.environ.get("DISPLAY") and sys.platform.startswith("linux")
     ui = open_ui(hooks, terminal=use_terminal)
     client = AgentClient(options, ui)

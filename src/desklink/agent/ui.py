@@ -1,5 +1,6 @@
 """What the visitor sees of the agent: the consent question and, while
-sharing, a small always-on-top indicator with a Stop button.
+sharing, a small always-on-top indicator with a Stop button (and, where
+strokes can be painted on the screen, Draw and Clear drawings).
 
 Two front ends with one interface: :class:`TkUI` (a real window, the usual
 case) and :class:`TerminalUI` (no display: the question is asked in the
@@ -14,12 +15,15 @@ screen) so that people, screen readers and the X tests can all find Allow.
 
 from __future__ import annotations
 
+import logging
 import queue
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 #: Consent window size, and its buttons as (x, y, width, height) inside it.
 CONSENT_SIZE = (480, 220)
@@ -28,12 +32,29 @@ DENY_BUTTON = (210, 166, 120, 36)
 #: Window titles (the X tests find the windows by these).
 CONSENT_TITLE = "DeskLink - screen sharing request"
 INDICATOR_TITLE = "DeskLink - sharing"
+#: The indicator's buttons, right to left, with their widths in pixels: a
+#: fixed layout, like the consent window's (see :func:`indicator_button`).
+INDICATOR_BUTTONS = (("stop", 70), ("draw", 120), ("clear", 130), ("take", 210))
+INDICATOR_BUTTON_HEIGHT = 28
+INDICATOR_PAD = 6
 #: How often the Tk loop looks for work posted by the network thread, ms.
 POLL_MS = 30
 #: How often the clipboard is looked at for the visitor's own copies, ms.
 CLIPBOARD_POLL_MS = 500
 #: The hotkey that takes control back (see agent/inputs).
 HOTKEY_NAME = "Pause"
+
+
+def indicator_button(geometry: tuple[int, int, int, int], name: str) -> tuple[int, int]:
+    """The middle of the indicator's button ``name`` ("stop", "draw",
+    "clear", "take"), given the indicator's (x, y, width, height)."""
+    x, y, w, h = geometry
+    right = x + w - INDICATOR_PAD
+    for button, width in INDICATOR_BUTTONS:
+        if button == name:
+            return right - width // 2, y + h // 2
+        right -= width + INDICATOR_PAD
+    raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,10 @@ class Hooks:
     stop: Callable[[], None]
     revoke: Callable[[], None] = lambda: None
     clipboard: Callable[[str], None] = lambda _text: None
+    #: The visitor drew (or cleared): an ``annotate`` message for the rep.
+    annotate: Callable[[dict[str, Any]], None] = lambda _msg: None
+    #: Draw mode went on (True) or off: remote input is held while it is on.
+    drawing: Callable[[bool], None] = lambda _on: None
 
 
 class TkUI:
@@ -74,6 +99,9 @@ class TkUI:
         self.controlled = False
         self.watchers = ""
         self.overlay: Any = None
+        self.board: Any = None  # the shared monitor's strokes, once sharing (see _board)
+        self.origin = (0, 0)
+        self.draw: Any = None  # DrawMode while the visitor draws
         self._clip_seen: str | None = None
         self.root = tk.Tk()
         self.root.withdraw()
@@ -180,27 +208,43 @@ class TkUI:
             win.configure(background="#b91c1c")
             label = tk.Label(win, bg="#b91c1c", fg="#ffffff", font=("DejaVu Sans", 10, "bold"))
             label.pack(side="left", padx=(10, 6), pady=4)
-            stop = tk.Button(win, text="Stop", command=self.on_stop)
-            stop.pack(side="right", padx=(0, 6), pady=4)
-            take = tk.Button(win, text=f"Take back control ({HOTKEY_NAME})", command=self.hooks.revoke)
+            actions = {"stop": self.on_stop, "draw": self._toggle_draw, "clear": self._clear_drawings, "take": self.hooks.revoke}
+            texts = {"stop": "Stop", "draw": "Draw", "clear": "Clear drawings", "take": f"Take back control ({HOTKEY_NAME})"}
+            buttons: dict[str, Any] = {}
+            for name, width in INDICATOR_BUTTONS:
+                slot = tk.Frame(win, width=width, height=INDICATOR_BUTTON_HEIGHT, bg="#b91c1c")
+                slot.pack_propagate(False)
+                tk.Button(slot, text=texts[name], command=actions[name]).pack(fill="both", expand=True)
+                buttons[name] = slot
+            buttons["stop"].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
             win.protocol("WM_DELETE_WINDOW", self.on_stop)
-            win.update_idletasks()
-            sw = win.winfo_screenwidth()
-            win.geometry(f"+{(sw - win.winfo_reqwidth()) // 2}+0")
-            self.indicator = (win, label, take)
+            self.indicator = (win, label, buttons)
         self.watchers = watchers
         self._label()
 
     def _label(self) -> None:
         if self.indicator is None:
             return
-        win, label, take = self.indicator
+        win, label, buttons = self.indicator
+        # Packed right to left, so each keeps its place whatever shows left of it.
+        label.pack_forget()
+        for name, _ in INDICATOR_BUTTONS[1:]:
+            buttons[name].pack_forget()
+        shown = ["draw", "clear"] if self.board is not None else []
         if self.controlled:
+            shown.append("take")
+        for name in shown:
+            buttons[name].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
+        label.pack(side="left", padx=(10, 6), pady=4)
+        draw_button = buttons["draw"].winfo_children()[0]
+        draw_button.configure(text="Stop drawing" if self.draw is not None else "Draw",
+                              relief="sunken" if self.draw is not None else "raised")
+        if self.draw is not None:
+            label.configure(text="Drawing: drag to draw, right-click takes back")
+        elif self.controlled:
             label.configure(text=f"{self.watchers} is controlling your mouse and keyboard")
-            take.pack(side="right", padx=(0, 6), pady=4)
         else:
             label.configure(text=f"Sharing your screen with {self.watchers}")
-            take.pack_forget()
         win.update_idletasks()
         sw = win.winfo_screenwidth()
         win.geometry(f"+{(sw - win.winfo_reqwidth()) // 2}+0")
@@ -210,25 +254,78 @@ class TkUI:
         self._label()
 
     # ------------------------------------------------------------- annotation
-    def _annotate(self, msg: dict[str, Any], board: Any, left: int, top: int) -> None:
+    def _board(self, board: Any, left: int, top: int) -> None:
+        """Sharing started (or moved to another monitor): strokes go on ``board``."""
+        self._draw_off()
+        if self.overlay is not None and self.overlay.board is not board:
+            self._annotate_end()
+        self.board, self.origin = board, (left, top)
+        self._label()
+
+    def _overlay(self) -> Any:
         from desklink.agent.overlay import OverlayWindow
 
-        if self.overlay is None or self.overlay.board is not board:
-            self._annotate_end()
-            self.overlay = OverlayWindow(self.root, board, left=left, top=top)
-        self.overlay.apply(msg)
+        if self.overlay is None or self.overlay.board is not self.board:
+            if self.overlay is not None:
+                self.overlay.destroy()
+            self.overlay = OverlayWindow(self.root, self.board, left=self.origin[0], top=self.origin[1])
+        return self.overlay
+
+    def _annotate(self, msg: dict[str, Any], board: Any, left: int, top: int) -> None:
+        if board is not self.board:
+            self.board, self.origin = board, (left, top)
+        self._overlay().apply(msg)
 
     def _annotate_move(self, left: int, top: int) -> None:
+        self._draw_off()
+        self.origin = (left, top)
         if self.overlay is not None:
             self.overlay.move(left, top)
 
     def _annotate_end(self) -> None:
+        self._draw_off()
         if self.overlay is not None:
             self.overlay.destroy()
             self.overlay = None
 
+    def _toggle_draw(self) -> None:
+        if self.draw is not None:
+            self._draw_off()
+            return
+        if self.board is None:
+            return
+        from desklink.agent.overlay.draw import DrawMode
+
+        below = int(self.indicator[0].winfo_id()) if self.indicator is not None else 0
+        try:
+            self.draw = DrawMode(self.root, self.board, *self.origin, overlay=self._overlay, send=self.hooks.annotate, below=below)
+        except Exception as exc:  # noqa: BLE001 - no drawing here; sharing goes on
+            log.warning("drawing is not available here: %s", exc)
+            self.draw = None
+            return
+        self.hooks.drawing(True)
+        self._label()
+
+    def _draw_off(self) -> None:
+        if self.draw is None:
+            return
+        draw, self.draw = self.draw, None
+        draw.close()
+        self.hooks.drawing(False)
+        self._label()
+
+    def _clear_drawings(self) -> None:
+        if self.board is None:
+            return
+        from desklink.agent.overlay.draw import clear_board
+
+        if self.draw is not None:
+            self.draw.pen.cancel()
+        clear_board(self.board, self._overlay, self.hooks.annotate)
+
     def _idle(self) -> None:
         self._annotate_end()
+        self.board = None
         if self.indicator is not None:
             self.indicator[0].destroy()
             self.indicator = None

@@ -24,8 +24,11 @@ Rules:
    the input rate; anything else is refused with an error to the viewer and
    never reaches the agent. Control ends (back to ``view``) when the visitor
    takes it back, the rep gives it back, the agent drops, or sharing stops.
-6. Annotations go both ways and are kept (bounded) for viewers who join
-   later; clipboard text crosses only in the directions policy allows.
+6. Annotations go both ways (the rep draws in the viewer, the visitor on
+   their own screen) and either side can clear them all. They are kept
+   (bounded) for viewers who join later and for an agent that comes back
+   after a dropped link; clipboard text crosses only in the directions
+   policy allows.
 
 The adapters (``server/ws_agent.py``, ``server/ws_viewer.py``) are thin; the
 decisions are here.
@@ -155,6 +158,8 @@ class ScreenSession:
         self._broadcast_status()
         if self.state == "sharing":
             agent.send({"t": "screen.refresh"})
+            for raw in self.strokes.values():  # the agent's screen lost them when it dropped
+                agent.send_text(raw)
 
     def detach_agent(self, agent: Peer, now: float) -> None:
         if self.agent is not agent:

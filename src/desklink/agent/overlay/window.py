@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from desklink.agent.overlay.raster import MAX_SHAPE_RECTS, Mask, PAINT_PAD, PUT_IMAGE_CHUNK, RAISE_MS, TICK_MS, _segments, arrow_head, highlight_color, mask_rects
 from desklink.agent.overlay.board import Board
+from desklink.agent.overlay.surface import top_level
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,7 @@ class _Shaper:
 
     def top_level(self, window: int) -> int:
         """The ancestor of ``window`` (or itself) whose parent is the root."""
-        while True:
-            tree = self.conn.core.QueryTree(window).reply()
-            if tree.parent in (0, tree.root):
-                return window
-            window = tree.parent
+        return top_level(self.conn, window)
 
     def no_background(self, windows: Iterable[int]) -> None:
         """Background None: where the shape grows, the server leaves the
