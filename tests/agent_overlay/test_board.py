@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-import pytest
 
 from desklink.agent.overlay import Board, rasterize
 from desklink.protocol import limits
@@ -265,27 +264,3 @@ def test_threads_strokes_captures_and_painting_at_once() -> None:
     for t in threads:
         t.join(60)
     assert not errors
-
-
-@pytest.mark.parametrize("n", [1, 50])
-def test_mask_speed_at_1080p(n: int) -> None:
-    import time
-
-    board = Board(1920, 1080)
-    rng = np.random.default_rng(n)
-    for i in range(n):
-        p = np.cumsum(rng.normal(0, 6, (400, 2)), 0) + rng.integers(100, 1800, 2)
-        board.apply(stroke(id=f"s{i}", points=np.clip(p, 0, [1919, 1079]).astype(int).tolist(), width=8))
-    frame = np.random.default_rng(0).integers(0, 256, (1080, 1920, 4), dtype=np.uint8)
-    board.mask(frame.copy())
-    best = min(_timed(lambda: board.mask(frame.copy())) for _ in range(5)) - min(_timed(frame.copy) for _ in range(5))
-    print(f"mask, {n} strokes, {board.covered().sum()} px: {best * 1000:.2f} ms")
-    assert best < 0.05
-
-
-def _timed(fn) -> float:  # type: ignore[no-untyped-def]
-    import time
-
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0

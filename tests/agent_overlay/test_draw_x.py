@@ -32,10 +32,9 @@ def blue(shot: np.ndarray) -> np.ndarray:
     return (shot == BLUE).all(axis=-1)
 
 
-@pytest.fixture(scope="module")
-def xd() -> Iterator[XDisplay]:
-    with XDisplay(W, H) as x:
-        yield x
+@pytest.fixture
+def xd(tk_display: XDisplay) -> XDisplay:
+    return tk_display
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import xcffib.xproto
 from desklink.agent.overlay import window as overlay_window
 from desklink.agent.capture import X11Capture
 from desklink.agent.overlay import Board, OverlayWindow, highlight_color, rasterize
-from desklink.testing_x import XDisplay
+from desklink.testing_x import XDisplay, stop_process
 
 from ._ref import stroke
 from ._tk import Lines, bgra, pump, settle, wait_for
@@ -32,13 +32,13 @@ RED = np.array([255, 0, 0], np.uint8)
 
 
 @pytest.fixture(scope="module")
-def xd() -> Iterator[XDisplay]:
-    with XDisplay(W, H) as x:
-        x.spawn("xterm", "-geometry", "80x20+20+20", "-bg", "white", "-fg", "black", "-title", "overlay-xterm",
-                "-e", "sh", "-c", "seq 1 400; sleep 600")
-        x.wait_window("overlay-xterm")
-        time.sleep(0.5)  # let it print
-        yield x
+def xd(tk_display: XDisplay) -> Iterator[XDisplay]:
+    term = tk_display.spawn("xterm", "-geometry", "80x20+20+20", "-bg", "white", "-fg", "black", "-title", "overlay-xterm",
+                            "-e", "sh", "-c", "seq 1 400; sleep 600")
+    tk_display.wait_window("overlay-xterm")
+    time.sleep(0.5)  # let it print
+    yield tk_display
+    stop_process(term)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ enough at 1080p for the longest stroke the protocol allows."""
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -160,22 +159,17 @@ def _walk(n: int, seed: int = 0) -> list[list[int]]:
     return np.clip(p, 0, [1919, 1079]).astype(int).tolist()
 
 
-def test_speed_at_1080p_for_the_longest_strokes() -> None:
-    """Measured, not just bounded: the figures go into the report. Budget
-    generous enough for a loaded CI machine."""
+def test_the_longest_strokes_at_1080p() -> None:
+    """2000-point strokes (the protocol's limit) rasterize to what the
+    reference does (their speed is in bench/overlay.py)."""
     n = limits.MAX_STROKE_POINTS
     t = np.linspace(0, 2 * np.pi, n)
     circle = np.stack([960 + 500 * np.cos(t), 540 + 500 * np.sin(t)], 1).astype(int).tolist()
     zigzag = [[int(x), 100 if i % 2 else 1000] for i, x in enumerate(np.linspace(0, 1919, n))]
-    timings = {}
-    for name, pts, width in [("walk", _walk(n), 8), ("circle", circle, 32), ("zigzag", zigzag, 4)]:
-        best = math.inf
-        for _ in range(3):
-            t0 = time.perf_counter()
-            box = rasterize_box(stroke(points=pts, width=width), 1920, 1080)
-            best = min(best, time.perf_counter() - t0)
+    for pts, width in [(_walk(n), 8), (circle, 32), (zigzag, 4)]:
+        msg = stroke(points=pts, width=width)
+        box = rasterize_box(msg, 1920, 1080)
         assert box is not None
-        timings[name] = best
-    print({k: f"{v * 1000:.1f} ms" for k, v in timings.items()})
-    assert timings["walk"] < 0.25 and timings["circle"] < 0.25
-    assert timings["zigzag"] < 1.5  # worst case: 2000 full-height segments
+        x0, y0, m = box
+        full = rasterize(msg, 1920, 1080)
+        assert full.sum() == m.sum() and full[y0 : y0 + m.shape[0], x0 : x0 + m.shape[1]].all(where=m)

@@ -18,6 +18,7 @@ from desklink.testing import ServerProcess, ViewerClient
 from desklink.testing_x import XDisplay
 
 from ._agent import Chat, finish, start_agent
+from .test_agent_lifecycle import CuttableProxy
 from .test_clipboard import allow
 from .test_control_agent import typed
 
@@ -171,3 +172,36 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
     code, out = await finish(agent)
     assert code == 0, out
     await viewer.close()
+
+
+async def test_strokes_come_back_after_the_agent_reconnects(server: ServerProcess, display: XDisplay, chat: Chat) -> None:
+    """The agent takes its overlay down when its link drops; the relay gives
+    it the board again when it resumes, so the rep's stroke is back on the
+    screen (and still left out of the picture)."""
+    proxy = CuttableProxy(server.port)
+    await proxy.start()
+    via_proxy = ServerProcess.__new__(ServerProcess)
+    via_proxy.url = f"http://127.0.0.1:{proxy.port}"
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    agent = start_agent(display, via_proxy, (await chat.offer())["code"], terminal=False)
+    try:
+        await allow(display)
+        await viewer.wait_status("sharing")
+        await viewer.send({"t": "annotate", "op": "stroke", "id": "s1", "tool": "pen", "color": "#ff0000", "width": 8,
+                           "points": [[100, 300], [400, 300]]})
+        assert await _until(lambda: reddish(display.screenshot()[298:303, 120:380]).mean() > 0.9)
+        proxy.cut()
+        assert await _until(lambda: viewer.states[-1]["agent"] is False, 5)
+        assert await _until(lambda: viewer.states[-1]["agent"] is True and viewer.status == "sharing", 15)
+        assert await _until(lambda: reddish(display.screenshot()[298:303, 120:380]).mean() > 0.9), "the stroke did not come back"
+        assert await asyncio.to_thread(display.wait_window, INDICATOR_TITLE)
+        await viewer.send({"t": "screen.refresh"})
+        await asyncio.sleep(0.5)
+        await viewer.settle(quiet_s=0.8)
+        assert not reddish(viewer.canvas.rgb[BELOW_BAR:]).any()
+        await viewer.send({"t": "screen.stop"})
+        code, out = await finish(agent)
+        assert code == 0, out
+    finally:
+        await viewer.close()
+        await proxy.stop()

@@ -6,7 +6,6 @@ visitor's own input pauses remote input."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -69,7 +68,7 @@ async def test_rep_runs_a_command_only_after_the_visitor_allows(server: ServerPr
 
     # Non-ASCII text arrives intact.
     out = tmp_path / "text"
-    await send_all(viewer, typed(f"printf '%s' '"))
+    await send_all(viewer, typed("printf '%s' '"))
     await viewer.send({"t": "input", "events": [{"k": "text", "text": "héllo wörld € 日本"}]})
     await send_all(viewer, typed(f"' > {out}\n"))
     assert await _eventually(lambda: out.exists() and out.stat().st_size > 0)

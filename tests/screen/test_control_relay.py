@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import websockets
 
-from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient, ViewerClient
+from desklink.testing import AdminAPI, ServerProcess, ViewerClient
 
 from ._agent import Chat
 from .test_relay import ScriptedAgent
@@ -155,6 +155,43 @@ async def test_watchers_cannot_act_and_input_rate_is_limited(server: ServerProce
     await agent.ws.close()
     await viewer.close()
     await watcher.close()
+
+
+async def test_the_visitor_clears_and_a_returning_agent_gets_the_board_back(server: ServerProcess, chat: Chat) -> None:
+    viewer, agent = await _sharing(server, chat)
+    await viewer.send({"t": "annotate", "op": "stroke", "id": "s1", "color": "#ff0000", "points": [[10, 10], [20, 20]]})
+    await agent.next_control("annotate")
+    await agent.ws.send(json.dumps({"t": "annotate", "op": "stroke", "id": "v1", "color": "#2563eb", "points": [[5, 5], [6, 6]]}))
+    for _ in range(50):
+        if any(a.get("id") == "v1" for a in viewer.annotations):
+            break
+        await asyncio.sleep(0.05)
+
+    # The agent's link drops; it comes back with its resume token and gets both strokes again, in order.
+    await agent.ws.close()
+    await viewer.wait_status("sharing")
+    ws = await websockets.connect(server.ws_url + "/ws/agent")
+    await ws.send(json.dumps({"t": "hello", "resume": agent.welcome["resume"]}))
+    back = ScriptedAgent(ws, json.loads(await ws.recv()))
+    assert back.welcome["t"] == "welcome" and back.welcome["resumed"] is True
+    first = await back.next_control("annotate")
+    second = await back.next_control("annotate")
+    assert (first["id"], second["id"]) == ("s1", "v1")
+
+    # The visitor clears: every viewer's board empties, and so does the relay's (a later viewer gets nothing).
+    await back.ws.send(json.dumps({"t": "annotate", "op": "clear"}))
+    for _ in range(50):
+        if viewer.annotations[-1].get("op") == "clear":
+            break
+        await asyncio.sleep(0.05)
+    assert viewer.annotations[-1] == {"t": "annotate", "op": "clear"}
+    late = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    await late.wait_status("sharing")
+    await asyncio.sleep(0.3)
+    assert late.annotations == []
+    await back.ws.close()
+    await viewer.close()
+    await late.close()
 
 
 async def test_annotation_and_clipboard_both_ways(server: ServerProcess, chat: Chat) -> None:

@@ -55,6 +55,16 @@ class BoardView:
     height: int = 0
 
 
+def _contains(x0: int, y0: int, m: Mask, s: _Stroke) -> bool:
+    """Does the raster ``m`` placed at (x0, y0) cover every pixel of ``s``?
+    (A pen stroke that grew by more points does.)"""
+    h, w = s.mask.shape
+    ox, oy = s.x0 - x0, s.y0 - y0
+    if ox < 0 or oy < 0 or ox + w > m.shape[1] or oy + h > m.shape[0]:
+        return False
+    return not (s.mask & ~m[oy : oy + h, ox : ox + w]).any()
+
+
 class Board:
     """The agent's strokes, the pixels they cover, and what lies beneath
     them. Thread-safe: every method takes the board's lock."""
@@ -120,14 +130,23 @@ class Board:
             return False
 
     def _add(self, clean: dict[str, Any], box: tuple[int, int, Mask]) -> None:
-        old = [self._by_id[clean["id"]]] if clean["id"] in self._by_id else []
-        overflow = len(self._strokes) + 1 - len(old) - self.max_strokes
+        x0, y0, m = box
+        old: list[int] = []
+        grown: int | None = None  # the same stroke, longer: every pixel it had stays
+        if clean["id"] in self._by_id:
+            prev = self._strokes[self._by_id[clean["id"]]]
+            if _contains(x0, y0, m, prev):
+                grown = prev.key
+            else:
+                old.append(prev.key)
+        overflow = len(self._strokes) + 1 - len(old) - (grown is not None) - self.max_strokes
         if overflow > 0:
-            old += [k for k in self._strokes if k not in old][:overflow]
+            old += [k for k in self._strokes if k not in old and k != grown][:overflow]
+        if grown is not None:
+            del self._strokes[grown]  # no pixel leaves the screen: nothing to linger
         if old:
             self._remove(old, recompute=False)
         self._serial += 1
-        x0, y0, m = box
         stroke = _Stroke(self._serial, clean, x0, y0, m, self.clock())
         self._strokes[stroke.key] = stroke
         if clean["id"]:

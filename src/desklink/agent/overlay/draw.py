@@ -9,7 +9,8 @@ theirs) and, once finished, to the rep through ``send``. A right click
 takes back the visitor's newest stroke.
 
 The stroke under way is shown as it grows (re-applied to the board under
-one id on every tick); only finished strokes are sent.
+one id on every tick); only finished strokes are sent, in pieces of at most
+:data:`STROKE_PIECE_POINTS` points so the ink keeps up with the pointer.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 DRAW_POLL_MS = 15
 #: How often the surface is put back just below the indicator, s.
 RESTACK_S = 1.0
+#: The visitor's strokes are sent in pieces of at most this many points: the
+#: stroke under way is re-rasterized on every pump, and that cost grows with
+#: its length (bench/overlay.py: ~3 ms under 200 points, ~36 ms past 1000).
+STROKE_PIECE_POINTS = 256
 
 
 class DrawMode:
@@ -53,7 +58,7 @@ class DrawMode:
         self.overlay = overlay
         self.send = send
         self.below = below
-        self.pen = Pen(board.width, board.height)
+        self.pen = Pen(board.width, board.height, max_points=STROKE_PIECE_POINTS)
         self.surface = DrawSurface(root.winfo_screen(), left, top, board.width, board.height, below=below)
         self.sent = 0
         self.closed = False
