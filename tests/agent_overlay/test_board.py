@@ -185,6 +185,29 @@ def test_undo_unknown_replace_same_id_and_bad_messages() -> None:
     assert board.ids == ["a"] and board.view().strokes[0][1]["points"] == [[100, 100]]
 
 
+def test_a_growing_stroke_keeps_its_pixels_and_a_changed_one_lets_them_go() -> None:
+    """The visitor's stroke under way is re-applied, longer, on every pump:
+    none of its pixels ever leaves the screen, so nothing lingers; a
+    replacement that drops pixels lingers as an undo would."""
+    board = Board(W, H)
+    before = picture(1)
+    board.mask(before.copy())
+    short = stroke(id="v", points=[[10, 10], [60, 20]], width=5)
+    board.apply(short)
+    board.beneath_from()
+    longer = stroke(id="v", points=[[10, 10], [60, 20], [90, 80]], width=5)
+    assert board.apply(longer)
+    assert board._linger == []
+    assert np.array_equal(board.covered(), rasterize(longer, W, H))
+    board.beneath_from()
+    assert np.array_equal(board.mask(paint(before, longer)), before)  # still exact
+    moved = stroke(id="v", points=[[100, 100], [120, 110]], width=5)  # not a superset: the old pixels linger
+    assert board.apply(moved)
+    assert len(board._linger) == 1
+    assert board.covered()[rasterize(longer, W, H)].all()
+    assert board.ids == ["v"] and len(board) == 1
+
+
 def test_stroke_count_is_capped() -> None:
     board = Board(W, H, max_strokes=5)
     for i in range(8):
