@@ -1,5 +1,5 @@
 """The visitor draws on their own screen (draw mode) on a real X server:
-xdotool drags (XTest, as a real mouse would) become blue strokes on the
+xdotool drags (XTest, as a real mouse would) become the visitor's purple strokes on the
 screen and finished ``annotate`` messages for the rep; while drawing, the
 applications beneath get no clicks; afterwards they do again."""
 
@@ -25,11 +25,11 @@ from desklink.testing_x import XDisplay
 from ._tk import Lines, bgra, pump, settle, wait_for
 
 W, H = 1024, 768
-BLUE = np.array([int(VISITOR_COLOR[i : i + 2], 16) for i in (1, 3, 5)], np.uint8)
+INK = np.array([int(VISITOR_COLOR[i : i + 2], 16) for i in (1, 3, 5)], np.uint8)
 
 
-def blue(shot: np.ndarray) -> np.ndarray:
-    return (shot == BLUE).all(axis=-1)
+def ink(shot: np.ndarray) -> np.ndarray:
+    return (shot == INK).all(axis=-1)
 
 
 @pytest.fixture
@@ -97,20 +97,20 @@ def test_a_drag_becomes_a_stroke_on_the_screen_and_for_the_rep(xd: XDisplay, rec
         assert len(msg["points"]) >= 4
         shot = settle(root, xd)
         where = rasterize(msg, W, H)
-        assert blue(shot)[where].mean() > 0.99  # painted exactly where the pointer went
-        assert not blue(shot)[~where].any()
+        assert ink(shot)[where].mean() > 0.99  # painted exactly where the pointer went
+        assert not ink(shot)[~where].any()
         assert recorder.next(0.5) == ["<nothing>"]  # the application beneath got no click
 
         # The capture the rep gets leaves the visitor's stroke out too.
         masked = board.mask(bgra(shot))
-        assert not blue(masked[..., 2::-1])[where].any()
+        assert not ink(masked[..., 2::-1])[where].any()
 
         # A right click takes back the visitor's newest stroke.
         xd.xdotool("mousemove", "--sync", "700", "600")
         xd.xdotool("click", "3")
         assert wait_for(root, lambda: len(sent) == 2)
         assert sent[1] == {"t": "annotate", "op": "undo", "id": msg["id"]}
-        assert wait_for(root, lambda: not blue(xd.screenshot()).any())
+        assert wait_for(root, lambda: not ink(xd.screenshot()).any())
         assert recorder.next(0.3) == ["<nothing>"]
     finally:
         mode.close()
@@ -129,7 +129,7 @@ def test_stopping_mid_stroke_sends_it_and_clear_removes_everything(xd: XDisplay,
     xd.xdotool("mousemove", "--sync", "600", "100")
     xd.xdotool("mousedown", "1")
     xd.xdotool("mousemove", "--sync", "700", "150")
-    assert wait_for(root, lambda: blue(xd.screenshot()).any())  # shown while under way...
+    assert wait_for(root, lambda: ink(xd.screenshot()).any())  # shown while under way...
     assert sent == []  # ...sent only when finished
     mode.close()  # e.g. the visitor pressed "Stop drawing" with the button still down
     xd.xdotool("mouseup", "1")
@@ -140,7 +140,7 @@ def test_stopping_mid_stroke_sends_it_and_clear_removes_everything(xd: XDisplay,
     assert sent[-1] == {"t": "annotate", "op": "clear"}
     assert len(board) == 0
     shot = settle(root, xd)
-    assert not blue(shot).any() and not (shot == [255, 0, 0]).all(axis=-1).any()
+    assert not ink(shot).any() and not (shot == [255, 0, 0]).all(axis=-1).any()
 
 
 def test_the_surface_stays_below_the_indicator(xd: XDisplay, scene: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -406,3 +407,85 @@ def test_visitor_declines_then_takes_control_back(
     code, out = finish(agent)
     assert code == 0, out
 
+
+
+def whiteboard_pixel(scene: Scene, x: int, y: int, r: int = 2) -> list[list[int]]:
+    """The rep's whiteboard layer (monitor pixels) around (x, y): RGBA values."""
+    return scene.screen.get_by_test_id("whiteboard-canvas").evaluate(
+        """(c, [x, y, r]) => { const d = c.getContext('2d').getImageData(x - r, y - r, 2 * r + 1, 2 * r + 1).data;
+             const out = []; for (let i = 0; i < d.length; i += 4) out.push([d[i], d[i + 1], d[i + 2], d[i + 3]]); return out; }""",
+        [x, y, r],
+    )
+
+
+def rgb(color: str) -> np.ndarray:
+    return np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)], np.uint8)
+
+
+def test_rep_and_visitor_draw_and_either_clears(rig: tuple[Scene, Sent, subprocess.Popen[str]], display: XDisplay) -> None:
+    scene, sent, agent = rig
+    rep = scene.rep
+    board = scene.screen.get_by_test_id("whiteboard-canvas")
+
+    # The rep draws in the viewer: the stroke shows on the visitor's real screen, in its colour, where drawn.
+    scene.screen.get_by_test_id("whiteboard-toggle").click()
+    color = scene.screen.get_by_test_id("whiteboard-color").get_attribute("data-color")
+    assert color is not None
+    rep.mouse.move(*to_client(scene, 200, 300))
+    rep.mouse.down()
+    for x in range(220, 701, 20):
+        rep.mouse.move(*to_client(scene, x, 300))
+    rep.mouse.up()
+    for _ in range(100):  # the page's socket events reach Python while Playwright waits
+        if any(f.get("t") == "annotate" for f in sent.frames):
+            break
+        rep.wait_for_timeout(50)
+    (stroke,) = [f for f in sent.frames if f.get("t") == "annotate"]
+    red = rgb(color)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (display.screenshot()[299:302, 250:650] == red).all(axis=-1).mean() > 0.9:
+        time.sleep(0.1)
+    assert (display.screenshot()[299:302, 250:650] == red).all(axis=-1).mean() > 0.9, "the rep's stroke is not on the X screen"
+    expect(board).to_have_attribute("data-strokes", "1")
+
+    # The xterm under the stroke prints lines; the picture the viewer rebuilds never has the stroke in it.
+    display.xdotool("mousemove", "--sync", "300", "200")
+    display.xdotool("type", "--delay", "5", "seq 1 30\n")
+    time.sleep(0.5)
+    scene.settle()
+    near = np.abs(scene.pixels()[285:316, 200:701].astype(int) - red.astype(int)).sum(axis=-1) < 60
+    assert not near.any(), "the viewer's picture contains the overlay: the stroke would show twice"
+
+    # The visitor draws back from the indicator: purple on both screens.
+    from desklink.agent.overlay.pen import VISITOR_COLOR
+    from desklink.agent.ui import INDICATOR_TITLE, indicator_button
+
+    bar = display.window_geometry(display.wait_window(INDICATOR_TITLE))
+    display.click(*indicator_button(bar, "draw"))
+    time.sleep(0.3)
+    display.xdotool("mousemove", "--sync", "300", "650")
+    display.xdotool("mousedown", "1")
+    for x in range(320, 701, 20):
+        display.xdotool("mousemove", "--sync", str(x), str(650 + (x - 300) // 8))
+    display.xdotool("mouseup", "1")
+    expect(board).to_have_attribute("data-strokes", "2")
+    purple = rgb(VISITOR_COLOR)
+    assert any(p[:3] == purple.tolist() and p[3] == 255 for p in whiteboard_pixel(scene, 500, 675))
+    assert (display.screenshot()[673:678, 498:503] == purple).all(axis=-1).any()
+
+    # The visitor's Clear wipes both sides: the rep's board and the X screen.
+    display.click(*indicator_button(bar, "clear"))
+    expect(board).to_have_attribute("data-strokes", "0")
+    deadline = time.monotonic() + 5
+    shot_ = display.screenshot()
+    while time.monotonic() < deadline and ((shot_ == red).all(axis=-1).any() or (shot_ == purple).all(axis=-1).any()):
+        time.sleep(0.1)
+        shot_ = display.screenshot()
+    assert not (shot_ == red).all(axis=-1).any() and not (shot_ == purple).all(axis=-1).any()
+    expect(scene.screen.get_by_test_id("whiteboard-clear")).to_be_disabled()
+    shot(rep, "whiteboard-cleared-by-visitor")
+    display.click(*indicator_button(bar, "draw"))  # drawing off
+    scene.screen.get_by_test_id("screen-stop").click()
+    code, out = finish(agent)
+    assert code == 0, out
+    assert stroke["color"] == color

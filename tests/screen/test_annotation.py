@@ -80,8 +80,8 @@ async def test_stroke_on_the_x_screen_not_in_the_viewer(server: ServerProcess, d
     await viewer.close()
 
 
-def visitor_blue(pixels: np.ndarray) -> np.ndarray:
-    """The visitor's ink (#2563eb), allowing for JPEG."""
+def visitor_ink(pixels: np.ndarray) -> np.ndarray:
+    """The visitor's ink (VISITOR_COLOR), allowing for JPEG."""
     r, g, b = (int(VISITOR_COLOR[i : i + 2], 16) for i in (1, 3, 5))
     return (abs(pixels[..., 0].astype(int) - r) < 30) & (abs(pixels[..., 1].astype(int) - g) < 30) \
         & (abs(pixels[..., 2].astype(int) - b) < 30)
@@ -124,7 +124,7 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
     await viewer.wait_control("granted")
     indicator = display.window_geometry(await asyncio.to_thread(display.wait_window, INDICATOR_TITLE))
 
-    # Draw on: a drag on the screen is a stroke for the rep, blue on the X screen.
+    # Draw on: a drag on the screen is a stroke for the rep, purple on the X screen.
     display.click(*indicator_button(indicator, "draw"))
     await asyncio.sleep(0.3)
     path = [(300, 300), (450, 340), (600, 420)]
@@ -132,7 +132,7 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
     assert await _until(lambda: any(a.get("op") == "stroke" for a in viewer.annotations)), viewer.annotations
     [mine] = [a for a in viewer.annotations if a.get("op") == "stroke"]
     assert mine["color"] == VISITOR_COLOR and mine["points"][0] == [300, 300] and mine["points"][-1] == [600, 420]
-    assert await _until(lambda: all(visitor_blue(display.screenshot()[y - 1 : y + 2, x - 1 : x + 2]).all() for x, y in path))
+    assert await _until(lambda: all(visitor_ink(display.screenshot()[y - 1 : y + 2, x - 1 : x + 2]).all() for x, y in path))
     await asyncio.sleep(0.5)  # the visitor's own input no longer holds remote input back...
 
     # ...but drawing does: a drag from the rep is neither injected (no new stroke) nor lost in the picture.
@@ -141,24 +141,24 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
         {"k": "button", "b": 1, "down": False, "x": 700, "y": 650}]})
     await asyncio.sleep(1.0)
     assert [a for a in viewer.annotations if a.get("op") == "stroke"] == [mine]
-    assert not visitor_blue(display.screenshot()[590:660, 300:700]).any()
+    assert not visitor_ink(display.screenshot()[590:660, 300:700]).any()
 
     # The viewer's picture leaves the visitor's stroke out (the viewer draws it itself).
     await viewer.send({"t": "screen.refresh"})
     await viewer.settle(quiet_s=0.8)
-    assert not visitor_blue(viewer.canvas.rgb[BELOW_BAR:]).any()
+    assert not visitor_ink(viewer.canvas.rgb[BELOW_BAR:]).any()
 
     # The rep clears: the visitor's stroke goes from the X screen.
     await viewer.send({"t": "annotate", "op": "clear"})
-    assert await _until(lambda: not visitor_blue(display.screenshot()[BELOW_BAR:]).any())
+    assert await _until(lambda: not visitor_ink(display.screenshot()[BELOW_BAR:]).any())
 
     # The visitor draws again, then clears from the indicator: gone on both sides.
     await _drag(display, [(200, 500), (500, 520)])
     assert await _until(lambda: sum(a.get("op") == "stroke" for a in viewer.annotations) == 2)
-    assert await _until(lambda: visitor_blue(display.screenshot()[BELOW_BAR:]).any())
+    assert await _until(lambda: visitor_ink(display.screenshot()[BELOW_BAR:]).any())
     display.click(*indicator_button(indicator, "clear"))
     assert await _until(lambda: viewer.annotations[-1] == {"t": "annotate", "op": "clear"}), viewer.annotations[-1]
-    assert await _until(lambda: not visitor_blue(display.screenshot()[BELOW_BAR:]).any())
+    assert await _until(lambda: not visitor_ink(display.screenshot()[BELOW_BAR:]).any())
 
     # Draw off: the rep's keystrokes reach the xterm again.
     display.click(*indicator_button(indicator, "draw"))

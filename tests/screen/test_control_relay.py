@@ -161,7 +161,7 @@ async def test_the_visitor_clears_and_a_returning_agent_gets_the_board_back(serv
     viewer, agent = await _sharing(server, chat)
     await viewer.send({"t": "annotate", "op": "stroke", "id": "s1", "color": "#ff0000", "points": [[10, 10], [20, 20]]})
     await agent.next_control("annotate")
-    await agent.ws.send(json.dumps({"t": "annotate", "op": "stroke", "id": "v1", "color": "#2563eb", "points": [[5, 5], [6, 6]]}))
+    await agent.ws.send(json.dumps({"t": "annotate", "op": "stroke", "id": "v1", "color": "#9333ea", "points": [[5, 5], [6, 6]]}))
     for _ in range(50):
         if any(a.get("id") == "v1" for a in viewer.annotations):
             break

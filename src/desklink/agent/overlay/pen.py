@@ -25,8 +25,9 @@ from typing import Any
 
 from desklink.protocol import limits
 
-#: The visitor's ink: blue, so the rep can tell whose stroke is whose.
-VISITOR_COLOR = "#2563eb"
+#: The visitor's ink: purple, a colour the rep's palette does not offer, so
+#: whose stroke is whose is always clear.
+VISITOR_COLOR = "#9333ea"
 VISITOR_WIDTH = 5
 
 
