@@ -107,6 +107,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- admin
+async def _sign_out(settings: Settings, user_id: int) -> None:
+    """Close the user's open sockets on the running nodes. They can only be
+    reached through Redis; with the in-process broker the server is another
+    process, and its sockets close when they next reconnect (their login
+    sessions are gone). The admin center reaches them at once either way."""
+    if not settings.redis_url:
+        return
+    from desklink.broker import open_broker
+    from desklink.dispatch import channels as ch
+
+    broker = open_broker(settings.redis_url, settings.broker_prefix)
+    try:
+        await broker.publish(ch.user_channel(user_id), ch.envelope("X", {"op": "signed_out"}))
+    finally:
+        await broker.aclose()
+
+
 async def _admin(args: argparse.Namespace, settings: Settings) -> None:
     from desklink.broker import MemoryBroker
     from desklink.server.auth import Accounts, check_password
@@ -142,6 +159,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
             await store.update_user(u.id, disabled=args.action == "disable")
             if args.action == "disable":
                 await store.delete_user_auth_sessions(u.id)
+                await _sign_out(settings, u.id)
             print(f"{args.action}d {u.username}")
         elif what == ("user", "set-password"):
             u = await user(args.username)
@@ -149,6 +167,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
             check_password(password)
             await store.update_user(u.id, password_hash=accounts.hash_password(password))
             await store.delete_user_auth_sessions(u.id)
+            await _sign_out(settings, u.id)
             print(f"password changed for {u.username}")
         elif what == ("user", "set-role"):
             u = await user(args.username)

@@ -304,33 +304,38 @@ class ViewerClient:
     async def _read(self) -> None:
         from desklink.protocol import screen
 
-        async for raw in self.ws:
-            if isinstance(raw, bytes):
-                msg = screen.decode(raw[1:], 2**23)
-                if isinstance(msg, screen.Frame):
-                    self.canvas.apply(msg)
-                    self.frames += 1
-                    self.frame_bytes += len(raw)
-                    self.last_frame_at = time.monotonic()
-                    self.arrivals.append((self.last_frame_at, msg.seq, len(raw)))
-                    if self.ack:
-                        await self.ws.send(json.dumps({"t": "screen.ack", "seq": msg.seq}))
-                elif isinstance(msg, screen.Cursor):
-                    self.cursor, self.pointer = msg, (msg.x, msg.y)
+        try:
+            async for raw in self.ws:
+                if isinstance(raw, bytes):
+                    msg = screen.decode(raw[1:], 2**23)
+                    if isinstance(msg, screen.Frame):
+                        self.canvas.apply(msg)
+                        self.frames += 1
+                        self.frame_bytes += len(raw)
+                        self.last_frame_at = time.monotonic()
+                        self.arrivals.append((self.last_frame_at, msg.seq, len(raw)))
+                        if self.ack:
+                            await self.ws.send(json.dumps({"t": "screen.ack", "seq": msg.seq}))
+                    elif isinstance(msg, screen.Cursor):
+                        self.cursor, self.pointer = msg, (msg.x, msg.y)
+                    else:
+                        self.pointer = (msg.x, msg.y)
                 else:
-                    self.pointer = (msg.x, msg.y)
-            else:
-                data = json.loads(raw)
-                if data.get("t") == "screen.state":
-                    self.states.append(data)
-                elif data.get("t") == "screen.stats":
-                    self.latency_ms = float(data["rtt_ms"])
-                elif data.get("t") == "error":
-                    self.errors.append(data)
-                elif data.get("t") == "annotate":
-                    self.annotations.append(data)
-                elif data.get("t") == "clipboard":
-                    self.clipboard = str(data["text"])
+                    data = json.loads(raw)
+                    if data.get("t") == "screen.state":
+                        self.states.append(data)
+                    elif data.get("t") == "screen.stats":
+                        self.latency_ms = float(data["rtt_ms"])
+                    elif data.get("t") == "error":
+                        self.errors.append(data)
+                    elif data.get("t") == "annotate":
+                        self.annotations.append(data)
+                    elif data.get("t") == "clipboard":
+                        self.clipboard = str(data["text"])
+                self._changed.set()
+        except websockets.ConnectionClosed:
+            pass  # closed by the server (ws.close_code says how) or by close()
+        finally:
             self._changed.set()
 
     @property

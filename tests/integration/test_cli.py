@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
+import websockets
 
-from desklink.testing import FAST_HASH_ENV, ServerProcess
+from desklink.testing import FAST_HASH_ENV, AdminAPI, RepClient, ServerProcess
 
 
 def run(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    import os
-
     return subprocess.run(
         [sys.executable, "-m", "desklink", "admin", "--data-dir", str(data_dir), *args],
         input=stdin, capture_output=True, text=True, timeout=60, env={**os.environ, **FAST_HASH_ENV},
@@ -65,3 +67,27 @@ def test_first_run_creates_admin_once_and_it_can_log_in(tmp_path: Path) -> None:
         assert not any("password" in line for line in second.output)
         r = httpx.post(second.url + "/api/auth/login", json={"username": "admin", "password": first.admin_password})
         assert r.status_code == 200
+
+
+async def test_disabling_from_the_command_line_closes_open_sockets_through_redis(
+    tmp_path: Path, redis_url: str, broker_prefix: str
+) -> None:
+    """With Redis, `desklink admin user disable` reaches the running server:
+    the rep's open console closes (4001) at once."""
+    env = {"DESKLINK_REDIS_URL": redis_url, "DESKLINK_BROKER_PREFIX": broker_prefix}
+    with ServerProcess(data_dir=tmp_path, env=env) as srv:
+        admin = AdminAPI(srv)
+        try:
+            ((name, pw),) = admin.reps(1, queue_slug="support", prefix="clirep")
+            rep = await RepClient.connect(srv, name, pw)
+            r = await asyncio.to_thread(
+                subprocess.run, [sys.executable, "-m", "desklink", "admin", "--data-dir", str(tmp_path), "user", "disable", name],
+                capture_output=True, text=True, timeout=60, env={**os.environ, **FAST_HASH_ENV, **env},
+            )
+            assert r.returncode == 0, r.stderr
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await rep.recv(timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+        finally:
+            admin.close()

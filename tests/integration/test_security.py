@@ -10,7 +10,7 @@ import websockets
 
 from desklink.server.app import endpoint_specs, routes
 from desklink.server.http import Access
-from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
+from desklink.testing import AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient
 
 #: The only routes anyone may call without logging in. Adding to this list is
 #: a security decision: the test below fails until it is made here.
@@ -207,6 +207,41 @@ async def test_disabled_user_loses_access(server: ServerProcess, admin: AdminAPI
     assert http.get("/api/me").status_code == 401
     http.close()
     await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("change", [{"disabled": True}, {"password": "a brand new password"}], ids=["disabled", "password"])
+async def test_open_sockets_close_when_the_account_is_disabled_or_its_password_changes(
+    server: ServerProcess, admin: AdminAPI, unique: str, change: dict[str, object]
+) -> None:
+    """Deleting the login sessions is not enough: the rep's console and
+    screen viewer that are already open close too (4001), on every node,
+    and cannot come back with the old login. Other users are untouched."""
+    (name, pw), (other, other_pw) = admin.reps(2, queue_slug=unique, prefix=unique)
+    rep = await RepClient.connect(server, name, pw)
+    bystander = await RepClient.connect(server, other, other_pw)
+    visitor = await VisitorClient.submit(server, queue=unique, name="Vic")
+    await rep.expect("alert")
+    await rep.send({"t": "accept", "request_id": visitor.request_id})
+    session_id = (await rep.expect("accepted"))["session"]["id"]
+    viewer = await ViewerClient.connect(server, name, pw, session_id)
+    await viewer.wait_status("waiting_agent")
+    user_id = next(u["id"] for u in admin.http.get("/api/admin/users").json()["users"] if u["username"] == name)
+
+    admin.http.patch(f"/api/admin/users/{user_id}", json=change).raise_for_status()
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await rep.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    await asyncio.wait({viewer._task}, timeout=5)
+    assert viewer._task.done() and viewer.ws.close_code == 4001
+    with pytest.raises(Exception):
+        await RepClient.connect(server, name, pw)  # the old login is gone
+    # The bystander and the visitor are still connected and served.
+    await bystander.send({"t": "ping"})
+    assert (await bystander.expect("pong"))["t"] == "pong"
+    assert visitor.ws.close_code is None
+    await bystander.close()
+    await visitor.close()
 
 
 def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent() -> None:

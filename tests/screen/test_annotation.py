@@ -8,7 +8,6 @@ import asyncio
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from desklink.testing_x import XDisplay
 from ._agent import Chat, finish, start_agent
 from .test_agent_lifecycle import CuttableProxy
 from .test_clipboard import allow
-from .test_control_agent import typed
+from .test_control_agent import _eventually, typed
 
 RED = (255, 0, 0)
 
@@ -87,14 +86,6 @@ def visitor_ink(pixels: np.ndarray) -> np.ndarray:
         & (abs(pixels[..., 2].astype(int) - b) < 30)
 
 
-async def _until(check: Any, timeout: float = 10.0) -> bool:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 async def _drag(display: XDisplay, points: list[tuple[int, int]]) -> None:
     def run() -> None:
         display.xdotool("mousemove", "--sync", *map(str, points[0]))
@@ -129,10 +120,10 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
     await asyncio.sleep(0.3)
     path = [(300, 300), (450, 340), (600, 420)]
     await _drag(display, path)
-    assert await _until(lambda: any(a.get("op") == "stroke" for a in viewer.annotations)), viewer.annotations
+    assert await _eventually(lambda: any(a.get("op") == "stroke" for a in viewer.annotations)), viewer.annotations
     [mine] = [a for a in viewer.annotations if a.get("op") == "stroke"]
     assert mine["color"] == VISITOR_COLOR and mine["points"][0] == [300, 300] and mine["points"][-1] == [600, 420]
-    assert await _until(lambda: all(visitor_ink(display.screenshot()[y - 1 : y + 2, x - 1 : x + 2]).all() for x, y in path))
+    assert await _eventually(lambda: all(visitor_ink(display.screenshot()[y - 1 : y + 2, x - 1 : x + 2]).all() for x, y in path))
     await asyncio.sleep(0.5)  # the visitor's own input no longer holds remote input back...
 
     # ...but drawing does: a drag from the rep is neither injected (no new stroke) nor lost in the picture.
@@ -150,15 +141,15 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
 
     # The rep clears: the visitor's stroke goes from the X screen.
     await viewer.send({"t": "annotate", "op": "clear"})
-    assert await _until(lambda: not visitor_ink(display.screenshot()[BELOW_BAR:]).any())
+    assert await _eventually(lambda: not visitor_ink(display.screenshot()[BELOW_BAR:]).any())
 
     # The visitor draws again, then clears from the indicator: gone on both sides.
     await _drag(display, [(200, 500), (500, 520)])
-    assert await _until(lambda: sum(a.get("op") == "stroke" for a in viewer.annotations) == 2)
-    assert await _until(lambda: visitor_ink(display.screenshot()[BELOW_BAR:]).any())
+    assert await _eventually(lambda: sum(a.get("op") == "stroke" for a in viewer.annotations) == 2)
+    assert await _eventually(lambda: visitor_ink(display.screenshot()[BELOW_BAR:]).any())
     display.click(*indicator_button(indicator, "clear"))
-    assert await _until(lambda: viewer.annotations[-1] == {"t": "annotate", "op": "clear"}), viewer.annotations[-1]
-    assert await _until(lambda: not visitor_ink(display.screenshot()[BELOW_BAR:]).any())
+    assert await _eventually(lambda: viewer.annotations[-1] == {"t": "annotate", "op": "clear"}), viewer.annotations[-1]
+    assert await _eventually(lambda: not visitor_ink(display.screenshot()[BELOW_BAR:]).any())
 
     # Draw off: the rep's keystrokes reach the xterm again.
     display.click(*indicator_button(indicator, "draw"))
@@ -167,7 +158,7 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
     done = tmp_path / "after-drawing"
     for m in typed(f"touch {done}\n"):
         await viewer.send(m)
-    assert await _until(done.exists), "remote input stayed held after drawing ended"
+    assert await _eventually(done.exists), "remote input stayed held after drawing ended"
     await viewer.send({"t": "screen.stop"})
     code, out = await finish(agent)
     assert code == 0, out
@@ -189,11 +180,11 @@ async def test_strokes_come_back_after_the_agent_reconnects(server: ServerProces
         await viewer.wait_status("sharing")
         await viewer.send({"t": "annotate", "op": "stroke", "id": "s1", "tool": "pen", "color": "#ff0000", "width": 8,
                            "points": [[100, 300], [400, 300]]})
-        assert await _until(lambda: reddish(display.screenshot()[298:303, 120:380]).mean() > 0.9)
+        assert await _eventually(lambda: reddish(display.screenshot()[298:303, 120:380]).mean() > 0.9)
         proxy.cut()
-        assert await _until(lambda: viewer.states[-1]["agent"] is False, 5)
-        assert await _until(lambda: viewer.states[-1]["agent"] is True and viewer.status == "sharing", 15)
-        assert await _until(lambda: reddish(display.screenshot()[298:303, 120:380]).mean() > 0.9), "the stroke did not come back"
+        assert await _eventually(lambda: viewer.states[-1]["agent"] is False, 5)
+        assert await _eventually(lambda: viewer.states[-1]["agent"] is True and viewer.status == "sharing", 15)
+        assert await _eventually(lambda: reddish(display.screenshot()[298:303, 120:380]).mean() > 0.9), "the stroke did not come back"
         assert await asyncio.to_thread(display.wait_window, INDICATOR_TITLE)
         await viewer.send({"t": "screen.refresh"})
         await asyncio.sleep(0.5)

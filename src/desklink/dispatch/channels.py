@@ -16,7 +16,9 @@ Channels:
 * ``q:<queue_id>``       alerts and withdrawals for that queue's online reps
 * ``q:<queue_id>:pos``   "queue changed": waiting visitors recompute position
 * ``r:<request_id>``     one conversation: chat, typing, joined, ended
-* ``u:<user_id>``        one rep's consoles: a session they now hold
+* ``u:<user_id>``        one user's consoles and viewers: a session they now
+                         hold (``accepted``), or ``signed_out`` (the account
+                         was disabled or its password changed: sockets close)
 """
 
 from __future__ import annotations

@@ -94,6 +94,12 @@ class Dispatcher:
     def forget_name(self, user_id: int) -> None:
         self._names.pop(user_id, None)
 
+    async def sign_out(self, user_id: int) -> None:
+        """Close the user's open sockets on every node (consoles, viewers):
+        the account was disabled or its password changed, and its login
+        sessions are already deleted, so a reconnect asks for a login."""
+        await self.broker.publish(ch.user_channel(user_id), ch.envelope("X", {"op": "signed_out"}))
+
     @staticmethod
     def alert_view(req: Request, queue: Queue) -> dict[str, Any]:
         return {

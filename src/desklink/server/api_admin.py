@@ -75,6 +75,7 @@ async def update_user(request: Request, ctx: Context, login: Login, body: Update
     )
     if body.disabled or body.password is not None:
         await ctx.store.delete_user_auth_sessions(user_id)
+        await ctx.dispatcher.sign_out(user_id)
     ctx.dispatcher.forget_name(user_id)
     return json_response({"user": user_view(user)})
 

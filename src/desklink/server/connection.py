@@ -30,6 +30,8 @@ log = logging.getLogger("desklink.ws")
 
 #: Seconds a new socket has to send ``hello`` before it is closed.
 HELLO_TIMEOUT_S = 10.0
+#: The close reason when an admin disabled the account or changed its password.
+SIGNED_OUT = "signed out: the account was disabled or its password changed"
 
 
 class Closing(Exception):

@@ -15,7 +15,7 @@ from desklink.errors import Conflict, Forbidden, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.messages import Accept, ChatSend, End, Ping, RHello, ScreenRequest, SetPresence, Typing, decode_rep
 from desklink.server import auth as authmod
-from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection, socket_login
+from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Closing, Connection, socket_login
 from desklink.server.context import Context
 from desklink.store.records import Queue, Session
 
@@ -176,7 +176,9 @@ class RepConnection(Connection):
     # ------------------------------------------------------------ broker notes
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         op = note.get("op")
-        if op == "accepted" and channel.startswith("u:"):
+        if op == "signed_out":
+            self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
+        elif op == "accepted" and channel.startswith("u:"):
             session = await self.ctx.store.get_session(str(note.get("session_id")))
             if session is None or session.id in self.sessions:
                 return

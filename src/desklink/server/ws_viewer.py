@@ -27,7 +27,7 @@ from desklink.protocol.messages import (
 )
 from desklink.relay.screen import ScreenSession, Viewer
 from desklink.server import auth as authmod
-from desklink.server.connection import Connection, socket_login
+from desklink.server.connection import SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 
 
@@ -43,6 +43,7 @@ class ViewerConnection(Connection):
 
     async def reader(self) -> None:
         await self.join(ch.request_channel(self.request_id))
+        await self.join(ch.user_channel(self.login.user.id))
         self.viewer = self.screen.add_viewer(self, self.login.user.id, self.login.user.display_name)
         handlers = {
             ScreenAck: self._ack,
@@ -110,7 +111,9 @@ class ViewerConnection(Connection):
         limit is spent only by annotation and clipboard (``take_token``)."""
 
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
-        if note.get("op") == "ended":
+        if note.get("op") == "signed_out":
+            self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
+        elif note.get("op") == "ended" and channel.startswith("r:"):
             self.screen.stop("session_ended")
             self.close_soon(codes.CLOSE_ENDED, "the support session ended")
 
