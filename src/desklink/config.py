@@ -75,6 +75,7 @@ class Settings:
     max_input_events_per_s: int = limits.MAX_INPUT_EVENTS_PER_S
     max_clipboard_chars: int = limits.MAX_CLIPBOARD_CHARS
     max_strokes: int = limits.MAX_STROKES
+    annotations_per_minute: int = limits.ANNOTATIONS_PER_MINUTE
     #: Policy: may clipboard text go rep -> visitor, visitor -> rep? (The
     #: visitor can switch each direction off in the agent as well.)
     clipboard_to_visitor: bool = True

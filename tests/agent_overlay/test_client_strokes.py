@@ -1,7 +1,7 @@
 """The agent's client and its board, without a network or a display: strokes
 that arrive before the board exists (the relay's replay right after a
-resumed welcome) are kept and painted once a capture shows what lies
-beneath them. (Draw mode holding the rep's input back is tested end to end
+resumed welcome) are kept, in order, and show once a capture has told the
+board what lies beneath them. (Draw mode holding the rep's input back is tested end to end
 in tests/screen/test_annotation.py, with the real injector.)"""
 
 from __future__ import annotations
@@ -42,12 +42,15 @@ def test_strokes_before_the_board_are_painted_once_it_exists() -> None:
     assert ui.posted == [] and len(client._early_strokes) == 3
 
     client.board = Board(200, 100)
-    client.board.mask(np.zeros((100, 200, 4), np.uint8))  # the first capture
-    client._replay_early_strokes()
+    client._replay_early_strokes()  # what _share does right after making the board
     assert client._early_strokes == []
-    assert client.board.ids == ["b"]
+    assert client.board.ids == ["b"]  # in order: a, b, then a's undo
     assert [args[0]["id"] for cmd, args in ui.posted if cmd == "annotate"] == ["a", "b", "a"]
-    assert client.board.view().shown.any()  # beneath known: the overlay may show it
+    assert not client.board.view().shown.any()  # nothing captured yet: beneath unknown, nothing shown
+    version = client.board.version
+    client.board.mask(np.zeros((100, 200, 4), np.uint8))  # the first capture
+    assert client.board.version > version  # so the overlay's tick repaints...
+    assert client.board.view().shown.any()  # ...and may now show the stroke
 
 
 def test_without_an_overlay_nothing_is_kept() -> None:

@@ -167,3 +167,24 @@ def test_the_surface_stays_below_the_indicator(xd: XDisplay, scene: dict[str, An
     finally:
         surface.close()
         indicator.destroy()
+
+
+def test_a_monitor_change_mid_stroke_drops_the_stroke(xd: XDisplay, scene: dict[str, Any]) -> None:
+    """The shared monitor changes (the board is reset) while the visitor's
+    button is down: the half stroke's coordinates mean nothing on the new
+    monitor, so it is neither kept nor sent, even when draw mode closes."""
+    root, board, sent = scene["root"], scene["board"], scene["sent"]
+    mode = DrawMode(root, board, 0, 0, overlay=scene["overlay"], send=sent.append)
+    try:
+        xd.xdotool("mousemove", "--sync", "200", "200")
+        xd.xdotool("mousedown", "1")
+        xd.xdotool("mousemove", "--sync", "300", "260")
+        assert wait_for(root, lambda: mode.pen.current is not None and len(mode.pen.current["points"]) >= 2)
+        board.reset(W, H)  # what the network thread does on screen.select
+        xd.xdotool("mousemove", "--sync", "400", "300")
+        pump(root, 0.2)
+        assert mode.pen.current is None and len(board) == 0
+    finally:
+        mode.close()
+        xd.xdotool("mouseup", "1")
+    assert sent == [] and len(board) == 0

@@ -460,8 +460,10 @@ def test_rep_and_visitor_draw_and_either_clears(rig: tuple[Scene, Sent, subproce
     from desklink.agent.overlay.pen import VISITOR_COLOR
     from desklink.agent.ui import INDICATOR_TITLE, indicator_button
 
-    bar = display.window_geometry(display.wait_window(INDICATOR_TITLE))
-    display.click(*indicator_button(bar, "draw"))
+    def click_bar(name: str) -> None:  # where the bar is now
+        display.click(*indicator_button(display.window_geometry(display.wait_window(INDICATOR_TITLE)), name))
+
+    click_bar("draw")
     time.sleep(0.3)
     display.xdotool("mousemove", "--sync", "300", "650")
     display.xdotool("mousedown", "1")
@@ -474,7 +476,7 @@ def test_rep_and_visitor_draw_and_either_clears(rig: tuple[Scene, Sent, subproce
     assert (display.screenshot()[673:678, 498:503] == purple).all(axis=-1).any()
 
     # The visitor's Clear wipes both sides: the rep's board and the X screen.
-    display.click(*indicator_button(bar, "clear"))
+    click_bar("clear")
     expect(board).to_have_attribute("data-strokes", "0")
     deadline = time.monotonic() + 5
     shot_ = display.screenshot()
@@ -484,7 +486,11 @@ def test_rep_and_visitor_draw_and_either_clears(rig: tuple[Scene, Sent, subproce
     assert not (shot_ == red).all(axis=-1).any() and not (shot_ == purple).all(axis=-1).any()
     expect(scene.screen.get_by_test_id("whiteboard-clear")).to_be_disabled()
     shot(rep, "whiteboard-cleared-by-visitor")
-    display.click(*indicator_button(bar, "draw"))  # drawing off
+    click_bar("draw")  # drawing off
+    time.sleep(0.3)
+    display.click(300, 300)  # the click reaches the application again: no new stroke
+    time.sleep(0.5)
+    expect(board).to_have_attribute("data-strokes", "0")
     scene.screen.get_by_test_id("screen-stop").click()
     code, out = finish(agent)
     assert code == 0, out

@@ -71,5 +71,14 @@ def _finish(proc: subprocess.Popen[str], timeout: float) -> tuple[int, str]:
     return proc.returncode, out
 
 
+def click_indicator(display: XDisplay, name: str) -> None:
+    """Click the agent indicator's button ``name`` ("stop", "draw", "clear",
+    "take"), where the indicator is now."""
+    from desklink.agent.ui import INDICATOR_TITLE, indicator_button
+
+    bar = display.window_geometry(display.wait_window(INDICATOR_TITLE))
+    display.click(*indicator_button(bar, name))
+
+
 def env_without_display() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "DISPLAY"}

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from desklink.agent.overlay.pen import VISITOR_COLOR
-from desklink.agent.ui import INDICATOR_TITLE, indicator_button
+from desklink.agent.ui import INDICATOR_TITLE
 from desklink.testing import ServerProcess, ViewerClient
 from desklink.testing_x import XDisplay
 
-from ._agent import Chat, finish, start_agent
+from ._agent import Chat, click_indicator, finish, start_agent
 from .test_agent_lifecycle import CuttableProxy
 from .test_clipboard import allow
 from .test_control_agent import _eventually, typed
@@ -113,10 +113,9 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
     await viewer.wait_control("asking")
     await allow(display)
     await viewer.wait_control("granted")
-    indicator = display.window_geometry(await asyncio.to_thread(display.wait_window, INDICATOR_TITLE))
 
     # Draw on: a drag on the screen is a stroke for the rep, purple on the X screen.
-    display.click(*indicator_button(indicator, "draw"))
+    click_indicator(display, "draw")
     await asyncio.sleep(0.3)
     path = [(300, 300), (450, 340), (600, 420)]
     await _drag(display, path)
@@ -147,12 +146,12 @@ async def test_the_visitor_draws_and_clears_from_the_indicator(
     await _drag(display, [(200, 500), (500, 520)])
     assert await _eventually(lambda: sum(a.get("op") == "stroke" for a in viewer.annotations) == 2)
     assert await _eventually(lambda: visitor_ink(display.screenshot()[BELOW_BAR:]).any())
-    display.click(*indicator_button(indicator, "clear"))
+    click_indicator(display, "clear")
     assert await _eventually(lambda: viewer.annotations[-1] == {"t": "annotate", "op": "clear"}), viewer.annotations[-1]
     assert await _eventually(lambda: not visitor_ink(display.screenshot()[BELOW_BAR:]).any())
 
     # Draw off: the rep's keystrokes reach the xterm again.
-    display.click(*indicator_button(indicator, "draw"))
+    click_indicator(display, "draw")
     display.xdotool("mousemove", "--sync", "200", "300")  # focus follows the pointer without a window manager
     await asyncio.sleep(0.5)
     done = tmp_path / "after-drawing"

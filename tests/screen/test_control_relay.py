@@ -17,7 +17,8 @@ from desklink.testing import AdminAPI, ServerProcess, ViewerClient
 from ._agent import Chat
 from .test_relay import ScriptedAgent
 
-LIMITS = {"DESKLINK_MAX_INPUT_EVENTS_PER_S": "50", "DESKLINK_MAX_CLIPBOARD_CHARS": "100", "DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "1000"}
+LIMITS = {"DESKLINK_MAX_INPUT_EVENTS_PER_S": "50", "DESKLINK_MAX_CLIPBOARD_CHARS": "100", "DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "1000",
+          "DESKLINK_ANNOTATIONS_PER_MINUTE": "5"}
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +193,27 @@ async def test_the_visitor_clears_and_a_returning_agent_gets_the_board_back(serv
     await back.ws.close()
     await viewer.close()
     await late.close()
+
+
+async def test_annotation_rate_is_limited_per_side(server: ServerProcess, chat: Chat) -> None:
+    """Past ``annotations_per_minute`` (5 here) a side's strokes are refused
+    with ``rate_limited`` and go nowhere; the other side's budget is its own."""
+    viewer, agent = await _sharing(server, chat)
+    for i in range(7):
+        await viewer.send({"t": "annotate", "op": "stroke", "id": f"r{i}", "points": [[i, i]]})
+    got = [(await agent.next_control("annotate"))["id"] for _ in range(5)]
+    assert got == [f"r{i}" for i in range(5)]
+    err = await _viewer_error(viewer)
+    assert err["code"] == "rate_limited"
+    for i in range(7):
+        await agent.ws.send(json.dumps({"t": "annotate", "op": "stroke", "id": f"v{i}", "points": [[i, i]]}))
+    refused = await agent.next_control("error")
+    assert refused["code"] == "rate_limited"
+    await asyncio.sleep(0.3)
+    assert [a["id"] for a in viewer.annotations] == [f"v{i}" for i in range(5)]
+    assert not any(m.get("t") == "annotate" and m.get("id") in ("r5", "r6") for m in agent.control)
+    await agent.ws.close()
+    await viewer.close()
 
 
 async def test_annotation_and_clipboard_both_ways(server: ServerProcess, chat: Chat) -> None:

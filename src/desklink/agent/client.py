@@ -350,8 +350,9 @@ class AgentClient:
             self.ui.post("annotate", msg, self.board, *self._origin)
 
     def _replay_early_strokes(self) -> None:
-        """Strokes that arrived before the board existed, now that a capture
-        has shown what lies beneath them."""
+        """Strokes that arrived before the board existed, in order. They show
+        once the first capture has told the board what lies beneath them
+        (the board then has a new version, and the overlay repaints)."""
         early, self._early_strokes = self._early_strokes, []
         for msg in early:
             self._annotate(msg)
@@ -424,6 +425,7 @@ class AgentClient:
 
                 self.board = Board(mon.width, mon.height)
                 self.ui.post("board", self.board, mon.left, mon.top)
+                self._replay_early_strokes()  # same loop turn: nothing can come between
             interval = 1.0 / self.options.fps
             stats_due = time.monotonic() + STATS_INTERVAL_S
             stats_acked = 0
@@ -449,8 +451,6 @@ class AgentClient:
                     continue
                 started = time.monotonic()
                 frame, pointer = await loop.run_in_executor(None, self._build, capture, encoder)
-                if self._early_strokes:
-                    self._replay_early_strokes()
                 if pointer is not None:
                     await ws.send(encode_frame(Channel.SCREEN, pointer))
                 if frame is not None:

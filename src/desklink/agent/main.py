@@ -31,12 +31,18 @@ def run_agent(options: AgentOptions, *, terminal: bool = False) -> int:
     def stop() -> None:
         on_loop("request_stop")
 
+    def drawing(on: bool) -> None:
+        client = holder.get("client")
+        if client is not None:
+            client.drawing = on  # at once, on this (the UI) thread: no injected click may become a stroke
+        on_loop("set_drawing", on)
+
     hooks = Hooks(
         stop=stop,
         revoke=lambda: on_loop("request_revoke"),
         clipboard=lambda t: on_loop("clipboard_changed", t),
         annotate=lambda msg: on_loop("send_annotate", msg),
-        drawing=lambda on: on_loop("set_drawing", on),
+        drawing=drawing,
     )
     use_terminal = terminal or not os.environ.get("DISPLAY") and sys.platform.startswith("linux")
     ui = open_ui(hooks, terminal=use_terminal)

@@ -37,6 +37,9 @@ INDICATOR_TITLE = "DeskLink - sharing"
 INDICATOR_BUTTONS = (("stop", 70), ("draw", 120), ("clear", 130), ("take", 210))
 INDICATOR_BUTTON_HEIGHT = 28
 INDICATOR_PAD = 6
+#: The indicator's text has a fixed width, so the bar (and the button under
+#: the visitor's mouse) does not move when the text changes.
+INDICATOR_LABEL_WIDTH = 420
 #: How often the Tk loop looks for work posted by the network thread, ms.
 POLL_MS = 30
 #: How often the clipboard is looked at for the visitor's own copies, ms.
@@ -146,7 +149,10 @@ class TkUI:
                 if command == "quit":
                     self.root.quit()
                     return
-                getattr(self, "_" + command)(*args)
+                try:
+                    getattr(self, "_" + command)(*args)
+                except Exception:  # noqa: BLE001 - one failed command must not stop the UI (Stop stays live)
+                    log.exception("ui: %s failed", command)
         except queue.Empty:
             pass
         self.root.after(POLL_MS, self._poll)
@@ -206,8 +212,11 @@ class TkUI:
             win.attributes("-topmost", True)
             win.resizable(False, False)
             win.configure(background="#b91c1c")
-            label = tk.Label(win, bg="#b91c1c", fg="#ffffff", font=("DejaVu Sans", 10, "bold"))
-            label.pack(side="left", padx=(10, 6), pady=4)
+            text_slot = tk.Frame(win, width=INDICATOR_LABEL_WIDTH, height=INDICATOR_BUTTON_HEIGHT, bg="#b91c1c")
+            text_slot.pack_propagate(False)
+            label = tk.Label(text_slot, bg="#b91c1c", fg="#ffffff", font=("DejaVu Sans", 10, "bold"), anchor="w")
+            label.pack(fill="both", expand=True)
+            text_slot.pack(side="left", padx=(10, 6), pady=4)
             actions = {"stop": self.on_stop, "draw": self._toggle_draw, "clear": self._clear_drawings, "take": self.hooks.revoke}
             texts = {"stop": "Stop", "draw": "Draw", "clear": "Clear drawings", "take": f"Take back control ({HOTKEY_NAME})"}
             buttons: dict[str, Any] = {}
@@ -218,16 +227,16 @@ class TkUI:
                 buttons[name] = slot
             buttons["stop"].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
             win.protocol("WM_DELETE_WINDOW", self.on_stop)
-            self.indicator = (win, label, buttons)
-        self.watchers = watchers
+            self.indicator = (win, label, buttons, text_slot)
+        self.watchers = watchers if len(watchers) <= 32 else watchers[:31] + "…"
         self._label()
 
     def _label(self) -> None:
         if self.indicator is None:
             return
-        win, label, buttons = self.indicator
+        win, label, buttons, text_slot = self.indicator
         # Packed right to left, so each keeps its place whatever shows left of it.
-        label.pack_forget()
+        text_slot.pack_forget()
         for name, _ in INDICATOR_BUTTONS[1:]:
             buttons[name].pack_forget()
         shown = ["draw", "clear"] if self.board is not None else []
@@ -235,7 +244,7 @@ class TkUI:
             shown.append("take")
         for name in shown:
             buttons[name].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
-        label.pack(side="left", padx=(10, 6), pady=4)
+        text_slot.pack(side="left", padx=(10, 6), pady=4)
         draw_button = buttons["draw"].winfo_children()[0]
         draw_button.configure(text="Stop drawing" if self.draw is not None else "Draw",
                               relief="sunken" if self.draw is not None else "raised")
@@ -297,13 +306,14 @@ class TkUI:
         from desklink.agent.overlay.draw import DrawMode
 
         below = int(self.indicator[0].winfo_id()) if self.indicator is not None else 0
+        self.hooks.drawing(True)  # first: from now on no remote click may land on the surface
         try:
             self.draw = DrawMode(self.root, self.board, *self.origin, overlay=self._overlay, send=self.hooks.annotate, below=below)
         except Exception as exc:  # noqa: BLE001 - no drawing here; sharing goes on
             log.warning("drawing is not available here: %s", exc)
             self.draw = None
+            self.hooks.drawing(False)
             return
-        self.hooks.drawing(True)
         self._label()
 
     def _draw_off(self) -> None:

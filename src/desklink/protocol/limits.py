@@ -72,3 +72,7 @@ MAX_CLIPBOARD_CHARS = 16_000
 #: Points in one annotation stroke, and strokes kept per session.
 MAX_STROKE_POINTS = 2000
 MAX_STROKES = 500
+#: Annotation messages (strokes, undo, clear) each side of a screen session
+#: may send per minute, with a burst of the same size: the rep's and the
+#: visitor's budgets are separate, and apart from the chat budget.
+ANNOTATIONS_PER_MINUTE = 600

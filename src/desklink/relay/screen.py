@@ -56,6 +56,7 @@ class Policy:
 
     input_events_per_s: int = 400
     max_strokes: int = 500
+    annotations_per_minute: int = 600
     max_clipboard_chars: int = 16_000
     clipboard_to_visitor: bool = True
     clipboard_from_visitor: bool = True
@@ -93,6 +94,9 @@ class ScreenSession:
         self.control_by: str | None = None
         self.input_bucket = TokenBucket(self.policy.input_events_per_s, 1.0)
         self.strokes: dict[str, str] = {}  # id -> the annotate message, oldest first
+        self.annotation_buckets = {
+            side: TokenBucket(self.policy.annotations_per_minute, 60.0) for side in ("agent", "viewers")
+        }
         self.inputs_forwarded = 0
         self.inputs_refused = 0
         self.session_id = session_id
@@ -262,9 +266,18 @@ class ScreenSession:
         self.agent.send_text(raw)
 
     # ---------------------------------------------------------- annotation
-    def annotate(self, raw: str, op: str, stroke_id: str, *, from_agent: bool, source: Any = None) -> None:
+    def annotate(
+        self, raw: str, op: str, stroke_id: str, *, from_agent: bool, source: Any = None, now: float | None = None
+    ) -> None:
         if self.state != "sharing":
             raise ProtocolError("annotation needs a screen that is being shared", code="bad_state")
+        now = time.monotonic() if now is None else now
+        bucket = self.annotation_buckets["agent" if from_agent else "viewers"]
+        if not bucket.take(now):
+            raise LimitExceeded(
+                f"more than {self.policy.annotations_per_minute} annotation messages a minute; dropped",
+                retry_after=bucket.retry_after(now),
+            )
         if op == "clear":
             self.strokes.clear()
         elif op == "undo":

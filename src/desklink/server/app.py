@@ -99,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
                 policy=Policy(
                     input_events_per_s=settings.max_input_events_per_s,
                     max_strokes=settings.max_strokes,
+                    annotations_per_minute=settings.annotations_per_minute,
                     max_clipboard_chars=settings.max_clipboard_chars,
                     clipboard_to_visitor=settings.clipboard_to_visitor,
                     clipboard_from_visitor=settings.clipboard_from_visitor,

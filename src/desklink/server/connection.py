@@ -129,6 +129,16 @@ class Connection:
             self.channels.add(channel)
             await self.ctx.hub.join(channel, self)
 
+    async def watch_sign_out(self, user_id: int) -> None:
+        """Listen for the user being signed out (``signed_out`` on their
+        channel), then check the login once more: a sign-out between the
+        handshake's check and the join would otherwise go unheard."""
+        from desklink.dispatch.channels import user_channel
+
+        await self.join(user_channel(user_id))
+        if await self.ctx.accounts.authenticate(self.ws.cookies.get(authmod.COOKIE_NAME)) is None:
+            raise Closing(codes.CLOSE_AUTH, SIGNED_OUT)
+
     async def leave(self, channel: str) -> None:
         if channel in self.channels:
             self.channels.discard(channel)

@@ -61,8 +61,8 @@ class AgentConnection(Connection):
         return self.ctx.settings.max_screen_frame_bytes + 1
 
     def check_rate(self) -> None:
-        """Stats come every second; annotation and clipboard spend the
-        per-minute budget themselves (``take_token``)."""
+        """Stats come every second; clipboard spends the per-minute budget
+        itself (``take_token``), annotation its own (the relay's)."""
 
     def on_binary(self, data: bytes) -> None:
         self._frame(data)
@@ -178,7 +178,6 @@ class AgentConnection(Connection):
 
     async def _annotate(self, msg: Annotate) -> None:
         assert self.screen is not None
-        self.take_token()
         self.screen.annotate(self.last_raw, msg.op, msg.id, from_agent=True)
 
     async def _clipboard(self, msg: Clipboard) -> None:

@@ -35,6 +35,7 @@ class RepConnection(Connection):
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def reader(self) -> None:
+        await self.watch_sign_out(self.user.id)
         text = await self.receive_text(HELLO_TIMEOUT_S)
         if text is None:
             return
@@ -58,7 +59,6 @@ class RepConnection(Connection):
 
     async def _welcome(self, hello: RHello) -> None:
         store, d = self.ctx.store, self.ctx.dispatcher
-        await self.join(ch.user_channel(self.user.id))
         self.queues = await store.queues_of_user(self.user.id)
         views = []
         for session in await store.open_sessions_for_rep(self.user.id):

@@ -42,8 +42,8 @@ class ViewerConnection(Connection):
         self.viewer: Viewer | None = None
 
     async def reader(self) -> None:
+        await self.watch_sign_out(self.login.user.id)
         await self.join(ch.request_channel(self.request_id))
-        await self.join(ch.user_channel(self.login.user.id))
         self.viewer = self.screen.add_viewer(self, self.login.user.id, self.login.user.display_name)
         handlers = {
             ScreenAck: self._ack,
@@ -95,7 +95,6 @@ class ViewerConnection(Connection):
 
     async def _annotate(self, msg: Annotate) -> None:
         self._primary()
-        self.take_token()
         self.screen.annotate(self.last_raw, msg.op, msg.id, from_agent=False, source=self)
 
     async def _clipboard(self, msg: Clipboard) -> None:
@@ -108,7 +107,8 @@ class ViewerConnection(Connection):
 
     def check_rate(self) -> None:
         """Acks come once per frame and input has its own rate, so the chat
-        limit is spent only by annotation and clipboard (``take_token``)."""
+        limit is spent only by clipboard (``take_token``); annotation has its
+        own budget in the relay."""
 
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         if note.get("op") == "signed_out":

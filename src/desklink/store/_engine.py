@@ -82,11 +82,14 @@ def _wal(cursor: Any) -> None:
             return
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
-            return
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
         except Exception as exc:  # the driver's OperationalError: locked
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            if "locked" not in str(exc):
                 raise
-            time.sleep(0.02)
+        if time.monotonic() > deadline:
+            raise RuntimeError("could not switch the SQLite database to WAL mode: it stayed locked")
+        time.sleep(0.02)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

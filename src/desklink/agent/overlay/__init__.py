@@ -7,6 +7,7 @@ Integration (what the agent's client and its Tk UI call)
 One :class:`Board` per shared monitor, shared by three threads::
 
     board = Board(mon.width, mon.height)
+    ui.post("board", board, mon.left, mon.top)   # the UI draws on this one
 
     # network thread, on every ``annotate`` message from the relay:
     if board.apply(msg):               # stroke / undo / clear; False = ignored
@@ -19,9 +20,12 @@ One :class:`Board` per shared monitor, shared by three threads::
     # (a removed stroke's pixels are waiting to be let through again)
 
     # Tk main thread (TkUI), for the posted "annotate" command:
-    if self.overlay is None:
-        self.overlay = OverlayWindow(self.root, board, left=mon.left, top=mon.top)
-    self.overlay.apply(msg)            # repaints from the board
+    self._overlay().apply(msg)         # the board's OverlayWindow, made on first use; repaints
+
+    # Tk main thread, while the visitor draws (draw.DrawMode, on the indicator's Draw):
+    # pointer events from the InputOnly surface.DrawSurface -> pen.Pen ->
+    board.apply(stroke); board.beneath_from(); overlay.sync()   # the same order
+    hooks.annotate(stroke)             # finished strokes only, to the rep
 
     # the shared monitor changed (screen.select, resolution change):
     board.reset(new.width, new.height); ui.post("annotate_move", new.left, new.top)
@@ -60,6 +64,9 @@ Ordering (the invariants that make the picture exact)
   grab that the next ``mask`` call belongs to may have started before the
   repaint. This assumes grab + mask run one after the other on one thread
   (as the agent's capture worker does).
+* A capture that holds the beneath of pixels of a live stroke for the first
+  time (a stroke that came before any capture) gives the board a new
+  version, so the overlay's tick repaints and shows it.
 * Every Board method takes the board's lock; none calls out while holding it.
 
 Rasterization (:func:`rasterize`) is pure numpy: for each segment and each

@@ -75,6 +75,8 @@ class Board:
         self.max_strokes = max_strokes
         self._lock = threading.Lock()
         self._serial = 0
+        #: How many times the board was reset (a stroke begun before a reset is void).
+        self.resets = 0
         self._init(width, height)
 
     def _init(self, width: int, height: int) -> None:
@@ -180,6 +182,7 @@ class Board:
     def reset(self, width: int, height: int) -> None:
         """Forget everything (the shared monitor changed)."""
         with self._lock:
+            self.resets += 1
             self._init(width, height)
 
     def _remove(self, keys: Iterable[int], recompute: bool = True) -> None:
@@ -233,6 +236,11 @@ class Board:
         self._beneath[y0:y1, x0:x1][new] = src[new]
         self._held[y0:y1, x0:x1] |= new
         self._vals = None
+        if (new & self._live[y0:y1, x0:x1]).any():
+            # The overlay may show more now (a stroke that came before any
+            # capture, e.g. replayed after a reconnect): a new version makes
+            # it repaint on its next tick.
+            self.version += 1
         return int(new.sum())
 
     def mask(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

@@ -59,6 +59,7 @@ class DrawMode:
         self.send = send
         self.below = below
         self.pen = Pen(board.width, board.height, max_points=STROKE_PIECE_POINTS)
+        self._resets = board.resets  # a reset (another monitor) voids the stroke under way
         self.surface = DrawSurface(root.winfo_screen(), left, top, board.width, board.height, below=below)
         self.sent = 0
         self.closed = False
@@ -81,6 +82,12 @@ class DrawMode:
     def pump(self) -> bool:
         """Read the pointer, update the board and the overlay, send finished
         strokes. Returns whether the board changed."""
+        if self.board.resets != self._resets:
+            # The shared monitor changed under the pen: its coordinates mean
+            # nothing now. Drop the stroke; the UI closes draw mode next.
+            self.pen.cancel()
+            self.surface.events()
+            return False
         changed = False
         for ev in self.surface.events():
             if ev.kind == "down" and ev.button == 1:
@@ -127,10 +134,12 @@ class DrawMode:
             self._tick_id = None
         try:
             self.pump()
+            if self.board.resets == self._resets:
+                self._finish(self.pen.up())
         except Exception:  # noqa: BLE001 - closing anyway
             log.debug("draw: last pump failed", exc_info=True)
-        self._finish(self.pen.up())
-        self.surface.close()
+        finally:
+            self.surface.close()
 
 
 def clear_board(board: Board, overlay: Callable[[], Any], send: Callable[[dict[str, Any]], None]) -> None:

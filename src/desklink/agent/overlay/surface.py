@@ -83,26 +83,35 @@ class DrawSurface:
         """Put the surface just below the root child holding ``below`` (the
         indicator), or on top of everything when that is not possible."""
         xp = self.xp
-        if below:
-            try:
-                sibling = top_level(self.conn, below)
-                self.conn.core.ConfigureWindowChecked(
-                    self.wid, xp.ConfigWindow.Sibling | xp.ConfigWindow.StackMode, [sibling, xp.StackMode.Below],
-                ).check()
-                return
-            except Exception as exc:  # noqa: BLE001 - gone, or not a sibling: go on top
-                log.debug("draw surface: cannot stack below %#x: %s", below, exc)
-        self.conn.core.ConfigureWindowChecked(self.wid, xp.ConfigWindow.StackMode, [xp.StackMode.Above]).check()
+        if not below:
+            self.conn.core.ConfigureWindowChecked(self.wid, xp.ConfigWindow.StackMode, [xp.StackMode.Above]).check()
+            return
+        sibling = top_level(self.conn, below)
+        try:
+            self.conn.core.ConfigureWindowChecked(
+                self.wid, xp.ConfigWindow.Sibling | xp.ConfigWindow.StackMode, [sibling, xp.StackMode.Below],
+            ).check()
+        except Exception as exc:  # noqa: BLE001 - not siblings (a window manager's frame): surface up, indicator over it
+            log.debug("draw surface: cannot stack below %#x: %s", sibling, exc)
+            self.conn.core.ConfigureWindowChecked(self.wid, xp.ConfigWindow.StackMode, [xp.StackMode.Above]).check()
+            self.conn.core.ConfigureWindow(sibling, xp.ConfigWindow.StackMode, [xp.StackMode.Above])
+            self.conn.flush()
 
     def events(self) -> list[PointerEvent]:
         """What the pointer did over the surface since the last call."""
         out: list[PointerEvent] = []
         if self.closed:
             return out
+        import xcffib
+
         xp = self.xp
         while True:
             try:
                 ev = self.conn.poll_for_event()
+            except xcffib.ConnectionException:
+                log.warning("draw surface: the X connection is gone")
+                self.close()
+                return out
             except Exception as exc:  # noqa: BLE001 - an X error reply: not an event
                 log.debug("draw surface: %s", exc)
                 continue
