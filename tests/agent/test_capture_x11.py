@@ -170,3 +170,26 @@ def test_encoder_on_real_captures(xserver: Xvfb, capture: X11Capture) -> None:
         send(enc.next_frame(k, now + 0.1 * k, k))
     mean, p99 = errors(viewer.image, img)
     assert mean < 2 and p99 < 12
+
+
+def test_cursor_request_overlaps_a_grab_and_follows_position_and_shape(xserver: Xvfb, capture: X11Capture) -> None:
+    """The pointer request goes out before the grab and is read after it
+    (what the agent does every frame): right position, and the shape's
+    pixels change when the shape does (xterm's text cursor vs the root's)."""
+    xserver.xdotool("mousemove", "--sync", "900", "600")  # over the root window
+    pending = capture.cursor_request()
+    capture.grab()
+    outside = pending()
+    assert outside is not None and (outside.x, outside.y) == (900, 600)
+    assert len(outside.rgba) == outside.w * outside.h * 4
+    again = capture.cursor()  # same shape: the cached pixels, a new position only if it moved
+    assert again is not None and again.serial == outside.serial and again.rgba == outside.rgba
+    xserver.xdotool("mousemove", "--sync", "200", "150")  # over the xterm's text
+    inside = None
+    for _ in range(50):
+        inside = capture.cursor()
+        if inside is not None and inside.serial != outside.serial:
+            break
+        time.sleep(0.05)
+    assert inside is not None and (inside.x, inside.y) == (200, 150)
+    assert inside.serial != outside.serial and inside.rgba != outside.rgba

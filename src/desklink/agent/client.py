@@ -504,10 +504,11 @@ class AgentClient:
         """Grab and encode one frame, and look at the pointer (worker thread).
         The frame is None when nothing changed; the pointer message is None
         when it neither moved nor changed shape."""
-        return self._frame(capture, encoder), self._pointer(capture)
+        pending = capture.cursor_request()  # its round trip overlaps the grab and the encoding
+        frame = self._frame(capture, encoder)
+        return frame, self._pointer(capture, pending())
 
-    def _pointer(self, capture: Any) -> bytes | None:
-        cur = capture.cursor()
+    def _pointer(self, capture: Any, cur: Any) -> bytes | None:
         mon = capture.selected
         if cur is None:
             return None

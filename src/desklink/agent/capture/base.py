@@ -21,6 +21,7 @@ diff after it) when the platform can say cheaply that nothing was drawn.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -112,6 +113,13 @@ class Capture(ABC):
         the backend cannot tell. Grabs never include the pointer: it travels
         as shape plus position, so moving it costs a few bytes, not pixels."""
         return None
+
+    def cursor_request(self) -> Callable[[], CursorImage | None]:
+        """Start asking for :meth:`cursor`; calling the result gives the
+        answer. A backend with asynchronous replies sends its request at
+        once, so the round trip overlaps whatever runs before the call (the
+        agent grabs and encodes a frame meanwhile)."""
+        return self.cursor
 
     @abstractmethod
     def close(self) -> None:

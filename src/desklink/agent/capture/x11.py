@@ -24,12 +24,18 @@ still report damage on the root window. Calls must not overlap (see
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from desklink.agent.capture.base import CaptureError, CursorImage, Image, Monitor
 from desklink.agent.capture.mss_backend import MssCapture
 
 __all__ = ["X11Capture"]
+
+
+def _no_cursor() -> CursorImage | None:
+    return None
+
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,7 @@ class X11Capture(MssCapture):
         self._notify_types: tuple[type, ...] = ()
         self._configure_type: type | None = None
         self._dirty = True  # nothing grabbed yet
+        self._cursor_rgba: tuple[int, int, int, bytes] | None = None  # (serial, w, h, straight RGBA)
         self._layout_stale = False
         try:
             self._open_damage(display)
@@ -149,16 +156,38 @@ class X11Capture(MssCapture):
         """The pointer through XFixes GetCursorImage (one round trip, the
         image included; cheap at pointer sizes). XFixes hands out
         premultiplied ARGB; browsers want straight RGBA."""
+        return self.cursor_request()()
+
+    def cursor_request(self) -> Callable[[], CursorImage | None]:
+        """Send GetCursorImage now; the reply is read when the result is
+        called. Under a busy X server the round trip costs milliseconds, and
+        the agent grabs and encodes while it runs."""
         if self._conn is None:
-            return None
+            return _no_cursor
         try:
-            import numpy as np
             import xcffib.xfixes
 
-            reply = self._conn(xcffib.xfixes.key).GetCursorImage().reply()
+            cookie = self._conn(xcffib.xfixes.key).GetCursorImage()
+            self._conn.flush()
+        except Exception as exc:  # noqa: BLE001
+            log.info("cursor unavailable: %s", exc)
+            return _no_cursor
+        return lambda: self._cursor_reply(cookie)
+
+    def _cursor_reply(self, cookie: Any) -> CursorImage | None:
+        try:
+            import numpy as np
+
+            reply = cookie.reply()
         except Exception as exc:  # noqa: BLE001
             log.info("cursor unavailable: %s", exc)
             return None
+        serial = int(reply.cursor_serial)
+        cached = self._cursor_rgba
+        if cached is not None and cached[0] == serial:
+            # The same shape as last time: only the position is new (the
+            # conversion below is most of the cost on the Python side).
+            return CursorImage(int(reply.x), int(reply.y), cached[1], cached[2], int(reply.xhot), int(reply.yhot), serial, cached[3])
         w, h = int(reply.width), int(reply.height)
         argb = np.asarray(reply.cursor_image, dtype=np.uint32)[: w * h]
         a = (argb >> 24).astype(np.uint16)
@@ -168,9 +197,9 @@ class X11Capture(MssCapture):
             channel = ((argb >> shift) & 0xFF).astype(np.uint16)
             rgba[:, i] = np.minimum(channel * 255 // safe, 255).astype(np.uint8)
         rgba[:, 3] = a.astype(np.uint8)
-        return CursorImage(
-            int(reply.x), int(reply.y), w, h, int(reply.xhot), int(reply.yhot), int(reply.cursor_serial), rgba.tobytes()
-        )
+        data = rgba.tobytes()
+        self._cursor_rgba = (serial, w, h, data)
+        return CursorImage(int(reply.x), int(reply.y), w, h, int(reply.xhot), int(reply.yhot), serial, data)
 
     def close(self) -> None:
         if self._damage_ext is not None:
