@@ -347,7 +347,7 @@ class AgentClient:
             return
         if self.board.apply(msg):
             self.board.beneath_from()
-            self.ui.post("annotate", msg, self.board, *self._origin)
+            self.ui.post("annotate", msg)
 
     def _replay_early_strokes(self) -> None:
         """Strokes that arrived before the board existed, in order. They show

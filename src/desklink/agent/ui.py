@@ -280,10 +280,10 @@ class TkUI:
             self.overlay = OverlayWindow(self.root, self.board, left=self.origin[0], top=self.origin[1])
         return self.overlay
 
-    def _annotate(self, msg: dict[str, Any], board: Any, left: int, top: int) -> None:
-        if board is not self.board:
-            self.board, self.origin = board, (left, top)
-        self._overlay().apply(msg)
+    def _annotate(self, msg: dict[str, Any]) -> None:
+        """A stroke the network side put on the board (posted after ``board``)."""
+        if self.board is not None:
+            self._overlay().apply(msg)
 
     def _annotate_move(self, left: int, top: int) -> None:
         self._draw_off()

@@ -12,7 +12,7 @@ One :class:`Board` per shared monitor, shared by three threads::
     # network thread, on every ``annotate`` message from the relay:
     if board.apply(msg):               # stroke / undo / clear; False = ignored
         board.beneath_from()           # newest (masked) capture; or pass one
-        ui.post("annotate", msg)       # only now may the overlay paint it
+        ui.post("annotate", msg)       # only now may the overlay paint it (on the posted board)
 
     # capture worker thread, on every grab, before encoding:
     image = board.mask(capture.grab())  # in place; returns the same array

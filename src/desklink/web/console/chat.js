@@ -10,9 +10,9 @@
 
 import { h, setText, newCid, formatClock } from '../shared/dom.js';
 import { ChatLog } from '../shared/chatlog.js';
+import { TypingSignal } from '../shared/typing.js';
 import { ScreenViewer } from '../viewer/viewer.js';
 
-const TYPING_IDLE_MS = 3000;
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
 const DISPOSITIONS = [['resolved', 'Resolved'], ['not_resolved', 'Not resolved'], ['escalated', 'Escalated']];
@@ -33,8 +33,7 @@ class Chat {
     this.ended = false;
     this.unread = 0;
     this.pending = new Map((desk.storedPending[session.id] || []).map((p) => [p.cid, p.text]));
-    this.typingOn = false;
-    this.typingTimer = null;
+    this.typing = new TypingSignal((on) => this.desk.send({ t: 'typing', session_id: this.id, on }));
     this.remoteTypingTimer = null;
     this._build();
     for (const [cid, text] of this.pending) this.log.addPending(cid, text, 'You');
@@ -153,7 +152,7 @@ class Chat {
     this.desk.savePending();
     this.log.addPending(cid, text, 'You');
     this.input.value = '';
-    this._stopTyping();
+    this.typing.stop();
     this.trySend(cid);
   }
 
@@ -182,21 +181,7 @@ class Chat {
   }
 
   _onInput() {
-    if (!this.input.value) return;
-    if (!this.typingOn) {
-      this.typingOn = true;
-      this.desk.send({ t: 'typing', session_id: this.id, on: true });
-    }
-    clearTimeout(this.typingTimer);
-    this.typingTimer = setTimeout(() => this._stopTyping(), TYPING_IDLE_MS);
-  }
-
-  _stopTyping() {
-    clearTimeout(this.typingTimer);
-    if (this.typingOn) {
-      this.typingOn = false;
-      this.desk.send({ t: 'typing', session_id: this.id, on: false });
-    }
+    if (this.input.value) this.typing.keystroke();
   }
 
   showTyping(on) {
@@ -225,7 +210,7 @@ class Chat {
    * rep can still record the outcome (the server takes it once). */
   markEnded(text, wrapUp = false) {
     this.ended = true;
-    this._stopTyping();
+    this.typing.stop();
     this.showTyping(false);
     this.endForm.hidden = true;
     this.composer.hidden = true;

@@ -13,6 +13,7 @@
 
 import { h, setText, clear } from '../shared/dom.js';
 import { ChatLog } from '../shared/chatlog.js';
+import { TypingSignal } from '../shared/typing.js';
 import { downloadBlob, ApiError } from '../shared/http.js';
 import { Conversation } from './conversation.js';
 import { offerCard } from './screen-offer.js';
@@ -21,7 +22,6 @@ import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText } from './form
 const MODULE_URL = import.meta.url;
 const DEFAULT_SERVER = new URL(MODULE_URL).origin;
 /** Send typing {on:false} after this long without a keystroke. */
-const TYPING_IDLE_MS = 3000;
 /** Hide the other side's typing indicator if no update comes for this long. */
 const TYPING_STALE_MS = 15000;
 const NOTICE_MS = 8000;
@@ -43,8 +43,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.conv = null;
     this.cancelling = false;
     this.unread = 0;
-    this.typingOn = false;
-    this.typingTimer = null;
+    this.typing = new TypingSignal((on) => this.conv?.typing(on));
     this.remoteTypingTimer = null;
     this.noticeTimer = null;
     this._build();
@@ -438,7 +437,7 @@ export class DeskLinkHelp extends HTMLElement {
 
   _showEnd(title, detail, canSave, state = 'ended') {
     clear(this.$.offer);
-    this._stopTyping();
+    this.typing.stop();
     this._showTyping(false);
     this._setStatus(state, title);
     this.$.conv.hidden = false;
@@ -505,28 +504,14 @@ export class DeskLinkHelp extends HTMLElement {
     this.log.addPending(cid, text, 'You');
     this.$.chatInput.value = '';
     this._onChatInput();
-    this._stopTyping();
+    this.typing.stop();
   }
 
   _onChatInput() {
     const n = this.$.chatInput.value.length;
     this.$.chatCount.hidden = n < this.limits.chat * 0.8;
     this._count(this.$.chatInput, this.$.chatCount, this.limits.chat);
-    if (!n) return;
-    if (!this.typingOn) {
-      this.typingOn = true;
-      this.conv?.typing(true);
-    }
-    clearTimeout(this.typingTimer);
-    this.typingTimer = setTimeout(() => this._stopTyping(), TYPING_IDLE_MS);
-  }
-
-  _stopTyping() {
-    clearTimeout(this.typingTimer);
-    if (this.typingOn) {
-      this.typingOn = false;
-      this.conv?.typing(false);
-    }
+    if (n) this.typing.keystroke();
   }
 
   _cancel() {
