@@ -110,6 +110,63 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    #: Base32 TOTP secret (RFC 6238) while enrolling or enrolled; NULL without
+    #: a second factor. It must be readable to check codes, so it is not hashed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: When the user proved the authenticator works; NULL while enrolling.
+    totp_confirmed_at: Mapped[datetime | None]
+
+
+class RecoveryCodeRow(Base):
+    """One-time recovery codes for a user with a second factor (SHA-256 of
+    each code; a used code keeps its row with ``used_at`` set)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class PolicyRow(Base):
+    """Deployment-wide policies an admin sets (for example which roles must
+    use a second factor): a key and a JSON value."""
+
+    __tablename__ = "policies"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class AccessChangeRow(Base):
+    """One change to a user's role, queues or status (disabled, password).
+    Every node reads new rows about once a second and re-checks that user's
+    open sockets, whoever made the change (admin center or CLI) and whatever
+    the broker; old rows are purged by the sweeper."""
+
+    __tablename__ = "access_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditRow(Base):
+    """An admin action (users, roles, queues, policies): who, what, when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: The admin's user id; NULL for the command line (``actor`` says who).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class AuthSessionRow(Base):

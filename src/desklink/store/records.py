@@ -105,3 +105,24 @@ class Event:
     actor: str
     data: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One admin action: ``actor`` in words, ``action`` (e.g. ``user.role``),
+    ``target`` (e.g. ``user alice``), details in ``data``."""
+
+    id: int
+    actor_id: int | None
+    actor: str
+    action: str
+    target: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccessChange:
+    id: int
+    user_id: int
+    created_at: datetime

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from desklink.store._admin import AdminMixin
 from desklink.store._chat import ChatMixin
 from desklink.store._joincodes import JoinCodesMixin
 from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
@@ -25,7 +26,7 @@ from desklink.store._requests import RequestsMixin
 from desklink.store._users import UsersMixin
 
 
-class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin, JoinCodesMixin):
+class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin, JoinCodesMixin, AdminMixin):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 
     @classmethod
