@@ -70,8 +70,10 @@ class Settings:
     join_code_max_tries: int = limits.JOIN_CODE_MAX_TRIES
     join_attempts_per_minute: int = limits.JOIN_ATTEMPTS_PER_MINUTE
     agent_grace_s: float = limits.AGENT_GRACE_S
+    agent_ping_interval_s: float = limits.AGENT_PING_INTERVAL_S
+    agent_link_timeout_s: float = limits.AGENT_LINK_TIMEOUT_S
     #: Frames the agent may have unacknowledged (see protocol/screen.py).
-    screen_window: int = 2
+    screen_window: int = limits.SCREEN_WINDOW
     max_input_events_per_s: int = limits.MAX_INPUT_EVENTS_PER_S
     max_clipboard_chars: int = limits.MAX_CLIPBOARD_CHARS
     max_strokes: int = limits.MAX_STROKES

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -31,6 +32,17 @@ from desklink.testing_x import stop_process
 #: defaults cost ~60 ms and 64 MiB per hash, which would dominate a run that
 #: logs in a thousand reps. Never use these in production.
 FAST_HASH_ENV = {"DESKLINK_ARGON2_TIME_COST": "1", "DESKLINK_ARGON2_MEMORY_KIB": "1024"}
+
+
+async def wait_until(check: Callable[[], object], timeout: float = 10.0, what: str = "the condition") -> None:
+    """Wait until ``check()`` is true, looking every 20 ms; ``TimeoutError``
+    naming ``what`` after ``timeout`` seconds. For tests: wait for a state,
+    never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 def free_port() -> int:
@@ -286,6 +298,7 @@ class ViewerClient:
         self.clipboard: str | None = None
         self.ack = True
         self._control_seen = 0
+        self._errors_seen = 0
         self._changed = asyncio.Event()
         self._task = asyncio.ensure_future(self._read())
 
@@ -382,6 +395,15 @@ class ViewerClient:
                 return
             await asyncio.sleep(0.05)
         raise TimeoutError("the picture did not settle")
+
+    async def expect_error(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The next ``error`` after the last one this returned."""
+        seen = self._errors_seen
+        await wait_until(lambda: len(self.errors) > seen or self._task.done(), timeout, "an error message")
+        if len(self.errors) <= seen:
+            raise ConnectionError("viewer closed while waiting for an error")
+        self._errors_seen = seen + 1
+        return self.errors[seen]
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))

@@ -22,18 +22,24 @@ class CuttableProxy:
         self.writers: list[asyncio.StreamWriter] = []
         self.connections = 0
         self.server: asyncio.Server | None = None
+        #: Connections whose traffic is swallowed without a close, like a
+        #: network that went silent (a laptop lid, a pulled cable).
+        self.frozen: set[int] = set()
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        number = self.connections
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         self.writers += [writer, up_writer]
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
                 while data := await src.read(65536):
+                    if number in self.frozen:
+                        continue
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, asyncio.CancelledError):
@@ -42,6 +48,10 @@ class CuttableProxy:
                 dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def freeze(self) -> None:
+        """Every live connection goes silent both ways; none is closed."""
+        self.frozen.update(range(1, self.connections + 1))
 
     def cut(self) -> None:
         for w in self.writers:

@@ -236,6 +236,19 @@ async def test_annotation_and_clipboard_both_ways(server: ServerProcess, chat: C
         await asyncio.sleep(0.05)
     assert {a.get("id") for a in late.annotations} >= {"s1", "v1"}
 
+    # Off until the visitor turns it on, in both directions.
+    assert viewer.states[-1]["clipboard"] == {"from_visitor": False, "to_visitor": False}
+    await viewer.send({"t": "clipboard", "text": "too early"})
+    assert (await _viewer_error(viewer))["code"] == "forbidden"
+    await agent.ws.send(json.dumps({"t": "clipboard", "text": "not yet"}))
+    assert (await agent.next_control("error"))["code"] == "forbidden"
+    await agent.ws.send(json.dumps({"t": "clipboard.allow", "to_visitor": True, "from_visitor": True}))
+    for _ in range(50):
+        if viewer.states[-1]["clipboard"] == {"from_visitor": True, "to_visitor": True}:
+            break
+        await asyncio.sleep(0.05)
+    assert viewer.states[-1]["clipboard"] == {"from_visitor": True, "to_visitor": True}
+    assert viewer.clipboard is None  # nothing crossed before the switch
     await viewer.send({"t": "clipboard", "text": "copied by the rep"})
     assert (await agent.next_control("clipboard"))["text"] == "copied by the rep"
     await agent.ws.send(json.dumps({"t": "clipboard", "text": "copied by the visitor"}))

@@ -34,7 +34,7 @@ async def test_every_record_comes_back_in_utc(store: Store) -> None:
     )
     ended = await store.end_session(session.id, ended_by="rep", disposition=None, note="", now=at(9).astimezone(PLUS_0530))
     assert ended is not None
-    event = await store.add_event(request_id=req.id, kind="k", actor="a", data={}, now=t)
+    event = await store.add_event(request_id=req.id, kind="ended", actor="system", data={}, now=t)
     closed_req = await store.get_request(req.id)
     assert closed_req is not None
     got_auth = await store.get_auth_session("tok", T0)

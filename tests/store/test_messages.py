@@ -156,18 +156,21 @@ async def test_events(store: Store) -> None:
     r1 = await make_request(store, queue)
     r2 = await make_request(store, queue)
     data = {"rep": 7, "nested": {"list": [1, 2.5, None, True], "text": UNICODE_TEXT}, "empty": {}}
-    e1 = await store.add_event(request_id=r1.id, kind="request.created", actor="visitor", data={}, now=at(1))
-    e2 = await store.add_event(request_id=r2.id, kind="request.created", actor="visitor", data={}, now=at(2))
-    e3 = await store.add_event(request_id=r1.id, kind="request.accepted", actor="rep:7", data=data, now=at(3))
-    system = await store.add_event(request_id=None, kind="sweep", actor="system", data={"n": 0}, now=at(4))
+    rep = await make_user(store, "seven")
+    e1 = await store.add_event(request_id=r1.id, kind="submitted", actor="visitor", data={}, now=at(1))
+    e2 = await store.add_event(request_id=r2.id, kind="submitted", actor="visitor", data={}, now=at(2))
+    e3 = await store.add_event(request_id=r1.id, kind="accepted", actor="rep", actor_id=rep.id, data=data, now=at(3))
+    system = await store.add_event(request_id=None, kind="expired", actor="system", data={"n": 0}, now=at(4))
     assert e1.id < e2.id < e3.id < system.id
-    assert (e3.request_id, e3.kind, e3.actor, e3.data, e3.created_at) == (
+    assert (e3.request_id, e3.kind, e3.actor, e3.actor_id, e3.data, e3.created_at) == (
         r1.id,
-        "request.accepted",
-        "rep:7",
+        "accepted",
+        "rep",
+        rep.id,
         data,
         at(3),
     )
+    assert e1.actor_id is None
     assert system.request_id is None
     assert await store.events_for(r1.id) == [e1, e3]
     assert await store.events_for(r2.id) == [e2]
@@ -177,11 +180,21 @@ async def test_events(store: Store) -> None:
 async def test_events_keep_insertion_order_not_time_order(store: Store) -> None:
     queue = await make_queue(store)
     req = await make_request(store, queue)
-    late = await store.add_event(request_id=req.id, kind="b", actor="system", data={}, now=at(10))
-    early = await store.add_event(request_id=req.id, kind="a", actor="system", data={}, now=at(1))
+    late = await store.add_event(request_id=req.id, kind="expired", actor="system", data={}, now=at(10))
+    early = await store.add_event(request_id=req.id, kind="submitted", actor="system", data={}, now=at(1))
     assert await store.events_for(req.id) == [late, early]
 
 
 async def test_event_for_unknown_request(store: Store) -> None:
     with pytest.raises(NotFound):
-        await store.add_event(request_id="no-such-request", kind="x", actor="system", data={}, now=T0)
+        await store.add_event(request_id="no-such-request", kind="expired", actor="system", data={}, now=T0)
+
+
+async def test_events_outside_the_vocabulary_are_refused(store: Store) -> None:
+    queue = await make_queue(store)
+    req = await make_request(store, queue)
+    with pytest.raises(ValueError, match="unknown event kind"):
+        await store.add_event(request_id=req.id, kind="made_up", actor="system", data={}, now=T0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown actor"):
+        await store.add_event(request_id=req.id, kind="expired", actor="rep:7", data={}, now=T0)  # type: ignore[arg-type]
+    assert await store.events_for(req.id) == []

@@ -1,44 +1,58 @@
-"""The agent's connection to the server: join, consent, share, reconnect.
+"""The agent's connection to the server: a thin shell around
+:class:`~desklink.agent.session.AgentSession`.
 
 Theory of operation
 -------------------
 One outbound WebSocket to ``/ws/agent`` on the server's normal port (wss
-under TLS), so no firewall or NAT changes. The agent joins with the code the
-visitor was given, shows who asks for what, and captures nothing until the
-visitor allows it.
-
-Sharing is pull-like: the agent sends a frame only while fewer than
-``window`` frames are unacknowledged (:class:`~desklink.protocol.screen.FlowControl`).
-When the window is full it waits; the next capture then holds every change
-since the last one sent, so a slow link gets fewer, fuller frames and never
-a queue. Capturing and encoding run on a worker thread so the socket keeps
-answering while a frame is built.
+under TLS), so no firewall or NAT changes. The shell connects, hands every
+message it receives to the session core, carries out the actions the core
+returns (ask the visitor, inject, paint, put text on the clipboard), and
+runs four tasks per connection: the *reader*, the *writer* (sends the core's
+outbox one message at a time, most urgent first, awaiting each send), the
+*clock* (keep-alive pings, latency reports, and a deadline on hearing from
+the server, so a link that died without a close is noticed within seconds)
+and the *capture loop* (grab and encode on a worker thread whenever the
+core's window allows).
 
 If the connection drops, the agent reconnects with exponential backoff and
 jitter and says ``hello {resume}``; within the server's grace period it
-carries on without asking again. Stop (the indicator's button, Ctrl+C, the
-rep, or the session ending) stops capture at once and the agent exits.
+carries on without asking the visitor again. Stop (the indicator's button,
+Ctrl+C, the rep, or the session ending) stops capture at once and the agent
+exits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import platform
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import websockets
 
-from desklink import __version__
+from desklink.agent.session import (
+    Action,
+    AgentSession,
+    AskVisitor,
+    ControlChanged,
+    Hurry,
+    Inject,
+    Paint,
+    Refused,
+    ReleaseAll,
+    SetClipboard,
+    StartSharing,
+    Stop,
+)
 from desklink.agent.ui import UI, Ask
+from desklink.errors import DeskLinkError
 from desklink.protocol import codes, limits
-from desklink.protocol.framing import Channel, encode_frame
-from desklink.protocol.screen import Cursor, FlowControl, Pointer
+from desklink.protocol.messages import Annotate, Monitor
+from desklink.protocol.screen import Cursor, Pointer
 
 log = logging.getLogger("desklink.agent")
 
@@ -47,23 +61,39 @@ RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 #: Give up reconnecting after this long (the server's grace period is 60 s).
 RECONNECT_GIVE_UP_S = 60.0
-#: How often the agent tells the viewers its measured latency, seconds.
-STATS_INTERVAL_S = 1.0
-#: Latency is the median over this many of the latest acknowledged frames.
-STATS_FRAMES = 30
 #: Close codes after which reconnecting cannot help.
 FINAL_CLOSE_CODES = frozenset({codes.CLOSE_AUTH, codes.CLOSE_ENDED, codes.CLOSE_LIMITED, codes.CLOSE_POLICY, codes.CLOSE_NORMAL})
+#: After injecting input, look at the screen again this soon (seconds), so
+#: the rep sees the effect without waiting for the next frame tick; twice,
+#: because applications take a moment to draw.
+INPUT_RECAPTURE_S = (0.006, 0.02)
+#: How often the agent looks at the visitor's own mouse and keyboard while
+#: the rep is in control, seconds.
+LOCAL_POLL_S = 0.05
+#: How often the clock task runs, seconds.
+CLOCK_S = 0.25
+#: Largest message the agent accepts from the server (annotations with the
+#: most points are the largest, about 30 KB).
+MAX_INCOMING_BYTES = 1 << 20
+#: How long the first answer (welcome) may take, and the goodbye at a stop.
+WELCOME_TIMEOUT_S = 15.0
+FLUSH_AT_STOP_S = 2.0
+
+
+#: A line under the consent question, per privilege.
+CONSENT_NOTES = {
+    "view": "Your clipboard stays private unless you click Share clipboard on that bar.",
+}
 
 
 def ws_url(server: str) -> str:
-    server = server.rstrip("/")
-    if server.startswith("https://"):
-        return "wss://" + server[len("https://") :] + "/ws/agent"
-    if server.startswith("http://"):
-        return "ws://" + server[len("http://") :] + "/ws/agent"
-    if server.startswith(("ws://", "wss://")):
-        return server + "/ws/agent"
-    return "https://" + server + "/ws/agent"
+    """The agent socket's URL for a server address as a visitor types it:
+    ``https://host``, ``http://host:port``, or a bare ``host`` (TLS)."""
+    server = server.strip().rstrip("/")
+    for scheme, ws_scheme in (("https://", "wss://"), ("http://", "ws://"), ("wss://", "wss://"), ("ws://", "ws://")):
+        if server.startswith(scheme):
+            return ws_scheme + server[len(scheme) :] + "/ws/agent"
+    return "wss://" + server + "/ws/agent"
 
 
 class Stopped(Exception):
@@ -74,13 +104,8 @@ class Stopped(Exception):
         self.reason = reason
 
 
-#: After injecting input, look at the screen again this soon (seconds), so
-#: the rep sees the effect without waiting for the next frame tick; twice,
-#: because applications take a moment to draw.
-INPUT_RECAPTURE_S = (0.006, 0.02)
-#: How often the agent looks at the visitor's own mouse and keyboard while
-#: the rep is in control, seconds.
-LOCAL_POLL_S = 0.05
+class LinkDead(Exception):
+    """Nothing heard from the server within the link deadline."""
 
 
 @dataclass
@@ -92,7 +117,8 @@ class AgentOptions:
     fps: float = 40.0
     monitor: int | None = None
     capture_factory: Callable[[], Any] | None = None
-    #: The visitor's switches for each clipboard direction.
+    #: The visitor's hard switches for each clipboard direction (the
+    #: indicator's Clipboard button turns sharing on within these).
     clipboard_in: bool = True  # rep -> this computer
     clipboard_out: bool = True  # this computer -> rep
     #: Local input pauses remote input this long, seconds.
@@ -112,35 +138,48 @@ class AgentClient:
     def __init__(self, options: AgentOptions, ui: UI) -> None:
         self.options = options
         self.ui = ui
+        self.core = AgentSession(
+            code=options.code, clipboard_in_allowed=options.clipboard_in, clipboard_out_allowed=options.clipboard_out
+        )
+        self.core.select = options.monitor
         self.stop_requested = asyncio.Event()
-        self.resume = ""
-        self.allowed = False
         self.stats = AgentStats()
         self.exit_reason = ""
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # the capture loop: an ack, a hurry, a stop
+        self._send_wake = asyncio.Event()  # the writer: something to send
+        self._sent_all = asyncio.Event()
         self._urgent = False
-        self._key_wanted = True
-        self._select: int | None = options.monitor
+        self._sharing = asyncio.Event()
+        self._last_heard = 0.0
         self._cursor_serial = -1
         self._cursor_pos = (-1, -1)
-        self.flow = FlowControl()
-        self._ws: Any = None
-        self._provider = ""
         self._origin = (0, 0)
-        # remote control: the agent's own consent state, independent of the relay's
-        self.control = False
+        self._asks: set[asyncio.Task[None]] = set()
         self.injector: Any = None
         self.local: Any = None
-        self.paused_until = 0.0
-        self.injected = 0
-        self.refused = 0
         #: Annotation strokes on this screen (only with a window UI, which paints them).
         self.board: Any = None
         #: Strokes that came before the board (the relay's replay after a reconnect).
         self._early_strokes: list[dict[str, Any]] = []
-        #: The visitor is drawing on the screen: remote input is held meanwhile.
-        self.drawing = False
 
+    # ------------------------------------------------- state for the UI side
+    @property
+    def control(self) -> bool:
+        return self.core.privileges.granted("control")
+
+    @property
+    def allowed(self) -> bool:
+        return self.core.privileges["view"] in ("granted", "suspended")
+
+    @property
+    def drawing(self) -> bool:
+        return self.core.drawing
+
+    @drawing.setter
+    def drawing(self, on: bool) -> None:
+        self.core.drawing = on
+
+    # ------------------------------------------------- called on the loop
     def request_stop(self) -> None:
         """Stop sharing now. Called on the loop (the UI's Stop button and the
         signal handlers get here through ``call_soon_threadsafe``)."""
@@ -149,6 +188,39 @@ class AgentClient:
         self.stop_requested.set()
         self._wake.set()
 
+    def request_revoke(self) -> None:
+        """The visitor takes control back (indicator button or hotkey)."""
+        self._run(self.core.revoke_control())
+
+    def clipboard_changed(self, text: str) -> None:
+        self.core.clipboard_changed(text)
+        self._kick()
+
+    def set_clipboard_sharing(self, on: bool) -> None:
+        """The indicator's Clipboard button."""
+        self.core.set_clipboard_switches(incoming=on, outgoing=on)
+        self.ui.post("clipboard_sharing", self.core.clipboard_in or self.core.clipboard_out)
+        self._kick()
+
+    def send_annotate(self, msg: dict[str, Any]) -> None:
+        """The visitor drew or cleared (from the UI thread, via the loop)."""
+        if self.board is None:
+            return
+        try:
+            stroke = msgspec.convert(msg, Annotate)
+        except msgspec.ValidationError as exc:
+            log.warning("not sending a malformed stroke: %s", exc)
+            return
+        self.core.send_annotate(stroke)
+        self._kick()
+
+    def set_drawing(self, on: bool) -> None:
+        """The visitor's draw mode went on or off (from the UI thread, via the
+        loop). While it is on, the rep's input is held, so the rep's clicks
+        never become the visitor's strokes; anything held down is let go."""
+        self._run(self.core.set_drawing(on))
+
+    # ------------------------------------------------------------- running
     async def run(self) -> str:
         """Join and share until stopped; returns why it ended."""
         started_gone: float | None = None
@@ -159,11 +231,11 @@ class AgentClient:
             except Stopped as stop:
                 self.exit_reason = stop.reason
                 break
-            except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake, TimeoutError) as exc:
+            except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake, TimeoutError, LinkDead) as exc:
                 code = getattr(getattr(exc, "rcvd", None), "code", None)
-                if code in FINAL_CLOSE_CODES or not self.resume or self.stop_requested.is_set():
+                if code in FINAL_CLOSE_CODES or not self.core.resume or self.stop_requested.is_set():
                     reason = getattr(getattr(exc, "rcvd", None), "reason", "") or str(exc) or type(exc).__name__
-                    self.exit_reason = reason
+                    self.exit_reason = self.exit_reason or reason
                     break
                 now = time.monotonic()
                 started_gone = started_gone or now
@@ -187,111 +259,153 @@ class AgentClient:
         return self.exit_reason
 
     async def _connect_once(self) -> None:
-        async with websockets.connect(ws_url(self.options.server), max_size=2**22, open_timeout=15) as ws:
-            hello: dict[str, Any] = {"t": "hello", "version": __version__, "platform": platform.platform()[:64]}
-            if self.resume:
-                hello["resume"] = self.resume
-            else:
-                hello["code"] = self.options.code
-            await ws.send(json.dumps(hello))
-            welcome = json.loads(await asyncio.wait_for(ws.recv(), 15))
-            if welcome.get("t") != "welcome":
-                raise Stopped(welcome.get("message", "the server refused the agent"))
-            self.resume = welcome["resume"]
-            if not (welcome.get("resumed") and self.allowed):
-                self.allowed = await self._ask(welcome)
-                await ws.send(json.dumps({"t": "consent", "view": self.allowed}))
-                if not self.allowed:
-                    raise Stopped("you declined")
-            self.flow.reset()
-            self._key_wanted = True
+        url = ws_url(self.options.server)
+        async with websockets.connect(url, max_size=MAX_INCOMING_BYTES, open_timeout=15, ping_interval=None) as ws:
+            now = time.monotonic()
+            self.core.connected(now)
+            self._sharing.clear()
             self._cursor_serial = -1  # a new connection gets the shape again
-            self.ui.post("sharing", welcome["rep"]["name"])
-            self._ws = ws
-            receiver = asyncio.create_task(self._receive(ws))
-            watcher = asyncio.create_task(self._watch_local())
+            await ws.send(self.core.hello())
+            first = await asyncio.wait_for(ws.recv(), WELCOME_TIMEOUT_S)
+            self._last_heard = time.monotonic()
             try:
-                await self._share(ws, receiver)
+                actions = self.core.receive(first, self._last_heard)
+            except Refused as exc:
+                raise Stopped(str(exc) or "the server refused the agent") from None
+            if not self.core.welcomed:
+                raise Stopped("the server refused the agent")
+            tasks = [
+                asyncio.create_task(self._writer(ws), name="agent-writer"),
+                asyncio.create_task(self._reader(ws), name="agent-reader"),
+                asyncio.create_task(self._clock(ws), name="agent-clock"),
+                asyncio.create_task(self._watch_local(), name="agent-local-input"),
+            ]
+            try:
+                self._run(actions)
+                await self._until_sharing(tasks)
+                await self._share(tasks)
             finally:
-                self._ws = None
-                self._end_control()  # nothing stays pressed, whatever ended it
-                for task in (receiver, watcher):
+                self._run(self.core.disconnected())
+                for task in (*tasks, *self._asks):
                     task.cancel()
-                await asyncio.gather(receiver, watcher, return_exceptions=True)
+                await asyncio.gather(*tasks, *self._asks, return_exceptions=True)
+                self._asks.clear()
 
-    async def _ask(self, welcome: dict[str, Any]) -> bool:
-        self._provider = welcome.get("provider", "")
-        return await self._consent_dialog(welcome["rep"]["name"], "see your screen")
+    async def _until_sharing(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for the visitor's answer (the tasks keep the link alive)."""
+        sharing = asyncio.ensure_future(self._sharing.wait())
+        stop = asyncio.ensure_future(self.stop_requested.wait())
+        try:
+            done, _ = await asyncio.wait({sharing, stop, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sharing.cancel()
+            stop.cancel()
+        self._raise_if_failed(tasks)
+        if not self._sharing.is_set():
+            await self._goodbye(tasks)  # the visitor's "no" (or Stop) reaches the server
+            raise Stopped(self.exit_reason or "stopped by you")
 
-    async def _consent_dialog(self, rep: str, what: str) -> bool:
+    def _raise_if_failed(self, tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            if task.done() and not task.cancelled():
+                exc = task.exception()
+                if exc is not None:
+                    raise exc
+                raise websockets.ConnectionClosed(None, None)
+
+    # ----------------------------------------------------------- the tasks
+    async def _writer(self, ws: Any) -> None:
+        """Send the core's outbox in priority order, one message at a time."""
+        while True:
+            item = self.core.data_to_send()
+            if item is None:
+                self._sent_all.set()
+                self._send_wake.clear()
+                await self._send_wake.wait()
+                continue
+            self._sent_all.clear()
+            await ws.send(item)
+
+    async def _reader(self, ws: Any) -> None:
+        async for raw in ws:
+            self._last_heard = time.monotonic()
+            if isinstance(raw, bytes):
+                continue
+            self._run(self.core.receive(raw, self._last_heard))
+            self._wake.set()  # an ack may have opened the window
+
+    async def _clock(self, ws: Any) -> None:
+        while True:
+            await asyncio.sleep(CLOCK_S)
+            now = time.monotonic()
+            if now - self._last_heard > self.core.limits.link_timeout_s:
+                raise LinkDead("no answer from the server")
+            self.core.tick(now)
+            self._kick()
+
+    async def _watch_local(self) -> None:
+        """While the rep is in control, the visitor's own input wins: it pauses
+        remote input for a moment, and the Pause key takes control back."""
+        while True:
+            await asyncio.sleep(LOCAL_POLL_S)
+            if not self.control or self.local is None:
+                continue
+            if self.local.hotkey():
+                self.request_revoke()
+            elif self.local.poll():
+                self.core.local_input(time.monotonic(), self.options.local_pause_s)
+
+    # ------------------------------------------------------------- actions
+    def _kick(self) -> None:
+        self._send_wake.set()
+
+    def _run(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, AskVisitor):
+                task = asyncio.ensure_future(self._ask(action))
+                self._asks.add(task)
+                task.add_done_callback(self._asks.discard)
+            elif isinstance(action, StartSharing):
+                self.ui.post("sharing", action.rep)
+                self._sharing.set()
+            elif isinstance(action, Inject):
+                self._inject(action)
+            elif isinstance(action, ReleaseAll):
+                if self.injector is not None:
+                    self.injector.release_all()
+            elif isinstance(action, ControlChanged):
+                self.ui.post("control", action.granted)
+            elif isinstance(action, SetClipboard):
+                self.ui.post("set_clipboard", action.text)
+            elif isinstance(action, Paint):
+                self._annotate(msgspec.to_builtins(action.stroke))
+            elif isinstance(action, Hurry):
+                self._hurry()
+            elif isinstance(action, Stop):
+                if not self.exit_reason:
+                    self.exit_reason = action.reason
+                self.request_stop()
+        self._kick()
+
+    async def _ask(self, ask: AskVisitor) -> None:
+        allowed = await self._consent_dialog(ask.rep, ask.what, CONSENT_NOTES.get(ask.privilege, ""))
+        if allowed and ask.privilege == "control":
+            try:
+                self._open_input()
+            except Exception as exc:  # no injector on this platform: say no
+                log.warning("remote control is not available on this computer: %s", exc)
+                allowed = False
+        self._run(self.core.answer(ask.privilege, allowed))
+
+    async def _consent_dialog(self, rep: str, what: str, note: str = "") -> bool:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool] = loop.create_future()
 
         def reply(allowed: bool) -> None:
             loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(allowed))
 
-        ask = Ask(provider=self._provider, rep=rep, what=what)
-        self.ui.post("ask", ask, reply)
-        stop = asyncio.ensure_future(self.stop_requested.wait())
-        done, _ = await asyncio.wait({answer, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        if answer in done:
-            return answer.result()
-        raise Stopped("stopped by you")
-
-    async def _receive(self, ws: Any) -> None:
-        async for raw in ws:
-            if isinstance(raw, bytes):
-                continue
-            msg = json.loads(raw)
-            t = msg.get("t")
-            if t == "screen.ack":
-                self.flow.acked(int(msg["seq"]), time.monotonic())
-                self._wake.set()
-            elif t == "screen.refresh":
-                self._key_wanted = True
-                self._hurry()
-            elif t == "screen.select":
-                self._select = int(msg["monitor"])
-                self._key_wanted = True
-                self._hurry()
-            elif t == "control.ask":
-                asyncio.ensure_future(self._ask_control(str(msg.get("rep", "The support rep"))))
-            elif t == "control.end":
-                self._end_control()
-            elif t == "input":
-                self._inject(msg.get("events", []))
-            elif t == "annotate":
-                self._annotate(msg)
-            elif t == "clipboard":
-                if self.options.clipboard_in and isinstance(msg.get("text"), str):
-                    self.ui.post("set_clipboard", msg["text"])
-            elif t == "ended":
-                if not self.stop_requested.is_set():  # not the echo of our own stop
-                    by = msg.get("by", "")
-                    self.exit_reason = {"rep": "the support rep stopped sharing"}.get(by, "sharing ended")
-                self.request_stop()
-            elif t == "error":
-                log.warning("server said: %s", msg.get("message"))
-
-    # ------------------------------------------------------------ control
-    async def _ask_control(self, rep: str) -> None:
-        if self.control:
-            return
-        try:
-            allowed = await self._consent_dialog(rep, "control your mouse and keyboard")
-        except Stopped:
-            return
-        if allowed:
-            try:
-                self._open_input()
-            except Exception as exc:  # no injector on this platform: say no
-                log.warning("remote control is not available here: %s", exc)
-                allowed = False
-        self.control = allowed
-        self.ui.post("control", allowed)
-        if self._ws is not None:
-            await self._ws.send(json.dumps({"t": "consent", "control": allowed}))
+        self.ui.post("ask", Ask(provider=self.core.provider, rep=rep, what=what, note=note), reply)
+        return await answer
 
     def _open_input(self) -> None:
         if self.injector is None:
@@ -304,36 +418,29 @@ class AgentClient:
                 self.local = open_local_input(self.injector)
         self.injector.set_origin(*self._origin)
 
-    def _inject(self, events: list[dict[str, Any]]) -> None:
-        """Inject the rep's events in order: only while the visitor's yes
-        holds here too, and not while the visitor is using the computer."""
-        if not self.control or self.injector is None:
-            self.refused += len(events)
-            return
-        paused = self.drawing or time.monotonic() < self.paused_until
+    def _inject(self, action: Inject) -> None:
+        """Inject the rep's events in order (the core already checked the
+        visitor's yes and that the visitor is not busy)."""
         inj = self.injector
-        for ev in events:
-            k = ev.get("k")
-            if k == "release":
-                inj.release_all()
-                continue
-            if paused:
-                self.refused += 1
-                continue
+        if inj is None:
+            return
+        for ev in action.events:
             try:
-                if k == "move":
-                    inj.move(int(ev["x"]), int(ev["y"]))
-                elif k == "button":
-                    inj.button(int(ev["b"]), bool(ev["down"]), int(ev["x"]), int(ev["y"]))
-                elif k == "wheel":
-                    inj.wheel(int(ev.get("dx", 0)), int(ev.get("dy", 0)), int(ev.get("x", 0)), int(ev.get("y", 0)))
-                elif k == "key":
-                    inj.key(str(ev["key"]), str(ev.get("code", "")), bool(ev["down"]))
-                elif k == "text":
-                    inj.text(str(ev["text"]))
-                self.injected += 1
-            except (KeyError, ValueError, TypeError) as exc:
-                log.warning("ignored a malformed input event %r: %s", ev, exc)
+                k = type(ev).__name__
+                if k == "EvRelease":
+                    inj.release_all()
+                elif k == "EvMove":
+                    inj.move(ev.x, ev.y)
+                elif k == "EvButton":
+                    inj.button(ev.b, ev.down, ev.x, ev.y)
+                elif k == "EvWheel":
+                    inj.wheel(ev.dx, ev.dy, ev.x, ev.y)
+                elif k == "EvKey":
+                    inj.key(ev.key, ev.code, ev.down)
+                elif k == "EvText":
+                    inj.text(ev.text)
+            except (ValueError, TypeError, DeskLinkError) as exc:
+                log.warning("ignored an input event %r: %s", ev, exc)
         loop = asyncio.get_running_loop()
         for delay in INPUT_RECAPTURE_S:
             loop.call_later(delay, self._hurry)
@@ -357,66 +464,20 @@ class AgentClient:
         for msg in early:
             self._annotate(msg)
 
-    def send_annotate(self, msg: dict[str, Any]) -> None:
-        """The visitor drew or cleared (from the UI thread, via the loop)."""
-        if self._ws is not None and self.board is not None:
-            asyncio.ensure_future(self._ws.send(json.dumps(msg)))
-
-    def set_drawing(self, on: bool) -> None:
-        """The visitor's draw mode went on or off (from the UI thread, via the
-        loop). While it is on, the rep's input is held, so the rep's clicks
-        never become the visitor's strokes; anything held down is let go."""
-        self.drawing = on
-        if on and self.injector is not None:
-            self.injector.release_all()
-
-    def _end_control(self) -> None:
-        if self.injector is not None:
-            self.injector.release_all()
-        if self.control:
-            self.control = False
-            self.ui.post("control", False)
-
-    def request_revoke(self) -> None:
-        """The visitor takes control back (indicator button or hotkey)."""
-        if not self.control:
-            return
-        self._end_control()
-        if self._ws is not None:
-            asyncio.ensure_future(self._ws.send(json.dumps({"t": "control.revoked"})))
-
-    def clipboard_changed(self, text: str) -> None:
-        """The visitor's clipboard changed (from the UI thread, via the loop)."""
-        if self.options.clipboard_out and self._ws is not None and text:
-            asyncio.ensure_future(self._ws.send(json.dumps({"t": "clipboard", "text": text[:16_000]})))
-
-    async def _watch_local(self) -> None:
-        """While the rep is in control, the visitor's own input wins: it pauses
-        remote input for a moment, and the Pause key takes control back."""
-        while True:
-            await asyncio.sleep(LOCAL_POLL_S)
-            if not self.control or self.local is None:
-                continue
-            if self.local.hotkey():
-                self.request_revoke()
-            elif self.local.poll():
-                self.paused_until = time.monotonic() + self.options.local_pause_s
-
-    async def _share(self, ws: Any, receiver: asyncio.Task[None]) -> None:
+    # ------------------------------------------------------------- sharing
+    async def _share(self, tasks: list[asyncio.Task[None]]) -> None:
         from desklink.agent.capture import open_capture
         from desklink.agent.encode.encoder import ScreenEncoder
 
         loop = asyncio.get_running_loop()
         capture = (self.options.capture_factory or open_capture)()
+        core = self.core
         try:
             monitors = capture.monitors()
-            chosen = self._select or next((m.index for m in monitors if m.primary), monitors[0].index)
+            chosen = core.select or next((m.index for m in monitors if m.primary), monitors[0].index)
             capture.select(chosen)
-            await ws.send(json.dumps({
-                "t": "screen.info",
-                "monitors": [{"index": m.index, "width": m.width, "height": m.height, "primary": m.primary} for m in monitors],
-                "selected": chosen,
-            }))
+            core.send_info([Monitor(m.index, m.width, m.height, m.primary) for m in monitors], chosen)
+            self._kick()
             mon = capture.selected
             self._set_origin(mon)
             encoder = ScreenEncoder(mon.width, mon.height)
@@ -427,22 +488,18 @@ class AgentClient:
                 self.ui.post("board", self.board, mon.left, mon.top)
                 self._replay_early_strokes()  # same loop turn: nothing can come between
             interval = 1.0 / self.options.fps
-            stats_due = time.monotonic() + STATS_INTERVAL_S
-            stats_acked = 0
             while not self.stop_requested.is_set():
-                if receiver.done():
-                    receiver.result()  # re-raise why the socket closed
-                    raise websockets.ConnectionClosed(None, None)
-                if self._select is not None and self._select != capture.selected.index:
-                    capture.select(self._select)
+                self._raise_if_failed(tasks)
+                if core.select is not None and core.select != capture.selected.index:
+                    capture.select(core.select)
                     mon = capture.selected
                     self._set_origin(mon)
                     encoder = ScreenEncoder(mon.width, mon.height)
                     if self.board is not None:
                         self.board.reset(mon.width, mon.height)
                         self.ui.post("annotate_move", mon.left, mon.top)
-                    self._key_wanted = True
-                if not self.flow.can_send() and not self._key_wanted:
+                    core.key_wanted = True
+                if not core.may_capture():
                     self._wake.clear()
                     try:
                         await asyncio.wait_for(self._wake.wait(), 1.0)
@@ -450,21 +507,18 @@ class AgentClient:
                         pass
                     continue
                 started = time.monotonic()
-                frame, pointer = await loop.run_in_executor(None, self._build, capture, encoder)
+                key = core.take_key_wanted()
+                frame, cursor, pointer = await loop.run_in_executor(None, self._build, capture, encoder, key)
+                if cursor is not None:
+                    core.send_cursor(cursor)
                 if pointer is not None:
-                    await ws.send(encode_frame(Channel.SCREEN, pointer))
+                    core.send_pointer(pointer)
                 if frame is not None:
-                    await ws.send(encode_frame(Channel.SCREEN, frame.encode()))
-                    self.flow.take_seq()
-                    self.flow.sent(frame.seq, time.monotonic())
+                    core.send_frame(frame.encode(), frame.seq, time.monotonic())
                     self.stats.frames += 1
                     self.stats.key_frames += int(frame.key)
                     self.stats.bytes += frame.payload_bytes
-                if time.monotonic() >= stats_due and self.flow.frames_acked > stats_acked:
-                    stats_due = time.monotonic() + STATS_INTERVAL_S
-                    stats_acked = self.flow.frames_acked  # an idle screen sends nothing at all
-                    recent = sorted(self.flow.rtts[-STATS_FRAMES:])
-                    await ws.send(json.dumps({"t": "screen.stats", "rtt_ms": round(recent[len(recent) // 2] * 1000, 1)}))
+                self._kick()
                 await self._pace(started + interval)
         finally:
             capture.close()
@@ -472,9 +526,20 @@ class AgentClient:
             if self.board is not None:
                 self.board = None
                 self.ui.post("annotate_end")
-        await ws.send(json.dumps({"t": "screen.stop"}))
-        await ws.close(codes.CLOSE_NORMAL, "visitor stopped sharing")
+        await self._goodbye(tasks)
         raise Stopped(self.exit_reason or "stopped by you")
+
+    async def _goodbye(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Tell the server sharing stopped, let the writer send it, close."""
+        self.core.stop()
+        self._sent_all.clear()
+        self._kick()
+        writer = tasks[0]
+        if not writer.done():
+            try:
+                await asyncio.wait_for(self._sent_all.wait(), FLUSH_AT_STOP_S)
+            except TimeoutError:
+                log.warning("could not tell the server that sharing stopped")
 
     async def _pace(self, next_at: float) -> None:
         """Hold the frame rate at ``fps``: wait until ``next_at``. Acks only
@@ -500,35 +565,35 @@ class AgentClient:
         if self.injector is not None:
             self.injector.set_origin(mon.left, mon.top)
 
-    def _build(self, capture: Any, encoder: Any) -> tuple[Any, bytes | None]:
+    def _build(self, capture: Any, encoder: Any, key: bool) -> tuple[Any, bytes | None, bytes | None]:
         """Grab and encode one frame, and look at the pointer (worker thread).
-        The frame is None when nothing changed; the pointer message is None
-        when it neither moved nor changed shape."""
+        The frame is None when nothing changed; the cursor shape and the
+        pointer position are None when they did not change."""
         pending = capture.cursor_request()  # its round trip overlaps the grab and the encoding
-        frame = self._frame(capture, encoder)
-        return frame, self._pointer(capture, pending())
+        frame = self._frame(capture, encoder, key)
+        cursor, pointer = self._pointer(capture, pending())
+        return frame, cursor, pointer
 
-    def _pointer(self, capture: Any, cur: Any) -> bytes | None:
+    def _pointer(self, capture: Any, cur: Any) -> tuple[bytes | None, bytes | None]:
         mon = capture.selected
         if cur is None:
-            return None
+            return None, None
         x = min(max(cur.x - mon.left, 0), mon.width - 1)
         y = min(max(cur.y - mon.top, 0), mon.height - 1)
         if cur.serial != self._cursor_serial and cur.w <= 256 and cur.h <= 256:
             self._cursor_serial, self._cursor_pos = cur.serial, (x, y)
-            return Cursor(x, y, cur.w, cur.h, min(cur.hot_x, max(cur.w - 1, 0)), min(cur.hot_y, max(cur.h - 1, 0)), cur.rgba).encode()
+            hot_x, hot_y = min(cur.hot_x, max(cur.w - 1, 0)), min(cur.hot_y, max(cur.h - 1, 0))
+            return Cursor(x, y, cur.w, cur.h, hot_x, hot_y, cur.rgba).encode(), None
         if (x, y) != self._cursor_pos:
             self._cursor_pos = (x, y)
-            return Pointer(x, y).encode()
-        return None
+            return None, Pointer(x, y).encode()
+        return None, None
 
-    def _frame(self, capture: Any, encoder: Any) -> Any:
+    def _frame(self, capture: Any, encoder: Any, key: bool) -> Any:
         now = time.monotonic()
         capture_us = int(now * 1e6)
-        seq = self.flow.next_seq
-        if self._key_wanted:
-            self._key_wanted = False
-            self.flow.reset()
+        seq = self.core.flow.next_seq
+        if key:
             encoder.update(self._grab(capture), now)
             return encoder.key_frame(seq, now, capture_us)
         board = self.board

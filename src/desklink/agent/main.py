@@ -43,6 +43,7 @@ def run_agent(options: AgentOptions, *, terminal: bool = False) -> int:
         clipboard=lambda t: on_loop("clipboard_changed", t),
         annotate=lambda msg: on_loop("send_annotate", msg),
         drawing=drawing,
+        clipboard_sharing=lambda on: on_loop("set_clipboard_sharing", on),
     )
     use_terminal = terminal or not os.environ.get("DISPLAY") and sys.platform.startswith("linux")
     ui = open_ui(hooks, terminal=use_terminal)

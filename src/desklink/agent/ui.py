@@ -34,7 +34,7 @@ CONSENT_TITLE = "DeskLink - screen sharing request"
 INDICATOR_TITLE = "DeskLink - sharing"
 #: The indicator's buttons, right to left, with their widths in pixels: a
 #: fixed layout, like the consent window's (see :func:`indicator_button`).
-INDICATOR_BUTTONS = (("stop", 70), ("draw", 120), ("clear", 130), ("take", 210))
+INDICATOR_BUTTONS = (("stop", 70), ("clip", 150), ("draw", 120), ("clear", 130), ("take", 210))
 INDICATOR_BUTTON_HEIGHT = 28
 INDICATOR_PAD = 6
 #: The indicator's text has a fixed width, so the bar (and the button under
@@ -49,8 +49,8 @@ HOTKEY_NAME = "Pause"
 
 
 def indicator_button(geometry: tuple[int, int, int, int], name: str) -> tuple[int, int]:
-    """The middle of the indicator's button ``name`` ("stop", "draw",
-    "clear", "take"), given the indicator's (x, y, width, height)."""
+    """The middle of the indicator's button ``name`` ("stop", "clip",
+    "draw", "clear", "take"), given the indicator's (x, y, width, height)."""
     x, y, w, h = geometry
     right = x + w - INDICATOR_PAD
     for button, width in INDICATOR_BUTTONS:
@@ -64,7 +64,8 @@ def indicator_button(geometry: tuple[int, int, int, int], name: str) -> tuple[in
 class Ask:
     provider: str
     rep: str
-    what: str  # e.g. "see your screen"
+    what: str  # e.g. "see your screen" (protocol/privileges.py ASK_WORDING)
+    note: str = ""  # a line under the question (e.g. what stays private)
 
 
 class UI(Protocol):
@@ -85,6 +86,8 @@ class Hooks:
     annotate: Callable[[dict[str, Any]], None] = lambda _msg: None
     #: Draw mode went on (True) or off: remote input is held while it is on.
     drawing: Callable[[bool], None] = lambda _on: None
+    #: The visitor turned clipboard sharing on (True) or off in the indicator.
+    clipboard_sharing: Callable[[bool], None] = lambda _on: None
 
 
 class TkUI:
@@ -106,6 +109,7 @@ class TkUI:
         self.origin = (0, 0)
         self.draw: Any = None  # DrawMode while the visitor draws
         self._clip_seen: str | None = None
+        self.clip_shared = False
         self.root = tk.Tk()
         self.root.withdraw()
         self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
@@ -187,6 +191,7 @@ class TkUI:
             text=(
                 f"asks to {ask.what}.\n\nNothing is shared until you click Allow. "
                 "You can stop at any time with the Stop button that stays on top."
+                + (f"\n{ask.note}" if ask.note else "")
             ),
             justify="left",
             wraplength=w - 40,
@@ -217,8 +222,20 @@ class TkUI:
             label = tk.Label(text_slot, bg="#b91c1c", fg="#ffffff", font=("DejaVu Sans", 10, "bold"), anchor="w")
             label.pack(fill="both", expand=True)
             text_slot.pack(side="left", padx=(10, 6), pady=4)
-            actions = {"stop": self.on_stop, "draw": self._toggle_draw, "clear": self._clear_drawings, "take": self.hooks.revoke}
-            texts = {"stop": "Stop", "draw": "Draw", "clear": "Clear drawings", "take": f"Take back control ({HOTKEY_NAME})"}
+            actions = {
+                "stop": self.on_stop,
+                "clip": self._toggle_clipboard,
+                "draw": self._toggle_draw,
+                "clear": self._clear_drawings,
+                "take": self.hooks.revoke,
+            }
+            texts = {
+                "stop": "Stop",
+                "clip": "Share clipboard",
+                "draw": "Draw",
+                "clear": "Clear drawings",
+                "take": f"Take back control ({HOTKEY_NAME})",
+            }
             buttons: dict[str, Any] = {}
             for name, width in INDICATOR_BUTTONS:
                 slot = tk.Frame(win, width=width, height=INDICATOR_BUTTON_HEIGHT, bg="#b91c1c")
@@ -226,6 +243,7 @@ class TkUI:
                 tk.Button(slot, text=texts[name], command=actions[name]).pack(fill="both", expand=True)
                 buttons[name] = slot
             buttons["stop"].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
+            buttons["clip"].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
             win.protocol("WM_DELETE_WINDOW", self.on_stop)
             self.indicator = (win, label, buttons, text_slot)
         self.watchers = watchers if len(watchers) <= 32 else watchers[:31] + "…"
@@ -237,7 +255,7 @@ class TkUI:
         win, label, buttons, text_slot = self.indicator
         # Packed right to left, so each keeps its place whatever shows left of it.
         text_slot.pack_forget()
-        for name, _ in INDICATOR_BUTTONS[1:]:
+        for name, _ in INDICATOR_BUTTONS[2:]:
             buttons[name].pack_forget()
         shown = ["draw", "clear"] if self.board is not None else []
         if self.controlled:
@@ -245,6 +263,9 @@ class TkUI:
         for name in shown:
             buttons[name].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
         text_slot.pack(side="left", padx=(10, 6), pady=4)
+        clip_button = buttons["clip"].winfo_children()[0]
+        clip_button.configure(text="Stop clipboard" if self.clip_shared else "Share clipboard",
+                              relief="sunken" if self.clip_shared else "raised")
         draw_button = buttons["draw"].winfo_children()[0]
         draw_button.configure(text="Stop drawing" if self.draw is not None else "Draw",
                               relief="sunken" if self.draw is not None else "raised")
@@ -260,6 +281,19 @@ class TkUI:
 
     def _control(self, on: bool) -> None:
         self.controlled = on
+        self._label()
+
+    def _toggle_clipboard(self) -> None:
+        """The visitor turns clipboard sharing on or off (both directions,
+        within the command line's --no-clipboard-* locks). What was copied
+        before turning it on stays private."""
+        if not self.clip_shared:
+            self._clip_seen = self._read_clipboard() or ""
+        self.hooks.clipboard_sharing(not self.clip_shared)
+
+    def _clipboard_sharing(self, on: bool) -> None:
+        """The network side confirms the clipboard switch."""
+        self.clip_shared = on
         self._label()
 
     # ------------------------------------------------------------- annotation
@@ -392,6 +426,9 @@ class TerminalUI:
             self._say("Remote control ended.")
 
     def _set_clipboard(self, text: str) -> None:
+        return None
+
+    def _clipboard_sharing(self, on: bool) -> None:
         return None
 
 

@@ -31,6 +31,7 @@ from desklink.config import Settings
 from desklink.dispatch import channels as ch
 from desklink.dispatch.wait import expected_wait
 from desklink.errors import Conflict, Forbidden, LimitExceeded, NotFound, ProtocolError
+from desklink.protocol.events import Actor, EventKind
 from desklink.protocol.lifecycle import CHAT_ALLOWED
 from desklink.protocol.messages import check_text
 from desklink.store import Store
@@ -229,7 +230,7 @@ class Dispatcher:
         session = await self.store.accept_request(request_id, rep.id, now)
         if session is None:
             raise await self._lost(await self.store.get_request(request_id) or req)
-        await self.store.add_event(request_id=req.id, kind="accepted", actor=f"rep:{rep.id}", data={}, now=now)
+        await self.store.add_event(request_id=req.id, kind="accepted", actor="rep", actor_id=rep.id, data={}, now=now)
         taken_by = {"id": rep.id, "name": rep.display_name}
         await self._withdraw(req, "taken", taken_by)
         await self.broker.publish(ch.request_channel(req.id), ch.envelope("V", {"t": "joined", "rep": {"name": rep.display_name}}))
@@ -252,7 +253,7 @@ class Dispatcher:
         return Conflict(f"the request is {req.status}", code="conflict_closed")
 
     # ------------------------------------------------------------------ close
-    async def close_waiting(self, req: Request, event: str, actor: str) -> bool:
+    async def close_waiting(self, req: Request, event: str, actor: Actor) -> bool:
         """Cancel, abandon or expire a waiting request; False if it was not waiting."""
         now = self.now()
         closed = await self.store.close_request(req.id, event, now)  # type: ignore[arg-type]
@@ -261,20 +262,28 @@ class Dispatcher:
         await self._announce_closed(closed, actor)
         return True
 
-    async def _announce_closed(self, req: Request, actor: str) -> None:
-        await self.store.add_event(request_id=req.id, kind=req.status, actor=actor, data={}, now=self.now())
+    async def _announce_closed(self, req: Request, actor: Actor) -> None:
+        kind: EventKind = "expired" if req.status == "expired" else "abandoned"
+        await self.store.add_event(request_id=req.id, kind=kind, actor=actor, data={}, now=self.now())
         await self.broker.presence_remove(VISITOR_PRESENCE, req.id)
         await self._withdraw(req, req.status)
         await self.broker.publish(ch.request_channel(req.id), ch.envelope("V", {"t": "closed", "status": req.status}))
         await self.broker.publish(ch.request_channel(req.id), ch.envelope("X", {"op": "ended"}))
 
-    async def end(self, session: Session, *, by: str, actor: str, disposition: str | None, note: str) -> Session:
+    async def end(
+        self, session: Session, *, by: str, actor: Actor, disposition: str | None, note: str, actor_id: int | None = None
+    ) -> Session:
         note = check_text("note", note, self.settings.max_note_chars, required=False)
         ended = await self.store.end_session(session.id, ended_by=by, disposition=disposition, note=note, now=self.now())
         if ended is None:
             raise Conflict("the session has already ended", code="conflict_closed")
         await self.store.add_event(
-            request_id=session.request_id, kind="ended", actor=actor, data={"by": by, "disposition": disposition}, now=self.now()
+            request_id=session.request_id,
+            kind="ended",
+            actor=actor,
+            actor_id=actor_id,
+            data={"by": by, "disposition": disposition},
+            now=self.now(),
         )
         channel = ch.request_channel(session.request_id)
         await self.broker.publish(channel, ch.envelope("V", {"t": "ended", "session_id": session.id, "by": by}))
@@ -284,14 +293,21 @@ class Dispatcher:
         await self.broker.publish(channel, ch.envelope("X", {"op": "ended", "by": by}))
         return ended
 
-    async def wrap_up(self, session: Session, *, actor: str, disposition: str, note: str) -> Session:
+    async def wrap_up(
+        self, session: Session, *, actor: Actor, disposition: str, note: str, actor_id: int | None = None
+    ) -> Session:
         """Record the disposition of a session the visitor ended first."""
         note = check_text("note", note, self.settings.max_note_chars, required=False)
         done = await self.store.wrap_up_session(session.id, disposition=disposition, note=note)
         if done is None:
             raise Conflict("the session already has a disposition", code="conflict_closed")
         await self.store.add_event(
-            request_id=session.request_id, kind="wrapped_up", actor=actor, data={"disposition": disposition}, now=self.now()
+            request_id=session.request_id,
+            kind="wrapped_up",
+            actor=actor,
+            actor_id=actor_id,
+            data={"disposition": disposition},
+            now=self.now(),
         )
         return done
 
@@ -352,7 +368,9 @@ class Dispatcher:
         }
         req = await self.store.get_request(session.request_id)
         assert req is not None
-        await self.store.add_event(request_id=req.id, kind="screen_requested", actor=f"rep:{rep.id}", data={}, now=now)
+        await self.store.add_event(
+            request_id=req.id, kind="screen_requested", actor="rep", actor_id=rep.id, data={}, now=now
+        )
         await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", offer))
         await self.post_system(
             req,

@@ -58,6 +58,19 @@ JOIN_ATTEMPTS_PER_MINUTE = 10
 #: this many seconds.
 AGENT_GRACE_S = 60.0
 
+#: The agent sends a ``ping`` at least this often, seconds, and the server
+#: closes an agent link it has not heard from for AGENT_LINK_TIMEOUT_S: a
+#: link that dies without a close from the network (a laptop lid, a pulled
+#: cable) is noticed within a few seconds, not after TCP's minutes. The rep
+#: then sees that the agent is gone and how long the relay still waits.
+AGENT_PING_INTERVAL_S = 2.0
+AGENT_LINK_TIMEOUT_S = 6.0
+
+#: Screen frames an agent may have unacknowledged, and the same window for
+#: each viewer on the relay. Two keeps the link busy while one frame is being
+#: decoded, and bounds lag to two frames.
+SCREEN_WINDOW = 2
+
 #: Input events one ``input`` message may carry, and input events a viewer
 #: may send per second (a fast typist and a dragged mouse stay far below).
 MAX_INPUT_EVENTS_PER_MESSAGE = 64

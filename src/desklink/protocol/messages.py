@@ -166,7 +166,7 @@ class ControlRevoked(Msg, tag="control.revoked"):
 Coord = Annotated[int, msgspec.Meta(ge=0, le=16383)]
 
 
-class Ev(msgspec.Struct, frozen=True, tag_field="k", forbid_unknown_fields=False):
+class Ev(msgspec.Struct, frozen=True, tag_field="k", forbid_unknown_fields=False, omit_defaults=True):
     """Base of input events."""
 
 
@@ -231,11 +231,41 @@ class Annotate(Msg, tag="annotate"):
     fade_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0
 
 
+def encode_annotate(msg: Annotate) -> str:
+    """The canonical text of an annotation, as the relay forwards and keeps
+    it: a stroke with every field, an undo with its id, a clear bare."""
+    if msg.op == "stroke":
+        return encode(msg)
+    if msg.op == "undo":
+        return encode({"t": "annotate", "op": "undo", "id": msg.id})
+    return encode({"t": "annotate", "op": "clear"})
+
+
 class Clipboard(Msg, tag="clipboard"):
     text: str
 
 
-AgentIn = AHello | Consent | ScreenInfo | StopSharing | ScreenStats | ControlRevoked | Annotate | Clipboard | Ping
+class ClipboardAllow(Msg, tag="clipboard.allow"):
+    """The visitor's own switches for the clipboard, from the agent: may the
+    rep's text reach this computer, may this computer's clipboard reach the
+    rep. Both are off until the visitor turns them on."""
+
+    to_visitor: bool
+    from_visitor: bool
+
+
+AgentIn = (
+    AHello
+    | Consent
+    | ScreenInfo
+    | StopSharing
+    | ScreenStats
+    | ControlRevoked
+    | Annotate
+    | Clipboard
+    | ClipboardAllow
+    | Ping
+)
 
 
 # --------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from desklink.errors import ProtocolError, TooLarge
+from desklink.protocol import limits
 
 KIND_FRAME = 1
 KIND_CURSOR = 2
@@ -52,9 +53,8 @@ KIND_POINTER = 3
 FLAG_KEY = 0x01  # whole screen; no previous picture needed
 FLAG_REFINE = 0x02  # high-quality refresh of settled content
 
-#: Frames the agent may have in flight without an ack. Two keeps the link
-#: busy while one is being decoded, and bounds lag to two frames.
-DEFAULT_WINDOW = 2
+#: Frames the agent may have in flight without an ack (see limits.SCREEN_WINDOW).
+DEFAULT_WINDOW = limits.SCREEN_WINDOW
 #: Largest screen side accepted, pixels (8K and a bit).
 MAX_SIDE = 8192
 #: Most rectangles in one frame; the encoder merges far below this.

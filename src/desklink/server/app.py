@@ -27,7 +27,8 @@ from desklink.server.context import Context, Origins
 from desklink.server.headers import SecurityHeaders
 from desklink.server.http import Access, EndpointSpec, endpoint, json_response
 from desklink.server.hub import Hub
-from desklink.relay.screen import Policy, Relay
+from desklink.relay import Policy, Relay
+from desklink.server.relay_io import AuditWriter, relay_ticker
 from desklink.server.ws_agent import agent_endpoint
 from desklink.server.ws_rep import rep_endpoint
 from desklink.server.ws_viewer import viewer_endpoint
@@ -35,6 +36,9 @@ from desklink.server.ws_visitor import visitor_endpoint
 from desklink.store import Store
 
 log = logging.getLogger("desklink")
+
+#: At shutdown, how long the timeline's last events may take to be written.
+SHUTDOWN_AUDIT_S = 2.0
 
 HTTP_HANDLERS = [*pages.ROUTES, *api_visitor.ROUTES, *api_console.ROUTES, *api_admin.ROUTES]
 
@@ -72,7 +76,6 @@ async def _sweeper(ctx: Context) -> None:
             if closed:
                 log.info("sweeper closed %d requests", closed)
             await ctx.store.purge_auth_sessions(datetime.now(UTC))
-            ctx.relay.sweep()
         except Exception:
             log.exception("sweep failed; trying again next round")
 
@@ -93,29 +96,27 @@ def create_app(settings: Settings) -> Starlette:
             dispatcher=Dispatcher(store, broker, settings),
             hub=hub,
             origins=Origins(store, settings),
-            relay=Relay(
-                window=settings.screen_window,
-                grace_s=settings.agent_grace_s,
-                policy=Policy(
-                    input_events_per_s=settings.max_input_events_per_s,
-                    max_strokes=settings.max_strokes,
-                    annotations_per_minute=settings.annotations_per_minute,
-                    max_clipboard_chars=settings.max_clipboard_chars,
-                    clipboard_to_visitor=settings.clipboard_to_visitor,
-                    clipboard_from_visitor=settings.clipboard_from_visitor,
-                ),
-            ),
+            relay=Relay(Policy.from_settings(settings)),
+            audits=AuditWriter(store),
         )
         await ctx.origins.refresh()
         app.state.ctx = ctx
-        sweeper = asyncio.create_task(_sweeper(ctx), name="desklink-sweeper")
+        tasks = [
+            asyncio.create_task(_sweeper(ctx), name="desklink-sweeper"),
+            asyncio.create_task(ctx.audits.run(), name="desklink-audit"),
+            asyncio.create_task(relay_ticker(ctx.relay, ctx.audits), name="desklink-relay-clock"),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
             for conn in tuple(Connection.live):
                 conn.close_soon(codes.CLOSE_GOING_AWAY, "server shutting down")
             await asyncio.sleep(0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ctx.audits.drain(), SHUTDOWN_AUDIT_S)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await hub.stop()
             await broker.aclose()
             await store.close()

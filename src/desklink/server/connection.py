@@ -23,6 +23,8 @@ from desklink.protocol import codes
 from desklink.protocol.messages import encode, error
 from desklink.protocol.outbox import Outbox, Priority
 from desklink.protocol.ratelimit import TokenBucket
+from desklink.protocol.server_messages import Out, encode_out
+from desklink.relay.effects import Deliver
 from desklink.server import auth as authmod
 from desklink.server.context import Context
 
@@ -60,8 +62,6 @@ class Connection:
         self._controls: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._close_code: int | None = None
         self._close_reason = ""
-        #: The text of the message being handled (for relays that forward it as is).
-        self.last_raw = ""
 
     # ------------------------------------------------------------- sending
     def deliver(self, channel: str, text: str) -> None:
@@ -74,6 +74,16 @@ class Connection:
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_text(encode(message))
+
+    def send_out(self, message: Out) -> None:
+        self.send_text(encode_out(message))
+
+    def deliver_effect(self, delivery: Deliver) -> None:
+        """One delivery the relay decided on (server/relay_io.py)."""
+        if delivery.screen is None:
+            self.send_text(str(delivery.data))
+        else:
+            self.send_screen(bytes(delivery.data), delivery.screen)
 
     def send_text(self, text: str) -> None:
         if self._close_code is not None:
@@ -145,11 +155,6 @@ class Connection:
             await self.ctx.hub.leave(channel, self)
 
     # ------------------------------------------------------------- receiving
-    #: Largest binary message this kind of socket takes (screen frames are
-    #: bigger than chat; the agent raises this).
-    def max_binary_bytes(self) -> int:
-        return self.ctx.settings.max_message_bytes
-
     async def receive(self, timeout: float | None = None) -> str | bytes | None:
         """The next message (text or binary), or None when the peer went
         away. Past its size limit the socket is closed with 1009."""
@@ -163,8 +168,8 @@ class Connection:
         if message["type"] == "websocket.disconnect":
             return None
         text, data = message.get("text"), message.get("bytes")
-        limit = self.ctx.settings.max_message_bytes if text is not None else self.max_binary_bytes()
-        size = len(text) if text is not None else len(data or b"")
+        limit = self.ctx.settings.max_message_bytes
+        size = len(text.encode("utf-8", "surrogatepass")) if text is not None else len(data or b"")
         if size > limit:
             raise Closing(codes.CLOSE_TOO_BIG, f"message over {limit} bytes")
         return str(text) if text is not None else bytes(data or b"")
@@ -265,7 +270,6 @@ class Connection:
                     continue
                 self.check_rate()
                 msg = decode(text, self.ctx.settings.max_message_bytes)
-                self.last_raw = text
                 ref = type(msg).__struct_config__.tag
                 handler = handlers.get(type(msg))
                 if handler is None:

@@ -16,7 +16,8 @@ from desklink.store.records import Queue
 if TYPE_CHECKING:
     from desklink.dispatch.dispatcher import Dispatcher
     from desklink.server.auth import Accounts
-    from desklink.relay.screen import Relay
+    from desklink.relay import Relay
+    from desklink.server.relay_io import AuditWriter
     from desklink.server.hub import Hub
 
 #: How long a node trusts its cached list of queue origins, seconds. An
@@ -85,4 +86,5 @@ class Context:
     hub: Hub
     origins: Origins
     relay: Relay
+    audits: AuditWriter
     started: float = field(default_factory=time.time)

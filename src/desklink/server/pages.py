@@ -75,12 +75,12 @@ def render_metrics(ctx: Context) -> str:
         queued += len(conn.outbox)
     lines = ["# TYPE desklink_connections gauge"]
     lines += [f'desklink_connections{{kind="{names[k]}"}} {n}' for k, n in kinds.items() if k in names]
-    screens = ctx.relay.sessions.values()
+    relay = ctx.relay.statistics()
     lines += [
         "# TYPE desklink_screen_sessions gauge",
-        f"desklink_screen_sessions {sum(1 for s in screens if s.state == 'sharing')}",
+        f"desklink_screen_sessions {relay['sharing']}",
         "# TYPE desklink_screen_bytes_in counter",
-        f"desklink_screen_bytes_in {sum(s.bytes_in for s in screens)}",
+        f"desklink_screen_bytes_in {relay['bytes_in']}",
         "# TYPE desklink_outbox_queued gauge",
         f"desklink_outbox_queued {queued}",
     ]

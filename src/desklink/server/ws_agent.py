@@ -1,6 +1,13 @@
-"""``/ws/agent``: the visitor's agent. A thin adapter: join code (or resume
-token) in, consent and screen frames through to the relay. Join guessing is
-limited per address, and a malformed frame closes only this socket."""
+"""``/ws/agent``: the visitor's agent. A thin adapter: the join code (or the
+resume token) in, then every message through the relay core
+(``relay/session.py``) and its effects out. Join guessing is limited per
+address, and a malformed frame closes only this socket.
+
+Every message this socket receives is bounded by ``max_message_bytes`` at the
+transport; screen frames larger than that arrive in parts
+(``protocol/framing.py``) and are joined here, up to
+``max_screen_frame_bytes``, only once the agent has joined.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +21,12 @@ from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import join_secret_hash
 from desklink.errors import ProtocolError
 from desklink.protocol import codes, screen
-from desklink.protocol.framing import Channel, decode_frame
+from desklink.protocol.framing import Channel, Reassembler
 from desklink.protocol.messages import (
     AHello,
     Annotate,
     Clipboard,
+    ClipboardAllow,
     Consent,
     ControlRevoked,
     Ping,
@@ -27,13 +35,17 @@ from desklink.protocol.messages import (
     StopSharing,
     decode_agent,
 )
-from desklink.relay.screen import ScreenSession
+from desklink.protocol.server_messages import AgentLimits, Pong
+from desklink.relay import AgentIntro, ScreenSession
 from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
 from desklink.server.context import Context
 from desklink.server.http import client_ip
+from desklink.server.relay_io import pump
 
 #: Digits in a join code: a 3-digit slot and a 6-digit secret.
 CODE_DIGITS = 9
+
+RELAYED = (Consent, ScreenInfo, StopSharing, ScreenStats, ControlRevoked, Annotate, Clipboard, ClipboardAllow, Ping)
 
 
 class AgentConnection(Connection):
@@ -42,45 +54,46 @@ class AgentConnection(Connection):
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         super().__init__(ws, ctx)
         self.screen: ScreenSession | None = None
+        self.parts = Reassembler({Channel.SCREEN: ctx.settings.max_screen_frame_bytes})
 
     async def reader(self) -> None:
         await self._hello()
-        handlers = {
-            Consent: self._consent,
-            ScreenInfo: self._info,
-            StopSharing: self._stop,
-            ScreenStats: self._stats,
-            ControlRevoked: self._revoked,
-            Annotate: self._annotate,
-            Clipboard: self._clipboard,
-            Ping: self._ping,
-        }
-        await self.message_loop(decode_agent, handlers)
-
-    def max_binary_bytes(self) -> int:
-        return self.ctx.settings.max_screen_frame_bytes + 1
+        await self.message_loop(decode_agent, dict.fromkeys(RELAYED, self._relay))
 
     def check_rate(self) -> None:
-        """Stats come every second; clipboard spends the per-minute budget
-        itself (``take_token``), annotation its own (the relay's)."""
+        """Pings and stats come every few seconds; clipboard spends the
+        per-minute budget itself (``take_token``), annotation its own (the
+        relay's)."""
+
+    async def _relay(self, msg: Any) -> None:
+        assert self.screen is not None
+        if isinstance(msg, Clipboard):
+            self.take_token()
+        self.pump(self.screen.receive_agent(msg, time.monotonic()))
+        if isinstance(msg, Ping):
+            self.send_out(Pong())
+
+    def pump(self, fx: Any) -> None:
+        pump(fx, self.ctx.audits)
 
     def on_binary(self, data: bytes) -> None:
-        self._frame(data)
-
-    def _frame(self, data: bytes) -> None:
         """Validate a screen message completely, then hand it to the relay."""
+        if self.screen is None:
+            raise Closing(codes.CLOSE_BAD_DATA, "join before sending frames")
         try:
-            channel, payload = decode_frame(data, self.ctx.settings.max_screen_frame_bytes + 1)
-            if channel is not Channel.SCREEN:
-                raise ProtocolError(f"agents send only screen frames, not channel {channel.name}")
+            done = self.parts.feed(data)
+            if done is None:
+                return
+            _, payload = done
             parsed = screen.decode(payload, self.ctx.settings.max_screen_frame_bytes)
         except ProtocolError as exc:
-            raise Closing(codes.CLOSE_BAD_DATA, exc.message[:120]) from None
-        assert self.screen is not None
+            code = codes.CLOSE_TOO_BIG if exc.code == "too_large" else codes.CLOSE_BAD_DATA
+            raise Closing(code, exc.message[:120]) from None
+        now = time.monotonic()
         if isinstance(parsed, screen.Frame):
-            self.screen.frame(payload, parsed.seq, parsed.key)
+            self.pump(self.screen.receive_agent_frame(payload, parsed.seq, parsed.key, now))
         else:
-            self.screen.pointer(payload, shape=isinstance(parsed, screen.Cursor))
+            self.pump(self.screen.receive_agent_pointer(payload, shape=isinstance(parsed, screen.Cursor), now=now))
 
     async def _hello(self) -> None:
         text = await self.receive_text(HELLO_TIMEOUT_S)
@@ -107,28 +120,26 @@ class AgentConnection(Connection):
             raise Closing(codes.CLOSE_ENDED, "the support session has ended")
         req = await store.get_request(session.request_id)
         assert req is not None
-        self.screen = relay.open(session.id, session.rep_id)
+        now = time.monotonic()
+        self.screen, opened = relay.open(session.id, session.request_id, session.rep_id, now)
+        self.pump(opened)
         await self.join(ch.request_channel(session.request_id))
-        self.send(
-            {
-                "t": "welcome",
-                "session_id": session.id,
-                "provider": self.ctx.settings.provider_name,
-                "rep": {"name": await self.ctx.dispatcher.rep_name(session.rep_id)},
-                "visitor": {"name": req.visitor_name},
-                "asks": ["view"],
-                "resume": self.screen.resume_token,
-                "resumed": resumed and self.screen.state == "sharing",
-            }
+        s = self.ctx.settings
+        intro = AgentIntro(
+            provider=s.provider_name,
+            rep_name=await self.ctx.dispatcher.rep_name(session.rep_id),
+            visitor_name=req.visitor_name,
+            limits=AgentLimits(
+                max_message_bytes=s.max_message_bytes,
+                max_screen_frame_bytes=s.max_screen_frame_bytes,
+                max_clipboard_chars=s.max_clipboard_chars,
+                max_stroke_points=self.ctx.relay.policy.max_stroke_points,
+                screen_window=s.screen_window,
+                ping_interval_s=s.agent_ping_interval_s,
+                link_timeout_s=s.agent_link_timeout_s,
+            ),
         )
-        self.screen.attach_agent(self, resumed=resumed)
-        await store.add_event(
-            request_id=session.request_id,
-            kind="agent_resumed" if resumed else "agent_joined",
-            actor="visitor",
-            data={"platform": hello.platform[:64], "version": hello.version[:32]},
-            now=datetime.now(UTC),
-        )
+        self.pump(self.screen.attach_agent(self, intro, time.monotonic(), resumed=resumed))
 
     async def _redeem(self, code: str) -> str:
         s = self.ctx.settings
@@ -145,71 +156,13 @@ class AgentConnection(Connection):
             raise Closing(codes.CLOSE_AUTH, "wrong or expired join code")
         return session_id
 
-    async def _consent(self, msg: Consent) -> None:
-        assert self.screen is not None
-        if msg.control is not None:
-            if self.screen.control != "asking":
-                raise ProtocolError("control was not asked for", code="bad_state")
-            self.screen.control_consent(msg.control)
-            await self._event("control_allowed" if msg.control else "control_denied")
-            return
-        if msg.view is None:
-            raise ProtocolError("consent needs view or control")
-        if self.screen.state != "asking":
-            raise ProtocolError("consent was already given or refused", code="bad_state")
-        self.screen.consent(msg.view)
-        await self._event("screen_allowed" if msg.view else "screen_denied")
-        if not msg.view:
-            self.close_soon(codes.CLOSE_NORMAL, "visitor declined")
-
-    async def _event(self, kind: str) -> None:
-        assert self.screen is not None
-        session = await self.ctx.store.get_session(self.screen.session_id)
-        if session is not None:
-            await self.ctx.store.add_event(
-                request_id=session.request_id, kind=kind, actor="visitor", data={}, now=datetime.now(UTC)
-            )
-
-    async def _revoked(self, msg: ControlRevoked) -> None:
-        assert self.screen is not None
-        if self.screen.control != "view":
-            self.screen.end_control("visitor")
-            await self._event("control_revoked")
-
-    async def _annotate(self, msg: Annotate) -> None:
-        assert self.screen is not None
-        self.screen.annotate(self.last_raw, msg.op, msg.id, from_agent=True)
-
-    async def _clipboard(self, msg: Clipboard) -> None:
-        assert self.screen is not None
-        self.take_token()
-        self.screen.clipboard(msg.text, from_agent=True)
-
-    async def _info(self, msg: ScreenInfo) -> None:
-        assert self.screen is not None
-        monitors = [{"index": m.index, "width": m.width, "height": m.height, "primary": m.primary} for m in msg.monitors]
-        self.screen.set_monitors(monitors, msg.selected)
-
-    async def _stop(self, msg: StopSharing) -> None:
-        assert self.screen is not None
-        self.screen.stop("visitor")
-        self.close_soon(codes.CLOSE_NORMAL, "visitor stopped sharing")
-
-    async def _stats(self, msg: ScreenStats) -> None:
-        assert self.screen is not None
-        self.screen.agent_stats(msg.rtt_ms)
-
-    async def _ping(self, msg: Ping) -> None:
-        self.send({"t": "pong"})
-
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         if note.get("op") == "ended" and self.screen is not None:
-            self.screen.stop("session_ended")
-            self.close_soon(codes.CLOSE_ENDED, "the support session ended")
+            self.pump(self.ctx.relay.end_session(self.screen.session_id, time.monotonic()))
 
     async def on_close(self) -> None:
         if self.screen is not None:
-            self.screen.detach_agent(self, time.monotonic())
+            self.pump(self.screen.detach_agent(self, time.monotonic()))
 
 
 async def agent_endpoint(ws: WebSocket) -> None:

@@ -156,15 +156,18 @@ class RepConnection(Connection):
         await self.ctx.dispatcher.typing(req, session.id, "rep", msg.on)
 
     async def _end(self, msg: End) -> None:
-        actor = f"rep:{self.user.id}"
         pending = self.wrapup.get(msg.session_id)
         if pending is not None:
-            await self.ctx.dispatcher.wrap_up(pending, actor=actor, disposition=msg.disposition, note=msg.note)
+            await self.ctx.dispatcher.wrap_up(
+                pending, actor="rep", actor_id=self.user.id, disposition=msg.disposition, note=msg.note
+            )
             del self.wrapup[msg.session_id]
             self.send({"t": "ended", "session_id": pending.id, "by": "visitor", "disposition": msg.disposition})
             return
         session = self._held(msg.session_id)
-        await self.ctx.dispatcher.end(session, by="rep", actor=actor, disposition=msg.disposition, note=msg.note)
+        await self.ctx.dispatcher.end(
+            session, by="rep", actor="rep", actor_id=self.user.id, disposition=msg.disposition, note=msg.note
+        )
 
     async def _screen_request(self, msg: ScreenRequest) -> None:
         session = self._held(msg.session_id)

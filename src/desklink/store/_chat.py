@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from desklink.errors import Conflict, NotFound
+from desklink.protocol.events import Actor, EventKind, check_kind
 from desklink.protocol.lifecycle import CHAT_ALLOWED
 from desklink.store._base import Rollback, StoreBase, record
 from desklink.store.models import EventRow, MessageRow, RequestRow
@@ -125,17 +126,28 @@ class ChatMixin(StoreBase):
     # -- events ------------------------------------------------------------
 
     async def add_event(
-        self, *, request_id: str | None, kind: str, actor: str, data: dict[str, Any], now: datetime
+        self,
+        *,
+        request_id: str | None,
+        kind: EventKind,
+        actor: Actor,
+        data: dict[str, Any],
+        now: datetime,
+        actor_id: int | None = None,
     ) -> Event:
-        """Append to the event log. ``data`` must be JSON-serialisable; it
-        comes back as plain JSON values (tuples become lists).
-        :class:`NotFound` if ``request_id`` names no request."""
+        """Append to the event log. ``kind`` and ``actor`` come from the
+        closed vocabulary of :mod:`desklink.protocol.events` (anything else
+        is a ``ValueError``); ``actor_id`` is the acting user, if a user
+        acted. ``data`` must be JSON-serialisable; it comes back as plain
+        JSON values (tuples become lists). :class:`NotFound` if
+        ``request_id`` names no request."""
+        check_kind(kind, actor)
         try:
             async with self._write() as conn:
                 row = (
                     await conn.execute(
                         insert(EventRow)
-                        .values(request_id=request_id, kind=kind, actor=actor, data=data, created_at=now)
+                        .values(request_id=request_id, kind=kind, actor=actor, actor_id=actor_id, data=data, created_at=now)
                         .returning(EventRow)
                     )
                 ).one()

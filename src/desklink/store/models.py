@@ -262,8 +262,11 @@ class EventRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     request_id: Mapped[str | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    #: One of protocol/events.py's ``EventKind``; ``actor`` one of its
+    #: ``Actor``; ``actor_id`` the acting user, when a user acted.
     kind: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     data: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from desklink.protocol.events import Actor, EventKind
 from desklink.protocol.lifecycle import RequestStatus
 
 Role = Literal["rep", "supervisor", "admin"]
@@ -101,8 +102,9 @@ class Message:
 class Event:
     id: int
     request_id: str | None
-    kind: str
-    actor: str
+    kind: EventKind
+    actor: Actor
+    actor_id: int | None
     data: dict[str, Any]
     created_at: datetime
 

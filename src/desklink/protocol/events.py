@@ -1,0 +1,60 @@
+"""The session timeline's vocabulary: every kind of event and every kind of
+actor, as closed sets.
+
+Events are what a support session leaves behind besides its chat: the
+dispatcher logs the request's lifecycle, the relay logs what happened to the
+screen (privileges asked, granted, refused, revoked; sharing started and
+stopped; watchers; clipboard crossings). Reports group by these kinds and
+actors, and the admin center words them, so nothing outside these sets is
+ever stored (:func:`check_kind` guards the store).
+
+An actor is *who* in words a report can group by; when the actor is a user,
+the event also carries the user's id (``actor_id``).
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+EventKind = Literal[
+    # the request and the session (dispatch/)
+    "submitted",
+    "accepted",
+    "abandoned",
+    "expired",
+    "ended",
+    "wrapped_up",
+    # screen sharing (dispatch/ and relay/)
+    "screen_requested",
+    "agent_joined",
+    "agent_resumed",
+    "agent_lost",
+    "privilege_asked",
+    "privilege_granted",
+    "privilege_refused",
+    "privilege_revoked",
+    "privilege_released",
+    "sharing_started",
+    "sharing_stopped",
+    "watcher_joined",
+    "watcher_left",
+    "clipboard_crossed",
+]
+
+#: ``visitor``: the person helped (help box or agent). ``rep``: the user
+#: holding the session. ``watcher``: another user (a supervisor or admin)
+#: watching it. ``system``: DeskLink itself (expiry, a lost link, the end of
+#: the session).
+Actor = Literal["visitor", "rep", "watcher", "system"]
+
+EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)
+ACTORS: Final[tuple[Actor, ...]] = get_args(Actor)
+
+
+def check_kind(kind: str, actor: str) -> None:
+    """Refuse an event kind or actor outside the vocabulary (a programming
+    error, never a peer's input)."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    if actor not in ACTORS:
+        raise ValueError(f"unknown actor {actor!r}")

@@ -1,0 +1,182 @@
+"""What the server sends: one frozen struct per message type.
+
+The counterpart of :mod:`desklink.protocol.messages` (what clients send).
+Messages that travel both ways unchanged (``screen.ack``, ``annotate``,
+``clipboard``, ``input``...) use the client's struct in both directions, so
+the relay forwards exactly what it validated, re-encoded, never the text it
+received.
+
+Fields that a message carries only for some receivers are ``UNSET`` by
+default and then left out of the JSON (``ended`` has a ``disposition`` for
+reps, none for visitors).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from desklink.protocol.messages import (
+    Annotate,
+    Clipboard,
+    Input,
+    Msg,
+    Ping,
+    ScreenAck,
+    ScreenRefresh,
+    ScreenSelect,
+)
+from desklink.protocol.privileges import Privilege, PrivilegeState
+
+Status = Literal["waiting_agent", "asking", "sharing", "denied", "stopped"]
+ControlStatus = Literal["view", "asking", "granted"]
+#: Who stopped sharing, or ended control: the visitor, the rep, the support
+#: session ending, the agent's link lost past the grace period, or DeskLink.
+StopBy = Literal["visitor", "rep", "session_ended", "agent_lost", "system"]
+
+
+class Out(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=True):
+    """Base of server messages. ``omit_defaults`` leaves ``UNSET`` fields out."""
+
+
+class Error(Out, tag="error"):
+    code: str
+    message: str
+    ref: str | UnsetType = UNSET
+
+
+class Pong(Out, tag="pong"):
+    pass
+
+
+# --------------------------------------------------------------------------
+# to the agent
+
+
+class AgentLimits(msgspec.Struct, frozen=True):
+    """The limits an agent must keep, from the server's settings (so the
+    agent has no copies of them)."""
+
+    max_message_bytes: int
+    max_screen_frame_bytes: int
+    max_clipboard_chars: int
+    max_stroke_points: int
+    screen_window: int
+    #: The agent sends ``ping`` at least this often; the server closes a
+    #: link it has not heard from for ``link_timeout_s``.
+    ping_interval_s: float
+    link_timeout_s: float
+
+
+class Named(msgspec.Struct, frozen=True):
+    name: str
+
+
+class AgentWelcome(Out, tag="welcome"):
+    session_id: str
+    provider: str
+    rep: Named
+    visitor: Named
+    #: What the visitor is asked for now (derived from the privileges table).
+    asks: list[Privilege]
+    resume: str
+    #: True when this agent came back and keeps the consent it had.
+    resumed: bool
+    limits: AgentLimits
+
+
+class ControlAsk(Out, tag="control.ask"):
+    """The rep asks for control: ask the visitor."""
+
+    rep: str
+
+
+class ControlEnd(Out, tag="control.end"):
+    """Control ended by the rep or DeskLink: release everything."""
+
+    by: str
+
+
+class Ended(Out, tag="ended"):
+    """To the agent: sharing is over (``by``). To help box and console: the
+    support session ended (``session_id``; reps also get ``disposition``)."""
+
+    by: str
+    session_id: str | UnsetType = UNSET
+    disposition: str | None | UnsetType = UNSET
+
+
+# --------------------------------------------------------------------------
+# to the viewer
+
+
+class MonitorView(msgspec.Struct, frozen=True):
+    index: int
+    width: int
+    height: int
+    primary: bool = False
+
+
+class ClipboardState(msgspec.Struct, frozen=True):
+    """May clipboard text cross now, in each direction: the policy and the
+    visitor's own switch (off until the visitor turns it on)."""
+
+    from_visitor: bool
+    to_visitor: bool
+
+
+class ScreenState(Out, tag="screen.state"):
+    session_id: str
+    status: Status
+    #: Is the visitor's agent connected right now?
+    agent: bool
+    monitors: list[MonitorView]
+    selected: int
+    watchers: list[str]
+    by: str | None
+    control: ControlStatus
+    control_by: str | None
+    privileges: dict[Privilege, PrivilegeState]
+    clipboard: ClipboardState
+    #: While the agent's link is lost and the relay still waits for it to come
+    #: back: the seconds left when this was sent; None otherwise.
+    grace_left_s: float | None
+
+
+class ScreenStatsOut(Out, tag="screen.stats"):
+    rtt_ms: float
+
+
+#: What the server may send to an agent, for the agent's decoder.
+ToAgent = (
+    AgentWelcome
+    | ScreenAck
+    | ScreenRefresh
+    | ScreenSelect
+    | ControlAsk
+    | ControlEnd
+    | Input
+    | Annotate
+    | Clipboard
+    | Ended
+    | Error
+    | Pong
+    | Ping
+)
+
+_to_agent = msgspec.json.Decoder(ToAgent)
+_encoder = msgspec.json.Encoder()
+
+
+def decode_to_agent(data: str | bytes) -> Any:
+    """Parse a server message on the agent's side. Raises
+    ``msgspec.ValidationError``/``DecodeError`` for anything it does not know;
+    the agent logs and ignores those (a newer server may send more)."""
+    return _to_agent.decode(data)
+
+
+def encode_out(message: Out | Msg) -> str:
+    return _encoder.encode(message).decode("utf-8")
+
