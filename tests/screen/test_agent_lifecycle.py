@@ -108,7 +108,7 @@ async def test_ctrl_c_stops_sharing_on_both_sides(server: ServerProcess, display
     try:
         await viewer.wait_status("sharing")
         agent.send_signal(signal.SIGINT)
-        stopped = await viewer.wait_status("stopped", timeout=1.5)
+        stopped = await viewer.wait_status("stopped", timeout=15)
         assert stopped["by"] == "visitor"
         code, out = await finish(agent)
         assert code == 0 and "stopped by you" in out, out
