@@ -204,6 +204,11 @@ def test_protocol_half_plays_a_recorded_session(browser: Browser, server: Server
         {"at": 2000, "probe": True},
         {"at": 3500, "probe": True},
         {"at": 2000 + 57_000 + 10, "probe": True},
+        # Asking, no agent: lost only when the relay says it waits for one.
+        {"at": 59_500, "text": {**state, "status": "asking", "agent": False}},
+        {"at": 59_500, "probe": True},
+        {"at": 59_500, "text": {**state, "status": "asking", "agent": False, "grace_left_s": 30}},
+        {"at": 59_500, "probe": True},
         {"at": 60_000, "text": {**state, "status": "stopped", "by": "agent_lost", "agent": False, "grace_left_s": None}},
         {"at": 60_000, "probe": True},
         {"at": 60_001, "disconnected": 4010, "retry": False},
@@ -257,14 +262,16 @@ def test_protocol_half_plays_a_recorded_session(browser: Browser, server: Server
         {"from_visitor": True, "to_visitor": False},
         {"from_visitor": False, "to_visitor": False},  # clipboard: null -> nothing allowed
     ]
-    assert [(st["status"], st["agent"], st["grace"]) for st in states[4:]] == [("sharing", False, 57), ("stopped", False, None)]
+    assert [(st["status"], st["agent"], st["grace"]) for st in states[4:]] == [
+        ("sharing", False, 57), ("asking", False, None), ("asking", False, 30), ("stopped", False, None)]
     probes = [p for p in out["probes"] if "status" in p]
     assert probes[0] == {"at": 0, "status": "connecting", "agentLost": False, "graceLeftS": None, "underWay": False,
                          "link": "connecting", "closeCode": None, "gen": 0}
     assert (probes[1]["link"], probes[1]["gen"], probes[2]["gen"]) == ("reconnecting", 2, 3)
     assert [(p["agentLost"], p["graceLeftS"], p["underWay"]) for p in probes[3:6]] == [(True, 57, False), (True, 56, False), (True, 0, False)]
-    assert (probes[6]["status"], probes[6]["agentLost"], probes[6]["graceLeftS"]) == ("stopped", False, None)
-    assert (probes[7]["link"], probes[7]["closeCode"]) == ("closed", 4010)
+    assert [(p["status"], p["agentLost"], p["graceLeftS"]) for p in probes[6:9]] == [
+        ("asking", False, None), ("asking", True, 30), ("stopped", False, None)]
+    assert (probes[9]["link"], probes[9]["closeCode"]) == ("closed", 4010)
     assert out["stopCodes"] == [1008, 4001, 4003, 4004, 4010]
     assert out["maxClipboard"] == limits.MAX_CLIPBOARD_CHARS
 

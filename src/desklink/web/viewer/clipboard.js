@@ -83,6 +83,7 @@ export class ClipboardPanel {
   show(clip) {
     this.received = clip;
     if (this.element.hidden) this.unseen = true;
+    this._renderReceived();
     this.render();
   }
 
@@ -93,6 +94,7 @@ export class ClipboardPanel {
     this.input.value = '';
     this.element.hidden = true;
     this.live = false;
+    this._renderReceived();
     this.render();
   }
 
@@ -132,6 +134,16 @@ export class ClipboardPanel {
     this.sendButton.disabled = !this.live || !this.allowed.to_visitor || n === 0 || n > MAX_CLIPBOARD_CHARS;
   }
 
+  /** The received text changes only here: redrawing the rest must not lose the rep's selection in it. */
+  _renderReceived() {
+    const clip = this.received;
+    this.textEl.hidden = !clip;
+    setText(this.textEl, clip ? clip.text : '');
+    setText(this.timeEl, clip ? `copied at ${timeOf(clip.at)}` : '');
+    this.timeEl.dataset.at = clip ? String(clip.at) : '';
+    this.copyButton.disabled = !clip;
+  }
+
   render() {
     const v = this.o.visitor;
     const open = !this.element.hidden;
@@ -141,11 +153,6 @@ export class ClipboardPanel {
     this.toggleButton.dataset.new = String(this.unseen);
 
     const clip = this.received;
-    this.textEl.hidden = !clip;
-    setText(this.textEl, clip ? clip.text : '');
-    setText(this.timeEl, clip ? `copied at ${timeOf(clip.at)}` : '');
-    this.timeEl.dataset.at = clip ? String(clip.at) : '';
-    this.copyButton.disabled = !clip;
     let fromHint = '';
     if (!clip) {
       fromHint = this.allowed.from_visitor ? `Nothing yet. Text ${v} copies shows here.`

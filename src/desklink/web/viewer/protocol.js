@@ -47,11 +47,11 @@ export const MAX_CLIPBOARD_CHARS = 16_000;
 
 const LIVE = new Set(['asking', 'sharing']);
 
-/** Characters (code points, as Python's len()) in a string. */
+const SURROGATE_PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+
+/** Characters (code points, as Python's len() counts them) in a string. */
 export function countChars(text) {
-  let n = 0;
-  for (const _ of text) n += 1; // eslint-disable-line no-unused-vars
-  return n;
+  return text.length - (text.match(SURROGATE_PAIR)?.length ?? 0);
 }
 
 /**
@@ -115,9 +115,14 @@ export class ViewerProtocol extends EventTarget {
     return LIVE.has(this.status) && this.state.agent;
   }
 
-  /** Sharing, but the visitor's agent lost its link (the relay waits for it while graceLeftS() runs). */
+  /**
+   * The visitor's agent lost its link and the relay waits for it (while
+   * graceLeftS() runs): no agent while sharing, or while asking with a
+   * grace_left_s (a relay that sends no grace_left_s is still waiting while sharing).
+   */
   get agentLost() {
-    return this.status === 'sharing' && !this.state.agent;
+    const s = this.state;
+    return !!s && LIVE.has(s.status) && !s.agent && (s.status === 'sharing' || s.grace_left_s !== null);
   }
 
   /** Whole seconds the relay still waits for a lost agent, counted down locally; null when it does not say. */
@@ -200,7 +205,7 @@ export class ViewerProtocol extends EventTarget {
         this.state = normaliseState(msg);
         this.synced = true;
         const s = this.state;
-        this.graceEndsAt = s.status === 'sharing' && !s.agent && s.grace_left_s !== null ? this.now() + s.grace_left_s * 1000 : null;
+        this.graceEndsAt = this.agentLost && s.grace_left_s !== null ? this.now() + s.grace_left_s * 1000 : null;
         this.emit('state', { state: s, previous });
         break;
       }

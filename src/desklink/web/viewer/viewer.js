@@ -349,12 +349,13 @@ export class ScreenViewer {
     if (p.link === 'closed') return ['closed', FINAL_CLOSES[p.closeCode] || 'The screen relay closed the connection.'];
     if (p.link === 'reconnecting' || (p.link === 'open' && !p.synced && p.state)) return ['reconnecting', 'Connection lost. Reconnecting…'];
     const s = p.state;
+    if (p.agentLost) return ['agent_lost', 'The visitor’s computer lost its connection'];
     // A new code is out: whatever happened before, we now wait for its agent.
     if (this.offerFresh && ['waiting_agent', 'stopped', 'denied'].includes(s?.status)) return ['waiting_agent', 'Waiting for the visitor to run the agent'];
     switch (s?.status) {
       case 'waiting_agent': return ['waiting_agent', 'Waiting for the visitor to run the agent'];
       case 'asking': return ['asking', 'Waiting for the visitor to allow'];
-      case 'sharing': return p.agentLost ? ['agent_lost', 'The visitor’s computer lost its connection'] : ['sharing', 'Sharing'];
+      case 'sharing': return ['sharing', 'Sharing'];
       case 'denied': return ['denied', 'The visitor declined'];
       case 'stopped':
         if (s.by === 'agent_lost') return ['stopped', 'Disconnected: the visitor’s agent did not come back.'];
@@ -395,7 +396,7 @@ export class ScreenViewer {
     this.statusEl.dataset.status = status;
     setText(this.statusEl, text);
     const sharing = status === 'sharing';
-    const live = sharing || status === 'agent_lost'; // the relay still shares; the agent may be away
+    const live = sharing || (status === 'agent_lost' && p.status === 'sharing'); // the relay still shares; the agent may be away
     const picture = !this.surface.hidden;
     setText(this.sizeEl, p.size && live ? `${p.size.width} × ${p.size.height}` : '');
     // The notice covers the stage until there is a live picture; over an old picture it is a banner.
