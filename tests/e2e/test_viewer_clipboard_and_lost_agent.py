@@ -24,18 +24,22 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import test_screen_viewer
 from playwright.sync_api import Browser, Page, expect
+from test_screen_viewer import Scene, Watched, click_button, start_agent
 
 from desklink.agent.ui import ALLOW_BUTTON, CONSENT_TITLE
 from desklink.protocol import limits
 from desklink.protocol.screen import FLAG_KEY, Frame, Rect
 from desklink.testing import AdminAPI, ServerProcess
 from desklink.testing_x import XDisplay
-from test_screen_viewer import Scene, Watched, click_button, display, start_agent  # noqa: F401 (display is a fixture)
 
 HostSite = Any  # tests/e2e/conftest.py:HostSite
 
 pytestmark = pytest.mark.browser
+
+#: Xvfb (1280 x 800) with an xterm; the agents started on it are ended afterwards.
+display = test_screen_viewer.display
 
 expect.set_options(timeout=15_000)
 

@@ -153,7 +153,9 @@ def test_protocol_half_plays_a_recorded_session(browser: Browser, server: Server
         6: Frame(6, 600, w, h, (Rect(8, 8, 8, 8, Enc.JPEG, broken_jpeg),)).encode(),
         7: Frame(7, 700, w, h, (Rect.fill(0, 40, w, 8, (1, 2, 3)),)).encode(),
     }
-    screen = lambda frame: b"\x02" + frame  # noqa: E731
+    def screen(message: bytes) -> bytes:
+        return b"\x02" + message
+
     state = {"t": "screen.state", "session_id": "s", "status": "sharing", "agent": True, "monitors": [], "selected": 0,
              "watchers": [], "by": None, "control": "view", "control_by": None,
              "clipboard": {"from_visitor": True, "to_visitor": True}, "grace_left_s": None}
