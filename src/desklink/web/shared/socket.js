@@ -1,7 +1,10 @@
-// A WebSocket that reconnects by itself, used by the help box and the console.
+// A WebSocket that reconnects by itself, used by the help box, the console
+// and the screen viewer.
 //
-// It speaks the DeskLink control framing: one JSON object per text frame,
-// tagged by `t` (docs/protocol.md). It knows nothing about hello or resume:
+// It speaks the DeskLink framing (docs/protocol.md): one JSON object per text
+// frame, tagged by `t`; binary frames (`[u8 channel][payload]`, the screen)
+// go whole, as ArrayBuffers, to the `onbinary` handler, and are dropped when
+// there is none. It knows nothing about hello or resume:
 // the owner sends its hello from `onopen` and calls `resetBackoff()` once the
 // server has welcomed it, so a server that accepts and then drops the
 // connection at once does not get hammered.
@@ -17,7 +20,7 @@ export const PING_INTERVAL_MS = 25_000;
 export class ReconnectingSocket {
   /**
    * @param {string} url  ws:// or wss:// URL
-   * @param {object} handlers  onopen(), onmessage(msg), onclose(event, willRetry), onstate(state)
+   * @param {object} handlers  onopen(), onmessage(msg), onbinary(ArrayBuffer), onclose(event, willRetry), onstate(state)
    * @param {object} options  stopCodes: close codes after which it does not reconnect
    */
   constructor(url, handlers = {}, options = {}) {
@@ -92,6 +95,7 @@ export class ReconnectingSocket {
       this._scheduleRetry();
       return;
     }
+    ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this._setState('connecting');
     ws.onopen = () => {
@@ -102,7 +106,11 @@ export class ReconnectingSocket {
       this.handlers.onopen?.();
     };
     ws.onmessage = (event) => {
-      if (this.ws !== ws || typeof event.data !== 'string') return;
+      if (this.ws !== ws) return;
+      if (typeof event.data !== 'string') {
+        this.handlers.onbinary?.(event.data);
+        return;
+      }
       let msg;
       try {
         msg = JSON.parse(event.data);

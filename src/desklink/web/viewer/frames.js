@@ -12,10 +12,16 @@
 //
 // Every bound is checked as the server does: a rectangle and a copy source
 // lie inside the screen, payload lengths add up exactly. Anything else throws
-// a FrameError. Payloads are views (subarrays) into the received buffer,
-// never copies.
+// a FrameError. What a rectangle's payload must look like is its decoder's
+// business (decoders/, one module per encoding): the parser asks it. Payloads
+// are views (subarrays) into the received buffer, never copies.
 //
 // This module has no DOM dependency: the decoder worker imports it too.
+
+import { decoderFor } from './decoders/index.js';
+import { FrameError } from './frame-error.js';
+
+export { FrameError };
 
 export const CHANNEL_SCREEN = 2;
 
@@ -26,11 +32,6 @@ export const KIND_POINTER = 3;
 export const FLAG_KEY = 0x01;
 export const FLAG_REFINE = 0x02;
 
-export const ENC_JPEG = 0;
-export const ENC_COPY = 1;
-export const ENC_FILL = 2;
-export const ENC_PNG = 3;
-
 export const MAX_SIDE = 8192;
 export const MAX_RECTS = 4096;
 export const MAX_CURSOR_SIDE = 256;
@@ -39,13 +40,6 @@ const FRAME_HEAD = 20; // 1 + 1 + 4 + 8 + 2 + 2 + 2
 const RECT_HEAD = 13; // 2 * 4 + 1 + 4
 const CURSOR_HEAD = 17; // 1 + 2 * 6 + 4
 const POINTER_LEN = 5;
-
-export class FrameError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = 'FrameError';
-  }
-}
 
 function asBytes(data) {
   if (data instanceof Uint8Array) return data;
@@ -121,18 +115,7 @@ function parseFrame(bytes, view) {
       throw new FrameError(`rectangle ${w}x${h}+${x}+${y} is outside the ${width}x${height} screen`);
     }
     const rect = { x, y, w, h, enc, payload };
-    if (enc === ENC_COPY) {
-      if (len !== 4) throw new FrameError('copy rectangle payload must be 4 bytes');
-      rect.srcX = (payload[0] << 8) | payload[1];
-      rect.srcY = (payload[2] << 8) | payload[3];
-      if (rect.srcX + w > width || rect.srcY + h > height) throw new FrameError('copy source is outside the screen');
-    } else if (enc === ENC_FILL) {
-      if (len !== 3) throw new FrameError('fill rectangle payload must be 3 bytes');
-    } else if (enc === ENC_JPEG || enc === ENC_PNG) {
-      if (len < 4) throw new FrameError(`${enc === ENC_PNG ? 'png' : 'jpeg'} rectangle payload is too short`);
-    } else {
-      throw new FrameError(`unknown rectangle encoding ${enc}`);
-    }
+    decoderFor(enc).check(rect, { width, height });
     rects[i] = rect;
   }
   if (off !== bytes.length) throw new FrameError(`${bytes.length - off} stray bytes after the last rectangle`);

@@ -2,22 +2,17 @@
 // (on an OffscreenCanvas transferred from the page) and, where workers or
 // OffscreenCanvas are missing, on the page itself.
 //
-// For each frame every JPEG rectangle starts decoding at once
-// (createImageBitmap, off the main thread in the browser's decoder pool);
-// the rectangles are then drawn strictly in order, after the previous frame:
-//
-//   JPEG, PNG  drawImage(bitmap, x, y, w, h)
-//   COPY  drawImage(canvas, sx, sy, w, h, x, y, w, h): the canvas drawn onto
-//         itself, which the canvas spec defines as reading the source as it
-//         was before the draw (overlapping scrolls work)
-//   FILL  fillRect
+// For each frame every rectangle's decoder starts its work at once (picture
+// decoding runs off the main thread in the browser's decoder pool); the
+// rectangles are then drawn strictly in order, after the previous frame, each
+// by its own decoder (decoders/, one module per encoding: this file knows
+// none of them).
 //
 // A frame of another size (a key frame after a monitor switch or a screen
 // resize) resizes the canvas first. No DOM use: safe in a worker.
 
-import { ENC_COPY, ENC_FILL, ENC_JPEG, ENC_PNG, parseChannelMessage } from './frames.js';
-
-const BITMAP_OPTIONS = { colorSpaceConversion: 'none', premultiplyAlpha: 'none' };
+import { decoderFor } from './decoders/index.js';
+import { parseChannelMessage } from './frames.js';
 
 function now() {
   return performance.now();
@@ -25,9 +20,9 @@ function now() {
 
 /** The seq of a frame message whose body may be malformed (0 when unreadable). */
 export function peekSeq(buffer) {
-  const bytes = new Uint8Array(buffer);
+  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
   if (bytes.length < 7 || bytes[1] !== 1) return 0;
-  return new DataView(buffer).getUint32(3);
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(3);
 }
 
 export class FramePainter {
@@ -37,6 +32,7 @@ export class FramePainter {
     this.ctx = null;
     this.chain = Promise.resolve();
     this.drawnSize = null;
+    this.states = new Map(); // decoder -> its state on this canvas (decoders with createState())
     this._context();
   }
 
@@ -45,11 +41,18 @@ export class FramePainter {
     this.ctx.imageSmoothingEnabled = false;
   }
 
+  _state(decoder) {
+    if (!decoder.createState) return undefined;
+    if (!this.states.has(decoder)) this.states.set(decoder, decoder.createState());
+    return this.states.get(decoder);
+  }
+
   /**
    * Parse and paint one binary WebSocket message holding a frame. Resolves
    * once it is on the canvas with {seq, key, width, height, bytes, decodeMs,
-   * resized}; rejects (with .seq when known) on a malformed frame or a
-   * picture that would not decode, after drawing whatever could be drawn.
+   * resized, incomplete}; rejects (with .seq when known) on a malformed frame
+   * or a rectangle that would not decode, after drawing whatever could be
+   * drawn (then .incomplete is true and the message names the first failure).
    */
   paint(buffer, receivedAt = now()) {
     let frame;
@@ -62,10 +65,16 @@ export class FramePainter {
     if (!frame || frame.kind !== 'frame') return Promise.reject(new Error('not a screen frame'));
     const bytes = buffer.byteLength;
     // Start every decode now; they run in parallel with the previous frame's drawing.
-    const decodes = frame.rects.map((r) => (r.enc === ENC_JPEG || r.enc === ENC_PNG
-      ? createImageBitmap(new Blob([r.payload], { type: r.enc === ENC_PNG ? 'image/png' : 'image/jpeg' }), BITMAP_OPTIONS)
-      : null));
-    const done = this.chain.then(() => this._draw(frame, decodes)).then((result) => ({
+    const decoders = frame.rects.map((r) => decoderFor(r.enc));
+    const decodes = frame.rects.map((r, i) => {
+      const d = decoders[i];
+      try {
+        return d.decode ? d.decode(r, this._state(d), frame) : null;
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    });
+    const done = this.chain.then(() => this._draw(frame, decoders, decodes)).then((result) => ({
       ...result, seq: frame.seq, key: frame.key, width: frame.width, height: frame.height, bytes,
       decodeMs: now() - receivedAt,
     }));
@@ -73,7 +82,7 @@ export class FramePainter {
     return done;
   }
 
-  async _draw(frame, decodes) {
+  async _draw(frame, decoders, decodes) {
     const settled = await Promise.allSettled(decodes);
     const canvas = this.canvas;
     let resized = false;
@@ -84,30 +93,26 @@ export class FramePainter {
       resized = true;
     }
     const ctx = this.ctx;
-    let failed = 0;
+    const failures = [];
     for (let i = 0; i < frame.rects.length; i++) {
-      const r = frame.rects[i];
-      if (r.enc === ENC_JPEG || r.enc === ENC_PNG) {
-        const s = settled[i];
-        if (s.status === 'fulfilled') {
-          ctx.drawImage(s.value, r.x, r.y, r.w, r.h);
-          s.value.close();
-        } else {
-          failed += 1;
-        }
-      } else if (r.enc === ENC_COPY) {
-        ctx.drawImage(canvas, r.srcX, r.srcY, r.w, r.h, r.x, r.y, r.w, r.h);
-      } else if (r.enc === ENC_FILL) {
-        const p = r.payload;
-        ctx.fillStyle = `rgb(${p[0]}, ${p[1]}, ${p[2]})`;
-        ctx.fillRect(r.x, r.y, r.w, r.h);
+      const s = settled[i];
+      if (s.status === 'rejected') {
+        failures.push(s.reason);
+        continue;
+      }
+      try {
+        decoders[i].draw(ctx, frame.rects[i], s.value, canvas);
+      } catch (err) {
+        decoders[i].release?.(s.value);
+        failures.push(err);
       }
     }
     this.drawnSize = { width: canvas.width, height: canvas.height };
     // A non-key frame on a canvas that was just resized has nothing under it.
-    const incomplete = failed > 0 || (resized && !frame.key);
-    if (failed) {
-      const err = new Error(`${failed} picture(s) of frame ${frame.seq} would not decode`);
+    const incomplete = failures.length > 0 || (resized && !frame.key);
+    if (failures.length) {
+      const first = failures[0];
+      const err = new Error(`${failures.length} of ${frame.rects.length} rectangles of frame ${frame.seq} not drawn: ${first?.message || first}`);
       err.seq = frame.seq;
       err.incomplete = true;
       throw err;

@@ -1,36 +1,37 @@
 // ScreenViewer: the rep's view of the visitor's screen (docs/protocol.md,
-// "Screen sharing").
+// "Screen sharing"), the page half. It puts together
 //
-// It opens /ws/viewer?session=<id> (same origin; the login cookie
-// authenticates), shows the relay's screen.state as a status line, and hands
-// every binary frame to the renderer (a worker owning the canvas, or the page
-// as a fallback). Each frame is acknowledged with screen.ack once it is on
-// the canvas: the agent keeps at most two frames unacknowledged, so a slow
-// decoder lowers the frame rate instead of building a queue.
+//   ReconnectingSocket (shared/socket.js)  /ws/viewer?session=<id>, same origin,
+//        the login cookie authenticates; reconnects with backoff (0.5 s
+//        doubling to 10 s, jittered) and pings; STOP_CODES end it for good
+//   ViewerProtocol (protocol.js)  everything the protocol says: state, acks
+//        after drawing, refresh requests, the generation counter, cursor
+//        messages, clipboard; no DOM
+//   a renderer (renderer.js)  the decoder worker owning the canvas, or the
+//        page as a fallback
+//   the UI: status line and notice, tools, readout (stats.js), the pointer
+//        (cursor.js), remote control (input.js), whiteboard (whiteboard.js),
+//        clipboard panel (clipboard.js)
 //
-// A dropped socket reconnects with backoff (0.5 s doubling to 10 s, jittered);
-// the relay then sends a key frame. Close codes that reconnecting cannot fix
-// (login gone, session ended, not allowed) stop it.
-//
-// All text is set with textContent; no inline styles (the CSP forbids them):
-// the look is viewer/viewer.css, driven by data- attributes and `hidden`.
+// and holds no protocol rule itself. All text is set with textContent; no
+// inline styles (the CSP forbids them): the look is viewer/viewer.css,
+// driven by data- attributes and `hidden`.
 
 import { h, setText, formatClock, wsUrl } from '../shared/dom.js';
 import { downloadBlob } from '../shared/http.js';
-import { KIND_CURSOR, KIND_FRAME, KIND_POINTER, parseChannelMessage, screenKind } from './frames.js';
+import { ReconnectingSocket } from '../shared/socket.js';
+import { ClipboardPanel } from './clipboard.js';
 import { CursorOverlay } from './cursor.js';
 import { RemoteControl } from './input.js';
+import { STOP_CODES, ViewerProtocol } from './protocol.js';
 import { InlineRenderer, WorkerRenderer, workersAvailable } from './renderer.js';
 import { ViewerStats, formatStats } from './stats.js';
 import { Whiteboard } from './whiteboard.js';
 
-const MIN_DELAY_MS = 500;
-const MAX_DELAY_MS = 10_000;
-const PING_MS = 25_000;
 const STATS_MS = 500;
-/** Ask for at most one key frame per this long after bad frames. */
-const REFRESH_GAP_MS = 1000;
-/** Close codes after which reconnecting cannot help. */
+/** How often the lost-agent countdown is redrawn (it shows whole seconds). */
+const COUNTDOWN_MS = 250;
+/** What the viewer says after each of the close codes that end it (STOP_CODES). */
 const FINAL_CLOSES = {
   1008: 'This console is not allowed to connect from this address.',
   4001: 'Your login has expired. Log in again to view the screen.',
@@ -42,8 +43,9 @@ const STOPPED_BY = {
   visitor: 'by the visitor',
   rep: 'by you',
   session_ended: 'the session ended',
-  agent_lost: 'the visitor’s agent disconnected',
 };
+const LIVE = ['asking', 'sharing'];
+
 export class ScreenViewer {
   /**
    * @param {object} options
@@ -59,23 +61,25 @@ export class ScreenViewer {
     this.sessionId = options.sessionId;
     this.visitor = options.visitorName || 'The visitor';
     this.origin = options.origin || location.origin;
-    this.ws = null;
-    this.gen = 0;
-    this.delay = MIN_DELAY_MS;
-    this.retryTimer = null;
-    this.pingTimer = null;
     this.statsTimer = null;
-    this.final = null; // text once closed for good
-    this.reconnecting = false;
-    this.state = null; // the last screen.state
+    this.countdownTimer = null;
     this.wantRequest = false;
     this.offer = null;
     this.offerFresh = false;
-    this.lastRefresh = 0;
-    this.size = null;
     this.scale = 'fit';
     this.stats = new ViewerStats();
+    this.protocol = new ViewerProtocol({ send: (msg) => this.socket.send(msg) });
+    this.socket = new ReconnectingSocket(wsUrl(this.origin, `/ws/viewer?session=${encodeURIComponent(this.sessionId)}`), {
+      onopen: () => this.protocol.connected(),
+      onmessage: (msg) => this.protocol.feed(msg),
+      onbinary: (data) => {
+        this.stats.onBytes(data.byteLength);
+        this.protocol.feed(data);
+      },
+      onclose: (event, willRetry) => this.protocol.disconnected(event.code, willRetry),
+    }, { stopCodes: STOP_CODES });
     this._build();
+    this._listen();
     this._startRenderer();
   }
 
@@ -90,7 +94,7 @@ export class ScreenViewer {
     this.statsEl = h('span', { class: 'screen-stats', testid: 'screen-stats', title: 'Frames drawn per second and bandwidth over the last 2 s; time from arrival to pixels (decode + draw); time between frames',
       data: { fps: '0', kbps: '0', frames: '0' } }, '');
     this.monitorSelect = h('select', { class: 'screen-monitor', testid: 'screen-monitor', 'aria-label': 'Monitor', props: { hidden: true },
-      on: { change: () => this._send({ t: 'screen.select', monitor: Number(this.monitorSelect.value) }) } });
+      on: { change: () => this.protocol.select(Number(this.monitorSelect.value)) } });
     this.fitButton = btn('screen-fit', 'Actual size', 'Show the screen pixel for pixel (1:1)', () => this.setScale(this.scale === 'fit' ? '1:1' : 'fit'), { 'aria-pressed': 'false' });
     this.refreshButton = btn('screen-refresh', 'Refresh', 'Ask for a complete new picture', () => this.refresh());
     this.snapshotButton = btn('screen-snapshot', 'Save image', 'Download the current picture as PNG', () => this._saveImage());
@@ -103,27 +107,34 @@ export class ScreenViewer {
     this.cursor = new CursorOverlay(this.cursorCanvas);
     this.surface = h('div', { class: 'screen-surface', testid: 'screen-surface', 'aria-label': `${this.visitor}’s screen`,
       props: { hidden: true }, data: { control: 'view' } }, this.cursorCanvas, this.canvas);
+    const send = (msg) => this.protocol.send(msg);
     // Remote control: the bar's control group, and the rep's mouse and keyboard on the surface.
     this.control = new RemoteControl({
       root: () => this.element, surface: this.surface, visitor: this.visitor, button: btn,
-      canvas: () => this.canvas, size: () => this.size, send: (msg) => this._send(msg), toast: this.options.toast,
+      canvas: () => this.canvas, size: () => this.protocol.size, send, toast: this.options.toast,
     });
     // Whiteboard: a canvas over the picture (under the remote pointer) and its group in the bar.
     this.whiteboard = new Whiteboard({
-      surface: this.surface, before: this.cursorCanvas, size: () => this.size, button: btn,
-      send: (msg) => this._send(msg), toast: this.options.toast,
+      surface: this.surface, before: this.cursorCanvas, size: () => this.protocol.size, button: btn,
+      send, toast: this.options.toast,
+    });
+    this.clipboard = new ClipboardPanel({
+      visitor: this.visitor, button: btn, send: (text) => this.protocol.sendClipboard(text), toast: this.options.toast,
     });
 
     this.noticeTitle = h('h4', { class: 'screen-notice-title' });
-    this.noticeText = h('p', { class: 'screen-notice-text' });
+    this.noticeText = h('p', { class: 'screen-notice-text', testid: 'screen-notice-text' });
     this.codeEl = h('strong', { class: 'screen-code', testid: 'screen-code' });
     this.commandEl = h('code', { class: 'screen-command', testid: 'screen-command' });
     this.expiresEl = h('span', { class: 'screen-expires', testid: 'screen-code-expires' });
     this.offerEl = h('div', { class: 'screen-offer', props: { hidden: true } },
       h('span', { class: 'screen-offer-label' }, 'Join code to read out'), this.codeEl, this.expiresEl,
       h('span', { class: 'screen-offer-label' }, 'The visitor runs'), this.commandEl);
+    this.stopWaitingButton = btn('screen-stop-waiting', 'Stop waiting', 'End screen sharing now instead of waiting for the visitor’s computer',
+      () => this.stop(), { class: 'btn btn-small btn-danger screen-btn', props: { hidden: true } });
     this.notice = h('div', { class: 'screen-notice', testid: 'screen-notice' },
-      h('div', { class: 'screen-notice-mark', 'aria-hidden': 'true' }), this.noticeTitle, this.noticeText, this.offerEl);
+      h('div', { class: 'screen-notice-mark', 'aria-hidden': 'true' }), this.noticeTitle, this.noticeText, this.offerEl,
+      this.stopWaitingButton);
     this.stage = h('div', { class: 'screen-stage', testid: 'screen-stage' }, this.surface, this.notice);
 
     this.element = h('section', { class: 'screen', testid: 'screen', 'aria-label': 'Visitor’s screen', props: { hidden: true },
@@ -133,16 +144,45 @@ export class ScreenViewer {
         this.control.element,
         this.whiteboard.element,
         this.statsEl,
-        h('div', { class: 'screen-tools' }, this.monitorSelect, this.fitButton, this.refreshButton, this.snapshotButton,
-          this.fullButton, this.stopButton, this.closeButton)),
+        h('div', { class: 'screen-tools' }, this.monitorSelect, this.clipboard.toggleButton, this.fitButton, this.refreshButton,
+          this.snapshotButton, this.fullButton, this.stopButton, this.closeButton)),
+      this.clipboard.element,
       this.stage);
     // For tests and tools: the canvas belongs to the worker, so pixels are read through here.
     this.element.snapshot = (format) => this.snapshot(format);
     this._render();
   }
 
+  /** What the protocol half says, drawn. */
+  _listen() {
+    const on = (type, fn) => this.protocol.addEventListener(type, (event) => fn(event.detail));
+    on('link', ({ link }) => {
+      if (link !== 'open') this.control.disconnected();
+      this._render();
+    });
+    on('state', ({ state }) => this._onState(state));
+    on('frame', ({ data, gen }) => {
+      this.stats.onArrival();
+      this.renderer.frame(data, gen);
+    });
+    on('drawn', (r) => this._onDrawn(r));
+    on('failed', (r) => console.warn(`DeskLink viewer: frame ${r.seq} not drawn: ${r.message}`));
+    on('cursor', ({ message }) => {
+      this.cursor.apply(message);
+      this.surface.dataset.remoteCursor = this.cursor.shape ? 'shape' : 'none';
+    });
+    on('malformed', ({ error }) => console.warn('DeskLink viewer: bad screen message', error));
+    on('annotate', (msg) => this.whiteboard.apply(msg));
+    on('clipboard', (clip) => this.clipboard.show(clip));
+    on('latency', ({ rttMs }) => this.stats.onLatency(rttMs));
+    on('problem', ({ error }) => {
+      if (this.control.swallowError(error)) return;
+      this.options.toast?.(error.message ? `Screen: ${error.message}` : 'The screen relay refused that.', 'error');
+    });
+  }
+
   _startRenderer() {
-    const onResult = (msg) => this._onResult(msg);
+    const onResult = (msg) => this.protocol.rendered(msg);
     if (workersAvailable(this.canvas)) {
       try {
         this.renderer = new WorkerRenderer(this.canvas, onResult, (why) => this._fallBack(why));
@@ -164,7 +204,7 @@ export class ScreenViewer {
     const fresh = h('canvas', { class: 'screen-canvas', testid: 'screen-canvas', 'aria-label': this.canvas.getAttribute('aria-label') });
     this.canvas.replaceWith(fresh);
     this.canvas = fresh;
-    this.renderer = new InlineRenderer(fresh, (msg) => this._onResult(msg));
+    this.renderer = new InlineRenderer(fresh, (msg) => this.protocol.rendered(msg));
     this.element.dataset.renderer = 'page';
     this.refresh();
   }
@@ -176,7 +216,7 @@ export class ScreenViewer {
   }
 
   get status() {
-    return this.state?.status || 'connecting';
+    return this.protocol.status;
   }
 
   /** Show the viewer and connect; with `request`, ask the visitor to share unless they already are. */
@@ -185,13 +225,10 @@ export class ScreenViewer {
       this.element.hidden = false;
       this.options.onShow?.(true);
     }
-    if (this.final) {
-      this.final = null;
-      this.state = null;
-    }
+    if (this.protocol.link === 'closed') this.protocol.reset();
     if (request) this.wantRequest = true;
-    if (!this.ws && !this.retryTimer) this._connect();
-    else if (this.state) this._maybeRequest();
+    if (this.socket.stopped) this.socket.start();
+    else if (this.protocol.state) this._maybeRequest();
     clearInterval(this.statsTimer);
     this.statsTimer = setInterval(() => this._renderStats(), STATS_MS);
     this._render();
@@ -199,13 +236,15 @@ export class ScreenViewer {
 
   /** Close the socket and hide the viewer (sharing, if any, is stopped first). */
   hide() {
-    if (['asking', 'sharing'].includes(this.status)) this._send({ t: 'screen.stop' });
+    if (LIVE.includes(this.status)) this.protocol.stop();
     this.control.reset();
     this.whiteboard.setEnabled(false);
-    this._disconnect();
+    this.clipboard.reset();
+    this.socket.stop(1000, 'viewer closed');
+    this.protocol.reset();
     clearInterval(this.statsTimer);
+    this._tickCountdown(false);
     this.element.hidden = true;
-    this.state = null;
     this.surface.hidden = true;
     this.cursor.clear();
     this.options.onShow?.(false);
@@ -223,11 +262,11 @@ export class ScreenViewer {
   }
 
   refresh() {
-    this._send({ t: 'screen.refresh' });
+    this.protocol.refresh();
   }
 
   stop() {
-    if (!this._send({ t: 'screen.stop' })) this.options.toast?.('Not connected to the screen relay. Try again in a moment.', 'error');
+    if (!this.protocol.stop()) this.options.toast?.('Not connected to the screen relay. Try again in a moment.', 'error');
   }
 
   setScale(scale) {
@@ -247,180 +286,80 @@ export class ScreenViewer {
   destroy() {
     this.control.destroy();
     this.whiteboard.destroy();
-    this._disconnect();
+    this.socket.stop(1000, 'viewer closed');
+    this.protocol.reset();
     clearInterval(this.statsTimer);
+    this._tickCountdown(false);
     this.renderer?.destroy();
     this.element.remove();
   }
 
-  // ------------------------------------------------------------- socket
+  // ------------------------------------------------------------- protocol events
 
-  _connect() {
-    this.retryTimer = null;
-    this.gen += 1;
-    const gen = this.gen;
-    const url = wsUrl(this.origin, `/ws/viewer?session=${encodeURIComponent(this.sessionId)}`);
-    let ws;
-    try {
-      ws = new WebSocket(url);
-    } catch {
-      this._scheduleRetry();
-      return;
+  _onState(state) {
+    this.socket.resetBackoff(); // the relay took us: a later drop starts the backoff afresh
+    // A join code is single use: once an agent is in, the code shown is spent.
+    if (LIVE.includes(state.status) && state.agent) this.offerFresh = false;
+    if (state.status !== 'sharing') {
+      this.cursor.clear();
+      this.surface.dataset.remoteCursor = 'none';
     }
-    ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    ws.onopen = () => {
-      if (this.ws !== ws) return;
-      clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => this._send({ t: 'ping' }), PING_MS);
-    };
-    ws.onmessage = (event) => {
-      if (this.ws !== ws) return;
-      if (typeof event.data === 'string') {
-        let msg;
-        try { msg = JSON.parse(event.data); } catch { return; }
-        if (msg && typeof msg === 'object') this._onControl(msg);
-      } else {
-        this._onBinary(event.data, gen);
-      }
-    };
-    ws.onclose = (event) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      clearInterval(this.pingTimer);
-      this.control.disconnected();
-      const final = FINAL_CLOSES[event.code];
-      if (final) {
-        this.final = final;
-        this.reconnecting = false;
-      } else {
-        this.reconnecting = true;
-        this._scheduleRetry();
-      }
-      this._render();
-    };
-  }
-
-  _scheduleRetry() {
-    clearTimeout(this.retryTimer);
-    const wait = this.delay * (0.75 + Math.random() * 0.5);
-    this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
-    this.retryTimer = setTimeout(() => this._connect(), wait);
-  }
-
-  _disconnect() {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    clearInterval(this.pingTimer);
-    const ws = this.ws;
-    this.ws = null;
-    this.gen += 1; // frames still in the renderer belong to the old socket: no acks for them
-    this.reconnecting = false;
-    if (ws && ws.readyState <= 1) {
-      try { ws.close(1000, 'viewer closed'); } catch { /* closing already */ }
-    }
-  }
-
-  _send(msg) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify(msg));
-    return true;
-  }
-
-  // ------------------------------------------------------------- messages
-
-  _onControl(msg) {
-    if (msg.t === 'screen.state') {
-      this.delay = MIN_DELAY_MS; // the relay took us: a later drop starts the backoff afresh
-      this.reconnecting = false;
-      this.state = msg;
-      // A join code is single use: once an agent is in, the code shown is spent.
-      if (['asking', 'sharing'].includes(msg.status) && msg.agent) this.offerFresh = false;
-      if (msg.status !== 'sharing') {
-        this.cursor.clear();
-        this.surface.dataset.remoteCursor = 'none';
-      }
-      this.control.onState(msg);
-      this._renderMonitors();
-      this._maybeRequest();
-      this._render();
-    } else if (msg.t === 'annotate') {
-      this.whiteboard.apply(msg);
-    } else if (msg.t === 'screen.stats') {
-      this.stats.onLatency(msg.rtt_ms);
-    } else if (msg.t === 'error') {
-      if (this.control.swallowError(msg)) return;
-      this.options.toast?.(msg.message ? `Screen: ${msg.message}` : 'The screen relay refused that.', 'error');
-    }
+    this.control.onState(state);
+    this._renderMonitors();
+    this._maybeRequest();
+    this._tickCountdown(this.protocol.graceLeftS() !== null);
+    this._render();
   }
 
   _maybeRequest() {
-    if (!this.wantRequest || !this.state) return;
+    if (!this.wantRequest || !this.protocol.state) return;
     this.wantRequest = false;
-    if (['asking', 'sharing'].includes(this.status) && this.state.agent) return; // already under way
+    if (this.protocol.underWay) return; // already under way
     if (!this.options.requestShare()) this.options.toast?.('Not connected. Try again in a moment.', 'error');
   }
 
-  _onBinary(buffer, gen) {
-    this.stats.onBytes(buffer.byteLength);
-    const kind = screenKind(buffer);
-    if (kind === KIND_FRAME) {
-      this.stats.onArrival();
-      this.renderer.frame(buffer, gen);
-    } else if (kind === KIND_CURSOR || kind === KIND_POINTER) {
-      try {
-        this.cursor.apply(parseChannelMessage(buffer));
-        this.surface.dataset.remoteCursor = this.cursor.shape ? 'shape' : 'none';
-      } catch (err) {
-        console.warn('DeskLink viewer: bad cursor message', err);
-      }
+  _onDrawn(r) {
+    this.stats.onDrawn(r.decodeMs);
+    if (r.sizeChanged) {
+      this.cursor.resize(r.width, r.height);
+      this.whiteboard.resize(r.width, r.height);
     }
+    if (this.surface.hidden) {
+      this.surface.hidden = false;
+      this._render();
+    }
+    this.element.dataset.frames = String(this.stats.frames);
   }
 
-  _onResult(msg) {
-    const current = msg.gen === this.gen;
-    if (msg.type === 'drawn') {
-      this.stats.onDrawn(msg.decodeMs);
-      if (current) this._send({ t: 'screen.ack', seq: msg.seq });
-      if (!this.size || this.size.width !== msg.width || this.size.height !== msg.height) {
-        this.size = { width: msg.width, height: msg.height };
-        this.cursor.resize(msg.width, msg.height);
-        this.whiteboard.resize(msg.width, msg.height);
-      }
-      if (msg.incomplete && current) this._refreshSoon();
-      if (this.surface.hidden) {
-        this.surface.hidden = false;
-        this._render();
-      }
-      this.element.dataset.frames = String(this.stats.frames);
-    } else if (msg.type === 'failed') {
-      console.warn(`DeskLink viewer: frame ${msg.seq} not drawn: ${msg.message}`);
-      if (current && msg.seq) this._send({ t: 'screen.ack', seq: msg.seq });
-      if (current) this._refreshSoon();
+  /** Redraw the lost-agent countdown every COUNTDOWN_MS while it runs. */
+  _tickCountdown(on) {
+    if (!on) {
+      clearInterval(this.countdownTimer);
+      this.countdownTimer = null;
+      return;
     }
-  }
-
-  _refreshSoon() {
-    const now = performance.now();
-    if (now - this.lastRefresh < REFRESH_GAP_MS) return;
-    this.lastRefresh = now;
-    this.refresh();
+    if (!this.countdownTimer) this.countdownTimer = setInterval(() => this._render(), COUNTDOWN_MS);
   }
 
   // ------------------------------------------------------------- rendering
 
+  /** [data-status, status line] for what the viewer shows now. */
   _statusText() {
-    if (this.final) return ['closed', this.final];
-    if (this.reconnecting) return ['reconnecting', 'Connection lost. Reconnecting…'];
-    const s = this.state;
+    const p = this.protocol;
+    if (p.link === 'closed') return ['closed', FINAL_CLOSES[p.closeCode] || 'The screen relay closed the connection.'];
+    if (p.link === 'reconnecting' || (p.link === 'open' && !p.synced && p.state)) return ['reconnecting', 'Connection lost. Reconnecting…'];
+    const s = p.state;
+    if (p.agentLost) return ['agent_lost', 'The visitor’s computer lost its connection'];
     // A new code is out: whatever happened before, we now wait for its agent.
     if (this.offerFresh && ['waiting_agent', 'stopped', 'denied'].includes(s?.status)) return ['waiting_agent', 'Waiting for the visitor to run the agent'];
     switch (s?.status) {
       case 'waiting_agent': return ['waiting_agent', 'Waiting for the visitor to run the agent'];
       case 'asking': return ['asking', 'Waiting for the visitor to allow'];
-      case 'sharing': return ['sharing', s.agent === false ? 'Sharing (the visitor’s agent is reconnecting…)' : 'Sharing'];
+      case 'sharing': return ['sharing', 'Sharing'];
       case 'denied': return ['denied', 'The visitor declined'];
-      case 'stopped': return ['stopped', `Sharing stopped (${STOPPED_BY[s.by] || (s.by ? `by ${s.by}` : 'by the visitor')})`];
+      case 'stopped':
+        if (s.by === 'agent_lost') return ['stopped', 'Disconnected: the visitor’s agent did not come back.'];
+        return ['stopped', `Sharing stopped (${STOPPED_BY[s.by] || (s.by ? `by ${s.by}` : 'by the visitor')})`];
       default: return ['connecting', 'Connecting…'];
     }
   }
@@ -432,42 +371,58 @@ export class ScreenViewer {
         `Read the code to ${v}, or ask them to copy the command from their help box. Nothing is shared until they click Allow.`];
       case 'asking': return [`Asking ${v}`, `${v} is being asked to allow screen sharing in the DeskLink window on their computer.`];
       case 'sharing': return ['Loading the picture…', 'The first picture is on its way.'];
+      case 'agent_lost': {
+        const left = this.protocol.graceLeftS();
+        return ['Connection lost', left === null
+          ? 'The visitor’s computer lost its connection. Waiting for it to come back…'
+          : `The visitor’s computer lost its connection. Waiting for it to come back: ${left} s`];
+      }
       case 'denied': return ['The visitor declined', `${v} did not allow screen sharing. You can ask again with Request screen sharing.`];
-      case 'stopped': return ['Sharing stopped', 'You can ask again with Request screen sharing.'];
+      case 'stopped':
+        if (this.protocol.state?.by === 'agent_lost') {
+          return ['Disconnected', 'The visitor’s agent did not come back. You can ask again with Request screen sharing.'];
+        }
+        return ['Sharing stopped', 'You can ask again with Request screen sharing.'];
       case 'reconnecting': return ['Connection lost', 'Reconnecting to the screen relay…'];
-      case 'closed': return ['Viewer closed', this.final || ''];
+      case 'closed': return ['Viewer closed', FINAL_CLOSES[this.protocol.closeCode] || ''];
       default: return ['Connecting…', 'Opening the screen relay.'];
     }
   }
 
   _render() {
+    const p = this.protocol;
     const [status, text] = this._statusText();
     this.element.dataset.status = status;
     this.statusEl.dataset.status = status;
     setText(this.statusEl, text);
     const sharing = status === 'sharing';
+    const live = sharing || (status === 'agent_lost' && p.status === 'sharing'); // the relay still shares; the agent may be away
     const picture = !this.surface.hidden;
-    setText(this.sizeEl, this.size && sharing ? `${this.size.width} × ${this.size.height}` : '');
+    setText(this.sizeEl, p.size && live ? `${p.size.width} × ${p.size.height}` : '');
     // The notice covers the stage until there is a live picture; over an old picture it is a banner.
     this.notice.hidden = sharing && picture;
     this.notice.dataset.over = String(picture && !sharing);
     const [title, detail] = this._noticeText(status);
     setText(this.noticeTitle, title);
     setText(this.noticeText, detail);
+    const left = status === 'agent_lost' ? p.graceLeftS() : null;
+    this.element.dataset.graceLeft = left === null ? '' : String(left);
+    if (status !== 'agent_lost') this._tickCountdown(false);
+    this.stopWaitingButton.hidden = status !== 'agent_lost';
     this.offerEl.hidden = !this.offerFresh || !['waiting_agent', 'connecting', 'reconnecting'].includes(status);
-    const live = ['asking', 'sharing'].includes(status) || (status === 'reconnecting' && ['asking', 'sharing'].includes(this.state?.status));
-    this.stopButton.hidden = !live;
-    this.closeButton.hidden = live;
+    const stoppable = LIVE.includes(status) || status === 'agent_lost' || (status === 'reconnecting' && LIVE.includes(p.state?.status));
+    this.stopButton.hidden = !stoppable;
+    this.closeButton.hidden = stoppable;
     this.refreshButton.disabled = !sharing;
     this.snapshotButton.disabled = !picture;
     this.fullButton.hidden = !document.fullscreenEnabled;
-    this.control.render(sharing, this.state?.agent !== false);
-    this.whiteboard.setEnabled(sharing);
+    this.control.render(live, p.state ? p.state.agent : true);
+    this.whiteboard.setEnabled(live);
+    this.clipboard.setState(live, p.clipboard);
   }
 
-
   _renderMonitors() {
-    const monitors = Array.isArray(this.state?.monitors) ? this.state.monitors : [];
+    const monitors = Array.isArray(this.protocol.state?.monitors) ? this.protocol.state.monitors : [];
     const select = this.monitorSelect;
     select.hidden = monitors.length < 2;
     while (select.firstChild) select.firstChild.remove();
@@ -475,7 +430,7 @@ export class ScreenViewer {
       const label = `Screen ${i + 1} (${m.width} × ${m.height}${m.primary ? ', main' : ''})`;
       select.append(h('option', { value: String(m.index) }, label));
     });
-    if (monitors.length) select.value = String(this.state.selected ?? monitors[0].index);
+    if (monitors.length) select.value = String(this.protocol.state.selected ?? monitors[0].index);
   }
 
   _renderStats() {

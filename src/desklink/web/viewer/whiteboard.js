@@ -15,9 +15,10 @@
 // Undo takes back the rep's own last stroke that is still there
 // (annotate {op: "undo", id}); Clear removes every stroke (annotate {op:
 // "clear"}). Strokes from the agent (the visitor drew) and from the relay's
-// replay for late viewers arrive through apply(msg); a stroke whose id is
-// already on the board replaces it, so a replay never doubles anything.
-// Strokes with fade_s fade out over their last second and go.
+// replay for late viewers arrive through apply(msg). Which strokes are on the
+// board, and these rules, are the StrokeBoard's (strokes.js, no DOM); this
+// file is the toolbar, the pointer and the drawing. Strokes with fade_s fade
+// out over their last second and go.
 //
 // The agent draws the same shapes (src/desklink/agent/overlay.py): round
 // pen lines `width` wide, arrows with a filled head arrowHead(width), box
@@ -25,12 +26,13 @@
 
 import { h } from '../shared/dom.js';
 import { toScreen } from './input.js';
+import { MAX_POINTS, StrokeBoard, TOOL_WIDTHS, isColor, newStrokeId } from './strokes.js';
 
 export const TOOLS = {
-  pen: { label: 'Pen', title: 'Draw freehand', width: 4 },
-  arrow: { label: 'Arrow', title: 'Draw an arrow', width: 4 },
-  rect: { label: 'Box', title: 'Draw a box', width: 3 },
-  highlighter: { label: 'Highlight', title: 'Highlight an area', width: 18 },
+  pen: { label: 'Pen', title: 'Draw freehand', width: TOOL_WIDTHS.pen },
+  arrow: { label: 'Arrow', title: 'Draw an arrow', width: TOOL_WIDTHS.arrow },
+  rect: { label: 'Box', title: 'Draw a box', width: TOOL_WIDTHS.rect },
+  highlighter: { label: 'Highlight', title: 'Highlight an area', width: TOOL_WIDTHS.highlighter },
 };
 export const COLORS = [
   { name: 'red', color: '#e11d48' },
@@ -40,11 +42,6 @@ export const COLORS = [
   { name: 'blue', color: '#2563eb' },
   { name: 'black', color: '#111827' },
 ];
-/** The protocol's limits (protocol/limits.py, protocol/messages.py). */
-export const MAX_POINTS = 2000;
-export const MAX_STROKES = 500;
-const MAX_COORD = 16383;
-const MAX_ID = 64;
 /** Strokes drawn while Fade is on go after this many seconds. */
 export const FADE_S = 8;
 /** A fading stroke fades out over (at most) its last this many ms. */
@@ -53,7 +50,6 @@ const FADE_OUT_MS = 1000;
 const HIGHLIGHT_WHITE = 0.55;
 /** ...drawn a little see-through here so the rep can still read what is under it. */
 const HIGHLIGHT_ALPHA = 0.7;
-const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 
 /** The arrow head's [length along the line, half width] for a stroke `width` wide (overlay.arrow_head). */
 export function arrowHead(width) {
@@ -64,29 +60,6 @@ export function arrowHead(width) {
 export function highlightColor(color) {
   const parts = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
   return `#${parts.map((c) => Math.round(c + (255 - c) * HIGHLIGHT_WHITE).toString(16).padStart(2, '0')).join('')}`;
-}
-
-/** A clean copy of an incoming stroke message, or null when it cannot be drawn. */
-export function cleanStroke(msg) {
-  if (!msg || !TOOLS[msg.tool] || typeof msg.color !== 'string' || !COLOR_RE.test(msg.color)) return null;
-  if (!Array.isArray(msg.points) || !msg.points.length) return null;
-  const points = [];
-  for (const p of msg.points.slice(0, MAX_POINTS)) {
-    if (!Array.isArray(p) || p.length !== 2) return null;
-    const [x, y] = p;
-    if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x > MAX_COORD || y > MAX_COORD) return null;
-    points.push([x, y]);
-  }
-  const width = Math.min(64, Math.max(1, Math.round(Number(msg.width) || 4)));
-  const fade = Number(msg.fade_s) || 0;
-  return {
-    id: typeof msg.id === 'string' ? msg.id.slice(0, MAX_ID) : '',
-    tool: msg.tool,
-    color: msg.color.toLowerCase(),
-    width,
-    points,
-    fade_s: fade > 0 && Number.isFinite(fade) ? Math.min(fade, 3600) : 0,
-  };
 }
 
 /** Draw one stroke on a 2D context whose units are monitor pixels. */
@@ -150,12 +123,6 @@ export function drawStroke(ctx, s, alpha = 1) {
   ctx.restore();
 }
 
-function newId() {
-  const bytes = new Uint8Array(8);
-  crypto.getRandomValues(bytes);
-  return `v${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
 let stylesheetAdded = false;
 /** whiteboard.css, once per document (the console page links viewer.css only). */
 function addStylesheet() {
@@ -179,8 +146,8 @@ export class Whiteboard {
   constructor(o) {
     addStylesheet();
     this.o = o;
-    this.strokes = new Map(); // id -> {msg, born}, in arrival order
-    this.mine = []; // ids of the rep's own strokes, oldest first
+    this.board = new StrokeBoard({ send: (msg) => this._send(msg) });
+    this.board.addEventListener('change', () => this._changed());
     this.tool = 'pen';
     this.color = COLORS[0].color;
     this.fade = false;
@@ -244,6 +211,11 @@ export class Whiteboard {
 
   // ------------------------------------------------------------- public
 
+  /** The strokes on the board: id -> {stroke, born} (StrokeBoard.strokes). */
+  get strokes() {
+    return this.board.strokes;
+  }
+
   /** The picture is being shared (true) or not: the bar shows, and everything clears when sharing ends. */
   setEnabled(enabled) {
     enabled = Boolean(enabled);
@@ -281,7 +253,7 @@ export class Whiteboard {
   }
 
   setColor(color) {
-    if (!COLOR_RE.test(color)) return;
+    if (!isColor(color)) return;
     this.color = color.toLowerCase();
     this._renderBar();
   }
@@ -293,40 +265,21 @@ export class Whiteboard {
 
   /** An `annotate` message from the relay (the visitor drew, another viewer drew, or a replay). */
   apply(msg) {
-    if (!msg || msg.t !== 'annotate') return;
-    if (msg.op === 'clear') {
-      this._forget();
-    } else if (msg.op === 'undo') {
-      if (typeof msg.id === 'string' && this.strokes.delete(msg.id)) this._changed();
-    } else if (msg.op === 'stroke') {
-      const s = cleanStroke(msg);
-      if (!s) return;
-      if (!s.id) s.id = newId();
-      this._add(s);
-    }
+    this.board.apply(msg);
+    if (msg?.t === 'annotate' && msg.op === 'clear' && this.current) this._cancel();
   }
 
   /** Take back the rep's own last stroke that is still on the board. */
   undo() {
-    while (this.mine.length) {
-      const id = this.mine.pop();
-      if (!this.strokes.has(id)) continue;
-      if (!this._send({ t: 'annotate', op: 'undo', id })) {
-        this.mine.push(id);
-        return false;
-      }
-      this.strokes.delete(id);
-      this._changed();
-      return true;
-    }
-    this._renderBar();
-    return false;
+    const done = this.board.undo();
+    if (!done) this._renderBar();
+    return done;
   }
 
   /** Remove every stroke, the visitor's and other viewers' too. */
   clear() {
-    if (!this._send({ t: 'annotate', op: 'clear' })) return false;
-    this._forget();
+    if (!this.board.clear()) return false;
+    if (this.current) this._cancel();
     return true;
   }
 
@@ -341,18 +294,9 @@ export class Whiteboard {
 
   // ------------------------------------------------------------- board
 
-  _add(s) {
-    this.strokes.delete(s.id); // a replaced stroke moves to the top, as on the agent
-    this.strokes.set(s.id, { msg: s, born: performance.now() });
-    while (this.strokes.size > MAX_STROKES) this.strokes.delete(this.strokes.keys().next().value);
-    this._changed();
-  }
-
   _forget() {
-    const had = this.strokes.size > 0;
-    this.strokes.clear();
     if (this.current) this._cancel();
-    if (had) this._changed();
+    if (this.board.size) this.board.forget();
     else this._renderBar();
   }
 
@@ -387,7 +331,7 @@ export class Whiteboard {
     if (!p || !p.inside) return; // the letterbox is not the visitor's screen
     try { this.canvas.setPointerCapture(e.pointerId); } catch { /* gone already */ }
     const width = TOOLS[this.tool].width;
-    const msg = { t: 'annotate', op: 'stroke', id: newId(), tool: this.tool, color: this.color, width, points: [[p.x, p.y]],
+    const msg = { t: 'annotate', op: 'stroke', id: newStrokeId(), tool: this.tool, color: this.color, width, points: [[p.x, p.y]],
       fade_s: this.fade ? FADE_S : 0 };
     this.current = { msg, pointerId: e.pointerId };
     this.canvas.dataset.active = 'true';
@@ -414,7 +358,7 @@ export class Whiteboard {
         if (msg.points.length >= MAX_POINTS) {
           // The protocol's limit: this stroke goes out, and a new one carries on from its end.
           this._finish();
-          const next = { ...msg, id: newId(), points: [last, [p.x, p.y]] };
+          const next = { ...msg, id: newStrokeId(), points: [last, [p.x, p.y]] };
           this.current = { msg: next, pointerId: cur.pointerId };
           break;
         }
@@ -452,10 +396,7 @@ export class Whiteboard {
     if (!msg) return;
     const [a, b] = [msg.points[0], msg.points[msg.points.length - 1]];
     if ((msg.tool === 'arrow' || msg.tool === 'rect') && (msg.points.length < 2 || (a[0] === b[0] && a[1] === b[1]))) return;
-    if (!this._send(msg)) return;
-    this.mine.push(msg.id);
-    if (this.mine.length > MAX_STROKES) this.mine.shift();
-    this._add(cleanStroke(msg));
+    this.board.draw(msg);
   }
 
   _cancel() {
@@ -481,27 +422,22 @@ export class Whiteboard {
       }
       const cc = this.cache.getContext('2d');
       cc.clearRect(0, 0, width, height);
-      for (const { msg } of this.strokes.values()) if (!msg.fade_s) drawStroke(cc, msg);
+      for (const { stroke } of this.board.strokes.values()) if (!stroke.fade_s) drawStroke(cc, stroke);
       this.cacheValid = true;
     }
     ctx.clearRect(0, 0, width, height);
     ctx.drawImage(this.cache, 0, 0);
     // Fading strokes are drawn every frame, on top of the lasting ones, until they go.
     const now = performance.now();
-    let fading = false;
-    for (const [id, { msg, born }] of this.strokes) {
-      if (!msg.fade_s) continue;
-      const left = born + msg.fade_s * 1000 - now;
-      if (left <= 0) {
-        this.strokes.delete(id);
-        continue;
-      }
-      fading = true;
-      const span = Math.min(FADE_OUT_MS, (msg.fade_s * 1000) / 2);
-      drawStroke(ctx, msg, Math.min(1, left / span));
+    const fading = this.board.expire(now);
+    for (const entry of this.board.strokes.values()) {
+      const { stroke } = entry;
+      if (!stroke.fade_s) continue;
+      const span = Math.min(FADE_OUT_MS, (stroke.fade_s * 1000) / 2);
+      drawStroke(ctx, stroke, Math.min(1, this.board.leftMs(entry, now) / span));
     }
     if (this.current) drawStroke(ctx, this.current.msg);
-    this.canvas.dataset.strokes = String(this.strokes.size); // what is on the canvas now
+    this.canvas.dataset.strokes = String(this.board.size); // what is on the canvas now
     if (fading) this._schedule();
     else this._renderBar();
   }
@@ -518,7 +454,7 @@ export class Whiteboard {
     for (const s of this.swatches) s.setAttribute('aria-checked', String(s.dataset.color === this.color));
     this.palette.dataset.color = this.color;
     this.fadeButton.setAttribute('aria-pressed', String(this.fade));
-    this.undoButton.disabled = !this.mine.some((id) => this.strokes.has(id));
-    this.clearButton.disabled = this.strokes.size === 0;
+    this.undoButton.disabled = !this.board.canUndo;
+    this.clearButton.disabled = this.board.size === 0;
   }
 }

@@ -3,26 +3,10 @@
 // exact lines to run (each with a Copy button), plus the promise that nothing
 // is shared before they click Allow. Text only, never markup.
 
+import { copyText } from '../shared/copy.js';
 import { h, setText, formatClock } from '../shared/dom.js';
 
 const COPIED_MS = 2000;
-
-async function copyText(text, codeEl) {
-  try {
-    if (navigator.clipboard?.writeText) {
-      await navigator.clipboard.writeText(text);
-      return true;
-    }
-  } catch { /* fall back to a selection */ }
-  const selection = codeEl.ownerDocument.getSelection?.();
-  if (!selection) return false;
-  selection.selectAllChildren(codeEl);
-  try {
-    return document.execCommand('copy');
-  } catch {
-    return false;
-  }
-}
 
 function copyRow(text, codeTestid, buttonTestid, label) {
   const code = h('code', { class: 'offer-line', testid: codeTestid }, text);
