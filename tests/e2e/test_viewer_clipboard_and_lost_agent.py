@@ -78,6 +78,18 @@ def copy_on_the_visitors_computer(display: XDisplay, text: str) -> None:
     display.children.append(proc)
 
 
+def x_clipboard(display: XDisplay) -> str:
+    out = subprocess.run(["xclip", "-o", "-selection", "clipboard"], env=display.env, capture_output=True, text=True, timeout=10)
+    return out.stdout
+
+
+def click_indicator(display: XDisplay, name: str) -> None:
+    from desklink.agent.ui import INDICATOR_TITLE, indicator_button
+
+    bar = display.window_geometry(display.wait_window(INDICATOR_TITLE))
+    display.click(*indicator_button(bar, name))
+
+
 def grant_clipboard(server: ServerProcess) -> Callable[[Watched], None]:
     def prepare(w: Watched) -> None:
         w.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
@@ -112,6 +124,17 @@ def test_visitors_clipboard_shows_as_text_and_copy_puts_it_on_the_reps_clipboard
         expect(toggle).to_have_attribute("data-new", "false")
         expect(panel).to_be_hidden()
 
+        # Off until the visitor turns it on: a copy stays on the visitor's computer.
+        copy_on_the_visitors_computer(display, "private before sharing")
+        toggle.click()
+        expect(panel).to_be_visible()
+        expect(panel.get_by_test_id("clipboard-send")).to_be_disabled()
+        expect(panel.get_by_test_id("clipboard-to-hint")).to_have_text("Vic has not turned clipboard sharing on.")
+        toggle.click()
+        expect(panel).to_be_hidden()
+
+        click_indicator(display, "clip")  # the visitor shares the clipboard
+        expect(panel.get_by_test_id("clipboard-to-hint")).to_be_hidden()
         text = '<img src=x data-evil="1"> naïve ✓ 100 € & <b>bold</b>\nsecond line\n\tindented'
         copy_on_the_visitors_computer(display, text)
         expect(toggle).to_have_attribute("data-new", "true")  # arrived while the panel was closed
@@ -132,10 +155,10 @@ def test_visitors_clipboard_shows_as_text_and_copy_puts_it_on_the_reps_clipboard
         copy_on_the_visitors_computer(display, "the second copy")
         expect(shown).to_have_text("the second copy")
 
-        # The relay says nothing about the direction to the visitor (yet): sending stays off, and says why.
-        expect(panel.get_by_test_id("clipboard-input")).to_be_disabled()
-        expect(panel.get_by_test_id("clipboard-send")).to_be_disabled()
-        expect(panel.get_by_test_id("clipboard-to-hint")).to_have_text("Vic has not turned clipboard sharing on.")
+        # The rep sends text to the visitor's clipboard: it lands in the X clipboard.
+        panel.get_by_test_id("clipboard-input").fill("sent by the rep: ñ €")
+        panel.get_by_test_id("clipboard-send").click()
+        wait_until(scene.rep, lambda: x_clipboard(display) == "sent by the rep: ñ €", "the rep's text on the visitor's clipboard")
     finally:
         scene.close()
 
@@ -155,6 +178,7 @@ def test_killed_agent_dims_the_picture_and_stop_waiting_ends_sharing(
         expect(scene.status()).to_have_text("The visitor’s computer lost its connection")
         expect(scene.screen.get_by_test_id("screen-notice")).to_be_visible()
         expect(scene.screen.get_by_test_id("screen-notice-text")).to_contain_text(LOST_TEXT)
+        expect(scene.screen.get_by_test_id("screen-notice-text")).to_have_text(re.compile(r"come back: \d+ s"))
         # The last picture stays, dimmed; it takes no clicks.
         expect(scene.screen.get_by_test_id("screen-surface")).to_be_visible()
         assert surface_opacity(scene) < 0.5
