@@ -94,7 +94,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        ws_max_size=max(settings.max_message_bytes, settings.max_screen_frame_bytes),
+        # Every WebSocket message is bounded here, before it is buffered, on
+        # every socket, authenticated or not; screen frames come in parts
+        # (protocol/framing.py) and are joined only on a joined agent's socket.
+        ws_max_size=settings.max_message_bytes,
         proxy_headers=settings.trust_proxy,
         log_level=args.log_level,
         server_header=False,
