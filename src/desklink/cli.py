@@ -165,7 +165,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
             u = await user(args.username)
             password = _read_password(f"New password for {u.username}: ")
             check_password(password)
-            await store.update_user(u.id, password_hash=accounts.hash_password(password))
+            await store.update_user(u.id, password_hash=await accounts.hash_password(password))
             await store.delete_user_auth_sessions(u.id)
             await _sign_out(settings, u.id)
             print(f"password changed for {u.username}")

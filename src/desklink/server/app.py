@@ -20,7 +20,7 @@ from desklink.broker import open_broker
 from desklink.config import Settings
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
-from desklink.server import api_admin, api_console, api_visitor, openapi, pages
+from desklink.server import api_admin, api_console, api_second_factor, api_visitor, openapi, pages
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
 from desklink.server.context import Context, Origins
@@ -36,7 +36,13 @@ from desklink.store import Store
 
 log = logging.getLogger("desklink")
 
-HTTP_HANDLERS = [*pages.ROUTES, *api_visitor.ROUTES, *api_console.ROUTES, *api_admin.ROUTES]
+HTTP_HANDLERS = [
+    *pages.ROUTES,
+    *api_visitor.ROUTES,
+    *api_console.ROUTES,
+    *api_admin.ROUTES,
+    *api_second_factor.ROUTES,
+]
 
 
 @endpoint("/api/openapi.json", ("GET",), Access.PUBLIC)
@@ -119,6 +125,7 @@ def create_app(settings: Settings) -> Starlette:
             await hub.stop()
             await broker.aclose()
             await store.close()
+            ctx.accounts.close()
 
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)
