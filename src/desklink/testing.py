@@ -390,3 +390,37 @@ class ViewerClient:
         await self.ws.close()
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+
+
+class Authenticator:
+    """An authenticator app for tests: TOTP codes (RFC 6238) for ``secret``.
+
+    The server accepts each step's code once per user, for the current step
+    and one either side; :meth:`code` hands out the code of a step in that
+    range that this authenticator has not used yet, waiting for the clock to
+    reach a new step when all are used (at most one step, 30 s)."""
+
+    def __init__(self, secret: str) -> None:
+        import pyotp
+
+        self.totp = pyotp.TOTP(secret)
+        self.used: set[int] = set()
+
+    def code(self) -> str:
+        while True:
+            now = time.time()
+            step = self.totp.timecode(int(now))
+            # The previous step's code stays valid until this step ends.
+            earlier = (step - 1,) if (step + 1) * self.totp.interval - now > 10 else ()
+            for candidate in (step, step + 1, *earlier):
+                if candidate not in self.used:
+                    self.used.add(candidate)
+                    return str(self.totp.generate_otp(candidate))
+            time.sleep(0.2)
+
+    def wrong_code(self) -> str:
+        """Six digits that are none of the codes the server accepts now."""
+        now = int(time.time())
+        step = self.totp.timecode(now)
+        valid = {self.totp.generate_otp(step + d) for d in (-2, -1, 0, 1, 2)}
+        return next(c for c in (f"{n:06d}" for n in range(1000000)) if c not in valid)
