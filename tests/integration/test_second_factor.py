@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from desklink.store import Store
-from desklink.testing import AdminAPI, Authenticator, ServerProcess
+from desklink.testing import FAST_HASH_ENV, AdminAPI, Authenticator, ServerProcess
 
 PASSWORD = "a long enough password"
 
@@ -238,3 +242,22 @@ def test_bad_tickets_and_codes_are_clear_errors(server: ServerProcess) -> None:
             assert r.status_code == 401 and r.json()["error"]["code"] == "auth_required", ticket
         r = http.post("/api/auth/second-factor", json={"ticket": "1.x"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "bad_message"
+
+
+def test_reset_from_the_command_line(tmp_path: Path) -> None:
+    """An admin who lost both phone and recovery codes gets back in with
+    `desklink admin user reset-second-factor` (audited as the command line)."""
+    with ServerProcess(data_dir=tmp_path) as srv:
+        boss = AdminAPI(srv)
+        boss.user("ann", PASSWORD, role="admin")
+        boss.close()
+        _enrol(srv, "ann")
+        with httpx.Client(base_url=srv.url) as http:
+            assert "ticket" in _login(http, "ann").json()
+        cmd = [sys.executable, "-m", "desklink", "admin", "--data-dir", str(tmp_path), "user", "reset-second-factor", "ann"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={**os.environ, **FAST_HASH_ENV})
+        assert r.returncode == 0 and "second factor reset for ann" in r.stdout, r.stderr
+        with httpx.Client(base_url=srv.url) as http:
+            assert _login(http, "ann").json()["user"]["username"] == "ann"
+        entry = next(e for e in _audit(srv) if e.action == "user.second_factor_reset")
+        assert entry.actor == "command line" and entry.actor_id is None and entry.target == "user ann"
