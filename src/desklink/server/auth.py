@@ -130,7 +130,7 @@ class Accounts:
             raise ProtocolError(f"role must be one of {', '.join(ROLES)}")
         password_hash = await self.hash_password(password)
         return await self.store.create_user(
-            username, display_name, role, password_hash, datetime.now(UTC)  # type: ignore[arg-type]
+            username, display_name, role, password_hash, datetime.now(UTC)
         )
 
     # --------------------------------------------------------------- login
