@@ -217,12 +217,30 @@ class _Client:
         await self.ws.close()
 
 
+#: How often a helper login tries again after a 429 (the server's password
+#: pool is full, or more logins from this address are in flight than the
+#: address limit): many reps logging in at once from one test process.
+LOGIN_RETRIES = 20
+
+
+async def login_retrying(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    """Log in, waiting out 429 answers as ``Retry-After`` says (a burst of
+    logins from one address is checked at most ``login_attempts_per_ip`` at
+    a time, and the password pool queues at most ``argon2_max_waiting``)."""
+    for _ in range(LOGIN_RETRIES):
+        r = await http.post("/api/auth/login", json={"username": username, "password": password})
+        if r.status_code != 429:
+            break
+        await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+    r.raise_for_status()
+    return r
+
+
 class RepClient(_Client):
     @classmethod
     async def connect(cls, server: ServerProcess, username: str, password: str, *, online: bool = True) -> RepClient:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            r = await http.post("/api/auth/login", json={"username": username, "password": password})
-            r.raise_for_status()
+            r = await login_retrying(http, username, password)
             cookie = r.cookies["dl_session"]
         ws = await websockets.connect(
             server.ws_url + "/ws/rep", origin=server.url, additional_headers={"Cookie": f"dl_session={cookie}"}  # type: ignore[arg-type]
@@ -292,8 +310,7 @@ class ViewerClient:
     @classmethod
     async def connect(cls, server: ServerProcess, username: str, password: str, session_id: str) -> ViewerClient:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            r = await http.post("/api/auth/login", json={"username": username, "password": password})
-            r.raise_for_status()
+            r = await login_retrying(http, username, password)
             cookie = r.cookies["dl_session"]
         ws = await websockets.connect(
             f"{server.ws_url}/ws/viewer?session={session_id}", origin=server.url,  # type: ignore[arg-type]

@@ -84,7 +84,7 @@ ANNOTATIONS_PER_MINUTE = 600
 #: ARGON2_BUSY_RETRY_AFTER_S, instead of queueing without bound: a login flood
 #: costs the node at most this many cores and never stalls its event loop.
 ARGON2_MAX_CONCURRENT = 2
-ARGON2_MAX_WAITING = 32
+ARGON2_MAX_WAITING = 64
 ARGON2_BUSY_RETRY_AFTER_S = 2.0
 
 #: A password login that still needs its second factor (or its enrolment)
