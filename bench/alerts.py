@@ -41,7 +41,7 @@ import httpx
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import LOGIN_RETRIES, AdminAPI, ServerProcess
 
 pc = time.perf_counter
 
@@ -310,11 +310,18 @@ class Rep(Endpoint):
         self.user_id = 0
 
     async def login(self, server: ServerProcess, http: httpx.AsyncClient) -> None:
-        r = await http.post(
-            "/api/auth/login",
-            json={"username": self.username, "password": self.password},
-            headers={"Origin": server.url},
-        )
+        # A burst of logins from one address is checked at most
+        # login_attempts_per_ip at a time (and the password pool queues a
+        # bounded number): wait out a 429 as Retry-After says.
+        for _ in range(LOGIN_RETRIES):
+            r = await http.post(
+                "/api/auth/login",
+                json={"username": self.username, "password": self.password},
+                headers={"Origin": server.url},
+            )
+            if r.status_code != 429:
+                break
+            await asyncio.sleep(float(r.headers.get("retry-after", "1")))
         r.raise_for_status()
         for header in r.headers.get_list("set-cookie"):
             m = re.match(r"dl_session=([^;]+)", header)

@@ -168,10 +168,19 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
             u = await user(args.username)
             password = _read_password(f"New password for {u.username}: ")
             check_password(password)
-            await store.update_user(u.id, password_hash=accounts.hash_password(password))
+            await store.update_user(u.id, password_hash=await accounts.hash_password(password))
             await store.delete_user_auth_sessions(u.id)
             await _sign_out(settings, u.id)
             print(f"password changed for {u.username}")
+        elif what == ("user", "reset-second-factor"):
+            # The way back in for an admin who lost both phone and recovery codes.
+            u = await user(args.username)
+            had = await store.clear_second_factor(u.id)
+            await store.add_audit(
+                actor_id=None, actor="command line", action="user.second_factor_reset",
+                target=f"user {u.username}", data={"user_id": u.id, "had_second_factor": had}, now=datetime.now(UTC),
+            )
+            print(f"second factor reset for {u.username}" if had else f"{u.username} had no second factor")
         elif what == ("user", "set-role"):
             u = await user(args.username)
             await store.update_user(u.id, role=args.role)
@@ -256,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name")
     add.add_argument("--queue", action="append", help="queue slug to join (repeatable)")
     users.add_parser("list", help="list accounts")
-    for action in ("disable", "enable", "set-password"):
+    for action in ("disable", "enable", "set-password", "reset-second-factor"):
         users.add_parser(action).add_argument("username")
     role = users.add_parser("set-role")
     role.add_argument("username")

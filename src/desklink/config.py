@@ -99,6 +99,13 @@ class Settings:
     #: Argon2id cost (RFC 9106 second recommended option by default).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    #: Argon2id hashes/checks running at once per node, and waiting for a
+    #: thread; past both a login gets 429 ``too_many_requests``.
+    argon2_max_concurrent: int = limits.ARGON2_MAX_CONCURRENT
+    argon2_max_waiting: int = limits.ARGON2_MAX_WAITING
+    argon2_busy_retry_after_s: float = limits.ARGON2_BUSY_RETRY_AFTER_S
+    #: How long a second-factor ticket (password done, code still to come) lives.
+    second_factor_ticket_ttl_s: float = limits.SECOND_FACTOR_TICKET_TTL_S
 
     extra: dict[str, Any] = field(default_factory=dict)
 

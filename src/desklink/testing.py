@@ -229,12 +229,30 @@ class _Client:
         await self.ws.close()
 
 
+#: How often a helper login tries again after a 429 (the server's password
+#: pool is full, or more logins from this address are in flight than the
+#: address limit): many reps logging in at once from one test process.
+LOGIN_RETRIES = 20
+
+
+async def login_retrying(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    """Log in, waiting out 429 answers as ``Retry-After`` says (a burst of
+    logins from one address is checked at most ``login_attempts_per_ip`` at
+    a time, and the password pool queues at most ``argon2_max_waiting``)."""
+    for _ in range(LOGIN_RETRIES):
+        r = await http.post("/api/auth/login", json={"username": username, "password": password})
+        if r.status_code != 429:
+            break
+        await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+    r.raise_for_status()
+    return r
+
+
 class RepClient(_Client):
     @classmethod
     async def connect(cls, server: ServerProcess, username: str, password: str, *, online: bool = True) -> RepClient:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            r = await http.post("/api/auth/login", json={"username": username, "password": password})
-            r.raise_for_status()
+            r = await login_retrying(http, username, password)
             cookie = r.cookies["dl_session"]
         ws = await websockets.connect(
             server.ws_url + "/ws/rep", origin=server.url, additional_headers={"Cookie": f"dl_session={cookie}"}  # type: ignore[arg-type]
@@ -305,8 +323,7 @@ class ViewerClient:
     @classmethod
     async def connect(cls, server: ServerProcess, username: str, password: str, session_id: str) -> ViewerClient:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            r = await http.post("/api/auth/login", json={"username": username, "password": password})
-            r.raise_for_status()
+            r = await login_retrying(http, username, password)
             cookie = r.cookies["dl_session"]
         ws = await websockets.connect(
             f"{server.ws_url}/ws/viewer?session={session_id}", origin=server.url,  # type: ignore[arg-type]
@@ -412,3 +429,37 @@ class ViewerClient:
         await self.ws.close()
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+
+
+class Authenticator:
+    """An authenticator app for tests: TOTP codes (RFC 6238) for ``secret``.
+
+    The server accepts each step's code once per user, for the current step
+    and one either side; :meth:`code` hands out the code of a step in that
+    range that this authenticator has not used yet, waiting for the clock to
+    reach a new step when all are used (at most one step, 30 s)."""
+
+    def __init__(self, secret: str) -> None:
+        import pyotp
+
+        self.totp = pyotp.TOTP(secret)
+        self.used: set[int] = set()
+
+    def code(self) -> str:
+        while True:
+            now = time.time()
+            step = self.totp.timecode(int(now))
+            # The previous step's code stays valid until this step ends.
+            earlier = (step - 1,) if (step + 1) * self.totp.interval - now > 10 else ()
+            for candidate in (step, step + 1, *earlier):
+                if candidate not in self.used:
+                    self.used.add(candidate)
+                    return str(self.totp.generate_otp(candidate))
+            time.sleep(0.2)
+
+    def wrong_code(self) -> str:
+        """Six digits that are none of the codes the server accepts now."""
+        now = int(time.time())
+        step = self.totp.timecode(now)
+        valid = {self.totp.generate_otp(step + d) for d in (-2, -1, 0, 1, 2)}
+        return next(c for c in (f"{n:06d}" for n in range(1000000)) if c not in valid)

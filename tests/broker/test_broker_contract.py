@@ -343,6 +343,24 @@ async def test_hit_window_is_fixed_from_first_hit(backend: Backend) -> None:
     assert 0.3 < await broker.ttl("w") <= 0.4
 
 
+async def test_unhit_takes_one_back_and_stops_at_zero(broker: Broker) -> None:
+    assert await broker.unhit("absent") == 0
+    assert await broker.ttl("absent") == 0  # unhit never creates a counter
+    for _ in range(3):
+        await broker.hit("c", 30)
+    assert await broker.unhit("c") == 2
+    assert await broker.hit("c", 30) == 3
+    assert [await broker.unhit("c") for _ in range(4)] == [2, 1, 0, 0]
+    assert 29 < await broker.ttl("c") <= 30  # the window is unchanged
+
+
+async def test_concurrent_hits_and_unhits_balance(broker: Broker) -> None:
+    for _ in range(50):
+        await broker.hit("pair", 30)
+    await asyncio.gather(*(broker.unhit("pair") for _ in range(30)), *(broker.hit("pair", 30) for _ in range(10)))
+    assert await broker.hit("pair", 30) == 50 - 30 + 10 + 1
+
+
 async def test_ttl(broker: Broker) -> None:
     assert await broker.ttl("absent") == 0
     await broker.hit("counter", 30)
@@ -382,7 +400,7 @@ async def test_ping(broker: Broker) -> None:
 # counters against a model (Hypothesis) -------------------------------------------
 
 _ops = st.lists(
-    st.tuples(st.sampled_from(["hit", "delete"]), st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.sampled_from(["hit", "unhit", "delete"]), st.sampled_from(["a", "b", "c"])),
     max_size=40,
 )
 
@@ -390,7 +408,8 @@ _ops = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=_ops)
 def test_counters_match_a_model(backend_kind: str, backend_url: str | None, ops: list[tuple[str, str]]) -> None:
-    """Any sequence of hits and deletes: every hit returns the model's count."""
+    """Any sequence of hits, unhits and deletes: every call returns the
+    model's count."""
 
     async def run() -> None:
         prefix = f"dltest:{secrets.token_hex(4)}:"
@@ -401,6 +420,10 @@ def test_counters_match_a_model(backend_kind: str, backend_url: str | None, ops:
                 if op == "hit":
                     model[key] = model.get(key, 0) + 1
                     assert await broker.hit(key, 60) == model[key]
+                elif op == "unhit":
+                    if key in model:
+                        model[key] = max(0, model[key] - 1)
+                    assert await broker.unhit(key) == model.get(key, 0)
                 else:
                     model.pop(key, None)
                     await broker.delete(key)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -67,3 +70,96 @@ def test_unknown_and_disabled_users_get_the_same_answer(server: ServerProcess) -
         b = _login(http, "nosuchuser", "whatever password")
     assert a.status_code == b.status_code == 401
     assert a.json() == b.json()
+
+
+# --------------------------------------------------------------- Unicode keys
+
+
+def test_every_spelling_of_a_username_shares_one_counter_and_lock(server: ServerProcess) -> None:
+    """The lookup matches usernames by NFKC + case fold; the limits must too,
+    or "rep¹" and full-width "ｒｅｐ１" would be free guesses at "rep1"."""
+    admin = AdminAPI(server)
+    admin.user("rep1", "rep one's long password")
+    admin.close()
+    spellings = ["rep¹", "ＲＥＰ１", "Rep1", "ｒｅｐ1"]
+    with httpx.Client(base_url=server.url) as http:
+        # They are the same account: each logs in with the right password.
+        for name in spellings:
+            r = _login(http, name, "rep one's long password")
+            assert r.status_code == 200 and r.json()["user"]["username"] == "rep1", name
+        # Three wrong passwords under three spellings lock every spelling.
+        for name in spellings[:3]:
+            assert _login(http, name, "wrong password!").status_code == 401
+        for name in [*spellings, "rep1"]:
+            r = _login(http, name, "rep one's long password")
+            assert r.status_code == 429 and r.json()["error"]["code"] == "login_limited", name
+
+
+# --------------------------------------------------------- concurrent guesses
+
+
+def _metric(text: str, name: str) -> int:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise AssertionError(f"{name} not in /metrics")
+
+
+async def _burst(urls: list[str], user: str, count: int) -> list[int]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        answers = await asyncio.gather(
+            *(
+                http.post(urls[i % len(urls)] + "/api/auth/login", json={"username": user, "password": f"guess {i:04d}!"})
+                for i in range(count)
+            )
+        )
+    return [r.status_code for r in answers]
+
+
+def test_concurrent_wrong_passwords_check_at_most_the_limit() -> None:
+    """40 wrong passwords at once for one account from one address, with the
+    default limits (5 per account, 20 per address): exactly 5 are checked
+    (401, and 5 Argon2 verifications on /metrics), the rest refused unchecked."""
+    with ServerProcess() as srv:
+        admin = AdminAPI(srv)
+        admin.user("target", "the target's password")
+        before = _metric(admin.http.get("/metrics").text, "desklink_passwords_verified")
+        codes = asyncio.run(_burst([srv.url], "target", 40))
+        assert codes.count(401) == 5 and codes.count(429) == 35, codes
+        after = _metric(admin.http.get("/metrics").text, "desklink_passwords_verified")
+        assert after - before == 5
+        # The refused attempts took their hits back from the address's
+        # counter: another account from this address still gets checked.
+        admin.user("other", "the other password")
+        with httpx.Client(base_url=srv.url) as http:
+            assert _login(http, "other", "the other password").status_code == 200
+        admin.close()
+
+
+@pytest.mark.pg
+@pytest.mark.redis
+def test_concurrent_wrong_passwords_across_two_nodes(pg_database_url: str, redis_url: str, tmp_path: Path) -> None:
+    """The same burst spread over two nodes sharing Redis: the limit holds
+    for the deployment, not per node."""
+    env = {
+        "DESKLINK_DATABASE_URL": pg_database_url,
+        "DESKLINK_REDIS_URL": redis_url,
+        "DESKLINK_BROKER_PREFIX": f"dltest:{secrets.token_hex(4)}:",
+    }
+    with ServerProcess(env=env, data_dir=tmp_path / "a") as a, ServerProcess(env=env, data_dir=tmp_path / "b") as b:
+        admin = AdminAPI(a)
+        admin.user("target", "the target's password")
+        codes = asyncio.run(_burst([a.url, b.url], "target", 40))
+        assert codes.count(401) == 5 and codes.count(429) == 35, codes
+        admin.close()
+
+
+def test_a_success_takes_its_hit_back_from_the_address(server: ServerProcess) -> None:
+    """Successful logins do not use up the address's budget (6 here): an
+    office behind one address can log in many times."""
+    admin = AdminAPI(server)
+    admin.user("office", "the office password")
+    admin.close()
+    with httpx.Client(base_url=server.url) as http:
+        for _ in range(10):
+            assert _login(http, "office", "the office password").status_code == 200

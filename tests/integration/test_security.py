@@ -25,6 +25,8 @@ PUBLIC = {
     ("POST", "/api/visitor/requests"),
     ("OPTIONS", "/api/visitor/{path:path}"),
     ("POST", "/api/auth/login"),
+    # The second login step: needs a ticket from a right password.
+    ("POST", "/api/auth/second-factor"),
 }
 #: Routes that take a visitor's bearer token instead of a login.
 VISITOR = {("GET", "/api/visitor/transcript")}

@@ -97,6 +97,13 @@ class Broker(ABC):
         expires ``window`` seconds after its *first* hit (a fixed window)."""
 
     @abstractmethod
+    async def unhit(self, key: str) -> int:
+        """Take one hit back from the counter ``key`` (an attempt that was
+        counted before it was checked and turned out fine, or was refused
+        unchecked) and return its new value. Never goes below zero and leaves
+        the window as it is; 0 when the counter is absent."""
+
+    @abstractmethod
     async def ttl(self, key: str) -> float:
         """Seconds until ``key`` (a counter or a claim) expires; 0 if absent."""
 

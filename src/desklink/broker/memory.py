@@ -180,6 +180,16 @@ class MemoryBroker(Broker):
         entry.value += 1
         return entry.value
 
+    async def unhit(self, key: str) -> int:
+        self._check_open()
+        entry = self._live(key)
+        if entry is None:
+            return 0
+        if not isinstance(entry.value, int):
+            raise TypeError(f"{key!r} holds a claim, not a counter")
+        entry.value = max(0, entry.value - 1)
+        return entry.value
+
     async def ttl(self, key: str) -> float:
         self._check_open()
         entry = self._live(key)

@@ -82,6 +82,11 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 or redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 """
+_UNHIT = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 _Waiters = dict[tuple[str, bytes], deque["asyncio.Future[None]"]]
 
@@ -227,6 +232,7 @@ class RedisBroker(Broker):
         self._claim = self._redis.register_script(_CLAIM)
         self._release = self._redis.register_script(_RELEASE)
         self._hit = self._redis.register_script(_HIT)
+        self._unhit = self._redis.register_script(_UNHIT)
 
     # fan-out -------------------------------------------------------------
     async def publish(self, channel: str, data: bytes) -> int:
@@ -275,6 +281,12 @@ class RedisBroker(Broker):
     async def hit(self, key: str, window: float) -> int:
         self._check_open()
         return int(await self._hit(keys=[self.prefix + key], args=[to_millis(window, "window")]))
+
+    async def unhit(self, key: str) -> int:
+        """``DECR`` only while above zero (one script), so the counter keeps
+        its expiry and never goes negative."""
+        self._check_open()
+        return int(await self._unhit(keys=[self.prefix + key]))
 
     async def ttl(self, key: str) -> float:
         self._check_open()

@@ -89,3 +89,19 @@ MAX_STROKES = 500
 #: may send per minute, with a burst of the same size: the rep's and the
 #: visitor's budgets are separate, and apart from the chat budget.
 ANNOTATIONS_PER_MINUTE = 600
+
+#: Argon2id password hashes and checks one node runs at once (worker threads;
+#: each takes ``argon2_memory_kib`` of memory and a core while it runs), and
+#: how many more may wait for a thread. Past both, a login is answered at once
+#: with HTTP 429 ``too_many_requests`` and ``Retry-After`` of
+#: ARGON2_BUSY_RETRY_AFTER_S, instead of queueing without bound: a login flood
+#: costs the node at most this many cores and never stalls its event loop.
+ARGON2_MAX_CONCURRENT = 2
+ARGON2_MAX_WAITING = 64
+ARGON2_BUSY_RETRY_AFTER_S = 2.0
+
+#: A password login that still needs its second factor (or its enrolment)
+#: answers a ticket instead of a cookie; the ticket finishes the login once,
+#: on any node, within this many seconds (long enough to find the phone,
+#: short enough that a leaked ticket is soon worthless).
+SECOND_FACTOR_TICKET_TTL_S = 300.0

@@ -66,7 +66,7 @@ async def update_user(request: Request, ctx: Context, login: Login, body: Update
     user_id = request.path_params["user_id"]
     if user_id == login.user.id and (body.disabled or (body.role and body.role != "admin")):
         raise ProtocolError("you cannot disable or demote your own account")
-    password_hash = ctx.accounts.hash_password(body.password) if body.password is not None else None
+    password_hash = await ctx.accounts.hash_password(body.password) if body.password is not None else None
     display = body.display_name.strip()[: ctx.settings.max_name_chars] if body.display_name is not None else None
     if display == "":
         raise ProtocolError("display name must not be empty")

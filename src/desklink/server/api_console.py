@@ -16,6 +16,10 @@ from desklink.server.schemas import LoginBody
 from desklink.store.records import User
 
 
+#: Login answers carry secrets (tickets, TOTP secrets, recovery codes).
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 def user_view(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
@@ -28,15 +32,30 @@ def user_view(user: User) -> dict[str, Any]:
 
 @endpoint("/api/auth/login", ("POST",), Access.PUBLIC, body=LoginBody)
 async def login(request: Request, ctx: Context, _: Any, body: LoginBody) -> Response:
-    """Log in; sets the session cookie and answers the user and CSRF token."""
+    """Log in; sets the session cookie and answers the user and CSRF token, or a
+    ticket for the second factor (``second_factor``) or its enrolment (``enroll``)."""
     if not ctx.origins.same_site(request.headers.get("origin"), request):
         raise Forbidden("cross-site login refused", code="csrf_failed")
-    result, token = await ctx.accounts.login(body.username, body.password, client_ip(request, ctx.settings.trust_proxy))
-    response = json_response({"user": user_view(result.user), "csrf": result.auth.csrf_token})
+    step = await ctx.accounts.login(body.username, body.password, client_ip(request, ctx.settings.trust_proxy))
+    return login_response(request, ctx, step)
+
+
+def login_response(request: Request, ctx: Context, step: authmod.LoginStep) -> Response:
+    """The answer of a login step: the next step's ticket, or the finished
+    login with its cookie (and, right after an enrolment, the recovery codes)."""
+    if step.login is None:
+        if step.enroll is not None:
+            enroll = {"secret": step.enroll.secret, "uri": step.enroll.uri, "qr": step.enroll.qr}
+            return json_response({"enroll": enroll, "ticket": step.ticket}, headers=NO_STORE)
+        return json_response({"second_factor": "totp", "ticket": step.ticket}, headers=NO_STORE)
+    data: dict[str, Any] = {"user": user_view(step.login.user), "csrf": step.login.auth.csrf_token}
+    if step.recovery_codes:
+        data["recovery_codes"] = list(step.recovery_codes)
+    response = json_response(data, headers=NO_STORE)
     secure = ctx.origins.own(request).startswith("https:")
     response.set_cookie(
         authmod.COOKIE_NAME,
-        token,
+        step.token,
         max_age=int(ctx.settings.auth_session_ttl_s),
         httponly=True,
         samesite="strict",

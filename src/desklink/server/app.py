@@ -20,7 +20,7 @@ from desklink.broker import open_broker
 from desklink.config import Settings
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
-from desklink.server import api_admin, api_console, api_visitor, openapi, pages
+from desklink.server import api_admin, api_console, api_second_factor, api_visitor, openapi, pages
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
 from desklink.server.context import Context, Origins
@@ -40,7 +40,13 @@ log = logging.getLogger("desklink")
 #: At shutdown, how long the timeline's last events may take to be written.
 SHUTDOWN_AUDIT_S = 2.0
 
-HTTP_HANDLERS = [*pages.ROUTES, *api_visitor.ROUTES, *api_console.ROUTES, *api_admin.ROUTES]
+HTTP_HANDLERS = [
+    *pages.ROUTES,
+    *api_visitor.ROUTES,
+    *api_console.ROUTES,
+    *api_admin.ROUTES,
+    *api_second_factor.ROUTES,
+]
 
 
 @endpoint("/api/openapi.json", ("GET",), Access.PUBLIC)
@@ -120,6 +126,7 @@ def create_app(settings: Settings) -> Starlette:
             await hub.stop()
             await broker.aclose()
             await store.close()
+            ctx.accounts.close()
 
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)

@@ -90,6 +90,10 @@ def render_metrics(ctx: Context) -> str:
     if stats is not None:
         for name, value in stats().items():
             lines += [f"# TYPE desklink_broker_{name} gauge", f"desklink_broker_{name} {value}"]
+    # Argon2id work: running/waiting now, and totals (verified, hashed, refused).
+    for name, value in ctx.accounts.passwords.statistics().items():
+        kind = "gauge" if name in ("running", "waiting") else "counter"
+        lines += [f"# TYPE desklink_passwords_{name} {kind}", f"desklink_passwords_{name} {value}"]
     return "\n".join(lines) + "\n"
 
 

@@ -51,3 +51,16 @@ class UpdateQueueBody(Body):
 
 class MembersBody(Body):
     user_ids: list[int]
+
+
+class SecondFactorBody(Body):
+    ticket: str
+    code: str
+
+
+class CodeBody(Body):
+    code: str
+
+
+class SecondFactorPolicyBody(Body):
+    roles: list[Literal["rep", "supervisor", "admin"]]

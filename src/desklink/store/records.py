@@ -128,3 +128,18 @@ class AccessChange:
     id: int
     user_id: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactor:
+    """A user's TOTP second factor: ``secret`` (base32, RFC 6238) is kept
+    readable because checking a code needs it. ``confirmed_at`` is None while
+    the user enrols (the secret was shown but no code proved it yet)."""
+
+    user_id: int
+    secret: str
+    confirmed_at: datetime | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None

@@ -20,13 +20,14 @@ from sqlalchemy import text
 from desklink.store._admin import AdminMixin
 from desklink.store._chat import ChatMixin
 from desklink.store._joincodes import JoinCodesMixin
+from desklink.store._mfa import SecondFactorMixin
 from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
 from desklink.store._queues import QueuesMixin
 from desklink.store._requests import RequestsMixin
 from desklink.store._users import UsersMixin
 
 
-class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin, JoinCodesMixin, AdminMixin):
+class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin, JoinCodesMixin, AdminMixin, SecondFactorMixin):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 
     @classmethod

@@ -8,6 +8,8 @@ import { ctx } from './common.js';
 import { UsersView } from './users.js';
 import { QueuesView } from './queues.js';
 import { SessionsView } from './sessions.js';
+import { SecurityView } from './security.js';
+import { openSecurity } from '../shared/security.js';
 
 const $ = (id) => document.getElementById(id);
 const views = {};
@@ -16,6 +18,7 @@ let current = null;
 async function boot() {
   $('logout').addEventListener('click', doLogout);
   $('denied-logout').addEventListener('click', doLogout);
+  $('my-security').addEventListener('click', () => openSecurity({ getCsrf: () => ctx.csrf, onLoggedOut: () => ctx.onLoggedOut() }));
   for (const tab of document.querySelectorAll('.nav-tab')) tab.addEventListener('click', () => showView(tab.dataset.view));
   window.addEventListener('hashchange', () => showView(location.hash.slice(1)));
   ctx.onForbidden = () => showDenied();
@@ -52,6 +55,7 @@ function start(me) {
     views.users = new UsersView($('view-users'));
     views.queues = new QueuesView($('view-queues'));
     views.sessions = new SessionsView($('view-sessions'));
+    views.security = new SecurityView($('view-security'));
   }
   showView(location.hash.slice(1) || 'users');
 }

@@ -7,6 +7,7 @@
 
 import { ReconnectingSocket } from '../shared/socket.js';
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
+import { openSecurity } from '../shared/security.js';
 import { toast, describeError } from '../shared/toast.js';
 import { wsUrl, setText } from '../shared/dom.js';
 import { AlertBoard, unlockAudio, notificationPermission, requestNotifications } from './alerts.js';
@@ -54,6 +55,10 @@ async function boot() {
   document.addEventListener('keydown', unlockAudio, { capture: true });
   $('presence-toggle').addEventListener('click', togglePresence);
   $('logout').addEventListener('click', doLogout);
+  $('my-security').addEventListener('click', () => openSecurity({
+    getCsrf: () => state.csrf,
+    onLoggedOut: () => { stopSession(); askLogin('Your login has expired. Please log in again.'); },
+  }));
   $('enable-notifications').addEventListener('click', async () => {
     await requestNotifications();
     renderNotificationButton();
