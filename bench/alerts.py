@@ -1249,10 +1249,10 @@ def summarise_profile(path: str, top: int = 18) -> None:
         return
     busy = main_total - main_idle
     print(f"  main (event loop) thread: {100 * busy / main_total:.0f}% busy, {100 * main_idle / main_total:.0f}% idle in select")
-    print(f"  top self time on the main thread (% of its busy samples):")
+    print("  top self time on the main thread (% of its busy samples):")
     for leaf, count in sorted(self_counts.items(), key=lambda kv: -kv[1])[:top]:
         print(f"    {100 * count / busy:5.1f}%  {leaf}")
-    print(f"  top inclusive (desklink / uvicorn / starlette / websockets / sqlalchemy / aiosqlite / gc) frames:")
+    print("  top inclusive (desklink / uvicorn / starlette / websockets / sqlalchemy / aiosqlite / gc) frames:")
     keep = ("desklink/", "uvicorn/", "starlette/", "websockets/", "sqlalchemy/", "aiosqlite/", "redis/", "asyncpg/",
             "zlib", "compress")
     shown = 0

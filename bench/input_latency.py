@@ -22,7 +22,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 
 from desklink.testing import AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient
 from desklink.testing_x import XDisplay

@@ -1,20 +1,34 @@
 """DeskLink's exceptions, the whole hierarchy at a glance::
 
-    DeskLinkError                 code        http
-    ├── ProtocolError             bad_*       400   a peer sent something wrong
-    │   └── TooLarge              too_large   413
-    ├── LimitExceeded             *_limited   429   a named limit was passed
-    ├── AuthError                 auth_*      401
-    ├── Forbidden                 forbidden   403
-    ├── NotFound                  not_found   404
-    ├── Conflict                  conflict_*  409   the state moved on
-    └── ConfigError               -           -     bad settings at start-up
+    DeskLinkError                 code              http
+    ├── ProtocolError             bad_*             400   a peer sent something wrong
+    │   └── TooLarge              too_large         413
+    ├── LimitExceeded             *_limited         429   a named limit was passed
+    ├── AuthError                 auth_*            401
+    ├── Forbidden                 forbidden         403
+    ├── NotFound                  not_found         404
+    ├── Conflict                  conflict_*        409   the state moved on
+    │   └── TransitionRefused     conflict_closed   409   the lifecycle table has no such transition
+    ├── ConfigError               -                 -     bad settings at start-up
+    ├── CaptureError              capture_failed    -     (agent) the screen cannot be captured
+    ├── InputError                input_failed      -     (agent) input cannot be injected
+    └── Refused                   auth_failed       -     (agent) the server did not welcome the agent
 
-Each carries an error code from :mod:`desklink.protocol.codes` so adapters can
-turn it into a WebSocket ``error`` message or an HTTP JSON error alike.
+    Control flow, not errors a peer sees:
+    Closing           (server) close this socket with a code, after what is queued
+    Stopped           (agent) sharing ended; the reason is the exit message
+    LinkDead          (agent) nothing heard from the server within the link deadline
+    BrokerClosed      (broker) a subscription is closed; the node opens a new one
+    Rollback          (store) undo this transaction and hand a value back
+
+Each :class:`DeskLinkError` carries an error code from
+:mod:`desklink.protocol.codes` so adapters can turn it into a WebSocket
+``error`` message or an HTTP JSON error alike.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class DeskLinkError(Exception):
@@ -67,5 +81,68 @@ class Conflict(DeskLinkError):
     http_status = 409
 
 
+class TransitionRefused(Conflict):
+    """The request lifecycle (protocol/lifecycle.py) has no transition for
+    ``event`` from ``state``."""
+
+    def __init__(self, state: str, event: str) -> None:
+        super().__init__(f"cannot {event} a request that is {state}")
+        self.state = state
+        self.event = event
+
+
 class ConfigError(DeskLinkError):
     code = "internal"
+
+
+class CaptureError(DeskLinkError):
+    """The screen cannot be captured (no display, backend failure, closed)."""
+
+    code = "capture_failed"
+
+
+class InputError(DeskLinkError):
+    """Input cannot be injected or watched (no display, no XTest, closed)."""
+
+    code = "input_failed"
+
+
+class Refused(DeskLinkError):
+    """The server's first answer to an agent was not a welcome."""
+
+    code = "auth_failed"
+
+
+# ---------------------------------------------------------------- control flow
+class Closing(Exception):
+    """Raised inside a socket handler to close the socket with ``code``."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Stopped(Exception):
+    """The agent's sharing ended; ``reason`` says why (for the exit message)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LinkDead(Exception):
+    """The agent heard nothing from the server within the link deadline."""
+
+
+class BrokerClosed(Exception):
+    """A broker subscription is closed (by its owner, or by a lost link)."""
+
+
+class Rollback(Exception):
+    """Raised inside the store's write transaction to undo it and hand
+    ``value`` back to the caller (see ``add_message``)."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value

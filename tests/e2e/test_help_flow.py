@@ -507,6 +507,12 @@ def test_injection_renders_as_text(browser: Browser, server: ServerProcess, admi
         expect(detail.get_by_test_id("transcript").locator("[data-from=visitor] [data-testid=message-text]")).to_have_text(EVIL_VISITOR_LINE)
         expect(detail.get_by_test_id("transcript").locator("[data-from=rep] [data-testid=message-text]")).to_have_text(EVIL_REP_LINE)
         assert_inert(admin_page, admin_page.locator("#app"))
+        # The admin saves the same transcript document the visitor can.
+        with admin_page.expect_download() as download:
+            detail.get_by_test_id("transcript-text").click()
+        saved = Path(download.value.path()).read_text(encoding="utf-8")
+        assert download.value.suggested_filename.startswith("desklink-chat-") and download.value.suggested_filename.endswith(".txt")
+        assert EVIL_VISITOR_LINE in saved and EVIL_QUESTION in saved
 
         for w in (rw, vw, aw):
             w.assert_clean()

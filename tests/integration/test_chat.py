@@ -15,6 +15,7 @@ async def _pair(server: ServerProcess, admin: AdminAPI, unique: str) -> tuple[Re
     admin.queue(unique)
     (user, pw), = admin.reps(1, queue_slug=unique, prefix=unique + "rep")
     rep = await RepClient.connect(server, user, pw)
+    rep.credentials = (user, pw)  # type: ignore[attr-defined]
     visitor = await VisitorClient.submit(server, queue=unique, name="Ann", question="Wi-Fi keeps dropping")
     await rep.expect("alert")
     await rep.send({"t": "accept", "request_id": visitor.request_id})
@@ -214,6 +215,19 @@ async def test_transcript_text_and_html_escape_everything(server: ServerProcess,
     assert "<script>" not in page.text and "<img" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert nobody.status_code == 401
+    # The rep (and any supervisor) downloads the same document from the history.
+    rep_http, _ = server.login(*rep.credentials)  # type: ignore[attr-defined]
+    mine = rep_http.get(f"/api/sessions/{sid}/transcript?format=html")
+    bad = rep_http.get(f"/api/sessions/{sid}/transcript?format=pdf")
+    rep_http.close()
+    assert mine.status_code == 200 and mine.text == page.text
+    assert "attachment" in mine.headers["content-disposition"]
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_message"
+    admin.user(unique + "other", "another password")
+    other_http, _ = server.login(unique + "other", "another password")
+    assert other_http.get(f"/api/sessions/{sid}/transcript").status_code == 403
+    other_http.close()
+    assert admin.http.get(f"/api/sessions/{sid}/transcript").text == text.text
     for c in (rep, visitor):
         await c.close()
 

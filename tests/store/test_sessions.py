@@ -96,6 +96,14 @@ async def test_list_sessions_newest_first_with_paging(store: Store) -> None:
     assert await store.list_sessions(offset=5) == []
     assert await store.list_sessions(rep_id=alice.id) == [sessions[t] for t in (40, 20, 10)]
     assert await store.list_sessions(rep_id=bob.id, limit=1) == [sessions[50]]
+    # The same page with each session's request, queue and rep, in one query.
+    summaries = await store.list_session_summaries(limit=3, offset=1)
+    assert [x.session for x in summaries] == newest_first[1:4]
+    for x in summaries:
+        assert x.request == await store.get_request(x.session.request_id)
+        assert x.queue == queue
+        assert x.rep_name == ("Alice" if x.session.rep_id == alice.id else "Bob")
+    assert [x.session for x in await store.list_session_summaries(rep_id=bob.id)] == [sessions[50], sessions[30]]
 
 
 async def test_wrap_up_records_a_disposition_once_after_the_visitor_left(store: Store) -> None:

@@ -42,14 +42,13 @@ from desklink.agent.session import (
     Hurry,
     Inject,
     Paint,
-    Refused,
     ReleaseAll,
     SetClipboard,
     StartSharing,
     Stop,
 )
 from desklink.agent.ui import UI, Ask
-from desklink.errors import DeskLinkError
+from desklink.errors import DeskLinkError, LinkDead, Refused, Stopped
 from desklink.protocol import codes, limits
 from desklink.protocol.messages import Annotate, Monitor
 from desklink.protocol.screen import Cursor, Pointer
@@ -94,18 +93,6 @@ def ws_url(server: str) -> str:
         if server.startswith(scheme):
             return ws_scheme + server[len(scheme) :] + "/ws/agent"
     return "wss://" + server + "/ws/agent"
-
-
-class Stopped(Exception):
-    """Sharing ended; ``reason`` says why (for the exit message)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class LinkDead(Exception):
-    """Nothing heard from the server within the link deadline."""
 
 
 @dataclass

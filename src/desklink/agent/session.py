@@ -39,6 +39,7 @@ from typing import Any
 import msgspec
 
 from desklink import __version__
+from desklink.errors import Refused
 from desklink.protocol import limits
 from desklink.protocol.framing import Channel, split_frame
 from desklink.protocol.messages import (
@@ -71,7 +72,6 @@ from desklink.protocol.server_messages import (
     ControlEnd,
     Ended,
     Error,
-    Pong,
     decode_to_agent,
 )
 
@@ -156,10 +156,6 @@ class Stop:
 
 
 Action = AskVisitor | StartSharing | Inject | ReleaseAll | ControlChanged | SetClipboard | Paint | Hurry | Stop
-
-
-class Refused(Exception):
-    """The server's first answer was not a welcome."""
 
 
 @dataclass

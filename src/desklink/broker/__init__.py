@@ -4,7 +4,8 @@ the settings (``redis_url`` empty: in-process, one node; else Redis)."""
 from __future__ import annotations
 
 from desklink.broker._common import MAX_PENDING_MESSAGES
-from desklink.broker.base import Broker, BrokerClosed, BrokerMessage, Subscription
+from desklink.errors import BrokerClosed
+from desklink.broker.base import Broker, BrokerMessage, Subscription
 from desklink.broker.memory import MemoryBroker, MemorySubscription
 from desklink.broker.redis import RedisBroker, RedisSubscription
 

@@ -17,7 +17,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from desklink.broker.base import BrokerClosed, BrokerMessage, Subscription
+from desklink.errors import BrokerClosed
+from desklink.broker.base import BrokerMessage, Subscription
 
 #: Messages one subscription may hold before the oldest are dropped. At
 #: ~1 KB per alert this bounds a stuck node to ~10 MB, and 10 000 is far

@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 
+
 @dataclass(frozen=True, slots=True)
 class BrokerMessage:
     channel: str  # without the prefix
@@ -49,10 +50,6 @@ class Subscription(ABC):
         """Queue counters (pending, delivered, dropped, ...); each backend
         adds its own."""
         return {}
-
-
-class BrokerClosed(Exception):
-    pass
 
 
 class Broker(ABC):

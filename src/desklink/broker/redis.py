@@ -41,7 +41,8 @@ from desklink.broker._common import (
     QueueSubscription,
     to_millis,
 )
-from desklink.broker.base import Broker, BrokerClosed, BrokerMessage, Subscription
+from desklink.errors import BrokerClosed
+from desklink.broker.base import Broker, BrokerMessage, Subscription
 
 __all__ = ["MAX_CONNECTIONS", "PING_INTERVAL", "RedisBroker", "RedisSubscription"]
 

@@ -129,7 +129,10 @@ class Dispatcher:
     async def session_view(self, session: Session, req: Request | None = None) -> dict[str, Any]:
         req = req or await self.store.get_request(session.request_id)
         assert req is not None
-        queue = await self.store.get_queue(req.queue_id)
+        return self.session_view_of(session, req, await self.store.get_queue(req.queue_id))
+
+    @staticmethod
+    def session_view_of(session: Session, req: Request, queue: Queue | None) -> dict[str, Any]:
         return {
             "id": session.id,
             "request_id": req.id,

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from desklink.errors import TransitionRefused
+
 RequestStatus = Literal["waiting", "accepted", "closed", "abandoned", "expired"]
 SessionStatus = Literal["open", "ended"]
 RequestEvent = Literal["accept", "cancel", "expire", "abandon", "end"]
@@ -43,13 +45,6 @@ REQUEST_TRANSITIONS: Final[dict[tuple[RequestStatus, RequestEvent], RequestStatu
 REQUEST_FINAL: Final[frozenset[RequestStatus]] = frozenset({"closed", "abandoned", "expired"})
 REQUEST_OPEN: Final[frozenset[RequestStatus]] = frozenset({"waiting", "accepted"})
 CHAT_ALLOWED: Final[frozenset[RequestStatus]] = frozenset({"waiting", "accepted"})
-
-
-class TransitionRefused(Exception):
-    def __init__(self, state: str, event: str) -> None:
-        super().__init__(f"cannot {event} a request that is {state}")
-        self.state = state
-        self.event = event
 
 
 def next_status(state: RequestStatus, event: RequestEvent) -> RequestStatus:

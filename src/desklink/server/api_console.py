@@ -7,13 +7,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from desklink import transcript as transcripts
 from desklink.dispatch.dispatcher import iso
-from desklink.errors import Forbidden, NotFound
+from desklink.errors import Forbidden, NotFound, ProtocolError
 from desklink.server import auth as authmod
 from desklink.server.context import Context
 from desklink.server.http import Access, client_ip, endpoint, json_response
 from desklink.server.schemas import LoginBody
-from desklink.store.records import User
+from desklink.store.records import Session, User
 
 
 #: Login answers carry secrets (tickets, TOTP secrets, recovery codes).
@@ -96,24 +97,30 @@ async def sessions(request: Request, ctx: Context, login: authmod.Login) -> Resp
     except ValueError:
         limit, offset = 100, 0
     rep_id = None if login.user.at_least("supervisor") else login.user.id
-    rows = await ctx.store.list_sessions(rep_id=rep_id, limit=limit, offset=offset)
     out = []
-    for s in rows:
-        view = await ctx.dispatcher.session_view(s)
-        view["rep"] = {"id": s.rep_id, "name": await ctx.dispatcher.rep_name(s.rep_id)}
-        view["ended_by"] = s.ended_by
+    for row in await ctx.store.list_session_summaries(rep_id=rep_id, limit=limit, offset=offset):
+        view = ctx.dispatcher.session_view_of(row.session, row.request, row.queue)
+        view["rep"] = {"id": row.session.rep_id, "name": row.rep_name}
+        view["ended_by"] = row.session.ended_by
         out.append(view)
     return json_response({"sessions": out})
 
 
-@endpoint("/api/sessions/{session_id}", ("GET",), Access.REP)
-async def session_detail(request: Request, ctx: Context, login: authmod.Login) -> Response:
-    """One session with its transcript and events."""
+async def _readable_session(request: Request, ctx: Context, login: authmod.Login) -> Session:
+    """The session named in the path, if this user may read it: their own,
+    or any for supervisors and admins."""
     session = await ctx.store.get_session(request.path_params["session_id"][:64])
     if session is None:
         raise NotFound("no such session")
     if session.rep_id != login.user.id and not login.user.at_least("supervisor"):
         raise Forbidden("this session is not yours")
+    return session
+
+
+@endpoint("/api/sessions/{session_id}", ("GET",), Access.REP)
+async def session_detail(request: Request, ctx: Context, login: authmod.Login) -> Response:
+    """One session with its transcript and events."""
+    session = await _readable_session(request, ctx, login)
     view = await ctx.dispatcher.session_view(session)
     view.update(
         rep={"id": session.rep_id, "name": await ctx.dispatcher.rep_name(session.rep_id)},
@@ -124,11 +131,35 @@ async def session_detail(request: Request, ctx: Context, login: authmod.Login) -
             for m in await ctx.store.all_messages(session.request_id)
         ],
         events=[
-            {"kind": e.kind, "actor": e.actor, "data": e.data, "at": iso(e.created_at)}
+            {
+                "kind": e.kind,
+                "actor": e.actor,
+                "actor_id": e.actor_id,
+                "actor_name": await ctx.dispatcher.rep_name(e.actor_id) if e.actor_id is not None else None,
+                "data": e.data,
+                "at": iso(e.created_at),
+            }
             for e in await ctx.store.events_for(session.request_id)
         ],
     )
     return json_response(view)
 
 
-ROUTES = [login, logout, me, sessions, session_detail]
+@endpoint("/api/sessions/{session_id}/transcript", ("GET",), Access.REP)
+async def session_transcript(request: Request, ctx: Context, login: authmod.Login) -> Response:
+    """The session's transcript as a text or HTML download (the same document the visitor saves)."""
+    session = await _readable_session(request, ctx, login)
+    req = await ctx.store.get_request(session.request_id)
+    assert req is not None
+    queue = await ctx.store.get_queue(req.queue_id)
+    assert queue is not None
+    fmt = request.query_params.get("format", "text")
+    if fmt not in ("text", "html"):
+        raise ProtocolError("format must be text or html")
+    messages = await ctx.store.all_messages(req.id)
+    body, media, ext = transcripts.render(fmt, req, queue, messages, ctx.settings.provider_name)
+    headers = {"Content-Disposition": f'attachment; filename="{transcripts.filename(req, ext)}"'}
+    return Response(body, media_type=media + "; charset=utf-8", headers=headers)
+
+
+ROUTES = [login, logout, me, sessions, session_detail, session_transcript]

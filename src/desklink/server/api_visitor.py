@@ -9,18 +9,18 @@ allows; the real request is then checked against its own queue.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from desklink.dispatch.dispatcher import hash_token, iso
+from desklink import transcript as transcripts
+from desklink.dispatch.dispatcher import hash_token
 from desklink.errors import AuthError, DeskLinkError, Forbidden, NotFound
 from desklink.server.context import Context
 from desklink.server.http import Access, client_ip, endpoint, error_response, json_response
 from desklink.server.schemas import SubmitBody
-from desklink.store.records import Message, Queue
+from desklink.store.records import Queue
 from desklink.store.records import Request as HelpRequest
 
 CORS_MAX_AGE = "600"
@@ -126,48 +126,13 @@ async def transcript(request: Request, ctx: Context, login: Any) -> Response:
     assert queue is not None
     headers = await _queue_cors(request, ctx, queue)
     messages = await ctx.store.all_messages(req.id)
-    fmt = request.query_params.get("format", "text")
-    stamp = req.created_at.strftime("%Y%m%d-%H%M")
-    if fmt == "html":
-        body, media, ext = transcript_html(req, queue, messages, ctx.settings.provider_name), "text/html", "html"
-    else:
-        body, media, ext = transcript_text(req, queue, messages, ctx.settings.provider_name), "text/plain", "txt"
-    headers["Content-Disposition"] = f'attachment; filename="desklink-chat-{stamp}.{ext}"'
+    body, media, ext = transcripts.render(
+        request.query_params.get("format", "text"), req, queue, messages, ctx.settings.provider_name
+    )
+    headers["Content-Disposition"] = f'attachment; filename="{transcripts.filename(req, ext)}"'
     if "Access-Control-Allow-Origin" in headers:
         headers["Access-Control-Expose-Headers"] = "Content-Disposition"
     return Response(body, media_type=media + "; charset=utf-8", headers=headers)
-
-
-def _line_name(m: Message) -> str:
-    return {"visitor": m.sender_name or "You", "system": "DeskLink"}.get(m.sender, m.sender_name or "Support")
-
-
-def transcript_text(req: HelpRequest, queue: Queue, messages: list[Message], provider: str) -> str:
-    lines = [
-        f"{provider} - {queue.name}",
-        f"Conversation {req.id} started {iso(req.created_at)}",
-        f"Question: {req.question}",
-        "",
-    ]
-    for m in messages:
-        lines.append(f"[{m.created_at.strftime('%Y-%m-%d %H:%M:%S')} UTC] {_line_name(m)}: {m.body}")
-    return "\n".join(lines) + "\n"
-
-
-def transcript_html(req: HelpRequest, queue: Queue, messages: list[Message], provider: str) -> str:
-    e = html.escape
-    rows = "\n".join(
-        f'<tr class="{e(m.sender)}"><td>{e(m.created_at.strftime("%H:%M:%S"))}</td>'
-        f"<th>{e(_line_name(m))}</th><td>{e(m.body)}</td></tr>"
-        for m in messages
-    )
-    return (
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
-        f"<title>{e(provider)} conversation {e(req.id)}</title></head><body>"
-        f"<h1>{e(provider)} &middot; {e(queue.name)}</h1>"
-        f"<p>Started {e(iso(req.created_at) or '')}</p><p><strong>Question:</strong> {e(req.question)}</p>"
-        f"<table>\n{rows}\n</table></body></html>\n"
-    )
 
 
 ROUTES = [preflight, widget_config, submit, transcript]

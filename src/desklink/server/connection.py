@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from desklink.errors import DeskLinkError, LimitExceeded, ProtocolError
+from desklink.errors import Closing, DeskLinkError, LimitExceeded, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.messages import encode, error
 from desklink.protocol.outbox import Outbox, Priority
@@ -34,15 +34,6 @@ log = logging.getLogger("desklink.ws")
 HELLO_TIMEOUT_S = 10.0
 #: The close reason when an admin disabled the account or changed its password.
 SIGNED_OUT = "signed out: the account was disabled or its password changed"
-
-
-class Closing(Exception):
-    """Raised inside a handler to close the socket with ``code``."""
-
-    def __init__(self, code: int, reason: str = "") -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 class Connection:

@@ -14,7 +14,8 @@ import asyncio
 import logging
 from typing import Protocol
 
-from desklink.broker.base import Broker, BrokerClosed
+from desklink.errors import BrokerClosed
+from desklink.broker.base import Broker
 
 log = logging.getLogger("desklink.hub")
 

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import join_secret_hash
-from desklink.errors import ProtocolError
+from desklink.errors import Closing, ProtocolError
 from desklink.protocol import codes, screen
 from desklink.protocol.framing import Channel, Reassembler
 from desklink.protocol.messages import (
@@ -37,7 +37,7 @@ from desklink.protocol.messages import (
 )
 from desklink.protocol.server_messages import AgentLimits, Pong
 from desklink.relay import AgentIntro, ScreenSession
-from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
+from desklink.server.connection import HELLO_TIMEOUT_S, Connection
 from desklink.server.context import Context
 from desklink.server.http import client_ip
 from desklink.server.relay_io import pump

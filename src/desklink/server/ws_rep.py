@@ -11,11 +11,11 @@ from starlette.websockets import WebSocket
 
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import rep_presence_group
-from desklink.errors import Conflict, Forbidden, ProtocolError
+from desklink.errors import Closing, Conflict, Forbidden, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.messages import Accept, ChatSend, End, Ping, RHello, ScreenRequest, SetPresence, Typing, decode_rep
 from desklink.server import auth as authmod
-from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Closing, Connection, socket_login
+from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.store.records import Queue, Session
 

@@ -11,11 +11,11 @@ from starlette.websockets import WebSocket
 
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import VISITOR_PRESENCE, hash_token, iso
-from desklink.errors import Conflict
+from desklink.errors import Closing, Conflict
 from desklink.protocol import codes
 from desklink.protocol.lifecycle import REQUEST_FINAL
 from desklink.protocol.messages import Cancel, ChatSend, Leave, Ping, Typing, VHello, decode_visitor
-from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
+from desklink.server.connection import HELLO_TIMEOUT_S, Connection
 from desklink.server.context import Context
 from desklink.store.records import Request
 

@@ -27,15 +27,6 @@ from desklink.store.records import Queue
 R = TypeVar("R")
 
 
-class Rollback(Exception):
-    """Raised inside :meth:`StoreBase._write` to undo the transaction and
-    hand ``value`` back to the caller (see ``add_message``)."""
-
-    def __init__(self, value: Any) -> None:
-        super().__init__()
-        self.value = value
-
-
 class StoreBase:
     """The engine plus the transaction helpers the store's parts build on."""
 

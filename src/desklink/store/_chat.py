@@ -9,10 +9,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from desklink.errors import Conflict, NotFound
+from desklink.errors import Conflict, NotFound, Rollback
 from desklink.protocol.events import Actor, EventKind, check_kind
 from desklink.protocol.lifecycle import CHAT_ALLOWED
-from desklink.store._base import Rollback, StoreBase, record
+from desklink.store._base import StoreBase, record
 from desklink.store.models import EventRow, MessageRow, RequestRow
 from desklink.store.records import Event, Message
 

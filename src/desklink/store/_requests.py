@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from desklink.errors import Conflict, NotFound
 from desklink.protocol.lifecycle import REQUEST_OPEN
 from desklink.store._base import StoreBase, record, transition
-from desklink.store.models import QueueRow, RequestRow, SessionRow
-from desklink.store.records import Request, Session
+from desklink.store.models import QueueRow, RequestRow, SessionRow, UserRow
+from desklink.store.records import Queue, Request, Session, SessionSummary
 
 #: The lifecycle events :meth:`RequestsMixin.close_request` makes; ``accept``
 #: and ``end`` have their own methods because they also touch the session.
@@ -327,6 +327,42 @@ class RequestsMixin(StoreBase):
         async with self._read() as conn:
             rows = (await conn.execute(stmt.limit(limit).offset(offset))).all()
         return [record(Session, r) for r in rows]
+
+
+    async def list_session_summaries(
+        self, *, rep_id: int | None = None, limit: int = 100, offset: int = 0
+    ) -> list[SessionSummary]:
+        """Like :meth:`list_sessions`, with each session's request, queue and
+        rep name, in one query (the history pages show all of them)."""
+        cols = [
+            *(c.label("s_" + c.name) for c in SessionRow.__table__.c),
+            *(c.label("r_" + c.name) for c in RequestRow.__table__.c),
+            *(c.label("q_" + c.name) for c in QueueRow.__table__.c),
+            UserRow.display_name.label("rep_name"),
+        ]
+        stmt = (
+            select(*cols)
+            .join(RequestRow, RequestRow.id == SessionRow.request_id)
+            .join(QueueRow, QueueRow.id == RequestRow.queue_id)
+            .join(UserRow, UserRow.id == SessionRow.rep_id)
+            .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+        )
+        if rep_id is not None:
+            stmt = stmt.where(SessionRow.rep_id == rep_id)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt.limit(limit).offset(offset))).all()
+        out = []
+        for row in rows:
+            m = row._mapping
+            out.append(
+                SessionSummary(
+                    session=record(Session, {k[2:]: v for k, v in m.items() if k.startswith("s_")}),
+                    request=record(Request, {k[2:]: v for k, v in m.items() if k.startswith("r_")}),
+                    queue=record(Queue, {k[2:]: v for k, v in m.items() if k.startswith("q_")}),
+                    rep_name=str(m["rep_name"]),
+                )
+            )
+        return out
 
 
 async def _require_request(conn: AsyncConnection, request_id: str) -> None:

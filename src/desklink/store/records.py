@@ -87,6 +87,16 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A session with what the history shows beside it."""
+
+    session: Session
+    request: Request
+    queue: Queue
+    rep_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     request_id: str
     seq: int

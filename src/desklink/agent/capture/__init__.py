@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
-from desklink.agent.capture.base import Capture, CaptureError, Image, Monitor
+from desklink.errors import CaptureError
+from desklink.agent.capture.base import Capture, Image, Monitor
 from desklink.agent.capture.mss_backend import MssCapture
 from desklink.agent.capture.x11 import X11Capture
 

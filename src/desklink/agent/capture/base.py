@@ -29,18 +29,12 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 
-from desklink.errors import DeskLinkError
+from desklink.errors import CaptureError
 
 __all__ = ["Capture", "CaptureError", "CursorImage", "Image", "Monitor"]
 
 #: What :meth:`Capture.grab` returns: ``H x W x 4`` BGRA ``uint8``, C-contiguous.
 Image = npt.NDArray[np.uint8]
-
-
-class CaptureError(DeskLinkError):
-    """The screen cannot be captured (no display, backend failure, closed)."""
-
-    code = "capture_failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ import mss
 import numpy as np
 from mss.exception import ScreenShotError
 
-from desklink.agent.capture.base import Capture, CaptureError, Image, Monitor
+from desklink.errors import CaptureError
+from desklink.agent.capture.base import Capture, Image, Monitor
 
 __all__ = ["MssCapture"]
 

@@ -27,7 +27,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from desklink.agent.capture.base import CaptureError, CursorImage, Image, Monitor
+from desklink.errors import CaptureError
+from desklink.agent.capture.base import CursorImage, Image, Monitor
 from desklink.agent.capture.mss_backend import MssCapture
 
 __all__ = ["X11Capture"]

@@ -23,7 +23,8 @@ from __future__ import annotations
 import os
 import sys
 
-from desklink.agent.inputs.base import BUTTONS, Held, Injector, InputError, LocalInput
+from desklink.errors import InputError
+from desklink.agent.inputs.base import BUTTONS, Held, Injector, LocalInput
 
 __all__ = ["BUTTONS", "Held", "Injector", "InputError", "LocalInput", "open_injector", "open_local_input"]
 

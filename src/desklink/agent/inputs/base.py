@@ -31,17 +31,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from desklink.errors import DeskLinkError
+from desklink.errors import InputError
 from desklink.protocol.messages import EvButton, EvKey, EvMove, EvRelease, EvText, EvWheel, InputEvent
 
 __all__ = ["BUTTONS", "Held", "Injector", "InputError", "LocalInput"]
 
 #: Protocol button numbers: 1 left, 2 middle, 3 right (X11 numbering too).
 BUTTONS = frozenset({1, 2, 3})
-
-
-class InputError(DeskLinkError):
-    """Input cannot be injected or watched (no display, no XTest, closed)."""
 
 
 @dataclass(frozen=True, slots=True)

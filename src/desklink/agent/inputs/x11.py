@@ -36,7 +36,8 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from desklink.agent.inputs._x11_keymap import SCRATCH_REUSE_S, Keymap, Place, ScratchKeys
-from desklink.agent.inputs.base import BUTTONS, Held, Injector, InputError
+from desklink.errors import InputError
+from desklink.agent.inputs.base import BUTTONS, Held, Injector
 from desklink.agent.inputs.keysyms import BACKSPACE, RETURN, TAB, char_to_keysym, keysym_for
 
 __all__ = ["X11Injector"]

@@ -3,7 +3,18 @@
 
 import { h, clear, formatDateTime, formatDuration, parseTime } from '../shared/dom.js';
 import { ChatLog, normalizeMessage } from '../shared/chatlog.js';
+import { downloadBlob, fetchBlob } from '../shared/http.js';
 import { call, listOf, fail } from './common.js';
+
+/** Save the session's transcript (the same document the visitor downloads). */
+async function saveTranscript(id, format) {
+  try {
+    const { blob, filename } = await fetchBlob(`/api/sessions/${encodeURIComponent(id)}/transcript?format=${format}`, { credentials: 'same-origin' });
+    downloadBlob(blob, filename || `desklink-chat.${format === 'html' ? 'html' : 'txt'}`);
+  } catch (err) {
+    fail(err, 'Could not download the transcript');
+  }
+}
 
 function nameOf(v) {
   if (!v) return '';
@@ -93,7 +104,10 @@ export class SessionsView {
     clear(this.detail).append(
       h('div', { class: 'view-head' },
         h('h2', { class: 'detail-title' }, `Session with ${s.visitor || 'visitor'}`),
-        h('button', { type: 'button', class: 'btn btn-small', testid: 'session-detail-close', on: { click: () => { this.detail.hidden = true; } } }, 'Close')),
+        h('div', { class: 'view-actions' },
+          h('button', { type: 'button', class: 'btn btn-small', testid: 'transcript-text', on: { click: () => saveTranscript(s.id, 'text') } }, 'Transcript (.txt)'),
+          h('button', { type: 'button', class: 'btn btn-small', testid: 'transcript-html', on: { click: () => saveTranscript(s.id, 'html') } }, 'Transcript (.html)'),
+          h('button', { type: 'button', class: 'btn btn-small', testid: 'session-detail-close', on: { click: () => { this.detail.hidden = true; } } }, 'Close'))),
       h('dl', { class: 'facts facts-grid' },
         h('dt', {}, 'Session'), h('dd', { testid: 'detail-id' }, h('code', {}, s.id)),
         h('dt', {}, 'Visitor'), h('dd', { testid: 'detail-visitor' }, s.email ? `${s.visitor} <${s.email}>` : s.visitor),
@@ -110,7 +124,7 @@ export class SessionsView {
         h('tbody', {}, events.map((e) => h('tr', { testid: 'event-row', data: { kind: e.kind || e.type || '' } },
           h('td', { class: 'nowrap' }, formatDateTime(e.at || e.created_at || e.ts)),
           h('td', {}, e.kind || e.type || ''),
-          h('td', {}, nameOf(e.actor) || ''),
+          h('td', {}, e.actor_name ? `${e.actor_name} (${e.actor})` : (nameOf(e.actor) || '')),
           h('td', { class: 'mono' }, e.data && Object.keys(e.data).length ? JSON.stringify(e.data) : ''))))));
     this.detail.hidden = false;
     this.detail.scrollIntoView({ block: 'start' });
