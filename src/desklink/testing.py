@@ -193,6 +193,8 @@ class _Client:
         self.received: list[dict[str, Any]] = []
         #: Received but not yet returned by :meth:`expect`.
         self._unclaimed: list[dict[str, Any]] = []
+        #: The server's ``welcome`` (set by ``connect``/``open``).
+        self.welcome: dict[str, Any] = {}
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))

@@ -50,7 +50,7 @@ from desklink.agent.session import (
 from desklink.agent.ui import UI, Ask
 from desklink.errors import DeskLinkError, LinkDead, Refused, Stopped
 from desklink.protocol import codes, limits
-from desklink.protocol.messages import Annotate, Monitor
+from desklink.protocol.messages import Annotate, EvButton, EvKey, EvMove, EvRelease, EvText, EvWheel, Monitor
 from desklink.protocol.screen import Cursor, Pointer
 
 log = logging.getLogger("desklink.agent")
@@ -388,8 +388,12 @@ class AgentClient:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool] = loop.create_future()
 
+        def settle(allowed: bool) -> None:
+            if not answer.done():
+                answer.set_result(allowed)
+
         def reply(allowed: bool) -> None:
-            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(allowed))
+            loop.call_soon_threadsafe(settle, allowed)
 
         self.ui.post("ask", Ask(provider=self.core.provider, rep=rep, what=what, note=note), reply)
         return await answer
@@ -413,18 +417,17 @@ class AgentClient:
             return
         for ev in action.events:
             try:
-                k = type(ev).__name__
-                if k == "EvRelease":
+                if isinstance(ev, EvRelease):
                     inj.release_all()
-                elif k == "EvMove":
+                elif isinstance(ev, EvMove):
                     inj.move(ev.x, ev.y)
-                elif k == "EvButton":
+                elif isinstance(ev, EvButton):
                     inj.button(ev.b, ev.down, ev.x, ev.y)
-                elif k == "EvWheel":
+                elif isinstance(ev, EvWheel):
                     inj.wheel(ev.dx, ev.dy, ev.x, ev.y)
-                elif k == "EvKey":
+                elif isinstance(ev, EvKey):
                     inj.key(ev.key, ev.code, ev.down)
-                elif k == "EvText":
+                elif isinstance(ev, EvText):
                     inj.text(ev.text)
             except (ValueError, TypeError, DeskLinkError) as exc:
                 log.warning("ignored an input event %r: %s", ev, exc)

@@ -178,7 +178,7 @@ class RedisSubscription(QueueSubscription):
             self._broker._subscriptions.discard(self)
             # redis-py may already have reconnected and resubscribed while
             # failing; drop that connection so no half-dead subscriber remains.
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
 
     def _fail(self, cause: BaseException | None) -> None:
         self._mark_closed(cause)
@@ -198,7 +198,7 @@ class RedisSubscription(QueueSubscription):
         if reader is not None:
             reader.cancel()
             await asyncio.wait([reader])
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
 
 
 class RedisBroker(Broker):

@@ -37,7 +37,7 @@ class Msg(msgspec.Struct, frozen=True, tag_field="t", forbid_unknown_fields=Fals
 # visitor -> server
 
 
-class VHello(Msg, tag="hello"):
+class VHello(Msg, tag="hello", frozen=True):
     """First message on ``/ws/visitor``: the capability token and the last
     chat ``seq`` this help box has seen (0 for none)."""
 
@@ -45,7 +45,7 @@ class VHello(Msg, tag="hello"):
     last_seq: Seq = 0
 
 
-class ChatSend(Msg, tag="chat.send"):
+class ChatSend(Msg, tag="chat.send", frozen=True):
     """A chat message. ``cid`` is the sender's own id for it: sending the
     same ``cid`` again (after a reconnect) never stores a duplicate.
     ``session_id`` is required from reps and ignored from visitors."""
@@ -55,20 +55,20 @@ class ChatSend(Msg, tag="chat.send"):
     session_id: str = ""
 
 
-class Typing(Msg, tag="typing"):
+class Typing(Msg, tag="typing", frozen=True):
     on: bool
     session_id: str = ""
 
 
-class Cancel(Msg, tag="cancel"):
+class Cancel(Msg, tag="cancel", frozen=True):
     """The visitor gives up before a rep accepted (stored as abandoned)."""
 
 
-class Leave(Msg, tag="leave"):
+class Leave(Msg, tag="leave", frozen=True):
     """The visitor ends the conversation."""
 
 
-class Ping(Msg, tag="ping"):
+class Ping(Msg, tag="ping", frozen=True):
     pass
 
 
@@ -79,28 +79,28 @@ VisitorIn = VHello | ChatSend | Typing | Cancel | Leave | Ping
 # rep -> server
 
 
-class RHello(Msg, tag="hello"):
+class RHello(Msg, tag="hello", frozen=True):
     """First message on ``/ws/rep`` (authenticated by cookie). ``resume``
     maps session ids to the last chat ``seq`` the console has seen."""
 
     resume: dict[str, Seq] = {}
 
 
-class SetPresence(Msg, tag="presence"):
+class SetPresence(Msg, tag="presence", frozen=True):
     status: PresenceStatus
 
 
-class Accept(Msg, tag="accept"):
+class Accept(Msg, tag="accept", frozen=True):
     request_id: Id
 
 
-class End(Msg, tag="end"):
+class End(Msg, tag="end", frozen=True):
     session_id: Id
     disposition: Disposition
     note: Text = ""
 
 
-class ScreenRequest(Msg, tag="screen.request"):
+class ScreenRequest(Msg, tag="screen.request", frozen=True):
     """Ask the visitor to share their screen: makes a join code and shows the
     visitor how to run the agent."""
 
@@ -114,7 +114,7 @@ RepIn = RHello | ChatSend | Typing | SetPresence | Accept | End | ScreenRequest 
 # agent -> server (``/ws/agent``; screen frames travel as binary frames)
 
 
-class AHello(Msg, tag="hello"):
+class AHello(Msg, tag="hello", frozen=True):
     """First message of an agent: a join code, or the resume token it got in
     ``welcome`` when it reconnects within the grace period."""
 
@@ -124,7 +124,7 @@ class AHello(Msg, tag="hello"):
     platform: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
-class Consent(Msg, tag="consent"):
+class Consent(Msg, tag="consent", frozen=True):
     """The visitor's answer to what was asked (Allow or Deny): ``view`` for
     screen sharing, ``control`` for remote control."""
 
@@ -139,16 +139,16 @@ class Monitor(msgspec.Struct, frozen=True):
     primary: bool = False
 
 
-class ScreenInfo(Msg, tag="screen.info"):
+class ScreenInfo(Msg, tag="screen.info", frozen=True):
     monitors: Annotated[list[Monitor], msgspec.Meta(max_length=64)]
     selected: Annotated[int, msgspec.Meta(ge=1, le=64)]
 
 
-class StopSharing(Msg, tag="screen.stop"):
+class StopSharing(Msg, tag="screen.stop", frozen=True):
     """Stop sharing now (the visitor's Stop button or Ctrl+C; the rep's stop)."""
 
 
-class ScreenStats(Msg, tag="screen.stats"):
+class ScreenStats(Msg, tag="screen.stats", frozen=True):
     """The agent's median time from capture to the rep's acknowledgement
     (decoded and drawn), over its recent frames: the viewer shows it as the
     screen's latency."""
@@ -156,7 +156,7 @@ class ScreenStats(Msg, tag="screen.stats"):
     rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=600_000)]
 
 
-class ControlRevoked(Msg, tag="control.revoked"):
+class ControlRevoked(Msg, tag="control.revoked", frozen=True):
     """The visitor took control back (indicator button or hotkey)."""
 
 
@@ -170,58 +170,58 @@ class Ev(msgspec.Struct, frozen=True, tag_field="k", forbid_unknown_fields=False
     """Base of input events."""
 
 
-class EvMove(Ev, tag="move"):
+class EvMove(Ev, tag="move", frozen=True):
     x: Coord
     y: Coord
 
 
-class EvButton(Ev, tag="button"):
+class EvButton(Ev, tag="button", frozen=True):
     b: Annotated[int, msgspec.Meta(ge=1, le=3)]
     down: bool
     x: Coord
     y: Coord
 
 
-class EvWheel(Ev, tag="wheel"):
+class EvWheel(Ev, tag="wheel", frozen=True):
     dx: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     dy: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     x: Coord = 0
     y: Coord = 0
 
 
-class EvKey(Ev, tag="key"):
+class EvKey(Ev, tag="key", frozen=True):
     key: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     down: bool
     code: Annotated[str, msgspec.Meta(max_length=32)] = ""
 
 
-class EvText(Ev, tag="text"):
+class EvText(Ev, tag="text", frozen=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
-class EvRelease(Ev, tag="release"):
+class EvRelease(Ev, tag="release", frozen=True):
     pass
 
 
 InputEvent = EvMove | EvButton | EvWheel | EvKey | EvText | EvRelease
 
 
-class Input(Msg, tag="input"):
+class Input(Msg, tag="input", frozen=True):
     events: Annotated[list[InputEvent], msgspec.Meta(min_length=1, max_length=limits.MAX_INPUT_EVENTS_PER_MESSAGE)]
 
 
-class ControlRequest(Msg, tag="control.request"):
+class ControlRequest(Msg, tag="control.request", frozen=True):
     """The rep asks for mouse and keyboard control."""
 
 
-class ControlRelease(Msg, tag="control.release"):
+class ControlRelease(Msg, tag="control.release", frozen=True):
     """The rep hands control back."""
 
 
 Point = tuple[Coord, Coord]
 
 
-class Annotate(Msg, tag="annotate"):
+class Annotate(Msg, tag="annotate", frozen=True):
     op: Literal["stroke", "undo", "clear"]
     id: Annotated[str, msgspec.Meta(max_length=64)] = ""
     tool: Literal["pen", "arrow", "rect", "highlighter"] = "pen"
@@ -241,11 +241,11 @@ def encode_annotate(msg: Annotate) -> str:
     return encode({"t": "annotate", "op": "clear"})
 
 
-class Clipboard(Msg, tag="clipboard"):
+class Clipboard(Msg, tag="clipboard", frozen=True):
     text: str
 
 
-class ClipboardAllow(Msg, tag="clipboard.allow"):
+class ClipboardAllow(Msg, tag="clipboard.allow", frozen=True):
     """The visitor's own switches for the clipboard, from the agent: may the
     rep's text reach this computer, may this computer's clipboard reach the
     rep. Both are off until the visitor turns them on."""
@@ -272,17 +272,17 @@ AgentIn = (
 # viewer -> server (``/ws/viewer?session=<id>``)
 
 
-class ScreenAck(Msg, tag="screen.ack"):
+class ScreenAck(Msg, tag="screen.ack", frozen=True):
     """The frame ``seq`` (and every one before it) is on the viewer's canvas."""
 
     seq: Annotated[int, msgspec.Meta(ge=1, le=2**32 - 1)]
 
 
-class ScreenRefresh(Msg, tag="screen.refresh"):
+class ScreenRefresh(Msg, tag="screen.refresh", frozen=True):
     """Send a key frame (the whole screen)."""
 
 
-class ScreenSelect(Msg, tag="screen.select"):
+class ScreenSelect(Msg, tag="screen.select", frozen=True):
     monitor: Annotated[int, msgspec.Meta(ge=1, le=64)]
 
 

@@ -41,13 +41,13 @@ class Out(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=True):
     """Base of server messages. ``omit_defaults`` leaves ``UNSET`` fields out."""
 
 
-class Error(Out, tag="error"):
+class Error(Out, tag="error", frozen=True):
     code: str
     message: str
     ref: str | UnsetType = UNSET
 
 
-class Pong(Out, tag="pong"):
+class Pong(Out, tag="pong", frozen=True):
     pass
 
 
@@ -74,7 +74,7 @@ class Named(msgspec.Struct, frozen=True):
     name: str
 
 
-class AgentWelcome(Out, tag="welcome"):
+class AgentWelcome(Out, tag="welcome", frozen=True):
     session_id: str
     provider: str
     rep: Named
@@ -87,19 +87,19 @@ class AgentWelcome(Out, tag="welcome"):
     limits: AgentLimits
 
 
-class ControlAsk(Out, tag="control.ask"):
+class ControlAsk(Out, tag="control.ask", frozen=True):
     """The rep asks for control: ask the visitor."""
 
     rep: str
 
 
-class ControlEnd(Out, tag="control.end"):
+class ControlEnd(Out, tag="control.end", frozen=True):
     """Control ended by the rep or DeskLink: release everything."""
 
     by: str
 
 
-class Ended(Out, tag="ended"):
+class Ended(Out, tag="ended", frozen=True):
     """To the agent: sharing is over (``by``). To help box and console: the
     support session ended (``session_id``; reps also get ``disposition``)."""
 
@@ -127,7 +127,7 @@ class ClipboardState(msgspec.Struct, frozen=True):
     to_visitor: bool
 
 
-class ScreenState(Out, tag="screen.state"):
+class ScreenState(Out, tag="screen.state", frozen=True):
     session_id: str
     status: Status
     #: Is the visitor's agent connected right now?
@@ -145,7 +145,7 @@ class ScreenState(Out, tag="screen.state"):
     grace_left_s: float | None
 
 
-class ScreenStatsOut(Out, tag="screen.stats"):
+class ScreenStatsOut(Out, tag="screen.stats", frozen=True):
     rtt_ms: float
 
 

@@ -10,7 +10,7 @@ import msgspec
 from desklink import __version__
 from desklink.server.http import Access, EndpointSpec
 
-_SECURITY = {
+_SECURITY: dict[Access, list[dict[str, list[str]]]] = {
     Access.PUBLIC: [],
     Access.VISITOR: [{"visitorToken": []}],
     Access.REP: [{"session": []}],

@@ -80,7 +80,7 @@ class AdminMixin(StoreBase):
         """Drop changes older than ``before``; returns how many."""
         async with self._write() as conn:
             result = await conn.execute(delete(AccessChangeRow).where(AccessChangeRow.created_at < before))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)
 
     # -- policies ----------------------------------------------------------------
 

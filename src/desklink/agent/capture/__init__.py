@@ -27,6 +27,6 @@ def open_capture(display: str | None = None) -> Capture:
         if not name:
             raise CaptureError("no X11 display: set DISPLAY (Wayland-only sessions are not supported)")
         return X11Capture(name)
-    if display is not None:
+    if display is not None:  # type: ignore[unreachable]  # mypy checks Linux only; this runs elsewhere
         raise CaptureError("a display name is only meaningful on X11")
     return MssCapture()

@@ -73,7 +73,7 @@ class X11Capture(MssCapture):
         import xcffib.xfixes
         import xcffib.xproto
 
-        conn: Any = xcffib.connect(display=display)  # type: ignore[no-untyped-call]
+        conn: Any = xcffib.connect(display=display)
         self._conn = conn
         present = conn.core.QueryExtension(len(b"DAMAGE"), b"DAMAGE").reply().present
         if not present:

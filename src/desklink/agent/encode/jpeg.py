@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import simplejpeg  # type: ignore[import-untyped]
+import simplejpeg
 
 from desklink.agent.encode.tiles import as_u32
 

@@ -129,5 +129,5 @@ def decode_png(data: bytes) -> npt.NDArray[np.uint8]:
     if ctype == 3:
         if palette is None:
             raise ValueError("palette PNG without a palette")
-        return palette[out]  # type: ignore[no-any-return]
+        return palette[out]
     return out.reshape(h, w, 3)

@@ -63,7 +63,7 @@ class X11Injector(Injector):
 
         conn: Any = None
         try:
-            conn = xcffib.connect(display=display)  # type: ignore[no-untyped-call]
+            conn = xcffib.connect(display=display)
             if not conn.core.QueryExtension(len(b"XTEST"), b"XTEST").reply().present:
                 raise InputError(f"the X server on {display or '$DISPLAY'} has no XTEST extension")
             self._xtest: Any = conn(xcffib.xtest.key)

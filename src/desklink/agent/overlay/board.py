@@ -84,7 +84,7 @@ class Board:
         self._strokes: dict[int, _Stroke] = {}
         self._by_id: dict[str, int] = {}
         self._linger: list[_Linger] = []
-        self.version = 0 if not hasattr(self, "version") else self.version + 1
+        self.version: int = getattr(self, "version", -1) + 1
         self._cover = np.zeros((self.height, self.width), dtype=bool)
         self._live = np.zeros((self.height, self.width), dtype=bool)
         self._held = np.zeros((self.height, self.width), dtype=bool)

@@ -56,7 +56,7 @@ class DrawSurface:
         xp = xcffib.xproto
         self.xp = xp
         self.left, self.top = left, top
-        self.conn: Any = xcffib.connect(display=display)  # type: ignore[no-untyped-call]
+        self.conn: Any = xcffib.connect(display=display)
         self.closed = False
         try:
             screen = self.conn.get_setup().roots[self.conn.pref_screen]

@@ -34,7 +34,7 @@ class _Shaper:
 
         self.xproto = xcffib.xproto
         self.shape_mod = xcffib.shape
-        self.conn: Any = xcffib.connect(display=display)  # type: ignore[no-untyped-call]
+        self.conn: Any = xcffib.connect(display=display)
         if not self.conn.core.QueryExtension(len(b"SHAPE"), b"SHAPE").reply().present:
             self.conn.disconnect()
             raise RuntimeError("the X server has no SHAPE extension")
@@ -275,7 +275,7 @@ class OverlayWindow:
         pw = w + PAINT_PAD
         if tool == "rect":
             (x0, y0), (x1, y1) = pts[0], pts[-1]
-            return [c.create_line(x0, y0, x1, y0, x1, y1, x0, y1, x0, y0, fill=color, width=pw,
+            return [c.create_line(x0, y0, x1, y0, x1, y1, x0, y1, x0, y0, fill=color, width=pw,  # type: ignore[call-overload]  # Tk takes any number of points; the stubs know four
                                   capstyle="projecting", joinstyle="miter")]
         flat = [v for p in pts for v in p]
         if len(pts) == 1 or all(p == pts[0] for p in pts):
@@ -284,8 +284,10 @@ class OverlayWindow:
             return [c.create_oval(x - rad, y - rad, x + rad, y + rad, fill=color, outline=color, width=1)]
         if tool == "arrow":
             _, polys = _segments(msg)
-            items = [c.create_line(*flat[:-2], *_shaft_end(pts, w), fill=color, width=pw, capstyle="round", joinstyle="round")] \
-                if polys else []
+            shaft = c.create_line(  # type: ignore[call-overload]  # any number of points; the stubs know four
+                *flat[:-2], *_shaft_end(pts, w), fill=color, width=pw, capstyle="round", joinstyle="round"
+            )
+            items = [shaft] if polys else []
             if polys:
                 tri = [float(v) for v in polys[0].reshape(-1)]
                 items.append(c.create_polygon(*tri, fill=color, outline=color, width=PAINT_PAD, joinstyle="miter"))
