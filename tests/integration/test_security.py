@@ -27,7 +27,7 @@ PUBLIC = {
     ("POST", "/api/auth/login"),
 }
 #: Routes that take a visitor's bearer token instead of a login.
-VISITOR = {("GET", "/api/visitor/transcript")}
+VISITOR = {("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code")}
 
 FOREIGN = "http://evil.example"
 

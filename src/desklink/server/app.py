@@ -1,6 +1,6 @@
 """Assembles one DeskLink node: routes as explicit lists, the lifespan that
-opens the store and broker, starts the hub and the sweeper, and closes them
-in reverse order."""
+opens the store and broker, starts the hub, the sweeper and the access
+watcher, and closes them in reverse order."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from desklink.admin import AdminActions
 from desklink.broker import open_broker
 from desklink.config import Settings
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
 from desklink.server import api_admin, api_console, api_visitor, openapi, pages
+from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
 from desklink.server.context import Context, Origins
@@ -72,6 +74,7 @@ async def _sweeper(ctx: Context) -> None:
             if closed:
                 log.info("sweeper closed %d requests", closed)
             await ctx.store.purge_auth_sessions(datetime.now(UTC))
+            await purge_old_changes(ctx.store, datetime.now(UTC))
             ctx.relay.sweep()
         except Exception:
             log.exception("sweep failed; trying again next round")
@@ -85,11 +88,12 @@ def create_app(settings: Settings) -> Starlette:
         broker = open_broker(settings.redis_url, settings.broker_prefix)
         hub = Hub(broker)
         await hub.start()
+        accounts = Accounts(store, broker, settings)
         ctx = Context(
             settings=settings,
             store=store,
             broker=broker,
-            accounts=Accounts(store, broker, settings),
+            accounts=accounts,
             dispatcher=Dispatcher(store, broker, settings),
             hub=hub,
             origins=Origins(store, settings),
@@ -105,13 +109,20 @@ def create_app(settings: Settings) -> Starlette:
                     clipboard_from_visitor=settings.clipboard_from_visitor,
                 ),
             ),
+            admin=AdminActions(store, accounts, max_name_chars=settings.max_name_chars, broker=broker),
         )
         await ctx.origins.refresh()
         app.state.ctx = ctx
+        app.state.access = access = AccessWatcher(
+            store, settings.access_poll_interval_s, socket_notifier(ctx.dispatcher.forget_name)
+        )
+        await access.poll()  # start from the newest change: sockets opened after it
         sweeper = asyncio.create_task(_sweeper(ctx), name="desklink-sweeper")
+        watcher = asyncio.create_task(access.run(), name="desklink-access")
         try:
             yield
         finally:
+            watcher.cancel()
             sweeper.cancel()
             for conn in tuple(Connection.live):
                 conn.close_soon(codes.CLOSE_GOING_AWAY, "server shutting down")

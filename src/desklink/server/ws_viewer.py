@@ -117,6 +117,13 @@ class ViewerConnection(Connection):
             self.screen.stop("session_ended")
             self.close_soon(codes.CLOSE_ENDED, "the support session ended")
 
+    async def apply_access(self, login: authmod.Login) -> tuple[int, str] | None:
+        """Re-checked when the user's access changes: the rep holding the
+        session, or a supervisor or admin, may go on watching."""
+        if self.screen.rep_id != login.user.id and not login.user.at_least("supervisor"):
+            return codes.CLOSE_FORBIDDEN, "you may no longer watch this screen"
+        return None
+
     async def on_close(self) -> None:
         if self.viewer is not None:
             self.screen.remove_viewer(self.viewer)

@@ -1,4 +1,4 @@
-// The admin center: people, queues and sessions. Admins only; everyone else
+// The admin center: people, queues, sessions and the audit log. Admins only; everyone else
 // sees "admins only" (the API answers them 403 anyway).
 
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
@@ -8,6 +8,7 @@ import { ctx } from './common.js';
 import { UsersView } from './users.js';
 import { QueuesView } from './queues.js';
 import { SessionsView } from './sessions.js';
+import { AuditView } from './audit.js';
 
 const $ = (id) => document.getElementById(id);
 const views = {};
@@ -52,6 +53,7 @@ function start(me) {
     views.users = new UsersView($('view-users'));
     views.queues = new QueuesView($('view-queues'));
     views.sessions = new SessionsView($('view-sessions'));
+    views.audit = new AuditView($('view-audit'));
   }
   showView(location.hash.slice(1) || 'users');
 }
