@@ -5,7 +5,7 @@ deployment-wide policies.
   policies) with who, what and when; admins read it newest first.
 * **Access changes** are an append-only list of "user N's role, queues or
   status changed". Every node reads the rows after the last id it saw (one
-  indexed query a second) and re-checks that user's open sockets, so a change
+  indexed query twice a second, ``server/access.py``) and re-checks that user's open sockets, so a change
   made by the admin center on any node, or by the command line in another
   process, reaches every socket without relying on the broker. Rows older
   than a few minutes are purged.
