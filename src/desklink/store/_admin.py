@@ -88,7 +88,7 @@ class AdminMixin(StoreBase):
             result = await conn.execute(
                 delete(AccessChangeRow).where(AccessChangeRow.created_at < before, AccessChangeRow.id < newest)
             )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)
 
     # -- policies ----------------------------------------------------------------
 

@@ -98,7 +98,7 @@ class QueuesMixin(StoreBase):
             result = await conn.execute(
                 delete(QueueMemberRow).where(QueueMemberRow.queue_id == queue_id, QueueMemberRow.user_id == user_id)
             )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     async def queue_member_ids(self, queue_id: int) -> list[int]:
         """Member user ids, ascending (disabled users included: the caller
