@@ -69,29 +69,29 @@ class RepConnection(Connection):
 
     async def _welcome(self, hello: RHello) -> None:
         store, d = self.ctx.store, self.ctx.dispatcher
-        async with self._queues_lock:
-            self.queues = await store.queues_of_user(self.user.id)
-            self._welcomed = True
         views = []
         for session in await store.open_sessions_for_rep(self.user.id):
             self.sessions[session.id] = session
             await self.join(ch.request_channel(session.request_id))
             views.append(await d.session_view(session))
-        self.send(
-            {
-                "t": "welcome",
-                "user": {
-                    "id": self.user.id,
-                    "username": self.user.username,
-                    "display_name": self.user.display_name,
-                    "role": self.user.role,
-                },
-                "status": "away",
-                "queues": _queue_views(self.queues),
-                "alerts": [],
-                "sessions": views,
-            }
-        )
+        async with self._queues_lock:  # an access change waits: `access` never precedes `welcome`
+            self.queues = await store.queues_of_user(self.user.id)
+            self._welcomed = True
+            self.send(
+                {
+                    "t": "welcome",
+                    "user": {
+                        "id": self.user.id,
+                        "username": self.user.username,
+                        "display_name": self.user.display_name,
+                        "role": self.user.role,
+                    },
+                    "status": "away",
+                    "queues": _queue_views(self.queues),
+                    "alerts": [],
+                    "sessions": views,
+                }
+            )
         for session in self.sessions.values():
             await self._backlog(session, hello.resume.get(session.id, 0))
 
