@@ -31,6 +31,7 @@ from desklink.server.connection import HELLO_TIMEOUT_S, Closing, Connection
 from desklink.server.context import Context
 from desklink.server.http import client_ip
 
+
 class AgentConnection(Connection):
     kind = "G"  # forwards nothing from the broker; acts on control notes only
 
