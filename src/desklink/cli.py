@@ -13,7 +13,6 @@ import getpass
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,7 @@ async def _with_store(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -
 async def ensure_first_admin(settings: Settings) -> tuple[str, str] | None:
     """On a fresh install create the first admin (with a generated password)
     and the ``support`` queue; returns the credentials to print once."""
+    from desklink.admin import Actor, AdminActions
     from desklink.broker import MemoryBroker
     from desklink.server.auth import Accounts
 
@@ -65,12 +65,14 @@ async def ensure_first_admin(settings: Settings) -> tuple[str, str] | None:
         if await store.count_users() > 0:
             return None
         password = secrets.token_urlsafe(15)
-        accounts = Accounts(store, MemoryBroker(), settings)
-        admin = await accounts.create_user("admin", "Administrator", "admin", password)
+        actions = AdminActions(store, Accounts(store, MemoryBroker(), settings), max_name_chars=settings.max_name_chars)
+        first = Actor(None, "first run")
         queue = await store.get_queue_by_slug(FIRST_QUEUE)
         if queue is None:
-            queue = await store.create_queue(FIRST_QUEUE, "Support", [], datetime.now(UTC))
-        await store.add_queue_member(queue.id, admin.id)
+            queue = await actions.create_queue(first, slug=FIRST_QUEUE, name="Support", allowed_origins=[])
+        await actions.create_user(
+            first, username="admin", display_name="Administrator", role="admin", password=password, queue_ids=[queue.id]
+        )
         return "admin", password
 
     result: tuple[str, str] | None = await _with_store(settings, run)
@@ -110,29 +112,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- admin
-async def _sign_out(settings: Settings, user_id: int) -> None:
-    """Close the user's open sockets on the running nodes. They can only be
-    reached through Redis; with the in-process broker the server is another
-    process, and its sockets close when they next reconnect (their login
-    sessions are gone). The admin center reaches them at once either way."""
-    if not settings.redis_url:
-        return
-    from desklink.broker import open_broker
-    from desklink.dispatch import channels as ch
-
-    broker = open_broker(settings.redis_url, settings.broker_prefix)
-    try:
-        await broker.publish(ch.user_channel(user_id), ch.envelope("X", {"op": "signed_out"}))
-    finally:
-        await broker.aclose()
-
-
 async def _admin(args: argparse.Namespace, settings: Settings) -> None:
-    from desklink.broker import MemoryBroker
-    from desklink.server.auth import Accounts, check_password
+    """Every change goes through ``AdminActions``, as the admin center's do:
+    the same checks, the last-admin guard, the audit entry, and an access
+    change that every running node reads within ``access_poll_interval_s``
+    (with ``DESKLINK_REDIS_URL`` a broker note makes it immediate)."""
+    from desklink.admin import Actor, AdminActions
+    from desklink.broker import MemoryBroker, open_broker
+    from desklink.server.auth import Accounts
+
+    broker = open_broker(settings.redis_url, settings.broker_prefix) if settings.redis_url else None
 
     async def run(store: Any) -> None:
-        accounts = Accounts(store, MemoryBroker(), settings)
+        actions = AdminActions(
+            store, Accounts(store, MemoryBroker(), settings), max_name_chars=settings.max_name_chars, broker=broker
+        )
+        actor = Actor.command_line()
         what = (args.what, args.action)
 
         async def user(name: str) -> Any:
@@ -148,67 +143,68 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
             return q
 
         if what == ("user", "add"):
+            queue_ids = [(await queue(slug)).id for slug in args.queue or []]
             password = _read_password(f"Password for {args.username}: ")
-            u = await accounts.create_user(args.username, args.display_name or args.username, args.role, password)
-            for slug in args.queue or []:
-                await store.add_queue_member((await queue(slug)).id, u.id)
+            u = await actions.create_user(
+                actor, username=args.username, display_name=args.display_name or "", role=args.role, password=password,
+                queue_ids=queue_ids,
+            )
             print(f"created {u.role} {u.username} (id {u.id})")
         elif what == ("user", "list"):
             for u in await store.list_users():
                 state = "disabled" if u.disabled else "active"
                 print(f"{u.id}\t{u.username}\t{u.role}\t{state}\t{u.display_name}")
-        elif what == ("user", "disable") or what == ("user", "enable"):
+        elif what in (("user", "disable"), ("user", "enable")):
             u = await user(args.username)
-            await store.update_user(u.id, disabled=args.action == "disable")
-            if args.action == "disable":
-                await store.delete_user_auth_sessions(u.id)
-                await _sign_out(settings, u.id)
+            await actions.update_user(actor, u.id, disabled=args.action == "disable")
             print(f"{args.action}d {u.username}")
         elif what == ("user", "set-password"):
             u = await user(args.username)
             password = _read_password(f"New password for {u.username}: ")
-            check_password(password)
-            await store.update_user(u.id, password_hash=await accounts.hash_password(password))
-            await store.delete_user_auth_sessions(u.id)
-            await _sign_out(settings, u.id)
+            await actions.update_user(actor, u.id, password=password)
             print(f"password changed for {u.username}")
         elif what == ("user", "reset-second-factor"):
             # The way back in for an admin who lost both phone and recovery codes.
             u = await user(args.username)
-            had = await store.clear_second_factor(u.id)
-            await store.add_audit(
-                actor_id=None, actor="command line", action="user.second_factor_reset",
-                target=f"user {u.username}", data={"user_id": u.id, "had_second_factor": had}, now=datetime.now(UTC),
-            )
+            had = await actions.reset_second_factor(actor, u.id)
             print(f"second factor reset for {u.username}" if had else f"{u.username} had no second factor")
         elif what == ("user", "set-role"):
             u = await user(args.username)
-            await store.update_user(u.id, role=args.role)
+            await actions.update_user(actor, u.id, role=args.role)
             print(f"{u.username} is now {args.role}")
+        elif what == ("user", "set-display-name"):
+            u = await user(args.username)
+            u = await actions.update_user(actor, u.id, display_name=args.display_name)
+            print(f"{u.username} is now shown as {u.display_name}")
         elif what == ("queue", "add"):
-            from desklink.server.api_admin import check_origins, check_slug
-
-            q = await store.create_queue(
-                check_slug(args.slug), args.name or args.slug, check_origins(args.origin or []), datetime.now(UTC)
+            q = await actions.create_queue(
+                actor, slug=args.slug, name=args.name or args.slug, allowed_origins=args.origin or []
             )
             print(f"created queue {q.slug} (id {q.id})")
         elif what == ("queue", "list"):
             for q in await store.list_queues():
                 members = await store.queue_member_ids(q.id)
                 print(f"{q.id}\t{q.slug}\t{q.name}\torigins={','.join(q.allowed_origins) or '-'}\tmembers={len(members)}")
+        elif what == ("queue", "rename"):
+            q = await actions.update_queue(actor, (await queue(args.slug)).id, name=args.name)
+            print(f"{q.slug} is now called {q.name}")
         elif what == ("queue", "set-origins"):
-            from desklink.server.api_admin import check_origins
-
-            q = await queue(args.slug)
-            await store.update_queue(q.id, allowed_origins=check_origins(args.origin))
-            print(f"{q.slug} now allows {', '.join(args.origin) or 'only this server'}")
+            q = await actions.update_queue(actor, (await queue(args.slug)).id, allowed_origins=args.origin)
+            print(f"{q.slug} now allows {', '.join(q.allowed_origins) or 'only this server'}")
         elif what == ("queue", "add-member"):
             q = await queue(args.slug)
-            for name in args.usernames:
-                await store.add_queue_member(q.id, (await user(name)).id)
+            await actions.add_members(actor, q.id, [(await user(name)).id for name in args.usernames])
             print(f"added {len(args.usernames)} member(s) to {q.slug}")
+        elif what == ("queue", "remove-member"):
+            q = await queue(args.slug)
+            await actions.remove_members(actor, q.id, [(await user(name)).id for name in args.usernames])
+            print(f"removed {len(args.usernames)} member(s) from {q.slug}")
 
-    await _with_store(settings, run)
+    try:
+        await _with_store(settings, run)
+    finally:
+        if broker is not None:
+            await broker.aclose()
 
 
 def cmd_admin(args: argparse.Namespace) -> int:
@@ -270,18 +266,25 @@ def build_parser() -> argparse.ArgumentParser:
     role = users.add_parser("set-role")
     role.add_argument("username")
     role.add_argument("role", choices=["rep", "supervisor", "admin"])
+    shown = users.add_parser("set-display-name", help="the name visitors see")
+    shown.add_argument("username")
+    shown.add_argument("display_name")
     queues = what.add_parser("queue", help="queues").add_subparsers(dest="action", required=True)
     qadd = queues.add_parser("add", help="create a queue")
     qadd.add_argument("slug")
     qadd.add_argument("--name")
     qadd.add_argument("--origin", action="append", help="site allowed to embed the help box (repeatable)")
     queues.add_parser("list")
+    rename = queues.add_parser("rename", help="change the name the help box shows")
+    rename.add_argument("slug")
+    rename.add_argument("name")
     so = queues.add_parser("set-origins", help="replace the allowed origins")
     so.add_argument("slug")
     so.add_argument("origin", nargs="*")
-    am = queues.add_parser("add-member")
-    am.add_argument("slug")
-    am.add_argument("usernames", nargs="+")
+    for action in ("add-member", "remove-member"):
+        members = queues.add_parser(action)
+        members.add_argument("slug")
+        members.add_argument("usernames", nargs="+")
     admin.set_defaults(func=cmd_admin)
 
     agent = sub.add_parser("agent", help="share this computer's screen with a support rep")

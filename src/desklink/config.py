@@ -69,6 +69,7 @@ class Settings:
     join_code_ttl_s: float = limits.JOIN_CODE_TTL_S
     join_code_max_tries: int = limits.JOIN_CODE_MAX_TRIES
     join_attempts_per_minute: int = limits.JOIN_ATTEMPTS_PER_MINUTE
+    join_code_renewals: int = limits.JOIN_CODE_RENEWALS
     agent_grace_s: float = limits.AGENT_GRACE_S
     agent_ping_interval_s: float = limits.AGENT_PING_INTERVAL_S
     agent_link_timeout_s: float = limits.AGENT_LINK_TIMEOUT_S
@@ -82,6 +83,12 @@ class Settings:
     #: visitor can switch each direction off in the agent as well.)
     clipboard_to_visitor: bool = True
     clipboard_from_visitor: bool = True
+
+    # access changes
+    #: How often every node reads new access changes (a user's role, queues
+    #: or status) and re-checks that user's open sockets: a change reaches
+    #: every socket on every node within this, whoever made it.
+    access_poll_interval_s: float = 0.5
 
     # presence
     #: A rep's presence expires this long after the last heartbeat.

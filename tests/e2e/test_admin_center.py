@@ -3,6 +3,7 @@ login errors. The page map is src/desklink/web/README.md."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -124,6 +125,79 @@ def test_admin_center_is_for_admins_only(browser: Browser, server: ServerProcess
         expect(page.get_by_test_id("view-users")).to_be_hidden()
         page.get_by_test_id("denied-logout").click()
         expect(page.get_by_test_id("login")).to_be_visible()
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_the_audit_log_shows_every_admin_action_in_words(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, tmp_path: Any
+) -> None:
+    """Changes from the admin center and from the command line, newest first,
+    in words, paged; an action the page does not know is still shown."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from desklink.store import Store
+    from desklink.testing import FAST_HASH_ENV
+
+    tag = secrets.token_hex(3)
+    user = admin.user(f"ola{tag}", "first-password-123", display_name="Ola")
+    admin.http.patch(f"/api/admin/users/{user['id']}", json={"role": "supervisor"}).raise_for_status()
+    queue = admin.queue(f"audit{tag}")
+    for i in range(55):  # more than a page
+        admin.http.patch(f"/api/admin/queues/{queue['id']}", json={"name": f"Audit {i}"}).raise_for_status()
+    cli = subprocess.run(
+        [sys.executable, "-m", "desklink", "admin", "--data-dir", str(server.data_dir), "user", "disable", f"ola{tag}"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **FAST_HASH_ENV},
+    )
+    assert cli.returncode == 0, cli.stderr
+
+    async def another_part_writes() -> None:  # e.g. the second-factor policy, not known to this page
+        store = await Store.open(f"sqlite+aiosqlite:///{server.data_dir / 'desklink.db'}")
+        try:
+            await store.add_audit(actor_id=1, actor="admin", action="policy.second_factor", target="policy second factor",
+                                  data={"roles": ["admin"]}, now=datetime.now(UTC))
+        finally:
+            await store.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, another_part_writes()).result()
+
+    context, page, problems = _page(browser)
+    try:
+        _login(page, server, "admin", server.admin_password)
+        page.get_by_test_id("nav-audit").click()
+        rows = page.get_by_test_id("view-audit").get_by_test_id("audit-row")
+        expect(rows).to_have_count(50)
+        newest = rows.nth(0)
+        expect(newest).to_have_attribute("data-action", "policy.second_factor")
+        expect(newest.get_by_test_id("audit-what")).to_have_text("policy second factor: policy second factor")
+        expect(newest.get_by_test_id("audit-details")).to_have_text('{"roles":["admin"]}')
+        cli_row = rows.nth(1)
+        expect(cli_row.get_by_test_id("audit-who")).to_contain_text("command line")
+        expect(cli_row.get_by_test_id("audit-what")).to_have_text(f"disabled ola{tag}")
+        expect(cli_row.get_by_test_id("audit-when")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$"))
+        expect(rows.nth(2).get_by_test_id("audit-what")).to_have_text(
+            f"renamed the queue audit{tag} from “Audit 53” to “Audit 54”")
+        expect(rows.nth(2).get_by_test_id("audit-who")).to_have_text("admin")
+        expect(page.get_by_test_id("audit-newer")).to_be_disabled()
+
+        # The older page holds the rest: the earliest renames, the role change, the queue and the person.
+        page.get_by_test_id("audit-older").click()
+        expect(page.get_by_test_id("audit-position")).to_have_text("Page 2")
+        whats = page.get_by_test_id("view-audit").get_by_test_id("audit-what")
+        expect(whats.filter(has_text=f"changed the role of ola{tag} from rep to supervisor")).to_have_count(1)
+        expect(whats.filter(has_text=f"added ola{tag} as rep")).to_have_count(1)
+        expect(whats.filter(has_text=f"created the queue audit{tag}")).to_have_count(1)
+        page.get_by_test_id("audit-newer").click()
+        expect(page.get_by_test_id("audit-position")).to_have_text("Page 1")
+        expect(rows.nth(0)).to_have_attribute("data-action", "policy.second_factor")
+        assert "first-password-123" not in page.content()
         assert problems == []
     finally:
         context.close()

@@ -590,3 +590,73 @@ def test_hostile_host_css_does_not_reach_the_help_box(
     finally:
         for w in (plain, hostile, sample):
             w.close()
+
+
+def _agent_join(server: ServerProcess, code: str) -> tuple[int, str] | str:
+    """An agent's hello on its own loop (off the sync Playwright thread):
+    the close code and reason, or the session id of the welcome."""
+    import asyncio
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import websockets
+
+    async def run() -> tuple[int, str] | str:
+        async with websockets.connect(server.ws_url + "/ws/agent") as ws:
+            await ws.send(json.dumps({"t": "hello", "code": code}))
+            try:
+                return str(json.loads(await asyncio.wait_for(ws.recv(), 10))["session_id"])
+            except websockets.ConnectionClosed as closed:
+                assert closed.rcvd is not None
+                return closed.rcvd.code, closed.rcvd.reason
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+def test_the_help_box_gets_a_fresh_screen_code_itself(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str
+) -> None:
+    """A code that does not work (burned by guessers, mistyped, expired) is
+    replaced from the help box, without the rep, while the rep's screen
+    request is outstanding; the rep's console shows the new code too."""
+    from desklink.protocol import joincode
+
+    _, [(user, pw)] = make_queue(admin, host_site, unique, [("r", "Rita")])
+    visitor, rep = Watched(browser), Watched(browser)
+    try:
+        box = open_widget(visitor.page, host_site.page(unique))
+        ask(box, "Vera", "My screen looks wrong")
+        console = console_login(rep, server, user, pw)
+        sid, _chat = accept_first(console)
+        expect(box.get_by_test_id("status")).to_have_attribute("data-state", "chatting")
+        console.get_by_test_id("screen-request").click()
+
+        card = box.get_by_test_id("screen-offer")
+        expect(card.get_by_test_id("screen-offer-code")).to_have_text(re.compile(r"^\d{3} \d{3} \d{3}$"))
+        old = card.get_by_test_id("screen-offer-code").inner_text()
+        expect(card.get_by_test_id("screen-offer-renew")).to_have_text("New code")
+        card.get_by_test_id("screen-offer-renew").click()
+
+        expect(card.get_by_test_id("screen-offer-code")).not_to_have_text(old)
+        new = box.get_by_test_id("screen-offer-code").inner_text()
+        assert re.fullmatch(r"\d{3} \d{3} \d{3}", new)
+        expect(box.get_by_test_id("screen-offer-command")).to_have_text(
+            f"desklink agent --server {server.url} --code {new.replace(' ', '')}")
+        expect(console.get_by_test_id("screen-code")).to_have_text(new)
+        expect(box.locator("[data-testid=message][data-from=system]").last).to_contain_text(
+            f"You asked for a new screen-sharing code: {new}.")
+
+        assert _agent_join(server, old) == (4001, joincode.WRONG_CODE)
+        assert _agent_join(server, new) == sid
+
+        # The agent joined: the request is fulfilled; another click says what to do.
+        box.get_by_test_id("screen-offer-renew").click()
+        expect(box.get_by_test_id("screen-offer-renew-status")).to_have_text(
+            "This screen request is over. Please ask the rep to request your screen again.")
+        expect(box.get_by_test_id("screen-offer-code")).to_have_text(new)
+        visitor.assert_clean()
+        rep.assert_clean()
+    finally:
+        visitor.close()
+        rep.close()

@@ -91,3 +91,18 @@ async def test_disabling_from_the_command_line_closes_open_sockets_through_redis
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
         finally:
             admin.close()
+
+
+def test_the_command_line_cannot_remove_the_last_enabled_admin(tmp_path: Path) -> None:
+    assert run(tmp_path, "user", "add", "boss", "--role", "admin", stdin="a sturdy password\n").returncode == 0
+    for args in (("set-role", "boss", "supervisor"), ("disable", "boss")):
+        r = run(tmp_path, "user", *args)
+        assert r.returncode == 2 and "no enabled admin" in r.stderr, r.stderr
+    assert "boss\tadmin\tactive" in run(tmp_path, "user", "list").stdout
+    # With a second admin, either may go.
+    assert run(tmp_path, "user", "add", "deputy", "--role", "admin", stdin="a sturdy password\n").returncode == 0
+    assert run(tmp_path, "user", "set-role", "boss", "rep").returncode == 0
+    r = run(tmp_path, "user", "disable", "deputy")
+    assert r.returncode == 2 and "no enabled admin" in r.stderr
+    listing = run(tmp_path, "user", "list").stdout
+    assert "boss\trep\tactive" in listing and "deputy\tadmin\tactive" in listing

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import websockets
 
+from desklink.protocol import joincode
 from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
 
 LIMITS = {
@@ -21,6 +22,8 @@ LIMITS = {
     "DESKLINK_MAX_NAME_CHARS": "20",
     "DESKLINK_MAX_NOTE_CHARS": "20",
     "DESKLINK_MAX_MESSAGE_BYTES": "4096",
+    "DESKLINK_JOIN_CODE_MAX_TRIES": "3",
+    "DESKLINK_JOIN_CODE_RENEWALS": "2",
 }
 
 
@@ -154,3 +157,69 @@ async def test_slow_hello_is_closed(server: ServerProcess) -> None:
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 15)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+async def _join(server: ServerProcess, code: str) -> tuple[int, str] | dict[str, object]:
+    """An agent's hello: the close code and reason, or the welcome."""
+    async with websockets.connect(server.ws_url + "/ws/agent") as ws:
+        await ws.send(json.dumps({"t": "hello", "code": code}))
+        try:
+            return dict(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+        except websockets.ConnectionClosed as closed:
+            assert closed.rcvd is not None
+            return closed.rcvd.code, closed.rcvd.reason
+
+
+async def _renew(server: ServerProcess, visitor: VisitorClient, token: str | None = None) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        return await http.post(
+            "/api/visitor/screen-code",
+            headers={"Origin": server.url, "Authorization": f"Bearer {token or visitor.token}"},
+        )
+
+
+async def test_join_code_tries_and_the_visitors_renewals(server: ServerProcess, admin: AdminAPI) -> None:
+    rep, visitor, sid = await _pair(server, admin, "codes")
+    # Without a screen request there is nothing to renew.
+    r = await _renew(server, visitor)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict_closed"
+
+    await rep.send({"t": "screen.request", "session_id": sid})
+    burned = joincode.parse((await visitor.expect("screen.offer"))["code"])
+    for n in range(3):  # join_code_max_tries wrong secrets for the slot burn its code
+        wrong = joincode.make(burned.slot, f"{(int(burned.secret) + n + 1) % 10**6:06d}")
+        assert await _join(server, wrong.digits) == (4001, joincode.WRONG_CODE)
+    assert await _join(server, burned.digits) == (4001, joincode.WRONG_CODE)
+
+    # The help box gets a fresh code itself, and both sides are shown it.
+    r = await _renew(server, visitor)
+    assert r.status_code == 201, r.text
+    first = r.json()["offer"]
+    assert first["session_id"] == sid and first["code"] != burned.spoken
+    assert first["command"].endswith(f"--code {joincode.parse(first['code']).digits}")
+    assert (await visitor.expect("screen.offer", code=first["code"]))["session_id"] == sid
+    await rep.expect("screen.offer", code=first["code"])
+    note = await visitor.expect("chat", **{"from": "system"}, text=(
+        f"You asked for a new screen-sharing code: {first['code']}. The earlier code no longer works."))
+    assert note["session_id"] == sid
+
+    second = (await _renew(server, visitor)).json()["offer"]
+    assert await _join(server, first["code"]) == (4001, joincode.WRONG_CODE)  # replaced by the second
+    # join_code_renewals (2) per screen request: the third is refused.
+    r = await _renew(server, visitor)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_requests"
+    assert "ask the rep" in r.json()["error"]["message"]
+
+    welcome = await _join(server, second["code"])
+    assert isinstance(welcome, dict) and welcome["t"] == "welcome" and welcome["session_id"] == sid
+    # An agent joined: the request is fulfilled, nothing to renew.
+    assert (await _renew(server, visitor)).status_code == 409
+    # A new request from the rep starts a new allowance.
+    await rep.send({"t": "screen.request", "session_id": sid})
+    await visitor.expect("screen.offer")
+    assert (await _renew(server, visitor)).status_code == 201
+    # Strangers get nothing.
+    r = await _renew(server, visitor, token="not-a-token")
+    assert r.status_code == 401
+    for c in (rep, visitor):
+        await c.close()

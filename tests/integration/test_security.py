@@ -29,7 +29,7 @@ PUBLIC = {
     ("POST", "/api/auth/second-factor"),
 }
 #: Routes that take a visitor's bearer token instead of a login.
-VISITOR = {("GET", "/api/visitor/transcript")}
+VISITOR = {("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code")}
 
 FOREIGN = "http://evil.example"
 

@@ -73,8 +73,8 @@ async def test_wrong_and_reused_codes_are_refused(server: ServerProcess, display
     digits = offer["code"].replace(" ", "")
     wrong = digits[:3] + ("000000" if digits[3:] != "000000" else "111111")
     code, out = await finish(start_agent(display, server, wrong, terminal=True))
-    assert code == 0 and "wrong or expired" in out
+    assert code == 0 and "wrong, used or expired: click New code in the chat window" in out
     ok = start_agent(display, server, digits, terminal=True, answer="n\n")
     assert (await finish(ok))[0] == 0
     code, out = await finish(start_agent(display, server, digits, terminal=True))
-    assert "wrong or expired" in out  # single use
+    assert "wrong, used or expired" in out  # single use

@@ -47,3 +47,15 @@ async def test_policies_are_replaced_whole(store: Store) -> None:
     await store.set_policy("mfa", {"roles": ["admin"]}, T0)
     await store.set_policy("mfa", {"roles": ["admin", "supervisor"]}, T0)
     assert await store.get_policy("mfa") == {"roles": ["admin", "supervisor"]}
+
+
+async def test_purging_keeps_the_newest_change_so_ids_never_come_back(store: Store) -> None:
+    """SQLite numbers a new row max(id) + 1: an emptied table would start at
+    1 again, below the id every node has already read past."""
+    first = await store.add_access_change(7, T0)
+    newest = await store.add_access_change(8, T0)
+    assert await store.purge_access_changes(T0 + timedelta(days=1)) == 1
+    assert [c.id for c in await store.access_changes_after(0)] == [newest]
+    after = await store.add_access_change(9, T0 + timedelta(days=1))
+    assert after > newest > first
+    assert [c.user_id for c in await store.access_changes_after(newest)] == [9]

@@ -167,3 +167,20 @@ async def test_concurrent_sweepers_expire_each_request_once(big_store: Store) ->
     expired_ids = [r.id for batch in results for r in batch]  # type: ignore[union-attr]
     assert sorted(expired_ids) == sorted(r.id for r in reqs)  # each exactly once
     assert await store.waiting_requests([queue.id]) == []
+
+
+async def test_admins_demoting_each_other_at_once_leave_one_admin(big_store: Store) -> None:
+    """Each demotion alone is allowed (another admin remains); together they
+    would leave none. The last-admin guard decides inside the transaction."""
+    from desklink.errors import ProtocolError
+
+    store = big_store
+    admins = [await make_user(store, f"boss{i}", role="admin") for i in range(CROWD)]
+    results = await all_at_once(
+        [lambda a=a: store.update_user(a.id, role="rep", keep_an_admin=True) for a in admins]  # type: ignore[misc]
+    )
+    refused = [r for r in results if isinstance(r, ProtocolError)]
+    assert len(refused) == 1 and refused[0].code == "bad_state"
+    assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, ProtocolError)]
+    remaining = [u for u in await store.list_users() if u.role == "admin" and not u.disabled]
+    assert len(remaining) == 1

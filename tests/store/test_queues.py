@@ -105,3 +105,12 @@ async def test_queues_of_user(store: Store) -> None:
     assert await store.queues_of_user(b.id) == [q2]
     assert await store.queues_of_user(b.id + 50) == []
     assert await store.queue_member_ids(q2.id + 50) == []
+
+
+async def test_remove_one_member(store: Store) -> None:
+    queue = await make_queue(store)
+    a, b = await make_user(store, "a"), await make_user(store, "b")
+    await store.set_queue_members(queue.id, [a.id, b.id])
+    assert await store.remove_queue_member(queue.id, a.id) is True
+    assert await store.remove_queue_member(queue.id, a.id) is False
+    assert await store.queue_member_ids(queue.id) == [b.id]

@@ -154,3 +154,21 @@ async def test_purge_auth_sessions_deletes_only_expired(store: Store) -> None:
     assert await store.purge_auth_sessions(at(50)) == 1
     assert await store.purge_auth_sessions(at(50)) == 0
     assert await store.get_auth_session("new", at(50)) is not None
+
+
+async def test_the_last_enabled_admin_can_be_neither_demoted_nor_disabled(store: Store) -> None:
+    from desklink.errors import ProtocolError
+
+    boss = await make_user(store, "boss", role="admin")
+    other = await make_user(store, "other", role="admin")
+    await store.update_user(other.id, disabled=True, keep_an_admin=True)  # boss remains
+    for change in ({"role": "supervisor"}, {"disabled": True}):
+        with pytest.raises(ProtocolError, match="no enabled admin") as refused:
+            await store.update_user(boss.id, keep_an_admin=True, **change)  # type: ignore[arg-type]
+        assert refused.value.code == "bad_state"
+    still = await store.get_user(boss.id)
+    assert still is not None and (still.role, still.disabled) == ("admin", False)
+    # Other changes to the last admin go through, and the guard is only on request.
+    assert (await store.update_user(boss.id, display_name="The Boss", keep_an_admin=True)).display_name == "The Boss"
+    await store.update_user(other.id, disabled=False)
+    assert (await store.update_user(boss.id, role="rep", keep_an_admin=True)).role == "rep"

@@ -17,8 +17,10 @@ Channels:
 * ``q:<queue_id>:pos``   "queue changed": waiting visitors recompute position
 * ``r:<request_id>``     one conversation: chat, typing, joined, ended
 * ``u:<user_id>``        one user's consoles and viewers: a session they now
-                         hold (``accepted``), or ``signed_out`` (the account
-                         was disabled or its password changed: sockets close)
+                         hold (``accepted``), ``signed_out`` (sockets close),
+                         or ``access`` (an admin changed the user: sockets
+                         re-check; ``server/access.py`` makes sure of it
+                         without the broker)
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from desklink.dispatch import channels as ch
 from desklink.dispatch.wait import expected_wait
 from desklink.errors import Conflict, Forbidden, LimitExceeded, NotFound, ProtocolError
 from desklink.protocol.events import Actor, EventKind
+from desklink.protocol import joincode
 from desklink.protocol.lifecycle import CHAT_ALLOWED
 from desklink.protocol.messages import check_text
 from desklink.store import Store
@@ -49,11 +50,6 @@ VISITOR_PRESENCE = "visitors"
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def join_secret_hash(secret: str) -> str:
-    """What the store keeps of a join code's secret digits."""
-    return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -353,24 +349,10 @@ class Dispatcher:
         the agent. Returns the ``screen.offer`` sent to both sides."""
         if not session.open:
             raise Conflict("the session has ended", code="conflict_closed")
-        secret = f"{secrets.randbelow(10**6):06d}"
-        now = self.now()
-        expires = now + timedelta(seconds=self.settings.join_code_ttl_s)
-        slot = await self.store.create_join_code(
-            session_id=session.id, secret_hash=join_secret_hash(secret), now=now, expires_at=expires
-        )
-        code = f"{slot:03d}{secret}"
-        spoken = f"{code[:3]} {code[3:6]} {code[6:]}"
-        offer = {
-            "t": "screen.offer",
-            "session_id": session.id,
-            "code": spoken,
-            "expires_at": iso(expires),
-            "install": 'pip install "desklink[agent]"',
-            "command": f"desklink agent --server {server_url} --code {code}",
-        }
         req = await self.store.get_request(session.request_id)
         assert req is not None
+        now = self.now()
+        offer, code = await self._offer(session, server_url, now)
         await self.store.add_event(
             request_id=req.id, kind="screen_requested", actor="rep", actor_id=rep.id, data={}, now=now
         )
@@ -378,11 +360,64 @@ class Dispatcher:
         await self.post_system(
             req,
             session.id,
-            f"{rep.display_name} asked to see your screen. Run the DeskLink agent with code {spoken} "
+            f"{rep.display_name} asked to see your screen. Run the DeskLink agent with code {code.spoken} "
             f"(valid {int(self.settings.join_code_ttl_s // 60)} minutes). You decide what is shared and can stop at any time.",
-            f"screen-offer:{slot}:{int(now.timestamp())}",
+            f"screen-offer:{code.slot}:{int(now.timestamp())}",
         )
         return offer
+
+    async def renew_screen_code(self, req: Request, server_url: str) -> dict[str, Any]:
+        """A fresh join code for the visitor, without the rep: while the
+        rep's screen request is outstanding (asked within ``join_code_ttl_s``
+        and no agent joined since), at most ``join_code_renewals`` times per
+        request. The old code stops working. Returns the new ``screen.offer``,
+        which also goes to both sides."""
+        s = self.settings
+        session = await self.store.get_session_by_request(req.id)
+        if session is None or not session.open:
+            raise Conflict("there is no open conversation with a rep", code="conflict_closed")
+        now = self.now()
+        asked: datetime | None = None
+        for event in await self.store.events_for(req.id):
+            if event.kind == "screen_requested":
+                asked = event.created_at
+            elif event.kind in ("agent_joined", "agent_resumed"):
+                asked = None
+        if asked is None or now - asked > timedelta(seconds=s.join_code_ttl_s):
+            raise Conflict("no screen-sharing request is waiting; ask the rep to request your screen again")
+        key = f"join:renew:{session.id}:{int(asked.timestamp() * 1000)}"
+        if await self.broker.hit(key, s.join_code_ttl_s) > s.join_code_renewals:
+            raise LimitExceeded(
+                f"you have had {s.join_code_renewals} new codes for this request; ask the rep to request your screen again",
+                code="too_many_requests",
+            )
+        offer, code = await self._offer(session, server_url, now)
+        await self.store.add_event(request_id=req.id, kind="screen_code_renewed", actor="visitor", data={}, now=now)
+        await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", offer))
+        await self.post_system(
+            req, session.id, f"You asked for a new screen-sharing code: {code.spoken}. The earlier code no longer works.",
+            f"screen-renew:{code.slot}:{int(now.timestamp() * 1000)}",
+        )
+        return offer
+
+    async def _offer(self, session: Session, server_url: str, now: datetime) -> tuple[dict[str, Any], joincode.JoinCode]:
+        """A new join code for the session (replacing its older one) and the
+        ``screen.offer`` that shows it."""
+        secret = joincode.new_secret()
+        expires = now + timedelta(seconds=self.settings.join_code_ttl_s)
+        slot = await self.store.create_join_code(
+            session_id=session.id, secret_hash=joincode.secret_hash(secret), now=now, expires_at=expires
+        )
+        code = joincode.make(slot, secret)
+        offer = {
+            "t": "screen.offer",
+            "session_id": session.id,
+            "code": code.spoken,
+            "expires_at": iso(expires),
+            "install": 'pip install "desklink[agent]"',
+            "command": f"desklink agent --server {server_url} --code {code.digits}",
+        }
+        return offer, code
 
     # ------------------------------------------------------------------ sweep
     async def sweep(self) -> int:

@@ -26,6 +26,7 @@ EventKind = Literal[
     "wrapped_up",
     # screen sharing (dispatch/ and relay/)
     "screen_requested",
+    "screen_code_renewed",
     "agent_joined",
     "agent_resumed",
     "agent_lost",

@@ -48,11 +48,19 @@ MAX_OUTBOX_MESSAGES = 1024
 #: MAX_MESSAGE_BYTES; chat sockets enforce MAX_MESSAGE_BYTES themselves.
 MAX_SCREEN_FRAME_BYTES = 4 * 1024 * 1024
 
-#: A join code lives this long, seconds, and is burned after this many wrong
-#: tries; guessing is also limited per address per minute.
+#: A join code lives this long, seconds.
 JOIN_CODE_TTL_S = 600.0
-JOIN_CODE_MAX_TRIES = 3
+#: Wrong secrets for one slot, from all addresses together, before its code
+#: is burned. High enough that burning every live code takes 100 000
+#: guesses (each slot needs its own), low enough that one code falls to
+#: guessing with odds of at most 1 in 10 000 (protocol/joincode.py works it out).
+JOIN_CODE_MAX_TRIES = 100
+#: Join attempts per address per minute (the agent's hello with a code).
 JOIN_ATTEMPTS_PER_MINUTE = 10
+#: Fresh codes the visitor's help box may get for one screen request of the
+#: rep (a code that was burned, lost or expired); each is a fresh chance for
+#: a guesser, so they are few.
+JOIN_CODE_RENEWALS = 5
 
 #: An agent that dropped may come back and resume (no new consent) within
 #: this many seconds.

@@ -1,50 +1,51 @@
-"""Admin API: users, roles, queues and their members. Admins only."""
+"""Admin API: users, roles, queues and their members, and the audit log.
+Admins only. A thin adapter: every change goes through
+:class:`desklink.admin.AdminActions`, as the command line's do."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from desklink.errors import NotFound, ProtocolError
+from desklink.admin import Actor
+from desklink.dispatch.dispatcher import iso
+from desklink.errors import ProtocolError
 from desklink.server.api_console import user_view
 from desklink.server.auth import Login
-from desklink.server.context import Context, normalise_origin
+from desklink.server.context import Context
 from desklink.server.http import Access, endpoint, json_response
-from desklink.server.schemas import CreateQueueBody, CreateUserBody, MembersBody, UpdateQueueBody, UpdateUserBody
-from desklink.store.records import Queue
+from desklink.server.schemas import (
+    CreateQueueBody,
+    CreateUserBody,
+    MembersBody,
+    UpdateQueueBody,
+    UpdateUserBody,
+)
+from desklink.store.records import AuditEntry, Queue
 
-#: Queue slugs appear in embed snippets and URLs: short and plain.
-MAX_SLUG_CHARS = 40
-MAX_ORIGINS = 50
+#: Audit entries per page of ``GET /api/admin/audit``: the default, and the
+#: most one call may ask for (a page is one indexed query; the admin center
+#: pages back with ``before``).
+AUDIT_PAGE = 50
+MAX_AUDIT_PAGE = 200
 
 
 def queue_view(q: Queue, members: list[int]) -> dict[str, Any]:
     return {"id": q.id, "slug": q.slug, "name": q.name, "allowed_origins": list(q.allowed_origins), "members": members}
 
 
-def check_slug(slug: str) -> str:
-    slug = slug.strip().lower()
-    if not slug or len(slug) > MAX_SLUG_CHARS or not all(c.isalnum() or c in "-_" for c in slug):
-        raise ProtocolError(f"slug must be 1-{MAX_SLUG_CHARS} letters, digits, - or _")
-    return slug
-
-
-def check_origins(origins: list[str]) -> list[str]:
-    if len(origins) > MAX_ORIGINS:
-        raise ProtocolError(f"at most {MAX_ORIGINS} allowed origins")
-    out = []
-    for raw in origins:
-        o = normalise_origin(raw)
-        if not o:
-            continue
-        scheme, sep, rest = o.partition("://")
-        if scheme not in ("http", "https") or not sep or not rest or "/" in rest or len(o) > 200:
-            raise ProtocolError(f"{raw!r} is not an origin like https://www.example.com")
-        out.append(o)
-    return out
+def audit_view(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "actor": e.actor,
+        "actor_id": e.actor_id,
+        "action": e.action,
+        "target": e.target,
+        "data": e.data,
+        "at": iso(e.created_at),
+    }
 
 
 @endpoint("/api/admin/users", ("GET",), Access.ADMIN)
@@ -56,27 +57,20 @@ async def list_users(request: Request, ctx: Context, login: Login) -> Response:
 @endpoint("/api/admin/users", ("POST",), Access.ADMIN, body=CreateUserBody)
 async def create_user(request: Request, ctx: Context, login: Login, body: CreateUserBody) -> Response:
     """Create an account with a role and a password."""
-    user = await ctx.accounts.create_user(body.username, body.display_name, body.role, body.password)
+    user = await ctx.admin.create_user(
+        Actor.admin(login.user), username=body.username, display_name=body.display_name, role=body.role,
+        password=body.password,
+    )
     return json_response({"user": user_view(user)}, status=201)
 
 
 @endpoint("/api/admin/users/{user_id:int}", ("PATCH",), Access.ADMIN, body=UpdateUserBody)
 async def update_user(request: Request, ctx: Context, login: Login, body: UpdateUserBody) -> Response:
     """Change display name, role, disabled flag or password."""
-    user_id = request.path_params["user_id"]
-    if user_id == login.user.id and (body.disabled or (body.role and body.role != "admin")):
-        raise ProtocolError("you cannot disable or demote your own account")
-    password_hash = await ctx.accounts.hash_password(body.password) if body.password is not None else None
-    display = body.display_name.strip()[: ctx.settings.max_name_chars] if body.display_name is not None else None
-    if display == "":
-        raise ProtocolError("display name must not be empty")
-    user = await ctx.store.update_user(
-        user_id, display_name=display, role=body.role, disabled=body.disabled, password_hash=password_hash
+    user = await ctx.admin.update_user(
+        Actor.admin(login.user), request.path_params["user_id"], display_name=body.display_name, role=body.role,
+        disabled=body.disabled, password=body.password,
     )
-    if body.disabled or body.password is not None:
-        await ctx.store.delete_user_auth_sessions(user_id)
-        await ctx.dispatcher.sign_out(user_id)
-    ctx.dispatcher.forget_name(user_id)
     return json_response({"user": user_view(user)})
 
 
@@ -90,10 +84,9 @@ async def list_queues(request: Request, ctx: Context, login: Login) -> Response:
 @endpoint("/api/admin/queues", ("POST",), Access.ADMIN, body=CreateQueueBody)
 async def create_queue(request: Request, ctx: Context, login: Login, body: CreateQueueBody) -> Response:
     """Create a queue and say which sites may embed its help box."""
-    name = body.name.strip()
-    if not name or len(name) > ctx.settings.max_name_chars:
-        raise ProtocolError(f"name must be 1-{ctx.settings.max_name_chars} characters")
-    q = await ctx.store.create_queue(check_slug(body.slug), name, check_origins(body.allowed_origins), datetime.now(UTC))
+    q = await ctx.admin.create_queue(
+        Actor.admin(login.user), slug=body.slug, name=body.name, allowed_origins=body.allowed_origins
+    )
     await ctx.origins.refresh()
     return json_response({"queue": queue_view(q, [])}, status=201)
 
@@ -101,12 +94,9 @@ async def create_queue(request: Request, ctx: Context, login: Login, body: Creat
 @endpoint("/api/admin/queues/{queue_id:int}", ("PATCH",), Access.ADMIN, body=UpdateQueueBody)
 async def update_queue(request: Request, ctx: Context, login: Login, body: UpdateQueueBody) -> Response:
     """Rename a queue or change its allowed origins."""
-    queue_id = request.path_params["queue_id"]
-    origins = check_origins(body.allowed_origins) if body.allowed_origins is not None else None
-    name = body.name.strip() if body.name is not None else None
-    if name == "":
-        raise ProtocolError("name must not be empty")
-    q = await ctx.store.update_queue(queue_id, name=name, allowed_origins=origins)
+    q = await ctx.admin.update_queue(
+        Actor.admin(login.user), request.path_params["queue_id"], name=body.name, allowed_origins=body.allowed_origins
+    )
     await ctx.origins.refresh()
     return json_response({"queue": queue_view(q, await ctx.store.queue_member_ids(q.id))})
 
@@ -115,16 +105,30 @@ async def update_queue(request: Request, ctx: Context, login: Login, body: Updat
 async def set_members(request: Request, ctx: Context, login: Login, body: MembersBody) -> Response:
     """Replace the queue's members."""
     queue_id = request.path_params["queue_id"]
-    if await ctx.store.get_queue(queue_id) is None:
-        raise NotFound("no such queue")
-    known = {u.id for u in await ctx.store.list_users()}
-    unknown = sorted(set(body.user_ids) - known)
-    if unknown:
-        raise ProtocolError(f"no users with ids {unknown}")
-    await ctx.store.set_queue_members(queue_id, sorted(set(body.user_ids)))
+    members = await ctx.admin.set_members(Actor.admin(login.user), queue_id, body.user_ids)
     q = await ctx.store.get_queue(queue_id)
     assert q is not None
-    return json_response({"queue": queue_view(q, await ctx.store.queue_member_ids(queue_id))})
+    return json_response({"queue": queue_view(q, members)})
 
 
-ROUTES = [list_users, create_user, update_user, list_queues, create_queue, update_queue, set_members]
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise ProtocolError(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+@endpoint("/api/admin/audit", ("GET",), Access.ADMIN)
+async def audit(request: Request, ctx: Context, login: Login) -> Response:
+    """The audit log, newest first: ``limit`` (1-200) entries older than entry ``before``."""
+    limit = _int_param(request, "limit", AUDIT_PAGE, 1, MAX_AUDIT_PAGE)
+    before = _int_param(request, "before", None, 1, 2**63 - 1)
+    assert limit is not None
+    entries = await ctx.store.list_audit(limit=limit, before_id=before)
+    more = len(entries) == limit and bool(await ctx.store.list_audit(limit=1, before_id=entries[-1].id))
+    return json_response({"entries": [audit_view(e) for e in entries], "before": entries[-1].id if more else None})
+
+
+ROUTES = [list_users, create_user, update_user, list_queues, create_queue, update_queue, set_members, audit]

@@ -10,13 +10,13 @@ again at the next login); both are written to the audit log.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from desklink.errors import Forbidden, NotFound
+from desklink.admin.rules import Actor
+from desklink.errors import Forbidden
 from desklink.server.api_console import NO_STORE, login_response, user_view
 from desklink.server.auth import Enrolment, Login
 from desklink.server.context import Context
@@ -95,36 +95,14 @@ async def admin_overview(request: Request, ctx: Context, login: Login) -> Respon
 @endpoint("/api/admin/second-factor/policy", ("PUT",), Access.ADMIN, body=SecondFactorPolicyBody)
 async def admin_set_policy(request: Request, ctx: Context, login: Login, body: SecondFactorPolicyBody) -> Response:
     """Say which roles must sign in with a second factor (audited)."""
-    roles = [r for r in ROLES if r in set(body.roles)]
-    before = await ctx.store.get_policy(POLICY_KEY)
-    now = datetime.now(UTC)
-    await ctx.store.set_policy(POLICY_KEY, {"roles": roles}, now)
-    await ctx.store.add_audit(
-        actor_id=login.user.id,
-        actor=login.user.username,
-        action="policy.second_factor",
-        target="policy second_factor",
-        data={"roles": roles, "before": [r for r in ROLES if required_for(before, r)]},
-        now=now,
-    )
+    roles = await ctx.admin.set_second_factor_policy(Actor.admin(login.user), body.roles)
     return json_response({"policy": {"roles": roles}})
 
 
 @endpoint("/api/admin/users/{user_id:int}/second-factor", ("DELETE",), Access.ADMIN)
 async def admin_reset(request: Request, ctx: Context, login: Login) -> Response:
     """Reset a user's second factor: they enrol again at their next login (audited)."""
-    user = await ctx.store.get_user(request.path_params["user_id"])
-    if user is None:
-        raise NotFound("no such user")
-    had = await ctx.store.clear_second_factor(user.id)
-    await ctx.store.add_audit(
-        actor_id=login.user.id,
-        actor=login.user.username,
-        action="user.second_factor_reset",
-        target=f"user {user.username}",
-        data={"user_id": user.id, "had_second_factor": had},
-        now=datetime.now(UTC),
-    )
+    await ctx.admin.reset_second_factor(Actor.admin(login.user), request.path_params["user_id"])
     return Response(status_code=204)
 
 

@@ -135,4 +135,21 @@ async def transcript(request: Request, ctx: Context, login: Any) -> Response:
     return Response(body, media_type=media + "; charset=utf-8", headers=headers)
 
 
-ROUTES = [preflight, widget_config, submit, transcript]
+@endpoint("/api/visitor/screen-code", ("POST",), Access.VISITOR, csrf=False)
+async def screen_code(request: Request, ctx: Context, login: Any) -> Response:
+    """A fresh join code while the rep's screen request is outstanding (the
+    old one was burned, lost or expired); a few per request."""
+    req = await visitor_request(request, ctx)
+    queue = await ctx.store.get_queue(req.queue_id)
+    assert queue is not None
+    headers = await _queue_cors(request, ctx, queue)
+    try:
+        offer = await ctx.dispatcher.renew_screen_code(req, ctx.origins.own(request))
+    except DeskLinkError as exc:
+        response = error_response(exc, request)
+        response.headers.update(headers)
+        return response
+    return json_response({"offer": offer}, status=201, headers=headers)
+
+
+ROUTES = [preflight, widget_config, submit, transcript, screen_code]

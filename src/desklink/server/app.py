@@ -1,6 +1,6 @@
 """Assembles one DeskLink node: routes as explicit lists, the lifespan that
-opens the store and broker, starts the hub and the sweeper, and closes them
-in reverse order."""
+opens the store and broker, starts the hub, the sweeper and the access
+watcher, and closes them in reverse order."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from desklink.admin import AdminActions
 from desklink.broker import open_broker
 from desklink.config import Settings
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
 from desklink.server import api_admin, api_console, api_second_factor, api_visitor, openapi, pages
+from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
 from desklink.server.context import Context, Origins
@@ -82,6 +84,7 @@ async def _sweeper(ctx: Context) -> None:
             if closed:
                 log.info("sweeper closed %d requests", closed)
             await ctx.store.purge_auth_sessions(datetime.now(UTC))
+            await purge_old_changes(ctx.store, datetime.now(UTC))
         except Exception:
             log.exception("sweep failed; trying again next round")
 
@@ -94,23 +97,30 @@ def create_app(settings: Settings) -> Starlette:
         broker = open_broker(settings.redis_url, settings.broker_prefix)
         hub = Hub(broker)
         await hub.start()
+        accounts = Accounts(store, broker, settings)
         ctx = Context(
             settings=settings,
             store=store,
             broker=broker,
-            accounts=Accounts(store, broker, settings),
+            accounts=accounts,
             dispatcher=Dispatcher(store, broker, settings),
             hub=hub,
             origins=Origins(store, settings),
             relay=Relay(Policy.from_settings(settings)),
             audits=AuditWriter(store),
+            admin=AdminActions(store, accounts, max_name_chars=settings.max_name_chars, broker=broker),
         )
         await ctx.origins.refresh()
         app.state.ctx = ctx
+        app.state.access = access = AccessWatcher(
+            store, settings.access_poll_interval_s, socket_notifier(ctx.dispatcher.forget_name)
+        )
+        await access.poll()  # start from the newest change: sockets opened after it
         tasks = [
             asyncio.create_task(_sweeper(ctx), name="desklink-sweeper"),
             asyncio.create_task(ctx.audits.run(), name="desklink-audit"),
             asyncio.create_task(relay_ticker(ctx.relay, ctx.audits), name="desklink-relay-clock"),
+            asyncio.create_task(access.run(), name="desklink-access"),
         ]
         try:
             yield

@@ -34,6 +34,10 @@ log = logging.getLogger("desklink.ws")
 HELLO_TIMEOUT_S = 10.0
 #: The close reason when an admin disabled the account or changed its password.
 SIGNED_OUT = "signed out: the account was disabled or its password changed"
+#: The control note that makes a socket re-check its user's access.
+ACCESS_NOTE = "access"
+#: After a re-check failed on a store error, try again this much later, seconds.
+ACCESS_RETRY_S = 1.0
 
 
 class Connection:
@@ -53,13 +57,21 @@ class Connection:
         self._controls: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._close_code: int | None = None
         self._close_reason = ""
+        #: The console user behind this socket (consoles and viewers, set by
+        #: :meth:`watch_sign_out`); None for visitors and agents.
+        self.user_id: int | None = None
+        self._access_queued = False
 
     # ------------------------------------------------------------- sending
     def deliver(self, channel: str, text: str) -> None:
         """Called by the hub for every broker message on a joined channel."""
         target = text[:1]
         if target == "X":
-            self._controls.put_nowait((channel, json.loads(text[1:])))
+            note = json.loads(text[1:])
+            if note.get("op") == ACCESS_NOTE:
+                self.access_changed()
+            else:
+                self._controls.put_nowait((channel, note))
         elif target in self.forwards:
             self.send_text(text[1:])
 
@@ -131,14 +143,45 @@ class Connection:
             await self.ctx.hub.join(channel, self)
 
     async def watch_sign_out(self, user_id: int) -> None:
-        """Listen for the user being signed out (``signed_out`` on their
-        channel), then check the login once more: a sign-out between the
-        handshake's check and the join would otherwise go unheard."""
+        """Listen for the user being signed out or their access changing
+        (notes on their channel, and the node's access watcher), then check
+        once more: a change between the handshake's check and the join would
+        otherwise go unheard."""
         from desklink.dispatch.channels import user_channel
 
+        self.user_id = user_id
         await self.join(user_channel(user_id))
-        if await self.ctx.accounts.authenticate(self.ws.cookies.get(authmod.COOKIE_NAME)) is None:
-            raise Closing(codes.CLOSE_AUTH, SIGNED_OUT)
+        if not await self.recheck_access():
+            raise Closing(self._close_code or codes.CLOSE_AUTH, self._close_reason)
+
+    def access_changed(self) -> None:
+        """The user's role, queues, status or name changed: re-check on the
+        control task (once, however many notices arrive meanwhile)."""
+        if not self._access_queued and self._close_code is None:
+            self._access_queued = True
+            self._controls.put_nowait(("", {"op": ACCESS_NOTE}))
+
+    async def recheck_access(self) -> bool:
+        """Re-read the login (gone when the user was disabled or their
+        password changed) and let the subclass apply the user as they are
+        now. Closes the socket and returns False when it may not go on."""
+        login = await self.ctx.accounts.authenticate(self.ws.cookies.get(authmod.COOKIE_NAME))
+        if login is None:
+            self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
+            return False
+        refusal = await self.apply_access(login)
+        if refusal is not None:
+            self.close_soon(*refusal)
+            return False
+        return True
+
+    async def _recheck_noted(self) -> None:
+        self._access_queued = False
+        try:
+            await self.recheck_access()
+        except Exception:
+            log.exception("re-checking access of user %s failed; trying again", self.user_id)
+            asyncio.get_running_loop().call_later(ACCESS_RETRY_S, self.access_changed)
 
     async def leave(self, channel: str) -> None:
         if channel in self.channels:
@@ -229,6 +272,9 @@ class Connection:
     async def _control_loop(self) -> None:
         while True:
             channel, note = await self._controls.get()
+            if not channel and note.get("op") == ACCESS_NOTE:
+                await self._recheck_noted()
+                continue
             try:
                 await self.on_control(channel, note)
             except DeskLinkError as exc:
@@ -245,6 +291,12 @@ class Connection:
         raise NotImplementedError
 
     async def on_close(self) -> None:
+        return None
+
+    async def apply_access(self, login: authmod.Login) -> tuple[int, str] | None:
+        """The user's access as it is now (``login.user`` is fresh from the
+        store): adjust the socket, or return ``(close code, reason)`` when
+        it may not go on."""
         return None
 
     async def message_loop(self, decode: Any, handlers: dict[type, Any]) -> None:

@@ -14,6 +14,7 @@ from desklink.store import Store
 from desklink.store.records import Queue
 
 if TYPE_CHECKING:
+    from desklink.admin import AdminActions
     from desklink.dispatch.dispatcher import Dispatcher
     from desklink.server.auth import Accounts
     from desklink.relay import Relay
@@ -87,4 +88,5 @@ class Context:
     origins: Origins
     relay: Relay
     audits: AuditWriter
+    admin: AdminActions
     started: float = field(default_factory=time.time)

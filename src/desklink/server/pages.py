@@ -63,10 +63,12 @@ async def readyz(request: Request, ctx: Context, login: Any) -> Response:
 @endpoint("/metrics", ("GET",), Access.SUPERVISOR)
 async def metrics(request: Request, ctx: Context, login: Any) -> Response:
     """Prometheus metrics of this node (supervisors and admins)."""
-    return PlainTextResponse(render_metrics(ctx), media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(
+        render_metrics(ctx, getattr(request.app.state, "access", None)), media_type="text/plain; version=0.0.4"
+    )
 
 
-def render_metrics(ctx: Context) -> str:
+def render_metrics(ctx: Context, access: Any = None) -> str:
     names = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer"}
     kinds = dict.fromkeys(names, 0)
     queued = 0
@@ -86,6 +88,9 @@ def render_metrics(ctx: Context) -> str:
     ]
     for name, value in ctx.hub.statistics().items():
         lines += [f"# TYPE desklink_hub_{name} gauge", f"desklink_hub_{name} {value}"]
+    if access is not None:
+        for name, value in access.statistics().items():
+            lines += [f"# TYPE desklink_access_{name} gauge", f"desklink_access_{name} {value}"]
     stats = getattr(ctx.broker, "statistics", None)
     if stats is not None:
         for name, value in stats().items():

@@ -18,9 +18,8 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from desklink.dispatch import channels as ch
-from desklink.dispatch.dispatcher import join_secret_hash
 from desklink.errors import Closing, ProtocolError
-from desklink.protocol import codes, screen
+from desklink.protocol import codes, joincode, screen
 from desklink.protocol.framing import Channel, Reassembler
 from desklink.protocol.messages import (
     AHello,
@@ -41,9 +40,6 @@ from desklink.server.connection import HELLO_TIMEOUT_S, Connection
 from desklink.server.context import Context
 from desklink.server.http import client_ip
 from desklink.server.relay_io import pump
-
-#: Digits in a join code: a 3-digit slot and a 6-digit secret.
-CODE_DIGITS = 9
 
 RELAYED = (Consent, ScreenInfo, StopSharing, ScreenStats, ControlRevoked, Annotate, Clipboard, ClipboardAllow, Ping)
 
@@ -146,14 +142,15 @@ class AgentConnection(Connection):
         ip = client_ip(self.ws, s.trust_proxy)  # type: ignore[arg-type]
         if await self.ctx.broker.hit(f"join:ip:{ip}", 60.0) > s.join_attempts_per_minute:
             raise Closing(codes.CLOSE_LIMITED, "too many join attempts; wait a minute")
-        digits = "".join(c for c in code if c.isdigit())
-        if len(digits) != CODE_DIGITS or len(code) > 32:
-            raise Closing(codes.CLOSE_AUTH, "a join code has 9 digits")
+        try:
+            parsed = joincode.parse(code)
+        except ProtocolError as exc:
+            raise Closing(codes.CLOSE_AUTH, exc.message) from None
         session_id = await self.ctx.store.redeem_join_code(
-            slot=int(digits[:3]), secret_hash=join_secret_hash(digits[3:]), now=datetime.now(UTC), max_tries=s.join_code_max_tries
+            slot=parsed.slot, secret_hash=parsed.secret_hash, now=datetime.now(UTC), max_tries=s.join_code_max_tries
         )
         if session_id is None:
-            raise Closing(codes.CLOSE_AUTH, "wrong or expired join code")
+            raise Closing(codes.CLOSE_AUTH, joincode.WRONG_CODE)
         return session_id
 
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:

@@ -1,6 +1,12 @@
 """``/ws/rep``: the console's socket. A thin adapter: cookie login and Origin
 are checked before the socket is accepted; presence joins the rep's queue
-channels; accept, chat and end go to the dispatcher."""
+channels; accept, chat and end go to the dispatcher.
+
+When an admin changes the rep's access (``apply_access``), the console
+re-reads its user and queues: it leaves the channels of queues it lost and
+withdraws their alerts from the page (reason ``queue_left``), joins queues it
+gained and shows their waiting requests, and tells the page with ``access``.
+Accepting uses the queues as re-read, so a lost queue's requests are refused."""
 
 from __future__ import annotations
 
@@ -33,6 +39,10 @@ class RepConnection(Connection):
         #: Sessions the visitor ended before the rep gave a disposition.
         self.wrapup: dict[str, Session] = {}
         self._heartbeat: asyncio.Task[None] | None = None
+        self._welcomed = False
+        #: Held while the queue list and the channels joined for it change
+        #: (going online or away, an access change), so they always agree.
+        self._queues_lock = asyncio.Lock()
 
     async def reader(self) -> None:
         await self.watch_sign_out(self.user.id)
@@ -59,27 +69,29 @@ class RepConnection(Connection):
 
     async def _welcome(self, hello: RHello) -> None:
         store, d = self.ctx.store, self.ctx.dispatcher
-        self.queues = await store.queues_of_user(self.user.id)
         views = []
         for session in await store.open_sessions_for_rep(self.user.id):
             self.sessions[session.id] = session
             await self.join(ch.request_channel(session.request_id))
             views.append(await d.session_view(session))
-        self.send(
-            {
-                "t": "welcome",
-                "user": {
-                    "id": self.user.id,
-                    "username": self.user.username,
-                    "display_name": self.user.display_name,
-                    "role": self.user.role,
-                },
-                "status": "away",
-                "queues": [{"id": q.id, "slug": q.slug, "name": q.name} for q in self.queues],
-                "alerts": [],
-                "sessions": views,
-            }
-        )
+        async with self._queues_lock:  # an access change waits: `access` never precedes `welcome`
+            self.queues = await store.queues_of_user(self.user.id)
+            self._welcomed = True
+            self.send(
+                {
+                    "t": "welcome",
+                    "user": {
+                        "id": self.user.id,
+                        "username": self.user.username,
+                        "display_name": self.user.display_name,
+                        "role": self.user.role,
+                    },
+                    "status": "away",
+                    "queues": _queue_views(self.queues),
+                    "alerts": [],
+                    "sessions": views,
+                }
+            )
         for session in self.sessions.values():
             await self._backlog(session, hello.resume.get(session.id, 0))
 
@@ -90,6 +102,10 @@ class RepConnection(Connection):
 
     # ---------------------------------------------------------------- presence
     async def _presence(self, msg: SetPresence) -> None:
+        async with self._queues_lock:
+            await self._set_presence(msg)
+
+    async def _set_presence(self, msg: SetPresence) -> None:
         if msg.status == "online" and not self.online:
             self.online = True
             self.queues = await self.ctx.store.queues_of_user(self.user.id)
@@ -176,6 +192,42 @@ class RepConnection(Connection):
     async def _ping(self, msg: Ping) -> None:
         self.send({"t": "pong"})
 
+    # ------------------------------------------------------------ access
+    async def apply_access(self, login: authmod.Login) -> tuple[int, str] | None:
+        """Every role may use the console; what changes is who the rep is
+        and which queues they serve."""
+        async with self._queues_lock:
+            self.user = login.user
+            if not self._welcomed:
+                return None  # the welcome reads the queues itself
+            queues = await self.ctx.store.queues_of_user(self.user.id)
+            now = {q.id for q in queues}
+            lost = [q for q in self.queues if q.id not in now]
+            gained = [q for q in queues if q.id not in {o.id for o in self.queues}]
+            self.queues = queues
+            if self.online:
+                for q in lost:
+                    await self.leave(ch.queue_channel(q.id))
+                    await self.ctx.broker.presence_remove(rep_presence_group(q.id), str(self.user.id))
+                for q in gained:
+                    await self.join(ch.queue_channel(q.id))
+                await self._refresh_presence()
+            if lost:
+                for req in await self.ctx.store.waiting_requests([q.id for q in lost]):
+                    self.send({"t": "alert.withdrawn", "request_id": req.id, "reason": "queue_left", "taken_by": None})
+            user = self.user
+            self.send(
+                {
+                    "t": "access",
+                    "user": {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role},
+                    "queues": _queue_views(queues),
+                }
+            )
+            if self.online and gained:
+                for alert in await self.ctx.dispatcher.waiting_alerts(gained):
+                    self.send({"t": "alert", "request": alert})
+        return None
+
     # ------------------------------------------------------------ broker notes
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         op = note.get("op")
@@ -203,6 +255,10 @@ class RepConnection(Connection):
             # Another console of the same rep may still be online; its heartbeat
             # restores presence within a third of the TTL.
             await self._go_away()
+
+
+def _queue_views(queues: list[Queue]) -> list[dict[str, Any]]:
+    return [{"id": q.id, "slug": q.slug, "name": q.name} for q in queues]
 
 
 async def rep_endpoint(ws: WebSocket) -> None:

@@ -83,6 +83,13 @@ class ViewerConnection(Connection):
             pump(self.ctx.relay.end_session(self.screen.session_id, time.monotonic()), self.ctx.audits)
             self.close_soon(codes.CLOSE_ENDED, "the support session ended")
 
+    async def apply_access(self, login: authmod.Login) -> tuple[int, str] | None:
+        """Re-checked when the user's access changes: the rep holding the
+        session, or a supervisor or admin, may go on watching."""
+        if self.screen.rep_id != login.user.id and not login.user.at_least("supervisor"):
+            return codes.CLOSE_FORBIDDEN, "you may no longer watch this screen"
+        return None
+
     async def on_close(self) -> None:
         if self.viewer is not None:
             pump(self.screen.remove_viewer(self.viewer, time.monotonic()), self.ctx.audits)

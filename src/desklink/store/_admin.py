@@ -5,7 +5,7 @@ deployment-wide policies.
   policies) with who, what and when; admins read it newest first.
 * **Access changes** are an append-only list of "user N's role, queues or
   status changed". Every node reads the rows after the last id it saw (one
-  indexed query a second) and re-checks that user's open sockets, so a change
+  indexed query twice a second, ``server/access.py``) and re-checks that user's open sockets, so a change
   made by the admin center on any node, or by the command line in another
   process, reaches every socket without relying on the broker. Rows older
   than a few minutes are purged.
@@ -77,9 +77,17 @@ class AdminMixin(StoreBase):
             return int(await conn.scalar(select(func.max(AccessChangeRow.id))) or 0)
 
     async def purge_access_changes(self, before: datetime) -> int:
-        """Drop changes older than ``before``; returns how many."""
+        """Drop changes older than ``before``, except the newest change of
+        all; returns how many. SQLite gives a new row the highest id plus
+        one, so an emptied table would hand out ids again from 1 and every
+        node, reading after the id it last saw, would miss them."""
         async with self._write() as conn:
-            result = await conn.execute(delete(AccessChangeRow).where(AccessChangeRow.created_at < before))
+            newest = await conn.scalar(select(func.max(AccessChangeRow.id)))
+            if newest is None:
+                return 0
+            result = await conn.execute(
+                delete(AccessChangeRow).where(AccessChangeRow.created_at < before, AccessChangeRow.id < newest)
+            )
         return int(result.rowcount or 0)
 
     # -- policies ----------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Screen-sharing join codes: short enough to read aloud, single use,
-expiring, and burned after a few wrong tries."""
+expiring, and burned after ``max_tries`` wrong secrets for their slot (see
+:mod:`desklink.protocol.joincode` for the odds this leaves a guesser)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,13 @@ class JoinCodesMixin(StoreBase):
     async def redeem_join_code(self, *, slot: int, secret_hash: str, now: datetime, max_tries: int) -> str | None:
         """The session id if the code is live and right; the code is then gone
         (single use). A wrong secret counts a try; at ``max_tries`` the code
-        is burned. None for anything but success."""
+        is burned. None for anything but success.
+
+        A guess at an empty slot (most guesses) costs one read and no write
+        transaction, so guessing cannot queue up the server's writers."""
+        async with self._read() as conn:
+            if await conn.scalar(select(JoinCodeRow.slot).where(JoinCodeRow.slot == slot)) is None:
+                return None
         async with self._write() as conn:
             row = (await conn.execute(select(JoinCodeRow).where(JoinCodeRow.slot == slot))).first()
             if row is None:

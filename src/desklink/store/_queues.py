@@ -92,6 +92,14 @@ class QueuesMixin(StoreBase):
             await _require_users(conn, [user_id])
             await conn.execute(self._insert_ignore(QueueMemberRow).values(queue_id=queue_id, user_id=user_id))
 
+    async def remove_queue_member(self, queue_id: int, user_id: int) -> bool:
+        """Remove one member; False when they were not a member."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(QueueMemberRow).where(QueueMemberRow.queue_id == queue_id, QueueMemberRow.user_id == user_id)
+            )
+        return bool(result.rowcount)
+
     async def queue_member_ids(self, queue_id: int) -> list[int]:
         """Member user ids, ascending (disabled users included: the caller
         decides whether they count)."""

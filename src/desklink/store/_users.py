@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
-from desklink.errors import Conflict, NotFound
+from desklink.errors import Conflict, NotFound, ProtocolError
 from desklink.store._base import StoreBase, record
 from desklink.store.models import AuthSessionRow, UserRow
 from desklink.store.records import ROLES, AuthSession, Role, User
@@ -88,10 +88,17 @@ class UsersMixin(StoreBase):
         role: Role | None = None,
         disabled: bool | None = None,
         password_hash: str | None = None,
+        keep_an_admin: bool = False,
     ) -> User:
         """Change the given fields (``None`` leaves one as it is); :class:`NotFound`
         for an unknown id. Disabling does not delete the user's logins, but
-        :meth:`get_auth_session` stops honouring them at once."""
+        :meth:`get_auth_session` stops honouring them at once.
+
+        With ``keep_an_admin`` the change is refused (``bad_state``, nothing
+        changed) when it would leave no enabled admin. The check is in the
+        same transaction as the change, and on PostgreSQL the enabled admins
+        are locked first, so two admins demoting each other at the same
+        moment cannot both succeed (SQLite has one writer at a time anyway)."""
         values: dict[str, Any] = {}
         if display_name is not None:
             values["display_name"] = display_name
@@ -102,13 +109,21 @@ class UsersMixin(StoreBase):
             values["disabled"] = disabled
         if password_hash is not None:
             values["password_hash"] = password_hash
+        active_admin = (UserRow.role == "admin", UserRow.disabled.is_(False))
         async with self._write() as conn:
+            if keep_an_admin:
+                await conn.execute(select(UserRow.id).where(*active_admin).with_for_update())
             stmt: Executable
             if values:
                 stmt = update(UserRow).where(UserRow.id == user_id).values(**values).returning(UserRow)
             else:
                 stmt = select(UserRow).where(UserRow.id == user_id)
             row = (await conn.execute(stmt)).first()
+            if row is not None and keep_an_admin:
+                if not await conn.scalar(select(func.count()).select_from(UserRow).where(*active_admin)):
+                    raise ProtocolError(
+                        "that would leave no enabled admin: make another account admin first", code="bad_state"
+                    )
         if row is None:
             raise NotFound(f"no user {user_id}")
         return record(User, row)

@@ -1,4 +1,4 @@
-// The admin center: people, queues and sessions. Admins only; everyone else
+// The admin center: people, queues, sessions and the audit log. Admins only; everyone else
 // sees "admins only" (the API answers them 403 anyway).
 
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
@@ -10,6 +10,7 @@ import { QueuesView } from './queues.js';
 import { SessionsView } from './sessions.js';
 import { SecurityView } from './security.js';
 import { openSecurity } from '../shared/security.js';
+import { AuditView } from './audit.js';
 
 const $ = (id) => document.getElementById(id);
 const views = {};
@@ -56,6 +57,7 @@ function start(me) {
     views.queues = new QueuesView($('view-queues'));
     views.sessions = new SessionsView($('view-sessions'));
     views.security = new SecurityView($('view-security'));
+    views.audit = new AuditView($('view-audit'));
   }
   showView(location.hash.slice(1) || 'users');
 }

@@ -201,6 +201,15 @@ export class AlertBoard {
     }
   }
 
+  /** Drop the cards of queues we no longer serve (an admin removed us). */
+  keepQueues(queueIds) {
+    const keep = new Set(queueIds.map(String));
+    for (const [id, entry] of [...this.cards.entries()]) {
+      const queueId = entry.req?.queue?.id;
+      if (queueId !== undefined && queueId !== null && !keep.has(String(queueId))) this.remove(id);
+    }
+  }
+
   clear() {
     for (const id of [...this.cards.keys()]) this.remove(id);
     for (const note of this.container.querySelectorAll('.alert-taken')) note.remove();

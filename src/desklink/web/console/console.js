@@ -142,6 +142,7 @@ function onMessage(msg) {
     case 'presence': onPresence(msg.status); break;
     case 'alert': alerts.add(msg.request); break;
     case 'alert.withdrawn': alerts.withdraw(msg); break;
+    case 'access': onAccess(msg); break;
     case 'accepted':
       alerts.remove(msg.session?.request_id);
       if (msg.session) desk.open(msg.session, { focus: true });
@@ -169,6 +170,14 @@ function onWelcome(msg) {
   else alerts.reset(msg.alerts);
   desk.sync(msg.sessions);
   if (restore) send({ t: 'presence', status: wanted });
+}
+
+/** An admin changed who we are (role, name) or which queues we serve. */
+function onAccess(msg) {
+  if (msg.user) state.user = { ...state.user, ...msg.user };
+  const u = state.user || {};
+  setText($('me'), `${u.display_name || u.username || ''} · ${u.role || 'rep'}`);
+  if (Array.isArray(msg.queues)) alerts.keepQueues(msg.queues.map((q) => q.id));
 }
 
 function onPresence(status) {

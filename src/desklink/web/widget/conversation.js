@@ -87,6 +87,17 @@ export class Conversation extends EventTarget {
     return result;
   }
 
+  /**
+   * A fresh screen-sharing code for the rep's outstanding screen request
+   * (the old one stops working). Resolves to the new screen.offer, which
+   * also arrives on the socket; rejects with an ApiError.
+   */
+  async renewScreenCode() {
+    const url = `${this.server}/api/visitor/screen-code`;
+    const result = await api('POST', url, { token: this.token, credentials: 'omit' });
+    return result?.offer ?? null;
+  }
+
   /** The transcript as {blob, filename}; works after the end too. */
   async transcript(format) {
     const url = `${this.server}/api/visitor/transcript?format=${encodeURIComponent(format)}`;

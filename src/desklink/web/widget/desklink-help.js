@@ -410,12 +410,34 @@ export class DeskLinkHelp extends HTMLElement {
 
   /** The rep asked to see the screen: one card with the code and the command (a new offer replaces it). */
   _onScreenOffer(offer) {
-    const card = offerCard(offer, this.repName, () => clear(this.$.offer));
+    if (this.$.offer.firstChild?.dataset.code === offer.code) return; // the same offer from the socket and the reply
+    const card = offerCard(offer, this.repName, () => clear(this.$.offer), () => this._renewScreenCode());
+    card.dataset.code = offer.code || '';
     clear(this.$.offer).append(card);
     this._notifyUnread();
     // Bring the card's top into view (without scrollIntoView, which could scroll the host page).
     const scroll = this.$.scroll;
     scroll.scrollTop += card.getBoundingClientRect().top - scroll.getBoundingClientRect().top - 8;
+  }
+
+  /** Ask for a fresh join code; the new offer replaces the card. Rejects with the text to show. */
+  async _renewScreenCode() {
+    const conv = this.conv;
+    if (!conv) throw new Error('This conversation is over.');
+    let offer;
+    try {
+      offer = await conv.renewScreenCode();
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 429 || err.code === 'too_many_requests')) {
+        throw new Error('You have had several new codes already. Please ask the rep to request your screen again.');
+      }
+      if (err instanceof ApiError && err.status === 409) {
+        throw new Error('This screen request is over. Please ask the rep to request your screen again.');
+      }
+      if (err instanceof ApiError && err.code === 'network') throw new Error(err.message);
+      throw new Error('Could not get a new code. Please ask the rep.');
+    }
+    if (offer && this.conv === conv) this._onScreenOffer(offer);
   }
 
   _onEnded(msg) {

@@ -25,12 +25,36 @@ function copyRow(text, codeTestid, buttonTestid, label) {
 }
 
 /**
+ * The "New code" row: a code that was mistyped too often somewhere, lost or
+ * expired is replaced without asking the rep (POST /api/visitor/screen-code;
+ * the new offer replaces this card). `onRenew` returns a promise; on failure
+ * it rejects with the text to show.
+ */
+function renewRow(onRenew) {
+  const status = h('span', { class: 'offer-renew-status', testid: 'screen-offer-renew-status', role: 'status' });
+  const button = h('button', { type: 'button', class: 'btn btn-quiet offer-renew', testid: 'screen-offer-renew' }, 'New code');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    setText(status, 'Getting a new code…');
+    try {
+      await onRenew();
+    } catch (err) {
+      setText(status, err?.message || 'Could not get a new code.');
+      button.disabled = false;
+    }
+  });
+  return h('p', { class: 'offer-renew-row' },
+    h('span', { class: 'offer-renew-hint' }, 'Code not accepted or expired? '), button, status);
+}
+
+/**
  * Build the card for one screen.offer.
  * @param {object} offer  {session_id, code, expires_at, install, command}
  * @param {string} repName
  * @param {function} onDismiss
+ * @param {function} [onRenew]  get a fresh code for the same request
  */
-export function offerCard(offer, repName, onDismiss) {
+export function offerCard(offer, repName, onDismiss, onRenew = null) {
   const who = repName || 'Your support rep';
   const until = formatClock(offer.expires_at);
   return h('section', { class: 'offer', testid: 'screen-offer', role: 'region', 'aria-label': 'Screen sharing request', data: { sessionId: offer.session_id } },
@@ -47,6 +71,7 @@ export function offerCard(offer, repName, onDismiss) {
         copyRow(offer.install, 'screen-offer-install', 'screen-offer-copy-install', 'the install command')) : null,
       h('li', {}, h('span', {}, 'Run this command:'),
         copyRow(offer.command || '', 'screen-offer-command', 'screen-offer-copy', 'the command'))),
+    onRenew ? renewRow(onRenew) : null,
     h('p', { class: 'offer-note', testid: 'screen-offer-note' },
       'Nothing is shared until you click Allow in the DeskLink window. You can stop at any time with its Stop button.'));
 }

@@ -1,0 +1,244 @@
+"""The one core that changes users and queues.
+
+Every change, from the admin center or the command line, goes through
+:class:`AdminActions`, which does the same things in the same order:
+
+1. validate the input (:mod:`desklink.admin.rules`, ``server/auth.py``);
+2. make the change in the store; a change that would leave no enabled admin
+   is refused in the same transaction;
+3. disabling or a new password deletes the user's logins (sign-out);
+4. for every user whose role, queues, status or name changed, append an
+   access change: every node reads those (``server/access.py``) and
+   re-checks that user's open consoles and viewers within
+   ``access_poll_interval_s``, whichever process made the change;
+5. write one audit entry per change (never a password);
+6. publish an ``access`` note on the user's broker channel when a broker is
+   at hand, so nodes it reaches re-check at once instead of at their next
+   poll. A broker failure is logged and nothing else: step 4 carries the
+   change anyway.
+
+Steps 2 to 5 are separate short transactions, one right after the other; a
+crash in between can lose an audit entry or delay a re-check until the
+user's next login, never apply half a change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from desklink.admin import rules
+from desklink.admin.rules import Actor
+from desklink.broker.base import Broker
+from desklink.dispatch import channels as ch
+from desklink.errors import NotFound, ProtocolError
+from desklink.server import second_factor
+from desklink.server.auth import Accounts
+from desklink.store import Store
+from desklink.store.records import ROLES, Queue, Role, User
+
+log = logging.getLogger("desklink.admin")
+
+
+class AdminActions:
+    def __init__(
+        self,
+        store: Store,
+        accounts: Accounts,
+        *,
+        max_name_chars: int,
+        broker: Broker | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.accounts = accounts
+        self.max_name_chars = max_name_chars
+        self.broker = broker
+        self.now = clock
+
+    # ------------------------------------------------------------------ users
+    async def create_user(
+        self, actor: Actor, *, username: str, display_name: str, role: str, password: str, queue_ids: Sequence[int] = ()
+    ) -> User:
+        """A new account (password checked and hashed by ``Accounts``),
+        optionally a member of ``queue_ids`` from the start."""
+        display = rules.check_name("display name", display_name, self.max_name_chars) if display_name.strip() else ""
+        queues = [await self._queue(q) for q in dict.fromkeys(queue_ids)]
+        user = await self.accounts.create_user(username, display, role, password)
+        for q in queues:
+            await self.store.add_queue_member(q.id, user.id)
+        data: dict[str, Any] = {"role": user.role, "display_name": user.display_name}
+        if queues:
+            data["queues"] = [q.slug for q in queues]
+        await self._audit(actor, rules.USER_CREATE, rules.user_target(user), data)
+        return user
+
+    async def update_user(
+        self,
+        actor: Actor,
+        user_id: int,
+        *,
+        display_name: str | None = None,
+        role: str | None = None,
+        disabled: bool | None = None,
+        password: str | None = None,
+    ) -> User:
+        """Change any of display name, role, disabled flag and password.
+        Refused as a whole (nothing changed) for bad input, for an admin
+        disabling or demoting themselves, and when no enabled admin would be
+        left."""
+        before = await self.store.get_user(user_id)
+        if before is None:
+            raise NotFound(f"no user {user_id}")
+        new_role = role_of(role) if role is not None else None
+        display = rules.check_name("display name", display_name, self.max_name_chars) if display_name is not None else None
+        rules.check_not_self_lockout(actor, before, role=new_role, disabled=disabled)
+        password_hash = await self.accounts.hash_password(password) if password is not None else None
+        losing_admin = before.role == "admin" and ((new_role is not None and new_role != "admin") or disabled is True)
+        user = await self.store.update_user(
+            user_id,
+            display_name=display,
+            role=new_role,
+            disabled=disabled,
+            password_hash=password_hash,
+            keep_an_admin=losing_admin,
+        )
+        if disabled or password is not None:
+            await self.store.delete_user_auth_sessions(user_id)
+        changes: list[tuple[str, dict[str, Any]]] = []
+        if user.role != before.role:
+            changes.append((rules.USER_ROLE, {"from": before.role, "to": user.role}))
+        if user.disabled != before.disabled:
+            changes.append((rules.USER_DISABLE if user.disabled else rules.USER_ENABLE, {}))
+        if password is not None:
+            changes.append((rules.USER_PASSWORD, {}))
+        if user.display_name != before.display_name:
+            changes.append((rules.USER_DISPLAY_NAME, {"from": before.display_name, "to": user.display_name}))
+        if changes or disabled:
+            await self._access_changed([user_id])
+        for action, data in changes:
+            await self._audit(actor, action, rules.user_target(user), data)
+        return user
+
+    # ----------------------------------------------------------------- queues
+    async def create_queue(self, actor: Actor, *, slug: str, name: str, allowed_origins: Sequence[str]) -> Queue:
+        slug = rules.check_slug(slug)
+        name = rules.check_name("name", name, self.max_name_chars)
+        origins = rules.check_origins(list(allowed_origins))
+        queue = await self.store.create_queue(slug, name, origins, self.now())
+        data = {"name": queue.name, "allowed_origins": list(queue.allowed_origins)}
+        await self._audit(actor, rules.QUEUE_CREATE, rules.queue_target(queue.slug), data)
+        return queue
+
+    async def update_queue(
+        self, actor: Actor, queue_id: int, *, name: str | None = None, allowed_origins: Sequence[str] | None = None
+    ) -> Queue:
+        """Rename a queue or replace its allowed origins."""
+        before = await self._queue(queue_id)
+        new_name = rules.check_name("name", name, self.max_name_chars) if name is not None else None
+        origins = rules.check_origins(list(allowed_origins)) if allowed_origins is not None else None
+        queue = await self.store.update_queue(queue_id, name=new_name, allowed_origins=origins)
+        target = rules.queue_target(queue.slug)
+        if queue.name != before.name:
+            await self._audit(actor, rules.QUEUE_RENAME, target, {"from": before.name, "to": queue.name})
+        if queue.allowed_origins != before.allowed_origins:
+            data = {"from": list(before.allowed_origins), "to": list(queue.allowed_origins)}
+            await self._audit(actor, rules.QUEUE_ORIGINS, target, data)
+        return queue
+
+    async def set_members(self, actor: Actor, queue_id: int, user_ids: Iterable[int]) -> list[int]:
+        """Make ``user_ids`` exactly the queue's members; returns them."""
+        queue = await self._queue(queue_id)
+        wanted = set(user_ids)
+        known = {u.id for u in await self.store.list_users()}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise ProtocolError(f"no users with ids {unknown}")
+        before = set(await self.store.queue_member_ids(queue_id))
+        await self.store.set_queue_members(queue_id, sorted(wanted))
+        await self._members_changed(actor, queue, added=wanted - before, removed=before - wanted)
+        return sorted(wanted)
+
+    async def add_members(self, actor: Actor, queue_id: int, user_ids: Iterable[int]) -> None:
+        queue = await self._queue(queue_id)
+        before = set(await self.store.queue_member_ids(queue_id))
+        added = set(user_ids) - before
+        for user_id in sorted(added):
+            await self.store.add_queue_member(queue_id, user_id)
+        await self._members_changed(actor, queue, added=added, removed=set())
+
+    async def remove_members(self, actor: Actor, queue_id: int, user_ids: Iterable[int]) -> None:
+        queue = await self._queue(queue_id)
+        removed = {u for u in set(user_ids) if await self.store.remove_queue_member(queue_id, u)}
+        await self._members_changed(actor, queue, added=set(), removed=removed)
+
+    async def _members_changed(self, actor: Actor, queue: Queue, *, added: set[int], removed: set[int]) -> None:
+        if not added and not removed:
+            return
+        await self._access_changed(sorted(added | removed))
+        names = {u.id: u.username for u in await self.store.list_users()}
+        data = {
+            "added": sorted(names.get(u, f"#{u}") for u in added),
+            "removed": sorted(names.get(u, f"#{u}") for u in removed),
+        }
+        await self._audit(actor, rules.QUEUE_MEMBERS, rules.queue_target(queue.slug), data)
+
+    # ---------------------------------------------------------------- helpers
+    async def _queue(self, queue_id: int) -> Queue:
+        queue = await self.store.get_queue(queue_id)
+        if queue is None:
+            raise NotFound(f"no queue {queue_id}")
+        return queue
+
+    # ---------------------------------------------------------- second factor
+    async def set_second_factor_policy(self, actor: Actor, roles: Iterable[str]) -> list[Role]:
+        """Say which roles must sign in with a second factor; returns them in
+        role order."""
+        wanted = set(roles)
+        unknown = sorted(wanted - set(ROLES))
+        if unknown:
+            raise ProtocolError(f"unknown roles {unknown}; roles are {', '.join(ROLES)}")
+        chosen = [r for r in ROLES if r in wanted]
+        before = await self.store.get_policy(second_factor.POLICY_KEY)
+        await self.store.set_policy(second_factor.POLICY_KEY, {"roles": chosen}, self.now())
+        was = [r for r in ROLES if second_factor.required_for(before, r)]
+        await self._audit(actor, rules.POLICY_SECOND_FACTOR, "policy second_factor", {"roles": chosen, "before": was})
+        return chosen
+
+    async def reset_second_factor(self, actor: Actor, user_id: int) -> bool:
+        """The user enrols again at their next login (a lost phone); their
+        current logins stay. Returns whether they had a second factor."""
+        user = await self.store.get_user(user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id}")
+        had = await self.store.clear_second_factor(user.id)
+        await self._audit(
+            actor, rules.USER_SECOND_FACTOR_RESET, rules.user_target(user), {"user_id": user.id, "had_second_factor": had}
+        )
+        return had
+
+    async def _audit(self, actor: Actor, action: str, target: str, data: dict[str, Any]) -> None:
+        await self.store.add_audit(
+            actor_id=actor.user_id, actor=actor.name, action=action, target=target, data=data, now=self.now()
+        )
+
+    async def _access_changed(self, user_ids: Sequence[int]) -> None:
+        now = self.now()
+        for user_id in user_ids:
+            await self.store.add_access_change(user_id, now)
+        if self.broker is None:
+            return
+        for user_id in user_ids:
+            try:
+                await self.broker.publish(ch.user_channel(user_id), ch.envelope("X", {"op": "access"}))
+            except Exception:  # noqa: BLE001 (any broker failure: the access watcher carries the change)
+                log.warning("could not publish the access change of user %d; nodes pick it up on their next poll", user_id)
+
+
+def role_of(value: str) -> Role:
+    """``value`` as a role, or :class:`ProtocolError`."""
+    if value not in ROLES:
+        raise ProtocolError(f"role must be one of {', '.join(ROLES)}")
+    return value

@@ -1,0 +1,110 @@
+"""The rules of administration, without any I/O: what a valid queue slug,
+queue name, display name and allowed origin are, who is acting, and which
+audit actions exist.
+
+The last-admin guard is not here: it must be decided in the same
+transaction as the change (see ``Store.update_user(keep_an_admin=True)``).
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from typing import Final
+
+from desklink.errors import ProtocolError
+from desklink.server.context import normalise_origin
+from desklink.store.records import User
+
+#: Queue slugs appear in embed snippets and URLs: short and plain.
+MAX_SLUG_CHARS = 40
+#: Allowed origins per queue: a provider's sites, not a directory of the web.
+MAX_ORIGINS = 50
+MAX_ORIGIN_CHARS = 200
+
+#: Audit actions written by :class:`~desklink.admin.AdminActions` (the
+#: admin center shows any action name in words).
+USER_CREATE: Final = "user.create"
+USER_ROLE: Final = "user.role"
+USER_DISABLE: Final = "user.disable"
+USER_ENABLE: Final = "user.enable"
+USER_PASSWORD: Final = "user.password"
+USER_DISPLAY_NAME: Final = "user.display_name"
+QUEUE_CREATE: Final = "queue.create"
+QUEUE_RENAME: Final = "queue.rename"
+QUEUE_ORIGINS: Final = "queue.origins"
+QUEUE_MEMBERS: Final = "queue.members"
+POLICY_SECOND_FACTOR: Final = "policy.second_factor"
+USER_SECOND_FACTOR_RESET: Final = "user.second_factor_reset"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change, for the audit log and the self-lockout rule:
+    an admin of the admin center (``user_id`` set) or the command line."""
+
+    user_id: int | None
+    name: str
+
+    @classmethod
+    def admin(cls, user: User) -> Actor:
+        return cls(user.id, user.username)
+
+    @classmethod
+    def command_line(cls) -> Actor:
+        """The shell user running ``desklink admin``, as far as the system
+        says (the command line has no login of its own)."""
+        try:
+            who = getpass.getuser()
+        except (OSError, KeyError):
+            who = ""
+        return cls(None, f"command line ({who})" if who else "command line")
+
+
+def user_target(user: User) -> str:
+    return f"user {user.username}"
+
+
+def queue_target(slug: str) -> str:
+    return f"queue {slug}"
+
+
+def check_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not slug or len(slug) > MAX_SLUG_CHARS or not all(c.isascii() and (c.isalnum() or c in "-_") for c in slug):
+        raise ProtocolError(f"slug must be 1-{MAX_SLUG_CHARS} letters, digits, - or _")
+    return slug
+
+
+def check_origins(origins: list[str]) -> list[str]:
+    """Normalised origins (``https://www.example.com``), duplicates dropped,
+    blanks ignored; :class:`ProtocolError` for anything that is not an
+    http(s) origin."""
+    if len(origins) > MAX_ORIGINS:
+        raise ProtocolError(f"at most {MAX_ORIGINS} allowed origins")
+    out: list[str] = []
+    for raw in origins:
+        o = normalise_origin(raw)
+        if not o:
+            continue
+        scheme, sep, rest = o.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest or len(o) > MAX_ORIGIN_CHARS:
+            raise ProtocolError(f"{raw!r} is not an origin like https://www.example.com")
+        if o not in out:
+            out.append(o)
+    return out
+
+
+def check_name(what: str, name: str, max_chars: int) -> str:
+    """A queue name or display name: trimmed, not empty, at most ``max_chars``."""
+    name = name.strip()
+    if not name or len(name) > max_chars:
+        raise ProtocolError(f"{what} must be 1-{max_chars} characters")
+    return name
+
+
+def check_not_self_lockout(actor: Actor, target: User, *, role: str | None, disabled: bool | None) -> None:
+    """An admin may not disable or demote the account they are using: the
+    admin center would lock them out mid-change."""
+    if actor.user_id == target.id and (disabled or (role is not None and role != "admin")):
+        raise ProtocolError("you cannot disable or demote your own account")
