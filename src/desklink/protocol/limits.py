@@ -113,3 +113,30 @@ ARGON2_BUSY_RETRY_AFTER_S = 2.0
 #: on any node, within this many seconds (long enough to find the phone,
 #: short enough that a leaked ticket is soon worthless).
 SECOND_FACTOR_TICKET_TTL_S = 300.0
+
+# Field bounds of the wire messages (protocol/messages.py). They are not
+# settings: they describe the format, and the front end's copy is generated
+# from them (web/shared/wire.js).
+
+#: Ids a server or client hands out (requests, sessions, strokes), characters.
+MAX_ID_CHARS = 64
+#: A visitor token as sent (the server makes 32-character ones).
+MIN_TOKEN_CHARS, MAX_TOKEN_CHARS = 16, 128
+#: An agent's hello: join code as typed, version and platform strings.
+MAX_JOIN_CODE_CHARS = 32
+MAX_VERSION_CHARS = 32
+MAX_PLATFORM_CHARS = 64
+#: Monitors an agent may offer; the largest screen side (8K and a bit).
+MAX_MONITORS = 64
+MAX_SCREEN_SIDE = 8192
+#: Input coordinates (pixels of the shared monitor), wheel notches in one
+#: event, key names and codes (DOM ``key``/``code``), committed text in one event.
+MAX_COORD = 16383
+MAX_WHEEL_NOTCHES = 100
+MAX_KEY_CHARS = 32
+MAX_TEXT_EVENT_CHARS = 256
+#: Annotation stroke width in pixels and how long a stroke may take to fade.
+MAX_STROKE_WIDTH = 64
+MAX_FADE_S = 3600.0
+#: A latency report larger than ten minutes is nonsense.
+MAX_RTT_MS = 600_000.0

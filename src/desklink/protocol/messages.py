@@ -25,7 +25,7 @@ Sender = Literal["visitor", "rep", "system"]
 
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_CLIENT_ID_CHARS)]
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_ID_CHARS)]
 Text = str  # length is checked against the configured limit, not the constant
 
 
@@ -41,7 +41,7 @@ class VHello(Msg, tag="hello", frozen=True):
     """First message on ``/ws/visitor``: the capability token and the last
     chat ``seq`` this help box has seen (0 for none)."""
 
-    token: Annotated[str, msgspec.Meta(min_length=16, max_length=128)]
+    token: Annotated[str, msgspec.Meta(min_length=limits.MIN_TOKEN_CHARS, max_length=limits.MAX_TOKEN_CHARS)]
     last_seq: Seq = 0
 
 
@@ -118,10 +118,10 @@ class AHello(Msg, tag="hello", frozen=True):
     """First message of an agent: a join code, or the resume token it got in
     ``welcome`` when it reconnects within the grace period."""
 
-    code: Annotated[str, msgspec.Meta(max_length=32)] = ""
-    resume: Annotated[str, msgspec.Meta(max_length=64)] = ""
-    version: Annotated[str, msgspec.Meta(max_length=32)] = ""
-    platform: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    code: Annotated[str, msgspec.Meta(max_length=limits.MAX_JOIN_CODE_CHARS)] = ""
+    resume: Annotated[str, msgspec.Meta(max_length=limits.MAX_ID_CHARS)] = ""
+    version: Annotated[str, msgspec.Meta(max_length=limits.MAX_VERSION_CHARS)] = ""
+    platform: Annotated[str, msgspec.Meta(max_length=limits.MAX_PLATFORM_CHARS)] = ""
 
 
 class Consent(Msg, tag="consent", frozen=True):
@@ -133,15 +133,15 @@ class Consent(Msg, tag="consent", frozen=True):
 
 
 class Monitor(msgspec.Struct, frozen=True):
-    index: Annotated[int, msgspec.Meta(ge=1, le=64)]
-    width: Annotated[int, msgspec.Meta(ge=1, le=8192)]
-    height: Annotated[int, msgspec.Meta(ge=1, le=8192)]
+    index: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_MONITORS)]
+    width: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_SCREEN_SIDE)]
+    height: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_SCREEN_SIDE)]
     primary: bool = False
 
 
 class ScreenInfo(Msg, tag="screen.info", frozen=True):
-    monitors: Annotated[list[Monitor], msgspec.Meta(max_length=64)]
-    selected: Annotated[int, msgspec.Meta(ge=1, le=64)]
+    monitors: Annotated[list[Monitor], msgspec.Meta(max_length=limits.MAX_MONITORS)]
+    selected: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_MONITORS)]
 
 
 class StopSharing(Msg, tag="screen.stop", frozen=True):
@@ -153,7 +153,7 @@ class ScreenStats(Msg, tag="screen.stats", frozen=True):
     (decoded and drawn), over its recent frames: the viewer shows it as the
     screen's latency."""
 
-    rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=600_000)]
+    rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=limits.MAX_RTT_MS)]
 
 
 class ControlRevoked(Msg, tag="control.revoked", frozen=True):
@@ -163,7 +163,7 @@ class ControlRevoked(Msg, tag="control.revoked", frozen=True):
 # --------------------------------------------------------------------------
 # control, annotation, clipboard (viewer <-> agent through the relay)
 
-Coord = Annotated[int, msgspec.Meta(ge=0, le=16383)]
+Coord = Annotated[int, msgspec.Meta(ge=0, le=limits.MAX_COORD)]
 
 
 class Ev(msgspec.Struct, frozen=True, tag_field="k", forbid_unknown_fields=False, omit_defaults=True):
@@ -183,20 +183,20 @@ class EvButton(Ev, tag="button", frozen=True):
 
 
 class EvWheel(Ev, tag="wheel", frozen=True):
-    dx: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
-    dy: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
+    dx: Annotated[int, msgspec.Meta(ge=-limits.MAX_WHEEL_NOTCHES, le=limits.MAX_WHEEL_NOTCHES)] = 0
+    dy: Annotated[int, msgspec.Meta(ge=-limits.MAX_WHEEL_NOTCHES, le=limits.MAX_WHEEL_NOTCHES)] = 0
     x: Coord = 0
     y: Coord = 0
 
 
 class EvKey(Ev, tag="key", frozen=True):
-    key: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_KEY_CHARS)]
     down: bool
-    code: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    code: Annotated[str, msgspec.Meta(max_length=limits.MAX_KEY_CHARS)] = ""
 
 
 class EvText(Ev, tag="text", frozen=True):
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_TEXT_EVENT_CHARS)]
 
 
 class EvRelease(Ev, tag="release", frozen=True):
@@ -223,12 +223,12 @@ Point = tuple[Coord, Coord]
 
 class Annotate(Msg, tag="annotate", frozen=True):
     op: Literal["stroke", "undo", "clear"]
-    id: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    id: Annotated[str, msgspec.Meta(max_length=limits.MAX_ID_CHARS)] = ""
     tool: Literal["pen", "arrow", "rect", "highlighter"] = "pen"
     color: Annotated[str, msgspec.Meta(pattern="^#[0-9a-fA-F]{6}$")] = "#e11d48"
-    width: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    width: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_STROKE_WIDTH)] = 4
     points: Annotated[list[Point], msgspec.Meta(max_length=limits.MAX_STROKE_POINTS)] = []
-    fade_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0
+    fade_s: Annotated[float, msgspec.Meta(ge=0, le=limits.MAX_FADE_S)] = 0
 
 
 def encode_annotate(msg: Annotate) -> str:
@@ -283,7 +283,7 @@ class ScreenRefresh(Msg, tag="screen.refresh", frozen=True):
 
 
 class ScreenSelect(Msg, tag="screen.select", frozen=True):
-    monitor: Annotated[int, msgspec.Meta(ge=1, le=64)]
+    monitor: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_MONITORS)]
 
 
 ViewerIn = (

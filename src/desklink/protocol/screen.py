@@ -56,7 +56,7 @@ FLAG_REFINE = 0x02  # high-quality refresh of settled content
 #: Frames the agent may have in flight without an ack (see limits.SCREEN_WINDOW).
 DEFAULT_WINDOW = limits.SCREEN_WINDOW
 #: Largest screen side accepted, pixels (8K and a bit).
-MAX_SIDE = 8192
+MAX_SIDE = limits.MAX_SCREEN_SIDE
 #: Most rectangles in one frame; the encoder merges far below this.
 MAX_RECTS = 4096
 #: Largest cursor image side, pixels.

@@ -5,6 +5,7 @@
 // hello with a resume map {session_id: last seq seen}, so chats continue
 // without loss or duplicates.
 
+import { CLOSE } from '../shared/wire.js';
 import { ReconnectingSocket } from '../shared/socket.js';
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
 import { openSecurity } from '../shared/security.js';
@@ -15,7 +16,7 @@ import { ChatDesk } from './chat.js';
 
 const PRESENCE_KEY = 'desklink.console.presence';
 /** Close codes after which reconnecting cannot help: logged out, origin refused. */
-const STOP_CODES = [1008, 4001];
+const STOP_CODES = [CLOSE.POLICY, CLOSE.AUTH];
 /** After going online, cards not announced again within this time are dropped. */
 const STALE_SWEEP_MS = 1500;
 /** After a rate_limited error, send the unechoed lines again this much later. */
@@ -99,10 +100,10 @@ function connect() {
     onmessage: onMessage,
     onclose: (event) => {
       state.welcomed = false;
-      if (event.code === 4001) {
+      if (event.code === CLOSE.AUTH) {
         stopSession();
         askLogin('Your login has expired. Please log in again.');
-      } else if (event.code === 1008) {
+      } else if (event.code === CLOSE.POLICY) {
         toast('This console is not allowed to connect from this address (origin refused).', { kind: 'error', timeout: 0 });
       }
     },

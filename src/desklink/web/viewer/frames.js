@@ -18,23 +18,24 @@
 //
 // This module has no DOM dependency: the decoder worker imports it too.
 
+import { LIMITS, SCREEN } from '../shared/wire.js';
 import { decoderFor } from './decoders/index.js';
 import { FrameError } from './frame-error.js';
 
 export { FrameError };
 
-export const CHANNEL_SCREEN = 2;
+export const CHANNEL_SCREEN = SCREEN.CHANNEL_SCREEN;
 
-export const KIND_FRAME = 1;
-export const KIND_CURSOR = 2;
-export const KIND_POINTER = 3;
+export const KIND_FRAME = SCREEN.KIND_FRAME;
+export const KIND_CURSOR = SCREEN.KIND_CURSOR;
+export const KIND_POINTER = SCREEN.KIND_POINTER;
 
-export const FLAG_KEY = 0x01;
-export const FLAG_REFINE = 0x02;
+export const FLAG_KEY = SCREEN.FLAG_KEY;
+export const FLAG_REFINE = SCREEN.FLAG_REFINE;
 
-export const MAX_SIDE = 8192;
-export const MAX_RECTS = 4096;
-export const MAX_CURSOR_SIDE = 256;
+export const MAX_SIDE = LIMITS.MAX_SCREEN_SIDE;
+export const MAX_RECTS = SCREEN.MAX_RECTS;
+export const MAX_CURSOR_SIDE = SCREEN.MAX_CURSOR_SIDE;
 
 const FRAME_HEAD = 20; // 1 + 1 + 4 + 8 + 2 + 2 + 2
 const RECT_HEAD = 13; // 2 * 4 + 1 + 4

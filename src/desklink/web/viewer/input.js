@@ -15,16 +15,17 @@
 // Whenever keys or buttons could stay down (focus lost, tab hidden, control
 // handed back) a `release` goes out.
 
+import { LIMITS } from '../shared/wire.js';
 import { h, setText } from '../shared/dom.js';
 
-export const MAX_EVENTS = 64;
+export const MAX_EVENTS = LIMITS.MAX_INPUT_EVENTS_PER_MESSAGE;
 /** Keep one message well under the server's max_message_bytes (64 KiB). */
 const MAX_BATCH_CHARS = 16_000; // UTF-16 units: at most 48 KB of UTF-8
 /** The protocol's limits on one event (protocol/messages.py). */
 const MAX_TEXT = 256;
 const MAX_KEY = 32;
 const MAX_NOTCHES = 100;
-const MAX_COORD = 16383;
+const MAX_COORD = LIMITS.MAX_COORD;
 /** Queued events beyond this are dropped (a frame that never comes). */
 const MAX_QUEUE = 2048;
 

@@ -36,14 +36,15 @@
 // is drawn, but its ack would be for the old connection's stream, so none is
 // sent (the relay sends the new connection a key frame anyway).
 
+import { CLOSE, LIMITS } from '../shared/wire.js';
 import { KIND_CURSOR, KIND_FRAME, KIND_POINTER, parseChannelMessage, screenKind } from './frames.js';
 
 /** Ask for at most one key frame per this long after frames that could not be drawn. */
 export const REFRESH_GAP_MS = 1000;
 /** Close codes of /ws/viewer after which reconnecting cannot help (docs/protocol.md). */
-export const STOP_CODES = Object.freeze([1008, 4001, 4003, 4004, 4010]);
+export const STOP_CODES = Object.freeze([CLOSE.POLICY, CLOSE.AUTH, CLOSE.FORBIDDEN, CLOSE.NOT_FOUND, CLOSE.ENDED]);
 /** The longest clipboard text, in characters (code points): protocol/limits.py MAX_CLIPBOARD_CHARS. */
-export const MAX_CLIPBOARD_CHARS = 16_000;
+export const MAX_CLIPBOARD_CHARS = LIMITS.MAX_CLIPBOARD_CHARS;
 
 const LIVE = new Set(['asking', 'sharing']);
 

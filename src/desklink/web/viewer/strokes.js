@@ -21,16 +21,17 @@
 //
 // Events (CustomEvent): change {size} after every change to the strokes.
 
+import { LIMITS } from '../shared/wire.js';
 /** The tools and their widths in monitor pixels (the agent draws the same: agent/overlay). */
 export const TOOL_WIDTHS = Object.freeze({ pen: 4, arrow: 4, rect: 3, highlighter: 18 });
 /** The protocol's limits (protocol/limits.py, protocol/messages.py). */
-export const MAX_POINTS = 2000;
-export const MAX_STROKES = 500;
-const MAX_COORD = 16383;
-const MAX_ID = 64;
-const MAX_WIDTH = 64;
+export const MAX_POINTS = LIMITS.MAX_STROKE_POINTS;
+export const MAX_STROKES = LIMITS.MAX_STROKES;
+const MAX_COORD = LIMITS.MAX_COORD;
+const MAX_ID = LIMITS.MAX_ID_CHARS;
+const MAX_WIDTH = LIMITS.MAX_STROKE_WIDTH;
 /** A stroke fades for at most an hour; longer is surely a mistake. */
-const MAX_FADE_S = 3600;
+const MAX_FADE_S = LIMITS.MAX_FADE_S;
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 /** Stroke ids the visitor's agent makes. */
 export const VISITOR_ID_PREFIX = 'v-';

@@ -17,6 +17,7 @@
 // inline styles (the CSP forbids them): the look is viewer/viewer.css,
 // driven by data- attributes and `hidden`.
 
+import { CLOSE } from '../shared/wire.js';
 import { h, setText, formatClock, wsUrl } from '../shared/dom.js';
 import { downloadBlob } from '../shared/http.js';
 import { ReconnectingSocket } from '../shared/socket.js';
@@ -33,11 +34,11 @@ const STATS_MS = 500;
 const COUNTDOWN_MS = 250;
 /** What the viewer says after each of the close codes that end it (STOP_CODES). */
 const FINAL_CLOSES = {
-  1008: 'This console is not allowed to connect from this address.',
-  4001: 'Your login has expired. Log in again to view the screen.',
-  4003: 'You are not allowed to view this screen.',
-  4004: 'This support session is no longer open.',
-  4010: 'The support session ended.',
+  [CLOSE.POLICY]: 'This console is not allowed to connect from this address.',
+  [CLOSE.AUTH]: 'Your login has expired. Log in again to view the screen.',
+  [CLOSE.FORBIDDEN]: 'You are not allowed to view this screen.',
+  [CLOSE.NOT_FOUND]: 'This support session is no longer open.',
+  [CLOSE.ENDED]: 'The support session ended.',
 };
 const STOPPED_BY = {
   visitor: 'by the visitor',

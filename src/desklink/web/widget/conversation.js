@@ -15,14 +15,15 @@
 //
 // Events (CustomEvent, detail = the server message unless noted):
 // welcome, queue, joined, chat, typing, screen.offer, ended, closed, error,
-// failed {cid, code}, lost {code}, gone, replaced, denied, connection {state}.
+// failed {cid, code}, lost {code}, gone, denied, connection {state}.
 
+import { CLOSE } from '../shared/wire.js';
 import { ReconnectingSocket } from '../shared/socket.js';
 import { api, fetchBlob } from '../shared/http.js';
 import { newCid, wsUrl } from '../shared/dom.js';
 
 /** Close codes after which reconnecting cannot help (docs/protocol.md). */
-const STOP_CODES = [1008, 4001, 4004, 4010, 4012];
+const STOP_CODES = [CLOSE.POLICY, CLOSE.AUTH, CLOSE.NOT_FOUND, CLOSE.ENDED];
 const FINAL = new Set(['closed', 'abandoned', 'expired']);
 /** After a rate_limited error, send the unechoed lines again this much later. */
 const RATE_RETRY_MS = 5000;
@@ -269,21 +270,18 @@ export class Conversation extends EventTarget {
   _onClose(event) {
     this.welcomed = false;
     switch (event.code) {
-      case 4001:
-      case 4004:
+      case CLOSE.AUTH:
+      case CLOSE.NOT_FOUND:
         this.finish();
         this.emit('lost', { code: event.code });
         break;
-      case 4010:
+      case CLOSE.ENDED:
         if (this.saved) {
           this.finish();
           this.emit('gone', { code: event.code });
         }
         break;
-      case 4012:
-        this.emit('replaced', { code: event.code });
-        break;
-      case 1008:
+      case CLOSE.POLICY:
         this.emit('denied', { code: event.code });
         break;
       default:

@@ -311,7 +311,6 @@ export class DeskLinkHelp extends HTMLElement {
     on('lost', () => this._showEnd('Conversation not found', 'Your earlier conversation is no longer available.', false));
     on('gone', () => this._showEnd('Conversation ended', 'This conversation has ended.', true));
     on('denied', () => this._showEnd('Help unavailable', 'This site is not allowed to use this help desk.', false));
-    on('replaced', () => this._showReplaced());
     on('connection', ({ state }) => { this.$.connection.hidden = state !== 'closed'; });
   }
 
@@ -475,20 +474,6 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.endBanner.hidden = false;
     this.$.endBanner.dataset.state = state;
     this.log.scrollToEnd();
-  }
-
-  _showReplaced() {
-    this._setStatus('replaced', 'Open in another window');
-    setText(this.$.endTitle, 'This conversation continued in another window.');
-    setText(this.$.endDetail, '');
-    this.$.composer.hidden = true;
-    clear(this.$.endActions).append(h('button', { type: 'button', class: 'btn btn-primary', testid: 'take-over', on: { click: () => {
-      this.$.endBanner.hidden = true;
-      this.$.composer.hidden = false;
-      this._setStatus('connecting', 'Reconnecting…');
-      this.conv?.connect();
-    } } }, 'Continue here'));
-    this.$.endBanner.hidden = false;
   }
 
   _startOver() {

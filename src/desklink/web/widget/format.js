@@ -1,6 +1,8 @@
 // Wording and small pure helpers of the help box (no DOM).
 
-export const DEFAULT_LIMITS = { name: 80, email: 254, question: 2000, chat: 4000 };
+import { LIMITS } from '../shared/wire.js';
+
+export const DEFAULT_LIMITS = { name: LIMITS.MAX_NAME_CHARS, email: LIMITS.MAX_EMAIL_CHARS, question: LIMITS.MAX_QUESTION_CHARS, chat: LIMITS.MAX_CHAT_CHARS };
 
 export function limitsFrom(config) {
   const l = (config && config.limits) || {};

@@ -1,0 +1,97 @@
+// Generated from src/desklink/protocol by `python -m desklink.protocol.jsgen`.
+// Do not edit: change the Python and regenerate (a test checks this file).
+
+/** WebSocket close codes by name (protocol/codes.py). */
+export const CLOSE = Object.freeze({
+  "NORMAL": 1000,
+  "GOING_AWAY": 1001,
+  "BAD_DATA": 1007,
+  "POLICY": 1008,
+  "TOO_BIG": 1009,
+  "INTERNAL": 1011,
+  "AUTH": 4001,
+  "FORBIDDEN": 4003,
+  "NOT_FOUND": 4004,
+  "ENDED": 4010,
+  "SLOW": 4011,
+  "LIMITED": 4029
+});
+
+/** What each close code means. */
+export const CLOSE_REASONS = Object.freeze({
+  "1000": "normal",
+  "1001": "server going away",
+  "1007": "malformed screen frame",
+  "1008": "origin not allowed",
+  "1009": "message too big",
+  "1011": "internal error",
+  "4001": "authentication required or failed",
+  "4003": "forbidden",
+  "4004": "unknown request or session",
+  "4010": "request or session ended",
+  "4011": "consumer too slow",
+  "4029": "too many join attempts"
+});
+
+/** Error codes in `error` messages and HTTP error bodies. */
+export const ERROR_CODES = Object.freeze([
+  "bad_message",
+  "bad_type",
+  "too_large",
+  "bad_state",
+  "rate_limited",
+  "too_many_requests",
+  "login_limited",
+  "auth_required",
+  "auth_failed",
+  "forbidden",
+  "not_found",
+  "origin_denied",
+  "csrf_failed",
+  "conflict_taken",
+  "conflict_closed",
+  "conflict_exists",
+  "internal"
+]);
+
+/** Limits of the wire protocol (protocol/limits.py; the server's settings default to these). */
+export const LIMITS = Object.freeze({
+  "MAX_MESSAGE_BYTES": 65536,
+  "MAX_QUESTION_CHARS": 2000,
+  "MAX_CHAT_CHARS": 4000,
+  "MAX_NAME_CHARS": 80,
+  "MAX_EMAIL_CHARS": 254,
+  "MAX_NOTE_CHARS": 4000,
+  "MAX_CLIENT_ID_CHARS": 64,
+  "MAX_CLIPBOARD_CHARS": 16000,
+  "MAX_INPUT_EVENTS_PER_MESSAGE": 64,
+  "MAX_STROKE_POINTS": 2000,
+  "MAX_STROKES": 500,
+  "MAX_ID_CHARS": 64,
+  "MAX_COORD": 16383,
+  "MAX_WHEEL_NOTCHES": 100,
+  "MAX_KEY_CHARS": 32,
+  "MAX_TEXT_EVENT_CHARS": 256,
+  "MAX_STROKE_WIDTH": 64,
+  "MAX_FADE_S": 3600.0,
+  "MAX_SCREEN_SIDE": 8192
+});
+
+/** The binary screen format (protocol/screen.py, protocol/framing.py). */
+export const SCREEN = Object.freeze({
+  "CHANNEL_SCREEN": 2,
+  "CHANNEL_MORE": 128,
+  "KIND_FRAME": 1,
+  "KIND_CURSOR": 2,
+  "KIND_POINTER": 3,
+  "FLAG_KEY": 1,
+  "FLAG_REFINE": 2,
+  "MAX_RECTS": 4096,
+  "MAX_CURSOR_SIDE": 256,
+  "ENC": {
+    "JPEG": 0,
+    "COPY": 1,
+    "FILL": 2,
+    "PNG": 3
+  }
+});
