@@ -8,6 +8,7 @@
     ├── Forbidden                 forbidden   403
     ├── NotFound                  not_found   404
     ├── Conflict                  conflict_*  409   the state moved on
+    ├── Unavailable               unavailable 503   a backend (the broker) cannot be reached
     └── ConfigError               -           -     bad settings at start-up
 
 Each carries an error code from :mod:`desklink.protocol.codes` so adapters can
@@ -65,6 +66,14 @@ class NotFound(DeskLinkError):
 class Conflict(DeskLinkError):
     code = "conflict_closed"
     http_status = 409
+
+
+class Unavailable(DeskLinkError):
+    """A backend the request needs cannot be reached right now (the broker
+    during an outage). Nothing was changed; the client may retry shortly."""
+
+    code = "unavailable"
+    http_status = 503
 
 
 class ConfigError(DeskLinkError):

@@ -12,10 +12,14 @@ class Sink:
     def __init__(self) -> None:
         self.got: list[tuple[str, str]] = []
         self.arrived = asyncio.Event()
+        self.resyncs = 0
 
     def deliver(self, channel: str, text: str) -> None:
         self.got.append((channel, text))
         self.arrived.set()
+
+    def resync(self) -> None:
+        self.resyncs += 1
 
 
 async def _next(sink: Sink) -> tuple[str, str]:

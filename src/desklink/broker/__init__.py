@@ -4,15 +4,17 @@ the settings (``redis_url`` empty: in-process, one node; else Redis)."""
 from __future__ import annotations
 
 from desklink.broker._common import MAX_PENDING_MESSAGES
-from desklink.broker.base import Broker, BrokerClosed, BrokerMessage, Subscription
+from desklink.broker.base import BROKER_ERRORS, Broker, BrokerClosed, BrokerMessage, BrokerUnavailable, Subscription
 from desklink.broker.memory import MemoryBroker, MemorySubscription
 from desklink.broker.redis import RedisBroker, RedisSubscription
 
 __all__ = [
+    "BROKER_ERRORS",
     "MAX_PENDING_MESSAGES",
     "Broker",
     "BrokerClosed",
     "BrokerMessage",
+    "BrokerUnavailable",
     "MemoryBroker",
     "MemorySubscription",
     "RedisBroker",

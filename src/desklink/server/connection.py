@@ -62,15 +62,28 @@ class Connection:
         self._close_reason = ""
         #: The text of the message being handled (for relays that forward it as is).
         self.last_raw = ""
+        self._resync_queued = False
 
     # ------------------------------------------------------------- sending
     def deliver(self, channel: str, text: str) -> None:
         """Called by the hub for every broker message on a joined channel."""
         target = text[:1]
         if target == "X":
-            self._controls.put_nowait((channel, json.loads(text[1:])))
+            note = json.loads(text[1:])
+            if note.get("op") == "resync":
+                self.resync()
+            else:
+                self._controls.put_nowait((channel, note))
         elif target in self.forwards:
             self.send_text(text[1:])
+
+    def resync(self) -> None:
+        """News for this socket may have been lost in a broker outage: have
+        ``on_control`` see one ``{"op": "resync"}`` note however often this
+        is asked before it runs (see server/outage.py)."""
+        if not self._resync_queued:
+            self._resync_queued = True
+            self._controls.put_nowait(("", {"op": "resync"}))
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_text(encode(message))
@@ -233,6 +246,8 @@ class Connection:
     async def _control_loop(self) -> None:
         while True:
             channel, note = await self._controls.get()
+            if note.get("op") == "resync":
+                self._resync_queued = False
             try:
                 await self.on_control(channel, note)
             except DeskLinkError as exc:
