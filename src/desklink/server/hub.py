@@ -157,6 +157,7 @@ class Hub:
                 delay = min(delay * 2, RESUBSCRIBE_MAX_S)
                 continue
             self.resubscribed += 1
+            self.watch.poke()
             log.warning("broker subscription re-opened with %d channels; local sockets catch up", len(self._listeners))
             self._resync_listeners()
             return

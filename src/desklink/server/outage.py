@@ -15,7 +15,8 @@ failures to the node's one :class:`BrokerWatch`:
   sockets (by the hub); its channel is remembered here
   (:meth:`BrokerWatch.missed`, at most :data:`MAX_MISSED_CHANNELS`).
 * One task then asks the broker (``ping``, at most :data:`PING_TIMEOUT_S`
-  each, backing off from :data:`RETRY_MIN_S` to :data:`RETRY_MAX_S`). Once it
+  each, backing off from :data:`RETRY_MIN_S` to :data:`RETRY_MAX_S`, or at
+  once when a heartbeat or the hub got through: :meth:`BrokerWatch.poke`). Once it
   answers, presence is marked as having a gap (no node abandons a waiting
   visitor until heartbeats had a full grace period to fill it in again),
   every remembered channel gets a ``resync`` note (each socket on it, on
@@ -68,6 +69,7 @@ class BrokerWatch:
         self.broker = broker
         self._missed: dict[str, None] = {}  # insertion-ordered set
         self._trouble = asyncio.Event()
+        self._poke = asyncio.Event()
         self._down_since: float | None = None
         self._failed_now = 0
         self._task: asyncio.Task[None] | None = None
@@ -104,6 +106,12 @@ class BrokerWatch:
             self.forgotten_channels += 1
         self._missed[channel] = None
 
+    def poke(self) -> None:
+        """A broker call just worked: while down, check again now instead of
+        waiting out the back-off."""
+        if self._down_since is not None:
+            self._poke.set()
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="desklink-broker-watch")
 
@@ -119,7 +127,11 @@ class BrokerWatch:
             self._trouble.clear()
             delay = RETRY_MIN_S
             while not await self._recover():
-                await asyncio.sleep(delay)
+                self._poke.clear()
+                try:
+                    await asyncio.wait_for(self._poke.wait(), delay)
+                except TimeoutError:
+                    pass
                 delay = min(delay * 2, RETRY_MAX_S)
 
     async def _recover(self) -> bool:
@@ -174,3 +186,5 @@ async def keep_beating(interval: float, beat: Callable[[], Awaitable[None]], wat
             if not logged:
                 log.exception("%s failed; it keeps beating (further failures are not logged)", what)
                 logged = True
+        else:
+            watch.poke()
