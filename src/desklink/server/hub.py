@@ -107,7 +107,8 @@ class Hub:
                 listeners = self._listeners[channel] = set()
                 if self._live:
                     try:
-                        await asyncio.wait_for(self._sub.subscribe(channel), SUBSCRIBE_TIMEOUT_S)
+                        async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                            await self._sub.subscribe(channel)
                     except _FAILURES as exc:
                         await self._lost(f"subscribing to {channel}", exc)
             listeners.add(listener)
@@ -122,7 +123,8 @@ class Hub:
                 del self._listeners[channel]
                 if self._live:
                     try:
-                        await asyncio.wait_for(self._sub.unsubscribe(channel), SUBSCRIBE_TIMEOUT_S)
+                        async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                            await self._sub.unsubscribe(channel)
                     except _FAILURES as exc:
                         await self._lost(f"unsubscribing from {channel}", exc)
 
@@ -148,7 +150,8 @@ class Hub:
                 async with self._lock:
                     self._sub = sub
                     if self._listeners:
-                        await asyncio.wait_for(sub.subscribe(*self._listeners), SUBSCRIBE_TIMEOUT_S)
+                        async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                            await sub.subscribe(*self._listeners)
                     self._live = True
             except _FAILURES as exc:
                 self.watch.report("re-opening the broker subscription", exc)

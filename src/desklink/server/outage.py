@@ -129,15 +129,25 @@ class BrokerWatch:
             while not await self._recover():
                 self._poke.clear()
                 try:
-                    await asyncio.wait_for(self._poke.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._poke.wait()
                 except TimeoutError:
                     pass
                 delay = min(delay * 2, RETRY_MAX_S)
 
     async def _recover(self) -> bool:
-        """One check; on an answer run the recovery steps. True when done."""
+        """One check; on an answer run the recovery steps. True when done.
+        Never raises (the one task that heals the node must not die)."""
         try:
-            answered = await asyncio.wait_for(self.broker.ping(), PING_TIMEOUT_S)
+            return await self._try_recover()
+        except Exception:
+            log.exception("checking the broker failed; trying again")
+            return False
+
+    async def _try_recover(self) -> bool:
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_S):
+                answered = await self.broker.ping()
         except TimeoutError:
             answered = False
         if not answered:

@@ -61,7 +61,8 @@ READY_TIMEOUT_S = 2.0
 
 async def _answers(check: Awaitable[bool]) -> bool:
     try:
-        return bool(await asyncio.wait_for(check, READY_TIMEOUT_S))
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            return bool(await check)
     except TimeoutError:
         return False
 
