@@ -22,6 +22,7 @@ from desklink.broker import (
     Subscription,
     open_broker,
 )
+from desklink.testing_redis import RedisProcess
 
 pytestmark = pytest.mark.redis
 
@@ -308,6 +309,22 @@ async def test_every_call_to_an_unreachable_redis_raises_broker_unavailable() ->
             assert raised.value.__cause__ is not None
     finally:
         await broker.aclose()
+
+
+async def test_no_call_fails_on_a_pooled_connection_left_from_before_a_restart(broker_prefix: str) -> None:
+    """Redis restarted while the broker's pooled connections were idle: the
+    first calls afterwards must get fresh connections, not fail on the dead
+    ones (each failure would count as another outage)."""
+    with RedisProcess() as redis:
+        broker = RedisBroker(redis.url, broker_prefix)
+        try:
+            await asyncio.gather(*(broker.presence_set("reps", f"rep-{i}", 5) for i in range(10)))  # ten pooled
+            redis.crash()
+            redis.start()
+            await asyncio.gather(*(broker.presence_set("reps", f"rep-{i}", 5) for i in range(10)))
+            assert len(await broker.presence_members("reps")) == 10
+        finally:
+            await broker.aclose()
 
 
 async def test_presence_age_starts_again_when_redis_lost_its_data(

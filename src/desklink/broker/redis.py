@@ -27,8 +27,10 @@ from the store (messages in the gap are lost, as pub/sub always may).
 
 Any command Redis does not answer (refused, reset, past ``SOCKET_TIMEOUT``,
 no pooled connection within ``POOL_TIMEOUT``) raises
-:class:`~desklink.broker.base.BrokerUnavailable` chained to redis-py's error;
-nothing is retried here, so a caller never waits longer than those bounds.
+:class:`~desklink.broker.base.BrokerUnavailable` chained to redis-py's error.
+Only a lost connection is retried, once and at once
+(``RETRIES_ON_LOST_CONNECTION``), so a caller never waits much longer than
+those bounds.
 
 Presence's "kept since" mark (``P presence-since``, Redis ``TIME`` in ms) has
 no expiry: a Redis restart that lost the data loses the mark too, and the
@@ -45,6 +47,9 @@ from typing import TypeVar
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from desklink.broker._common import (
@@ -65,6 +70,13 @@ POOL_TIMEOUT = 5.0
 SOCKET_TIMEOUT = 5.0
 #: Idle seconds after which a subscription pings Redis to detect a dead link.
 PING_INTERVAL = 15.0
+#: A command that finds its pooled connection dead (Redis restarted, or
+#: closed an idle connection: a reset socket passes the pool's own check) is
+#: sent once more on a fresh connection. Never on a timeout, so a hung Redis
+#: still costs one ``SOCKET_TIMEOUT``, and never on a subscription. Every
+#: broker command is idempotent or harmless twice (a repeated PUBLISH is
+#: dropped by ``seq`` or is a nudge; a counter may count one extra failure).
+RETRIES_ON_LOST_CONNECTION = 1
 
 _PRESENCE_SET = """
 local t = redis.call('TIME')
@@ -248,7 +260,12 @@ class RedisBroker(Broker):
             "socket_keepalive": True,
             "decode_responses": False,
         }
-        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=POOL_TIMEOUT, **options)
+        # Commands only: a subscription that redis-py quietly reconnected
+        # would hide the messages lost in between (see RedisSubscription).
+        retry = Retry(NoBackoff(), RETRIES_ON_LOST_CONNECTION, supported_errors=(RedisConnectionError,))
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=POOL_TIMEOUT, retry=retry, **options
+        )
         if pool.connection_kwargs.get("decode_responses"):
             raise ValueError("the broker's Redis URL must not set decode_responses: payloads are bytes")
         self._redis = Redis.from_pool(pool)
