@@ -266,11 +266,12 @@ async def test_presence_age_grows_until_a_gap_is_marked(backend: Backend) -> Non
     assert first >= 0
     await backend.advance(0.3)
     grown = await broker.presence_age()
-    assert grown >= first + 0.29
+    assert grown > first
     await broker.mark_presence_gap()
-    assert await broker.presence_age() < grown
+    restarted = await broker.presence_age()
+    assert restarted < grown
     await backend.advance(0.3)
-    assert await broker.presence_age() >= 0.29
+    assert await broker.presence_age() > restarted
 
 
 # claims ----------------------------------------------------------------------

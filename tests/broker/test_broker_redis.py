@@ -332,13 +332,16 @@ async def test_presence_age_starts_again_when_redis_lost_its_data(
 ) -> None:
     """A Redis restart without persistence loses presence and its mark
     alike; the next node to ask sees a fresh start, not a long-kept record."""
-    await nodes[0].presence_age()
+    assert await nodes[0].presence_age() == 0  # the first to ask starts the record
     await asyncio.sleep(0.3)
-    assert await nodes[1].presence_age() >= 0.29  # shared by every node
+    kept = await nodes[1].presence_age()
+    assert kept > 0  # shared by every node
     await raw_redis.delete(broker_prefix + "presence-since")  # what a restart does
     assert await nodes[2].presence_age() == 0
+    await asyncio.sleep(0.3)
+    again = await nodes[3].presence_age()
     await nodes[3].mark_presence_gap()
-    assert await nodes[4].presence_age() < 0.29
+    assert await nodes[4].presence_age() < again
 
 
 async def test_open_broker_picks_the_backend(redis_url: str, broker_prefix: str) -> None:
