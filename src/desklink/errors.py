@@ -9,6 +9,8 @@
     ├── NotFound                  not_found         404
     ├── Conflict                  conflict_*        409   the state moved on
     │   └── TransitionRefused     conflict_closed   409   the lifecycle table has no such transition
+    ├── Unavailable               unavailable       503   a backend (the broker) cannot be reached
+    │   └── BrokerUnavailable     unavailable       503   the broker did not answer
     ├── ConfigError               -                 -     bad settings at start-up
     ├── CaptureError              capture_failed    -     (agent) the screen cannot be captured
     ├── InputError                input_failed      -     (agent) input cannot be injected
@@ -89,6 +91,19 @@ class TransitionRefused(Conflict):
         super().__init__(f"cannot {event} a request that is {state}")
         self.state = state
         self.event = event
+
+
+class Unavailable(DeskLinkError):
+    """A backend the request needs cannot be reached right now (the broker
+    during an outage). Nothing was changed; the client may retry shortly."""
+
+    code = "unavailable"
+    http_status = 503
+
+
+class BrokerUnavailable(Unavailable):
+    """The broker did not answer (refused, reset, timed out). The call may
+    or may not have taken effect; nothing is retried underneath."""
 
 
 class ConfigError(DeskLinkError):

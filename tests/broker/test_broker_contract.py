@@ -258,6 +258,22 @@ async def test_presence_with_many_members(broker: Broker) -> None:
     assert sorted(await broker.presence_members("big")) == sorted(names)
 
 
+async def test_presence_age_grows_until_a_gap_is_marked(backend: Backend) -> None:
+    """The sweeper trusts absence only once presence has been kept a full
+    grace period: the age must only grow, and a marked gap restarts it."""
+    broker = backend.open()
+    first = await broker.presence_age()
+    assert first >= 0
+    await backend.advance(0.3)
+    grown = await broker.presence_age()
+    assert grown > first
+    await broker.mark_presence_gap()
+    restarted = await broker.presence_age()
+    assert restarted < grown
+    await backend.advance(0.3)
+    assert await broker.presence_age() > restarted
+
+
 # claims ----------------------------------------------------------------------
 
 

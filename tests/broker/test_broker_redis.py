@@ -15,12 +15,14 @@ from redis.asyncio import Redis
 from desklink.broker import (
     BrokerClosed,
     BrokerMessage,
+    BrokerUnavailable,
     MemoryBroker,
     RedisBroker,
     RedisSubscription,
     Subscription,
     open_broker,
 )
+from desklink.testing_redis import RedisProcess
 
 pytestmark = pytest.mark.redis
 
@@ -278,6 +280,68 @@ async def test_ping_is_false_when_redis_is_unreachable() -> None:
         assert await broker.ping() is False
     finally:
         await broker.aclose()
+
+
+async def test_every_call_to_an_unreachable_redis_raises_broker_unavailable() -> None:
+    """One exception for "the broker did not answer", whatever redis-py
+    raised underneath: callers that can do without the broker catch it, and
+    adapters answer it as ``unavailable`` (HTTP 503)."""
+    broker = RedisBroker("redis://127.0.0.1:1/0")
+    calls = [
+        broker.publish("c", b"x"),
+        broker.presence_set("g", "m", 5),
+        broker.presence_remove("g", "m"),
+        broker.presence_members("g"),
+        broker.presence_age(),
+        broker.mark_presence_gap(),
+        broker.claim("k", "o", 5),
+        broker.release("k", "o"),
+        broker.hit("k", 5),
+        broker.ttl("k"),
+        broker.delete("k"),
+        broker.subscription().subscribe("c"),
+    ]
+    try:
+        for call in calls:
+            with pytest.raises(BrokerUnavailable) as raised:
+                await call
+            assert raised.value.code == "unavailable" and raised.value.http_status == 503
+            assert raised.value.__cause__ is not None
+    finally:
+        await broker.aclose()
+
+
+async def test_no_call_fails_on_a_pooled_connection_left_from_before_a_restart(broker_prefix: str) -> None:
+    """Redis restarted while the broker's pooled connections were idle: the
+    first calls afterwards must get fresh connections, not fail on the dead
+    ones (each failure would count as another outage)."""
+    with RedisProcess() as redis:
+        broker = RedisBroker(redis.url, broker_prefix)
+        try:
+            await asyncio.gather(*(broker.presence_set("reps", f"rep-{i}", 5) for i in range(10)))  # ten pooled
+            redis.crash()
+            redis.start()
+            await asyncio.gather(*(broker.presence_set("reps", f"rep-{i}", 5) for i in range(10)))
+            assert len(await broker.presence_members("reps")) == 10
+        finally:
+            await broker.aclose()
+
+
+async def test_presence_age_starts_again_when_redis_lost_its_data(
+    nodes: list[RedisBroker], raw_redis: Redis, broker_prefix: str
+) -> None:
+    """A Redis restart without persistence loses presence and its mark
+    alike; the next node to ask sees a fresh start, not a long-kept record."""
+    assert await nodes[0].presence_age() == 0  # the first to ask starts the record
+    await asyncio.sleep(0.3)
+    kept = await nodes[1].presence_age()
+    assert kept > 0  # shared by every node
+    await raw_redis.delete(broker_prefix + "presence-since")  # what a restart does
+    assert await nodes[2].presence_age() == 0
+    await asyncio.sleep(0.3)
+    again = await nodes[3].presence_age()
+    await nodes[3].mark_presence_gap()
+    assert await nodes[4].presence_age() < again
 
 
 async def test_open_broker_picks_the_backend(redis_url: str, broker_prefix: str) -> None:

@@ -47,7 +47,7 @@ def test_error_codes_are_unique_and_well_formed() -> None:
 @pytest.mark.parametrize(
     "cls",
     [errors.DeskLinkError, errors.ProtocolError, errors.TooLarge, errors.LimitExceeded, errors.AuthError,
-     errors.Forbidden, errors.NotFound, errors.Conflict, errors.ConfigError],
+     errors.Forbidden, errors.NotFound, errors.Conflict, errors.Unavailable, errors.ConfigError],
 )
 def test_exception_default_codes_are_error_codes(cls: type[errors.DeskLinkError]) -> None:
     assert cls.code in ERROR_CODES

@@ -4,16 +4,18 @@ the settings (``redis_url`` empty: in-process, one node; else Redis)."""
 from __future__ import annotations
 
 from desklink.broker._common import MAX_PENDING_MESSAGES
-from desklink.errors import BrokerClosed
-from desklink.broker.base import Broker, BrokerMessage, Subscription
+from desklink.broker.base import BROKER_ERRORS, Broker, BrokerMessage, Subscription
+from desklink.errors import BrokerClosed, BrokerUnavailable
 from desklink.broker.memory import MemoryBroker, MemorySubscription
 from desklink.broker.redis import RedisBroker, RedisSubscription
 
 __all__ = [
+    "BROKER_ERRORS",
     "MAX_PENDING_MESSAGES",
     "Broker",
     "BrokerClosed",
     "BrokerMessage",
+    "BrokerUnavailable",
     "MemoryBroker",
     "MemorySubscription",
     "RedisBroker",

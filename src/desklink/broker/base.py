@@ -10,12 +10,20 @@ Payloads are bytes and opaque to the broker.
 Delivery is at-most-once and unordered across channels, ordered within one
 channel from one publisher, as Redis pub/sub is. Anything that must not be
 lost is stored first and the broker only carries the nudge.
+
+A backend that cannot be reached raises :class:`BrokerUnavailable` (a
+:class:`~desklink.errors.Unavailable`, so adapters answer ``unavailable``
+/ HTTP 503 without knowing the backend); a closed broker or subscription
+raises :class:`BrokerClosed`. :data:`BROKER_ERRORS` names both for the
+callers that carry on without the broker.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+
+from desklink.errors import BrokerClosed, BrokerUnavailable
 
 
 
@@ -52,6 +60,11 @@ class Subscription(ABC):
         return {}
 
 
+#: What a broker call raises when the broker cannot do it: callers that can
+#: do without the broker (heartbeats, best-effort news) catch exactly these.
+BROKER_ERRORS: tuple[type[Exception], ...] = (BrokerUnavailable, BrokerClosed)
+
+
 class Broker(ABC):
     # fan-out -------------------------------------------------------------
     @abstractmethod
@@ -75,6 +88,20 @@ class Broker(ABC):
     @abstractmethod
     async def presence_members(self, group: str) -> list[str]:
         """Members whose presence has not expired, in no particular order."""
+
+    @abstractmethod
+    async def presence_age(self) -> float:
+        """Seconds the backend's presence data has been kept without a known
+        gap: since it began (a backend that restarted and lost its data
+        begins again at 0) or since the last :meth:`mark_presence_gap`. Absence
+        from a group means "gone" only once this exceeds the period in which
+        every present member renews itself."""
+
+    @abstractmethod
+    async def mark_presence_gap(self) -> None:
+        """Say that presence may be incomplete as of now (a node could not
+        renew its members for a while): :meth:`presence_age` starts again
+        at 0 for every node."""
 
     # claims ----------------------------------------------------------------
     @abstractmethod

@@ -100,6 +100,7 @@ class MemoryBroker(Broker):
         self._writes = 0
         self._prune_after = PRUNE_INTERVAL
         self._closed = False
+        self._presence_since = clock()
 
     # fan-out -------------------------------------------------------------
     async def publish(self, channel: str, data: bytes) -> int:
@@ -145,6 +146,16 @@ class MemoryBroker(Broker):
         if not members:
             del self._presence[group]
         return list(members)
+
+    async def presence_age(self) -> float:
+        """Since the broker was made (its data lives as long as the process)
+        or the last gap."""
+        self._check_open()
+        return max(0.0, self._clock() - self._presence_since)
+
+    async def mark_presence_gap(self) -> None:
+        self._check_open()
+        self._presence_since = self._clock()
 
     # claims ----------------------------------------------------------------
     async def claim(self, key: str, owner: str, ttl: float) -> str:

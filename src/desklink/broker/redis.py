@@ -24,15 +24,32 @@ every ``ping_interval`` seconds; a ping left unanswered for another interval,
 or a lost connection, closes the subscription with the error as the cause of
 :class:`BrokerClosed`: the node opens a new subscription and resynchronises
 from the store (messages in the gap are lost, as pub/sub always may).
+
+Any command Redis does not answer (refused, reset, past ``SOCKET_TIMEOUT``,
+no pooled connection within ``POOL_TIMEOUT``) raises
+:class:`~desklink.broker.base.BrokerUnavailable` chained to redis-py's error.
+Only a lost connection is retried, once and at once
+(``RETRIES_ON_LOST_CONNECTION``), so a caller never waits much longer than
+those bounds.
+
+Presence's "kept since" mark (``P presence-since``, Redis ``TIME`` in ms) has
+no expiry: a Redis restart that lost the data loses the mark too, and the
+first :meth:`RedisBroker.presence_age` after it sets a fresh one, so every
+node sees the gap.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from desklink.broker._common import (
@@ -41,8 +58,8 @@ from desklink.broker._common import (
     QueueSubscription,
     to_millis,
 )
-from desklink.errors import BrokerClosed
 from desklink.broker.base import Broker, BrokerMessage, Subscription
+from desklink.errors import BrokerClosed, BrokerUnavailable
 
 __all__ = ["MAX_CONNECTIONS", "PING_INTERVAL", "RedisBroker", "RedisSubscription"]
 
@@ -54,6 +71,13 @@ POOL_TIMEOUT = 5.0
 SOCKET_TIMEOUT = 5.0
 #: Idle seconds after which a subscription pings Redis to detect a dead link.
 PING_INTERVAL = 15.0
+#: A command that finds its pooled connection dead (Redis restarted, or
+#: closed an idle connection: a reset socket passes the pool's own check) is
+#: sent once more on a fresh connection. Never on a timeout, so a hung Redis
+#: still costs one ``SOCKET_TIMEOUT``, and never on a subscription. Every
+#: broker command is idempotent or harmless twice (a repeated PUBLISH is
+#: dropped by ``seq`` or is a nudge; a counter may count one extra failure).
+RETRIES_ON_LOST_CONNECTION = 1
 
 _PRESENCE_SET = """
 local t = redis.call('TIME')
@@ -89,6 +113,23 @@ if n > 0 then return redis.call('DECR', KEYS[1]) end
 return 0
 """
 
+_PRESENCE_AGE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local since = redis.call('GET', KEYS[1])
+if not since then
+  redis.call('SET', KEYS[1], now)
+  return 0
+end
+return now - tonumber(since)
+"""
+_MARK_PRESENCE_GAP = """
+local t = redis.call('TIME')
+redis.call('SET', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000))
+return 1
+"""
+
+T = TypeVar("T")
 _Waiters = dict[tuple[str, bytes], deque["asyncio.Future[None]"]]
 
 
@@ -135,11 +176,13 @@ class RedisSubscription(QueueSubscription):
                     await self._pubsub.subscribe(*names)
                 else:
                     await self._pubsub.unsubscribe(*names)
-            except BaseException:
+            except BaseException as exc:
                 for queue, future in pending:
                     if future in queue:
                         queue.remove(future)
                     future.cancel()
+                if isinstance(exc, (RedisError, OSError)):
+                    raise BrokerUnavailable(f"Redis did not take the {kind}: {exc}") from exc
                 raise
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read(), name="desklink-broker-reader")
@@ -223,7 +266,12 @@ class RedisBroker(Broker):
             "socket_keepalive": True,
             "decode_responses": False,
         }
-        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=POOL_TIMEOUT, **options)
+        # Commands only: a subscription that redis-py quietly reconnected
+        # would hide the messages lost in between (see RedisSubscription).
+        retry = Retry(NoBackoff(), RETRIES_ON_LOST_CONNECTION, supported_errors=(RedisConnectionError,))
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=POOL_TIMEOUT, retry=retry, **options
+        )
         if pool.connection_kwargs.get("decode_responses"):
             raise ValueError("the broker's Redis URL must not set decode_responses: payloads are bytes")
         self._redis = Redis.from_pool(pool)
@@ -234,6 +282,17 @@ class RedisBroker(Broker):
         self._release = self._redis.register_script(_RELEASE)
         self._hit = self._redis.register_script(_HIT)
         self._unhit = self._redis.register_script(_UNHIT)
+        self._presence_age = self._redis.register_script(_PRESENCE_AGE)
+        self._mark_presence_gap = self._redis.register_script(_MARK_PRESENCE_GAP)
+
+    @staticmethod
+    async def _call(what: str, command: Awaitable[T]) -> T:
+        """Await one Redis command; any failure to get an answer becomes
+        :class:`BrokerUnavailable`."""
+        try:
+            return await command
+        except (RedisError, OSError) as exc:
+            raise BrokerUnavailable(f"Redis did not answer {what}: {exc}") from exc
 
     # fan-out -------------------------------------------------------------
     async def publish(self, channel: str, data: bytes) -> int:
@@ -241,7 +300,7 @@ class RedisBroker(Broker):
         per node) Redis handed it to."""
         self._check_open()
         self._counters.published += 1
-        return int(await self._redis.publish(self.prefix + channel, data))
+        return int(await self._call("PUBLISH", self._redis.publish(self.prefix + channel, data)))
 
     def subscription(self) -> Subscription:
         self._check_open()
@@ -255,33 +314,46 @@ class RedisBroker(Broker):
 
     async def presence_set(self, group: str, member: str, ttl: float) -> None:
         self._check_open()
-        await self._presence_set(keys=[self._group(group)], args=[member, to_millis(ttl)])
+        await self._call("presence_set", self._presence_set(keys=[self._group(group)], args=[member, to_millis(ttl)]))
 
     async def presence_remove(self, group: str, member: str) -> None:
         self._check_open()
-        await self._redis.zrem(self._group(group), member)
+        await self._call("ZREM", self._redis.zrem(self._group(group), member))
 
     async def presence_members(self, group: str) -> list[str]:
         self._check_open()
-        members = await self._presence_members(keys=[self._group(group)])
+        members = await self._call("presence_members", self._presence_members(keys=[self._group(group)]))
         return [m.decode() for m in members]
+
+    async def presence_age(self) -> float:
+        self._check_open()
+        millis = await self._call("presence_age", self._presence_age(keys=[self._presence_since_key]))
+        return max(0, int(millis)) / 1000.0
+
+    async def mark_presence_gap(self) -> None:
+        self._check_open()
+        await self._call("mark_presence_gap", self._mark_presence_gap(keys=[self._presence_since_key]))
+
+    @property
+    def _presence_since_key(self) -> str:
+        return f"{self.prefix}presence-since"
 
     # claims ----------------------------------------------------------------
     async def claim(self, key: str, owner: str, ttl: float) -> str:
         """``SET NX PX`` then ``GET``, atomically. A repeated claim by the
         holder returns it and does not extend it."""
         self._check_open()
-        holder = await self._claim(keys=[self.prefix + key], args=[owner, to_millis(ttl)])
+        holder = await self._call("claim", self._claim(keys=[self.prefix + key], args=[owner, to_millis(ttl)]))
         return holder.decode() if isinstance(holder, bytes) else str(holder)
 
     async def release(self, key: str, owner: str) -> bool:
         self._check_open()
-        return bool(await self._release(keys=[self.prefix + key], args=[owner]))
+        return bool(await self._call("release", self._release(keys=[self.prefix + key], args=[owner])))
 
     # counters ----------------------------------------------------------------
     async def hit(self, key: str, window: float) -> int:
         self._check_open()
-        return int(await self._hit(keys=[self.prefix + key], args=[to_millis(window, "window")]))
+        return int(await self._call("hit", self._hit(keys=[self.prefix + key], args=[to_millis(window, "window")])))
 
     async def unhit(self, key: str) -> int:
         """``DECR`` only while above zero (one script), so the counter keeps
@@ -291,14 +363,14 @@ class RedisBroker(Broker):
 
     async def ttl(self, key: str) -> float:
         self._check_open()
-        millis = int(await self._redis.pttl(self.prefix + key))
+        millis = int(await self._call("PTTL", self._redis.pttl(self.prefix + key)))
         if millis == -2:
             return 0.0
         return float("inf") if millis == -1 else millis / 1000.0
 
     async def delete(self, key: str) -> None:
         self._check_open()
-        await self._redis.delete(self.prefix + key)
+        await self._call("DEL", self._redis.delete(self.prefix + key))
 
     # lifecycle ---------------------------------------------------------------
     async def ping(self) -> bool:

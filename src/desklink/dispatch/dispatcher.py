@@ -16,17 +16,32 @@ truth. The winner is told through its user channel; every other rep gets
 
 The dispatcher knows nothing of sockets or HTTP; adapters call it and route
 what it publishes.
+
+Broker outages
+--------------
+Once something is stored it has happened: nothing after the store write may
+fail the call because the broker is down. News goes out through ``publish``
+(on a node, the hub's, which hands news the broker does not take to the
+node's own sockets and has every other socket on the channel catch up from
+the store once the broker is back: see ``server/outage.py``). Presence
+writes after a store write are best effort (heartbeats renew them). What
+needs the broker *before* anything is stored (the accept claim) fails with
+``unavailable`` and changes nothing. Abandoning absent visitors needs
+presence that can be trusted: :meth:`Dispatcher.sweep` skips it while the
+node knows the broker was unreachable and until presence has been kept for a
+full ``visitor_grace_s`` since its last gap.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from desklink.broker.base import Broker
+from desklink.broker.base import BROKER_ERRORS, Broker
 from desklink.config import Settings
 from desklink.dispatch import channels as ch
 from desklink.dispatch.wait import expected_wait
@@ -48,6 +63,11 @@ QUEUE_CACHE_SIZE = 100_000
 VISITOR_PRESENCE = "visitors"
 
 
+log = logging.getLogger("desklink.dispatch")
+
+Publish = Callable[[str, bytes], Awaitable[object]]
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -67,15 +87,29 @@ class Dispatcher:
         broker: Broker,
         settings: Settings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        publish: Publish | None = None,
+        on_broker_error: Callable[[str, BaseException], None] | None = None,
     ) -> None:
+        """``publish`` carries the news (default: the broker's own, which
+        raises while it is down; a node passes its hub's, which does not).
+        ``on_broker_error`` hears of every best-effort broker call that
+        failed (a node passes its watch's ``report``)."""
         self.store = store
         self.broker = broker
         self.settings = settings
         self.now = clock
+        self._publish = publish or broker.publish
+        self._broker_error = on_broker_error or (lambda what, exc: log.warning("%s failed: %s", what, exc))
         self._names: dict[int, str] = {}
         #: request id -> queue id: a request never changes queue, so losers of
         #: an accept race need no database read at all.
         self._queue_of: dict[str, int] = {}
+        #: queue id -> online reps last counted, shown while presence cannot be read.
+        self._online: dict[int, int] = {}
+        #: Sweeper rounds, and those that checked for absent visitors (metrics).
+        self.sweeps = 0
+        self.presence_sweeps = 0
 
     # ------------------------------------------------------------------ views
     async def rep_name(self, user_id: int | None) -> str:
@@ -95,7 +129,7 @@ class Dispatcher:
         """Close the user's open sockets on every node (consoles, viewers):
         the account was disabled or its password changed, and its login
         sessions are already deleted, so a reconnect asks for a login."""
-        await self.broker.publish(ch.user_channel(user_id), ch.envelope("X", {"op": "signed_out"}))
+        await self._publish(ch.user_channel(user_id), ch.envelope("X", {"op": "signed_out"}))
 
     @staticmethod
     def alert_view(req: Request, queue: Queue) -> dict[str, Any]:
@@ -140,9 +174,30 @@ class Dispatcher:
             "disposition": session.disposition,
         }
 
+    async def online_reps(self, queue_id: int) -> int:
+        """Reps online in the queue; while presence cannot be read, the
+        count this node saw last (0 if it never saw one)."""
+        try:
+            online = len(await self.broker.presence_members(rep_presence_group(queue_id)))
+        except BROKER_ERRORS as exc:
+            self._broker_error("counting online reps", exc)
+            return self._online.get(queue_id, 0)
+        if len(self._online) >= QUEUE_CACHE_SIZE:
+            self._online.clear()
+        self._online[queue_id] = online
+        return online
+
+    async def visitor_present(self, request_id: str) -> None:
+        """Mark a waiting visitor present for ``visitor_grace_s`` (best
+        effort: the next heartbeat tries again)."""
+        try:
+            await self.broker.presence_set(VISITOR_PRESENCE, request_id, self.settings.visitor_grace_s)
+        except BROKER_ERRORS as exc:
+            self._broker_error("marking a visitor present", exc)
+
     async def position(self, req: Request) -> dict[str, Any]:
         position = await self.store.queue_position(req.id)
-        online = len(await self.broker.presence_members(rep_presence_group(req.queue_id)))
+        online = await self.online_reps(req.queue_id)
         waits = await self.store.recent_accept_waits(req.queue_id, since=self.now() - timedelta(days=1))
         return {"position": position, "expected_wait_s": expected_wait(position, waits, online), "online_reps": online}
 
@@ -184,20 +239,20 @@ class Dispatcher:
         await self.store.add_event(
             request_id=req.id, kind="submitted", actor="visitor", data={"queue": queue.slug, "origin": origin}, now=now
         )
-        await self.broker.presence_set(VISITOR_PRESENCE, req.id, s.visitor_grace_s)
+        await self.visitor_present(req.id)
         self._remember_queue(req)
-        await self.broker.publish(
+        await self._publish(
             ch.queue_channel(queue.id), ch.envelope("R", {"t": "alert", "request": self.alert_view(req, queue)})
         )
         await self._queue_changed(queue.id)
         return req, token
 
     async def _queue_changed(self, queue_id: int) -> None:
-        await self.broker.publish(ch.position_channel(queue_id), ch.envelope("X", {"op": "positions"}))
+        await self._publish(ch.position_channel(queue_id), ch.envelope("X", {"op": "positions"}))
 
     async def _withdraw(self, req: Request, reason: str, taken_by: dict[str, Any] | None = None) -> None:
         msg = {"t": "alert.withdrawn", "request_id": req.id, "reason": reason, "taken_by": taken_by}
-        await self.broker.publish(ch.queue_channel(req.queue_id), ch.envelope("R", msg))
+        await self._publish(ch.queue_channel(req.queue_id), ch.envelope("R", msg))
         await self._queue_changed(req.queue_id)
 
     # ----------------------------------------------------------------- accept
@@ -232,12 +287,12 @@ class Dispatcher:
         await self.store.add_event(request_id=req.id, kind="accepted", actor="rep", actor_id=rep.id, data={}, now=now)
         taken_by = {"id": rep.id, "name": rep.display_name}
         await self._withdraw(req, "taken", taken_by)
-        await self.broker.publish(ch.request_channel(req.id), ch.envelope("V", {"t": "joined", "rep": {"name": rep.display_name}}))
-        await self.broker.publish(ch.request_channel(req.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
+        await self._publish(ch.request_channel(req.id), ch.envelope("V", {"t": "joined", "rep": {"name": rep.display_name}}))
+        await self._publish(ch.request_channel(req.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
         # Stored before the rep's consoles hear of the session, so they get it
         # once, in the backlog they read after joining the conversation.
         await self.post_system(req, session.id, f"{rep.display_name} joined the conversation.", f"joined:{rep.id}")
-        await self.broker.publish(ch.user_channel(rep.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
+        await self._publish(ch.user_channel(rep.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
         return session
 
     def _remember_queue(self, req: Request) -> int:
@@ -264,10 +319,13 @@ class Dispatcher:
     async def _announce_closed(self, req: Request, actor: Actor) -> None:
         kind: EventKind = "expired" if req.status == "expired" else "abandoned"
         await self.store.add_event(request_id=req.id, kind=kind, actor=actor, data={}, now=self.now())
-        await self.broker.presence_remove(VISITOR_PRESENCE, req.id)
+        try:
+            await self.broker.presence_remove(VISITOR_PRESENCE, req.id)
+        except BROKER_ERRORS as exc:  # it expires by itself; only waiting requests look at it
+            self._broker_error("removing a visitor's presence", exc)
         await self._withdraw(req, req.status)
-        await self.broker.publish(ch.request_channel(req.id), ch.envelope("V", {"t": "closed", "status": req.status}))
-        await self.broker.publish(ch.request_channel(req.id), ch.envelope("X", {"op": "ended"}))
+        await self._publish(ch.request_channel(req.id), ch.envelope("V", {"t": "closed", "status": req.status}))
+        await self._publish(ch.request_channel(req.id), ch.envelope("X", {"op": "ended"}))
 
     async def end(
         self, session: Session, *, by: str, actor: Actor, disposition: str | None, note: str, actor_id: int | None = None
@@ -285,11 +343,11 @@ class Dispatcher:
             now=self.now(),
         )
         channel = ch.request_channel(session.request_id)
-        await self.broker.publish(channel, ch.envelope("V", {"t": "ended", "session_id": session.id, "by": by}))
-        await self.broker.publish(
+        await self._publish(channel, ch.envelope("V", {"t": "ended", "session_id": session.id, "by": by}))
+        await self._publish(
             channel, ch.envelope("R", {"t": "ended", "session_id": session.id, "by": by, "disposition": disposition})
         )
-        await self.broker.publish(channel, ch.envelope("X", {"op": "ended", "by": by}))
+        await self._publish(channel, ch.envelope("X", {"op": "ended", "by": by}))
         return ended
 
     async def wrap_up(
@@ -314,21 +372,23 @@ class Dispatcher:
     async def chat(
         self, req: Request, *, sender: str, name: str, user_id: int | None, cid: str, text: str, session_id: str | None = None
     ) -> tuple[Message, bool]:
-        """Store a chat line (idempotent per ``cid``) and publish it when new.
-        ``req`` may be stale: the store checks the lifecycle atomically, so a
-        closed conversation is refused whatever the caller last saw."""
+        """Store a chat line (idempotent per ``cid``) and publish it, also
+        when the ``cid`` was stored before: a client resends only what it got
+        no echo for, so the first publish may have been lost (clients drop
+        repeats by ``seq``). ``req`` may be stale: the store checks the
+        lifecycle atomically, so a closed conversation is refused whatever
+        the caller last saw."""
         if req.status not in CHAT_ALLOWED:
             raise Conflict(f"the conversation is {req.status}", code="conflict_closed")
         text = check_text("message", text, self.settings.max_chat_chars)
         msg, created = await self.store.add_message(
             request_id=req.id, client_id=cid, sender=sender, sender_name=name, user_id=user_id, body=text, now=self.now()
         )
-        if created:
-            if session_id is None:
-                session = await self.store.get_session_by_request(req.id)
-                session_id = session.id if session else ""
-            view = self.message_view(msg, session_id)
-            await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", view))
+        if session_id is None:
+            session = await self.store.get_session_by_request(req.id)
+            session_id = session.id if session else ""
+        view = self.message_view(msg, session_id)
+        await self._publish(ch.request_channel(req.id), ch.envelope("A", view))
         return msg, created
 
     async def post_system(self, req: Request, session_id: str, text: str, cid: str) -> None:
@@ -336,12 +396,12 @@ class Dispatcher:
             request_id=req.id, client_id=cid, sender="system", sender_name="", user_id=None, body=text, now=self.now()
         )
         if created:
-            await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", self.message_view(msg, session_id)))
+            await self._publish(ch.request_channel(req.id), ch.envelope("A", self.message_view(msg, session_id)))
 
     async def typing(self, req: Request, session_id: str, sender: str, on: bool) -> None:
         target = "R" if sender == "visitor" else "V"
         msg = {"t": "typing", "session_id": session_id, "from": sender, "on": on}
-        await self.broker.publish(ch.request_channel(req.id), ch.envelope(target, msg))  # type: ignore[arg-type]
+        await self._publish(ch.request_channel(req.id), ch.envelope(target, msg))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ screen
     async def request_screen(self, session: Session, rep: User, server_url: str) -> dict[str, Any]:
@@ -356,7 +416,7 @@ class Dispatcher:
         await self.store.add_event(
             request_id=req.id, kind="screen_requested", actor="rep", actor_id=rep.id, data={}, now=now
         )
-        await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", offer))
+        await self._publish(ch.request_channel(req.id), ch.envelope("A", offer))
         await self.post_system(
             req,
             session.id,
@@ -420,17 +480,26 @@ class Dispatcher:
         return offer, code
 
     # ------------------------------------------------------------------ sweep
-    async def sweep(self) -> int:
+    async def sweep(self, *, broker_ok: bool = True) -> int:
         """Expire requests nobody accepted in time and abandon waiting ones
         whose visitor has been gone past the grace period. Safe on every node
         at once: each transition is a conditional update, announced only by
-        the node that made it. Returns how many requests it closed."""
+        the node that made it. Returns how many requests it closed.
+
+        Absence is judged only when presence can be trusted: ``broker_ok``
+        (the node has not seen the broker fail since it last recovered) and
+        presence kept for a full ``visitor_grace_s`` since its last gap
+        (a broker restart that lost it, or a node that could not renew it),
+        so every connected visitor's heartbeat had time to refill it."""
         s = self.settings
         now = self.now()
         count = 0
+        self.sweeps += 1
         for req in await self.store.expire_waiting(now - timedelta(seconds=s.request_expiry_s), now):
             await self._announce_closed(req, "system")
             count += 1
+        if not broker_ok or await self.broker.presence_age() < s.visitor_grace_s:
+            return count
         present = set(await self.broker.presence_members(VISITOR_PRESENCE))
         cutoff = now - timedelta(seconds=s.visitor_grace_s)
         queues = await self.store.list_queues()
@@ -438,4 +507,5 @@ class Dispatcher:
             if req.created_at < cutoff and req.id not in present:
                 if await self.close_waiting(req, "abandon", "system"):
                     count += 1
+        self.presence_sweeps += 1
         return count

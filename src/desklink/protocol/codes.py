@@ -8,6 +8,8 @@ JSON error bodies of the HTTP API. The classes:
 * ``auth_*`` / ``forbidden`` / ``not_found``   who may do what
 * ``conflict_*``  the state moved on (someone else accepted, it ended)
 * ``internal``    the server failed; the connection stays usable
+* ``unavailable`` a backend (the broker) cannot be reached right now; nothing
+  was changed, retry shortly
 
 WebSocket close codes used by DeskLink are listed in :data:`CLOSE_CODES`.
 """
@@ -39,6 +41,7 @@ ErrorCode = Literal[
     "conflict_exists",  # a username, queue slug or token is already taken
     # server
     "internal",
+    "unavailable",  # the broker cannot be reached; nothing was changed
 ]
 
 ERROR_CODES: Final[tuple[str, ...]] = ErrorCode.__args__  # type: ignore[attr-defined]

@@ -68,9 +68,7 @@ async def widget_config(request: Request, ctx: Context, login: Any) -> Response:
     """What the help box needs to draw itself: queue, provider, online reps, limits."""
     queue = await _queue_by_slug(ctx, request.query_params.get("queue", ""))
     headers = await _queue_cors(request, ctx, queue)
-    from desklink.dispatch.dispatcher import rep_presence_group
-
-    online = len(await ctx.broker.presence_members(rep_presence_group(queue.id)))
+    online = await ctx.dispatcher.online_reps(queue.id)
     s = ctx.settings
     body = {
         "queue": {"slug": queue.slug, "name": queue.name},

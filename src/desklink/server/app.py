@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from desklink.admin import AdminActions
-from desklink.broker import open_broker
+from desklink.broker import BROKER_ERRORS, open_broker
 from desklink.config import Settings
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
@@ -77,12 +77,21 @@ def routes() -> list[BaseRoute]:
 
 
 async def _sweeper(ctx: Context) -> None:
+    """Every ``sweep_interval_s``: expiry and abandonment (judging absence
+    only while this node trusts presence), expired logins, idle screen
+    sessions. Survives anything; broker failures are reported to the watch
+    (logged once per outage), other failures logged each round."""
     while True:
         await asyncio.sleep(ctx.settings.sweep_interval_s)
         try:
-            closed = await ctx.dispatcher.sweep()
+            closed = await ctx.dispatcher.sweep(broker_ok=not ctx.hub.watch.down)
             if closed:
                 log.info("sweeper closed %d requests", closed)
+        except BROKER_ERRORS as exc:
+            ctx.hub.watch.report("the sweeper", exc)
+        except Exception:
+            log.exception("sweep failed; trying again next round")
+        try:
             await ctx.store.purge_auth_sessions(datetime.now(UTC))
             await purge_old_changes(ctx.store, datetime.now(UTC))
         except Exception:
@@ -103,7 +112,7 @@ def create_app(settings: Settings) -> Starlette:
             store=store,
             broker=broker,
             accounts=accounts,
-            dispatcher=Dispatcher(store, broker, settings),
+            dispatcher=Dispatcher(store, broker, settings, publish=hub.publish, on_broker_error=hub.watch.report),
             hub=hub,
             origins=Origins(store, settings),
             relay=Relay(Policy.from_settings(settings)),

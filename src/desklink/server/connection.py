@@ -61,6 +61,7 @@ class Connection:
         #: :meth:`watch_sign_out`); None for visitors and agents.
         self.user_id: int | None = None
         self._access_queued = False
+        self._resync_queued = False
 
     # ------------------------------------------------------------- sending
     def deliver(self, channel: str, text: str) -> None:
@@ -68,12 +69,23 @@ class Connection:
         target = text[:1]
         if target == "X":
             note = json.loads(text[1:])
-            if note.get("op") == ACCESS_NOTE:
+            op = note.get("op")
+            if op == ACCESS_NOTE:
                 self.access_changed()
+            elif op == "resync":
+                self.resync()
             else:
                 self._controls.put_nowait((channel, note))
         elif target in self.forwards:
             self.send_text(text[1:])
+
+    def resync(self) -> None:
+        """News for this socket may have been lost in a broker outage: have
+        ``on_control`` see one ``{"op": "resync"}`` note however often this
+        is asked before it runs (see server/outage.py)."""
+        if not self._resync_queued:
+            self._resync_queued = True
+            self._controls.put_nowait(("", {"op": "resync"}))
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_text(encode(message))
@@ -275,6 +287,8 @@ class Connection:
             if not channel and note.get("op") == ACCESS_NOTE:
                 await self._recheck_noted()
                 continue
+            if note.get("op") == "resync":
+                self._resync_queued = False
             try:
                 await self.on_control(channel, note)
             except DeskLinkError as exc:

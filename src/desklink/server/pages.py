@@ -8,6 +8,8 @@ module is loaded cross-origin by the provider's pages.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +53,25 @@ async def healthz(request: Request, ctx: Context, login: Any) -> Response:
     return json_response({"status": "ok"})
 
 
+#: Longest a readiness check waits for the store or the broker: a balancer's
+#: probe must get its 503 well before its own timeout, even from a hung Redis
+#: (whose commands wait out the whole socket timeout).
+READY_TIMEOUT_S = 2.0
+
+
+async def _answers(check: Awaitable[bool]) -> bool:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            return bool(await check)
+    except TimeoutError:
+        return False
+
+
 @endpoint("/readyz", ("GET",), Access.PUBLIC)
 async def readyz(request: Request, ctx: Context, login: Any) -> Response:
-    """Readiness: the store and the broker answer."""
-    store_ok = await ctx.store.ping()
-    broker_ok = await ctx.broker.ping()
+    """Readiness: the store and the broker answer (each within READY_TIMEOUT_S)."""
+    store_ok = await _answers(ctx.store.ping())
+    broker_ok = await _answers(ctx.broker.ping())
     ok = store_ok and broker_ok
     return json_response({"store": store_ok, "broker": broker_ok}, status=200 if ok else 503)
 
@@ -91,6 +107,14 @@ def render_metrics(ctx: Context, access: Any = None) -> str:
     if access is not None:
         for name, value in access.statistics().items():
             lines += [f"# TYPE desklink_access_{name} gauge", f"desklink_access_{name} {value}"]
+    for name, value in ctx.hub.watch.statistics().items():
+        lines += [f"# TYPE desklink_broker_watch_{name} gauge", f"desklink_broker_watch_{name} {value}"]
+    lines += [
+        "# TYPE desklink_sweeps counter",
+        f"desklink_sweeps {ctx.dispatcher.sweeps}",
+        "# TYPE desklink_sweeps_with_presence counter",
+        f"desklink_sweeps_with_presence {ctx.dispatcher.presence_sweeps}",
+    ]
     stats = getattr(ctx.broker, "statistics", None)
     if stats is not None:
         for name, value in stats().items():

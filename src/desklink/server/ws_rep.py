@@ -6,7 +6,13 @@ When an admin changes the rep's access (``apply_access``), the console
 re-reads its user and queues: it leaves the channels of queues it lost and
 withdraws their alerts from the page (reason ``queue_left``), joins queues it
 gained and shows their waiting requests, and tells the page with ``access``.
-Accepting uses the queues as re-read, so a lost queue's requests are refused."""
+Accepting uses the queues as re-read, so a lost queue's requests are refused.
+
+While online, a heartbeat renews the rep's presence every third of
+``presence_ttl_s``; it outlives broker outages and refills presence by itself
+when the broker is back. After an outage the socket catches up from the store
+(:meth:`RepConnection._catch_up`): chat lines, sessions that ended or were
+accepted, alerts that came or went, and a sign-out."""
 
 from __future__ import annotations
 
@@ -15,14 +21,17 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from desklink.broker.base import BROKER_ERRORS
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import rep_presence_group
 from desklink.errors import Closing, Conflict, Forbidden, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.messages import Accept, ChatSend, End, Ping, RHello, ScreenRequest, SetPresence, Typing, decode_rep
 from desklink.server import auth as authmod
+from desklink.server.catchup import ALERT_PREFIX, CHAT_PREFIX, WITHDRAWN_PREFIX, SeqsSent, chat_head, quoted_id
 from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
+from desklink.server.outage import keep_beating
 from desklink.store.records import Queue, Session
 
 
@@ -39,10 +48,16 @@ class RepConnection(Connection):
         #: Sessions the visitor ended before the rep gave a disposition.
         self.wrapup: dict[str, Session] = {}
         self._heartbeat: asyncio.Task[None] | None = None
-        self._welcomed = False
         #: Held while the queue list and the channels joined for it change
         #: (going online or away, an access change), so they always agree.
         self._queues_lock = asyncio.Lock()
+        #: Per conversation (request id): the chat seqs passed on to the console.
+        self.sent: dict[str, SeqsSent] = {}
+        #: Ids of the alerts this console was sent and not told are withdrawn.
+        self.alerted: set[str] = set()
+        #: Welcome sent: until then a catch-up waits (the hello reads the store itself).
+        self._welcomed = False
+        self._catch_up_later = False
 
     async def reader(self) -> None:
         await self.watch_sign_out(self.user.id)
@@ -72,6 +87,7 @@ class RepConnection(Connection):
         views = []
         for session in await store.open_sessions_for_rep(self.user.id):
             self.sessions[session.id] = session
+            self.sent[session.request_id] = SeqsSent(hello.resume.get(session.id, 0))
             await self.join(ch.request_channel(session.request_id))
             views.append(await d.session_view(session))
         async with self._queues_lock:  # an access change waits: `access` never precedes `welcome`
@@ -94,11 +110,30 @@ class RepConnection(Connection):
             )
         for session in self.sessions.values():
             await self._backlog(session, hello.resume.get(session.id, 0))
+        self._welcomed = True
+        if self._catch_up_later:
+            await self._catch_up()
 
-    async def _backlog(self, session: Session, after: int) -> None:
+    async def _backlog(self, session: Session, after: int | None = None) -> None:
+        """Chat lines after ``after`` (default: the last one passed on without
+        a gap) that this console has not had (at most ``max_resume_backlog``)."""
+        sent = self.sent.setdefault(session.request_id, SeqsSent(after or 0))
         limit = self.ctx.settings.max_resume_backlog
-        for m in await self.ctx.store.messages_after(session.request_id, after, limit):
-            self.send(self.ctx.dispatcher.message_view(m, session.id))
+        for m in await self.ctx.store.messages_after(session.request_id, sent.floor if after is None else after, limit):
+            if m.seq not in sent:
+                self.send(self.ctx.dispatcher.message_view(m, session.id))
+                sent.add(m.seq)
+
+    def deliver(self, channel: str, text: str) -> None:
+        if text.startswith(CHAT_PREFIX):
+            head = chat_head(text)
+            if head is not None and head[0] in self.sent:
+                self.sent[head[0]].add(head[1])
+        elif text.startswith(ALERT_PREFIX):
+            self.alerted.add(quoted_id(text, ALERT_PREFIX))
+        elif text.startswith(WITHDRAWN_PREFIX):
+            self.alerted.discard(quoted_id(text, WITHDRAWN_PREFIX))
+        super().deliver(channel, text)
 
     # ---------------------------------------------------------------- presence
     async def _presence(self, msg: SetPresence) -> None:
@@ -111,10 +146,13 @@ class RepConnection(Connection):
             self.queues = await self.ctx.store.queues_of_user(self.user.id)
             for q in self.queues:
                 await self.join(ch.queue_channel(q.id))
-            await self._refresh_presence()
-            self._heartbeat = asyncio.create_task(self._beat())
+            await self._announce_presence()
+            self._heartbeat = asyncio.create_task(
+                keep_beating(self.ctx.settings.presence_ttl_s / 3, self._refresh_presence, self.ctx.hub.watch, "rep presence")
+            )
             self.send({"t": "presence", "status": "online"})
             for alert in await self.ctx.dispatcher.waiting_alerts(self.queues):
+                self.alerted.add(alert["id"])
                 self.send({"t": "alert", "request": alert})
         elif msg.status == "away" and self.online:
             await self._go_away()
@@ -123,23 +161,32 @@ class RepConnection(Connection):
             self.send({"t": "presence", "status": "online" if self.online else "away"})
 
     async def _go_away(self) -> None:
+        """Never raises for the broker: presence it cannot remove expires
+        within ``presence_ttl_s``."""
         self.online = False
+        self.alerted.clear()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             self._heartbeat = None
         for q in self.queues:
             await self.leave(ch.queue_channel(q.id))
-            await self.ctx.broker.presence_remove(rep_presence_group(q.id), str(self.user.id))
+            try:
+                await self.ctx.broker.presence_remove(rep_presence_group(q.id), str(self.user.id))
+            except BROKER_ERRORS as exc:
+                self.ctx.hub.watch.report("removing a rep's presence", exc)
 
     async def _refresh_presence(self) -> None:
+        """Mark the rep present in each queue (raises while the broker is down)."""
         ttl = self.ctx.settings.presence_ttl_s
         for q in self.queues:
             await self.ctx.broker.presence_set(rep_presence_group(q.id), str(self.user.id), ttl)
 
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(self.ctx.settings.presence_ttl_s / 3)
+    async def _announce_presence(self) -> None:
+        """As :meth:`_refresh_presence`, best effort: the heartbeat retries."""
+        try:
             await self._refresh_presence()
+        except BROKER_ERRORS as exc:
+            self.ctx.hub.watch.report("marking a rep present", exc)
 
     # ---------------------------------------------------------------- actions
     async def _accept(self, msg: Accept) -> None:
@@ -237,18 +284,77 @@ class RepConnection(Connection):
             session = await self.ctx.store.get_session(str(note.get("session_id")))
             if session is None or session.id in self.sessions:
                 return
-            self.sessions[session.id] = session
-            await self.join(ch.request_channel(session.request_id))
-            self.send({"t": "accepted", "session": await self.ctx.dispatcher.session_view(session)})
-            await self._backlog(session, 0)
+            await self._take(session)
         elif op == "ended" and channel.startswith("r:"):
             request_id = channel[2:]
             for sid, s in list(self.sessions.items()):
                 if s.request_id == request_id:
-                    del self.sessions[sid]
-                    if note.get("by") == "visitor":
-                        self.wrapup[sid] = s
+                    self._drop(s, note.get("by"))
             await self.leave(channel)
+        elif op == "resync":
+            await self._catch_up()
+
+    async def _take(self, session: Session) -> None:
+        """A session this rep now holds: join it, show it, send its chat."""
+        self.sessions[session.id] = session
+        self.sent.setdefault(session.request_id, SeqsSent())
+        await self.join(ch.request_channel(session.request_id))
+        self.send({"t": "accepted", "session": await self.ctx.dispatcher.session_view(session)})
+        await self._backlog(session, 0)
+
+    def _drop(self, session: Session, by: object) -> None:
+        del self.sessions[session.id]
+        self.sent.pop(session.request_id, None)
+        if by == "visitor":
+            self.wrapup[session.id] = session
+
+    async def _catch_up(self) -> None:
+        """Tell the console, from the store, what a broker outage may have
+        kept from it: a sign-out (closes 4001), chat lines it did not pass
+        on, sessions that ended (``ended``) or that the rep accepted
+        elsewhere (``accepted``), and, while online, alerts that came
+        (``alert``) or went (``alert.withdrawn``). Repeats are harmless:
+        the console drops chat lines by ``seq`` and known alerts by id."""
+        if not self._welcomed:
+            self._catch_up_later = True
+            return
+        self._catch_up_later = False
+        store = self.ctx.store
+        if await self.ctx.accounts.authenticate(self.ws.cookies.get(authmod.COOKIE_NAME)) is None:
+            self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
+            return
+        for held in list(self.sessions.values()):
+            session = await store.get_session(held.id) or held
+            await self._backlog(session)
+            if not session.open:
+                self._drop(session, session.ended_by)
+                ended = {"t": "ended", "session_id": session.id, "by": session.ended_by, "disposition": session.disposition}
+                self.send(ended)
+                await self.leave(ch.request_channel(session.request_id))
+        for session in await store.open_sessions_for_rep(self.user.id):
+            if session.id not in self.sessions:
+                await self._take(session)
+        if self.online:
+            await self._announce_presence()
+            await self._catch_up_alerts()
+
+    async def _catch_up_alerts(self) -> None:
+        store, d = self.ctx.store, self.ctx.dispatcher
+        by_id = {q.id: q for q in self.queues}
+        waiting = await store.waiting_requests(list(by_id))
+        now = {r.id for r in waiting}
+        for request_id in sorted(self.alerted - now):
+            req = await store.get_request(request_id)
+            reason, taken_by = "abandoned", None
+            if req is not None and req.status in ("accepted", "closed"):
+                reason, taken_by = "taken", {"id": req.rep_id, "name": await d.rep_name(req.rep_id)}
+            elif req is not None and req.status == "expired":
+                reason = "expired"
+            self.send({"t": "alert.withdrawn", "request_id": request_id, "reason": reason, "taken_by": taken_by})
+        for req in waiting:
+            if req.id not in self.alerted:
+                self.send({"t": "alert", "request": d.alert_view(req, by_id[req.queue_id])})
+        self.alerted = now
 
     async def on_close(self) -> None:
         if self.online:

@@ -1,6 +1,13 @@
 """``/ws/visitor``: the help box's socket. A thin adapter: it checks the
 Origin, authenticates the ``hello`` token, joins the conversation's channels,
-and hands each message to the dispatcher."""
+and hands each message to the dispatcher.
+
+While the request waits, the socket keeps the visitor present (a heartbeat
+every third of ``visitor_grace_s``, and on every ``ping``), so a visitor is
+abandoned only once the socket has been gone past the grace period. After a
+broker outage it catches up from the store (:meth:`VisitorConnection._catch_up`):
+the chat lines it did not pass on, a rep that joined, the end or close
+(then it closes with 4010), or its new queue position."""
 
 from __future__ import annotations
 
@@ -15,8 +22,10 @@ from desklink.errors import Closing, Conflict
 from desklink.protocol import codes
 from desklink.protocol.lifecycle import REQUEST_FINAL
 from desklink.protocol.messages import Cancel, ChatSend, Leave, Ping, Typing, VHello, decode_visitor
-from desklink.server.connection import HELLO_TIMEOUT_S, Connection
+from desklink.server.catchup import CHAT_PREFIX, JOINED_PREFIX, SeqsSent, chat_head
+from desklink.server.connection import HELLO_TIMEOUT_S, Connection, log
 from desklink.server.context import Context
+from desklink.server.outage import keep_beating
 from desklink.store.records import Request
 
 #: Waiting visitors' positions are recomputed at most this often, seconds.
@@ -32,6 +41,14 @@ class VisitorConnection(Connection):
         self.request: Request | None = None
         self.session_id = ""
         self._positions_task: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        #: Chat seqs passed on to the client (its hello's last_seq and on).
+        self.sent = SeqsSent()
+        #: The client knows a rep joined (welcome named one, or ``joined`` went out).
+        self._told_joined = False
+        #: Welcome sent: until then a catch-up waits (the hello reads the store itself).
+        self._welcomed = False
+        self._catch_up_later = False
 
     @property
     def req(self) -> Request:
@@ -61,14 +78,19 @@ class VisitorConnection(Connection):
         if queue is None or not self.ctx.origins.queue_allows(queue, self.ws.headers.get("origin"), self.ws):
             raise Closing(codes.CLOSE_POLICY, "origin not allowed for this queue")
         self.request = req
+        self.sent = SeqsSent(msg.last_seq)
         await self.join(ch.request_channel(req.id))
         session = await self.ctx.store.get_session_by_request(req.id)
         self.session_id = session.id if session else ""
+        self._told_joined = session is not None
         rep = {"name": await self.ctx.dispatcher.rep_name(session.rep_id)} if session else None
         position = None
         if req.status == "waiting":
             await self.join(ch.position_channel(req.queue_id))
-            await self.ctx.broker.presence_set(VISITOR_PRESENCE, req.id, self.ctx.settings.visitor_grace_s)
+            await self.ctx.dispatcher.visitor_present(req.id)
+            self._heartbeat = asyncio.create_task(
+                keep_beating(self.ctx.settings.visitor_grace_s / 3, self._beat, self.ctx.hub.watch, "visitor presence")
+            )
             position = await self.ctx.dispatcher.position(req)
         self.send(
             {
@@ -91,11 +113,66 @@ class VisitorConnection(Connection):
         await self._backlog(msg.last_seq)
         if req.status in REQUEST_FINAL:
             raise Closing(codes.CLOSE_ENDED, f"conversation {req.status}")
+        self._welcomed = True
+        if self._catch_up_later:
+            await self._catch_up()
 
     async def _backlog(self, after: int) -> None:
+        """Chat lines after ``after`` the client has not had from this socket
+        (at most ``max_resume_backlog``)."""
         limit = self.ctx.settings.max_resume_backlog
         for m in await self.ctx.store.messages_after(self.req.id, after, limit):
-            self.send(self.ctx.dispatcher.message_view(m, self.session_id))
+            if m.seq not in self.sent:
+                self.send(self.ctx.dispatcher.message_view(m, self.session_id))
+                self.sent.add(m.seq)
+
+    def deliver(self, channel: str, text: str) -> None:
+        if text.startswith(CHAT_PREFIX):
+            head = chat_head(text)
+            if head is not None:
+                self.sent.add(head[1])
+        elif text.startswith(JOINED_PREFIX):
+            self._told_joined = True
+        super().deliver(channel, text)
+
+    async def _beat(self) -> None:
+        if self.request is not None and self.request.status == "waiting" and not self.session_id:
+            await self.ctx.broker.presence_set(VISITOR_PRESENCE, self.request.id, self.ctx.settings.visitor_grace_s)
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+
+    async def _catch_up(self) -> None:
+        """Tell the client, from the store, what a broker outage may have
+        kept from it: a rep who joined, the chat lines it did not pass on,
+        then the end (``ended``, or ``closed`` for a request that never got
+        a rep) with the socket closed, or else the queue position. Repeats
+        are harmless: clients drop chat lines by ``seq``."""
+        if not self._welcomed:
+            self._catch_up_later = True
+            return
+        self._catch_up_later = False
+        req = await self._fresh()
+        store, d = self.ctx.store, self.ctx.dispatcher
+        session = await store.get_session_by_request(req.id)
+        if session is not None and not self._told_joined:
+            self._told_joined = True
+            self.session_id = session.id
+            self._stop_heartbeat()
+            self.send({"t": "joined", "rep": {"name": await d.rep_name(session.rep_id)}})
+            await self.leave(ch.position_channel(req.queue_id))
+        await self._backlog(self.sent.floor)
+        if session is not None and not session.open:
+            self.send({"t": "ended", "session_id": session.id, "by": session.ended_by})
+            self.close_soon(codes.CLOSE_ENDED, "conversation ended")
+        elif req.status in REQUEST_FINAL:
+            self.send({"t": "closed", "status": req.status})
+            self.close_soon(codes.CLOSE_ENDED, f"conversation {req.status}")
+        elif req.status == "waiting":
+            await d.visitor_present(req.id)
+            self.send({"t": "queue", **await d.position(req)})
 
     async def _fresh(self) -> Request:
         req = await self.ctx.store.get_request(self.req.id)
@@ -133,19 +210,25 @@ class VisitorConnection(Connection):
 
     async def _ping(self, msg: Ping) -> None:
         if self.req.status == "waiting":
-            await self.ctx.broker.presence_set(VISITOR_PRESENCE, self.req.id, self.ctx.settings.visitor_grace_s)
+            await self.ctx.dispatcher.visitor_present(self.req.id)
         self.send({"t": "pong"})
 
     async def _send_position_soon(self) -> None:
-        """Coalesce a burst of queue changes into one recomputation."""
-        await asyncio.sleep(POSITION_DEBOUNCE_S)
-        req = await self._fresh()
-        if req.status == "waiting":
-            self.send({"t": "queue", **await self.ctx.dispatcher.position(req)})
+        """Coalesce a burst of queue changes into one recomputation. Never
+        raises: a failed update is simply skipped (the next change, or a
+        catch-up, sends the position again)."""
+        try:
+            await asyncio.sleep(POSITION_DEBOUNCE_S)
+            req = await self._fresh()
+            if req.status == "waiting":
+                self.send({"t": "queue", **await self.ctx.dispatcher.position(req)})
+        except Exception:
+            log.exception("sending a visitor its queue position failed")
 
     async def on_close(self) -> None:
         if self._positions_task is not None:
             self._positions_task.cancel()
+        self._stop_heartbeat()
 
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         op = note.get("op")
@@ -154,9 +237,12 @@ class VisitorConnection(Connection):
                 self._positions_task = asyncio.create_task(self._send_position_soon())
         elif op == "accepted":
             self.session_id = str(note.get("session_id", ""))
+            self._stop_heartbeat()
             await self.leave(ch.position_channel(self.req.queue_id))
         elif op == "ended":
             self.close_soon(codes.CLOSE_ENDED, "conversation ended")
+        elif op == "resync":
+            await self._catch_up()
 
 
 async def visitor_endpoint(ws: WebSocket) -> None:

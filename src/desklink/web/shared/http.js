@@ -18,6 +18,7 @@ export class ApiError extends Error {
 const STATUS_CODES = {
   400: 'bad_message', 401: 'auth_required', 403: 'forbidden', 404: 'not_found',
   409: 'conflict_closed', 413: 'too_large', 429: 'too_many_requests', 500: 'internal',
+  503: 'unavailable',
 };
 
 /**

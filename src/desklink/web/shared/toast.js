@@ -51,6 +51,7 @@ export function describeError(code, fallback) {
     conflict_taken: 'Someone else already took that request.',
     conflict_closed: 'That request or session is already closed.',
     internal: 'The server ran into a problem. Please try again.',
+    unavailable: 'The service is briefly unavailable. Please try again in a moment.',
     network: 'Cannot reach the server.',
   }[code];
   return text || fallback || 'Something went wrong.';
