@@ -154,8 +154,18 @@ class AgentConnection(Connection):
         return session_id
 
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
-        if note.get("op") == "ended" and self.screen is not None:
+        if self.screen is None:
+            return
+        op = note.get("op")
+        if op == "ended" or (op == "resync" and await self._session_over()):
             self.pump(self.ctx.relay.end_session(self.screen.session_id, time.monotonic()))
+
+    async def _session_over(self) -> bool:
+        """After a broker outage: did the support session end meanwhile (its
+        ``ended`` note may have been lost)?"""
+        assert self.screen is not None
+        session = await self.ctx.store.get_session(self.screen.session_id)
+        return session is None or not session.open
 
     async def on_close(self) -> None:
         if self.screen is not None:

@@ -79,9 +79,17 @@ class ViewerConnection(Connection):
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         if note.get("op") == "signed_out":
             self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
-        elif note.get("op") == "ended" and channel.startswith("r:"):
+        elif (note.get("op") == "ended" and channel.startswith("r:")) or (
+            note.get("op") == "resync" and await self._session_over()
+        ):
             pump(self.ctx.relay.end_session(self.screen.session_id, time.monotonic()), self.ctx.audits)
             self.close_soon(codes.CLOSE_ENDED, "the support session ended")
+
+    async def _session_over(self) -> bool:
+        """After a broker outage: did the support session end meanwhile (its
+        ``ended`` note may have been lost)?"""
+        session = await self.ctx.store.get_session(self.screen.session_id)
+        return session is None or not session.open
 
     async def apply_access(self, login: authmod.Login) -> tuple[int, str] | None:
         """Re-checked when the user's access changes: the rep holding the
