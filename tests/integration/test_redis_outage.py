@@ -417,3 +417,41 @@ async def _logged(server: ServerProcess, text: str) -> bool:
 
 async def _more(metrics: Metrics, name: str, at_least: float) -> bool:
     return (await metrics()).get(name, 0) >= at_least
+
+
+@pytest.mark.pg
+async def test_a_screen_share_whose_session_ended_in_the_dark_stops_when_redis_is_back(
+    nodes: tuple[ServerProcess, ServerProcess], redis: RedisProcess
+) -> None:
+    """The agent and the viewer on node a; the visitor leaves on node b while
+    Redis is down: once it is back, sharing stops and both sockets close."""
+    import json
+
+    from desklink.testing import ViewerClient
+
+    a, b = nodes
+    admin = AdminAPI(a)
+    ((user, pw),) = admin.reps(1, prefix="scr")
+    admin.close()
+    rep, visitor, sid = await in_chat(a, b, user, pw)
+    viewer = await ViewerClient.connect(a, user, pw, sid)
+    await rep.send({"t": "screen.request", "session_id": sid})
+    code = (await rep.expect("screen.offer", timeout=DEADLINE))["code"].replace(" ", "")
+    agent = await websockets.connect(a.ws_url + "/ws/agent")
+    await agent.send(json.dumps({"t": "hello", "code": code}))
+    assert json.loads(await agent.recv())["t"] == "welcome"
+    await agent.send(json.dumps({"t": "consent", "view": True}))
+    await viewer.wait_status("sharing")
+
+    redis.crash()
+    await visitor.send({"t": "leave"})
+    assert (await visitor.expect("ended", timeout=DEADLINE))["by"] == "visitor"
+    redis.start()
+    stopped = await viewer.wait_status("stopped", timeout=DEADLINE)
+    assert stopped["by"] == "session_ended"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(agent.recv(), DEADLINE)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4010
+    await viewer.close()
+    await rep.close()
