@@ -8,7 +8,8 @@
     ├── Forbidden                 forbidden   403
     ├── NotFound                  not_found   404
     ├── Conflict                  conflict_*  409   the state moved on
-    └── ConfigError               -           -     bad settings at start-up
+    └── ConfigError               -           -     bad settings, or a data directory or
+                                                      database the node cannot use, at start-up
 
 Each carries an error code from :mod:`desklink.protocol.codes` so adapters can
 turn it into a WebSocket ``error`` message or an HTTP JSON error alike.
@@ -68,4 +69,7 @@ class Conflict(DeskLinkError):
 
 
 class ConfigError(DeskLinkError):
+    """The node cannot start as configured; the message is one sentence for
+    the operator (``desklink serve`` prints it and exits non-zero)."""
+
     code = "internal"

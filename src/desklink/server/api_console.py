@@ -9,11 +9,16 @@ from starlette.responses import Response
 
 from desklink.dispatch.dispatcher import iso
 from desklink.errors import Forbidden, NotFound
+from desklink.protocol import limits as limitsmod
 from desklink.server import auth as authmod
 from desklink.server.context import Context
-from desklink.server.http import Access, client_ip, endpoint, json_response
+from desklink.server.http import Access, client_ip, endpoint, json_response, query_int
 from desklink.server.schemas import LoginBody
 from desklink.store.records import User
+
+#: Sessions per page of ``GET /api/sessions``: the default and the most.
+SESSIONS_PAGE = 100
+MAX_SESSIONS_PAGE = 500
 
 
 def user_view(user: User) -> dict[str, Any]:
@@ -31,7 +36,7 @@ async def login(request: Request, ctx: Context, _: Any, body: LoginBody) -> Resp
     """Log in; sets the session cookie and answers the user and CSRF token."""
     if not ctx.origins.same_site(request.headers.get("origin"), request):
         raise Forbidden("cross-site login refused", code="csrf_failed")
-    result, token = await ctx.accounts.login(body.username, body.password, client_ip(request, ctx.settings.trust_proxy))
+    result, token = await ctx.accounts.login(body.username, body.password, client_ip(request))
     response = json_response({"user": user_view(result.user), "csrf": result.auth.csrf_token})
     secure = ctx.origins.own(request).startswith("https:")
     response.set_cookie(
@@ -71,11 +76,8 @@ async def me(request: Request, ctx: Context, login: authmod.Login) -> Response:
 @endpoint("/api/sessions", ("GET",), Access.REP)
 async def sessions(request: Request, ctx: Context, login: authmod.Login) -> Response:
     """Sessions: your own, or everyone's for supervisors and admins."""
-    try:
-        limit = max(1, min(int(request.query_params.get("limit", "100")), 500))
-        offset = max(0, int(request.query_params.get("offset", "0")))
-    except ValueError:
-        limit, offset = 100, 0
+    limit = query_int(request, "limit", default=SESSIONS_PAGE, lo=1, hi=MAX_SESSIONS_PAGE)
+    offset = query_int(request, "offset", default=0, lo=0, hi=limitsmod.MAX_LIST_OFFSET)
     rep_id = None if login.user.at_least("supervisor") else login.user.id
     rows = await ctx.store.list_sessions(rep_id=rep_id, limit=limit, offset=offset)
     out = []

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from desklink.broker import open_broker
@@ -24,10 +25,13 @@ from desklink.server import api_admin, api_console, api_visitor, openapi, pages
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
 from desklink.server.context import Context, Origins
+from desklink.server.addresses import ForwardedHeaders, TrustedProxies
 from desklink.server.headers import SecurityHeaders
-from desklink.server.http import Access, EndpointSpec, endpoint, json_response
+from desklink.server.http import Access, EndpointSpec, endpoint, internal_error, json_response
 from desklink.server.hub import Hub
 from desklink.relay.screen import Policy, Relay
+from desklink.server.throttle import HttpLimits, Throttle
+from desklink.server.transport import ConnectionGuard
 from desklink.server.ws_agent import agent_endpoint
 from desklink.server.ws_rep import rep_endpoint
 from desklink.server.ws_viewer import viewer_endpoint
@@ -77,7 +81,31 @@ async def _sweeper(ctx: Context) -> None:
             log.exception("sweep failed; trying again next round")
 
 
+#: Error codes for the framework's own answers (no route, wrong method).
+_HTTP_CODES = {404: "not_found", 405: "bad_message"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 as the documented JSON error, not bare text."""
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "bad_message")
+    return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    """The last resort for an error outside the endpoint wrapper (which
+    answers its own): JSON, never bare text. Starlette logs it as well."""
+    return internal_error()
+
+
 def create_app(settings: Settings) -> Starlette:
+    """One node's ASGI app. ``app.state.guard`` is the node's
+    :class:`ConnectionGuard`, for the HTTP protocol class the server runs
+    (:func:`desklink.server.transport.http_protocol`)."""
+    proxies = TrustedProxies(settings.trusted_proxies)
+    limits = HttpLimits(settings)
+    guard = ConnectionGuard(settings.max_connections_per_ip, proxies)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +133,8 @@ def create_app(settings: Settings) -> Starlette:
                     clipboard_from_visitor=settings.clipboard_from_visitor,
                 ),
             ),
+            limits=limits,
+            guard=guard,
         )
         await ctx.origins.refresh()
         app.state.ctx = ctx
@@ -120,6 +150,15 @@ def create_app(settings: Settings) -> Starlette:
             await broker.aclose()
             await store.close()
 
-    app = Starlette(routes=routes(), lifespan=lifespan)
-    app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _unhandled},
+    )
+    # Outermost last: the forwarded headers decide the client before the
+    # budgets are charged to it and the security headers read the scheme.
+    app.add_middleware(Throttle, limits=limits)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ForwardedHeaders, proxies=proxies)
+    app.state.guard = guard
     return app

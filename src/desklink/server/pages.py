@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from desklink.server.connection import Connection
 from desklink.server.context import Context
+from desklink.server.health import disk_problems
 from desklink.server.http import Access, endpoint, json_response
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -53,11 +54,16 @@ async def healthz(request: Request, ctx: Context, login: Any) -> Response:
 
 @endpoint("/readyz", ("GET",), Access.PUBLIC)
 async def readyz(request: Request, ctx: Context, login: Any) -> Response:
-    """Readiness: the store and the broker answer."""
+    """Readiness: the store and the broker answer, and the node can write."""
     store_ok = await ctx.store.ping()
     broker_ok = await ctx.broker.ping()
-    ok = store_ok and broker_ok
-    return json_response({"store": store_ok, "broker": broker_ok}, status=200 if ok else 503)
+    problems = disk_problems(ctx.settings)
+    writable = await ctx.store.accepts_writes() if store_ok else False
+    if store_ok and not writable:
+        problems.append("the database refuses writes")
+    ok = store_ok and broker_ok and not problems
+    body = {"store": store_ok, "broker": broker_ok, "writable": writable and not problems, "problems": problems}
+    return json_response(body, status=200 if ok else 503)
 
 
 @endpoint("/metrics", ("GET",), Access.SUPERVISOR)
@@ -84,6 +90,9 @@ def render_metrics(ctx: Context) -> str:
         "# TYPE desklink_outbox_queued gauge",
         f"desklink_outbox_queued {queued}",
     ]
+    for prefix, stats in (("http_limits", ctx.limits.statistics()), ("tcp", ctx.guard.statistics())):
+        for name, value in stats.items():
+            lines += [f"# TYPE desklink_{prefix}_{name} gauge", f"desklink_{prefix}_{name} {value}"]
     for name, value in ctx.hub.statistics().items():
         lines += [f"# TYPE desklink_hub_{name} gauge", f"desklink_hub_{name} {value}"]
     stats = getattr(ctx.broker, "statistics", None)
