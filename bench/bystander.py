@@ -6,12 +6,20 @@ process) sends chat messages on a fixed schedule and times each one's echo,
 while a flooder in a separate process hammers the same server from another
 loopback address:
 
-* ``login``: wrong passwords on ``POST /api/auth/login`` (unknown usernames,
-  spread over ``--login-sources`` source addresses, as a distributed guesser
-  would: one address alone is stopped by the login limits after 20 tries);
-* ``http``: ``GET /api/widget/config`` as fast as it is answered, from one address;
+* ``login``: wrong passwords on ``POST /api/auth/login``, ``--concurrency``
+  in flight (unknown usernames, spread over ``--login-sources`` source
+  addresses, as a distributed guesser would: one address alone is stopped by
+  the login limits after 20 tries);
+* ``http``: ``GET /api/widget/config`` offered at ``--http-rate`` requests a
+  second on a fixed schedule, from one address;
 * ``ws``: unauthenticated WebSocket connections to ``/ws/agent`` that never
-  say ``hello``, reopened as soon as the server closes them, from one address.
+  say ``hello``, opened at ``--ws-rate`` a second up to ``--ws-target`` at
+  once, each reopened a second after the server closes or refuses it, from
+  one address.
+
+The floods offer a fixed load rather than "as fast as answered": on a small
+machine the flooder's own CPU would otherwise decide the figures, and a
+fixed load lets a before/after comparison show what the server spends.
 
 Run from the repository root::
 
@@ -72,10 +80,15 @@ def source_addresses(n: int) -> list[str]:
 # ------------------------------------------------------------------ flooders
 # Each runs in its own process (``--flooder KIND``), so that its work never
 # delays the bystander's time stamps in this one, and prints one JSON line.
-async def flood_http(url: str, seconds: float, concurrency: int, sources: list[str], login: bool) -> dict[str, Any]:
+async def flood_http(
+    url: str, seconds: float, concurrency: int, sources: list[str], login: bool, rate: float = 0.0
+) -> dict[str, Any]:
+    """``concurrency`` workers; with ``rate`` each takes the next slot of a
+    fixed schedule (``rate`` a second, open loop), else fires at once."""
     statuses: Counter[str] = Counter()
     latencies: list[float] = []
     counter = itertools.count()
+    start = pc()
     clients = [
         httpx.AsyncClient(
             base_url=url,
@@ -92,6 +105,10 @@ async def flood_http(url: str, seconds: float, concurrency: int, sources: list[s
         while time.monotonic() < end:
             i = next(counter)
             client = clients[i % len(clients)]
+            if rate:
+                delay = start + i / rate - pc()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             t0 = pc()
             try:
                 if login:
@@ -114,16 +131,20 @@ async def flood_http(url: str, seconds: float, concurrency: int, sources: list[s
     return {"requests": sum(statuses.values()), "seconds": took, "statuses": dict(statuses), "latencies": latencies}
 
 
-async def flood_ws(url: str, seconds: float, concurrency: int, target: int, source: str) -> dict[str, Any]:
+async def flood_ws(url: str, seconds: float, concurrency: int, target: int, rate: float, source: str) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     open_now = 0
     open_max = 0
     end = time.monotonic() + seconds
     ws_url = url.replace("http://", "ws://") + "/ws/agent"
     gate = asyncio.Semaphore(concurrency)  # handshakes in progress at once
+    start = pc()
 
-    async def holder() -> None:
+    async def holder(n: int) -> None:
         nonlocal open_now, open_max
+        delay = start + n / rate - pc()  # the first connections ramp up at `rate`
+        if delay > 0:
+            await asyncio.sleep(delay)
         while time.monotonic() < end:
             try:
                 async with gate:
@@ -133,11 +154,11 @@ async def flood_ws(url: str, seconds: float, concurrency: int, target: int, sour
                     )
             except websockets.InvalidStatus as exc:
                 outcomes[f"refused {exc.response.status_code}"] += 1
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(1.0)
                 continue
             except (OSError, TimeoutError, websockets.WebSocketException) as exc:
                 outcomes[type(exc).__name__] += 1
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(1.0)
                 continue
             outcomes["opened"] += 1
             open_now += 1
@@ -152,8 +173,9 @@ async def flood_ws(url: str, seconds: float, concurrency: int, target: int, sour
                 open_now -= 1
                 with contextlib.suppress(Exception):
                     ws.transport.abort()
+            await asyncio.sleep(1.0)
 
-    await asyncio.gather(*(holder() for _ in range(target)))
+    await asyncio.gather(*(holder(n) for n in range(target)))
     return {"outcomes": dict(outcomes), "open_max": open_max, "seconds": seconds}
 
 
@@ -164,9 +186,13 @@ def flooder_main(args: argparse.Namespace) -> int:
             flood_http(args.url, args.seconds, args.concurrency, source_addresses(args.login_sources), login=True)
         )
     elif args.flooder == "http":
-        result = asyncio.run(flood_http(args.url, args.seconds, args.concurrency, [FLOOD_SOURCE], login=False))
+        result = asyncio.run(
+            flood_http(args.url, args.seconds, args.http_concurrency, [FLOOD_SOURCE], login=False, rate=args.http_rate)
+        )
     else:
-        result = asyncio.run(flood_ws(args.url, args.seconds, args.ws_concurrency, args.ws_target, FLOOD_SOURCE))
+        result = asyncio.run(
+            flood_ws(args.url, args.seconds, args.ws_concurrency, args.ws_target, args.ws_rate, FLOOD_SOURCE)
+        )
     print(json.dumps(result), flush=True)
     return 0
 
@@ -272,7 +298,9 @@ async def phase(args: argparse.Namespace, server: ServerProcess, by: Bystander, 
     if kind != "baseline":
         cmd = [sys.executable, __file__, "--flooder", kind, "--url", server.url, "--seconds", str(args.seconds + 1.0),
                "--concurrency", str(args.concurrency), "--login-sources", str(args.login_sources),
-               "--ws-target", str(args.ws_target), "--ws-concurrency", str(args.ws_concurrency)]
+               "--http-rate", str(args.http_rate), "--http-concurrency", str(args.http_concurrency),
+               "--ws-target", str(args.ws_target), "--ws-rate", str(args.ws_rate),
+               "--ws-concurrency", str(args.ws_concurrency)]
         flooder = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         await asyncio.sleep(1.0)  # let the flood build up before measuring
     rss = RssSampler(pid)
@@ -319,8 +347,8 @@ def describe(kind: str, args: argparse.Namespace) -> str:
     return {
         "baseline": "nothing else happens",
         "login": f"a flood of wrong-password logins ({args.concurrency} in flight, {args.login_sources} source addresses)",
-        "http": f"a flood of GET /api/widget/config ({args.concurrency} in flight, one source address)",
-        "ws": f"a flood of silent WebSocket connections (up to {args.ws_target} at once, one source address)",
+        "http": f"GET /api/widget/config offered at {args.http_rate:g}/s (up to {args.http_concurrency} in flight, one address)",
+        "ws": f"silent WebSockets opened at {args.ws_rate:g}/s, up to {args.ws_target} at once (one address)",
     }[kind]
 
 
@@ -338,9 +366,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", default=",".join(PHASES), help=f"phases to run, in this order (default {','.join(PHASES)})")
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per phase (default 10)")
     p.add_argument("--rate", type=float, default=20.0, help="bystander chat messages per second (default 20)")
-    p.add_argument("--concurrency", type=int, default=8, help="login/http flood: requests in flight (default 8)")
+    p.add_argument("--concurrency", type=int, default=8, help="login flood: requests in flight (default 8)")
     p.add_argument("--login-sources", type=int, default=64, help="login flood: source addresses (default 64)")
+    p.add_argument("--http-rate", type=float, default=200.0, help="http flood: requests offered a second (default 200)")
+    p.add_argument("--http-concurrency", type=int, default=64, help="http flood: most requests in flight (default 64)")
     p.add_argument("--ws-target", type=int, default=3000, help="ws flood: sockets to hold open (default 3000)")
+    p.add_argument("--ws-rate", type=float, default=300.0, help="ws flood: new connections a second (default 300)")
     p.add_argument("--ws-concurrency", type=int, default=64, help="ws flood: handshakes in flight (default 64)")
     p.add_argument("--pause", type=float, default=3.0, help="quiet seconds between phases (default 3)")
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",

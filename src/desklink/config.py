@@ -73,6 +73,7 @@ class Settings:
     api_requests_per_minute_per_account: int = limits.API_REQUESTS_PER_MINUTE_PER_ACCOUNT
     page_requests_per_minute_per_ip: int = limits.PAGE_REQUESTS_PER_MINUTE_PER_IP
     http_burst_s: float = limits.HTTP_BURST_S
+    refusal_delay_s: float = limits.REFUSAL_DELAY_S
     min_free_disk_bytes: int = limits.MIN_FREE_DISK_BYTES
 
     # request and session limits

@@ -97,11 +97,11 @@ def test_budget_for(path: str, budget: str | None) -> None:
     assert budget_for(path) == budget
 
 
-def test_http_limits_per_address_and_per_account() -> None:
+async def test_http_limits_per_address_and_per_account() -> None:
     now = [0.0]
     settings = Settings(
         api_requests_per_minute_per_ip=60, page_requests_per_minute_per_ip=120,
-        api_requests_per_minute_per_account=30, http_burst_s=5.0,
+        api_requests_per_minute_per_account=30, http_burst_s=5.0, refusal_delay_s=0.001,
     )
     limits = HttpLimits(settings, clock=lambda: now[0])
     # 60 a minute with 5 s of burst: 5 at once, then one a second.
@@ -112,11 +112,11 @@ def test_http_limits_per_address_and_per_account() -> None:
     now[0] = 1.0
     assert limits.charge_address("api", "198.51.100.1") == 0.0
     for _ in range(2):  # 30 a minute, 5 s: a burst of 2 (rounded down from 2.5)
-        limits.charge_account(7)
+        await limits.charge_account(7)
     with pytest.raises(LimitExceeded) as info:
-        limits.charge_account(7)
+        await limits.charge_account(7)
     assert info.value.code == "rate_limited" and info.value.http_status == 429 and info.value.retry_after > 0
-    limits.charge_account(8)
+    await limits.charge_account(8)
     assert limits.statistics()["account_refused"] == 1 and limits.statistics()["api_refused"] == 1
 
 

@@ -55,6 +55,7 @@ def test_limit_defaults_are_the_protocol_constants() -> None:
         "api_requests_per_minute_per_account",
         "page_requests_per_minute_per_ip",
         "http_burst_s",
+        "refusal_delay_s",
         "min_free_disk_bytes",
     ):
         assert getattr(s, name) == getattr(limits, name.upper()), name

@@ -107,7 +107,7 @@ async def _check_access(request: Request, ctx: Context, spec: EndpointSpec) -> a
     login = await ctx.accounts.authenticate(request.cookies.get(authmod.COOKIE_NAME))
     if login is None:
         raise AuthError("log in first")
-    ctx.limits.charge_account(login.user.id)
+    await ctx.limits.charge_account(login.user.id)
     if not login.user.at_least(spec.access.value):  # type: ignore[arg-type]
         raise Forbidden(f"this needs the {spec.access.value} role")
     if spec.csrf and request.method in UNSAFE_METHODS:

@@ -22,7 +22,11 @@ after it has identified the user (:func:`desklink.server.http.endpoint`).
 
 Past a budget the answer is ``429`` with the JSON error ``rate_limited``,
 ``retry_after`` and a ``Retry-After`` header; a WebSocket handshake gets the
-same answer instead of the upgrade.
+same answer instead of the upgrade. The answer comes ``refusal_delay_s``
+(1 s) late: refusing is cheap but not free, and a client that fires again as
+soon as it is answered would otherwise keep the event loop busy with
+refusals (see ``bench/bystander.py``); held back, one connection makes at
+most one request a second.
 
 Limits: the counts are per node (a client spreading over N nodes gets N
 budgets) and start afresh when the node restarts; they protect a node's
@@ -32,6 +36,7 @@ hold across nodes, count in the broker.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Literal
@@ -71,6 +76,7 @@ class HttpLimits:
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
+        self.refusal_delay_s = settings.refusal_delay_s
         burst = settings.http_burst_s
         self.per_address: dict[Budget, KeyedBuckets] = {
             "api": _buckets(settings.api_requests_per_minute_per_ip, burst),
@@ -82,10 +88,12 @@ class HttpLimits:
         """0.0 when the address may go on, else seconds until it may."""
         return self.per_address[budget].take(limit_key(address), self.clock())
 
-    def charge_account(self, user_id: int) -> None:
-        """Spend one of the account's requests; raises ``LimitExceeded``."""
+    async def charge_account(self, user_id: int) -> None:
+        """Spend one of the account's requests; raises ``LimitExceeded``
+        (after the refusal delay) when there is none."""
         wait = self.per_account.take(str(user_id), self.clock())
         if wait:
+            await asyncio.sleep(self.refusal_delay_s)
             raise LimitExceeded(f"too many requests from this account; try again in {int(wait) + 1} s", retry_after=wait)
 
     def statistics(self) -> dict[str, int]:
@@ -127,6 +135,7 @@ class Throttle:
             await self.app(scope, receive, send)
             return
         response = too_many(wait)
+        await asyncio.sleep(self.limits.refusal_delay_s)
         if scope["type"] == "http":
             await response(scope, receive, send)
             return
