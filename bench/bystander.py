@@ -38,9 +38,7 @@ import itertools
 import json
 import os
 import platform
-import secrets
 import socket
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -51,9 +49,9 @@ import httpx
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from alerts import CpuWindow, Table, proc_cpu_s, proc_rss_kib, raise_nofile, versions  # noqa: E402
+from alerts import CpuWindow, Table, proc_cpu_s, proc_rss_kib, raise_nofile, versions
 
-from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient  # noqa: E402
+from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
 
 pc = time.perf_counter
 
@@ -294,14 +292,14 @@ async def phase(args: argparse.Namespace, server: ServerProcess, by: Bystander, 
     pid = server.proc.pid  # type: ignore[union-attr]
     table.section(f"{kind}: bystander chat while {describe(kind, args)}")
     rss_before = proc_rss_kib(pid)
-    flooder: subprocess.Popen[str] | None = None
+    flooder: asyncio.subprocess.Process | None = None
     if kind != "baseline":
         cmd = [sys.executable, __file__, "--flooder", kind, "--url", server.url, "--seconds", str(args.seconds + 1.0),
                "--concurrency", str(args.concurrency), "--login-sources", str(args.login_sources),
                "--http-rate", str(args.http_rate), "--http-concurrency", str(args.http_concurrency),
                "--ws-target", str(args.ws_target), "--ws-rate", str(args.ws_rate),
                "--ws-concurrency", str(args.ws_concurrency)]
-        flooder = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        flooder = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
         await asyncio.sleep(1.0)  # let the flood build up before measuring
     rss = RssSampler(pid)
     cpu = CpuWindow(pid)
@@ -320,8 +318,9 @@ async def phase(args: argparse.Namespace, server: ServerProcess, by: Bystander, 
     table.value("server CPU busy", f"{server_cpu:.2f}", "cores")
     table.value("CPU meanwhile: bench's PostgreSQL+Redis / everything else", others, "cores")
     if flooder is not None:
-        out, _ = await asyncio.to_thread(flooder.communicate, timeout=120)
-        result = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+        raw, _ = await asyncio.wait_for(flooder.communicate(), 120)
+        out = raw.decode().strip()
+        result = json.loads(out.splitlines()[-1]) if out else {}
         if kind in ("login", "http"):
             statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.get("statuses", {}).items()))
             rate = result.get("requests", 0) / max(result.get("seconds", 1.0), 1e-9)

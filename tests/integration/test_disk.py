@@ -16,7 +16,14 @@ from pathlib import Path
 import httpx
 from _net import fill, small_filesystem, wait_for
 
-from desklink.testing import FAST_HASH_ENV, AdminAPI, RepClient, ServerProcess, VisitorClient, free_port
+from desklink.testing import (
+    FAST_HASH_ENV,
+    AdminAPI,
+    RepClient,
+    ServerProcess,
+    VisitorClient,
+    free_port,
+)
 
 
 async def test_a_full_disk_makes_the_node_unready_and_writes_fail_cleanly(tmp_path: Path) -> None:
@@ -69,7 +76,7 @@ async def test_a_full_disk_makes_the_node_unready_and_writes_fail_cleanly(tmp_pa
 # ------------------------------------------------------------ start-up
 def serve(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "desklink", "serve", "--port", str(free_port()), "--data-dir", str(data_dir)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={**os.environ, **FAST_HASH_ENV, **env})
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=60, env={**os.environ, **FAST_HASH_ENV, **env})
 
 
 def assert_one_sentence(done: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -306,5 +306,8 @@ def test_unknown_routes_and_methods_answer_json(server: ServerProcess) -> None:
 
 def test_metrics_for_supervisors(server: ServerProcess, admin: AdminAPI) -> None:
     text = admin.http.get("/metrics").text
-    for name in ('desklink_connections{kind="rep"}', "desklink_hub_channels", "desklink_screen_sessions", "desklink_broker_"):
+    for name in (
+        'desklink_connections{kind="rep"}', "desklink_hub_channels", "desklink_screen_sessions", "desklink_broker_",
+        "desklink_tcp_open", "desklink_tcp_refused", "desklink_http_limits_api_refused",
+    ):
         assert name in text, name

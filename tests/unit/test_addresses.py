@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from desklink.config import Settings
 from desklink.errors import LimitExceeded
-from desklink.server.addresses import TrustedProxies, forwarded_client, forwarded_scheme, limit_key, parse_address
+from desklink.server.addresses import (
+    TrustedProxies,
+    forwarded_client,
+    forwarded_scheme,
+    limit_key,
+    parse_address,
+)
 from desklink.server.throttle import HttpLimits, budget_for
 from desklink.server.transport import ConnectionGuard
 

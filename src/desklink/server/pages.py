@@ -90,8 +90,8 @@ def render_metrics(ctx: Context) -> str:
         "# TYPE desklink_outbox_queued gauge",
         f"desklink_outbox_queued {queued}",
     ]
-    for prefix, stats in (("http_limits", ctx.limits.statistics()), ("tcp", ctx.guard.statistics())):
-        for name, value in stats.items():
+    for prefix, figures in (("http_limits", ctx.limits.statistics()), ("tcp", ctx.guard.statistics())):
+        for name, value in figures.items():
             lines += [f"# TYPE desklink_{prefix}_{name} gauge", f"desklink_{prefix}_{name} {value}"]
     for name, value in ctx.hub.statistics().items():
         lines += [f"# TYPE desklink_hub_{name} gauge", f"desklink_hub_{name} {value}"]
