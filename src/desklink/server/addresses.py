@@ -107,6 +107,7 @@ def forwarded_scheme(peer: str, forwarded_proto: str, proxies: TrustedProxies, d
     return value if value in ("http", "https") else default
 
 
+@functools.lru_cache(maxsize=4096)
 def limit_key(address: str) -> str:
     """The key per-address limits count under: the address itself, or for
     IPv6 its /64 network (see :data:`IPV6_LIMIT_PREFIX`)."""
