@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desklink.config import Settings
-from desklink.errors import DeskLinkError
+from desklink.errors import ConfigError, DeskLinkError
 
 #: The queue and admin a fresh install starts with, so the sample page works at once.
 FIRST_QUEUE = "support"
@@ -43,11 +44,39 @@ def _read_password(prompt: str) -> str:
     return line.rstrip("\r\n")
 
 
-async def _with_store(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+def prepare_data_dir(path: Path) -> None:
+    """Create the data directory if needed and make sure this process can
+    write in it; ``ConfigError`` with one clear sentence otherwise."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the data directory {path}: {exc.strerror or exc}") from None
+    probe = path / f".desklink-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write in the data directory {path}: {exc.strerror or exc}") from None
+
+
+async def open_store(settings: Settings) -> Any:
+    """The store, migrated; ``ConfigError`` with one clear sentence (the
+    password hidden) when the database cannot be reached or opened."""
+    from sqlalchemy.engine import make_url
+
     from desklink.store import Store
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = await Store.open(settings.effective_database_url)
+    prepare_data_dir(settings.data_dir)
+    try:
+        return await Store.open(settings.effective_database_url)
+    except Exception as exc:  # noqa: BLE001 - the drivers raise many kinds; all end the start
+        shown = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"cannot open the database {shown}: {reason}") from None
+
+
+async def _with_store(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+    store = await open_store(settings)
     try:
         return await fn(store)
     finally:
@@ -83,24 +112,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from desklink.server.app import create_app
+    from desklink.server.transport import http_protocol
 
-    settings = _settings(args, host=args.host, port=args.port, redis_url=args.redis_url)
-    created = asyncio.run(ensure_first_admin(settings))
+    try:
+        settings = _settings(args, host=args.host, port=args.port, redis_url=args.redis_url)
+        created = asyncio.run(ensure_first_admin(settings))
+    except ConfigError as exc:
+        print(f"desklink: {exc.message}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - e.g. the first admin could not be stored
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        print(f"desklink: start-up failed: {type(exc).__name__}: {reason}", file=sys.stderr)
+        return 1
     url = f"http://{settings.host if ':' not in settings.host else '[' + settings.host + ']'}:{settings.port}"
     if created:
         print("DeskLink first run: created the administrator account.", flush=True)
         print(f"  username: {created[0]}", flush=True)
         print(f"  password: {created[1]}   (shown once; change it in the admin center)", flush=True)
     print(f"DeskLink on {url}/  console {url}/console  admin {url}/admin", flush=True)
+    app = create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
+        # h11 with a header timeout and a per-address connection count.
+        http=http_protocol(app.state.guard, settings.header_timeout_s),
         # Every WebSocket message is bounded here, before it is buffered, on
         # every socket, authenticated or not; screen frames come in parts
         # (protocol/framing.py) and are joined only on a joined agent's socket.
         ws_max_size=settings.max_message_bytes,
-        proxy_headers=settings.trust_proxy,
+        # The client address and scheme are decided by one middleware
+        # (server/addresses.py, trusted_proxies), never by uvicorn's own.
+        proxy_headers=False,
         log_level=args.log_level,
         server_header=False,
         # Chat and alerts are tiny and screen frames are JPEG: compression

@@ -9,6 +9,7 @@ default is the protocol constant of the same name in
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ from typing import Any
 
 from desklink.errors import ConfigError
 from desklink.protocol import limits
+
+#: Settings that were replaced, and what to set instead. Naming one in the
+#: environment stops the start: ignoring it silently could leave a node that
+#: sees every client as its proxy (or trusts a forged address).
+RETIRED = {
+    "trust_proxy": "set DESKLINK_TRUSTED_PROXIES to the proxies' addresses or networks (e.g. 10.0.0.5 or 10.0.0.0/24)",
+}
+
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
@@ -38,8 +47,11 @@ class Settings:
     #: Extra origins allowed to open the rep console's WebSocket and call the
     #: console API (the server's own origin is always allowed).
     console_origins: tuple[str, ...] = ()
-    #: Trust ``X-Forwarded-For`` / ``X-Forwarded-Proto`` from the load balancer.
-    trust_proxy: bool = False
+    #: Addresses or networks (``10.0.0.5``, ``10.0.0.0/24``) of the reverse
+    #: proxies in front of this node. Only connections from them may set the
+    #: client address (``X-Forwarded-For``) and scheme (``X-Forwarded-Proto``);
+    #: see :mod:`desklink.server.addresses`. Empty: no proxy, headers ignored.
+    trusted_proxies: tuple[str, ...] = ()
     #: Name shown to visitors in the help box header.
     provider_name: str = "DeskLink Support"
 
@@ -53,6 +65,16 @@ class Settings:
     messages_per_minute: int = limits.MESSAGES_PER_MINUTE
     max_outbox_messages: int = limits.MAX_OUTBOX_MESSAGES
     max_resume_backlog: int = limits.MAX_RESUME_BACKLOG
+
+    # connections and HTTP request budgets
+    header_timeout_s: float = limits.HEADER_TIMEOUT_S
+    max_connections_per_ip: int = limits.MAX_CONNECTIONS_PER_IP
+    api_requests_per_minute_per_ip: int = limits.API_REQUESTS_PER_MINUTE_PER_IP
+    api_requests_per_minute_per_account: int = limits.API_REQUESTS_PER_MINUTE_PER_ACCOUNT
+    page_requests_per_minute_per_ip: int = limits.PAGE_REQUESTS_PER_MINUTE_PER_IP
+    http_burst_s: float = limits.HTTP_BURST_S
+    refusal_delay_s: float = limits.REFUSAL_DELAY_S
+    min_free_disk_bytes: int = limits.MIN_FREE_DISK_BYTES
 
     # request and session limits
     #: Requests one IP address may have waiting or in chat at once.
@@ -126,6 +148,9 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from ``DESKLINK_*`` variables, then ``overrides``."""
         env = os.environ if environ is None else environ
+        for name, instead in RETIRED.items():
+            if "DESKLINK_" + name.upper() in env:
+                raise ConfigError(f"DESKLINK_{name.upper()} is no longer read: {instead}")
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name == "extra":
@@ -147,6 +172,13 @@ class Settings:
                     raise ConfigError(f"setting {f.name} must be a positive finite number, got {value}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"setting port must be 0-65535, got {self.port}")
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"setting trusted_proxies: {entry!r} is not an IP address or network like 10.0.0.0/24"
+                ) from None
 
 def _convert(name: str, type_: Any, raw: str) -> Any:
     type_name = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))

@@ -11,7 +11,8 @@
     │   └── TransitionRefused     conflict_closed   409   the lifecycle table has no such transition
     ├── Unavailable               unavailable       503   a backend (the broker) cannot be reached
     │   └── BrokerUnavailable     unavailable       503   the broker did not answer
-    ├── ConfigError               -                 -     bad settings at start-up
+    ├── ConfigError               -                 -     bad settings, or a data directory or database
+    │                                                     the node cannot use, at start-up
     ├── CaptureError              capture_failed    -     (agent) the screen cannot be captured
     ├── InputError                input_failed      -     (agent) input cannot be injected
     └── Refused                   auth_failed       -     (agent) the server did not welcome the agent
@@ -107,6 +108,9 @@ class BrokerUnavailable(Unavailable):
 
 
 class ConfigError(DeskLinkError):
+    """The node cannot start as configured; the message is one sentence for
+    the operator (``desklink serve`` prints it and exits non-zero)."""
+
     code = "internal"
 
 

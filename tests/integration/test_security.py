@@ -252,7 +252,7 @@ async def test_open_sockets_close_when_the_account_is_disabled_or_its_password_c
 
 
 def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent() -> None:
-    with ServerProcess(env={"DESKLINK_TRUST_PROXY": "true"}) as srv, httpx.Client(base_url=srv.url) as http:
+    with ServerProcess(env={"DESKLINK_TRUSTED_PROXIES": "127.0.0.1"}) as srv, httpx.Client(base_url=srv.url) as http:
         tls = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
         r = http.post("/api/auth/login", json={"username": "admin", "password": srv.admin_password}, headers=tls)
         assert r.status_code == 200
@@ -262,7 +262,54 @@ def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent() -> None:
         assert "strict-transport-security" not in plain.headers
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/sessions?offset=99999999999999999999", 400),
+        ("GET", "/api/sessions?offset=-1", 400),
+        ("GET", "/api/sessions?limit=abc", 400),
+        ("GET", "/api/sessions?limit=0", 400),
+        ("GET", "/api/sessions?limit=501", 400),
+        ("GET", "/api/sessions?limit=1e3", 400),
+        ("GET", "/api/sessions?limit=10&limit=20", 400),
+        ("GET", "/api/widget/config?queue=" + "q" * 65, 400),
+        ("GET", "/api/visitor/transcript?format=pdf", 400),
+        ("PATCH", "/api/admin/users/99999999999999999999", 404),
+        ("PATCH", "/api/admin/queues/99999999999999999999", 404),
+        ("PUT", "/api/admin/queues/99999999999999999999/members", 404),
+        ("GET", "/api/sessions/" + "9" * 200, 404),
+    ],
+)
+def test_query_and_path_parameters_are_checked(
+    server: ServerProcess, admin: AdminAPI, method: str, path: str, status: int
+) -> None:
+    """Every parameter is checked for type and range before it reaches the
+    database; a huge number used to overflow SQLite into a bare 500."""
+    r = admin.http.request(method, path, json={"user_ids": []} if method == "PUT" else {})
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == ("bad_message" if status == 400 else "not_found")
+    if status == 400:
+        assert "query parameter" in r.json()["error"]["message"]
+
+
+def test_sessions_paging_still_works(server: ServerProcess, admin: AdminAPI) -> None:
+    assert admin.http.get("/api/sessions?limit=500&offset=1000000000").json() == {"sessions": []}
+    assert admin.http.get("/api/sessions?limit=1&offset=0").status_code == 200
+
+
+def test_unknown_routes_and_methods_answer_json(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        missing = http.get("/api/nothing-here")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        wrong = http.delete("/healthz")
+        assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "bad_message"
+        assert wrong.headers["x-content-type-options"] == "nosniff"
+
+
 def test_metrics_for_supervisors(server: ServerProcess, admin: AdminAPI) -> None:
     text = admin.http.get("/metrics").text
-    for name in ('desklink_connections{kind="rep"}', "desklink_hub_channels", "desklink_screen_sessions", "desklink_broker_"):
+    for name in (
+        'desklink_connections{kind="rep"}', "desklink_hub_channels", "desklink_screen_sessions", "desklink_broker_",
+        "desklink_tcp_open", "desklink_tcp_refused", "desklink_http_limits_api_refused",
+    ):
         assert name in text, name

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from desklink.protocol import limits
-from desklink.protocol.ratelimit import TokenBucket, login_backoff
+from desklink.protocol.ratelimit import KeyedBuckets, TokenBucket, login_backoff
 
 # --------------------------------------------------------------------------
 # TokenBucket
@@ -205,3 +205,44 @@ def test_backoff_bounds(failures: int, limit: int, base: float) -> None:
         assert min(base, 3600.0) <= wait <= 3600.0
         assert wait <= login_backoff(failures + 1, limit, base)
         assert login_backoff(failures + 1, limit, base) <= 2 * wait
+
+
+# --------------------------------------------------------------------------
+# KeyedBuckets: one bucket per client address or account, bounded in number
+
+
+def test_keys_have_separate_budgets() -> None:
+    buckets = KeyedBuckets(3, 3.0, max_keys=10)
+    assert [buckets.take("a", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = buckets.take("a", 0.0)
+    assert wait == pytest.approx(1.0)  # one token a second
+    assert buckets.take("b", 0.0) == 0.0  # another client is untouched
+    assert buckets.take("a", 1.0) == 0.0
+    assert buckets.statistics() == {"keys": 2, "refused": 1}
+
+
+def test_a_refused_request_costs_no_token() -> None:
+    buckets = KeyedBuckets(1, 10.0, max_keys=10)
+    assert buckets.take("a", 0.0) == 0.0
+    for _ in range(100):
+        assert buckets.take("a", 5.0) > 0  # hammering does not push the refill back
+    assert buckets.take("a", 10.0) == 0.0
+
+
+def test_memory_is_bounded_and_the_least_recent_key_is_forgotten() -> None:
+    buckets = KeyedBuckets(1, 60.0, max_keys=3)
+    for key in ("a", "b", "c"):
+        assert buckets.take(key, 0.0) == 0.0
+    assert buckets.take("a", 0.0) > 0  # "a" is now the most recent
+    assert buckets.take("d", 0.0) == 0.0  # forgets "b"
+    assert buckets.statistics()["keys"] == 3
+    assert buckets.take("a", 0.0) > 0 and buckets.take("c", 0.0) > 0  # still remembered
+    assert buckets.take("b", 0.0) == 0.0  # forgotten: a fresh budget
+
+
+@given(keys=st.lists(st.text(min_size=1, max_size=4), max_size=300), max_keys=st.integers(1, 20))
+def test_never_holds_more_than_max_keys(keys: list[str], max_keys: int) -> None:
+    buckets = KeyedBuckets(2, 1.0, max_keys=max_keys)
+    for i, key in enumerate(keys):
+        buckets.take(key, i * 0.01)
+        assert buckets.statistics()["keys"] <= max_keys

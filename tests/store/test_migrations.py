@@ -135,6 +135,40 @@ async def test_ping_is_false_when_the_database_is_gone() -> None:
         await store.close()
 
 
+async def test_accepts_writes(store: Store) -> None:
+    assert await store.accepts_writes() is True
+
+
+async def test_accepts_writes_is_false_when_the_database_is_gone() -> None:
+    store = Store(create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none"))
+    try:
+        assert await store.accepts_writes() is False
+    finally:
+        await store.close()
+
+
+@pytest.mark.pg
+async def test_a_read_only_postgresql_database_refuses_writes(pg_database_url: str) -> None:
+    """What a standby or a database switched to read-only looks like: it
+    answers (ping) but would refuse every write; /readyz needs to know."""
+    import asyncpg
+
+    name = pg_database_url.rsplit("/", 1)[1]
+    store = await Store.open(pg_database_url)
+    admin = await asyncpg.connect(pg_database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        await store._engine.dispose()  # new connections take the new default
+        assert await store.ping() is True
+        assert await store.accepts_writes() is False
+        await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+        await store._engine.dispose()
+        assert await store.accepts_writes() is True
+    finally:
+        await admin.close()
+        await store.close()
+
+
 @pytest.mark.parametrize(
     "url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:", "mysql+aiomysql://u@h/db"]
 )

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desklink.config import Settings
+from desklink.config import Settings, _convert
 from desklink.errors import ConfigError
 from desklink.protocol import limits
 
@@ -49,6 +49,14 @@ def test_limit_defaults_are_the_protocol_constants() -> None:
         "messages_per_minute",
         "max_outbox_messages",
         "max_resume_backlog",
+        "header_timeout_s",
+        "max_connections_per_ip",
+        "api_requests_per_minute_per_ip",
+        "api_requests_per_minute_per_account",
+        "page_requests_per_minute_per_ip",
+        "http_burst_s",
+        "refusal_delay_s",
+        "min_free_disk_bytes",
     ):
         assert getattr(s, name) == getattr(limits, name.upper()), name
 
@@ -67,18 +75,21 @@ def test_floats() -> None:
 
 @pytest.mark.parametrize("raw", ["1", "true", "TRUE", "True", "yes", "Yes", "on", "ON"])
 def test_bool_true(raw: str) -> None:
-    assert Settings.from_env({env("trust_proxy"): raw}).trust_proxy is True
+    # Every bool setting defaults to true, so the parser is asked directly
+    # as well (test_bool_false shows the variable is read at all).
+    assert Settings.from_env({env("clipboard_to_visitor"): raw}).clipboard_to_visitor is True
+    assert _convert("clipboard_to_visitor", "bool", raw) is True
 
 
 @pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "off", "Off", ""])
 def test_bool_false(raw: str) -> None:
-    assert Settings.from_env({env("trust_proxy"): raw}, trust_proxy=None).trust_proxy is False
+    assert Settings.from_env({env("clipboard_to_visitor"): raw}, clipboard_to_visitor=None).clipboard_to_visitor is False
 
 
 @pytest.mark.parametrize("raw", ["2", "maybe", "y", "t", "enabled", " true"])
 def test_bool_invalid(raw: str) -> None:
-    with pytest.raises(ConfigError, match="DESKLINK_TRUST_PROXY"):
-        Settings.from_env({env("trust_proxy"): raw})
+    with pytest.raises(ConfigError, match="DESKLINK_CLIPBOARD_TO_VISITOR"):
+        Settings.from_env({env("clipboard_to_visitor"): raw})
 
 
 def test_tuple_is_comma_separated_and_trimmed() -> None:
@@ -86,6 +97,24 @@ def test_tuple_is_comma_separated_and_trimmed() -> None:
     assert s.console_origins == ("https://a.example", "https://b.example:8443")
     assert Settings.from_env({env("console_origins"): ""}).console_origins == ()
     assert Settings.from_env({env("console_origins"): " , "}).console_origins == ()
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    s = Settings.from_env({env("trusted_proxies"): "10.0.0.5, 10.1.0.0/16,::1,2001:db8::/48"})
+    assert s.trusted_proxies == ("10.0.0.5", "10.1.0.0/16", "::1", "2001:db8::/48")
+    assert Settings.from_env({}).trusted_proxies == ()
+    for bad in ("proxy.example.com", "10.0.0.0/33", "10.0.0.5:80", "*"):
+        with pytest.raises(ConfigError, match="trusted_proxies") as info:
+            Settings.from_env({env("trusted_proxies"): bad})
+        assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("raw", ["true", "false", ""])
+def test_the_retired_trust_proxy_stops_the_start(raw: str) -> None:
+    """An operator upgrading with DESKLINK_TRUST_PROXY set must not get a node
+    that silently ignores it (every client would look like the proxy)."""
+    with pytest.raises(ConfigError, match="DESKLINK_TRUST_PROXY.*DESKLINK_TRUSTED_PROXIES"):
+        Settings.from_env({env("trust_proxy"): raw})
 
 
 def test_path() -> None:

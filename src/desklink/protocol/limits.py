@@ -140,3 +140,50 @@ MAX_STROKE_WIDTH = 64
 MAX_FADE_S = 3600.0
 #: A latency report larger than ten minutes is nonsense.
 MAX_RTT_MS = 600_000.0
+#: Seconds a new connection (or a kept-alive one starting its next request)
+#: has to send complete request headers. A browser sends them in one packet;
+#: without this bound a client that trickles a header a minute holds a socket
+#: and a file descriptor forever (uvicorn has no such timeout of its own).
+HEADER_TIMEOUT_S = 10.0
+
+#: Connections one client address may hold open at once (HTTP and WebSocket
+#: together). A browser opens about six per server plus its sockets; this
+#: leaves room for an office behind one NAT address while keeping a single
+#: client far from the process's open-file limit. Connections from a trusted
+#: proxy are not counted: the proxy bounds its own clients.
+MAX_CONNECTIONS_PER_IP = 256
+
+#: HTTP API requests (``/api/...``, ``/metrics`` and WebSocket handshakes)
+#: one client address may make per minute, and requests one logged-in account
+#: may make per minute on routes that need a login. Page and static-file
+#: requests have their own, larger budget per address: one page load fetches
+#: dozens of modules. Each budget may be spent up to ``HTTP_BURST_S`` seconds
+#: ahead (a token bucket of that many seconds' worth). A console in normal
+#: use makes a few API calls a minute; the admin center driven as fast as a
+#: browser test can click makes under 20 in ten seconds, a sixth of the burst.
+API_REQUESTS_PER_MINUTE_PER_IP = 600
+API_REQUESTS_PER_MINUTE_PER_ACCOUNT = 600
+PAGE_REQUESTS_PER_MINUTE_PER_IP = 1200
+HTTP_BURST_S = 10.0
+
+#: A request past its budget is answered (429) after this many seconds, not
+#: at once. Refusing costs the server a few hundred microseconds a request,
+#: so a client that fires as fast as it is answered would still load the
+#: event loop; held back, it makes at most one request per connection per
+#: delay (and its connections are bounded by MAX_CONNECTIONS_PER_IP). An
+#: honest client is told to wait at least a second anyway (Retry-After).
+REFUSAL_DELAY_S = 1.0
+
+#: Client addresses and accounts whose request budgets one node remembers at
+#: once (least recently seen forgotten first, which only hands them a fresh
+#: budget): bounds the memory an attacker rotating addresses can make us use.
+MAX_TRACKED_CLIENTS = 65_536
+
+#: The largest ``offset`` a list endpoint accepts (any bigger page is empty).
+MAX_LIST_OFFSET = 1_000_000_000
+
+#: ``/readyz`` reports the node not ready when the file system holding the
+#: data directory (and a SQLite database) has less free space than this, in
+#: bytes: a write that runs out of space fails, so the load balancer should
+#: send new work elsewhere before it does.
+MIN_FREE_DISK_BYTES = 64 * 1024 * 1024

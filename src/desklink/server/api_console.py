@@ -9,16 +9,21 @@ from starlette.responses import Response
 
 from desklink import transcript as transcripts
 from desklink.dispatch.dispatcher import iso
-from desklink.errors import Forbidden, NotFound, ProtocolError
+from desklink.errors import Forbidden, NotFound
+from desklink.protocol import limits as limitsmod
 from desklink.server import auth as authmod
 from desklink.server.context import Context
-from desklink.server.http import Access, client_ip, endpoint, json_response
+from desklink.server.http import Access, client_ip, endpoint, json_response, query_choice, query_int
 from desklink.server.schemas import LoginBody
 from desklink.store.records import Session, User
 
 
 #: Login answers carry secrets (tickets, TOTP secrets, recovery codes).
 NO_STORE = {"Cache-Control": "no-store"}
+
+#: Sessions per page of ``GET /api/sessions``: the default and the most.
+SESSIONS_PAGE = 100
+MAX_SESSIONS_PAGE = 500
 
 
 def user_view(user: User) -> dict[str, Any]:
@@ -37,7 +42,7 @@ async def login(request: Request, ctx: Context, _: Any, body: LoginBody) -> Resp
     ticket for the second factor (``second_factor``) or its enrolment (``enroll``)."""
     if not ctx.origins.same_site(request.headers.get("origin"), request):
         raise Forbidden("cross-site login refused", code="csrf_failed")
-    step = await ctx.accounts.login(body.username, body.password, client_ip(request, ctx.settings.trust_proxy))
+    step = await ctx.accounts.login(body.username, body.password, client_ip(request))
     return login_response(request, ctx, step)
 
 
@@ -91,11 +96,8 @@ async def me(request: Request, ctx: Context, login: authmod.Login) -> Response:
 @endpoint("/api/sessions", ("GET",), Access.REP)
 async def sessions(request: Request, ctx: Context, login: authmod.Login) -> Response:
     """Sessions: your own, or everyone's for supervisors and admins."""
-    try:
-        limit = max(1, min(int(request.query_params.get("limit", "100")), 500))
-        offset = max(0, int(request.query_params.get("offset", "0")))
-    except ValueError:
-        limit, offset = 100, 0
+    limit = query_int(request, "limit", default=SESSIONS_PAGE, lo=1, hi=MAX_SESSIONS_PAGE)
+    offset = query_int(request, "offset", default=0, lo=0, hi=limitsmod.MAX_LIST_OFFSET)
     rep_id = None if login.user.at_least("supervisor") else login.user.id
     out = []
     for row in await ctx.store.list_session_summaries(rep_id=rep_id, limit=limit, offset=offset):
@@ -153,9 +155,7 @@ async def session_transcript(request: Request, ctx: Context, login: authmod.Logi
     assert req is not None
     queue = await ctx.store.get_queue(req.queue_id)
     assert queue is not None
-    fmt = request.query_params.get("format", "text")
-    if fmt not in ("text", "html"):
-        raise ProtocolError("format must be text or html")
+    fmt = query_choice(request, "format", ("text", "html"))
     messages = await ctx.store.all_messages(req.id)
     body, media, ext = transcripts.render(fmt, req, queue, messages, ctx.settings.provider_name)
     headers = {"Content-Disposition": f'attachment; filename="{transcripts.filename(req, ext)}"'}

@@ -27,7 +27,7 @@ from desklink.store.records import ROLES
 
 
 def _ip(request: Request, ctx: Context) -> str:
-    return client_ip(request, ctx.settings.trust_proxy)
+    return client_ip(request)
 
 
 def enrolment_view(enrolment: Enrolment) -> dict[str, str]:

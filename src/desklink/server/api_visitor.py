@@ -18,12 +18,15 @@ from desklink import transcript as transcripts
 from desklink.dispatch.dispatcher import hash_token
 from desklink.errors import AuthError, DeskLinkError, Forbidden, NotFound
 from desklink.server.context import Context
-from desklink.server.http import Access, client_ip, endpoint, error_response, json_response
+from desklink.server.http import Access, client_ip, endpoint, error_response, json_response, query_choice, query_str
 from desklink.server.schemas import SubmitBody
 from desklink.store.records import Queue
 from desklink.store.records import Request as HelpRequest
 
 CORS_MAX_AGE = "600"
+#: A queue named in a query string: slugs are at most 40 characters
+#: (api_admin.MAX_SLUG_CHARS); anything longer names no queue.
+MAX_SLUG_QUERY_CHARS = 64
 
 
 def cors_headers(origin: str | None) -> dict[str, str]:
@@ -66,7 +69,7 @@ async def _queue_by_slug(ctx: Context, slug: str) -> Queue:
 @endpoint("/api/widget/config", ("GET",), Access.PUBLIC)
 async def widget_config(request: Request, ctx: Context, login: Any) -> Response:
     """What the help box needs to draw itself: queue, provider, online reps, limits."""
-    queue = await _queue_by_slug(ctx, request.query_params.get("queue", ""))
+    queue = await _queue_by_slug(ctx, query_str(request, "queue", max_chars=MAX_SLUG_QUERY_CHARS))
     headers = await _queue_cors(request, ctx, queue)
     online = await ctx.dispatcher.online_reps(queue.id)
     s = ctx.settings
@@ -95,7 +98,7 @@ async def submit(request: Request, ctx: Context, login: Any, body: SubmitBody) -
             name=body.name,
             email=body.email,
             question=body.question,
-            ip=client_ip(request, ctx.settings.trust_proxy),
+            ip=client_ip(request),
             origin=request.headers.get("origin", ""),
         )
     except DeskLinkError as exc:
@@ -119,14 +122,13 @@ async def visitor_request(request: Request, ctx: Context) -> HelpRequest:
 @endpoint("/api/visitor/transcript", ("GET",), Access.VISITOR)
 async def transcript(request: Request, ctx: Context, login: Any) -> Response:
     """The conversation so far, as text or HTML, for the visitor to save."""
+    fmt = query_choice(request, "format", ("text", "html"))
     req = await visitor_request(request, ctx)
     queue = await ctx.store.get_queue(req.queue_id)
     assert queue is not None
     headers = await _queue_cors(request, ctx, queue)
     messages = await ctx.store.all_messages(req.id)
-    body, media, ext = transcripts.render(
-        request.query_params.get("format", "text"), req, queue, messages, ctx.settings.provider_name
-    )
+    body, media, ext = transcripts.render(fmt, req, queue, messages, ctx.settings.provider_name)
     headers["Content-Disposition"] = f'attachment; filename="{transcripts.filename(req, ext)}"'
     if "Access-Control-Allow-Origin" in headers:
         headers["Access-Control-Expose-Headers"] = "Content-Disposition"

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from desklink.admin import AdminActions
@@ -26,11 +27,14 @@ from desklink.server.access import AccessWatcher, purge_old_changes, socket_noti
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
 from desklink.server.context import Context, Origins
+from desklink.server.addresses import ForwardedHeaders, TrustedProxies
 from desklink.server.headers import SecurityHeaders
-from desklink.server.http import Access, EndpointSpec, endpoint, json_response
+from desklink.server.http import Access, EndpointSpec, endpoint, internal_error, json_response
 from desklink.server.hub import Hub
 from desklink.relay import Policy, Relay
 from desklink.server.relay_io import AuditWriter, relay_ticker
+from desklink.server.throttle import HttpLimits, Throttle
+from desklink.server.transport import ConnectionGuard
 from desklink.server.ws_agent import agent_endpoint
 from desklink.server.ws_rep import rep_endpoint
 from desklink.server.ws_viewer import viewer_endpoint
@@ -98,7 +102,31 @@ async def _sweeper(ctx: Context) -> None:
             log.exception("sweep failed; trying again next round")
 
 
+#: Error codes for the framework's own answers (no route, wrong method).
+_HTTP_CODES = {404: "not_found", 405: "bad_message"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 as the documented JSON error, not bare text."""
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "bad_message")
+    return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    """The last resort for an error outside the endpoint wrapper (which
+    answers its own): JSON, never bare text. Starlette logs it as well."""
+    return internal_error()
+
+
 def create_app(settings: Settings) -> Starlette:
+    """One node's ASGI app. ``app.state.guard`` is the node's
+    :class:`ConnectionGuard`, for the HTTP protocol class the server runs
+    (:func:`desklink.server.transport.http_protocol`)."""
+    proxies = TrustedProxies(settings.trusted_proxies)
+    limits = HttpLimits(settings)
+    guard = ConnectionGuard(settings.max_connections_per_ip, proxies)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +146,8 @@ def create_app(settings: Settings) -> Starlette:
             relay=Relay(Policy.from_settings(settings)),
             audits=AuditWriter(store),
             admin=AdminActions(store, accounts, max_name_chars=settings.max_name_chars, broker=broker),
+            limits=limits,
+            guard=guard,
         )
         await ctx.origins.refresh()
         app.state.ctx = ctx
@@ -147,6 +177,15 @@ def create_app(settings: Settings) -> Starlette:
             await store.close()
             ctx.accounts.close()
 
-    app = Starlette(routes=routes(), lifespan=lifespan)
-    app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _unhandled},
+    )
+    # Outermost last: the forwarded headers decide the client before the
+    # budgets are charged to it and the security headers read the scheme.
+    app.add_middleware(Throttle, limits=limits)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ForwardedHeaders, proxies=proxies)
+    app.state.guard = guard
     return app

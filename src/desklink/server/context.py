@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from desklink.relay import Relay
     from desklink.server.relay_io import AuditWriter
     from desklink.server.hub import Hub
+    from desklink.server.throttle import HttpLimits
+    from desklink.server.transport import ConnectionGuard
 
 #: How long a node trusts its cached list of queue origins, seconds. An
 #: admin's change applies at once on the node that made it, within this on others.
@@ -36,14 +38,14 @@ class Origins:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.console = frozenset(normalise_origin(o) for o in settings.console_origins)
-        self.trust_proxy = settings.trust_proxy
         self._union: frozenset[str] = frozenset()
         self._stamp = 0.0
 
     def own(self, conn: HTTPConnection) -> str:
+        """This server's origin as the client sees it. The scheme is the one
+        a trusted proxy reported, if any (set in the scope by
+        :class:`~desklink.server.addresses.ForwardedHeaders`)."""
         scheme = conn.url.scheme.replace("ws", "http")
-        if self.trust_proxy and conn.headers.get("x-forwarded-proto"):
-            scheme = conn.headers["x-forwarded-proto"].split(",")[0].strip()
         host = conn.headers.get("host", "")
         return normalise_origin(f"{scheme}://{host}")
 
@@ -89,4 +91,6 @@ class Context:
     relay: Relay
     audits: AuditWriter
     admin: AdminActions
+    limits: HttpLimits
+    guard: ConnectionGuard
     started: float = field(default_factory=time.time)

@@ -1,5 +1,8 @@
 """Security headers on every HTTP response, as a plain ASGI middleware (it
-never touches WebSocket traffic and adds no per-request task)."""
+never touches WebSocket traffic and adds no per-request task). HSTS goes on
+answers over TLS, including TLS that a trusted proxy ended: the scheme in
+the scope is already the one the proxy reported
+(:class:`~desklink.server.addresses.ForwardedHeaders` runs first)."""
 
 from __future__ import annotations
 
@@ -24,19 +27,14 @@ _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, trust_proxy: bool = False) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.trust_proxy = trust_proxy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         tls = scope.get("scheme") == "https"
-        if self.trust_proxy:
-            for k, v in scope.get("headers", []):
-                if k == b"x-forwarded-proto":
-                    tls = v.split(b",")[0].strip() == b"https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -1,11 +1,19 @@
 """HTTP plumbing shared by every route: the access table, JSON errors, body
-parsing, client addresses.
+and query parsing, client addresses.
 
 Every HTTP route is declared with :func:`endpoint` and an access level; the
 wrapper enforces it before the handler runs, so a route cannot forget its
 check. ``PUBLIC`` routes are an explicit, short list (tests walk every route
 and compare against it). Cookie-authenticated state-changing calls also need
-the CSRF header and a same-site ``Origin``.
+the CSRF header and a same-site ``Origin``. A logged-in user's request spends
+one of the account's request budget (:mod:`desklink.server.throttle`).
+
+Every answer the wrapper gives is JSON: a :class:`DeskLinkError` becomes its
+documented error body, and anything else a handler raises (a full disk, a
+database gone) is logged and answered ``500 internal``; the node goes on.
+Query parameters are read with :func:`query_int`, :func:`query_str` and
+:func:`query_choice`, which answer ``400 bad_message`` for a wrong type or
+range instead of letting it reach the database.
 """
 
 from __future__ import annotations
@@ -13,19 +21,28 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
-from desklink.errors import AuthError, DeskLinkError, Forbidden, LimitExceeded, ProtocolError, TooLarge
+from desklink.errors import AuthError, DeskLinkError, Forbidden, LimitExceeded, NotFound, ProtocolError, TooLarge
 from desklink.server import auth as authmod
 from desklink.server.context import Context
 
 T = TypeVar("T")
+
+log = logging.getLogger("desklink.http")
+
+#: The largest integer a path parameter like ``{user_id:int}`` may carry:
+#: ids are 64-bit in both databases, and SQLite's driver raises on anything
+#: larger instead of finding nothing.
+MAX_ID = 2**63 - 1
 
 
 class Access(enum.Enum):
@@ -66,6 +83,7 @@ def endpoint(
         async def run(request: Request) -> Response:
             ctx: Context = request.app.state.ctx
             try:
+                _check_path_ids(request)
                 login = await _check_access(request, ctx, spec)
                 kwargs: dict[str, Any] = {}
                 if body is not None and request.method in UNSAFE_METHODS:
@@ -73,6 +91,9 @@ def endpoint(
                 return await fn(request, ctx, login, **kwargs)
             except DeskLinkError as exc:
                 return error_response(exc, request)
+            except Exception:
+                log.exception("%s %s failed", request.method, request.url.path)
+                return internal_error()
 
         run.spec = spec  # type: ignore[attr-defined]
         return run
@@ -86,6 +107,7 @@ async def _check_access(request: Request, ctx: Context, spec: EndpointSpec) -> a
     login = await ctx.accounts.authenticate(request.cookies.get(authmod.COOKIE_NAME))
     if login is None:
         raise AuthError("log in first")
+    await ctx.limits.charge_account(login.user.id)
     if not login.user.at_least(spec.access.value):  # type: ignore[arg-type]
         raise Forbidden(f"this needs the {spec.access.value} role")
     if spec.csrf and request.method in UNSAFE_METHODS:
@@ -128,12 +150,65 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def client_ip(request: Request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+def internal_error() -> JSONResponse:
+    """The documented answer to a failure of the server itself."""
+    message = "the server could not complete this request; try again later"
+    return JSONResponse({"error": {"code": "internal", "message": message}}, status_code=500)
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    """The client's address: the peer, or what a trusted proxy says it is.
+    :class:`~desklink.server.addresses.ForwardedHeaders` has already decided
+    (once, for every route and socket); this only reads its answer."""
+    return conn.client.host if conn.client else "unknown"
+
+
+# ----------------------------------------------------------------- query
+def _query(conn: HTTPConnection, name: str) -> str | None:
+    values = conn.query_params.getlist(name)
+    if len(values) > 1:
+        raise ProtocolError(f"query parameter {name!r} is given {len(values)} times")
+    return values[0] if values else None
+
+
+def query_int(conn: HTTPConnection, name: str, *, default: int, lo: int, hi: int) -> int:
+    """Query parameter ``name`` as an integer in ``lo..hi`` (``default``
+    when absent); ``ProtocolError`` (400 bad_message) otherwise."""
+    raw = _query(conn, name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not re.fullmatch(r"-?[0-9]{1,19}", text) or not lo <= int(text) <= hi:
+        raise ProtocolError(f"query parameter {name!r} must be a whole number from {lo} to {hi}, got {raw[:40]!r}")
+    return int(text)
+
+
+def query_str(conn: HTTPConnection, name: str, *, default: str = "", max_chars: int) -> str:
+    """Query parameter ``name`` as text of at most ``max_chars`` characters."""
+    raw = _query(conn, name)
+    if raw is None:
+        return default
+    if len(raw) > max_chars:
+        raise ProtocolError(f"query parameter {name!r} is longer than {max_chars} characters")
+    return raw
+
+
+def query_choice(conn: HTTPConnection, name: str, choices: tuple[str, ...]) -> str:
+    """Query parameter ``name``, one of ``choices`` (the first when absent)."""
+    raw = _query(conn, name)
+    if raw is None:
+        return choices[0]
+    if raw not in choices:
+        raise ProtocolError(f"query parameter {name!r} must be one of {', '.join(choices)}, got {raw[:40]!r}")
+    return raw
+
+
+def _check_path_ids(request: Request) -> None:
+    """Integer path parameters (``{user_id:int}``) name a row: one past
+    :data:`MAX_ID` cannot exist."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not 0 <= value <= MAX_ID:
+            raise NotFound("no such record")
 
 
 def pretty(data: Any) -> str:

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from desklink.server.connection import Connection
 from desklink.server.context import Context
+from desklink.server.health import disk_problems
 from desklink.server.http import Access, endpoint, json_response
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -69,11 +70,17 @@ async def _answers(check: Awaitable[bool]) -> bool:
 
 @endpoint("/readyz", ("GET",), Access.PUBLIC)
 async def readyz(request: Request, ctx: Context, login: Any) -> Response:
-    """Readiness: the store and the broker answer (each within READY_TIMEOUT_S)."""
+    """Readiness: the store and the broker answer (each within
+    READY_TIMEOUT_S), and the node can write."""
     store_ok = await _answers(ctx.store.ping())
     broker_ok = await _answers(ctx.broker.ping())
-    ok = store_ok and broker_ok
-    return json_response({"store": store_ok, "broker": broker_ok}, status=200 if ok else 503)
+    problems = disk_problems(ctx.settings)
+    writable = await ctx.store.accepts_writes() if store_ok else False
+    if store_ok and not writable:
+        problems.append("the database refuses writes")
+    ok = store_ok and broker_ok and not problems
+    body = {"store": store_ok, "broker": broker_ok, "writable": writable and not problems, "problems": problems}
+    return json_response(body, status=200 if ok else 503)
 
 
 @endpoint("/metrics", ("GET",), Access.SUPERVISOR)
@@ -102,6 +109,9 @@ def render_metrics(ctx: Context, access: Any = None) -> str:
         "# TYPE desklink_outbox_queued gauge",
         f"desklink_outbox_queued {queued}",
     ]
+    for prefix, figures in (("http_limits", ctx.limits.statistics()), ("tcp", ctx.guard.statistics())):
+        for name, value in figures.items():
+            lines += [f"# TYPE desklink_{prefix}_{name} gauge", f"desklink_{prefix}_{name} {value}"]
     for name, value in ctx.hub.statistics().items():
         lines += [f"# TYPE desklink_hub_{name} gauge", f"desklink_hub_{name} {value}"]
     if access is not None:

@@ -139,7 +139,7 @@ class AgentConnection(Connection):
 
     async def _redeem(self, code: str) -> str:
         s = self.ctx.settings
-        ip = client_ip(self.ws, s.trust_proxy)  # type: ignore[arg-type]
+        ip = client_ip(self.ws)
         if await self.ctx.broker.hit(f"join:ip:{ip}", 60.0) > s.join_attempts_per_minute:
             raise Closing(codes.CLOSE_LIMITED, "too many join attempts; wait a minute")
         try:

@@ -56,3 +56,17 @@ class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin, JoinCodesMixin, A
                 return bool((await conn.execute(text("SELECT 1"))).scalar() == 1)
         except Exception:
             return False
+
+    async def accepts_writes(self) -> bool:
+        """Whether the database would take a write now (for the readiness
+        endpoint), found without writing anything: SQLite must grant the
+        write lock (it refuses on a read-only file), PostgreSQL must not be a
+        read-only server (a standby, ``default_transaction_read_only``). A
+        full disk is not seen here: see :mod:`desklink.server.health`."""
+        try:
+            async with self._write() as conn:
+                if self._dialect == "postgresql":
+                    return (await conn.execute(text("SHOW transaction_read_only"))).scalar() == "off"
+                return True
+        except Exception:
+            return False
