@@ -78,13 +78,13 @@ class Settings:
 
     # request and session limits
     #: Requests one IP address may have waiting or in chat at once.
-    max_open_requests_per_ip: int = 3
+    max_open_requests_per_ip: int = limits.MAX_OPEN_REQUESTS_PER_IP
     #: A request nobody accepts expires after this many seconds.
-    request_expiry_s: float = 1800.0
+    request_expiry_s: float = limits.REQUEST_EXPIRY_S
     #: A waiting visitor whose help box has been gone this long is abandoned.
-    visitor_grace_s: float = 120.0
+    visitor_grace_s: float = limits.VISITOR_GRACE_S
     #: How often the sweeper looks for expired and abandoned requests.
-    sweep_interval_s: float = 5.0
+    sweep_interval_s: float = limits.SWEEP_INTERVAL_S
 
     # screen sharing
     max_screen_frame_bytes: int = limits.MAX_SCREEN_FRAME_BYTES
@@ -110,24 +110,24 @@ class Settings:
     #: How often every node reads new access changes (a user's role, queues
     #: or status) and re-checks that user's open sockets: a change reaches
     #: every socket on every node within this, whoever made it.
-    access_poll_interval_s: float = 0.5
+    access_poll_interval_s: float = limits.ACCESS_POLL_INTERVAL_S
 
     # presence
     #: A rep's presence expires this long after the last heartbeat.
-    presence_ttl_s: float = 30.0
+    presence_ttl_s: float = limits.PRESENCE_TTL_S
 
     # accounts and login
     #: Failed logins allowed per account, and per IP, within the window.
-    login_attempts_per_account: int = 5
-    login_attempts_per_ip: int = 20
-    login_window_s: float = 900.0
+    login_attempts_per_account: int = limits.LOGIN_ATTEMPTS_PER_ACCOUNT
+    login_attempts_per_ip: int = limits.LOGIN_ATTEMPTS_PER_IP
+    login_window_s: float = limits.LOGIN_WINDOW_S
     #: After the limit, each further attempt doubles the wait from this base.
-    login_backoff_base_s: float = 2.0
+    login_backoff_base_s: float = limits.LOGIN_BACKOFF_BASE_S
     #: Console login lifetime.
-    auth_session_ttl_s: float = 12 * 3600.0
+    auth_session_ttl_s: float = limits.AUTH_SESSION_TTL_S
     #: Argon2id cost (RFC 9106 second recommended option by default).
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = limits.ARGON2_TIME_COST
+    argon2_memory_kib: int = limits.ARGON2_MEMORY_KIB
     #: Argon2id hashes/checks running at once per node, and waiting for a
     #: thread; past both a login gets 429 ``too_many_requests``.
     argon2_max_concurrent: int = limits.ARGON2_MAX_CONCURRENT

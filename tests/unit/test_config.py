@@ -272,3 +272,21 @@ def test_documented_limits_match_the_defaults() -> None:
     for name, value in documented.items():
         assert name in FIELDS, f"docs name a setting {name!r} that does not exist"
         assert getattr(defaults, name) == value, name
+
+
+def test_every_numeric_setting_defaults_to_its_named_limit() -> None:
+    """One source for every limit: each numeric setting's default is the
+    constant of the same name in protocol/limits.py, where its reason is
+    written (``port`` is an address, not a limit)."""
+    import dataclasses
+
+    from desklink.protocol import limits
+
+    checked = 0
+    for f in dataclasses.fields(Settings):
+        default = f.default
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and f.name != "port":
+            assert hasattr(limits, f.name.upper()), f"{f.name} has no constant {f.name.upper()} in protocol/limits.py"
+            assert getattr(limits, f.name.upper()) == default, f.name
+            checked += 1
+    assert checked >= 40

@@ -187,3 +187,38 @@ MAX_LIST_OFFSET = 1_000_000_000
 #: bytes: a write that runs out of space fails, so the load balancer should
 #: send new work elsewhere before it does.
 MIN_FREE_DISK_BYTES = 64 * 1024 * 1024
+
+
+# Requests, presence and accounts (the server's settings default to these).
+
+#: Requests one address may have waiting or in chat at once: a person asks
+#: one or two questions at a time; a script asking hundreds is refused
+#: without storing anything.
+MAX_OPEN_REQUESTS_PER_IP = 3
+#: A request nobody accepts expires after this many seconds (half an hour:
+#: longer than any queue should be, short enough that a visitor is told).
+REQUEST_EXPIRY_S = 1800.0
+#: A waiting visitor whose help box has been gone this long is abandoned
+#: (long enough to survive a reload or a flaky connection).
+VISITOR_GRACE_S = 120.0
+#: How often the sweeper looks for expired and abandoned requests.
+SWEEP_INTERVAL_S = 5.0
+#: How often every node reads new access changes (a user's role, queues or
+#: status) and re-checks that user's open sockets: a change reaches every
+#: socket on every node within this, whoever made it.
+ACCESS_POLL_INTERVAL_S = 0.5
+#: A rep's presence expires this long after the last heartbeat (heartbeats
+#: come every third of it), so a console that died is not counted for long.
+PRESENCE_TTL_S = 30.0
+#: Failed logins allowed per account and per address within the window;
+#: past them each attempt waits a backoff that doubles from the base.
+LOGIN_ATTEMPTS_PER_ACCOUNT = 5
+LOGIN_ATTEMPTS_PER_IP = 20
+LOGIN_WINDOW_S = 900.0
+LOGIN_BACKOFF_BASE_S = 2.0
+#: A console login lasts a working day.
+AUTH_SESSION_TTL_S = 12 * 3600.0
+#: Argon2id cost for new hashes: RFC 9106's second recommended option
+#: (3 passes over 64 MiB).
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_KIB = 65536
