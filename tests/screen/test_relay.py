@@ -143,3 +143,27 @@ async def test_only_the_holder_or_a_supervisor_may_view(server: ServerProcess, a
         await ViewerClient.connect(server, chat.username + "x", "another rep password", chat.session_id)
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(f"{server.ws_url}/ws/viewer?session={chat.session_id}", origin=server.url)
+
+
+async def test_a_watching_supervisor_cannot_switch_the_monitor(server: ServerProcess, admin: AdminAPI, chat: Chat) -> None:
+    """Watchers look; only the rep holding the session acts, choosing the
+    monitor included (before, a watcher's screen.select reached the agent)."""
+    admin.user(chat.username + "sel", "supervisor password", role="supervisor")
+    rep_view = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    watcher = await ViewerClient.connect(server, chat.username + "sel", "supervisor password", chat.session_id)
+    agent = await ScriptedAgent.join(server, (await chat.offer())["code"])
+    await agent.ws.send(json.dumps({"t": "consent", "view": True}))
+    monitors = [{"index": 1, "width": 64, "height": 48, "primary": True}, {"index": 2, "width": 64, "height": 48}]
+    await agent.ws.send(json.dumps({"t": "screen.info", "monitors": monitors, "selected": 1}))
+    await rep_view.wait_status("sharing")
+    await watcher.send({"t": "screen.select", "monitor": 2})
+    assert (await watcher.expect_error())["code"] == "forbidden"
+    await rep_view.send({"t": "screen.select", "monitor": 1})
+    # On the agent's one socket, the rep's select arrives and the watcher's,
+    # sent first, never did.
+    got = await agent.next_control("screen.select")
+    assert got["monitor"] == 1
+    assert [m for m in agent.control if m["t"] == "screen.select"] == [got]
+    await agent.ws.close()
+    await rep_view.close()
+    await watcher.close()
