@@ -211,7 +211,8 @@ class CpuMeter:
     :meth:`stop` returns a :class:`CpuUsage`. Usable for any process this
     bench can read in ``/proc`` (the server, the agent, Xvfb, this process).
 
-    Each process is read at both ends of the window. One that appears inside
+    Each process is read at both ends of the window (at the end: the
+    group's processes then, and those read at the start). One that appears inside
     the window is counted from zero (all its life, which is inside the
     window); one that ended inside it is left out (its final ticks are gone
     with it). Each :meth:`stop` measures from the last :meth:`start`, so one
@@ -224,9 +225,14 @@ class CpuMeter:
         self._machine0 = 0.0
         self._start: dict[str, dict[int, float]] = {}
 
-    def _read(self, pids: Pids) -> dict[int, float]:
+    @staticmethod
+    def _pids(pids: Pids) -> list[int]:
+        return [pids] if isinstance(pids, int) else list(pids())
+
+    @staticmethod
+    def _read(pids: Iterable[int]) -> dict[int, float]:
         out: dict[int, float] = {}
-        for pid in [pids] if isinstance(pids, int) else pids():
+        for pid in pids:
             try:
                 out[pid] = cpu_seconds(pid)
             except (ProcessLookupError, OSError, IndexError, ValueError):
@@ -234,7 +240,7 @@ class CpuMeter:
         return out
 
     def start(self) -> CpuMeter:
-        self._start = {name: self._read(pids) for name, pids in self.groups.items()}
+        self._start = {name: self._read(self._pids(pids)) for name, pids in self.groups.items()}
         self._machine0 = machine_busy_seconds()
         self._t0 = time.monotonic()
         return self
@@ -245,7 +251,9 @@ class CpuMeter:
         used: dict[str, float] = {}
         for name, pids in self.groups.items():
             before = self._start.get(name, {})
-            now = self._read(pids)
+            # A process read at the start still counts if it left the group
+            # alive (a child re-parented away from the group's root).
+            now = self._read(set(self._pids(pids)) | set(before))
             used[name] = sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in now.items())
         return CpuUsage(wall, used, machine)
 
