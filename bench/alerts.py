@@ -24,12 +24,8 @@ import http.cookiejar
 import json
 import math
 import os
-import platform
 import re
-import resource
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +35,21 @@ from typing import Any
 
 import httpx
 import websockets
+from _measure import (
+    CpuMeter,
+    CpuUsage,
+    PySpy,
+    Table,
+    find_py_spy,
+    load_average,
+    machine_line,
+    percentile,
+    raise_nofile,
+    read_collapsed,
+    rss_kib,
+    share_lines,
+    versions,
+)
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from desklink.testing import LOGIN_RETRIES, AdminAPI, ServerProcess
@@ -77,105 +88,16 @@ OTHERS_LABEL = "CPU meanwhile: bench's PostgreSQL+Redis / unrelated procs"
 WAIT_S = 30.0
 
 
-# ----------------------------------------------------------------- statistics
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return math.nan
-    s = sorted(values)
-    pos = (len(s) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-class Table:
-    """Collects result rows and prints them aligned."""
-
-    HEAD = ("figure", "n", "p50", "p90", "p99", "max", "unit")
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, ...]] = []
-        self.notes: list[str] = []
-
-    def dist(self, name: str, values_s: Sequence[float], unit: str = "ms") -> tuple[str, ...]:
-        scale = 1000.0 if unit == "ms" else 1.0
-        v = [x * scale for x in values_s]
-        row = (
-            name,
-            str(len(v)),
-            *(f"{percentile(v, q):.1f}" if v else "-" for q in (50, 90, 99)),
-            f"{max(v):.1f}" if v else "-",
-            unit,
-        )
-        self.rows.append(row)
-        print("  " + self.fmt_row(row), flush=True)
-        return row
-
-    def value(self, name: str, value: str, unit: str = "") -> None:
-        row = (name, "", value, "", "", "", unit)
-        self.rows.append(row)
-        print("  " + self.fmt_row(row), flush=True)
-
-    def section(self, title: str) -> None:
-        self.rows.append((f"-- {title}",))
-        print(f"\n== {title}", flush=True)
-
-    def fmt_row(self, row: tuple[str, ...]) -> str:
-        if len(row) == 1:
-            return row[0]
-        widths = (58, 6, 9, 9, 9, 9, 6)
-        return (
-            f"{row[0]:<{widths[0]}}"
-            + "".join(f"{c:>{w}}" for c, w in zip(row[1:6], widths[1:6], strict=True))
-            + f"  {row[6]}"
-        )
-
-    def print(self) -> None:
-        print("\n" + "=" * 118)
-        print(self.fmt_row(self.HEAD))
-        print("-" * 118)
-        for row in self.rows:
-            print(self.fmt_row(row) if len(row) > 1 else "\n" + row[0])
-        print("=" * 118)
-        for note in self.notes:
-            print("note: " + note)
-
-
 # ----------------------------------------------------------------- processes
-def proc_rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` (10 ms resolution)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
-def system_busy_s() -> float:
-    """CPU seconds all processes of the machine spent busy (from /proc/stat)."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
 #: Set by main(): the bench's PostgreSQL database (its backends' CPU is the
 #: bench's work) and whether Redis is in use.
 BACKENDS = {"pg_db": "", "redis": False}
 
 
-def backends_cpu() -> dict[int, float]:
-    """CPU seconds per process of this bench's PostgreSQL backends (matched by
-    database name) and of redis-server (shared, so all of it is counted)."""
-    out: dict[int, float] = {}
+def backend_pids() -> list[int]:
+    """This bench's PostgreSQL backends (matched by database name) and
+    redis-server (shared, so all of it is counted)."""
+    out: list[int] = []
     if not BACKENDS["pg_db"] and not BACKENDS["redis"]:
         return out
     for entry in os.listdir("/proc")[:100_000]:
@@ -190,44 +112,22 @@ def backends_cpu() -> dict[int, float]:
                         continue
             elif not (comm == "redis-server" and BACKENDS["redis"]):
                 continue
-            out[int(entry)] = proc_cpu_s(int(entry))
-        except (OSError, ValueError, IndexError):
+            out.append(int(entry))
+        except OSError:
             continue
     return out
 
 
-class CpuWindow:
-    """Server, bench-client, PostgreSQL/Redis and everything-else CPU over a
-    stretch of time (the machine is shared: other people's tests count)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.backends = backends_cpu()
-        self.t, self.server, self.client, self.system = time.monotonic(), proc_cpu_s(pid), time.process_time(), system_busy_s()
-
-    def split(self) -> tuple[float, float]:
-        """(this bench's PostgreSQL backends + Redis cores, cores of everything
-        else but server and bench), averaged over the window."""
-        wall = time.monotonic() - self.t
-        system = system_busy_s() - self.system
-        server = proc_cpu_s(self.pid) - self.server
-        client = time.process_time() - self.client
-        backends = sum(max(0.0, cpu - self.backends.get(pid, 0.0)) for pid, cpu in backends_cpu().items())
-        if wall <= 0:
-            return 0.0, 0.0
-        return backends / wall, max(0.0, (system - server - client - backends) / wall)
-
-    def describe(self) -> str:
-        backends, others = self.split()
-        return f"{backends:.2f} / {others:.2f}"
+def meanwhile_meter(server_pid: int) -> CpuMeter:
+    """Server, this bench, its PostgreSQL/Redis and (as ``others``)
+    everything else, over a phase: the machine is shared, other people's
+    tests count. Started; :func:`describe_meanwhile` reads it."""
+    return CpuMeter({"server": server_pid, "bench": os.getpid(), "backends": backend_pids}).start()
 
 
-def raise_nofile() -> tuple[int, int]:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)
+def describe_meanwhile(usage: CpuUsage) -> str:
+    """``backends cores / everything-else cores`` for the OTHERS_LABEL row."""
+    return f"{usage.cores('backends'):.2f} / {usage.others_cores:.2f}"
 
 
 class Deadline:
@@ -407,25 +307,14 @@ class Bench:
         if not self.args.profile:
             yield
             return
-        out = os.path.join(self.args.profile, f"server-{name}.txt")
-        cmd = [self.args.py_spy, "record", "-p", str(self.server.proc.pid), "--rate", "250", "--nonblocking",  # type: ignore[union-attr]
-               "--threads", "--format", "raw", "-o", out]
-        if self.args.profile_mode == "wall":
-            cmd.append("--idle")  # also sample threads that wait (select, the GIL, locks)
-        log = open(out + ".log", "w")  # noqa: SIM115 (closed below)
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        # wall: --idle, so threads that wait (select, the GIL, locks) are sampled too.
+        spy = PySpy(self.server.proc.pid, Path(self.args.profile) / f"server-{name}.txt", rate=250,  # type: ignore[union-attr]
+                    idle=self.args.profile_mode == "wall", executable=self.args.py_spy)
         await asyncio.sleep(1.0)  # py-spy attaches
         try:
             yield
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-            log.close()
-            self.profiles.append(out)
+            self.profiles.append(str(await asyncio.to_thread(spy.stop)))
 
     # ------------------------------------------------------------------ setup
     def create_accounts(self, n_support: int, n_chat: int) -> None:
@@ -539,11 +428,11 @@ class Bench:
         await self.cancel_request(answer["request_id"], answer["token"], self.connected)
         await self.ensure_connected(0)
         await asyncio.sleep(1.0)
-        rss0 = proc_rss_kib(pid)
+        rss0 = rss_kib(pid)
         took = await self.connect_reps(self.reps[:n])
         self.connected = list(self.reps[:n])
         await asyncio.sleep(2.0)
-        rss1 = proc_rss_kib(pid)
+        rss1 = rss_kib(pid)
         t.section(f"4. memory per connected online rep ({n} reps)")
         t.value("server VmRSS before connecting", f"{rss0 / 1024:.1f}", "MiB")
         t.value(f"server VmRSS with {n} reps online", f"{rss1 / 1024:.1f}", "MiB")
@@ -564,7 +453,8 @@ class Bench:
         server_cpu = client_cpu = 0.0
         counted = 0
         missing = 0
-        window = CpuWindow(pid)
+        window = meanwhile_meter(pid)
+        per_round = CpuMeter({"server": pid, "bench": os.getpid()})
         for rnd in range(args.warmup + args.rounds):
             if self.deadline.over():
                 self.incomplete.append(f"fan-out {size}: stopped after {rnd} rounds (time limit)")
@@ -582,7 +472,7 @@ class Bench:
                         done.set()
 
             self.hook.fn = hook
-            cpu_s0, cpu_c0 = proc_cpu_s(pid), time.process_time()
+            per_round.start()
             try:
                 answer, t0, t_answer = await self.submit(marker)
                 ok = True
@@ -592,7 +482,7 @@ class Bench:
                     ok = False
             finally:
                 self.hook.fn = None
-            cpu_s1, cpu_c1 = proc_cpu_s(pid), time.process_time()
+            cpu = per_round.stop()
             rid = answer["request_id"]
             stamps = []
             for rep in reps:
@@ -610,8 +500,8 @@ class Bench:
                     self.fanout_rounds.append((size, t0, t0 + min(stamps), t0 + max(stamps)))
                 every += stamps
                 answers.append(t_answer - t0)
-                server_cpu += cpu_s1 - cpu_s0
-                client_cpu += cpu_c1 - cpu_c0
+                server_cpu += cpu.cpu_s["server"]
+                client_cpu += cpu.cpu_s["bench"]
             await self.cancel_request(rid, answer["token"], reps)
         t.section(f"1. alert fan-out, {size} reps online ({counted} rounds, {args.warmup} warm-up rounds not counted)")
         t.dist("last rep alerted (per round)", last)
@@ -621,7 +511,7 @@ class Bench:
         if counted:
             t.value("server CPU per round, submit until last alert", f"{server_cpu / counted * 1000:.0f}", "ms")
             t.value("bench-client CPU per round, same window", f"{client_cpu / counted * 1000:.0f}", "ms")
-        t.value(OTHERS_LABEL, window.describe(), "cores")
+        t.value(OTHERS_LABEL, describe_meanwhile(window.stop()), "cores")
         if missing:
             t.value("alerts that did not arrive", str(missing))
             self.incomplete.append(f"fan-out {size}: {missing} alerts missing")
@@ -640,7 +530,7 @@ class Bench:
         rounds = 0
         bad: list[str] = []
         race_ids: list[str] = []
-        window = CpuWindow(self.server.proc.pid)  # type: ignore[union-attr]
+        window = meanwhile_meter(self.server.proc.pid)  # type: ignore[union-attr]
         for rnd in range(args.race_rounds):
             if self.deadline.over():
                 self.incomplete.append(f"accept race: stopped after {rnd} rounds (time limit)")
@@ -735,7 +625,7 @@ class Bench:
         t.dist(f"time to write all {size} accepts (client side)", send_spread)
         t.value("rounds with exactly one winner (sockets)", f"{winners_ok}/{rounds}")
         t.value("raced requests with exactly one session (store)", f"{store_ok}/{len(race_ids)}")
-        t.value(OTHERS_LABEL, window.describe(), "cores")
+        t.value(OTHERS_LABEL, describe_meanwhile(window.stop()), "cores")
         for line in bad[:10]:
             t.notes.append("accept race: " + line)
         if bad:
@@ -867,11 +757,9 @@ class Bench:
         try:
             tasks = [asyncio.create_task(s.run(stop_at)) for s in senders]
             await asyncio.sleep(max(0.0, warm_end - pc()))
-            cpu0 = proc_cpu_s(pid), time.process_time()
-            window = CpuWindow(pid)
+            window = meanwhile_meter(pid)
             await asyncio.sleep(max(0.0, stop_at - pc()))
-            cpu1 = proc_cpu_s(pid), time.process_time()
-            others = window.describe()
+            cpu = window.stop()
             t_stop = pc()
             await asyncio.wait(tasks, timeout=WAIT_S)
             drain_end = time.monotonic() + 10
@@ -905,13 +793,9 @@ class Bench:
             "msg/s",
         )
         t.dist("send -> delivery to the other side", latencies)
-        t.value(
-            "server CPU busy during the window", f"{(cpu1[0] - cpu0[0]) / args.chat_seconds * 100:.0f}", "% of 1 core"
-        )
-        t.value(
-            "bench-client CPU busy during the window", f"{(cpu1[1] - cpu0[1]) / args.chat_seconds * 100:.0f}", "% of 1 core"
-        )
-        t.value(OTHERS_LABEL, others, "cores")
+        t.value("server CPU busy during the window", f"{cpu.cores('server') * 100:.0f}", "% of 1 core")
+        t.value("bench-client CPU busy during the window", f"{cpu.cores('bench') * 100:.0f}", "% of 1 core")
+        t.value(OTHERS_LABEL, describe_meanwhile(cpu), "cores")
         if undelivered or error_codes:
             t.value("sent / undelivered after drain / error replies", f"{sent_total} / {undelivered} / {error_codes}")
             self.incomplete.append(f"chat {pairs} pairs: {undelivered} undelivered, errors {error_codes}")
@@ -972,16 +856,10 @@ def redis_cleanup(prefix: str) -> int:
     return removed
 
 
-def versions() -> str:
-    from importlib.metadata import version
-
-    return ", ".join(f"{p} {version(p)}" for p in ("websockets", "uvicorn", "starlette", "sqlalchemy", "msgspec"))
-
-
 # ---------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ints = lambda s: [int(x) for x in s.split(",") if x.strip()]  # noqa: E731
+    ints = lambda s: [int(x) for x in s.split(",") if x.strip()]
     p.add_argument("--reps", type=ints, default=[100, 500, 1000], help="fan-out sizes (default 100,500,1000)")
     p.add_argument("--rounds", type=int, default=20, help="counted fan-out rounds per size (default 20)")
     p.add_argument("--warmup", type=int, default=2, help="uncounted fan-out rounds first (default 2)")
@@ -1002,7 +880,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", metavar="DIR", help="sample the server with py-spy per phase into DIR")
     p.add_argument("--profile-mode", choices=["wall", "cpu"], default="wall",
                    help="wall: every sample, waiting included (default); cpu: only threads on a CPU")
-    p.add_argument("--py-spy", default=str(Path(sys.executable).with_name("py-spy")), help="py-spy executable")
+    p.add_argument("--py-spy", default=find_py_spy(), help="py-spy executable")
     p.add_argument("--max-seconds", type=float, default=900.0, help="stop starting new rounds after this (default 900)")
     args = p.parse_args(argv)
     args.race_rounds = args.rounds if args.race_rounds is None else args.race_rounds
@@ -1093,11 +971,9 @@ def main(argv: list[str] | None = None) -> int:
     server = ServerProcess(env=env)
     try:
         server.start(timeout=60)
-        affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
         print("DeskLink benchmark (bench/alerts.py)")
-        print(f"  CPUs: {os.cpu_count()} (usable by this process: {affinity}); {platform.machine()} {platform.platform()}; "
-              f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"  Python {platform.python_version()} ({sys.executable}); {versions()}")
+        print(f"  {machine_line()}")
+        print(f"  {sys.executable}; {versions()}")
         print(f"  store: {db_desc}; broker: {broker_desc}")
         print(f"  server: pid {server.proc.pid} on {server.url}; raised limits: "  # type: ignore[union-attr]
               + ", ".join(f"{k}={v}" for k, v in BENCH_SERVER_ENV.items()) + "; fast Argon2 (FAST_HASH_ENV)"
@@ -1131,7 +1007,7 @@ def main(argv: list[str] | None = None) -> int:
     incomplete = bench.incomplete if bench is not None else ["the run did not finish"]
     for line in incomplete:
         print("INCOMPLETE: " + line)
-    print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}; total time {time.monotonic() - started:.0f} s")
+    print(f"load average at end {load_average()}; total time {time.monotonic() - started:.0f} s")
     return 1 if incomplete else 0
 
 
@@ -1220,25 +1096,21 @@ def analyse_trace(
 
 
 def summarise_profile(path: str, top: int = 18) -> None:
-    """Print where a py-spy raw profile (--idle --threads) spent the samples."""
+    """Print where a py-spy raw profile (--idle --threads) spent the samples:
+    per thread, then the event-loop thread's busy share, self time and the
+    inclusive frames of the libraries on the request path."""
     threads: dict[str, int] = {}
     main_idle = main_total = 0
     self_counts: dict[str, int] = {}
     incl: dict[str, int] = {}
     try:
-        lines = open(path).read().splitlines()
+        stacks = list(read_collapsed(path))
     except OSError as exc:
         print(f"profile {path}: {exc}")
         return
-    for line in lines:
-        stack, _, n = line.rpartition(" ")
-        if not stack or not n.isdigit():
-            continue
-        count = int(n)
-        frames = stack.split(";")
-        thread = frames[0]
+    for thread, frames, count in stacks:
         threads[thread] = threads.get(thread, 0) + count
-        if "MainThread" not in thread:
+        if "MainThread" not in thread or not frames:
             continue
         main_total += count
         leaf = frames[-1]
@@ -1246,7 +1118,7 @@ def summarise_profile(path: str, top: int = 18) -> None:
             main_idle += count
             continue
         self_counts[leaf] = self_counts.get(leaf, 0) + count
-        for fr in set(frames[1:]):
+        for fr in set(frames):
             incl[fr] = incl.get(fr, 0) + count
     print(f"\npy-spy profile {path}: {sum(threads.values())} samples over {len(threads)} threads")
     for thread, count in sorted(threads.items(), key=lambda kv: -kv[1])[:6]:
@@ -1256,18 +1128,11 @@ def summarise_profile(path: str, top: int = 18) -> None:
     busy = main_total - main_idle
     print(f"  main (event loop) thread: {100 * busy / main_total:.0f}% busy, {100 * main_idle / main_total:.0f}% idle in select")
     print("  top self time on the main thread (% of its busy samples):")
-    for leaf, count in sorted(self_counts.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"    {100 * count / busy:5.1f}%  {leaf}")
+    print("\n".join(share_lines(self_counts, busy, top)))
     print("  top inclusive (desklink / uvicorn / starlette / websockets / sqlalchemy / aiosqlite / gc) frames:")
     keep = ("desklink/", "uvicorn/", "starlette/", "websockets/", "sqlalchemy/", "aiosqlite/", "redis/", "asyncpg/",
             "zlib", "compress")
-    shown = 0
-    for frame, count in sorted(incl.items(), key=lambda kv: -kv[1]):
-        if any(k in frame for k in keep):
-            print(f"    {100 * count / busy:5.1f}%  {frame}")
-            shown += 1
-            if shown >= top:
-                break
+    print("\n".join(share_lines({f: c for f, c in incl.items() if any(k in f for k in keep)}, busy, top)))
 
 
 if __name__ == "__main__":

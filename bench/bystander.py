@@ -37,7 +37,6 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import socket
 import sys
 import time
@@ -49,7 +48,15 @@ import httpx
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from alerts import CpuWindow, Table, proc_cpu_s, proc_rss_kib, raise_nofile, versions
+from _measure import (
+    CpuMeter,
+    Table,
+    load_average,
+    machine_line,
+    raise_nofile,
+    rss_kib,
+    versions,
+)
 
 from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
 
@@ -280,7 +287,7 @@ class RssSampler:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(OSError, RuntimeError):
-                self.samples.append(proc_rss_kib(self.pid))
+                self.samples.append(rss_kib(self.pid))
             await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
@@ -291,7 +298,7 @@ class RssSampler:
 async def phase(args: argparse.Namespace, server: ServerProcess, by: Bystander, kind: str, table: Table) -> None:
     pid = server.proc.pid  # type: ignore[union-attr]
     table.section(f"{kind}: bystander chat while {describe(kind, args)}")
-    rss_before = proc_rss_kib(pid)
+    rss_before = rss_kib(pid)
     flooder: asyncio.subprocess.Process | None = None
     if kind != "baseline":
         cmd = [sys.executable, __file__, "--flooder", kind, "--url", server.url, "--seconds", str(args.seconds + 1.0),
@@ -302,21 +309,20 @@ async def phase(args: argparse.Namespace, server: ServerProcess, by: Bystander, 
         flooder = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
         await asyncio.sleep(1.0)  # let the flood build up before measuring
     rss = RssSampler(pid)
-    cpu = CpuWindow(pid)
-    server_cpu0 = proc_cpu_s(pid)
-    t0 = time.monotonic()
+    # The flooder is a child of this process but a group of its own: the
+    # "everything else" figure is then CPU neither side of the test used.
+    meter = CpuMeter({"server": pid, "bench": os.getpid(), "flooder": lambda: [flooder.pid] if flooder else []}).start()
     try:
         echo, delivered, lost = await by.run(args.seconds, args.rate, kind)
     finally:
-        wall = time.monotonic() - t0
-        server_cpu = (proc_cpu_s(pid) - server_cpu0) / wall
-        others = cpu.describe()
+        cpu = meter.stop()
         await rss.stop()
     table.dist("visitor's chat message -> its echo to the visitor", echo)
     table.dist("visitor's chat message -> delivered to the rep", delivered)
     table.value("bystander messages sent / not delivered", f"{int(args.seconds * args.rate)} / {lost}")
-    table.value("server CPU busy", f"{server_cpu:.2f}", "cores")
-    table.value("CPU meanwhile: bench's PostgreSQL+Redis / everything else", others, "cores")
+    table.value("server CPU busy", f"{cpu.cores('server'):.2f}", "cores")
+    table.value("CPU meanwhile: flooder / bystander / everything else",
+                f"{cpu.cores('flooder'):.2f} / {cpu.cores('bench'):.2f} / {cpu.others_cores:.2f}", "cores")
     if flooder is not None:
         raw, _ = await asyncio.wait_for(flooder.communicate(), 120)
         out = raw.decode().strip()
@@ -334,7 +340,7 @@ async def phase(args: argparse.Namespace, server: ServerProcess, by: Bystander, 
             table.value("flood: outcomes", outcomes or "-")
     peak = max(rss.samples, default=rss_before)
     table.value("server RSS before / peak / after", f"{rss_before / 1024:.0f} / {peak / 1024:.0f} / "
-                f"{proc_rss_kib(pid) / 1024:.0f}", "MiB")
+                f"{rss_kib(pid) / 1024:.0f}", "MiB")
     if by.errors:
         table.notes.append(f"{kind}: bystander got {len(by.errors)} error messages, first {by.errors[0][:200]}")
         by.errors.clear()
@@ -397,11 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         server.start(timeout=60)
-        affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
         print("DeskLink bystander benchmark (bench/bystander.py)")
-        print(f"  CPUs: {os.cpu_count()} (usable by this process: {affinity}); {platform.machine()} {platform.platform()}; "
-              f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"  Python {platform.python_version()}; {versions()}")
+        print(f"  {machine_line()}")
+        print(f"  {versions()}")
         print(f"  server: pid {server.proc.pid} on {server.url} (SQLite, in-process broker); "  # type: ignore[union-attr]
               + ", ".join(f"{k}={v}" for k, v in env.items()) + f"; RLIMIT_NOFILE {nofile[0]}")
         print(f"  bystander: one visitor and one rep from 127.0.0.1, {args.rate:g} messages/s for {args.seconds:g} s "
@@ -416,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"server log: {len(noisy)} error lines, first ones:")
         for line in noisy[:5]:
             print("  " + line)
-    print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}; total time {time.monotonic() - started:.0f} s")
+    print(f"load average at end {load_average()}; total time {time.monotonic() - started:.0f} s")
     return 0
 
 

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
+from _measure import Table, machine_line
 
-from desklink.testing import AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient
+from desklink.testing import (
+    AdminAPI,
+    RepClient,
+    ServerProcess,
+    ViewerClient,
+    VisitorClient,
+)
 from desklink.testing_x import XDisplay
 
 TARGET = textwrap.dedent(
@@ -58,13 +63,9 @@ BUSY = textwrap.dedent(
 CENTRE = (250, 250)  # screen pixel inside the target square
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
 async def measure(viewer: ViewerClient, kind: str, count: int, busy: bool) -> list[float]:
-    out = []
+    """Seconds from sending each event to the viewer's canvas showing the flip."""
+    out: list[float] = []
     for i in range(count):
         if busy:  # a busy screen never settles: just space the events out
             await asyncio.sleep(0.3)
@@ -83,7 +84,7 @@ async def measure(viewer: ViewerClient, kind: str, count: int, busy: bool) -> li
         while True:
             await asyncio.sleep(0.0005)
             if int(viewer.canvas.rgb[CENTRE[1], CENTRE[0]].sum()) != before:
-                out.append((time.monotonic() - sent) * 1000)
+                out.append(time.monotonic() - sent)
                 break
             if time.monotonic() - sent > 5:
                 print(f"  event {i}: no change within 5 s", file=sys.stderr)
@@ -93,12 +94,12 @@ async def measure(viewer: ViewerClient, kind: str, count: int, busy: bool) -> li
 
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=60)
-    ap.add_argument("--size", default="1920x1080")
+    ap.add_argument("--events", type=int, default=60, help="events of each kind per load (default 60)")
+    ap.add_argument("--size", default="1920x1080", help="Xvfb screen size (default 1920x1080)")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
-    print(f"Input-to-photon latency (bench/input_latency.py): Xvfb {w}x{h}, {os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.2f}")
+    print(f"Input-to-photon latency (bench/input_latency.py): Xvfb {w}x{h}")
+    print(f"  {machine_line()}", flush=True)
     with XDisplay(w, h) as display, ServerProcess() as server:
         work = Path(server.data_dir)
         (work / "target.py").write_text(TARGET)
@@ -141,12 +142,11 @@ async def main() -> None:
                 await asyncio.sleep(1)
             for kind in ("key", "click"):
                 results[f"{kind}, {load}"] = await measure(viewer, kind, args.events, load == "busy")
-        print(f"{'event':<14}{'n':>5}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}  ms")
+        table = Table(live=False)
         for name, values in results.items():
-            if values:
-                print(f"{name:<14}{len(values):>5}{statistics.median(values):>9.1f}{pct(values, 90):>9.1f}"
-                      f"{pct(values, 99):>9.1f}{max(values):>9.1f}")
-        print("aim: p50 under 50 ms, p99 under 100 ms")
+            table.dist(f"{name}: event sent -> flipped square on the viewer", values)
+        table.notes.append("aim: p50 under 50 ms, p99 under 100 ms")
+        table.print()
         await viewer.send({"t": "screen.stop"})
         await viewer.close()
         await rep.close()

@@ -15,13 +15,12 @@ Run: .venv/bin/python bench/overlay.py
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 import tkinter as tk
 
 import numpy as np
+from _measure import Table, machine_line
 
 from desklink.agent.overlay import Board, OverlayWindow
 from desklink.agent.overlay.draw import DRAW_POLL_MS, DrawMode
@@ -30,15 +29,9 @@ from desklink.protocol import limits
 from desklink.testing_x import XDisplay
 
 W, H = 1920, 1080
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
-def row(name: str, ms: list[float]) -> None:
-    print(f"{name:44s} n={len(ms):4d}  p50 {pct(ms, 50):7.2f}  p90 {pct(ms, 90):7.2f}  p99 {pct(ms, 99):7.2f}  max {max(ms):7.2f} ms")
+pc = time.perf_counter
+#: Every figure, in seconds; printed in ms at the end.
+TABLE = Table()
 
 
 def stroke(points: list[list[int]], width: int, sid: str = "s") -> dict[str, object]:
@@ -57,12 +50,12 @@ def bench_rasterize() -> None:
     circle = np.stack([960 + 500 * np.cos(t), 540 + 500 * np.sin(t)], 1).astype(int).tolist()
     zigzag = [[int(x), 100 if i % 2 else 1000] for i, x in enumerate(np.linspace(0, W - 1, n))]
     for name, pts, width in [("walk, 8 px", walk(n), 8), ("circle r=500, 32 px", circle, 32), ("zigzag full height, 4 px", zigzag, 4)]:
-        ms = []
+        took = []
         for _ in range(30):
-            t0 = time.perf_counter()
+            t0 = pc()
             rasterize_box(stroke(pts, width), W, H)
-            ms.append((time.perf_counter() - t0) * 1000)
-        row(f"rasterize 2000 points, {name}", ms)
+            took.append(pc() - t0)
+        TABLE.dist(f"rasterize 2000 points, {name}", took, digits=2)
 
 
 def bench_mask() -> None:
@@ -72,13 +65,13 @@ def bench_mask() -> None:
         for i in range(n):
             board.apply(stroke(walk(400, i + 1), 8, f"s{i}"))
         board.mask(frame.copy())
-        ms = []
+        took = []
         for _ in range(50):
             img = frame.copy()
-            t0 = time.perf_counter()
+            t0 = pc()
             board.mask(img)
-            ms.append((time.perf_counter() - t0) * 1000)
-        row(f"mask 1080p capture, {n} strokes ({int(board.covered().sum())} px)", ms)
+            took.append(pc() - t0)
+        TABLE.dist(f"mask 1080p capture, {n} strokes ({int(board.covered().sum())} px)", took, digits=2)
 
 
 def bench_ink() -> None:
@@ -111,12 +104,12 @@ def bench_ink() -> None:
         by_len: dict[str, list[float]] = {"< 200 points": [], "200-999 points": [], ">= 1000 points": []}
         every: list[float] = []
         mode.closed = True  # the bench pumps by hand, timing each pump
-        started = time.perf_counter()
+        started = pc()
         while proc.poll() is None or mode.pen.current is not None:
             root.update()
-            t0 = time.perf_counter()
+            t0 = pc()
             changed = mode.pump()
-            dt = (time.perf_counter() - t0) * 1000
+            dt = pc() - t0
             if changed:
                 every.append(dt)
                 pts = len(mode.pen.current["points"]) if mode.pen.current else 0
@@ -124,22 +117,26 @@ def bench_ink() -> None:
                 by_len[key].append(dt)
             board.mask(capture.copy())  # the agent's capture worker, which lets removed pixels go
             time.sleep(DRAW_POLL_MS / 1000)
-            if time.perf_counter() - started > 60:
+            if pc() - started > 60:
                 break
         proc.wait(10)
-        row("ink: one draw-mode pump (all)", every)
-        for key, ms in by_len.items():
-            if ms:
-                row(f"ink: pump, stroke {key}", ms)
-        print(f"ink: {len(sent)} stroke(s) sent, {sum(len(m['points']) for m in sent)} points in all")  # type: ignore[arg-type, misc]
+        TABLE.dist("ink: one draw-mode pump (all)", every, digits=2)
+        for key, took in by_len.items():
+            if took:
+                TABLE.dist(f"ink: pump, stroke {key}", took, digits=2)
+        points = sum(len(m["points"]) for m in sent)  # type: ignore[arg-type, misc]
+        TABLE.value("ink: strokes sent / points in all", f"{len(sent)} / {points}")
         holder["o"].destroy()
         root.destroy()
 
 
 if __name__ == "__main__":
-    load = os.getloadavg()
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    print("Annotation costs at 1920x1080 (bench/overlay.py)")
+    print(f"  {machine_line()}", flush=True)
+    TABLE.section("rasterize")
     bench_rasterize()
+    TABLE.section("mask")
     bench_mask()
+    TABLE.section("the visitor's ink on Xvfb")
     bench_ink()
-    print("(nearest-rank percentiles)")
+    TABLE.print()

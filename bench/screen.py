@@ -37,13 +37,12 @@ import platform
 import random
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,14 +51,34 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
+from _measure import (
+    CpuMeter,
+    Pids,
+    PySpy,
+    descendants,
+    machine_busy_seconds,
+    percentile,
+    read_collapsed,
+    share_lines,
+)
+from _rfb import RFBClient
 
-from _rfb import RFBClient  # noqa: E402
-from desklink.testing import AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, free_port  # noqa: E402
-from desklink.testing_x import XDisplay  # noqa: E402
+from desklink.protocol import screen
+from desklink.testing import (
+    AdminAPI,
+    RepClient,
+    ServerProcess,
+    ViewerClient,
+    VisitorClient,
+    free_port,
+)
+from desklink.testing_x import XDisplay
 
 W, H = 1920, 1080
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: Largest message the bench's viewer reads (ViewerClient.connect's
+#: websockets ``max_size``); the bench measures, the server enforces.
+VIEWER_MAX_MESSAGE = 2**23
 XTERM_FONT = ("-fa", "DejaVu Sans Mono", "-fs", "11")
 #: An xterm filling the 1920x1080 screen with that font (9 x 19 px cells).
 FULL_XTERM = "211x56+0+0"
@@ -199,84 +218,6 @@ root.mainloop()
 """
 
 
-# ----------------------------------------------------------------- processes
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of one process, clock ticks (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs from /proc/stat."""
-    with open("/proc/stat") as f:
-        vals = [int(v) for v in f.readline().split()[1:]]
-    idle = vals[3] + vals[4]
-    return sum(vals) - idle, sum(vals)
-
-
-class CpuMeter:
-    """CPU of named process groups over a window. Each group is a callable
-    giving its PIDs now; a process's ticks are read at both ends (a process
-    that starts or ends inside the window is counted from/until then)."""
-
-    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
-        self.groups = groups
-        self._start: dict[str, dict[int, int]] = {}
-        self._t0 = 0.0
-        self._m0 = (0, 0)
-
-    def start(self) -> None:
-        self._t0 = time.monotonic()
-        self._m0 = machine_ticks()
-        self._start = {name: {p: cpu_ticks(p) for p in pids()} for name, pids in self.groups.items()}
-
-    def stop(self) -> dict[str, float]:
-        """% of one core per group, and ``machine`` (% of one core, all CPUs)."""
-        elapsed = time.monotonic() - self._t0
-        out: dict[str, float] = {}
-        for name, pids in self.groups.items():
-            before = self._start[name]
-            now = {p: cpu_ticks(p) for p in set(pids()) | set(before)}
-            ticks = sum(max(0, now[p] - before.get(p, 0)) for p in now if now[p])
-            out[name] = 100.0 * ticks / CLK_TCK / elapsed
-        busy, total = machine_ticks()
-        ncpu = os.cpu_count() or 1
-        machine = 100.0 * ncpu * (busy - self._m0[0]) / max(1, total - self._m0[1])
-        out["unrelated"] = max(0.0, machine - sum(out.values()))
-        out["machine"] = machine
-        return out
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
-
-
 # ----------------------------------------------------------------- viewer
 @dataclass
 class Arrival:
@@ -295,16 +236,22 @@ def ws_header(n: int) -> int:
     return 2 if n < 126 else 4 if n < 65536 else 10
 
 
-_FRAME_HEAD = struct.Struct(">BBBIQHHH")  # channel, kind, flags, seq, capture_us, w, h, nrects
-_RECT_HEAD = struct.Struct(">HHHHBI")
-_ENC_NAMES = {0: "JPEG", 1: "COPY", 2: "FILL"}
+_OTHER_BINARY = {screen.KIND_CURSOR: "cursor", screen.KIND_POINTER: "pointer"}
 
 
 class _Tap:
     """Wraps the viewer's WebSocket: time-stamps every message as the
     viewer's reading loop takes it, and notes when the loop comes back for
     the next one (the previous one is then decoded, drawn and acked).
-    Everything else is the real socket."""
+    Everything else is the real socket.
+
+    Frames are parsed with the protocol's own :func:`desklink.protocol.screen.decode`
+    (every encoding, PNG included, every bound checked), so the counts are
+    those of the frames the viewer draws. Parsing copies the rectangles'
+    payloads but decodes no pixels: microseconds per frame, next to the
+    JPEG/PNG decoding the viewer then does on its Canvas. The server sends
+    viewers whole messages (only the agent's socket carries frames in parts),
+    so one WebSocket message is one screen message here."""
 
     def __init__(self, ws: Any) -> None:
         self._ws = ws
@@ -314,31 +261,28 @@ class _Tap:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ws, name)
 
-    def __aiter__(self) -> Any:
+    def __aiter__(self) -> AsyncIterator[str | bytes]:
         return self._messages()
 
-    async def _messages(self) -> Any:
+    async def _messages(self) -> AsyncIterator[str | bytes]:
         async for raw in self._ws:
             at = time.monotonic()
             n = len(raw) if isinstance(raw, bytes) else len(raw.encode())
             n += ws_header(n)
             frame: Arrival | None = None
-            if isinstance(raw, bytes) and len(raw) >= _FRAME_HEAD.size and raw[1] == 1:
-                _, _, flags, seq, capture_us, _, _, nrects = _FRAME_HEAD.unpack_from(raw, 0)
-                rects: dict[str, int] = {}
-                rbytes: dict[str, int] = {}
-                off = _FRAME_HEAD.size
-                for _ in range(nrects):
-                    *_, enc, length = _RECT_HEAD.unpack_from(raw, off)
-                    off += _RECT_HEAD.size + length
-                    name = _ENC_NAMES.get(enc, str(enc))
-                    rects[name] = rects.get(name, 0) + 1
-                    rbytes[name] = rbytes.get(name, 0) + length
-                frame = Arrival(at, n, seq, capture_us, flags, rects, rbytes)
-                self.log.append(frame)
-                self.wire.append((at, n, "frame"))
-            elif isinstance(raw, bytes):
-                self.wire.append((at, n, {2: "cursor", 3: "pointer"}.get(raw[1] if len(raw) > 1 else 0, "binary")))
+            if isinstance(raw, bytes):
+                msg = screen.decode(raw[1:], VIEWER_MAX_MESSAGE)
+                if isinstance(msg, screen.Frame):
+                    rects: dict[str, int] = {}
+                    rbytes: dict[str, int] = {}
+                    for r in msg.rects:
+                        rects[r.enc.name] = rects.get(r.enc.name, 0) + 1
+                        rbytes[r.enc.name] = rbytes.get(r.enc.name, 0) + len(r.payload)
+                    frame = Arrival(at, n, msg.seq, msg.capture_us, msg.flags, rects, rbytes)
+                    self.log.append(frame)
+                    self.wire.append((at, n, "frame"))
+                else:
+                    self.wire.append((at, n, _OTHER_BINARY.get(raw[1], "binary")))
             else:
                 try:
                     kind = str(json.loads(raw).get("t"))
@@ -640,7 +584,7 @@ class Bench:
             t0 = time.monotonic()
             await asyncio.sleep(self.args.seconds)
             t1 = time.monotonic()
-            res.cpu = meter.stop()
+            res.cpu = meter.stop().percent()
             res.agent_cpu = res.cpu["agent"]
             log = [a for a in viewer.log[i0:] if t0 <= a.at < t1]
             if profiler is not None:
@@ -658,11 +602,11 @@ class Bench:
             lat = [(a.at - a.capture_us / 1e6) * 1000 for a in log]
             drawn = [(a.drawn - a.capture_us / 1e6) * 1000 for a in log if a.drawn == a.drawn]
             if lat:
-                res.lat_p50, res.lat_p99 = pct(lat, 50), pct(lat, 99)
-                res.drawn_p50, res.drawn_p99 = pct(drawn, 50), pct(drawn, 99)
+                res.lat_p50, res.lat_p99 = percentile(lat, 50), percentile(lat, 99)
+                res.drawn_p50, res.drawn_p99 = percentile(drawn, 50), percentile(drawn, 99)
                 res.max_frame_kb = max(a.nbytes for a in log) / 1000
-            res.key = sum(1 for a in log if a.flags & 1)
-            res.refine = sum(1 for a in log if a.flags & 2)
+            res.key = sum(1 for a in log if a.flags & screen.FLAG_KEY)
+            res.refine = sum(1 for a in log if a.flags & screen.FLAG_REFINE)
             for a in log:
                 for k, v in a.rects.items():
                     res.rects[k] = res.rects.get(k, 0) + v
@@ -717,7 +661,7 @@ class Bench:
             time.sleep(self.args.seconds)
             t1 = time.monotonic()
             b1 = client.bytes_total
-            cpu = meter.stop()
+            cpu = meter.stop().percent()
             ups = [u for u in client.updates[i0:] if t0 <= u.done < t1]
             res.updates = len(ups)
             res.ups = len(ups) / (t1 - t0)
@@ -741,28 +685,17 @@ class Bench:
         return res
 
     # -- helpers ----------------------------------------------------------------
-    def meter(self, groups: dict[str, Callable[[], list[int]]]) -> CpuMeter:
+    def meter(self, groups: dict[str, Pids]) -> CpuMeter:
         return CpuMeter(groups)
 
-    def start_profiler(self, pid: int, name: str) -> tuple[subprocess.Popen[bytes], Path] | None:
+    def start_profiler(self, pid: int, name: str) -> PySpy | None:
+        """py-spy on the agent for the measured window (--profile DIR)."""
         if not self.args.profile:
             return None
-        out = Path(self.args.profile) / f"agent-{name}.txt"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        cmd = [pyspy, "record", "--pid", str(pid), "--duration", str(int(self.args.seconds)), "--rate", "100",
-               "--nonblocking", "--threads", "--format", "raw", "--output", str(out)]
-        if self.args.profile_mode == "wall":
-            cmd.append("--idle")
-        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
+        return PySpy(pid, Path(self.args.profile) / f"agent-{name}.txt", rate=100, idle=self.args.profile_mode == "wall")
 
-    def finish_profiler(self, prof: tuple[subprocess.Popen[bytes], Path]) -> str:
-        proc, out = prof
-        try:
-            proc.wait(self.args.seconds + 15)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            proc.wait(5)
+    def finish_profiler(self, spy: PySpy) -> str:
+        out = spy.stop()
         return summarize_profile(out) if out.exists() else "(py-spy wrote nothing)"
 
     def start(self) -> None:
@@ -783,22 +716,18 @@ class Bench:
 def summarize_profile(path: Path, top: int = 14) -> str:
     """Busiest functions of the agent's threads from py-spy's collapsed stacks:
     per thread the share of samples, then the leaf ("self") functions and
-    the inclusive ones."""
+    the inclusive ones, and the self time inside ``AgentClient._build``."""
     threads: dict[str, int] = {}
     leaf: dict[str, int] = {}
     incl: dict[str, int] = {}
     build_leaf: dict[str, int] = {}
     build_total = 0
     total = 0
-    for line in path.read_text().splitlines():
-        stack, _, n = line.rpartition(" ")
-        if not stack or not n.isdigit():
-            continue
-        count = int(n)
-        frames = stack.split(";")
+    for thread, frames, count in read_collapsed(path):
         total += count
-        threads[frames[0]] = threads.get(frames[0], 0) + count
-        fn = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")" if " (" in f else f for f in frames[1:]]
+        threads[thread] = threads.get(thread, 0) + count
+        # "function (path/to/file.py:line)" -> "function (file.py)"
+        fn = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")" if " (" in f else f for f in frames]
         if fn:
             leaf[fn[-1]] = leaf.get(fn[-1], 0) + count
             if any(f.startswith("AgentClient._build ") for f in fn):
@@ -810,15 +739,12 @@ def summarize_profile(path: Path, top: int = 14) -> str:
         return "(no samples)"
     lines = ["    threads: " + ", ".join(f"{t[:40]} {100 * c / total:.0f}%" for t, c in sorted(threads.items(), key=lambda x: -x[1]))]
     lines.append("    self time (share of samples, all threads):")
-    for f, c in sorted(leaf.items(), key=lambda x: -x[1])[:top]:
-        lines.append(f"      {100 * c / total:5.1f}%  {f}")
+    lines += share_lines(leaf, total, top, "      ")
     lines.append("    inclusive:")
-    for f, c in sorted(incl.items(), key=lambda x: -x[1])[:top]:
-        lines.append(f"      {100 * c / total:5.1f}%  {f}")
+    lines += share_lines(incl, total, top, "      ")
     if build_total:
         lines.append(f"    inside AgentClient._build (grab + encode of one frame; {100 * build_total / total:.0f}% of samples), self time:")
-        for f, c in sorted(build_leaf.items(), key=lambda x: -x[1])[:top]:
-            lines.append(f"      {100 * c / build_total:5.1f}%  {f}")
+        lines += share_lines(build_leaf, build_total, top, "      ")
     return "\n".join(lines)
 
 
@@ -978,10 +904,9 @@ def wait_quiet(limit_s: float, busy_pct: float = 25.0, need_s: int = 2) -> str:
     quiet = 0
     seen = 0.0
     while time.monotonic() - started < limit_s:
-        b0, t0 = machine_ticks()
+        b0, t0 = machine_busy_seconds(), time.monotonic()
         time.sleep(1.0)
-        b1, t1 = machine_ticks()
-        seen = 100.0 * (os.cpu_count() or 1) * (b1 - b0) / max(1, t1 - t0)
+        seen = 100.0 * (machine_busy_seconds() - b0) / (time.monotonic() - t0)
         quiet = quiet + 1 if seen < busy_pct else 0
         if quiet >= need_s:
             return f"waited {time.monotonic() - started:.0f} s for a quiet machine"

@@ -43,23 +43,31 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from desklink.agent.encode import Canvas, ScreenEncoder  # noqa: E402
-from desklink.protocol.screen import Enc, Frame  # noqa: E402
-from tests.agent._screens import desktop, draw_text, errors, long_page, noise, photo, text_page, view  # noqa: E402
+from _measure import machine_line, percentile, summary
+
+from desklink.agent.encode import Canvas, ScreenEncoder
+from desklink.protocol.screen import Enc, Frame
+from tests.agent._screens import (
+    desktop,
+    draw_text,
+    errors,
+    long_page,
+    noise,
+    photo,
+    text_page,
+    view,
+)
 
 W, H = 1920, 1080
 pc = time.perf_counter
 
 
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
-
-
 def row(name: str, times: list[float], sizes: list[int], frames: int, note: str = "") -> None:
+    """One scenario: ``times`` in seconds, ``sizes`` payload bytes (-1: no frame)."""
     sent = [b for b in sizes if b >= 0]
     mean_b = statistics.fmean(sent) if sent else 0.0
-    print(f"{name:17} {pct(times, 50):7.2f} {pct(times, 99):7.2f} {max(times):7.2f}   "
+    t = summary(times).scaled(1000)
+    print(f"{name:17} {t.p50:7.2f} {t.p99:7.2f} {t.max:7.2f}   "
           f"{len(sent):4d}/{frames:<4d} {mean_b / 1024:9.1f} KB  {note}")
 
 
@@ -88,7 +96,7 @@ def run(name: str, pictures: Callable[[int], np.ndarray], frames: int, *, warmup
         t0 = pc()
         enc.update(pic, now)
         frame = enc.next_frame(k + 1, now, int(now * 1e6))
-        dt = (pc() - t0) * 1000
+        dt = pc() - t0
         if frame is not None:
             canvas.apply(frame)
         last = pic
@@ -114,7 +122,7 @@ def one_shot(name: str, prepare: Callable[[ScreenEncoder], float], act: Callable
         now = prepare(enc)
         t0 = pc()
         frame = act(enc, now)
-        times.append((pc() - t0) * 1000)
+        times.append(pc() - t0)
         sizes.append(frame.payload_bytes if frame is not None else -1)
     row(name, times, sizes, repeat)
 
@@ -149,24 +157,26 @@ def capture(display: str, frames: int) -> None:
         for _ in range(frames):
             t0 = pc()
             cap.grab()
-            grabs.append((pc() - t0) * 1000)
+            grabs.append(pc() - t0)
             t0 = pc()
             cap.changed()
-            polls.append((pc() - t0) * 1000)
+            polls.append(pc() - t0)
         m = cap.selected
         print(f"\ncapture on {display} ({m.width}x{m.height}), XDamage: {cap.has_damage}")
-        print(f"  grab          p50 {pct(grabs, 50):.2f}  p99 {pct(grabs, 99):.2f} ms")
-        print(f"  changed()     p50 {pct(polls, 50):.3f}  p99 {pct(polls, 99):.3f} ms")
+        print(f"  grab          p50 {percentile(grabs, 50) * 1000:.2f}  p99 {percentile(grabs, 99) * 1000:.2f} ms")
+        print(f"  changed()     p50 {percentile(polls, 50) * 1000:.3f}  p99 {percentile(polls, 99) * 1000:.3f} ms")
 
 
 def main() -> None:
-    global DESK, PAGE_VIEW  # noqa: PLW0603
+    global DESK, PAGE_VIEW
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--display", help="also time X11 capture on this display")
     args = ap.parse_args()
     n = args.frames
 
+    print("The agent's screen encoder (bench/screen_encode.py)")
+    print(f"  {machine_line()}")
     print("rendering synthetic screens...", flush=True)
     DESK = desktop(W, H)
     page = long_page(W, H + (n + 10) * 54, seed=3)
