@@ -1,0 +1,88 @@
+"""bench/screen.py's drivers: small programs run on the display
+(``sys.executable -c SCRIPT args``), each its own process so that it can be
+paused with SIGSTOP while the picture settles and its CPU counted with the
+workload's. Each keeps its own pace against a start time, so a late step
+does not shift the ones after it.
+"""
+
+#: Types a text file at ``rate`` chars/s, one ``xdotool type`` per character
+#: (Return at line ends). Args: path, rate.
+TYPER = r"""
+import subprocess, sys, time
+text = open(sys.argv[1]).read()
+rate = float(sys.argv[2])
+t0 = time.monotonic()
+for i, ch in enumerate(text):
+    if ch == "\n":
+        subprocess.run(["xdotool", "key", "Return"])
+    else:
+        subprocess.run(["xdotool", "type", "--delay", "0", "--", ch])
+    time.sleep(max(0.0, t0 + (i + 1) / rate - time.monotonic()))
+"""
+
+#: Clicks a mouse button (5: wheel down) ``rate`` times a second. Args: rate, button.
+WHEEL = r"""
+import subprocess, sys, time
+rate = float(sys.argv[1]); button = sys.argv[2]
+t0 = time.monotonic(); i = 0
+while True:
+    subprocess.run(["xdotool", "click", button])
+    i += 1
+    time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+"""
+
+#: Presses a key ``rate`` times a second. Args: rate, key name.
+KEYS = r"""
+import subprocess, sys, time
+rate = float(sys.argv[1]); key = sys.argv[2]
+t0 = time.monotonic(); i = 0
+while True:
+    subprocess.run(["xdotool", "key", key])
+    i += 1
+    time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+"""
+
+#: Moves a window along an ellipse with X ConfigureWindow ``rate`` times a
+#: second (about 600 px/s). Args: window id, rate.
+MOVER = r"""
+import math, sys, time
+import xcffib, xcffib.xproto
+conn = xcffib.connect()
+wid = int(sys.argv[1]); rate = float(sys.argv[2])
+mask = xcffib.xproto.ConfigWindow.X | xcffib.xproto.ConfigWindow.Y
+t0 = time.monotonic(); i = 0
+while True:
+    t = time.monotonic() - t0
+    x = int(560 + 520 * math.cos(t * 1.3)); y = int(300 + 220 * math.sin(t * 1.3))
+    conn.core.ConfigureWindow(wid, mask, [x, y]); conn.flush()
+    i += 1
+    time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+"""
+
+#: A Tk window with a 480x270 PhotoImage redrawn at ``fps`` with moving
+#: colour gradients plus noise (a video-like area). Args: fps.
+VIDEO = r"""
+import sys, time, tkinter as tk
+import numpy as np
+VW, VH, FPS = 480, 270, float(sys.argv[1])
+root = tk.Tk(); root.title("bench video"); root.geometry(f"{VW}x{VH}+720+405")
+photo = tk.PhotoImage(width=VW, height=VH)
+tk.Label(root, image=photo, borderwidth=0).pack()
+yy, xx = np.mgrid[0:VH, 0:VW].astype(np.float32)
+rng = np.random.default_rng(3)
+noise = [rng.integers(-24, 24, (VH, VW, 1), dtype=np.int16) for _ in range(8)]
+header = f"P6 {VW} {VH} 255 ".encode()
+state = {"i": 0, "t0": time.monotonic()}
+def tick():
+    i = state["i"]; t = i / FPS
+    r = 128 + 100 * np.sin(xx / 37 + t * 2.1) * np.cos(yy / 53 - t * 1.3)
+    g = 128 + 100 * np.sin((xx + yy) / 61 - t * 1.7)
+    b = 128 + 100 * np.cos(np.hypot(xx - 240 - 120 * np.sin(t), yy - 135) / 23 - t * 3)
+    img = np.stack([r, g, b], axis=2).astype(np.int16) + noise[i % len(noise)]
+    photo.configure(data=header + np.clip(img, 0, 255).astype(np.uint8).tobytes(), format="ppm")
+    state["i"] = i + 1
+    delay = state["t0"] + (i + 1) / FPS - time.monotonic()
+    root.after(max(1, int(delay * 1000)), tick)
+root.after(10, tick)
+root.mainloop()
+"""
