@@ -51,7 +51,8 @@ export const ERROR_CODES = Object.freeze([
   "conflict_taken",
   "conflict_closed",
   "conflict_exists",
-  "internal"
+  "internal",
+  "unavailable"
 ]);
 
 /** Limits of the wire protocol (protocol/limits.py; the server's settings default to these). */
