@@ -54,7 +54,7 @@ from _screen_report import Results, print_aims, print_details, print_environment
 from _screen_workloads import WORKLOADS, H, W, Workload
 from _screen_x11vnc import VNCResult, ensure_x11vnc, run_x11vnc
 
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess
 from desklink.testing_x import XDisplay
 
 
@@ -67,7 +67,7 @@ class Bench:
         self.args = args
         self.workdir = Path(tempfile.mkdtemp(prefix="desklink-screen-bench-"))
         self.display = XDisplay(W, H, 24)
-        self.server = ServerProcess(env={"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000"})
+        self.server = ServerProcess(env=ONE_ADDRESS_ENV)
         self.admin: AdminAPI | None = None
         self.rep: tuple[str, str] = ("", "")
 

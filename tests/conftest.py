@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess
 
 PG_URL = os.environ.get("DESKLINK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DESKLINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -91,9 +91,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: igno
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
     """A real ``desklink serve`` per test module. Every test client comes
-    from 127.0.0.1, so the per-IP open-request limit is lifted; modules that
+    from 127.0.0.1, so the limits per address and account are lifted; modules that
     test limits define their own ``server`` (pytest takes the nearest)."""
-    with ServerProcess(env={"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000"}) as srv:
+    with ServerProcess(env=ONE_ADDRESS_ENV) as srv:
         yield srv
 
 

@@ -33,6 +33,17 @@ from desklink.testing_x import stop_process
 #: logs in a thousand reps. Never use these in production.
 FAST_HASH_ENV = {"DESKLINK_ARGON2_TIME_COST": "1", "DESKLINK_ARGON2_MEMORY_KIB": "1024"}
 
+#: Every test client comes from 127.0.0.1, and a test module drives dozens of
+#: reps and one admin account as fast as it can: the limits per client
+#: address and per account are lifted for servers whose tests are not about
+#: them (those set their own).
+ONE_ADDRESS_ENV = {
+    "DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000",
+    "DESKLINK_API_REQUESTS_PER_MINUTE_PER_IP": "1000000",
+    "DESKLINK_API_REQUESTS_PER_MINUTE_PER_ACCOUNT": "1000000",
+    "DESKLINK_PAGE_REQUESTS_PER_MINUTE_PER_IP": "1000000",
+}
+
 
 async def wait_until(check: Callable[[], object], timeout: float = 10.0, what: str = "the condition") -> None:
     """Wait until ``check()`` is true, looking every 20 ms; ``TimeoutError``

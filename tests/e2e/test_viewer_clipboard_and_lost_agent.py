@@ -31,7 +31,7 @@ from test_screen_viewer import Scene, Watched, click_button, start_agent
 from desklink.agent.ui import ALLOW_BUTTON, CONSENT_TITLE
 from desklink.protocol import limits
 from desklink.protocol.screen import FLAG_KEY, Frame, Rect
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess
 from desklink.testing_x import XDisplay
 
 HostSite = Any  # tests/e2e/conftest.py:HostSite
@@ -51,7 +51,7 @@ LOST_TEXT = "The visitor’s computer lost its connection. Waiting for it to com
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    env = {"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000", "DESKLINK_AGENT_GRACE_S": str(GRACE_S), "DESKLINK_SWEEP_INTERVAL_S": "0.5"}
+    env = {**ONE_ADDRESS_ENV, "DESKLINK_AGENT_GRACE_S": str(GRACE_S), "DESKLINK_SWEEP_INTERVAL_S": "0.5"}
     with ServerProcess(env=env) as srv:
         yield srv
 

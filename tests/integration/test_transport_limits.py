@@ -14,14 +14,14 @@ import websockets
 
 from desklink.protocol import screen
 from desklink.protocol.framing import Channel, split_frame
-from desklink.testing import AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, wait_until
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, wait_until
 
 LIMITS = {"DESKLINK_MAX_MESSAGE_BYTES": "8192", "DESKLINK_MAX_SCREEN_FRAME_BYTES": "40000"}
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    with ServerProcess(env={"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000", **LIMITS}) as srv:
+    with ServerProcess(env={**ONE_ADDRESS_ENV, **LIMITS}) as srv:
         yield srv
 
 

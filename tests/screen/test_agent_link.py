@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import websockets
 
-from desklink.testing import ServerProcess, ViewerClient, wait_until
+from desklink.testing import ONE_ADDRESS_ENV, ServerProcess, ViewerClient, wait_until
 from desklink.testing_x import XDisplay
 
 from ._agent import Chat, finish, start_agent
@@ -24,7 +24,7 @@ LINK = {"DESKLINK_AGENT_PING_INTERVAL_S": "0.5", "DESKLINK_AGENT_LINK_TIMEOUT_S"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    with ServerProcess(env={"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000", **LINK}) as srv:
+    with ServerProcess(env={**ONE_ADDRESS_ENV, **LINK}) as srv:
         yield srv
 
 
@@ -57,7 +57,7 @@ async def test_a_silent_agent_is_dropped_and_the_rep_may_stop_waiting(server: Se
 
 
 async def test_an_agent_that_never_comes_back_ends_sharing() -> None:
-    env = {"DESKLINK_MAX_OPEN_REQUESTS_PER_IP": "100000", **LINK, "DESKLINK_AGENT_GRACE_S": "2"}
+    env = {**ONE_ADDRESS_ENV, **LINK, "DESKLINK_AGENT_GRACE_S": "2"}
     from desklink.testing import AdminAPI, RepClient, VisitorClient
 
     with ServerProcess(env=env) as short:
