@@ -17,8 +17,26 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from desklink.agent.args import add_agent_arguments
 from desklink.config import Settings
 from desklink.errors import ConfigError, DeskLinkError
+
+#: Commands that need the server's libraries (the ``server`` extra).
+SERVER_COMMANDS = frozenset({"serve", "admin"})
+#: One of the server's libraries per need: if any is missing, this is an
+#: agent-only install.
+SERVER_LIBRARIES = ("starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "aiosqlite")
+AGENT_ONLY = (
+    "this is an agent-only install of DeskLink, which shares a screen (desklink agent); "
+    'to run the server install its extra: pip install "desklink[server]"'
+)
+
+
+def server_missing() -> bool:
+    """True in an agent-only install (the server's libraries are absent)."""
+    import importlib.util
+
+    return any(importlib.util.find_spec(name) is None for name in SERVER_LIBRARIES)
 
 #: The queue and admin a fresh install starts with, so the sample page works at once.
 FIRST_QUEUE = "support"
@@ -260,26 +278,25 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
+    from desklink.agent.main import run_from_args
+
+    return run_from_args(args)
+
+
+def cmd_build_agent(args: argparse.Namespace) -> int:
+    from desklink import agent_build
+
     try:
-        from desklink.agent.client import AgentOptions
-        from desklink.agent.main import run_agent
-    except ImportError as exc:
-        print(f'the agent needs its extras: pip install "desklink[agent]" ({exc})', file=sys.stderr)
-        return 2
-    options = AgentOptions(
-        server=args.server,
-        code=args.code,
-        fps=args.fps,
-        monitor=args.monitor,
-        clipboard_in=not args.no_clipboard_in,
-        clipboard_out=not args.no_clipboard_out,
-        local_pause_s=args.local_pause,
-    )
-    return run_agent(options, terminal=args.terminal)
+        out = Path(args.out) if args.out else _settings(args).effective_agent_dir
+        agent_build.build(out, wheel=not args.no_wheel)
+    except ConfigError as exc:
+        print(f"desklink: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="desklink", description="DeskLink remote support server")
+    p = argparse.ArgumentParser(prog="desklink", description="DeskLink remote support: the server, and the agent that shares a screen")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -331,23 +348,22 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(func=cmd_admin)
 
     agent = sub.add_parser("agent", help="share this computer's screen with a support rep")
-    agent.add_argument("--server", required=True, help="the DeskLink server's address, e.g. https://support.example.com")
-    agent.add_argument("--code", required=True, help="the 9-digit join code from the chat")
-    agent.add_argument("--fps", type=float, default=40.0, help="most frames per second (default 40)")
-    agent.add_argument("--monitor", type=int, help="which monitor to share (default: the primary)")
-    agent.add_argument("--terminal", action="store_true", help="ask for consent in the terminal instead of a window")
-    agent.add_argument("--no-clipboard-in", action="store_true", help="never put the rep's clipboard text on this computer")
-    agent.add_argument("--no-clipboard-out", action="store_true", help="never send this computer's clipboard to the rep")
-    agent.add_argument(
-        "--local-pause", type=float, default=0.5, metavar="SECONDS",
-        help="while the rep is in control, your own mouse or keyboard pauses theirs this long (default 0.5)",
-    )
+    add_agent_arguments(agent)
     agent.set_defaults(func=cmd_agent)
+
+    build = sub.add_parser("build-agent", help="build the one-file agent for this system, and the agent wheel")
+    common(build)
+    build.add_argument("--out", help="where to put them (default: the agent_dir setting, <data-dir>/agents)")
+    build.add_argument("--no-wheel", action="store_true", help="build only the one-file agent")
+    build.set_defaults(func=cmd_build_agent)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in SERVER_COMMANDS and server_missing():
+        print(f"desklink: {AGENT_ONLY}", file=sys.stderr)
+        return 2
     result: int = args.func(args)
     return result
 

@@ -54,6 +54,13 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     #: Name shown to visitors in the help box header.
     provider_name: str = "DeskLink Support"
+    #: Folder of agent builds the server offers on ``/download`` (``desklink
+    #: build-agent`` puts them there). Empty: ``<data_dir>/agents``.
+    agent_dir: str = ""
+
+    # agent downloads
+    max_agent_files: int = limits.MAX_AGENT_FILES
+    max_agent_file_bytes: int = limits.MAX_AGENT_FILE_BYTES
 
     # message limits
     max_message_bytes: int = limits.MAX_MESSAGE_BYTES
@@ -143,6 +150,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'desklink.db').resolve()}"
+
+    @property
+    def effective_agent_dir(self) -> Path:
+        return Path(self.agent_dir) if self.agent_dir else self.data_dir / "agents"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -222,3 +222,13 @@ AUTH_SESSION_TTL_S = 12 * 3600.0
 #: (3 passes over 64 MiB).
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_KIB = 65536
+
+# ------------------------------------------------------- agent downloads
+#: Most files the download page lists from the agent folder (``agent_dir``):
+#: a folder a provider filled with hundreds of old builds is listed in part
+#: (newest names first are not guessed: the listing is sorted by name), and
+#: the page and the hashing at start stay bounded.
+MAX_AGENT_FILES = 32
+#: Largest agent file the server hashes and serves, bytes: a one-file agent
+#: is ~40 MB; anything past this in the folder is no agent of ours.
+MAX_AGENT_FILE_BYTES = 512 * 1024 * 1024

@@ -22,7 +22,8 @@ from desklink.broker import BROKER_ERRORS, open_broker
 from desklink.config import Settings
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
-from desklink.server import api_admin, api_console, api_second_factor, api_visitor, openapi, pages
+from desklink.server import api_admin, api_console, api_second_factor, api_visitor, downloads, openapi, pages
+from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
@@ -52,6 +53,7 @@ HTTP_HANDLERS = [
     *api_console.ROUTES,
     *api_admin.ROUTES,
     *api_second_factor.ROUTES,
+    *downloads.ROUTES,
 ]
 
 
@@ -148,8 +150,10 @@ def create_app(settings: Settings) -> Starlette:
             admin=AdminActions(store, accounts, max_name_chars=settings.max_name_chars, broker=broker),
             limits=limits,
             guard=guard,
+            agents=AgentShelf(settings),
         )
         await ctx.origins.refresh()
+        await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
         app.state.ctx = ctx
         app.state.access = access = AccessWatcher(
             store, settings.access_poll_interval_s, socket_notifier(ctx.dispatcher.forget_name)

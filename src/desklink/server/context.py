@@ -14,6 +14,7 @@ from desklink.store import Store
 from desklink.store.records import Queue
 
 if TYPE_CHECKING:
+    from desklink.server.agent_shelf import AgentShelf
     from desklink.admin import AdminActions
     from desklink.dispatch.dispatcher import Dispatcher
     from desklink.server.auth import Accounts
@@ -93,4 +94,5 @@ class Context:
     admin: AdminActions
     limits: HttpLimits
     guard: ConnectionGuard
+    agents: AgentShelf
     started: float = field(default_factory=time.time)
