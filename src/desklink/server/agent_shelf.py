@@ -66,7 +66,7 @@ class AgentShelf:
             if system is None and not _WHEEL.match(name):
                 continue
             try:
-                if not entry.is_file():
+                if not entry.is_file(follow_symlinks=False):  # regular files only: a link could point anywhere
                     continue
                 st = entry.stat()
             except OSError:
