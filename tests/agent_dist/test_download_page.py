@@ -15,6 +15,7 @@ import pytest
 
 from desklink.protocol import agent_names
 from desklink.testing import ONE_ADDRESS_ENV, ServerProcess
+from screen._agent import Chat
 
 AGENT = "desklink-agent-linux-x86_64"
 WHEEL = "desklink-0.1.0-py3-none-any.whl"
@@ -187,3 +188,13 @@ def test_a_server_without_builds_says_so_and_never_fails(tmp_path: Path) -> None
         assert 'data-testid="no-linux-build"' in html and 'data-testid="no-files"' in html
         r = httpx.get(f"{srv.url}/download/{AGENT}", timeout=10)
         assert r.status_code == 404 and "That file is not on this server" in r.text
+
+
+async def test_the_screen_offer_links_to_the_download_page_with_the_code(server: ServerProcess, chat: Chat) -> None:
+    offer = await chat.offer()
+    digits = offer["code"].replace(" ", "")
+    assert offer["download"] == f"{server.url}/download?code={digits}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        r = await http.get(offer["download"], headers={"User-Agent": UA["linux"]})
+    assert r.status_code == 200
+    assert f'href="/download/{AGENT}?code={digits}"' in r.text

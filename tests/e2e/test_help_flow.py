@@ -643,6 +643,9 @@ def test_the_help_box_gets_a_fresh_screen_code_itself(
         assert re.fullmatch(r"\d{3} \d{3} \d{3}", new)
         expect(box.get_by_test_id("screen-offer-command")).to_have_text(
             f"desklink agent --server {server.url} --code {new.replace(' ', '')}")
+        # The agent's download page, with the new code.
+        expect(box.get_by_test_id("screen-offer-download")).to_have_attribute(
+            "href", f"{server.url}/download?code={new.replace(' ', '')}")
         expect(console.get_by_test_id("screen-code")).to_have_text(new)
         expect(box.locator("[data-testid=message][data-from=system]").last).to_contain_text(
             f"You asked for a new screen-sharing code: {new}.")

@@ -476,6 +476,8 @@ class Dispatcher:
             "expires_at": iso(expires),
             "install": 'pip install "desklink[agent]"',
             "command": f"desklink agent --server {server_url} --code {code.digits}",
+            # The server's own agent download page, the code carried along.
+            "download": f"{server_url}/download?code={code.digits}",
         }
         return offer, code
 

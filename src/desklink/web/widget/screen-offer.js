@@ -49,7 +49,7 @@ function renewRow(onRenew) {
 
 /**
  * Build the card for one screen.offer.
- * @param {object} offer  {session_id, code, expires_at, install, command}
+ * @param {object} offer  {session_id, code, expires_at, install, command, download}
  * @param {string} repName
  * @param {function} onDismiss
  * @param {function} [onRenew]  get a fresh code for the same request
@@ -66,6 +66,9 @@ export function offerCard(offer, repName, onDismiss, onRenew = null) {
     h('p', { class: 'offer-code-row' }, 'Your code ',
       h('strong', { class: 'offer-code', testid: 'screen-offer-code' }, offer.code || ''),
       until ? h('span', { class: 'offer-expires', testid: 'screen-offer-expires' }, ` valid until ${until}`) : null),
+    /^https?:\/\//.test(offer.download || '') ? h('p', { class: 'offer-download' },
+      h('a', { href: offer.download, target: '_blank', rel: 'noopener', testid: 'screen-offer-download' },
+        'Download the agent for this computer'), ' (no Python needed; your code goes with it), or:') : null,
     h('ol', { class: 'offer-steps' },
       offer.install ? h('li', {}, h('span', {}, 'Install the DeskLink agent (once):'),
         copyRow(offer.install, 'screen-offer-install', 'screen-offer-copy-install', 'the install command')) : null,
