@@ -79,6 +79,10 @@ WELCOME_TIMEOUT_S = 15.0
 FLUSH_AT_STOP_S = 2.0
 
 
+#: What both sides are told when the rep asks for control and this computer
+#: has no input backend (instead of "the visitor declined").
+CONTROL_UNAVAILABLE = "remote control is not available on this computer"
+
 #: A line under the consent question, per privilege.
 CONSENT_NOTES = {
     "view": "Your clipboard stays private unless you click Share clipboard on that bar.",
@@ -375,14 +379,25 @@ class AgentClient:
         self._kick()
 
     async def _ask(self, ask: AskVisitor) -> None:
+        if ask.privilege == "control" and not self._input_available():
+            self.ui.post("notice", f"{ask.rep} asked to control your computer: {CONTROL_UNAVAILABLE}.")
+            self._run(self.core.control_unavailable())
+            return
         allowed = await self._consent_dialog(ask.rep, ask.what, CONSENT_NOTES.get(ask.privilege, ""))
-        if allowed and ask.privilege == "control":
-            try:
-                self._open_input()
-            except Exception as exc:  # no injector on this platform: say no
-                log.warning("remote control is not available on this computer: %s", exc)
-                allowed = False
+        if allowed and ask.privilege == "control" and not self._input_available():
+            self._run(self.core.control_unavailable())
+            return
         self._run(self.core.answer(ask.privilege, allowed))
+
+    def _input_available(self) -> bool:
+        """Whether input can be injected here (opening the backend once;
+        nothing is injected before the visitor allows control)."""
+        try:
+            self._open_input()
+        except Exception as exc:  # no injector on this platform or display
+            log.warning("%s: %s", CONTROL_UNAVAILABLE, exc)
+            return False
+        return True
 
     async def _consent_dialog(self, rep: str, what: str, note: str = "") -> bool:
         loop = asyncio.get_running_loop()

@@ -297,6 +297,15 @@ class AgentSession:
             return [ControlChanged(allowed)]
         return []
 
+    def control_unavailable(self) -> list[Action]:
+        """The rep asked for control but this computer cannot inject input:
+        the visitor is not asked, and the rep is told why (not "declined")."""
+        if self.privileges["control"] != "asking":
+            return []
+        self.privileges.apply("control", "deny")
+        self._push(Consent(control=False, unavailable=True))
+        return [ControlChanged(False)]
+
     def revoke_control(self) -> list[Action]:
         """The visitor takes control back (indicator button or hotkey)."""
         if self.privileges["control"] not in ("asking", "granted"):

@@ -44,6 +44,8 @@ INDICATOR_LABEL_WIDTH = 420
 POLL_MS = 30
 #: How often the clipboard is looked at for the visitor's own copies, ms.
 CLIPBOARD_POLL_MS = 500
+#: How long a passing note stays on the indicator, ms.
+NOTICE_MS = 8000
 #: The hotkey that takes control back (see agent/inputs).
 HOTKEY_NAME = "Pause"
 
@@ -283,6 +285,13 @@ class TkUI:
         self.controlled = on
         self._label()
 
+    def _notice(self, text: str) -> None:
+        """A passing note on the indicator (e.g. control is not available)."""
+        if self.indicator is None:
+            return
+        self.indicator[1].configure(text=text)
+        self.root.after(NOTICE_MS, self._label)
+
     def _toggle_clipboard(self) -> None:
         """The visitor turns clipboard sharing on or off (both directions,
         within the command line's --no-clipboard-* locks). What was copied
@@ -418,6 +427,9 @@ class TerminalUI:
 
     def _idle(self) -> None:
         return None
+
+    def _notice(self, text: str) -> None:
+        self._say(text[:1].upper() + text[1:])
 
     def _control(self, on: bool) -> None:
         if on:

@@ -126,10 +126,13 @@ class AHello(Msg, tag="hello", frozen=True):
 
 class Consent(Msg, tag="consent", frozen=True):
     """The visitor's answer to what was asked (Allow or Deny): ``view`` for
-    screen sharing, ``control`` for remote control."""
+    screen sharing, ``control`` for remote control. ``unavailable`` with
+    ``control: false``: nobody was asked, because this computer has no way to
+    inject input (no X display or no XTEST, Windows, macOS)."""
 
     view: bool | None = None
     control: bool | None = None
+    unavailable: bool = False
 
 
 class Monitor(msgspec.Struct, frozen=True):

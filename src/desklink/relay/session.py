@@ -359,7 +359,8 @@ class ScreenSession:
             raise ProtocolError(f"{privilege} was not asked for, or was already answered", code="bad_state")
         self._audit_changes(fx, self.privileges.apply(privilege, "allow" if allowed else "deny"), "visitor", None)
         if privilege == "control":
-            self.control_by = None if allowed else "visitor"
+            # "unavailable": the agent has no input backend; nobody declined.
+            self.control_by = None if allowed else "unavailable" if msg.unavailable else "visitor"
         elif allowed:
             self._audit(fx, "sharing_started", "visitor")
             if self.seats.viewers:

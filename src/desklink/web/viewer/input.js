@@ -463,6 +463,7 @@ export class RemoteControl {
   }
 
   _ended(before, by) {
+    if (by === 'unavailable') return [by, 'Remote control is not available on this computer'];
     if (by === 'visitor') {
       const text = before === 'asking' ? 'The visitor declined control' : 'The visitor took back control';
       this.o.toast?.(text, 'info');
