@@ -21,6 +21,7 @@ def display() -> Iterator[XDisplay]:
         yield d
 
 
+@pytest.mark.slow
 async def test_no_xtest_means_control_is_not_available_not_declined(server: ServerProcess, display: XDisplay, chat: Chat) -> None:
     viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
     agent = start_agent(display, server, (await chat.offer())["code"], terminal=True, answer="y\n")
@@ -40,3 +41,48 @@ async def test_no_xtest_means_control_is_not_available_not_declined(server: Serv
     assert "declined" not in out
     assert any(e.get("code") == "forbidden" for e in viewer.errors), viewer.errors  # no input without control
     await viewer.close()
+
+
+VIEWER_SAYS = """async () => {
+  const { RemoteControl } = await import('/static/viewer/input.js');
+  const surface = document.createElement('div');
+  document.body.append(surface);
+  const toasts = [];
+  const button = (testid, text) => { const b = document.createElement('button'); b.textContent = text; return b; };
+  const rc = new RemoteControl({ surface, visitor: 'Vic', send: () => true, toast: (t) => toasts.push(t), root: () => surface,
+    button, canvas: () => null, size: () => null });
+  document.body.append(rc.element);
+  const base = { t: 'screen.state', status: 'sharing', agent: true };
+  const said = [];
+  for (const by of ['unavailable', 'visitor']) {
+    rc.onState({ ...base, control: 'asking', control_by: null });
+    rc.render(true, true);
+    rc.onState({ ...base, control: 'view', control_by: by });
+    rc.render(true, true);
+    said.push([rc.statusEl.dataset.by, rc.statusEl.textContent]);
+  }
+  return { said, toasts };
+}"""
+
+
+@pytest.mark.browser
+def test_the_viewer_says_not_available_rather_than_declined(server: ServerProcess) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page()
+            page.goto(server.url + "/download")
+            result = page.evaluate(VIEWER_SAYS)
+        finally:
+            browser.close()
+    assert result["said"] == [
+        ["unavailable", "Remote control is not available on this computer"],
+        ["visitor", "The visitor declined control"],
+    ]
+    assert result["toasts"] == ["The visitor declined control"]
