@@ -68,6 +68,8 @@ class Settings:
     max_chat_chars: int = limits.MAX_CHAT_CHARS
     max_name_chars: int = limits.MAX_NAME_CHARS
     max_email_chars: int = limits.MAX_EMAIL_CHARS
+    #: The visitor's system and browser, as the help box summarizes them.
+    max_client_chars: int = limits.MAX_CLIENT_CHARS
     max_note_chars: int = limits.MAX_NOTE_CHARS
     messages_per_minute: int = limits.MESSAGES_PER_MINUTE
     max_outbox_messages: int = limits.MAX_OUTBOX_MESSAGES

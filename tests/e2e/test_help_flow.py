@@ -663,3 +663,27 @@ def test_the_help_box_gets_a_fresh_screen_code_itself(
     finally:
         visitor.close()
         rep.close()
+
+
+def test_the_rep_sees_the_visitors_system_and_browser(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str
+) -> None:
+    """The help box sends a short summary ("Linux · Chromium 131"), never the
+    whole User-Agent; the console shows it in the alert and the chat header."""
+    _, [(user, pw)] = make_queue(admin, host_site, unique, [("r", "Rita")])
+    visitor, rep = Watched(browser), Watched(browser)
+    try:
+        console = console_login(rep, server, user, pw)
+        box = open_widget(visitor.page, host_site.page(unique))
+        brand = visitor.page.evaluate(
+            "navigator.userAgentData.brands.map(b => b.brand).includes('Google Chrome') ? 'Chrome' : 'Chromium'")
+        major = visitor.page.evaluate("navigator.userAgent.match(/Chrome\\/(\\d+)/)[1]")
+        ask(box, "Vera", "Which system am I on?")
+        expect(console.get_by_test_id("alert-client")).to_have_text(f"Linux · {brand} {major}")
+        accept_first(console)
+        expect(console.get_by_test_id("chat-client")).to_have_text(f"Linux · {brand} {major}")
+        visitor.assert_clean()
+        rep.assert_clean()
+    finally:
+        visitor.close()
+        rep.close()

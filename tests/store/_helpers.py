@@ -29,7 +29,7 @@ async def make_queue(store: Store, slug: str = "main", now: datetime = T0) -> Qu
 
 
 async def make_request(
-    store: Store, queue: Queue, now: datetime = T0, *, ip: str = "192.0.2.1", question: str = "help?"
+    store: Store, queue: Queue, now: datetime = T0, *, ip: str = "192.0.2.1", question: str = "help?", visitor_client: str = ""
 ) -> Request:
     return await store.create_request(
         queue_id=queue.id,
@@ -40,4 +40,5 @@ async def make_request(
         ip=ip,
         origin="https://example.com",
         now=now,
+        visitor_client=visitor_client,
     )

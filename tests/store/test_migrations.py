@@ -53,7 +53,7 @@ async def test_the_check_sees_a_difference(store: Store) -> None:
 
 async def test_database_is_at_head(store: Store) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head == "0004"
+    assert head == "0005"
     async with store._engine.connect() as conn:
         assert await conn.run_sync(_current) == head
 
@@ -106,7 +106,7 @@ async def test_downgrade_to_base_and_back(database_url: str) -> None:
 
 def test_migrations_ship_with_the_package() -> None:
     names = {p.name for p in MIGRATIONS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    assert {"env.py", "script.py.mako", "0001_initial.py", "0002_join_codes.py", "0003_hardening.py", "0004_event_actors.py"} <= names
+    assert {"env.py", "script.py.mako", "0001_initial.py", "0002_join_codes.py", "0003_hardening.py", "0004_event_actors.py", "0005_visitor_client.py"} <= names
 
 
 # -- engine set-up -------------------------------------------------------------
@@ -176,3 +176,32 @@ def test_unsupported_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
         create_engine(url)
 
+
+
+async def test_0005_keeps_older_requests_with_no_visitor_client(database_url: str) -> None:
+    """A request stored before 0005 comes through the upgrade with an empty
+    system-and-browser summary; new ones keep theirs."""
+    from ._helpers import make_queue, make_request
+
+    store = await Store.open(database_url)
+    try:
+        queue = await make_queue(store)
+        old = await make_request(store, queue)
+
+        def step(connection: Connection, to: str) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            (command.downgrade if to == "0004" else command.upgrade)(config, to)
+
+        async with store._engine.begin() as conn:
+            await conn.run_sync(step, "0004")
+        async with store._engine.connect() as conn:
+            assert "visitor_client" not in {c["name"] for c in await conn.run_sync(lambda c: inspect(c).get_columns("requests"))}
+        async with store._engine.begin() as conn:
+            await conn.run_sync(step, "head")
+        got = await store.get_request(old.id)
+        assert got is not None and got.visitor_client == "" and got.question == old.question
+        new = await make_request(store, queue, visitor_client="Windows 11 · Chrome 131")
+        assert (await store.get_request(new.id)).visitor_client == "Windows 11 · Chrome 131"  # type: ignore[union-attr]
+    finally:
+        await store.close()

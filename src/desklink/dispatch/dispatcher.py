@@ -138,6 +138,7 @@ class Dispatcher:
             "queue": {"id": queue.id, "slug": queue.slug, "name": queue.name},
             "name": req.visitor_name,
             "email": req.visitor_email,
+            "client": req.visitor_client,
             "question": req.question,
             "created_at": iso(req.created_at),
         }
@@ -166,7 +167,7 @@ class Dispatcher:
         return {
             "id": session.id,
             "request_id": req.id,
-            "visitor": {"name": req.visitor_name, "email": req.visitor_email},
+            "visitor": {"name": req.visitor_name, "email": req.visitor_email, "client": req.visitor_client},
             "question": req.question,
             "queue": {"id": queue.id, "slug": queue.slug, "name": queue.name} if queue else None,
             "started_at": iso(session.started_at),
@@ -208,7 +209,7 @@ class Dispatcher:
 
     # ----------------------------------------------------------------- submit
     async def submit(
-        self, *, queue: Queue, name: str, email: str, question: str, ip: str, origin: str
+        self, *, queue: Queue, name: str, email: str, question: str, ip: str, origin: str, client: str = ""
     ) -> tuple[Request, str]:
         """Store a new request and alert every online rep of its queue.
         Returns the request and the visitor's token (shown once, stored hashed)."""
@@ -216,6 +217,7 @@ class Dispatcher:
         name = check_text("name", name, s.max_name_chars)
         email = check_text("email", email, s.max_email_chars, required=False)
         question = check_text("question", question, s.max_question_chars)
+        client = check_text("client", client, s.max_client_chars, required=False)
         if email and ("@" not in email or any(c.isspace() for c in email)):
             raise ProtocolError("email does not look like an e-mail address")
         open_now = await self.store.count_open_requests_by_ip(ip)
@@ -230,6 +232,7 @@ class Dispatcher:
             queue_id=queue.id,
             visitor_name=name,
             visitor_email=email,
+            visitor_client=client,
             question=question,
             token_hash=hash_token(token),
             ip=ip,

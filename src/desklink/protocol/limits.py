@@ -232,3 +232,9 @@ MAX_AGENT_FILES = 32
 #: Largest agent file the server hashes and serves, bytes: a one-file agent
 #: is ~40 MB; anything past this in the folder is no agent of ours.
 MAX_AGENT_FILE_BYTES = 512 * 1024 * 1024
+
+# ------------------------------------------------------- the visitor's system
+#: Longest summary of the visitor's system and browser the help box sends
+#: with a request ("Windows 11 · Chrome 131"), shown to the rep so they know
+#: which way of sharing to offer. A summary, never the whole User-Agent.
+MAX_CLIENT_CHARS = 60

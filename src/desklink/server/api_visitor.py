@@ -98,6 +98,7 @@ async def submit(request: Request, ctx: Context, login: Any, body: SubmitBody) -
             name=body.name,
             email=body.email,
             question=body.question,
+            client=body.client,
             ip=client_ip(request),
             origin=request.headers.get("origin", ""),
         )

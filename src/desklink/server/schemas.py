@@ -17,6 +17,8 @@ class SubmitBody(Body):
     name: str
     question: str
     email: str = ""
+    #: The visitor's system and browser, e.g. "Windows 11 · Chrome 131".
+    client: str = ""
 
 
 class LoginBody(Body):

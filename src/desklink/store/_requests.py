@@ -50,6 +50,7 @@ class RequestsMixin(StoreBase):
         ip: str,
         origin: str,
         now: datetime,
+        visitor_client: str = "",
     ) -> Request:
         """Store a new ``waiting`` request. :class:`NotFound` for an unknown
         queue; :class:`Conflict` if ``token_hash`` is already used (a token
@@ -66,6 +67,7 @@ class RequestsMixin(StoreBase):
                             queue_id=queue_id,
                             visitor_name=visitor_name,
                             visitor_email=visitor_email,
+                            visitor_client=visitor_client,
                             question=question,
                             visitor_token_hash=token_hash,
                             ip=ip,

@@ -211,6 +211,9 @@ class RequestRow(Base):
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
     visitor_name: Mapped[str] = mapped_column(Text)
     visitor_email: Mapped[str] = mapped_column(Text)
+    #: The visitor's system and browser ("Windows 11 · Chrome 131"), at most
+    #: ``max_client_chars``; empty from older help boxes.
+    visitor_client: Mapped[str] = mapped_column(Text, default="")
     question: Mapped[str] = mapped_column(Text)
     #: SHA-256 (hex) of the visitor's capability token; the token itself is
     #: never stored.

@@ -68,6 +68,8 @@ class Request:
     created_at: datetime
     accepted_at: datetime | None
     closed_at: datetime | None
+    #: The visitor's system and browser as the help box summarized them.
+    visitor_client: str = ""
 
 
 @dataclass(frozen=True, slots=True)

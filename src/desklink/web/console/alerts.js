@@ -126,7 +126,8 @@ export class AlertBoard {
       h('div', { class: 'alert-top' }, h('span', { class: 'pill', testid: 'alert-queue' }, queue), wait),
       h('div', { class: 'alert-who' },
         h('strong', { class: 'alert-name', testid: 'alert-name' }, req.name || 'Visitor'),
-        req.email ? h('span', { class: 'alert-email', testid: 'alert-email' }, req.email) : null),
+        req.email ? h('span', { class: 'alert-email', testid: 'alert-email' }, req.email) : null,
+        req.client ? h('span', { class: 'alert-client', testid: 'alert-client', title: 'The visitor’s system and browser' }, req.client) : null),
       h('p', { class: 'alert-question', testid: 'alert-question' }, req.question || ''),
       h('div', { class: 'alert-actions' }, accept));
     accept.addEventListener('click', () => {

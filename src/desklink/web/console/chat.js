@@ -90,6 +90,7 @@ class Chat {
           h('div', { class: 'chat-title' },
             h('h3', { class: 'chat-visitor', testid: 'chat-visitor' }, this.visitorName),
             s.visitor?.email ? h('span', { class: 'chat-email', testid: 'chat-email' }, s.visitor.email) : null,
+            s.visitor?.client ? h('span', { class: 'chat-client', testid: 'chat-client', title: 'The visitor’s system and browser' }, s.visitor.client) : null,
             queue ? h('span', { class: 'pill' }, queue) : null,
             s.started_at ? h('span', { class: 'chat-started' }, `since ${formatClock(s.started_at)}`) : null),
           h('p', { class: 'chat-question', testid: 'chat-question' }, s.question || '')),

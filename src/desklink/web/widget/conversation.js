@@ -21,6 +21,7 @@ import { CLOSE } from '../shared/wire.js';
 import { ReconnectingSocket } from '../shared/socket.js';
 import { api, fetchBlob } from '../shared/http.js';
 import { newCid, wsUrl } from '../shared/dom.js';
+import { clientSummary } from './client-info.js';
 
 /** Close codes after which reconnecting cannot help (docs/protocol.md). */
 const STOP_CODES = [CLOSE.POLICY, CLOSE.AUTH, CLOSE.NOT_FOUND, CLOSE.ENDED];
@@ -72,6 +73,8 @@ export class Conversation extends EventTarget {
   async submit({ name, email, question }) {
     const body = { queue: this.queue, name, question };
     if (email) body.email = email;
+    const client = await clientSummary().catch(() => '');
+    if (client) body.client = client; // "Windows 11 · Chrome 131": the rep sees which way of sharing fits
     const result = await api('POST', `${this.server}/api/visitor/requests`, { body, credentials: 'omit' });
     this.saved = {
       request_id: result.request_id,
