@@ -4,17 +4,19 @@ downloaded file's name; anything else is the "not on this server" page."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from desklink.protocol import agent_names
-from desklink.testing import ONE_ADDRESS_ENV, ServerProcess
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, RepClient, ServerProcess, VisitorClient
 from screen._agent import Chat
 
 AGENT = "desklink-agent-linux-x86_64"
@@ -188,6 +190,28 @@ def test_a_server_without_builds_says_so_and_never_fails(tmp_path: Path) -> None
         assert 'data-testid="no-linux-build"' in html and 'data-testid="no-files"' in html
         r = httpx.get(f"{srv.url}/download/{AGENT}", timeout=10)
         assert r.status_code == 404 and "That file is not on this server" in r.text
+        admin = AdminAPI(srv)
+        try:
+            admin.queue("nobuilds")
+            ((user, pw),) = admin.reps(1, queue_slug="nobuilds", prefix="nobuilds")
+        finally:
+            admin.close()
+
+        async def offer() -> dict[str, Any]:
+            rep = await RepClient.connect(srv, user, pw)
+            visitor = await VisitorClient.submit(srv, queue="nobuilds", name="Vic")
+            await rep.expect("alert")
+            await rep.send({"t": "accept", "request_id": visitor.request_id})
+            sid = (await rep.expect("accepted"))["session"]["id"]
+            await rep.send({"t": "screen.request", "session_id": sid})
+            got = await visitor.expect("screen.offer")
+            await rep.close()
+            await visitor.close()
+            return got
+
+        got = asyncio.run(offer())
+        assert got["install"] is None  # nothing to pip-install from this server
+        assert got["download"].startswith(f"{srv.url}/download?code=")
 
 
 async def test_the_screen_offer_links_to_the_download_page_with_the_code(server: ServerProcess, chat: Chat) -> None:
@@ -198,3 +222,8 @@ async def test_the_screen_offer_links_to_the_download_page_with_the_code(server:
         r = await http.get(offer["download"], headers={"User-Agent": UA["linux"]})
     assert r.status_code == 200
     assert f'href="/download/{AGENT}?code={digits}"' in r.text
+
+
+async def test_the_offer_installs_the_servers_own_wheel(server: ServerProcess, chat: Chat) -> None:
+    offer = await chat.offer()
+    assert offer["install"] == f"pip install {server.url}/download/{WHEEL}"

@@ -90,12 +90,16 @@ class Dispatcher:
         *,
         publish: Publish | None = None,
         on_broker_error: Callable[[str, BaseException], None] | None = None,
+        agent_wheel: Callable[[], str | None] | None = None,
     ) -> None:
         """``publish`` carries the news (default: the broker's own, which
         raises while it is down; a node passes its hub's, which does not).
         ``on_broker_error`` hears of every best-effort broker call that
-        failed (a node passes its watch's ``report``)."""
+        failed (a node passes its watch's ``report``). ``agent_wheel`` names
+        the agent wheel the node serves on /download, if any (for the offer's
+        install command)."""
         self.store = store
+        self._agent_wheel = agent_wheel or (lambda: None)
         self.broker = broker
         self.settings = settings
         self.now = clock
@@ -477,7 +481,8 @@ class Dispatcher:
             "session_id": session.id,
             "code": code.spoken,
             "expires_at": iso(expires),
-            "install": 'pip install "desklink[agent]"',
+            # Only what this server really serves: its own agent wheel, if built.
+            "install": f"pip install {server_url}/download/{wheel}" if (wheel := self._agent_wheel()) else None,
             "command": f"desklink agent --server {server_url} --code {code.digits}",
             # The server's own agent download page, the code carried along.
             "download": f"{server_url}/download?code={code.digits}",

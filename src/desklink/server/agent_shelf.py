@@ -82,6 +82,15 @@ class AgentShelf:
                 out.append(AgentFile(name, Path(entry.path), st.st_size, digest, system or ""))
         return out
 
+    def wheel_name(self) -> str | None:
+        """The newest-named agent wheel in the folder, without hashing (cheap
+        enough for the event loop: one directory listing)."""
+        try:
+            names = [e.name for e in os.scandir(self.folder) if _WHEEL.match(e.name) and e.is_file(follow_symlinks=False)]
+        except OSError:
+            return None
+        return max(names) if names else None
+
     async def listing(self) -> list[AgentFile]:
         return await asyncio.to_thread(self.scan)
 

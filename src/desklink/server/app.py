@@ -137,12 +137,15 @@ def create_app(settings: Settings) -> Starlette:
         hub = Hub(broker)
         await hub.start()
         accounts = Accounts(store, broker, settings)
+        agents = AgentShelf(settings)
         ctx = Context(
             settings=settings,
             store=store,
             broker=broker,
             accounts=accounts,
-            dispatcher=Dispatcher(store, broker, settings, publish=hub.publish, on_broker_error=hub.watch.report),
+            dispatcher=Dispatcher(
+                store, broker, settings, publish=hub.publish, on_broker_error=hub.watch.report, agent_wheel=agents.wheel_name
+            ),
             hub=hub,
             origins=Origins(store, settings),
             relay=Relay(Policy.from_settings(settings)),
@@ -150,7 +153,7 @@ def create_app(settings: Settings) -> Starlette:
             admin=AdminActions(store, accounts, max_name_chars=settings.max_name_chars, broker=broker),
             limits=limits,
             guard=guard,
-            agents=AgentShelf(settings),
+            agents=agents,
         )
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
