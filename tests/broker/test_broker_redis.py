@@ -116,7 +116,7 @@ async def test_claim_race_across_nodes(nodes: list[RedisBroker]) -> None:
     results = await asyncio.gather(*(nodes[i % 5].claim("request:7", o, 5) for i, o in enumerate(owners)))
     assert len(set(results)) == 1
     (winner,) = set(results)
-    assert [o for o, r in zip(owners, results) if o == r] == [winner]
+    assert [o for o, r in zip(owners, results, strict=True) if o == r] == [winner]
     for node in nodes:
         assert await node.claim("request:7", "late", 5) == winner
     loser = next(o for o in owners if o != winner)

@@ -49,7 +49,7 @@ from desklink.errors import Conflict, Forbidden, LimitExceeded, NotFound, Protoc
 from desklink.protocol.events import Actor, EventKind
 from desklink.protocol import joincode
 from desklink.protocol.lifecycle import CHAT_ALLOWED
-from desklink.protocol.messages import check_text
+from desklink.protocol.messages import Sender, check_text
 from desklink.store import Store
 from desklink.store.records import Message, Queue, Request, Session, User
 
@@ -370,7 +370,7 @@ class Dispatcher:
 
     # ------------------------------------------------------------------- chat
     async def chat(
-        self, req: Request, *, sender: str, name: str, user_id: int | None, cid: str, text: str, session_id: str | None = None
+        self, req: Request, *, sender: Sender, name: str, user_id: int | None, cid: str, text: str, session_id: str | None = None
     ) -> tuple[Message, bool]:
         """Store a chat line (idempotent per ``cid``) and publish it, also
         when the ``cid`` was stored before: a client resends only what it got

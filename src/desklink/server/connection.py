@@ -95,10 +95,11 @@ class Connection:
 
     def deliver_effect(self, delivery: Deliver) -> None:
         """One delivery the relay decided on (server/relay_io.py)."""
-        if delivery.screen is None:
-            self.send_text(str(delivery.data))
+        data = delivery.data
+        if delivery.screen is None or isinstance(data, str):
+            self.send_text(str(data))
         else:
-            self.send_screen(bytes(delivery.data), delivery.screen)
+            self.send_screen(bytes(data), delivery.screen)
 
     def send_text(self, text: str) -> None:
         if self._close_code is not None:
@@ -313,7 +314,7 @@ class Connection:
         it may not go on."""
         return None
 
-    async def message_loop(self, decode: Any, handlers: dict[type, Any]) -> None:
+    async def message_loop(self, decode: Any, handlers: dict[Any, Any]) -> None:
         """Read, rate-limit, decode and handle messages until the peer leaves.
         A bad message gets an ``error`` reply; the connection carries on."""
         while True:
