@@ -453,7 +453,7 @@ class Dispatcher:
             )
         offer, code = await self._offer(session, server_url, now)
         await self.store.add_event(request_id=req.id, kind="screen_code_renewed", actor="visitor", data={}, now=now)
-        await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", offer))
+        await self._publish(ch.request_channel(req.id), ch.envelope("A", offer))
         await self.post_system(
             req, session.id, f"You asked for a new screen-sharing code: {code.spoken}. The earlier code no longer works.",
             f"screen-renew:{code.slot}:{int(now.timestamp() * 1000)}",
