@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from desklink.broker.base import BROKER_ERRORS
 from desklink.errors import Closing, DeskLinkError, LimitExceeded, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.messages import encode, error
@@ -192,6 +193,9 @@ class Connection:
         self._access_queued = False
         try:
             await self.recheck_access()
+        except BROKER_ERRORS as exc:  # an outage: expected, logged once by the node's watch
+            log.info("re-checking access of user %s waits for the broker (%s); trying again", self.user_id, exc)
+            asyncio.get_running_loop().call_later(ACCESS_RETRY_S, self.access_changed)
         except Exception:
             log.exception("re-checking access of user %s failed; trying again", self.user_id)
             asyncio.get_running_loop().call_later(ACCESS_RETRY_S, self.access_changed)
