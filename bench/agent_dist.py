@@ -57,7 +57,11 @@ async def one_start(server: ServerProcess, rep: RepClient, visitor: VisitorClien
     proc.stdin.write("y\n")
     proc.stdin.flush()
     try:
-        await viewer.wait_status("sharing", timeout=120)
+        try:
+            await viewer.wait_status("sharing", timeout=120)
+        except TimeoutError:
+            proc.kill()
+            raise RuntimeError(f"the agent did not start sharing:\n{proc.communicate()[0]}") from None
         sharing = time.monotonic() - t0
         while not viewer.frames:
             await asyncio.sleep(0.002)
@@ -134,7 +138,9 @@ def main() -> None:
             TABLE.value(f.name, f"{f.stat().st_size / 1e6:.1f}", "MB")
         no_python = tempfile.mkdtemp(prefix="desklink-bare-bin-")
         try:
-            with ServerProcess(env={**ONE_ADDRESS_ENV, "DESKLINK_AGENT_DIR": str(folder)}) as server, XDisplay(1920, 1080) as display:
+            # Every start is a join from 127.0.0.1: lift the per-address join budget.
+            env = {**ONE_ADDRESS_ENV, "DESKLINK_AGENT_DIR": str(folder), "DESKLINK_JOIN_ATTEMPTS_PER_MINUTE": "10000"}
+            with ServerProcess(env=env) as server, XDisplay(1920, 1080) as display:
                 display.spawn("xterm", "-geometry", "120x40+50+50")
                 display.wait_window("xterm")
                 asyncio.run(cold_starts(server, agent_build.agent_name(), args.starts, display, no_python))

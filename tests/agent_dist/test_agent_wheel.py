@@ -62,3 +62,10 @@ def test_server_commands_say_this_is_an_agent_only_install(agent_venv: Path) -> 
         assert len(lines) == 1 and "agent-only install" in lines[0] and 'pip install "desklink[server]"' in lines[0], lines
     done = subprocess.run([str(agent_venv / "bin" / "desklink"), "agent", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--code" in done.stdout
+    # Building needs the build extra, and says so.
+    done = subprocess.run(
+        [str(agent_venv / "bin" / "desklink"), "build-agent", "--out", str(agent_venv / "out")], capture_output=True, text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == 'desklink: building the agent needs PyInstaller: pip install "desklink[build]"'
