@@ -27,6 +27,10 @@ PUBLIC = {
     ("POST", "/api/auth/login"),
     # The second login step: needs a ticket from a right password.
     ("POST", "/api/auth/second-factor"),
+    # The agent download page and the files its agent folder lists (nothing
+    # else: names are looked up in the listing, never joined as paths).
+    ("GET", "/download"),
+    ("GET", "/download/{name}"),
 }
 #: Routes that take a visitor's bearer token instead of a login.
 VISITOR = {("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code")}
