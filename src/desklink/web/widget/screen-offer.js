@@ -68,7 +68,7 @@ export function offerCard(offer, repName, onDismiss, onRenew = null) {
       until ? h('span', { class: 'offer-expires', testid: 'screen-offer-expires' }, ` valid until ${until}`) : null),
     /^https?:\/\//.test(offer.download || '') ? h('p', { class: 'offer-download' },
       h('a', { href: offer.download, target: '_blank', rel: 'noopener', testid: 'screen-offer-download' },
-        'Download the agent for this computer'), ' (no Python needed; your code goes with it), or:') : null,
+        'Get the DeskLink agent for this computer'), ' (your code goes with it), or:') : null,
     h('ol', { class: 'offer-steps' },
       offer.install ? h('li', {}, h('span', {}, 'Install the DeskLink agent (once):'),
         copyRow(offer.install, 'screen-offer-install', 'screen-offer-copy-install', 'the install command')) : null,
