@@ -82,3 +82,45 @@ def test_the_linux_browser_gets_the_agent(server: ServerProcess, browser: Any) -
     expect(page.get_by_test_id("download-agent")).to_have_text("Download the DeskLink agent for Linux (x86_64)")
     expect(page.get_by_test_id("system-windows")).to_be_hidden()
     ctx.close()
+
+
+def test_the_help_box_summarizes_system_and_browser(server: ServerProcess, browser: Any) -> None:
+    """What the help box sends as ``client``: from userAgentData where the
+    browser has it (Windows 11 told apart by platformVersion), else from the
+    User-Agent; never longer than MAX_CLIENT_CHARS."""
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    ctx.new_cdp_session(page).send(
+        "Emulation.setUserAgentOverride",
+        {
+            "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+            "userAgentMetadata": {
+                "brands": [{"brand": "Not_A Brand", "version": "24"}, {"brand": "Google Chrome", "version": "131"}],
+                "fullVersion": "131.0.0.0", "platform": "Windows", "platformVersion": "15.0.0", "architecture": "x86",
+                "model": "", "mobile": False,
+            },
+        },
+    )
+    page.goto(server.url + "/download")
+    result = page.evaluate(
+        """async () => {
+          const m = await import('/static/widget/client-info.js');
+          const { LIMITS } = await import('/static/shared/wire.js');
+          const long = { userAgent: 'X11; Linux', userAgentData: { platform: 'Linux', brands: [{ brand: 'Chromium', version: '9'.repeat(200) }] } };
+          return {
+            here: await m.clientSummary(),
+            firefox: m.fromUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0'),
+            safari: m.fromUserAgent('Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15'),
+            iphone: m.fromUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1'),
+            edge: m.fromUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0'),
+            long: (await m.clientSummary(long)).length, max: LIMITS.MAX_CLIENT_CHARS,
+          };
+        }"""
+    )
+    assert result["here"] == "Windows 11 · Chrome 131"
+    assert result["firefox"] == ["Windows 10 or 11", "Firefox 133"]
+    assert result["safari"] == ["macOS", "Safari 17"]
+    assert result["iphone"] == ["iOS", "Safari 17"]
+    assert result["edge"] == ["Windows 10 or 11", "Edge 131"]
+    assert result["long"] == result["max"] == 60
+    ctx.close()
