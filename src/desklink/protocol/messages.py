@@ -145,8 +145,9 @@ class ScreenInfo(Msg, tag="screen.info", frozen=True):
 
 
 #: Why a visitor's browser stopped sharing (``screen.stop {why}``): its Stop
-#: button, the browser's own "Stop sharing" bar (the captured track ended).
-StopWhy = Literal["", "stop_button", "browser_bar"]
+#: button, the browser's own "Stop sharing" bar (the captured track ended),
+#: the page being closed or left.
+StopWhy = Literal["", "stop_button", "browser_bar", "page_closed"]
 
 
 class StopSharing(Msg, tag="screen.stop", frozen=True):

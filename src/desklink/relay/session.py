@@ -111,6 +111,7 @@ BROWSER_PAGE_GONE = "the visitor's page closed or lost its connection"
 BROWSER_STOPS = {
     "stop_button": "the visitor pressed Stop in the help box",
     "browser_bar": "the visitor stopped sharing with the browser's own button",
+    "page_closed": "the visitor closed or left the page",
 }
 
 
