@@ -107,6 +107,7 @@ BROWSER_VIEW_ONLY = (
     "for remote control ask the visitor to run the DeskLink agent"
 )
 BROWSER_PAGE_GONE = "the visitor's page closed or lost its connection"
+AGENT_TOOK_OVER = "the DeskLink agent took over from the browser"
 #: What the rep reads when a browser share stops for each ``screen.stop {why}``.
 BROWSER_STOPS = {
     "stop_button": "the visitor pressed Stop in the help box",
@@ -253,6 +254,13 @@ class ScreenSession:
         the resume token. The welcome goes first; a resumed agent that still
         holds the visitor's yes carries on, any other is asked."""
         fx = Effects()
+        previous = self.seats.agent
+        if previous is not None and previous is not endpoint and self.source == "browser":
+            # The visitor ran the agent while the browser shared: the agent
+            # takes over (and is asked for view like any new agent).
+            fx.deliveries.append(Deliver(previous, encode_out(Ended(by="visitor"))))
+            fx.closes.append(Close(previous, codes.CLOSE_NORMAL, AGENT_TOOK_OVER))
+            self._audit_changes(fx, self.privileges.apply_all("stop"), "visitor", None)
         self.seats.attach_agent(endpoint, now)
         self.source = intro.source
         self.clipboard.reset()
