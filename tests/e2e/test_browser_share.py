@@ -18,6 +18,7 @@ around 1-4; a wrong or stale picture is far above 20).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
@@ -61,6 +62,16 @@ VISITOR_ARGS = [
     "--window-position=0,0",
     f"--window-size={VISITOR_W},{H}",
 ]
+
+#: Where to save screenshots for people to look at (optional).
+SHOTS = os.environ.get("DESKLINK_E2E_SHOTS", "")
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        os.makedirs(SHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"))
+
 
 #: Hides VideoEncoder before any page script runs: the still-frame fallback.
 NO_VIDEO_ENCODER = "delete window.VideoEncoder; delete window.VideoDecoderConfig;"
@@ -156,6 +167,7 @@ class ShareScene:
         expect(first).to_contain_text("Rita sees only that")
         expect(first).to_contain_text("stop at any moment")
         expect(card.get_by_test_id("screen-offer-agent")).to_contain_text("to let Rita control your computer")
+        shot(self.visitor, "share-offer")
         card.get_by_test_id("screen-share-browser").click()
         expect(self.box.get_by_test_id("share-indicator")).to_be_visible()
         expect(self.box.get_by_test_id("share-indicator-text")).to_have_text("Sharing your screen with Rita")
@@ -245,6 +257,8 @@ def test_visitor_shares_from_the_help_box_and_the_rep_sees_the_screen(scene: Sha
         scene.rep.wait_for_timeout(200)
     assert np.abs(scene.pixels()[150, 900].astype(int) - GREEN).max() < 40
     wait_for_picture(scene, display, scene.rep, "after the change")
+    shot(scene.rep, "share-console")
+    shot(scene.visitor, "share-indicator")
 
     # The chat still works while sharing.
     scene.box.get_by_test_id("chat-input").fill("Can you see it?")
