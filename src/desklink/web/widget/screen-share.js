@@ -46,6 +46,8 @@ const ADAPT_MS = 2000;
 /** Round trips (median, ms) below which the bitrate may grow, above which it shrinks. */
 const RTT_GOOD_MS = 150;
 const RTT_BAD_MS = 400;
+/** Chunks unacknowledged this long are given up (their viewer went away): a key frame follows. */
+const ACK_TIMEOUT_MS = 3000;
 /** The share's socket sends a ping this often when the server says nothing else. */
 const DEFAULT_PING_MS = 2000;
 const VIDEO_HEAD = 23; // 1 + 1 + 4 + 8 + 2 + 2 + 1 + 4
@@ -298,7 +300,13 @@ export class ScreenShare extends EventTarget {
         this._startPipeline();
         break;
       case 'screen.ack': this._acked(msg.seq); break;
-      case 'screen.refresh': this.wantKey = true; break;
+      case 'screen.refresh':
+        // A viewer (re)joined or lost a chunk: what is in flight will not be
+        // acknowledged by anyone now (the agent's FlowControl.reset), and the
+        // next chunk must decode on its own.
+        this.inFlight.clear();
+        this.wantKey = true;
+        break;
       case 'ended':
         this._finish('stopped', msg.by === 'rep' ? `${this.rep || 'The rep'} stopped viewing your screen.`
           : msg.by === 'session_ended' ? 'The conversation ended.' : 'Sharing stopped.');
@@ -320,6 +328,12 @@ export class ScreenShare extends EventTarget {
   }
 
   get _windowFull() {
+    const [oldest] = this.inFlight.values();
+    if (oldest !== undefined && performance.now() - oldest > ACK_TIMEOUT_MS) {
+      // Acks that never came (a viewer gone mid-frame): start again from a key frame rather than stall.
+      this.inFlight.clear();
+      this.wantKey = true;
+    }
     return this.inFlight.size >= Math.max(1, this.limits.screen_window || 2);
   }
 
@@ -348,18 +362,31 @@ export class ScreenShare extends EventTarget {
 
   async _startPipeline() {
     this.emit('sharing');
-    const settings = this.track.getSettings();
-    const width = even(settings.width || 1280);
-    const height = even(settings.height || 720);
-    this.bitrate = Math.max(MIN_BITRATE, Math.round(width * height * BITS_PER_PIXEL));
-    this.encoding = await chooseCodec(width, height, this.bitrate);
-    if (!this.sharing) return;
-    this.mode = this.encoding ? 'video' : 'still';
+    // The track's settings may not be the size of its frames (Chromium reports the
+    // constraint's maximum): the codec and bitrate are chosen at the first frame.
+    this.mode = typeof VideoEncoder === 'function' ? 'video' : 'still';
     if (this.mode === 'video' && typeof MediaStreamTrackProcessor === 'function') {
       this._readTrack();
     } else {
       this._pollVideoElement();
     }
+  }
+
+  /** The codec for frames of width x height; false (and still frames from now on) where none fits. */
+  async _choose(width, height) {
+    this.choosing = true;
+    this.bitrate = Math.max(MIN_BITRATE, Math.round(width * height * BITS_PER_PIXEL));
+    const encoding = await chooseCodec(width, height, this.bitrate);
+    this.choosing = false;
+    if (!this.sharing) return;
+    if (encoding) {
+      this.encoding = encoding;
+      return;
+    }
+    this.mode = 'still';
+    this.reader?.cancel().catch(() => {});
+    this.reader = null;
+    this._pollVideoElement();
   }
 
   /** Frames as the browser captures them (Chromium). */
@@ -413,6 +440,11 @@ export class ScreenShare extends EventTarget {
     }
     const width = even(frame.displayWidth);
     const height = even(frame.displayHeight);
+    if (!this.encoding || this.choosing) {
+      if (!this.choosing) this._choose(width, height);
+      frame.close();
+      return;
+    }
     if (!this.encoder || this.size?.width !== width || this.size?.height !== height) {
       if (!this._openEncoder(width, height)) {
         frame.close();
@@ -434,8 +466,10 @@ export class ScreenShare extends EventTarget {
 
   _openEncoder(width, height) {
     if (this.encoder && this.encoder.state !== 'closed') this.encoder.close();
+    const resized = this.size && (this.size.width !== width || this.size.height !== height);
     this.size = { width, height };
     this.pending.clear();
+    if (resized) this.bitrate = Math.max(MIN_BITRATE, Math.round(width * height * BITS_PER_PIXEL));
     const config = { ...this.encoding.config, width, height, bitrate: this.bitrate };
     this.encoder = new VideoEncoder({
       output: (chunk) => this._onChunk(chunk),
