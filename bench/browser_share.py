@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import CpuMeter, Table, descendants, machine_line, summary
-from _screen_workloads import WORKLOADS, H, W, Video, Workload
+from _screen_workloads import WORKLOADS, H, Video, W, Workload
 
 from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess, free_port
 from desklink.testing_x import XDisplay
@@ -94,7 +94,7 @@ class Site:
         src = html.escape(f"{desklink_url}/static/widget/desklink-help.js")
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:
                 queue = html.escape(self.path.strip("/").removesuffix(".html"))
                 body = (f"<!doctype html><html><head><meta charset='utf-8'><title>bench visitor</title></head><body>"
                         f"<script type='module' src='{src}' data-queue='{queue}'></script></body></html>").encode()

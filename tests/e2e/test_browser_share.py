@@ -114,7 +114,7 @@ class Watched:
 
 def colour_window(display: XDisplay, title: str, rgb: tuple[int, int, int], geometry: str) -> Any:
     """An xterm of one colour (background and text), as a coloured rectangle on the screen."""
-    hexcolour = "#%02x%02x%02x" % rgb
+    hexcolour = "#{:02x}{:02x}{:02x}".format(*rgb)
     proc = display.spawn("xterm", "-T", title, "-bg", hexcolour, "-fg", hexcolour, "-geometry", geometry, "-b", "0")
     display.wait_window(title)
     return proc

@@ -39,7 +39,7 @@ def test_chunks_go_through_the_viewer_window_like_frames() -> None:
 
 
 def test_control_is_refused_with_the_reason() -> None:
-    s, page, viewer, rep = browser_sharing()
+    s, _page, viewer, _rep = browser_sharing()
     with pytest.raises(Forbidden) as info:
         s.receive_viewer(viewer, ControlRequest(), 1.0)
     assert info.value.message == BROWSER_VIEW_ONLY
@@ -47,7 +47,7 @@ def test_control_is_refused_with_the_reason() -> None:
 
 
 def test_the_page_going_away_stops_at_once_with_why() -> None:
-    s, page, viewer, rep = browser_sharing()
+    s, page, _viewer, rep = browser_sharing()
     fx = s.detach_agent(page, 1.0)
     (state,) = texts(fx, rep)
     assert (state["status"], state["by"], state["reason"]) == ("stopped", "visitor", BROWSER_PAGE_GONE)
@@ -65,14 +65,14 @@ def test_the_page_going_away_stops_at_once_with_why() -> None:
     ],
 )
 def test_the_visitors_stops_say_which(why: str, reason: str | None) -> None:
-    s, page, viewer, rep = browser_sharing()
+    s, _page, _viewer, rep = browser_sharing()
     fx = s.receive_agent(StopSharing(why=why), 1.0)  # type: ignore[arg-type]
     state = texts(fx, rep)[-1]
     assert state["status"] == "stopped" and state.get("reason") == reason
 
 
 def test_the_agent_takes_over_from_the_browser() -> None:
-    s, page, viewer, rep = browser_sharing()
+    s, page, _viewer, rep = browser_sharing()
     agent = End("agent")
     fx = s.attach_agent(agent, INTRO, 2.0, resumed=False)
     assert kinds(fx, page) == ["ended"] and [(c.to, c.reason) for c in fx.closes] == [(page, AGENT_TOOK_OVER)]
