@@ -309,3 +309,16 @@ def test_the_rep_asks_for_the_agent_while_the_browser_shares(scene: ShareScene, 
     scene.screen.get_by_test_id("screen-stop").click()
     expect(scene.box.get_by_test_id("share-indicator")).to_be_hidden()
     expect(scene.box.get_by_test_id("notice")).to_contain_text("Rita stopped viewing your screen")
+
+
+def test_the_browsers_own_stop_button_stops_the_share(scene: ShareScene, display: XDisplay) -> None:
+    scene.request_and_share()
+    expect(scene.screen).to_have_attribute("data-frames", re.compile(r"^[1-9]"))
+    # Chromium's own bar, "<origin> is sharing your screen. [Stop sharing] [Hide]", is an X window of its own;
+    # its Stop sharing button sits about 110 px from the bar's right edge.
+    bar = display.wait_window("is sharing your screen")
+    x, y, w, h = display.window_geometry(bar)
+    display.click(x + w - 110, y + h // 2)
+    expect(scene.status()).to_have_text("Sharing stopped: the visitor stopped sharing with the browser's own button")
+    expect(scene.box.get_by_test_id("share-indicator")).to_be_hidden()
+    expect(scene.box.get_by_test_id("notice")).to_contain_text("You stopped sharing from the browser")

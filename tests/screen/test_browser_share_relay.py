@@ -198,3 +198,14 @@ async def test_the_page_going_away_stops_the_share_at_once(server: ServerProcess
 async def test_a_site_the_queue_does_not_allow_cannot_share(server: ServerProcess, chat: Chat) -> None:
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(server.ws_url + "/ws/share", origin="http://elsewhere.example")  # type: ignore[arg-type]
+
+
+async def test_the_chat_ending_stops_the_share(server: ServerProcess, chat: Chat) -> None:
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    sharer = await BrowserSharer.join(server, (await chat.offer())["code"])
+    await viewer.wait_status("sharing")
+    await chat.visitor.send({"t": "leave"})
+    code, _, texts = await sharer.closed()
+    assert code == codes.CLOSE_ENDED and {"t": "ended", "by": "session_ended"} in texts
+    assert (await viewer.wait_status("stopped"))["by"] == "session_ended"
+    await viewer.close()
