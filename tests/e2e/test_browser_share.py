@@ -124,7 +124,7 @@ class ShareScene:
     """A rep console (headless) and a visitor's help box (on the X display) with an accepted chat."""
 
     def __init__(self, rep_browser: Browser, visitor_browser: Browser, server: ServerProcess, admin: AdminAPI, site: HostSite,
-                 unique: str, *, init_script: str = "") -> None:
+                 unique: str, *, init_script: str = "", route_viewer: bool = False) -> None:
         queue = admin.queue(unique, origins=[site.origin])
         username, password = f"{unique}rita", "pw-" + secrets.token_hex(8)
         admin.members(queue["id"], [admin.user(username, password, display_name="Rita")["id"]])
@@ -132,6 +132,12 @@ class ShareScene:
         self.visitor_w = Watched(visitor_browser, {"width": VISITOR_W - 20, "height": H - 140})
         if init_script:
             self.visitor_w.page.add_init_script(init_script)
+        #: With route_viewer: the rep's viewer sockets, (page side, server side), to drop them at will.
+        self.viewer_sockets: list[tuple[Any, Any]] = []
+        if route_viewer:
+            self.rep_w.context.route_web_socket(
+                re.compile(r".*/ws/viewer.*"), lambda ws: self.viewer_sockets.append((ws, ws.connect_to_server()))
+            )
         rep = self.rep = self.rep_w.page
         rep.goto(server.url + "/console")
         rep.get_by_test_id("username").fill(username)
@@ -293,9 +299,31 @@ def test_without_video_encoder_still_frames_deliver_the_picture(
         scene.close()
 
 
-def test_the_rep_asks_for_the_agent_while_the_browser_shares(scene: ShareScene, display: XDisplay) -> None:
+def test_the_rep_asks_for_the_agent_while_the_browser_shares(
+    browser: Browser, visitor_browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str,
+    display: XDisplay,
+) -> None:
+    scene = ShareScene(browser, visitor_browser, server, admin, host_site, unique, route_viewer=True)
+    try:
+        rep_asks_for_the_agent(scene)
+    finally:
+        scene.close()
+
+
+def rep_asks_for_the_agent(scene: ShareScene) -> None:
     scene.request_and_share()
     expect(scene.screen).to_have_attribute("data-frames", re.compile(r"^[1-9]"))
+    # The rep's viewer socket drops mid-stream, three times: chunks in flight are never acknowledged,
+    # the help box starts again from a key frame, and the picture goes on.
+    for round_ in range(3):
+        before = scene.frames()
+        page_side, server_side = scene.viewer_sockets[-1]
+        server_side.close()
+        page_side.close(code=4000, reason="test: connection lost")
+        deadline = time.monotonic() + 20
+        while (len(scene.viewer_sockets) < round_ + 2 or scene.frames() <= before + 5) and time.monotonic() < deadline:
+            scene.rep.wait_for_timeout(100)
+        assert len(scene.viewer_sockets) == round_ + 2 and scene.frames() > before + 5, (round_, before, scene.frames())
     scene.screen.get_by_test_id("screen-ask-agent").click()
     # A new offer with the agent's code reaches the help box; the browser share goes on meanwhile.
     card = scene.box.get_by_test_id("screen-offer")
