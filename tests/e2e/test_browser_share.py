@@ -337,6 +337,9 @@ def rep_asks_for_the_agent(scene: ShareScene) -> None:
     scene.screen.get_by_test_id("screen-stop").click()
     expect(scene.box.get_by_test_id("share-indicator")).to_be_hidden()
     expect(scene.box.get_by_test_id("notice")).to_contain_text("Rita stopped viewing your screen")
+    # The card still shown offers the browser again.
+    expect(card.get_by_test_id("screen-share-browser")).to_be_enabled()
+    expect(card.get_by_test_id("screen-share-browser")).to_have_text("Share from this browser")
 
 
 def test_the_browsers_own_stop_button_stops_the_share(scene: ShareScene, display: XDisplay) -> None:

@@ -209,3 +209,33 @@ async def test_the_chat_ending_stops_the_share(server: ServerProcess, chat: Chat
     assert code == codes.CLOSE_ENDED and {"t": "ended", "by": "session_ended"} in texts
     assert (await viewer.wait_status("stopped"))["by"] == "session_ended"
     await viewer.close()
+
+
+async def test_a_view_only_share_cannot_send_clipboard_annotations_or_control_answers(server: ServerProcess, chat: Chat) -> None:
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    sharer = await BrowserSharer.join(server, (await chat.offer())["code"])
+    await viewer.wait_status("sharing")
+    refused = [
+        {"t": "clipboard.allow", "to_visitor": True, "from_visitor": True},
+        {"t": "clipboard", "text": "from a page script"},
+        {"t": "control.revoked"},
+        {"t": "annotate", "op": "clear"},
+    ]
+    for msg in refused:
+        await sharer.ws.send(json.dumps(msg))
+        err = await sharer.next_control("error")
+        assert (err["code"], err["ref"]) == ("bad_state", msg["t"]), err
+    assert viewer.clipboard is None and viewer.annotations == []
+    await sharer.ws.send(chunk(1, key=True))  # the share itself goes on
+    assert (await sharer.next_control("screen.ack"))["seq"] == 1
+    await sharer.ws.close()
+    await viewer.close()
+
+
+async def test_text_messages_spend_the_per_minute_budget(server: ServerProcess, chat: Chat) -> None:
+    sharer = await BrowserSharer.join(server, (await chat.offer())["code"])
+    for _ in range(130):  # messages_per_minute is 120, with a burst of the same
+        await sharer.ws.send(json.dumps({"t": "ping"}))
+    err = await sharer.next_control("error")
+    assert err["code"] == "rate_limited"
+    await sharer.ws.close()

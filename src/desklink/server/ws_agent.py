@@ -49,6 +49,8 @@ class AgentConnection(Connection):
     kind = "G"  # forwards nothing from the broker; acts on control notes only
     #: Who shares through this socket (``ws_share.py`` is the browser's).
     source: Source = "agent"
+    #: The control messages this socket passes to the relay (any other is refused).
+    relayed: tuple[type, ...] = RELAYED
 
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         super().__init__(ws, ctx)
@@ -57,7 +59,7 @@ class AgentConnection(Connection):
 
     async def reader(self) -> None:
         await self._hello()
-        await self.message_loop(decode_agent, dict.fromkeys(RELAYED, self._relay))
+        await self.message_loop(decode_agent, dict.fromkeys(self.relayed, self._relay))
 
     def check_rate(self) -> None:
         """Pings and stats come every few seconds; clipboard spends the

@@ -11,7 +11,10 @@ for a page:
   never offered control or drawing on the visitor's screen;
 - what it may send is bounded by its own settings: a chunk (video chunk or
   fallback still frame) of at most ``browser_share_max_chunk_bytes``, at
-  most ``browser_share_chunks_per_s`` a second, and no cursor messages.
+  most ``browser_share_chunks_per_s`` a second, and no cursor messages;
+  control messages are only those a view-only share needs (consent, stop,
+  stats, ping: no clipboard, annotation or control answers), within the
+  per-connection ``messages_per_minute`` like the help box's own socket.
   Anything else stops this share with the reason for the rep and closes
   the socket with it for the visitor; the support session and its chat go
   on.
@@ -26,6 +29,7 @@ from starlette.websockets import WebSocket
 from desklink.errors import Closing, ProtocolError
 from desklink.protocol import codes, screen
 from desklink.protocol.framing import Channel, Reassembler
+from desklink.protocol.messages import Consent, Ping, ScreenStats, StopSharing
 from desklink.protocol.ratelimit import TokenBucket
 from desklink.server.context import Context
 from desklink.server.ws_agent import AgentConnection
@@ -37,12 +41,19 @@ TOO_FAST = "the visitor's browser sent screen chunks faster than allowed"
 
 class ShareConnection(AgentConnection):
     source = "browser"
+    relayed = (Consent, StopSharing, ScreenStats, Ping)
 
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         super().__init__(ws, ctx)
         s = ctx.settings
         self.parts = Reassembler({Channel.SCREEN: s.browser_share_max_chunk_bytes})
         self.chunks = TokenBucket(s.browser_share_chunks_per_s, 1.0)
+
+    def check_rate(self) -> None:
+        """A page is not a program the visitor ran: its text messages spend the
+        connection's per-minute budget (the help box sends a ping every 2 s
+        and its statistics every 2 s)."""
+        self.take_token()
 
     async def check_request(self, req: Request) -> None:
         queue = await self.ctx.store.get_queue(req.queue_id)

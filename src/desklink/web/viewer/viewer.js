@@ -402,7 +402,7 @@ export class ScreenViewer {
     const v = this.visitor;
     switch (status) {
       case 'waiting_agent': return ['Waiting for the agent',
-        `Read the code to ${v}, or ask them to copy the command from their help box. Nothing is shared until they click Allow.`];
+        `${v} can click Share from this browser in their help box (view only, nothing to install), or run the agent with this code so you can also control their computer. Nothing is shared until they choose.`];
       case 'asking': return [`Asking ${v}`, `${v} is being asked to allow screen sharing in the DeskLink window on their computer.`];
       case 'sharing': return ['Loading the picture…', 'The first picture is on its way.'];
       case 'agent_lost': {

@@ -461,6 +461,12 @@ export class DeskLinkHelp extends HTMLElement {
     if (state === 'sharing') {
       clear(this.$.offer); // answered; a new request from the rep brings a new card
     } else if (state === 'stopped' || state === 'failed') {
+      // A card still shown (the rep asked for the agent meanwhile) may offer the browser again.
+      const again = this.$.offer.querySelector('[data-testid=screen-share-browser]');
+      if (again) {
+        again.disabled = false;
+        setText(again, 'Share from this browser');
+      }
       this._notice(reason || 'Screen sharing stopped.', state === 'failed' ? 'error' : 'info', `share_${state}`);
     }
   }

@@ -46,6 +46,8 @@ const ADAPT_MS = 2000;
 /** Round trips (median, ms) below which the bitrate may grow, above which it shrinks. */
 const RTT_GOOD_MS = 150;
 const RTT_BAD_MS = 400;
+/** screen.stats (the rep's latency readout) at most this often: text messages spend the socket's per-minute budget. */
+const STATS_MS = 2000;
 /** Chunks unacknowledged this long are given up (their viewer went away): a key frame follows. */
 const ACK_TIMEOUT_MS = 3000;
 /** The share's socket sends a ping this often when the server says nothing else. */
@@ -188,6 +190,7 @@ export class ScreenShare extends EventTarget {
     this.pingTimer = null;
     this.stillTimer = null;
     this.lastFrameAt = 0;
+    this.lastStats = 0;
   }
 
   emit(state, reason = '') {
@@ -211,6 +214,10 @@ export class ScreenShare extends EventTarget {
       });
     } catch (err) {
       this._finish('failed', err?.name === 'NotAllowedError' ? 'You did not pick anything to share.' : `The browser could not share the screen (${err?.message || err}).`);
+      return;
+    }
+    if (this.state !== 'picking') { // stopped while the picker was open
+      for (const t of this.stream.getTracks()) t.stop();
       return;
     }
     this.track = this.stream.getVideoTracks()[0];
@@ -324,7 +331,11 @@ export class ScreenShare extends EventTarget {
     }
     this.rtts.push(performance.now() - sentAt);
     if (this.rtts.length > 30) this.rtts.shift();
-    if (this.rtts.length % 10 === 0) this._send({ t: 'screen.stats', rtt_ms: Math.min(600000, median(this.rtts)) });
+    const t = performance.now();
+    if (t - this.lastStats >= STATS_MS) {
+      this.lastStats = t;
+      this._send({ t: 'screen.stats', rtt_ms: Math.min(600000, median(this.rtts)) });
+    }
   }
 
   get _windowFull() {
