@@ -35,12 +35,12 @@ from desklink.protocol.messages import (
     decode_agent,
 )
 from desklink.protocol.server_messages import AgentLimits, Pong, Source
-from desklink.store.records import Request
 from desklink.relay import AgentIntro, ScreenSession
 from desklink.server.connection import HELLO_TIMEOUT_S, Connection
 from desklink.server.context import Context
 from desklink.server.http import client_ip
 from desklink.server.relay_io import pump
+from desklink.store.records import Request
 
 RELAYED = (Consent, ScreenInfo, StopSharing, ScreenStats, ControlRevoked, Annotate, Clipboard, ClipboardAllow, Ping)
 
