@@ -86,7 +86,7 @@ def analyse_trace(
         agg[1] += len(within("sqlconn", lo, hi))
         agg[2] += items
         agg[3] += 1
-    for label, (hops, conns, items, n) in totals.items():
+    for label, (hops, conns, items, _n) in totals.items():
         if items:
             table.value(f"{label}: thread hops", f"{hops / items:.1f}")
             table.value(f"{label}: new connections/threads", f"{conns / items:.2f}")

@@ -158,7 +158,7 @@ async def race(bench: Bench, size: int) -> None:
         done = asyncio.Event()
         counts = {"w": 0, "a": 0, "e": 0}
 
-        def hook(ep: Endpoint, tt: float, raw: str, rid: str = rid, done: asyncio.Event = done) -> None:
+        def hook(ep: Endpoint, tt: float, raw: str, rid: str = rid, done: asyncio.Event = done, counts: dict[str, int] = counts) -> None:
             if rid not in raw and not raw.startswith(ACCEPTED):
                 return
             if raw.startswith(WITHDRAWN):

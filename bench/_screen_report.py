@@ -141,7 +141,7 @@ def print_aims(results: Results) -> None:
     if "idle" in by:
         d = by["idle"][0]
         line(d.kbps < 1.0 and d.fps < 1.0, f"idle: near zero (< 1 kB/s, < 1 fps): {d.kbps:.2f} kB/s, {d.fps:.1f} fps, agent {d.agent_cpu:.1f}%")
-    for w, d, v in results:
+    for w, d, _v in results:
         if d.frames:
             line(d.lat_p50 < 30, f"{w.name}: capture-to-viewer latency p50 under 30 ms: {d.lat_p50:.1f} ms (p99 {d.lat_p99:.1f})")
     for w, d, v in results:

@@ -97,7 +97,7 @@ def bench_ink() -> None:
         xs = np.clip(960 + (50 + 20 * t) * np.cos(t), 0, W - 1).astype(int)
         ys = np.clip(540 + (50 + 12 * t) * np.sin(t), 0, H - 1).astype(int)
         args = ["mousemove", str(xs[0]), str(ys[0]), "mousedown", "1"]
-        for x, y in zip(xs[1:], ys[1:]):
+        for x, y in zip(xs[1:], ys[1:], strict=True):
             args += ["mousemove", str(x), str(y), "sleep", "0.005"]
         args += ["mouseup", "1"]
         proc = subprocess.Popen(["xdotool", *args], env=xd.env)

@@ -21,12 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import websockets
 
 from desklink.testing_x import stop_process
+
+T = TypeVar("T")
 
 #: Cheaper Argon2id for test and bench accounts (still real Argon2id): the
 #: defaults cost ~60 ms and 64 MiB per hash, which would dominate a run that
@@ -54,6 +56,30 @@ async def wait_until(check: Callable[[], object], timeout: float = 10.0, what: s
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def poll_until(
+    check: Callable[[], T | None | bool],
+    timeout: float = 10.0,
+    what: str = "the condition",
+    *,
+    interval: float = 0.05,
+    sleep: Callable[[float], object] = time.sleep,
+) -> T:
+    """The blocking twin of :func:`wait_until`, for tests that drive X
+    programs or a synchronous browser: call ``check`` every ``interval``
+    seconds until it returns something truthy, and return that;
+    ``TimeoutError`` naming ``what`` after ``timeout`` seconds. ``sleep``
+    is how to wait in between (a Playwright page passes its own, so the
+    page keeps delivering events)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        sleep(interval)
 
 
 def free_port() -> int:

@@ -17,6 +17,7 @@ import xcffib.xproto
 from desklink.agent.capture import CaptureError, Monitor, MssCapture, X11Capture, open_capture
 from desklink.agent.encode import Canvas, ScreenEncoder
 from desklink.protocol.screen import Frame, decode
+from desklink.testing import poll_until
 
 from ._screens import errors
 from ._xvfb import Xvfb
@@ -51,12 +52,10 @@ def xgetimage(display: str) -> np.ndarray:
 
 
 def wait_for(predicate: Callable[[], bool | None], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    try:
+        return bool(poll_until(predicate, timeout, interval=0.02))
+    except TimeoutError:
+        return False
 
 
 def quiet(cap: X11Capture) -> np.ndarray:

@@ -16,6 +16,7 @@ import xcffib.xproto
 
 from desklink.agent.inputs import Injector
 from desklink.agent.inputs.keysyms import US_CODE_CHARS
+from desklink.testing import poll_until
 from desklink.testing_x import XDisplay
 
 T = TypeVar("T")
@@ -27,14 +28,7 @@ _US_CODE_OF = {ch: code for code, ch in US_CODE_CHARS.items() if not code.starts
 
 def wait_for(check: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
     """Poll ``check`` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return poll_until(check, timeout, what)
 
 
 def browser_type(inj: Injector, text: str) -> None:

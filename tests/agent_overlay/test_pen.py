@@ -46,7 +46,7 @@ def test_a_long_stroke_is_split_at_the_protocol_limit_and_carries_on() -> None:
         finished += p.move(x, 0)
     finished += p.up()
     assert [len(s["points"]) for s in finished] == [5, 5, 4]
-    for a, b in zip(finished, finished[1:]):
+    for a, b in zip(finished, finished[1:], strict=False):
         assert b["points"][0] == a["points"][-1]  # no gap where it was split
     assert [pt[0] for s in finished for pt in s["points"]] == [0, 1, 2, 3, 4, 4, 5, 6, 7, 8, 8, 9, 10, 11]
     assert p.mine == ["v-1", "v-2", "v-3"]

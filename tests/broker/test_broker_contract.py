@@ -284,7 +284,7 @@ async def test_claim_race_has_exactly_one_winner(broker: Broker) -> None:
     assert len(winners) == 1
     (winner,) = winners
     assert winner in owners
-    assert sum(1 for o, r in zip(owners, results) if o == r) == 1
+    assert sum(1 for o, r in zip(owners, results, strict=True) if o == r) == 1
     assert await broker.claim("request:42", winner, 5) == winner  # holder asks again
     assert await broker.claim("request:42", "late", 5) == winner
 

@@ -33,7 +33,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from desklink.agent.ui import ALLOW_BUTTON, CONSENT_TITLE, DENY_BUTTON
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import AdminAPI, ServerProcess, poll_until
 from desklink.testing_x import XDisplay
 
 from test_screen_viewer import Scene, Watched, click_button, finish, shot, start_agent
@@ -226,12 +226,7 @@ def wait_pointer(display: XDisplay, x: int, y: int, tol: int = 1, timeout: float
 
 
 def wait_file(path: Path, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{path} did not appear: the typing did not reach the visitor's shell")
+    poll_until(path.exists, timeout, f"{path} to appear (the typing reaching the visitor's shell)", interval=0.1)
 
 
 def type_line(page: Page, text: str) -> None:
@@ -442,10 +437,9 @@ def test_rep_and_visitor_draw_and_either_clears(rig: tuple[Scene, Sent, subproce
         rep.wait_for_timeout(50)
     (stroke,) = [f for f in sent.frames if f.get("t") == "annotate"]
     red = rgb(color)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (display.screenshot()[299:302, 250:650] == red).all(axis=-1).mean() > 0.9:
-        time.sleep(0.1)
-    assert (display.screenshot()[299:302, 250:650] == red).all(axis=-1).mean() > 0.9, "the rep's stroke is not on the X screen"
+    poll_until(
+        lambda: (display.screenshot()[299:302, 250:650] == red).all(axis=-1).mean() > 0.9, 10, "the rep's stroke on the X screen", interval=0.1
+    )
     expect(board).to_have_attribute("data-strokes", "1")
 
     # The xterm under the stroke prints lines; the picture the viewer rebuilds never has the stroke in it.
@@ -478,12 +472,11 @@ def test_rep_and_visitor_draw_and_either_clears(rig: tuple[Scene, Sent, subproce
     # The visitor's Clear wipes both sides: the rep's board and the X screen.
     click_bar("clear")
     expect(board).to_have_attribute("data-strokes", "0")
-    deadline = time.monotonic() + 5
-    shot_ = display.screenshot()
-    while time.monotonic() < deadline and ((shot_ == red).all(axis=-1).any() or (shot_ == purple).all(axis=-1).any()):
-        time.sleep(0.1)
+    def no_ink() -> bool:
         shot_ = display.screenshot()
-    assert not (shot_ == red).all(axis=-1).any() and not (shot_ == purple).all(axis=-1).any()
+        return not (shot_ == red).all(axis=-1).any() and not (shot_ == purple).all(axis=-1).any()
+
+    poll_until(no_ink, 5, "both sides' ink gone from the X screen", interval=0.1)
     expect(scene.screen.get_by_test_id("whiteboard-clear")).to_be_disabled()
     shot(rep, "whiteboard-cleared-by-visitor")
     click_bar("draw")  # drawing off

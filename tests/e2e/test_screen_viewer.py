@@ -37,7 +37,7 @@ from desklink.agent.encode.canvas import Canvas
 from desklink.agent.encode.jpeg import encode_jpeg
 from desklink.agent.ui import ALLOW_BUTTON, CONSENT_TITLE, DENY_BUTTON, INDICATOR_TITLE, indicator_button
 from desklink.protocol.screen import FLAG_KEY, Cursor, Enc, Frame, Pointer, Rect
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import AdminAPI, ServerProcess, poll_until
 from desklink.testing_x import XDisplay
 
 HostSite = Any  # tests/e2e/conftest.py:HostSite
@@ -479,10 +479,8 @@ def test_page_decoding_reconnect_and_the_visitors_stop(
         server_side.close()
         page_side.close(code=4000, reason="test: connection lost")
         expect(scene.status()).to_have_text("Sharing")
-        deadline = time.monotonic() + 15
-        while scene.frames() <= before and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(sockets) == 2 and scene.frames() > before
+        poll_until(lambda: scene.frames() > before, 15, "a frame after the reconnect", interval=0.1)
+        assert len(sockets) == 2
         scene.settle()
         assert diff(scene.pixels(), display.screenshot()) < 3.0
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,7 +30,7 @@ from test_screen_viewer import Scene, Watched, click_button, start_agent
 from desklink.agent.ui import ALLOW_BUTTON, CONSENT_TITLE
 from desklink.protocol import limits
 from desklink.protocol.screen import FLAG_KEY, Frame, Rect
-from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess, poll_until
 from desklink.testing_x import XDisplay
 
 HostSite = Any  # tests/e2e/conftest.py:HostSite
@@ -59,13 +58,7 @@ def server() -> Iterator[ServerProcess]:
 def wait_until(page: Page, check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
     """Poll ``check`` until it is true; waiting through the page lets
     Playwright deliver the routed socket's messages meanwhile."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        page.wait_for_timeout(50)
-    raise AssertionError(f"timed out waiting for {what}")
+    return poll_until(check, timeout, what, sleep=lambda s: page.wait_for_timeout(s * 1000))
 
 
 def copy_on_the_visitors_computer(display: XDisplay, text: str) -> None:

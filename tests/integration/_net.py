@@ -19,6 +19,8 @@ from typing import TypeVar
 
 import pytest
 
+from desklink.testing import poll_until
+
 T = TypeVar("T")
 
 
@@ -54,14 +56,7 @@ def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
 
 def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "condition") -> T:
     """Poll ``check`` until it returns something truthy, within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout} s")
-        time.sleep(0.05)
+    return poll_until(check, timeout, what)
 
 
 @contextlib.contextmanager

@@ -53,7 +53,7 @@ async def test_thirty_way_accept_has_exactly_one_winner(big_store: Store) -> Non
     for round_ in range(3):
         req = await make_request(store, queue, at(round_))
         results = await all_at_once(
-            [lambda rep=rep: store.accept_request(req.id, rep.id, at(10 + round_)) for rep in reps]  # type: ignore[misc]
+            [lambda rep=rep, req=req, round_=round_: store.accept_request(req.id, rep.id, at(10 + round_)) for rep in reps]  # type: ignore[misc]
         )
         errors = [r for r in results if isinstance(r, BaseException)]
         assert errors == []
@@ -74,9 +74,9 @@ async def test_accept_racing_cancel_and_expire(big_store: Store) -> None:
     for round_ in range(5):
         req = await make_request(store, queue, T0)
         calls: list[Callable[[], Awaitable[object]]] = [
-            lambda rep=rep: store.accept_request(req.id, rep.id, at(5)) for rep in reps  # type: ignore[misc]
+            lambda rep=rep, req=req: store.accept_request(req.id, rep.id, at(5)) for rep in reps  # type: ignore[misc]
         ]
-        calls += [lambda: store.close_request(req.id, "cancel", at(5))] * 5
+        calls += [lambda req=req: store.close_request(req.id, "cancel", at(5))] * 5
         calls += [lambda: store.expire_waiting(at(1), at(5))] * 5
         results = await all_at_once(calls)
         assert not [r for r in results if isinstance(r, BaseException)]

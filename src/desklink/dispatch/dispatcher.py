@@ -49,7 +49,7 @@ from desklink.errors import Conflict, Forbidden, LimitExceeded, NotFound, Protoc
 from desklink.protocol.events import Actor, EventKind
 from desklink.protocol import joincode
 from desklink.protocol.lifecycle import CHAT_ALLOWED
-from desklink.protocol.messages import check_text
+from desklink.protocol.messages import Sender, check_text
 from desklink.store import Store
 from desklink.store.records import Message, Queue, Request, Session, User
 
@@ -370,7 +370,7 @@ class Dispatcher:
 
     # ------------------------------------------------------------------- chat
     async def chat(
-        self, req: Request, *, sender: str, name: str, user_id: int | None, cid: str, text: str, session_id: str | None = None
+        self, req: Request, *, sender: Sender, name: str, user_id: int | None, cid: str, text: str, session_id: str | None = None
     ) -> tuple[Message, bool]:
         """Store a chat line (idempotent per ``cid``) and publish it, also
         when the ``cid`` was stored before: a client resends only what it got
@@ -453,7 +453,7 @@ class Dispatcher:
             )
         offer, code = await self._offer(session, server_url, now)
         await self.store.add_event(request_id=req.id, kind="screen_code_renewed", actor="visitor", data={}, now=now)
-        await self.broker.publish(ch.request_channel(req.id), ch.envelope("A", offer))
+        await self._publish(ch.request_channel(req.id), ch.envelope("A", offer))
         await self.post_system(
             req, session.id, f"You asked for a new screen-sharing code: {code.spoken}. The earlier code no longer works.",
             f"screen-renew:{code.slot}:{int(now.timestamp() * 1000)}",

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from desklink.broker.base import BROKER_ERRORS
 from desklink.errors import Closing, DeskLinkError, LimitExceeded, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.messages import encode, error
@@ -95,10 +96,11 @@ class Connection:
 
     def deliver_effect(self, delivery: Deliver) -> None:
         """One delivery the relay decided on (server/relay_io.py)."""
-        if delivery.screen is None:
-            self.send_text(str(delivery.data))
+        data = delivery.data
+        if delivery.screen is None or isinstance(data, str):
+            self.send_text(str(data))
         else:
-            self.send_screen(bytes(delivery.data), delivery.screen)
+            self.send_screen(bytes(data), delivery.screen)
 
     def send_text(self, text: str) -> None:
         if self._close_code is not None:
@@ -191,6 +193,9 @@ class Connection:
         self._access_queued = False
         try:
             await self.recheck_access()
+        except BROKER_ERRORS as exc:  # an outage: expected, logged once by the node's watch
+            log.info("re-checking access of user %s waits for the broker (%s); trying again", self.user_id, exc)
+            asyncio.get_running_loop().call_later(ACCESS_RETRY_S, self.access_changed)
         except Exception:
             log.exception("re-checking access of user %s failed; trying again", self.user_id)
             asyncio.get_running_loop().call_later(ACCESS_RETRY_S, self.access_changed)
@@ -313,7 +318,7 @@ class Connection:
         it may not go on."""
         return None
 
-    async def message_loop(self, decode: Any, handlers: dict[type, Any]) -> None:
+    async def message_loop(self, decode: Any, handlers: dict[Any, Any]) -> None:
         """Read, rate-limit, decode and handle messages until the peer leaves.
         A bad message gets an ``error`` reply; the connection carries on."""
         while True:

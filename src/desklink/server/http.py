@@ -108,7 +108,7 @@ async def _check_access(request: Request, ctx: Context, spec: EndpointSpec) -> a
     if login is None:
         raise AuthError("log in first")
     await ctx.limits.charge_account(login.user.id)
-    if not login.user.at_least(spec.access.value):  # type: ignore[arg-type]
+    if not login.user.at_least(spec.access.value):
         raise Forbidden(f"this needs the {spec.access.value} role")
     if spec.csrf and request.method in UNSAFE_METHODS:
         if not authmod.csrf_ok(login, request.headers.get(authmod.CSRF_HEADER)):

@@ -287,7 +287,7 @@ class RepConnection(Connection):
             await self._take(session)
         elif op == "ended" and channel.startswith("r:"):
             request_id = channel[2:]
-            for sid, s in list(self.sessions.items()):
+            for s in list(self.sessions.values()):
                 if s.request_id == request_id:
                     self._drop(s, note.get("by"))
             await self.leave(channel)

@@ -160,7 +160,7 @@ class LocalInput(ABC):
         """True while the take-back-control hotkey (Pause) is held down
         locally."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional: most backends hold nothing)
         """Free the platform resources. Safe to call more than once."""
 
     def __enter__(self) -> Self:
