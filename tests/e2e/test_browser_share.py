@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import AdminAPI, ServerProcess, poll_until
 from desklink.testing_x import XDisplay
 
 HostSite = Any  # tests/e2e/conftest.py:HostSite
@@ -211,22 +210,30 @@ def mean_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(int) - b.astype(int)).mean())
 
 
+def page_sleep(page: Page) -> Any:
+    """poll_until's sleep through the page, so Playwright keeps delivering events."""
+    return lambda s: page.wait_for_timeout(s * 1000)
+
+
 def wait_for_picture(scene: ShareScene, display: XDisplay, page: Page, what: str, timeout: float = 30.0) -> float:
     """Wait until the viewer's picture matches the X screen (over REGION)
     within TOLERANCE; returns the difference. The X screen is read again
     each round, so a change on screen is followed."""
-    deadline = time.monotonic() + timeout
-    last = float("inf")
-    while time.monotonic() < deadline:
-        if scene.frames() > 0:
-            picture = scene.pixels()
-            screen = display.screenshot()
-            if picture.shape == screen.shape:
-                last = mean_diff(picture[REGION], screen[REGION])
-                if last < TOLERANCE:
-                    return last
-        page.wait_for_timeout(200)
-    raise AssertionError(f"{what}: the viewer did not show the X screen (mean difference {last:.1f}, limit {TOLERANCE})")
+    seen: list[float] = []
+
+    def matches() -> float | None:
+        if scene.frames() == 0:
+            return None
+        picture, screen = scene.pixels(), display.screenshot()
+        if picture.shape != screen.shape:
+            return None
+        seen.append(mean_diff(picture[REGION], screen[REGION]))
+        return seen[-1] if seen[-1] < TOLERANCE else None
+
+    try:
+        return poll_until(matches, timeout, f"{what}: the viewer showing the X screen", interval=0.2, sleep=page_sleep(page))
+    except TimeoutError:
+        raise AssertionError(f"{what}: the viewer did not show the X screen (last mean differences {seen[-3:]}, limit {TOLERANCE})") from None
 
 
 @pytest.fixture
@@ -258,10 +265,8 @@ def test_visitor_shares_from_the_help_box_and_the_rep_sees_the_screen(scene: Sha
 
     # An X window changes: a green one opens over the red one; the viewer follows.
     green = colour_window(display, "share-green", GREEN, "40x12+700+80")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and np.abs(scene.pixels()[150, 900].astype(int) - GREEN).max() >= 40:
-        scene.rep.wait_for_timeout(200)
-    assert np.abs(scene.pixels()[150, 900].astype(int) - GREEN).max() < 40
+    poll_until(lambda: np.abs(scene.pixels()[150, 900].astype(int) - GREEN).max() < 40, 20, "the green window in the viewer",
+               interval=0.2, sleep=page_sleep(scene.rep))
     wait_for_picture(scene, display, scene.rep, "after the change")
     shot(scene.rep, "share-console")
     shot(scene.visitor, "share-indicator")
@@ -320,10 +325,8 @@ def rep_asks_for_the_agent(scene: ShareScene) -> None:
         page_side, server_side = scene.viewer_sockets[-1]
         server_side.close()
         page_side.close(code=4000, reason="test: connection lost")
-        deadline = time.monotonic() + 20
-        while (len(scene.viewer_sockets) < round_ + 2 or scene.frames() <= before + 5) and time.monotonic() < deadline:
-            scene.rep.wait_for_timeout(100)
-        assert len(scene.viewer_sockets) == round_ + 2 and scene.frames() > before + 5, (round_, before, scene.frames())
+        poll_until(lambda r=round_, b=before: len(scene.viewer_sockets) == r + 2 and scene.frames() > b + 5, 20,
+                   f"frames after the viewer's reconnect {round_ + 1}", interval=0.1, sleep=page_sleep(scene.rep))
     scene.screen.get_by_test_id("screen-ask-agent").click()
     # A new offer with the agent's code reaches the help box; the browser share goes on meanwhile.
     card = scene.box.get_by_test_id("screen-offer")
