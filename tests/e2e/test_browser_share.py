@@ -356,3 +356,18 @@ def test_the_browsers_own_stop_button_stops_the_share(scene: ShareScene, display
     expect(scene.status()).to_have_text("Sharing stopped: the visitor stopped sharing with the browser's own button")
     expect(scene.box.get_by_test_id("share-indicator")).to_be_hidden()
     expect(scene.box.get_by_test_id("notice")).to_contain_text("You stopped sharing from the browser")
+
+
+def test_a_browser_that_cannot_capture_is_offered_the_agent_only(
+    browser: Browser, visitor_browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str,
+) -> None:
+    scene = ShareScene(browser, visitor_browser, server, admin, host_site, unique,
+                       init_script="delete MediaDevices.prototype.getDisplayMedia;")
+    try:
+        scene.chat.get_by_test_id("screen-request").click()
+        card = scene.box.get_by_test_id("screen-offer")
+        expect(card.get_by_test_id("screen-offer-browser-unavailable")).to_contain_text("This browser cannot share its screen")
+        expect(card.get_by_test_id("screen-share-browser")).to_have_count(0)
+        expect(card.get_by_test_id("screen-offer-code")).to_have_text(re.compile(r"^\d{3} \d{3} \d{3}$"))
+    finally:
+        scene.close()
