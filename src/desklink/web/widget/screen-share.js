@@ -315,8 +315,10 @@ export class ScreenShare extends EventTarget {
         this.wantKey = true;
         break;
       case 'ended':
+        // by 'visitor' reaches a sharing page only when the visitor's agent took over (relay/session.py).
         this._finish('stopped', msg.by === 'rep' ? `${this.rep || 'The rep'} stopped viewing your screen.`
-          : msg.by === 'session_ended' ? 'The conversation ended.' : 'Sharing stopped.');
+          : msg.by === 'session_ended' ? 'The conversation ended.'
+          : msg.by === 'visitor' ? 'The DeskLink agent now shares your screen instead of this browser.' : 'Sharing stopped.');
         break;
       default: break;
     }
