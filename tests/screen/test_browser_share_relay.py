@@ -239,3 +239,15 @@ async def test_text_messages_spend_the_per_minute_budget(server: ServerProcess, 
     err = await sharer.next_control("error")
     assert err["code"] == "rate_limited"
     await sharer.ws.close()
+
+
+async def test_a_browser_share_cannot_resume(server: ServerProcess, chat: Chat) -> None:
+    sharer = await BrowserSharer.join(server, (await chat.offer())["code"])
+    token = sharer.welcome["resume"]
+    ws = await websockets.connect(server.ws_url + "/ws/share", origin=server.url)  # type: ignore[arg-type]
+    await ws.send(json.dumps({"t": "hello", "resume": token}))
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert info.value.rcvd is not None and info.value.rcvd.code == codes.CLOSE_AUTH
+    assert "cannot resume" in info.value.rcvd.reason
+    await sharer.ws.close()

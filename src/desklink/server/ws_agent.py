@@ -108,6 +108,8 @@ class AgentConnection(Connection):
             raise Closing(codes.CLOSE_AUTH, "first message must be hello")
         relay, store = self.ctx.relay, self.ctx.store
         resumed = False
+        if hello.resume and self.source == "browser":
+            raise Closing(codes.CLOSE_AUTH, "a share from the browser cannot resume; share again")
         if hello.resume:
             found = relay.by_resume_token(hello.resume)
             if found is None:
