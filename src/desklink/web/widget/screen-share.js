@@ -191,6 +191,9 @@ export class ScreenShare extends EventTarget {
     this.stillTimer = null;
     this.lastFrameAt = 0;
     this.lastStats = 0;
+    this.oversized = 0; // chunks not sent: over browser_max_chunk_bytes
+    this.stillQuality = FALLBACK_QUALITY;
+    this.stillScale = 1;
   }
 
   emit(state, reason = '') {
@@ -356,19 +359,22 @@ export class ScreenShare extends EventTarget {
     return seq;
   }
 
+  /** Send one chunk in parts; false (nothing sent) when it is over the server's bound. */
   _sendChunk(seq, message) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return true;
     if (message.byteLength > this.limits.browser_max_chunk_bytes) {
       // Never send what the server refuses: lower the bitrate and ask for a new key frame.
       this.bitrate = Math.max(MIN_BITRATE, Math.round(this.bitrate / 2));
       this._reconfigure();
       this.wantKey = true;
-      return;
+      this.oversized += 1;
+      return false;
     }
     this.inFlight.set(seq, performance.now());
     for (const part of parts(message, this.limits.max_message_bytes)) this.ws.send(part);
     this.sent += 1;
     this.bytes += message.byteLength;
+    return true;
   }
 
   // --------------------------------------------------------------- capture
@@ -551,19 +557,23 @@ export class ScreenShare extends EventTarget {
     this.encodingStill = true;
     try {
       const captureUs = nowUs();
-      const width = even(video.videoWidth);
-      const height = even(video.videoHeight);
+      // Scaled down (and the quality lowered) while a still would be over the server's bound.
+      const width = even(Math.round(video.videoWidth * this.stillScale));
+      const height = even(Math.round(video.videoHeight * this.stillScale));
       const canvas = this.stillCanvas || (this.stillCanvas = document.createElement('canvas'));
       if (canvas.width !== width || canvas.height !== height) {
         canvas.width = width;
         canvas.height = height;
       }
       canvas.getContext('2d', { alpha: false }).drawImage(video, 0, 0, width, height);
-      const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', FALLBACK_QUALITY));
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', this.stillQuality));
       if (!blob || !this.sharing) return;
       const jpeg = new Uint8Array(await blob.arrayBuffer());
       const seq = this._takeSeq();
-      this._sendChunk(seq, jpegFrameMessage({ seq, captureUs, width, height, jpeg }));
+      if (!this._sendChunk(seq, jpegFrameMessage({ seq, captureUs, width, height, jpeg }))) {
+        if (this.stillQuality > 0.45) this.stillQuality -= 0.15;
+        else this.stillScale *= 0.75;
+      }
     } finally {
       this.encodingStill = false;
     }
@@ -572,7 +582,7 @@ export class ScreenShare extends EventTarget {
   statistics() {
     return {
       mode: this.mode, codec: this.encoding?.config.codec ?? null, bitrate: this.bitrate, sent: this.sent,
-      bytes: this.bytes, skipped: this.skipped, rttMs: median(this.rtts),
+      bytes: this.bytes, skipped: this.skipped, oversized: this.oversized, rttMs: median(this.rtts),
     };
   }
 }
