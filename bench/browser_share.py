@@ -14,9 +14,10 @@ ON the X display (screen capture needs a real screen; the picker is
 answered by ``--auto-select-desktop-capture-source=Entire screen``), its
 window in the top-left corner (600x500), and the rep's console, headless.
 Per workload (bench/_screen_workloads.py, the workloads bench/screen.py
-measures the agent on, plus a 25 fps video-like region) the bench starts
-the X programs, opens a fresh chat, the rep requests the screen, the
-visitor clicks Share from this browser; after ``--warmup`` s it measures
+measures the agent on, plus a 25 fps video-like region) the bench opens a
+fresh chat, the rep requests the screen, the visitor clicks Share from this
+browser, and then the X programs start (after the clicks, which move the X
+input focus to the visitor's browser); after ``--warmup`` s it measures
 ``--seconds`` s:
 
 * fps: frames the rep's viewer drew per second (``data-frames``);
@@ -169,10 +170,12 @@ def run_workload(name: str, cls: type[Workload], args: argparse.Namespace, d: XD
         rep.get_by_test_id("alert-accept").click(timeout=20_000)
         chat = rep.locator("[data-testid=chat]").first
         chat.get_by_test_id("screen-request").click()
-        workload.setup()
         box.get_by_test_id("screen-share-browser").click(timeout=20_000)
         screen = chat.get_by_test_id("screen")
         rep.wait_for_function("(el) => Number(el.dataset.frames) > 0", arg=screen.element_handle(), timeout=30_000)
+        # After the clicks in the visitor's browser, which take the X input focus: the
+        # workload's programs start now and focus their own windows (typing goes to the xterm).
+        workload.setup()
         time.sleep(args.warmup)
 
         def frames() -> int:

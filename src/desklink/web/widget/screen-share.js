@@ -24,6 +24,20 @@
 import { CLOSE, LIMITS, SCREEN } from '../shared/wire.js';
 import { wsUrl } from '../shared/dom.js';
 
+/**
+ * A still screen: Chromium delivers frames of an unchanged screen all the
+ * same, and each would cost the rep a decode and a full draw. "Nothing
+ * changed" encodes to the smallest delta chunk there is, the same size every
+ * time (35 bytes for 1080p H.264; a typed character is 40 and up): after
+ * STILL_RUN such chunks in a row (within STILL_SLACK bytes of the smallest
+ * delta since the encoder opened) the help box takes at most STILL_FPS frames
+ * a second, and goes back to MAX_FPS with the first larger chunk. Nothing is
+ * lost either way: every frame taken shows the screen as it is; the first
+ * change after a still spell waits up to 1/STILL_FPS s to be taken.
+ */
+export const STILL_FPS = 10;
+const STILL_RUN = 15;
+const STILL_SLACK = 3;
 /** Still frames a second where VideoEncoder is missing. */
 export const FALLBACK_FPS = 4;
 /** JPEG quality of those still frames. */
@@ -192,6 +206,7 @@ export class ScreenShare extends EventTarget {
     this.lastFrameAt = 0;
     this.lastStats = 0;
     this.oversized = 0; // chunks not sent: over browser_max_chunk_bytes
+    this.stillRun = 0; // chunks in a row that said "nothing changed"
     this.stillQuality = FALLBACK_QUALITY;
     this.stillScale = 1;
   }
@@ -445,7 +460,7 @@ export class ScreenShare extends EventTarget {
 
   _onFrame(frame) {
     const captureUs = nowUs();
-    const interval = 1000 / MAX_FPS;
+    const interval = 1000 / (this.stillRun >= STILL_RUN ? STILL_FPS : MAX_FPS);
     const t = performance.now();
     if (!this.sharing || this._windowFull || (this.encoder && this.encoder.encodeQueueSize > 0) || t - this.lastFrameAt < interval * 0.8) {
       if (this.sharing && this._windowFull) this.skipped += 1;
@@ -488,6 +503,8 @@ export class ScreenShare extends EventTarget {
     const resized = this.size && (this.size.width !== width || this.size.height !== height);
     this.size = { width, height };
     this.pending.clear();
+    this.minDelta = Infinity;
+    this.stillRun = 0;
     if (resized) this.bitrate = Math.max(MIN_BITRATE, Math.round(width * height * BITS_PER_PIXEL));
     const config = { ...this.encoding.config, width, height, bitrate: this.bitrate };
     this.encoder = new VideoEncoder({
@@ -527,6 +544,8 @@ export class ScreenShare extends EventTarget {
     const seq = this._takeSeq();
     const data = new Uint8Array(chunk.byteLength);
     chunk.copyTo(data);
+    if (chunk.type === 'delta') this.minDelta = Math.min(this.minDelta, data.byteLength);
+    this.stillRun = chunk.type === 'delta' && data.byteLength <= this.minDelta + STILL_SLACK ? this.stillRun + 1 : 0;
     const message = videoMessage({
       key: chunk.type === 'key', seq, captureUs, width: this.size.width, height: this.size.height, codec: this.encoding.codec, data,
     });
@@ -583,6 +602,7 @@ export class ScreenShare extends EventTarget {
     return {
       mode: this.mode, codec: this.encoding?.config.codec ?? null, bitrate: this.bitrate, sent: this.sent,
       bytes: this.bytes, skipped: this.skipped, oversized: this.oversized, rttMs: median(this.rtts),
+      still: this.stillRun >= STILL_RUN,
     };
   }
 }
