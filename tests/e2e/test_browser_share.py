@@ -271,6 +271,12 @@ def test_visitor_shares_from_the_help_box_and_the_rep_sees_the_screen(scene: Sha
     shot(scene.rep, "share-console")
     shot(scene.visitor, "share-indicator")
 
+    # Minimised, the box still says the screen is shared.
+    scene.box.get_by_test_id("minimize").click()
+    expect(scene.box.get_by_test_id("launcher-sharing")).to_have_text("Sharing your screen")
+    shot(scene.visitor, "share-minimised")
+    scene.box.get_by_test_id("launcher").click()
+
     # The chat still works while sharing.
     scene.box.get_by_test_id("chat-input").fill("Can you see it?")
     scene.box.get_by_test_id("send").click()
@@ -280,6 +286,7 @@ def test_visitor_shares_from_the_help_box_and_the_rep_sees_the_screen(scene: Sha
     scene.box.get_by_test_id("share-stop").click()
     expect(scene.status()).to_have_text("Sharing stopped: the visitor pressed Stop in the help box")
     expect(scene.box.get_by_test_id("share-indicator")).to_be_hidden()
+    expect(scene.box.get_by_test_id("launcher-sharing")).to_be_hidden()
     expect(scene.box.get_by_test_id("notice")).to_contain_text("You stopped sharing")
     green.terminate()
     red.terminate()

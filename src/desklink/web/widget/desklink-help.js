@@ -95,8 +95,10 @@ export class DeskLinkHelp extends HTMLElement {
     const $ = this.$ = {};
 
     $.badge = h('span', { class: 'launcher-badge', testid: 'launcher-badge', props: { hidden: true } });
+    // While the screen is shared, the minimised box still says so.
+    $.launcherSharing = h('span', { class: 'launcher-sharing', testid: 'launcher-sharing', props: { hidden: true } }, 'Sharing your screen');
     $.launcher = h('button', { type: 'button', class: 'launcher', testid: 'launcher', 'aria-expanded': 'false', on: { click: () => this.toggle() } },
-      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }, '?'), h('span', { class: 'launcher-text' }, 'Need help?'), $.badge);
+      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }, '?'), h('span', { class: 'launcher-text' }, 'Need help?'), $.launcherSharing, $.badge);
 
     $.provider = h('strong', { class: 'provider', testid: 'provider' }, 'Help');
     $.availability = h('span', { class: 'availability', testid: 'availability', data: { online: 'unknown' } }, 'Checking who is online…');
@@ -456,6 +458,7 @@ export class DeskLinkHelp extends HTMLElement {
   _onShareState({ state, reason }) {
     const who = this.repName || 'the rep';
     this.$.sharing.hidden = !['connecting', 'sharing'].includes(state);
+    this.$.launcherSharing.hidden = state !== 'sharing';
     this.$.sharing.dataset.state = state;
     setText(this.$.sharingText, state === 'sharing' ? `Sharing your screen with ${who}` : 'Starting to share…');
     if (state === 'sharing') {
