@@ -150,6 +150,8 @@ def test_voluntary_enrolment_and_the_admin_security_view(
         expect(row).to_have_attribute("data-state", "on")
         page.get_by_test_id("policy-supervisor").check()
         page.get_by_test_id("policy-save").click()
+        # Saved when the page says so (the box was checked before the save).
+        expect(page.get_by_test_id("toast").last).to_contain_text("required for: supervisor")
         expect(page.get_by_test_id("policy-supervisor")).to_be_checked()
         assert admin.http.get("/api/admin/second-factor").json()["policy"] == {"roles": ["supervisor"]}
         row.get_by_test_id("second-factor-reset").click()
