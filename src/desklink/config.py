@@ -106,6 +106,10 @@ class Settings:
     agent_link_timeout_s: float = limits.AGENT_LINK_TIMEOUT_S
     #: Frames the agent may have unacknowledged (see protocol/screen.py).
     screen_window: int = limits.SCREEN_WINDOW
+    #: Sharing from the visitor's browser (``/ws/share``): the largest chunk
+    #: and the most chunks a second (see protocol/limits.py).
+    browser_share_max_chunk_bytes: int = limits.BROWSER_SHARE_MAX_CHUNK_BYTES
+    browser_share_chunks_per_s: int = limits.BROWSER_SHARE_CHUNKS_PER_S
     max_input_events_per_s: int = limits.MAX_INPUT_EVENTS_PER_S
     max_clipboard_chars: int = limits.MAX_CLIPBOARD_CHARS
     max_strokes: int = limits.MAX_STROKES

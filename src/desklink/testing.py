@@ -348,6 +348,7 @@ class ViewerClient:
         self.last_frame_at = 0.0
         self.arrivals: list[tuple[float, int, int]] = []  # (time, seq, bytes)
         self.cursor: Any = None  # the last cursor shape message
+        self.video: list[Any] = []  # video chunks (browser shares), as parsed
         self.pointer: tuple[int, int] | None = None
         self.latency_ms: float | None = None
         self.errors: list[dict[str, Any]] = []
@@ -377,7 +378,15 @@ class ViewerClient:
             async for raw in self.ws:
                 if isinstance(raw, bytes):
                     msg = screen.decode(raw[1:], 2**23)
-                    if isinstance(msg, screen.Frame):
+                    if isinstance(msg, screen.VideoChunk):  # a browser share: counted and acked, not decoded
+                        self.video.append(msg)
+                        self.frames += 1
+                        self.frame_bytes += len(raw)
+                        self.last_frame_at = time.monotonic()
+                        self.arrivals.append((self.last_frame_at, msg.seq, len(raw)))
+                        if self.ack:
+                            await self.ws.send(json.dumps({"t": "screen.ack", "seq": msg.seq}))
+                    elif isinstance(msg, screen.Frame):
                         self.canvas.apply(msg)
                         self.frames += 1
                         self.frame_bytes += len(raw)

@@ -57,6 +57,8 @@ def test_limit_defaults_are_the_protocol_constants() -> None:
         "http_burst_s",
         "refusal_delay_s",
         "min_free_disk_bytes",
+        "browser_share_max_chunk_bytes",
+        "browser_share_chunks_per_s",
     ):
         assert getattr(s, name) == getattr(limits, name.upper()), name
 

@@ -427,8 +427,9 @@ class Dispatcher:
         await self.post_system(
             req,
             session.id,
-            f"{rep.display_name} asked to see your screen. Run the DeskLink agent with code {code.spoken} "
-            f"(valid {int(self.settings.join_code_ttl_s // 60)} minutes). You decide what is shared and can stop at any time.",
+            f"{rep.display_name} asked to see your screen. Share it from this browser, or run the DeskLink agent with "
+            f"code {code.spoken} (valid {int(self.settings.join_code_ttl_s // 60)} minutes). "
+            "You decide what is shared and can stop at any time.",
             f"screen-offer:{code.slot}:{int(now.timestamp())}",
         )
         return offer

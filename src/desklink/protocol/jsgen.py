@@ -45,6 +45,9 @@ BROWSER_LIMITS = (
     "MAX_STROKE_WIDTH",
     "MAX_FADE_S",
     "MAX_SCREEN_SIDE",
+    "SCREEN_WINDOW",
+    "BROWSER_SHARE_MAX_CHUNK_BYTES",
+    "BROWSER_SHARE_CHUNKS_PER_S",
 )
 
 
@@ -65,11 +68,13 @@ def render() -> str:
         "KIND_FRAME": screen.KIND_FRAME,
         "KIND_CURSOR": screen.KIND_CURSOR,
         "KIND_POINTER": screen.KIND_POINTER,
+        "KIND_VIDEO": screen.KIND_VIDEO,
         "FLAG_KEY": screen.FLAG_KEY,
         "FLAG_REFINE": screen.FLAG_REFINE,
         "MAX_RECTS": screen.MAX_RECTS,
         "MAX_CURSOR_SIDE": screen.MAX_CURSOR_SIDE,
         "ENC": {e.name: int(e) for e in screen.Enc},
+        "CODEC": {c.name: int(c) for c in screen.Codec},
     }
     parts = [
         "// Generated from src/desklink/protocol by `python -m desklink.protocol.jsgen`.",

@@ -79,6 +79,16 @@ AGENT_LINK_TIMEOUT_S = 6.0
 #: decoded, and bounds lag to two frames.
 SCREEN_WINDOW = 2
 
+#: Largest video chunk (or fallback still frame) a visitor's browser may send
+#: when it shares its screen, bytes. A 1080p key frame at the sender's
+#: highest bitrate is about 150 KB, a fallback JPEG of 1080p about 400 KB;
+#: past this the share is closed (a browser has no reason to send more).
+BROWSER_SHARE_MAX_CHUNK_BYTES = 1024 * 1024
+#: Chunks a sharing browser may send per second (burst of the same size).
+#: The sender caps itself at 30 frames a second; twice that is misbehaviour
+#: and closes the share.
+BROWSER_SHARE_CHUNKS_PER_S = 60
+
 #: Input events one ``input`` message may carry, and input events a viewer
 #: may send per second (a fast typist and a dragged mouse stay far below).
 MAX_INPUT_EVENTS_PER_MESSAGE = 64

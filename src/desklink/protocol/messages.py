@@ -147,8 +147,17 @@ class ScreenInfo(Msg, tag="screen.info", frozen=True):
     selected: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_MONITORS)]
 
 
+#: Why a visitor's browser stopped sharing (``screen.stop {why}``): its Stop
+#: button, the browser's own "Stop sharing" bar (the captured track ended),
+#: the page being closed or left.
+StopWhy = Literal["", "stop_button", "browser_bar", "page_closed"]
+
+
 class StopSharing(Msg, tag="screen.stop", frozen=True):
-    """Stop sharing now (the visitor's Stop button or Ctrl+C; the rep's stop)."""
+    """Stop sharing now (the visitor's Stop button or Ctrl+C; the rep's stop).
+    ``why`` from a browser share: which of its stops it was."""
+
+    why: StopWhy = ""
 
 
 class ScreenStats(Msg, tag="screen.stats", frozen=True):

@@ -24,12 +24,29 @@ the channel byte (:data:`~desklink.protocol.framing.Channel.SCREEN`)::
     cursor  := u8 kind=2 | u16 x | u16 y | u16 w | u16 h | u16 hot_x | u16 hot_y
                | u32 len | rgba[len]          (shape; w=h=0: hidden)
     pointer := u8 kind=3 | u16 x | u16 y      (position only)
+    video   := u8 kind=4 | u8 flags | u32 seq | u64 capture_us
+               | u16 screen_w | u16 screen_h | u8 codec | u32 len | data[len]
 
     enc 0 JPEG : payload is a JPEG of w x h
     enc 1 COPY : payload is u16 src_x | u16 src_y: copy w x h from there
                  (source read from the picture before this rectangle)
     enc 2 FILL : payload is u8 r | u8 g | u8 b
     enc 3 PNG  : payload is a PNG of w x h (lossless: small changes, text)
+
+    codec 1 H264 : data is one H.264 access unit in Annex B form (start
+                   codes; a KEY chunk carries its SPS and PPS)
+    codec 2 VP8, 3 VP9, 4 AV1 : data is one encoded frame as WebCodecs'
+                   ``EncodedVideoChunk`` holds it
+
+Video chunks come from a visitor's browser sharing its screen
+(``/ws/share``): its ``VideoEncoder`` gives one chunk per captured frame.
+They are deltas like frames: ``KEY`` marks a chunk that decodes on its own
+(a key frame), and a viewer starts decoding at one. They travel, are
+windowed and acknowledged exactly as frames are (the same ``seq`` space,
+``screen.ack`` and ``screen.refresh``, which asks the encoder for a key
+frame). A browser without ``VideoEncoder`` sends ordinary KEY frames of one
+JPEG rectangle instead. A browser share never sends cursor messages (the
+captured picture shows the pointer).
 
 Acknowledgements and everything else travel as JSON control messages:
 ``screen.ack {seq}`` from the viewer, ``screen.refresh`` to ask for a key
@@ -49,6 +66,7 @@ from desklink.protocol import limits
 KIND_FRAME = 1
 KIND_CURSOR = 2
 KIND_POINTER = 3
+KIND_VIDEO = 4
 
 FLAG_KEY = 0x01  # whole screen; no previous picture needed
 FLAG_REFINE = 0x02  # high-quality refresh of settled content
@@ -75,6 +93,16 @@ _RECT_HEAD = struct.Struct(">HHHHBI")
 _COPY = struct.Struct(">HH")
 _CURSOR_HEAD = struct.Struct(">BHHHHHHI")
 _POINTER = struct.Struct(">BHH")
+_VIDEO_HEAD = struct.Struct(">BBIQHHBI")
+
+
+class Codec(IntEnum):
+    """The codec of a video chunk (the viewer configures its decoder by it)."""
+
+    H264 = 1
+    VP8 = 2
+    VP9 = 3
+    AV1 = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +176,26 @@ class Pointer:
         return _POINTER.pack(KIND_POINTER, self.x, self.y)
 
 
-def decode(data: bytes, max_bytes: int) -> Frame | Cursor | Pointer:
+@dataclass(frozen=True, slots=True)
+class VideoChunk:
+    seq: int
+    capture_us: int
+    width: int
+    height: int
+    codec: Codec
+    data: bytes
+    flags: int = 0
+
+    @property
+    def key(self) -> bool:
+        return bool(self.flags & FLAG_KEY)
+
+    def encode(self) -> bytes:
+        head = _VIDEO_HEAD.pack(KIND_VIDEO, self.flags, self.seq, self.capture_us, self.width, self.height, self.codec, len(self.data))
+        return head + self.data
+
+
+def decode(data: bytes, max_bytes: int) -> Frame | Cursor | Pointer | VideoChunk:
     """Parse one screen message. Every bound is checked: a rectangle must lie
     inside the screen, a copy source too, payload lengths must add up exactly.
     Raises ``ProtocolError`` (``TooLarge`` past ``max_bytes``), nothing else."""
@@ -162,6 +209,8 @@ def decode(data: bytes, max_bytes: int) -> Frame | Cursor | Pointer:
             return _decode_frame(data)
         if kind == KIND_CURSOR:
             return _decode_cursor(data)
+        if kind == KIND_VIDEO:
+            return _decode_video(data)
         if kind == KIND_POINTER:
             if len(data) != _POINTER.size:
                 raise ProtocolError("pointer message has the wrong length")
@@ -208,6 +257,21 @@ def _decode_frame(data: bytes) -> Frame:
     if offset != len(data):
         raise ProtocolError(f"{len(data) - offset} stray bytes after the last rectangle")
     return Frame(seq, capture_us, width, height, tuple(rects), flags)
+
+
+def _decode_video(data: bytes) -> VideoChunk:
+    _, flags, seq, capture_us, width, height, codec, length = _VIDEO_HEAD.unpack_from(data, 0)
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise ProtocolError(f"screen size {width}x{height} out of range")
+    try:
+        kind = Codec(codec)
+    except ValueError:
+        raise ProtocolError(f"unknown video codec {codec}", code="bad_type") from None
+    if length == 0:
+        raise ProtocolError("empty video chunk")
+    if len(data) != _VIDEO_HEAD.size + length:
+        raise ProtocolError("video chunk length does not match its data")
+    return VideoChunk(seq, capture_us, width, height, kind, bytes(data[_VIDEO_HEAD.size :]), flags)
 
 
 def _decode_cursor(data: bytes) -> Cursor:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from desklink.protocol import limits
 from desklink.protocol.messages import (
     Annotate,
     Clipboard,
@@ -35,6 +36,9 @@ ControlStatus = Literal["view", "asking", "granted"]
 #: Who stopped sharing, or ended control: the visitor, the rep, the support
 #: session ending, the agent's link lost past the grace period, or DeskLink.
 StopBy = Literal["visitor", "rep", "session_ended", "agent_lost", "system"]
+#: Who shares the screen: the native agent (view, control, drawing on the
+#: real screen) or the visitor's browser (``/ws/share``: view only).
+Source = Literal["agent", "browser"]
 
 
 class Out(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=True):
@@ -68,6 +72,9 @@ class AgentLimits(msgspec.Struct, frozen=True):
     #: link it has not heard from for ``link_timeout_s``.
     ping_interval_s: float
     link_timeout_s: float
+    #: A browser share's bounds (``/ws/share``; agents need not read them).
+    browser_max_chunk_bytes: int = limits.BROWSER_SHARE_MAX_CHUNK_BYTES
+    browser_chunks_per_s: int = limits.BROWSER_SHARE_CHUNKS_PER_S
 
 
 class Named(msgspec.Struct, frozen=True):
@@ -143,6 +150,11 @@ class ScreenState(Out, tag="screen.state", frozen=True):
     #: While the agent's link is lost and the relay still waits for it to come
     #: back: the seconds left when this was sent; None otherwise.
     grace_left_s: float | None
+    #: Who shares: the agent, or the visitor's browser (view only).
+    source: Source = "agent"
+    #: Why sharing stopped, in words for the rep, when there is more to say
+    #: than ``by`` (a browser share's page closed, a malformed chunk).
+    reason: str | None = None
 
 
 class ScreenStatsOut(Out, tag="screen.stats", frozen=True):

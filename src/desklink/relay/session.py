@@ -75,6 +75,7 @@ from desklink.protocol.server_messages import (
     Out,
     ScreenState,
     ScreenStatsOut,
+    Source,
     Status,
     encode_out,
 )
@@ -101,6 +102,18 @@ _AUDIT_OF_EVENT = {
 }
 _CONTROL_STATUS: dict[str, ControlStatus] = {"off": "view", "asking": "asking", "granted": "granted", "suspended": "view"}
 WATCHERS_ONLY_LOOK = "watchers can look but not act; the rep holding the session can"
+BROWSER_VIEW_ONLY = (
+    "the visitor shares from the browser, which can only show the screen; "
+    "for remote control ask the visitor to run the DeskLink agent"
+)
+BROWSER_PAGE_GONE = "the visitor's page closed or lost its connection"
+AGENT_TOOK_OVER = "the DeskLink agent took over from the browser"
+#: What the rep reads when a browser share stops for each ``screen.stop {why}``.
+BROWSER_STOPS = {
+    "stop_button": "the visitor pressed Stop in the help box",
+    "browser_bar": "the visitor stopped sharing with the browser's own button",
+    "page_closed": "the visitor closed or left the page",
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,8 @@ class AgentIntro:
     rep_name: str
     visitor_name: str
     limits: AgentLimits
+    #: ``browser``: the visitor's help box shares (``/ws/share``), view only.
+    source: Source = "agent"
 
 
 class ScreenSession:
@@ -130,6 +145,8 @@ class ScreenSession:
         self.input_bucket = TokenBucket(policy.input_events_per_s, 1.0)
         self.ended: Literal["denied", "stopped"] | None = None
         self.stopped_by = ""
+        self.stop_reason: str | None = None
+        self.source: Source = "agent"
         self.control_by: str | None = None
         self.monitors: list[MonitorView] = []
         self.selected = 0
@@ -185,6 +202,8 @@ class ScreenSession:
             privileges=dict(self.privileges.states),
             clipboard=self.clipboard.state(),
             grace_left_s=self._grace_left(now),
+            source=self.source,
+            reason=self.stop_reason,
         )
 
     def _grace_left(self, now: float) -> float | None:
@@ -235,7 +254,15 @@ class ScreenSession:
         the resume token. The welcome goes first; a resumed agent that still
         holds the visitor's yes carries on, any other is asked."""
         fx = Effects()
+        previous = self.seats.agent
+        if previous is not None and previous is not endpoint and self.source == "browser":
+            # The visitor ran the agent while the browser shared: the agent
+            # takes over (and is asked for view like any new agent).
+            fx.deliveries.append(Deliver(previous, encode_out(Ended(by="visitor"))))
+            fx.closes.append(Close(previous, codes.CLOSE_NORMAL, AGENT_TOOK_OVER))
+            self._audit_changes(fx, self.privileges.apply_all("stop"), "visitor", None)
         self.seats.attach_agent(endpoint, now)
+        self.source = intro.source
         self.clipboard.reset()
         for v in self.seats.viewers:
             v.window.restart()
@@ -268,6 +295,9 @@ class ScreenSession:
         fx = Effects()
         if not self.seats.detach_agent(endpoint, now):
             return fx
+        if self.ended is None and self.source == "browser":
+            # A page cannot come back with its consent: the share is over.
+            return self.stop("visitor", now, reason=BROWSER_PAGE_GONE)
         if self.ended is None:
             was_control = self.privileges["control"] != "off"
             self._audit_changes(fx, self.privileges.apply_all("drop"), "system", None)
@@ -321,7 +351,7 @@ class ScreenSession:
             self.selected = msg.selected
             return self._broadcast(fx, now)
         if isinstance(msg, StopSharing):
-            return self.stop("visitor", now)
+            return self.stop("visitor", now, reason=BROWSER_STOPS.get(msg.why))
         if isinstance(msg, ScreenStats):
             text = encode_out(ScreenStatsOut(rtt_ms=round(msg.rtt_ms, 1)))
             fx.deliveries += [Deliver(v.endpoint, text) for v in self.seats.viewers]
@@ -425,6 +455,8 @@ class ScreenSession:
         if isinstance(msg, StopSharing):
             return self.stop("rep", now, actor_id=viewer.user_id)
         if isinstance(msg, ControlRequest):
+            if self.source == "browser":
+                raise Forbidden(BROWSER_VIEW_ONLY)
             if not self.sharing or self.seats.agent is None:
                 raise ProtocolError("control needs an agent that is sharing", code="bad_state")
             if self.privileges["control"] != "off":
@@ -482,16 +514,18 @@ class ScreenSession:
         return fx
 
     # ---------------------------------------------------------- lifecycle
-    def stop(self, by: str, now: float, *, actor_id: int | None = None) -> Effects:
+    def stop(self, by: str, now: float, *, actor_id: int | None = None, reason: str | None = None) -> Effects:
         """Stop sharing: the visitor, the rep, the support session ending
         (``session_ended``: everyone's socket closes) or the agent gone past
-        the grace period (``agent_lost``)."""
+        the grace period (``agent_lost``). ``reason``: words for the rep
+        when ``by`` alone does not say why (shown in ``screen.state``)."""
         fx = Effects()
         if self.ended == "stopped":
             return fx
         was_sharing = self.status() == "sharing"
         self.ended = "stopped"
         self.stopped_by = by
+        self.stop_reason = reason
         actor: Actor = {"visitor": "visitor", "rep": "rep"}.get(by, "system")  # type: ignore[assignment]
         if self.privileges["control"] != "off":
             self.control_by = by
@@ -513,6 +547,8 @@ class ScreenSession:
         new code and ask for consent again; viewers stay connected."""
         self.ended = None
         self.stopped_by = ""
+        self.stop_reason = None
+        self.source = "agent"
         self.control_by = None
         self.privileges = Privileges()
         self.board.clear()

@@ -37,6 +37,7 @@ from desklink.server.relay_io import AuditWriter, relay_ticker
 from desklink.server.throttle import HttpLimits, Throttle
 from desklink.server.transport import ConnectionGuard
 from desklink.server.ws_agent import agent_endpoint
+from desklink.server.ws_share import share_endpoint
 from desklink.server.ws_rep import rep_endpoint
 from desklink.server.ws_viewer import viewer_endpoint
 from desklink.server.ws_visitor import visitor_endpoint
@@ -76,6 +77,7 @@ def routes() -> list[BaseRoute]:
         WebSocketRoute("/ws/visitor", visitor_endpoint),
         WebSocketRoute("/ws/rep", rep_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
+        WebSocketRoute("/ws/share", share_endpoint),
         WebSocketRoute("/ws/viewer", viewer_endpoint),
         Mount("/static", app=pages.PublicStatic(directory=pages.WEB_DIR), name="static"),
     ]

@@ -34,18 +34,23 @@ from desklink.protocol.messages import (
     StopSharing,
     decode_agent,
 )
-from desklink.protocol.server_messages import AgentLimits, Pong
+from desklink.protocol.server_messages import AgentLimits, Pong, Source
 from desklink.relay import AgentIntro, ScreenSession
 from desklink.server.connection import HELLO_TIMEOUT_S, Connection
 from desklink.server.context import Context
 from desklink.server.http import client_ip
 from desklink.server.relay_io import pump
+from desklink.store.records import Request
 
 RELAYED = (Consent, ScreenInfo, StopSharing, ScreenStats, ControlRevoked, Annotate, Clipboard, ClipboardAllow, Ping)
 
 
 class AgentConnection(Connection):
     kind = "G"  # forwards nothing from the broker; acts on control notes only
+    #: Who shares through this socket (``ws_share.py`` is the browser's).
+    source: Source = "agent"
+    #: The control messages this socket passes to the relay (any other is refused).
+    relayed: tuple[type, ...] = RELAYED
 
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         super().__init__(ws, ctx)
@@ -54,7 +59,7 @@ class AgentConnection(Connection):
 
     async def reader(self) -> None:
         await self._hello()
-        await self.message_loop(decode_agent, dict.fromkeys(RELAYED, self._relay))
+        await self.message_loop(decode_agent, dict.fromkeys(self.relayed, self._relay))
 
     def check_rate(self) -> None:
         """Pings and stats come every few seconds; clipboard spends the
@@ -103,6 +108,8 @@ class AgentConnection(Connection):
             raise Closing(codes.CLOSE_AUTH, "first message must be hello")
         relay, store = self.ctx.relay, self.ctx.store
         resumed = False
+        if hello.resume and self.source == "browser":
+            raise Closing(codes.CLOSE_AUTH, "a share from the browser cannot resume; share again")
         if hello.resume:
             found = relay.by_resume_token(hello.resume)
             if found is None:
@@ -116,6 +123,7 @@ class AgentConnection(Connection):
             raise Closing(codes.CLOSE_ENDED, "the support session has ended")
         req = await store.get_request(session.request_id)
         assert req is not None
+        await self.check_request(req)
         now = time.monotonic()
         self.screen, opened = relay.open(session.id, session.request_id, session.rep_id, now)
         self.pump(opened)
@@ -125,6 +133,7 @@ class AgentConnection(Connection):
             provider=s.provider_name,
             rep_name=await self.ctx.dispatcher.rep_name(session.rep_id),
             visitor_name=req.visitor_name,
+            source=self.source,
             limits=AgentLimits(
                 max_message_bytes=s.max_message_bytes,
                 max_screen_frame_bytes=s.max_screen_frame_bytes,
@@ -133,9 +142,15 @@ class AgentConnection(Connection):
                 screen_window=s.screen_window,
                 ping_interval_s=s.agent_ping_interval_s,
                 link_timeout_s=s.agent_link_timeout_s,
+                browser_max_chunk_bytes=s.browser_share_max_chunk_bytes,
+                browser_chunks_per_s=s.browser_share_chunks_per_s,
             ),
         )
         self.pump(self.screen.attach_agent(self, intro, time.monotonic(), resumed=resumed))
+
+    async def check_request(self, req: Request) -> None:
+        """May this socket share the screen of ``req``? (Agents: yes, the code
+        proved it; a browser must also come from the queue's site.)"""
 
     async def _redeem(self, code: str) -> str:
         s = self.ctx.settings

@@ -76,7 +76,10 @@ export const LIMITS = Object.freeze({
   "MAX_TEXT_EVENT_CHARS": 256,
   "MAX_STROKE_WIDTH": 64,
   "MAX_FADE_S": 3600.0,
-  "MAX_SCREEN_SIDE": 8192
+  "MAX_SCREEN_SIDE": 8192,
+  "SCREEN_WINDOW": 2,
+  "BROWSER_SHARE_MAX_CHUNK_BYTES": 1048576,
+  "BROWSER_SHARE_CHUNKS_PER_S": 60
 });
 
 /** The binary screen format (protocol/screen.py, protocol/framing.py). */
@@ -86,6 +89,7 @@ export const SCREEN = Object.freeze({
   "KIND_FRAME": 1,
   "KIND_CURSOR": 2,
   "KIND_POINTER": 3,
+  "KIND_VIDEO": 4,
   "FLAG_KEY": 1,
   "FLAG_REFINE": 2,
   "MAX_RECTS": 4096,
@@ -95,5 +99,11 @@ export const SCREEN = Object.freeze({
     "COPY": 1,
     "FILL": 2,
     "PNG": 3
+  },
+  "CODEC": {
+    "H264": 1,
+    "VP8": 2,
+    "VP9": 3,
+    "AV1": 4
   }
 });

@@ -9,6 +9,8 @@
 //   rect    := u16 x | u16 y | u16 w | u16 h | u8 enc | u32 len | payload[len]
 //   cursor  := u8 kind=2 | u16 x | u16 y | u16 w | u16 h | u16 hot_x | u16 hot_y | u32 len | rgba[len]
 //   pointer := u8 kind=3 | u16 x | u16 y
+//   video   := u8 kind=4 | u8 flags | u32 seq | u64 capture_us | u16 screen_w | u16 screen_h
+//              | u8 codec | u32 len | data[len]      (a browser share's encoded frame)
 //
 // Every bound is checked as the server does: a rectangle and a copy source
 // lie inside the screen, payload lengths add up exactly. Anything else throws
@@ -29,6 +31,9 @@ export const CHANNEL_SCREEN = SCREEN.CHANNEL_SCREEN;
 export const KIND_FRAME = SCREEN.KIND_FRAME;
 export const KIND_CURSOR = SCREEN.KIND_CURSOR;
 export const KIND_POINTER = SCREEN.KIND_POINTER;
+export const KIND_VIDEO = SCREEN.KIND_VIDEO;
+/** Codec byte -> name, for the video kind. */
+export const CODEC_NAMES = new Map(Object.entries(SCREEN.CODEC).map(([name, byte]) => [byte, name]));
 
 export const FLAG_KEY = SCREEN.FLAG_KEY;
 export const FLAG_REFINE = SCREEN.FLAG_REFINE;
@@ -41,6 +46,7 @@ const FRAME_HEAD = 20; // 1 + 1 + 4 + 8 + 2 + 2 + 2
 const RECT_HEAD = 13; // 2 * 4 + 1 + 4
 const CURSOR_HEAD = 17; // 1 + 2 * 6 + 4
 const POINTER_LEN = 5;
+const VIDEO_HEAD = 23; // 1 + 1 + 4 + 8 + 2 + 2 + 1 + 4
 
 function asBytes(data) {
   if (data instanceof Uint8Array) return data;
@@ -52,7 +58,8 @@ function asBytes(data) {
 /**
  * Parse one screen message (without the channel byte).
  * Returns {kind: 'frame', seq, flags, key, captureUs, width, height, rects:[{x, y, w, h, enc, payload}]},
- * {kind: 'cursor', x, y, w, h, hotX, hotY, rgba} or {kind: 'pointer', x, y}.
+ * {kind: 'cursor', x, y, w, h, hotX, hotY, rgba}, {kind: 'pointer', x, y} or
+ * {kind: 'video', seq, flags, key, captureUs, width, height, codec, data}.
  */
 export function parseScreenMessage(data) {
   const bytes = asBytes(data);
@@ -64,6 +71,7 @@ export function parseScreenMessage(data) {
     case KIND_POINTER:
       if (bytes.length !== POINTER_LEN) throw new FrameError('pointer message has the wrong length');
       return { kind: 'pointer', x: view.getUint16(1), y: view.getUint16(3) };
+    case KIND_VIDEO: return parseVideo(bytes, view);
     default:
       throw new FrameError(`unknown screen message kind ${bytes[0]}`);
   }
@@ -121,6 +129,25 @@ function parseFrame(bytes, view) {
   }
   if (off !== bytes.length) throw new FrameError(`${bytes.length - off} stray bytes after the last rectangle`);
   return { kind: 'frame', seq, flags, key: (flags & FLAG_KEY) !== 0, captureUs, width, height, rects };
+}
+
+function parseVideo(bytes, view) {
+  if (bytes.length < VIDEO_HEAD) throw new FrameError('truncated video chunk header');
+  const flags = view.getUint8(1);
+  const width = view.getUint16(14);
+  const height = view.getUint16(16);
+  const codec = view.getUint8(18);
+  const len = view.getUint32(19);
+  if (!(width > 0 && width <= MAX_SIDE && height > 0 && height <= MAX_SIDE)) {
+    throw new FrameError(`screen size ${width}x${height} out of range`);
+  }
+  if (!CODEC_NAMES.has(codec)) throw new FrameError(`unknown video codec ${codec}`);
+  if (len === 0) throw new FrameError('empty video chunk');
+  if (bytes.length !== VIDEO_HEAD + len) throw new FrameError('video chunk length does not match its data');
+  return {
+    kind: 'video', seq: view.getUint32(2), flags, key: (flags & FLAG_KEY) !== 0, captureUs: Number(view.getBigUint64(6)),
+    width, height, codec, data: bytes.subarray(VIDEO_HEAD),
+  };
 }
 
 function parseCursor(bytes, view) {

@@ -12,16 +12,22 @@
 // resize) resizes the canvas first. No DOM use: safe in a worker.
 
 import { decoderFor } from './decoders/index.js';
+import { VideoStream } from './decoders/video.js';
 import { parseChannelMessage } from './frames.js';
 
 function now() {
   return performance.now();
 }
 
+/** Wall-clock microseconds (a browser share stamps captures with the same clock: latency on one computer). */
+function wallUs() {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
 /** The seq of a frame message whose body may be malformed (0 when unreadable). */
 export function peekSeq(buffer) {
   const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-  if (bytes.length < 7 || bytes[1] !== 1) return 0;
+  if (bytes.length < 7 || (bytes[1] !== 1 && bytes[1] !== 4)) return 0;
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(3);
 }
 
@@ -33,6 +39,7 @@ export class FramePainter {
     this.chain = Promise.resolve();
     this.drawnSize = null;
     this.states = new Map(); // decoder -> its state on this canvas (decoders with createState())
+    this.video = null; // a VideoStream, once a browser share's chunk came
     this._context();
   }
 
@@ -62,6 +69,7 @@ export class FramePainter {
       err.seq = peekSeq(buffer);
       return Promise.reject(err);
     }
+    if (frame && frame.kind === 'video') return this._paintVideo(frame, buffer.byteLength, receivedAt);
     if (!frame || frame.kind !== 'frame') return Promise.reject(new Error('not a screen frame'));
     const bytes = buffer.byteLength;
     // Start every decode now; they run in parallel with the previous frame's drawing.
@@ -76,8 +84,39 @@ export class FramePainter {
     });
     const done = this.chain.then(() => this._draw(frame, decoders, decodes)).then((result) => ({
       ...result, seq: frame.seq, key: frame.key, width: frame.width, height: frame.height, bytes,
-      decodeMs: now() - receivedAt,
+      decodeMs: now() - receivedAt, captureUs: frame.captureUs, drawnUs: wallUs(),
     }));
+    this.chain = done.catch(() => {});
+    return done;
+  }
+
+  /** A browser share's video chunk: decoded by the canvas's VideoStream, drawn over the whole picture. */
+  _paintVideo(chunk, bytes, receivedAt) {
+    if (!this.video) this.video = new VideoStream();
+    const decoded = this.video.decode(chunk);
+    const done = this.chain.then(() => decoded).then((picture) => {
+      let resized = false;
+      const canvas = this.canvas;
+      if (canvas.width !== chunk.width || canvas.height !== chunk.height) {
+        canvas.width = chunk.width;
+        canvas.height = chunk.height;
+        this._context();
+        resized = true;
+      }
+      try {
+        this.ctx.drawImage(picture, 0, 0, chunk.width, chunk.height);
+      } finally {
+        picture.close();
+      }
+      this.drawnSize = { width: canvas.width, height: canvas.height };
+      return {
+        resized, incomplete: false, seq: chunk.seq, key: chunk.key, width: chunk.width, height: chunk.height, bytes,
+        decodeMs: now() - receivedAt, captureUs: chunk.captureUs, drawnUs: wallUs(), video: true,
+      };
+    }, (err) => {
+      err.seq = chunk.seq;
+      throw err;
+    });
     this.chain = done.catch(() => {});
     return done;
   }

@@ -21,7 +21,8 @@
 // Events (CustomEvent; detail as noted):
 //   link      {link, code}  'connecting' / 'open' / 'reconnecting' / 'closed' (code: the close code)
 //   state     {state, previous}  a screen.state, normalised (see normaliseState)
-//   frame     {data: ArrayBuffer, gen, bytes}  a frame to draw; hand `gen` back with the result
+//   frame     {data: ArrayBuffer, gen, bytes}  a frame (or a browser share's video chunk) to draw;
+//             hand `gen` back with the result
 //   drawn     the renderer's result plus {current, sizeChanged}
 //   failed    the renderer's result plus {current}
 //   cursor    {message}  a parsed cursor (shape and position) or pointer (position) message
@@ -37,7 +38,7 @@
 // sent (the relay sends the new connection a key frame anyway).
 
 import { CLOSE, LIMITS } from '../shared/wire.js';
-import { KIND_CURSOR, KIND_FRAME, KIND_POINTER, parseChannelMessage, screenKind } from './frames.js';
+import { KIND_CURSOR, KIND_FRAME, KIND_POINTER, KIND_VIDEO, parseChannelMessage, screenKind } from './frames.js';
 
 /** Ask for at most one key frame per this long after frames that could not be drawn. */
 export const REFRESH_GAP_MS = 1000;
@@ -224,7 +225,7 @@ export class ViewerProtocol extends EventTarget {
 
   _binary(data) {
     const kind = screenKind(data);
-    if (kind === KIND_FRAME) {
+    if (kind === KIND_FRAME || kind === KIND_VIDEO) {
       this.emit('frame', { data: asArrayBuffer(data), gen: this.gen, bytes: data.byteLength });
     } else if (kind === KIND_CURSOR || kind === KIND_POINTER) {
       let message;

@@ -137,6 +137,15 @@ export class ScreenViewer {
       h('div', { class: 'screen-notice-mark', 'aria-hidden': 'true' }), this.noticeTitle, this.noticeText, this.offerEl,
       this.stopWaitingButton);
     this.stage = h('div', { class: 'screen-stage', testid: 'screen-stage' }, this.surface, this.notice);
+    // A browser share is view only: say so, why, and offer the agent.
+    this.askAgentButton = btn('screen-ask-agent', 'Ask the visitor to run the agent',
+      `Send ${this.visitor} a join code and the agent, which lets you control their computer`, () => this._askAgent(),
+      { class: 'btn btn-small btn-primary screen-btn' });
+    this.browserNote = h('div', { class: 'screen-browser-note', testid: 'screen-browser-note', role: 'note', props: { hidden: true } },
+      h('strong', { class: 'screen-mode', testid: 'screen-mode' }, 'Browser share, view only'),
+      h('span', { class: 'screen-mode-why', testid: 'screen-mode-why' },
+        ` ${this.visitor} shares from the browser, which can only show the screen. Control and drawing on their screen need the DeskLink agent.`),
+      this.askAgentButton);
 
     this.element = h('section', { class: 'screen', testid: 'screen', 'aria-label': 'Visitor’s screen', props: { hidden: true },
       data: { status: 'connecting', scale: this.scale, sessionId: this.sessionId, frames: 0 } },
@@ -148,6 +157,7 @@ export class ScreenViewer {
         h('div', { class: 'screen-tools' }, this.monitorSelect, this.clipboard.toggleButton, this.fitButton, this.refreshButton,
           this.snapshotButton, this.fullButton, this.stopButton, this.closeButton)),
       this.clipboard.element,
+      this.browserNote,
       this.stage);
     // For tests and tools: the canvas belongs to the worker, so pixels are read through here.
     this.element.snapshot = (format) => this.snapshot(format);
@@ -266,6 +276,22 @@ export class ScreenViewer {
     this.protocol.refresh();
   }
 
+  /** The one-click upgrade from a browser share: a new screen request gives the visitor the agent's code. */
+  _askAgent() {
+    if (!this.options.requestShare()) {
+      this.options.toast?.('Not connected. Try again in a moment.', 'error');
+      return;
+    }
+    this.askAgentButton.disabled = true;
+    setTimeout(() => { this.askAgentButton.disabled = false; }, 3000);
+    this.options.toast?.(`${this.visitor} got a join code and the agent in the help box.`, 'info');
+  }
+
+  /** Is the visitor sharing from the browser (view only)? */
+  get browserShare() {
+    return this.protocol.state?.source === 'browser';
+  }
+
   stop() {
     if (!this.protocol.stop()) this.options.toast?.('Not connected to the screen relay. Try again in a moment.', 'error');
   }
@@ -321,6 +347,12 @@ export class ScreenViewer {
 
   _onDrawn(r) {
     this.stats.onDrawn(r.decodeMs);
+    // A browser share stamps captures with the wall clock: capture-to-drawn on one computer (bench/browser_share.py).
+    if (r.video && r.captureUs && r.drawnUs) {
+      const lat = this.element.captureLatencies || (this.element.captureLatencies = []);
+      lat.push((r.drawnUs - r.captureUs) / 1000);
+      if (lat.length > 5000) lat.splice(0, 1000);
+    }
     if (r.sizeChanged) {
       this.cursor.resize(r.width, r.height);
       this.whiteboard.resize(r.width, r.height);
@@ -356,10 +388,11 @@ export class ScreenViewer {
     switch (s?.status) {
       case 'waiting_agent': return ['waiting_agent', 'Waiting for the visitor to run the agent'];
       case 'asking': return ['asking', 'Waiting for the visitor to allow'];
-      case 'sharing': return ['sharing', 'Sharing'];
+      case 'sharing': return ['sharing', s.source === 'browser' ? 'Sharing from the browser (view only)' : 'Sharing'];
       case 'denied': return ['denied', 'The visitor declined'];
       case 'stopped':
         if (s.by === 'agent_lost') return ['stopped', 'Disconnected: the visitor’s agent did not come back.'];
+        if (s.reason) return ['stopped', `Sharing stopped: ${s.reason}`];
         return ['stopped', `Sharing stopped (${STOPPED_BY[s.by] || (s.by ? `by ${s.by}` : 'by the visitor')})`];
       default: return ['connecting', 'Connecting…'];
     }
@@ -369,7 +402,7 @@ export class ScreenViewer {
     const v = this.visitor;
     switch (status) {
       case 'waiting_agent': return ['Waiting for the agent',
-        `Read the code to ${v}, or ask them to copy the command from their help box. Nothing is shared until they click Allow.`];
+        `${v} can click Share from this browser in their help box (view only, nothing to install), or run the agent with this code so you can also control their computer. Nothing is shared until they choose.`];
       case 'asking': return [`Asking ${v}`, `${v} is being asked to allow screen sharing in the DeskLink window on their computer.`];
       case 'sharing': return ['Loading the picture…', 'The first picture is on its way.'];
       case 'agent_lost': {
@@ -417,9 +450,12 @@ export class ScreenViewer {
     this.refreshButton.disabled = !sharing;
     this.snapshotButton.disabled = !picture;
     this.fullButton.hidden = !document.fullscreenEnabled;
-    this.control.render(live, p.state ? p.state.agent : true);
-    this.whiteboard.setEnabled(live);
-    this.clipboard.setState(live, p.clipboard);
+    const browser = this.browserShare;
+    this.browserNote.hidden = !(browser && live);
+    this.element.dataset.source = p.state?.source || 'agent';
+    this.control.render(live && !browser, p.state ? p.state.agent : true);
+    this.whiteboard.setEnabled(live && !browser);
+    this.clipboard.setState(live && !browser, p.clipboard);
   }
 
   _renderMonitors() {

@@ -17,6 +17,7 @@ import { TypingSignal } from '../shared/typing.js';
 import { downloadBlob, ApiError } from '../shared/http.js';
 import { Conversation } from './conversation.js';
 import { offerCard } from './screen-offer.js';
+import { ScreenShare, canShare } from './screen-share.js';
 import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText } from './format.js';
 
 const MODULE_URL = import.meta.url;
@@ -61,7 +62,10 @@ export class DeskLinkHelp extends HTMLElement {
     this._loadConfig();
     // Close the socket when the page goes away (so the page can enter the
     // back/forward cache) and reconnect if it comes back from there.
-    this._onPageHide = () => this.conv?.disconnect();
+    this._onPageHide = () => {
+      this.share?.stop('page_closed');
+      this.conv?.disconnect();
+    };
     this._onPageShow = (e) => { if (e.persisted && this.conv?.live) this.conv.connect(); };
     this._listen();
   }
@@ -91,8 +95,10 @@ export class DeskLinkHelp extends HTMLElement {
     const $ = this.$ = {};
 
     $.badge = h('span', { class: 'launcher-badge', testid: 'launcher-badge', props: { hidden: true } });
+    // While the screen is shared, the minimised box still says so.
+    $.launcherSharing = h('span', { class: 'launcher-sharing', testid: 'launcher-sharing', props: { hidden: true } }, 'Sharing your screen');
     $.launcher = h('button', { type: 'button', class: 'launcher', testid: 'launcher', 'aria-expanded': 'false', on: { click: () => this.toggle() } },
-      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }, '?'), h('span', { class: 'launcher-text' }, 'Need help?'), $.badge);
+      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }, '?'), h('span', { class: 'launcher-text' }, 'Need help?'), $.launcherSharing, $.badge);
 
     $.provider = h('strong', { class: 'provider', testid: 'provider' }, 'Help');
     $.availability = h('span', { class: 'availability', testid: 'availability', data: { online: 'unknown' } }, 'Checking who is online…');
@@ -136,6 +142,11 @@ export class DeskLinkHelp extends HTMLElement {
     $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
     $.offer = h('div', { class: 'offer-slot' });
     $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.messages, $.offer);
+    // While the screen is shared from this browser: who sees it, and Stop (screen-share.js).
+    $.sharingText = h('span', { class: 'sharing-text', testid: 'share-indicator-text' });
+    $.sharingStop = h('button', { type: 'button', class: 'btn btn-quiet sharing-stop', testid: 'share-stop', on: { click: () => this.share?.stop('stop_button') } }, 'Stop');
+    $.sharing = h('div', { class: 'sharing', testid: 'share-indicator', role: 'status', props: { hidden: true } },
+      h('span', { class: 'sharing-dot', 'aria-hidden': 'true' }), $.sharingText, $.sharingStop);
     this.log = new ChatLog($.messages, { self: 'visitor', scroller: $.scroll });
     $.typing = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } });
     $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: 'Type a message…', 'aria-label': 'Message' });
@@ -160,7 +171,7 @@ export class DeskLinkHelp extends HTMLElement {
     $.endActions = h('div', { class: 'end-actions' });
     $.endBanner = h('div', { class: 'end-banner', testid: 'end-banner', props: { hidden: true } }, $.endTitle, $.endDetail, $.endActions);
     $.conv = h('div', { class: 'view conv-view', testid: 'conversation', props: { hidden: true } },
-      $.status, $.connection, $.queueBox, $.scroll, $.typing, $.endBanner, $.composer, $.actions);
+      $.status, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions);
 
     $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': 'Help', props: { hidden: true } },
       header, $.notice, $.form, $.conv,
@@ -410,13 +421,57 @@ export class DeskLinkHelp extends HTMLElement {
   /** The rep asked to see the screen: one card with the code and the command (a new offer replaces it). */
   _onScreenOffer(offer) {
     if (this.$.offer.firstChild?.dataset.code === offer.code) return; // the same offer from the socket and the reply
-    const card = offerCard(offer, this.repName, () => clear(this.$.offer), () => this._renewScreenCode());
+    const share = canShare() ? { sharing: !!this.share && ['picking', 'connecting', 'sharing'].includes(this.share.state), start: () => this._shareFromBrowser(offer) } : null;
+    const card = offerCard(offer, this.repName, () => clear(this.$.offer), () => this._renewScreenCode(), share);
     card.dataset.code = offer.code || '';
     clear(this.$.offer).append(card);
     this._notifyUnread();
     // Bring the card's top into view (without scrollIntoView, which could scroll the host page).
     const scroll = this.$.scroll;
     scroll.scrollTop += card.getBoundingClientRect().top - scroll.getBoundingClientRect().top - 8;
+  }
+
+  /**
+   * "Share from this browser": the browser's picker first (it needs this
+   * click), then the share's own socket with the offer's join code (a fresh
+   * one if that was spent or expired). The chat stays as it is.
+   */
+  _shareFromBrowser(offer) {
+    if (this.share && ['picking', 'connecting', 'sharing'].includes(this.share.state)) return;
+    let first = true;
+    const share = this.share = new ScreenShare({
+      server: this.server,
+      getCode: async () => {
+        if (first && offer.code) {
+          first = false;
+          return offer.code;
+        }
+        const fresh = await this.conv?.renewScreenCode();
+        if (!fresh?.code) throw new Error('Could not get a new code. Please ask the rep.');
+        return fresh.code;
+      },
+    });
+    share.addEventListener('state', (e) => { if (this.share === share) this._onShareState(e.detail); });
+    share.start();
+  }
+
+  _onShareState({ state, reason }) {
+    const who = this.repName || 'the rep';
+    this.$.sharing.hidden = !['connecting', 'sharing'].includes(state);
+    this.$.launcherSharing.hidden = state !== 'sharing';
+    this.$.sharing.dataset.state = state;
+    setText(this.$.sharingText, state === 'sharing' ? `Sharing your screen with ${who}` : 'Starting to share…');
+    if (state === 'sharing') {
+      clear(this.$.offer); // answered; a new request from the rep brings a new card
+    } else if (state === 'stopped' || state === 'failed') {
+      // A card still shown (the rep asked for the agent meanwhile) may offer the browser again.
+      const again = this.$.offer.querySelector('[data-testid=screen-share-browser]');
+      if (again) {
+        again.disabled = false;
+        setText(again, 'Share from this browser');
+      }
+      this._notice(reason || 'Screen sharing stopped.', state === 'failed' ? 'error' : 'info', `share_${state}`);
+    }
   }
 
   /** Ask for a fresh join code; the new offer replaces the card. Rejects with the text to show. */
@@ -458,6 +513,7 @@ export class DeskLinkHelp extends HTMLElement {
 
   _showEnd(title, detail, canSave, state = 'ended') {
     clear(this.$.offer);
+    this.share?.stop('');
     this.typing.stop();
     this._showTyping(false);
     this._setStatus(state, title);
