@@ -378,16 +378,11 @@ class ViewerClient:
             async for raw in self.ws:
                 if isinstance(raw, bytes):
                     msg = screen.decode(raw[1:], 2**23)
-                    if isinstance(msg, screen.VideoChunk):  # a browser share: counted and acked, not decoded
-                        self.video.append(msg)
-                        self.frames += 1
-                        self.frame_bytes += len(raw)
-                        self.last_frame_at = time.monotonic()
-                        self.arrivals.append((self.last_frame_at, msg.seq, len(raw)))
-                        if self.ack:
-                            await self.ws.send(json.dumps({"t": "screen.ack", "seq": msg.seq}))
-                    elif isinstance(msg, screen.Frame):
-                        self.canvas.apply(msg)
+                    if isinstance(msg, (screen.VideoChunk, screen.Frame)):
+                        if isinstance(msg, screen.VideoChunk):  # a browser share: counted and acked, not decoded
+                            self.video.append(msg)
+                        else:
+                            self.canvas.apply(msg)
                         self.frames += 1
                         self.frame_bytes += len(raw)
                         self.last_frame_at = time.monotonic()

@@ -31,6 +31,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from desklink.testing import AdminAPI, ServerProcess, poll_until
 from desklink.testing_x import XDisplay
 
+from _pages import Watched
+
 HostSite = Any  # tests/e2e/conftest.py:HostSite
 
 pytestmark = pytest.mark.browser
@@ -91,24 +93,6 @@ def visitor_browser(browser: Browser, display: XDisplay) -> Iterator[Browser]:
     b = browser.browser_type.launch(executable_path=CHROMIUM, args=VISITOR_ARGS, headless=False, env=display.env)
     yield b
     b.close()
-
-
-class Watched:
-    """A browser page plus its script errors and CSP violations."""
-
-    def __init__(self, browser: Browser, viewport: dict[str, int]) -> None:
-        self.context = browser.new_context(viewport=viewport)
-        self.page: Page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("console", self._console)
-
-    def _console(self, msg: Any) -> None:
-        if "Content Security Policy" in msg.text or "Refused to" in msg.text:
-            self.errors.append(f"csp: {msg.text}")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def colour_window(display: XDisplay, title: str, rgb: tuple[int, int, int], geometry: str) -> Any:

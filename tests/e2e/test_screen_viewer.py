@@ -40,6 +40,8 @@ from desklink.protocol.screen import FLAG_KEY, Cursor, Enc, Frame, Pointer, Rect
 from desklink.testing import AdminAPI, ServerProcess, poll_until
 from desklink.testing_x import XDisplay
 
+from _pages import Watched
+
 HostSite = Any  # tests/e2e/conftest.py:HostSite
 
 pytestmark = pytest.mark.browser
@@ -51,24 +53,6 @@ SHOTS = os.environ.get("DESKLINK_E2E_SHOTS", "")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class Watched:
-    """A browser page plus its script errors and CSP violations."""
-
-    def __init__(self, browser: Browser, **context_args: Any) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 820}, **context_args)
-        self.page: Page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("console", self._console)
-
-    def _console(self, msg: Any) -> None:
-        if "Content Security Policy" in msg.text or "Refused to" in msg.text:
-            self.errors.append(f"csp: {msg.text}")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture

@@ -7,34 +7,17 @@ center's Security view (policy, reset)."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from desklink.testing import AdminAPI, Authenticator, ServerProcess
 
+from _pages import Watched
+
 pytestmark = pytest.mark.browser
 
 expect.set_options(timeout=10_000)
-
-
-class Watched:
-    """A page that records script errors, CSP violations and dialogs."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.page: Page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("console", self._console)
-
-    def _console(self, msg: Any) -> None:
-        if "Content Security Policy" in msg.text or "Refused to" in msg.text:
-            self.errors.append(f"csp: {msg.text}")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def _password_step(page: Page, url: str, username: str, password: str) -> None:
@@ -75,7 +58,7 @@ def test_policy_forces_enrolment_in_the_console_login(browser: Browser, server: 
     username, password = f"rep{secrets.token_hex(3)}", "pw-" + secrets.token_hex(8)
     admin.user(username, password)
     admin.http.put("/api/admin/second-factor/policy", json={"roles": ["rep"]}).raise_for_status()
-    w = Watched(browser)
+    w = Watched(browser, {"width": 1280, "height": 900})
     page = w.page
     try:
         _password_step(page, server.url + "/console", username, password)
@@ -116,7 +99,7 @@ def test_voluntary_enrolment_and_the_admin_security_view(
 ) -> None:
     boss, boss_pw = f"boss{secrets.token_hex(3)}", "pw-" + secrets.token_hex(8)
     admin.user(boss, boss_pw, role="admin")
-    w = Watched(browser)
+    w = Watched(browser, {"width": 1280, "height": 900})
     page = w.page
     page.on("dialog", lambda d: d.accept())  # the reset asks "are you sure?"
     try:

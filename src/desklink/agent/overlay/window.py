@@ -275,7 +275,7 @@ class OverlayWindow:
         pw = w + PAINT_PAD
         if tool == "rect":
             (x0, y0), (x1, y1) = pts[0], pts[-1]
-            return [c.create_line(x0, y0, x1, y0, x1, y1, x0, y1, x0, y0, fill=color, width=pw,  # type: ignore[call-overload]  # Tk takes any number of points; the stubs know four
+            return [c.create_line(x0, y0, x1, y0, x1, y1, x0, y1, x0, y0, fill=color, width=pw,  # type: ignore[call-overload]  # Tk takes any number of points; the typeshed signature lists four
                                   capstyle="projecting", joinstyle="miter")]
         flat = [v for p in pts for v in p]
         if len(pts) == 1 or all(p == pts[0] for p in pts):
@@ -284,7 +284,7 @@ class OverlayWindow:
             return [c.create_oval(x - rad, y - rad, x + rad, y + rad, fill=color, outline=color, width=1)]
         if tool == "arrow":
             _, polys = _segments(msg)
-            shaft = c.create_line(  # type: ignore[call-overload]  # any number of points; the stubs know four
+            shaft = c.create_line(  # type: ignore[call-overload]  # any number of points; the typeshed signature lists four
                 *flat[:-2], *_shaft_end(pts, w), fill=color, width=pw, capstyle="round", joinstyle="round"
             )
             items = [shaft] if polys else []
