@@ -28,6 +28,7 @@ ErrorCode = Literal[
     "rate_limited",
     "too_many_requests",
     "login_limited",
+    "too_many_files",  # a session's or a sender's file count is used up
     # who
     "auth_required",
     "auth_failed",
@@ -42,6 +43,8 @@ ErrorCode = Literal[
     # server
     "internal",
     "unavailable",  # the broker cannot be reached; nothing was changed
+    "storage_full",  # the server's file store has no room; nothing was kept
+    "storage_failed",  # the file store failed (permission, I/O); nothing was kept
 ]
 
 ERROR_CODES: Final[tuple[str, ...]] = ErrorCode.__args__  # type: ignore[attr-defined]

@@ -4,7 +4,8 @@ actor, as closed sets.
 Events are what a support session leaves behind besides its chat: the
 dispatcher logs the request's lifecycle, the relay logs what happened to the
 screen (privileges asked, granted, refused, revoked; sharing started and
-stopped; watchers; clipboard crossings). Reports group by these kinds and
+stopped; watchers; clipboard crossings); file transfers are logged by the server's transfer
+hub. Reports group by these kinds and
 actors, and the admin center words them, so nothing outside these sets is
 ever stored (:func:`check_kind` guards the store).
 
@@ -40,6 +41,16 @@ EventKind = Literal[
     "watcher_joined",
     "watcher_left",
     "clipboard_crossed",
+    # files (server/transfers.py): data {id, direction, name, size, sha256,
+    # via, to, reason} as far as known; ``direction`` is ``to_visitor`` or
+    # ``from_visitor``
+    "file_offered",
+    "file_asked",
+    "file_transferred",
+    "file_delivered",
+    "file_refused",
+    "file_cancelled",
+    "file_failed",
 ]
 
 #: ``visitor``: the person helped (help box or agent). ``rep``: the user

@@ -248,3 +248,31 @@ MAX_AGENT_FILE_BYTES = 512 * 1024 * 1024
 #: with a request ("Windows 11 · Chrome 131"), shown to the rep so they know
 #: which way of sharing to offer. A summary, never the whole User-Agent.
 MAX_CLIENT_CHARS = 60
+
+
+# --------------------------------------------------------------------------
+# files (protocol/files.py)
+
+#: Largest data in one file chunk, bytes. Big enough that per-message costs
+#: vanish at loopback speed, small enough that a screen frame waits behind
+#: at most one chunk on the wire.
+FILE_CHUNK_BYTES = 256 * 1024
+#: Credit window of a file leg, bytes: the receiver lets the sender have
+#: this much unacknowledged. Four chunks keep a link busy without queueing
+#: megabytes ahead of the screen.
+FILE_WINDOW_BYTES = 1024 * 1024
+#: Longest file name (with its relative folder path), characters.
+MAX_FILE_NAME_CHARS = 512
+#: Longest media type a sender may declare, characters.
+MAX_FILE_MIME_CHARS = 128
+#: Largest file, bytes (a queue's policy may set a lower one).
+MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
+#: Most files one support session may carry (a queue's policy may set fewer).
+MAX_FILES_PER_SESSION = 200
+#: Transfers one sender may have unfinished at once.
+MAX_ACTIVE_TRANSFERS = 8
+#: Files in transit are removed from the server this long after they were
+#: offered, seconds.
+FILE_RETENTION_S = 7 * 24 * 3600.0
+#: Longest reason text in file.cancel / file.failed, characters.
+MAX_FILE_REASON_CHARS = 200

@@ -72,7 +72,135 @@ class Ping(Msg, tag="ping", frozen=True):
     pass
 
 
-VisitorIn = VHello | ChatSend | Typing | Cancel | Leave | Ping
+# --------------------------------------------------------------------------
+# files (visitor, rep and agent sockets; see :mod:`desklink.protocol.files`)
+
+TransferId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+FileOffset = Annotated[int, msgspec.Meta(ge=0, le=limits.MAX_FILE_BYTES)]
+FileName = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_FILE_NAME_CHARS)]
+Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+Reason = Annotated[str, msgspec.Meta(max_length=limits.MAX_FILE_REASON_CHARS)]
+
+
+class FileOffer(Msg, tag="file.offer", frozen=True):
+    """The sender announces a file. ``cid`` is its own id for the offer (an
+    offer sent again after a reconnect makes no second transfer). ``name``
+    may hold a relative folder path (``logs/app.log``: a folder goes as its
+    files); every receiving side sanitizes it. ``to``: ``chat`` (a download
+    card in the conversation) or, from a rep, ``computer`` (straight to the
+    visitor's computer through the agent, once the visitor accepts it).
+    ``ask``: from an agent, the ``file.ask`` this answers. ``session_id`` is
+    required from reps."""
+
+    cid: ClientId
+    name: FileName
+    size: FileOffset
+    mime: Annotated[str, msgspec.Meta(max_length=limits.MAX_FILE_MIME_CHARS)] = ""
+    to: Literal["chat", "computer"] = "chat"
+    ask: Annotated[str, msgspec.Meta(max_length=limits.MAX_ID_CHARS)] = ""
+    session_id: str = ""
+
+
+class FileResume(Msg, tag="file.resume", frozen=True):
+    """The sender came back (reconnect, reload, restart): where to go on
+    from. Answered with ``file.ack``."""
+
+    id: TransferId
+
+
+class FileAck(Msg, tag="file.ack", frozen=True):
+    """The receiver holds every byte below ``acked`` and lets the sender go
+    up to ``until``. From the server to an uploader, from an agent to the
+    server while it receives."""
+
+    id: TransferId
+    acked: FileOffset
+    until: FileOffset
+
+
+class FileNak(Msg, tag="file.nak", frozen=True):
+    """The chunk at ``offset`` was bad or out of order: send again from there."""
+
+    id: TransferId
+    offset: FileOffset
+
+
+class FileEnd(Msg, tag="file.end", frozen=True):
+    """Every byte was sent; the SHA-256 of the whole file (lowercase hex)."""
+
+    id: TransferId
+    sha256: Sha256Hex
+
+
+class FilePause(Msg, tag="file.pause", frozen=True):
+    """Pause (``on``) or go on (``on: false``) with a transfer; either party."""
+
+    id: TransferId
+    on: bool = True
+
+
+class FileCancel(Msg, tag="file.cancel", frozen=True):
+    id: TransferId
+    reason: Reason = ""
+
+
+class FileAccept(Msg, tag="file.accept", frozen=True):
+    """Agent: the visitor takes the file. ``offset``: bytes of it the agent
+    already holds from an earlier attempt (it resumes there)."""
+
+    id: TransferId
+    offset: FileOffset = 0
+
+
+class FileRefuse(Msg, tag="file.refuse", frozen=True):
+    """Agent: the visitor refuses the file ``id``, or picks nothing for the
+    request ``ask``."""
+
+    id: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0
+    ask: Annotated[str, msgspec.Meta(max_length=limits.MAX_ID_CHARS)] = ""
+
+
+class FileDone(Msg, tag="file.done", frozen=True):
+    """Agent: the file is verified and saved (``saved_as``: its final name,
+    as the visitor's computer shows it)."""
+
+    id: TransferId
+    saved_as: Annotated[str, msgspec.Meta(max_length=4096)] = ""
+
+
+class FileFailed(Msg, tag="file.failed", frozen=True):
+    """Agent: it could not take the file (disk full, permission denied, hash
+    mismatch); nothing is left under the final name."""
+
+    id: TransferId
+    reason: Reason
+
+
+class FileAsk(Msg, tag="file.ask", frozen=True):
+    """Rep: ask the visitor to pick a file on their computer (agent)."""
+
+    session_id: Id
+    note: Annotated[str, msgspec.Meta(max_length=limits.MAX_FILE_REASON_CHARS)] = ""
+
+
+class FilesRequest(Msg, tag="files.request", frozen=True):
+    """Viewer: the rep asks for the files privilege."""
+
+
+class FilesRelease(Msg, tag="files.release", frozen=True):
+    """Viewer: the rep gives the files privilege back."""
+
+
+class FilesRevoked(Msg, tag="files.revoked", frozen=True):
+    """Agent: the visitor took the files privilege back."""
+
+
+#: File messages each socket accepts (a file is sent and managed from any of them).
+FileFromBrowser = FileOffer | FileResume | FileEnd | FilePause | FileCancel
+FileFromAgent = FileOffer | FileResume | FileEnd | FilePause | FileCancel | FileAck | FileNak | FileAccept | FileRefuse | FileDone | FileFailed | FilesRevoked
+
+
+VisitorIn = VHello | ChatSend | Typing | Cancel | Leave | Ping | FileFromBrowser
 
 
 # --------------------------------------------------------------------------
@@ -107,7 +235,7 @@ class ScreenRequest(Msg, tag="screen.request", frozen=True):
     session_id: Id
 
 
-RepIn = RHello | ChatSend | Typing | SetPresence | Accept | End | ScreenRequest | Ping
+RepIn = RHello | ChatSend | Typing | SetPresence | Accept | End | ScreenRequest | Ping | FileFromBrowser | FileAsk
 
 
 # --------------------------------------------------------------------------
@@ -132,6 +260,7 @@ class Consent(Msg, tag="consent", frozen=True):
 
     view: bool | None = None
     control: bool | None = None
+    files: bool | None = None
     unavailable: bool = False
 
 
@@ -277,6 +406,7 @@ AgentIn = (
     | Clipboard
     | ClipboardAllow
     | Ping
+    | FileFromAgent
 )
 
 
@@ -309,6 +439,8 @@ ViewerIn = (
     | Annotate
     | Clipboard
     | Ping
+    | FilesRequest
+    | FilesRelease
 )
 
 

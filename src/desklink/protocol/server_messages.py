@@ -25,6 +25,11 @@ from desklink.protocol.messages import (
     Input,
     Msg,
     Ping,
+    FileAck,
+    FileCancel,
+    FileEnd,
+    FileNak,
+    FilePause,
     ScreenAck,
     ScreenRefresh,
     ScreenSelect,
@@ -75,6 +80,9 @@ class AgentLimits(msgspec.Struct, frozen=True):
     #: A browser share's bounds (``/ws/share``; agents need not read them).
     browser_max_chunk_bytes: int = limits.BROWSER_SHARE_MAX_CHUNK_BYTES
     browser_chunks_per_s: int = limits.BROWSER_SHARE_CHUNKS_PER_S
+    #: File legs (protocol/files.py): largest chunk data, credit window.
+    file_chunk_bytes: int = limits.FILE_CHUNK_BYTES
+    file_window_bytes: int = limits.FILE_WINDOW_BYTES
 
 
 class Named(msgspec.Struct, frozen=True):
@@ -161,6 +169,82 @@ class ScreenStatsOut(Out, tag="screen.stats", frozen=True):
     rtt_ms: float
 
 
+# --------------------------------------------------------------------------
+# files (see protocol/files.py)
+
+FileStatus = Literal[
+    "offered", "uploading", "paused", "ready", "delivering", "delivered", "refused", "cancelled", "failed", "expired"
+]
+
+
+class FileState(Out, tag="file.state", frozen=True):
+    """Where one transfer stands, to both parties of its session (and to the
+    sender as the answer to its ``file.offer``, with the offer's ``cid``).
+    Every card in the help box and the console is drawn from these."""
+
+    id: int
+    session_id: str
+    name: str
+    size: int
+    mime: str
+    #: Who sends: ``visitor`` (help box or agent) or ``rep``; ``by``: their name.
+    sender: Literal["visitor", "rep"]
+    by: str
+    #: ``chat`` (download card) or ``computer`` (to the visitor's agent).
+    to: Literal["chat", "computer"]
+    #: From the agent (``agent``) or a browser (``browser``).
+    via: Literal["agent", "browser"]
+    status: FileStatus
+    #: Bytes the server holds (upload leg) and the agent holds (delivery leg).
+    received: int
+    delivered: int
+    #: SHA-256 of the whole file, once verified; empty before.
+    sha256: str
+    #: Why it failed, was refused or cancelled, in words.
+    reason: str
+    #: Path of the download (an attachment), once ``ready``; empty before.
+    download: str
+    #: Seconds since the epoch when it was offered.
+    created: float
+    #: Bytes a second over the last few seconds, and seconds left (None: unknown).
+    rate: float = 0.0
+    eta_s: float | None = None
+    cid: str | UnsetType = UNSET
+    #: Who paused it, while ``paused``.
+    paused_by: str | UnsetType = UNSET
+
+
+class FileOfferOut(Out, tag="file.offer", frozen=True):
+    """To the agent: the rep sends this file to the visitor's computer; ask
+    the visitor (accept with a destination, or refuse)."""
+
+    id: int
+    name: str
+    size: int
+    mime: str
+    rep: str
+
+
+class FileAskOut(Out, tag="file.ask", frozen=True):
+    """To the agent: the rep asks the visitor to pick a file to send."""
+
+    ask: str
+    rep: str
+    note: str = ""
+
+
+class FilesAsk(Out, tag="files.ask", frozen=True):
+    """To the agent: the rep asks for the files privilege; ask the visitor."""
+
+    rep: str
+
+
+class FilesEnd(Out, tag="files.end", frozen=True):
+    """To the agent: the files privilege ended (by the rep or DeskLink)."""
+
+    by: str
+
+
 #: What the server may send to an agent, for the agent's decoder.
 ToAgent = (
     AgentWelcome
@@ -176,6 +260,15 @@ ToAgent = (
     | Error
     | Pong
     | Ping
+    | FileOfferOut
+    | FileAskOut
+    | FilesAsk
+    | FilesEnd
+    | FileAck
+    | FileNak
+    | FileEnd
+    | FilePause
+    | FileCancel
 )
 
 _to_agent = msgspec.json.Decoder(ToAgent)

@@ -38,6 +38,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import text, true
 from sqlalchemy.types import TypeDecorator
 
 #: Deterministic constraint names (Alembic's recommended convention).
@@ -187,6 +188,16 @@ class QueueRow(Base):
     name: Mapped[str] = mapped_column(Text)
     allowed_origins: Mapped[list[str]]
     created_at: Mapped[datetime]
+    #: The queue's file policy (issue 11): may files go to the visitor and
+    #: come from the visitor; the largest file and most files per session
+    #: (0: the server's setting); extensions refused, lowercase, without the
+    #: dot, comma-separated ("exe,bat"). (Server defaults: SQLite cannot drop
+    #: one without recreating the table, which the requests naming it forbid.)
+    files_to_visitor: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    files_from_visitor: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    max_file_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    max_files_per_session: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    blocked_extensions: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
 
 class QueueMemberRow(Base):
@@ -273,6 +284,37 @@ class EventRow(Base):
     data: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
 
+
+
+class TransferRow(Base):
+    """One file in transit (protocol/files.py). ``received``: bytes the
+    server holds (durable: they are in the file store); ``delivered``: bytes
+    the visitor's agent acknowledged. The download key is stored as a hash;
+    the parties get the key in ``file.state {download}``."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (UniqueConstraint("request_id", "sender", "client_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    session_id: Mapped[str] = mapped_column(String(ID_CHARS))
+    sender: Mapped[str] = mapped_column(String(16))  # visitor | rep
+    sender_name: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    via: Mapped[str] = mapped_column(String(16))  # browser | agent
+    target: Mapped[str] = mapped_column(String(16))  # chat | computer
+    client_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(Text)
+    mime: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    download_key_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
 
 
 class JoinCodeRow(Base):

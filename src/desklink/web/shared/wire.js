@@ -42,6 +42,7 @@ export const ERROR_CODES = Object.freeze([
   "rate_limited",
   "too_many_requests",
   "login_limited",
+  "too_many_files",
   "auth_required",
   "auth_failed",
   "forbidden",
@@ -52,7 +53,9 @@ export const ERROR_CODES = Object.freeze([
   "conflict_closed",
   "conflict_exists",
   "internal",
-  "unavailable"
+  "unavailable",
+  "storage_full",
+  "storage_failed"
 ]);
 
 /** Limits of the wire protocol (protocol/limits.py; the server's settings default to these). */
