@@ -289,8 +289,9 @@ class EventRow(Base):
 class TransferRow(Base):
     """One file in transit (protocol/files.py). ``received``: bytes the
     server holds (durable: they are in the file store); ``delivered``: bytes
-    the visitor's agent acknowledged. The download key is stored as a hash;
-    the parties get the key in ``file.state {download}``."""
+    the visitor's agent acknowledged. ``download_key`` is a random
+    capability for this one file: it is in the download path the parties get
+    in ``file.state {download}`` (after any reload), checked in constant time."""
 
     __tablename__ = "transfers"
     __table_args__ = (UniqueConstraint("request_id", "sender", "client_id"),)
@@ -312,7 +313,7 @@ class TransferRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
-    download_key_hash: Mapped[str] = mapped_column(String(128))
+    download_key: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
 

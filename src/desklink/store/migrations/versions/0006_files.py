@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("download_key_hash", sa.String(length=128), nullable=False),
+        sa.Column("download_key", sa.String(length=128), nullable=False),
         _ts("created_at"),
         _ts("updated_at"),
         sa.ForeignKeyConstraint(
