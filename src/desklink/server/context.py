@@ -15,6 +15,7 @@ from desklink.store.records import Queue
 
 if TYPE_CHECKING:
     from desklink.server.agent_shelf import AgentShelf
+    from desklink.server.file_store import FileStore
     from desklink.admin import AdminActions
     from desklink.dispatch.dispatcher import Dispatcher
     from desklink.server.auth import Accounts
@@ -95,4 +96,6 @@ class Context:
     limits: HttpLimits
     guard: ConnectionGuard
     agents: AgentShelf
+    #: Bytes of transfers in transit (``LocalFileStore(<data_dir>/files)``).
+    file_store: FileStore
     started: float = field(default_factory=time.time)
