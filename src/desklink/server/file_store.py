@@ -84,6 +84,10 @@ class FileStore(Protocol):
         """Remove the partial and the finished file; quiet if absent."""
         ...
 
+    def stored_ids(self) -> set[int]:
+        """Every transfer id with a partial or finished file (for the retention sweep)."""
+        ...
+
 
 class LocalFileStore:
     """:class:`FileStore` in one local directory (created 0700 on first use)."""
