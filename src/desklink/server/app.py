@@ -161,7 +161,10 @@ def create_app(settings: Settings) -> Starlette:
             origins=Origins(store, settings),
             relay=Relay(Policy.from_settings(settings)),
             audits=AuditWriter(store),
-            admin=AdminActions(store, accounts, max_name_chars=settings.max_name_chars, broker=broker),
+            admin=AdminActions(
+                store, accounts, max_name_chars=settings.max_name_chars, broker=broker,
+                max_file_bytes=settings.max_file_bytes, max_files_per_session=settings.max_files_per_session,
+            ),
             limits=limits,
             guard=guard,
             agents=agents,
