@@ -181,6 +181,7 @@ async def test_wrong_key_unknown_id_unfinished_and_unverified_are_404(server: Se
 def test_content_disposition_and_parse_range_units() -> None:
     assert content_disposition("") == "attachment; filename=\"file\"; filename*=UTF-8''file"
     assert content_disposition("e\u0301t\u00e9.txt") == "attachment; filename=\"ete.txt\"; filename*=UTF-8''%C3%A9t%C3%A9.txt"  # NFC
+    assert content_disposition("100%.txt") == "attachment; filename=\"100_.txt\"; filename*=UTF-8''100%25.txt"
     with pytest.raises(ValueError):
         parse_range("bytes=0-", 0)  # nothing to send from an empty file
     assert parse_range("bytes=3-1", 10) is None
