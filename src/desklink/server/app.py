@@ -33,7 +33,9 @@ from desklink.server.headers import SecurityHeaders
 from desklink.server.http import Access, EndpointSpec, endpoint, internal_error, json_response
 from desklink.server.hub import Hub
 from desklink.relay import Policy, Relay
+from desklink.server.deliveries import Deliveries
 from desklink.server.relay_io import AuditWriter, relay_ticker
+from desklink.server.transfers import TransferHub
 from desklink.server.throttle import HttpLimits, Throttle
 from desklink.server.transport import ConnectionGuard
 from desklink.server.ws_agent import agent_endpoint
@@ -157,6 +159,8 @@ def create_app(settings: Settings) -> Starlette:
             guard=guard,
             agents=agents,
         )
+        ctx.transfers = TransferHub(ctx)
+        Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
         app.state.ctx = ctx

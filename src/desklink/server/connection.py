@@ -125,6 +125,16 @@ class Connection:
             return
         self._wake.set()
 
+    def send_bulk(self, data: bytes) -> None:
+        """Queue a binary file chunk (a part of one) behind everything else.
+        The credit window of the file leg bounds how many wait here."""
+        if self._close_code is not None:
+            return
+        if not self.outbox.push(data, Priority.BULK):
+            self.close_soon(codes.CLOSE_SLOW, "too far behind")
+            return
+        self._wake.set()
+
     def send_error(self, exc: DeskLinkError, ref: str | None = None) -> None:
         self.send(error(exc.code, exc.message, ref))
 
@@ -236,6 +246,11 @@ class Connection:
         """A binary frame: bulk channels, on the sockets that carry them."""
         raise ProtocolError("binary frames are not accepted on this endpoint", code="bad_type")
 
+    async def handle_binary(self, data: bytes) -> None:
+        """A binary frame, for sockets whose frames need the store or the
+        broker (file chunks); by default :meth:`on_binary`."""
+        self.on_binary(data)
+
     def take_token(self) -> None:
         """Spend one of the connection's per-minute message budget."""
         now = time.monotonic()
@@ -328,7 +343,7 @@ class Connection:
                 if text is None:
                     return
                 if isinstance(text, bytes):
-                    self.on_binary(text)
+                    await self.handle_binary(text)
                     continue
                 self.check_rate()
                 msg = decode(text, self.ctx.settings.max_message_bytes)
