@@ -27,6 +27,7 @@ from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
+from desklink.server.file_store import LocalFileStore
 from desklink.server.context import Context, Origins
 from desklink.server.addresses import ForwardedHeaders, TrustedProxies
 from desklink.server.headers import SecurityHeaders
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> Starlette:
             limits=limits,
             guard=guard,
             agents=agents,
+            file_store=LocalFileStore(settings.data_dir / "files", min_free_bytes=settings.min_free_disk_bytes),
         )
         ctx.transfers = TransferHub(ctx)
         Deliveries(ctx.transfers)
