@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from desklink.broker.base import BROKER_ERRORS
 from desklink.errors import Closing, DeskLinkError, LimitExceeded, ProtocolError
 from desklink.protocol import codes
-from desklink.protocol.messages import encode, error
+from desklink.protocol.messages import Msg, encode, error
 from desklink.protocol.outbox import Outbox, Priority
 from desklink.protocol.ratelimit import TokenBucket
 from desklink.protocol.server_messages import Out, encode_out
@@ -91,7 +91,7 @@ class Connection:
     def send(self, message: dict[str, Any]) -> None:
         self.send_text(encode(message))
 
-    def send_out(self, message: Out) -> None:
+    def send_out(self, message: Out | Msg) -> None:
         self.send_text(encode_out(message))
 
     def deliver_effect(self, delivery: Deliver) -> None:

@@ -55,7 +55,8 @@ from desklink.protocol.events import Actor, EventKind
 from desklink.protocol.filenames import base_name, safe_name
 from desklink.protocol.files import CHUNK_HEAD_BYTES, FINAL, Nak, Receiver, decode_chunk
 from desklink.protocol.framing import Channel, Reassembler
-from desklink.protocol.messages import FileAck, FileCancel, FileEnd, FileNak, FileOffer, FilePause, FileResume
+from desklink.protocol.filepolicy import Direction
+from desklink.protocol.messages import FileAck, FileCancel, FileEnd, FileNak, FileOffer, FilePause, FileResume, Msg
 from desklink.protocol.server_messages import FileState, FileStatus, Out, encode_out
 from desklink.relay.effects import Audit
 from desklink.server.file_store import StorageFailed, StorageFull
@@ -97,7 +98,7 @@ def file_parts(settings: Settings) -> Reassembler:
 class Endpoint(Protocol):
     """What a socket adapter offers the hub (server/connection.py)."""
 
-    def send_out(self, message: Out) -> None: ...
+    def send_out(self, message: Out | Msg) -> None: ...
 
     def send_error(self, exc: DeskLinkError, ref: str | None = None) -> None: ...
 
@@ -179,15 +180,15 @@ class Live:
             id=row.id,
             request_id=row.request_id,
             session_id=row.session_id,
-            sender=row.sender,  # type: ignore[arg-type]
+            sender=row.sender,
             sender_name=row.sender_name,
             user_id=row.user_id,
-            via=row.via,  # type: ignore[arg-type]
-            target=row.target,  # type: ignore[arg-type]
+            via=row.via,
+            target=row.target,
             name=row.name,
             mime=row.mime,
             size=row.size,
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             received=row.received,
             delivered=row.delivered,
             sha256=row.sha256,
@@ -285,7 +286,7 @@ class TransferHub:
         existing = [t for t in await store.list_transfers(request_id)]
         again = next((t for t in existing if t.sender == party.side and t.client_id == msg.cid), None)
         if again is None:
-            direction = "to_visitor" if party.side == "rep" else "from_visitor"
+            direction: Direction = "to_visitor" if party.side == "rep" else "from_visitor"
             policy = await store.get_file_policy(queue_id)
             policy.check(
                 direction, name, msg.size, len(existing),
@@ -300,7 +301,7 @@ class TransferHub:
         row, created = await store.create_transfer(
             request_id=request_id, session_id=session_id, sender=party.side, sender_name=party.name,
             user_id=party.user_id, via=party.via, target=msg.to, client_id=msg.cid, name=name,
-            mime=msg.mime[:128], size=msg.size, download_key=secrets.token_urlsafe(24),
+            mime=msg.mime[:128], size=msg.size, download_key=secrets.token_urlsafe(24), status="uploading",
         )
         live = self.live.get(row.id) or Live.from_row(row)
         if not live.final:
