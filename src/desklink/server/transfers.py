@@ -37,12 +37,13 @@ every transfer of its session(s) (:meth:`TransferHub.replay`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote
@@ -171,6 +172,8 @@ class Live:
     meter: RateMeter = field(default_factory=RateMeter)
     persisted_at: float = 0.0
     stated_at: float = 0.0
+    #: A progress state was held back and is scheduled.
+    state_due: bool = False
     #: The uploader's socket on this node, if any (gets ``file.ack`` on unpause).
     uploader: Endpoint | None = None
 
@@ -244,6 +247,8 @@ class TransferHub:
         self.live: dict[int, Live] = {}
         #: Conversations whose end this node already acted on.
         self._ended: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ending = asyncio.Lock()
         #: Set by the delivery leg (server/deliveries.py) once built.
         self.deliveries: Deliveries | None = None
         self.chunks_in = 0
@@ -482,20 +487,24 @@ class TransferHub:
             "direction": "to_visitor" if live.sender == "rep" else "from_visitor",
             "name": live.name, "size": live.size, "sha256": live.sha256, "reason": reason, "outcome": status,
         })
+        await self.changed(live)  # stored before it leaves memory: a chunk in flight finds it final
         self.live.pop(live.id, None)
-        await self.changed(live)
 
-    async def session_ended(self, request_id: str) -> None:
+    async def session_ended(self, request_id: str, conn: Endpoint | None = None) -> None:
         """The support session ended: unfinished transfers are cancelled;
         verified chat files stay downloadable until the retention sweep.
-        Every socket of the conversation calls this; repeats find nothing."""
-        if request_id in self._ended:
-            return
-        self._ended.add(request_id)
-        for row in await self.ctx.store.list_transfers(request_id):
-            live = self.live.get(row.id) or Live.from_row(row)
-            if live.status in UNFINISHED or (live.status == "ready" and live.target == "computer"):
-                await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
+        Every socket of the conversation calls this (the first one on this
+        node does the work) and is sent the outcome itself: it may leave
+        the conversation's channel before the news would arrive there."""
+        async with self._ending:
+            if request_id not in self._ended:
+                self._ended.add(request_id)
+                for row in await self.ctx.store.list_transfers(request_id):
+                    live = self.live.get(row.id) or Live.from_row(row)
+                    if live.status in UNFINISHED or (live.status == "ready" and live.target == "computer"):
+                        await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
+        if conn is not None:
+            await self.replay(conn, request_id)
 
     # ---------------------------------------------------------------- news
     async def replay(self, conn: Endpoint, request_id: str) -> None:
@@ -514,13 +523,28 @@ class TransferHub:
             await self._persist(live, received=live.received, delivered=live.delivered)
         if now - live.stated_at >= STATE_EVERY_S:
             await self.broadcast(live)
+        elif not live.state_due:
+            # Progress held back now goes out once the interval is over, so
+            # a card never stays behind when the bytes stop for a while.
+            live.state_due = True
+            asyncio.get_running_loop().call_later(
+                STATE_EVERY_S - (now - live.stated_at), lambda: self._spawn(self._due(live))
+            )
+
+    async def _due(self, live: Live) -> None:
+        if live.state_due and not live.final:
+            await self.broadcast(live)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def changed(self, live: Live, **fields: Any) -> None:
         """A status change: the row, then both parties."""
         live.persisted_at = time.monotonic()
-        await self._persist(
-            live, status=live.status, reason=live.reason, received=live.received, delivered=live.delivered, **fields
-        )
+        values = {"status": live.status, "reason": live.reason, "received": live.received, "delivered": live.delivered}
+        await self._persist(live, **(values | fields))
         await self.broadcast(live)
 
     async def _persist(self, live: Live, **fields: Any) -> None:
@@ -531,6 +555,7 @@ class TransferHub:
 
     async def broadcast(self, live: Live) -> None:
         live.stated_at = time.monotonic()
+        live.state_due = False
         data = b"A" + encode_out(live.state()).encode("utf-8")
         await self.ctx.hub.publish(ch.request_channel(live.request_id), data)
 

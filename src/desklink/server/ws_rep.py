@@ -342,7 +342,7 @@ class RepConnection(Connection):
             await self._take(session)
         elif op == "ended" and channel.startswith("r:"):
             request_id = channel[2:]
-            await self.ctx.transfers.session_ended(request_id)
+            await self.ctx.transfers.session_ended(request_id, self)
             for s in list(self.sessions.values()):
                 if s.request_id == request_id:
                     self._drop(s, note.get("by"))

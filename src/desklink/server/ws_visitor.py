@@ -287,7 +287,7 @@ class VisitorConnection(Connection):
             self._stop_heartbeat()
             await self.leave(ch.position_channel(self.req.queue_id))
         elif op == "ended":
-            await self.ctx.transfers.session_ended(self.req.id)
+            await self.ctx.transfers.session_ended(self.req.id, self)
             self.close_soon(codes.CLOSE_ENDED, "conversation ended")
         elif op == "resync":
             await self._catch_up()
