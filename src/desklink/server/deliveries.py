@@ -242,7 +242,9 @@ class Deliveries:
             self.bytes_out += length
         if s.finished and live.verified and not leg.end_sent and not s.paused:
             leg.end_sent = True
-            leg.agent.send_out(FileEnd(id=live.id, sha256=live.sha256))
+            # Behind the last chunk in the same (bulk) queue: control messages
+            # overtake bulk data, and the end must not overtake the bytes.
+            leg.agent.send_bulk(encode(FileEnd(id=live.id, sha256=live.sha256)))
 
     def verified(self, live: Live) -> None:
         """The upload of a file for the computer is verified."""
