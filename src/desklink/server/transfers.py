@@ -205,6 +205,11 @@ class Live:
         return self.status in FINAL
 
     @property
+    def travelling(self) -> bool:
+        """Still on its way (kept in this node's memory until it is not)."""
+        return self.status in UNFINISHED or (self.status == "ready" and self.target == "computer")
+
+    @property
     def verified(self) -> bool:
         return bool(self.sha256)
 
@@ -245,8 +250,6 @@ class TransferHub:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.live: dict[int, Live] = {}
-        #: Conversations whose end this node already acted on.
-        self._ended: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._ending = asyncio.Lock()
         #: Set by the delivery leg (server/deliveries.py) once built.
@@ -268,7 +271,7 @@ class TransferHub:
         if row is None:
             return None
         live = Live.from_row(row)
-        if not live.final:
+        if live.travelling:
             self.live[transfer_id] = live
         return live
 
@@ -309,7 +312,7 @@ class TransferHub:
             mime=msg.mime[:128], size=msg.size, download_key=secrets.token_urlsafe(24), status="uploading",
         )
         live = self.live.get(row.id) or Live.from_row(row)
-        if not live.final:
+        if live.travelling:
             self.live[row.id] = live
         live.uploader = party.conn
         party.conn.send_out(live.state(cid=msg.cid))
@@ -493,16 +496,14 @@ class TransferHub:
     async def session_ended(self, request_id: str, conn: Endpoint | None = None) -> None:
         """The support session ended: unfinished transfers are cancelled;
         verified chat files stay downloadable until the retention sweep.
-        Every socket of the conversation calls this (the first one on this
-        node does the work) and is sent the outcome itself: it may leave
+        Every socket of the conversation calls this (the first one does the
+        work, later ones find nothing unfinished) and is sent the outcome itself: it may leave
         the conversation's channel before the news would arrive there."""
-        async with self._ending:
-            if request_id not in self._ended:
-                self._ended.add(request_id)
-                for row in await self.ctx.store.list_transfers(request_id):
-                    live = self.live.get(row.id) or Live.from_row(row)
-                    if live.status in UNFINISHED or (live.status == "ready" and live.target == "computer"):
-                        await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
+        async with self._ending:  # one at a time: a later caller reads what the first one stored
+            for row in await self.ctx.store.list_transfers(request_id):
+                live = self.live.get(row.id) or Live.from_row(row)
+                if live.travelling:
+                    await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
         if conn is not None:
             await self.replay(conn, request_id)
 
