@@ -117,6 +117,8 @@ async def test_the_agent_uploads_to_the_chat(server: ServerProcess, setup: Setup
     ready = await wait_state(chat.rep, up.id, "ready")
     assert ready["sha256"] == sha(data)
     assert download(server, ready["download"]).content == data
+    # The agent is told too (it shows the visitor the file arrived).
+    assert (await wait_state(agent, up.id, "ready"))["via"] == "agent"
 
 
 async def test_asking_for_a_file(setup: Setup) -> None:

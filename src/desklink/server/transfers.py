@@ -105,6 +105,8 @@ class Endpoint(Protocol):
 
     def send_bulk(self, data: bytes | str) -> None: ...
 
+    def send_text(self, text: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class Party:
@@ -555,10 +557,17 @@ class TransferHub:
             log.exception("could not store the state of transfer %s", live.id)
 
     async def broadcast(self, live: Live) -> None:
+        """The state to both parties (the conversation's channel) and, for
+        an upload from the agent, to the agent (it forwards nothing from the
+        broker, so it is told directly, on the node it is connected to)."""
         live.stated_at = time.monotonic()
         live.state_due = False
-        data = b"A" + encode_out(live.state()).encode("utf-8")
-        await self.ctx.hub.publish(ch.request_channel(live.request_id), data)
+        text = encode_out(live.state())
+        if live.via == "agent" and self.deliveries is not None:
+            agent = self.deliveries.agent_of(live.session_id)
+            if agent is not None:
+                agent.send_text(text)
+        await self.ctx.hub.publish(ch.request_channel(live.request_id), b"A" + text.encode("utf-8"))
 
     def audit(self, live: Live, kind: EventKind, actor: Actor, actor_id: int | None, data: dict[str, object]) -> None:
         self.ctx.audits.put(Audit(live.request_id, kind, actor, actor_id, data))
