@@ -173,7 +173,7 @@ def create_app(settings: Settings) -> Starlette:
             file_store=LocalFileStore(settings.data_dir / "files", min_free_bytes=settings.min_free_disk_bytes),
         )
         ctx.transfers = TransferHub(ctx)
-        Deliveries(ctx.transfers)
+        deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
         app.state.ctx = ctx
@@ -185,6 +185,7 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(_sweeper(ctx), name="desklink-sweeper"),
             asyncio.create_task(ctx.audits.run(), name="desklink-audit"),
             asyncio.create_task(relay_ticker(ctx.relay, ctx.audits), name="desklink-relay-clock"),
+            asyncio.create_task(deliveries.watch(), name="desklink-files-watch"),
             asyncio.create_task(access.run(), name="desklink-access"),
         ]
         try:

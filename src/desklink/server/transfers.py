@@ -509,6 +509,14 @@ class TransferHub:
         if conn is not None:
             await self.replay(conn, request_id)
 
+    async def sender_gone(self, conn: Endpoint) -> None:
+        """An uploader's socket closed: store how far its uploads got (the
+        bytes on disk stay the truth for resuming)."""
+        for live in [t for t in self.live.values() if t.uploader is conn]:
+            live.uploader = None
+            if live.status in UPLOADING:
+                await self._persist(live, received=live.received)
+
     # ---------------------------------------------------------------- news
     async def replay(self, conn: Endpoint, request_id: str) -> None:
         """A (re)connected socket: the state of every transfer of the conversation."""
