@@ -7,44 +7,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
-from desklink.testing import AdminAPI, ServerProcess, ViewerClient, wait_until
+from desklink.testing import AdminAPI, ServerProcess, wait_until
 
-from ._agent import ScriptedAgent
-from ._files import Chat, Upload, download, open_chat, sha, wait_state
+from ._agent import ScriptedAgent, Setup, join_agent
+from ._files import Upload, download, sha, wait_state
 
 MB = 1024 * 1024
-
-
-@dataclass
-class Setup:
-    chat: Chat
-    viewer: ViewerClient
-    agent: ScriptedAgent
-
-    def files(self) -> str:
-        return str(self.viewer.states[-1]["privileges"]["files"]) if self.viewer.states else ""
-
-
-async def join_agent(server: ServerProcess, admin: AdminAPI, *, grant: bool = True) -> Setup:
-    chat = await open_chat(server, admin, "agt")
-    await chat.rep.send({"t": "screen.request", "session_id": chat.session_id})
-    code = (await chat.visitor.expect("screen.offer"))["code"]
-    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
-    agent = await ScriptedAgent.join(server, code)
-    await agent.send({"t": "consent", "view": True})
-    await viewer.wait_status("sharing")
-    s = Setup(chat, viewer, agent)
-    if grant:
-        await viewer.send({"t": "files.request"})
-        assert (await agent.expect("files.ask"))["rep"] == "Rep 0"
-        await wait_until(lambda: s.files() == "asking", what="files asking")
-        await agent.send({"t": "consent", "files": True})
-        await wait_until(lambda: s.files() == "granted", what="files granted")
-    return s
 
 
 @pytest.fixture
