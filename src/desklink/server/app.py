@@ -35,7 +35,9 @@ from desklink.server.headers import SecurityHeaders
 from desklink.server.http import Access, EndpointSpec, endpoint, internal_error, json_response
 from desklink.server.hub import Hub
 from desklink.relay import Policy, Relay
+from desklink.server.deliveries import Deliveries
 from desklink.server.relay_io import AuditWriter, relay_ticker
+from desklink.server.transfers import TransferHub
 from desklink.server.throttle import HttpLimits, Throttle
 from desklink.server.transport import ConnectionGuard
 from desklink.server.ws_agent import agent_endpoint
@@ -170,6 +172,8 @@ def create_app(settings: Settings) -> Starlette:
             agents=agents,
             file_store=LocalFileStore(settings.data_dir / "files", min_free_bytes=settings.min_free_disk_bytes),
         )
+        ctx.transfers = TransferHub(ctx)
+        deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
         app.state.ctx = ctx
@@ -181,6 +185,7 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(_sweeper(ctx), name="desklink-sweeper"),
             asyncio.create_task(ctx.audits.run(), name="desklink-audit"),
             asyncio.create_task(relay_ticker(ctx.relay, ctx.audits), name="desklink-relay-clock"),
+            asyncio.create_task(deliveries.watch(), name="desklink-files-watch"),
             asyncio.create_task(access.run(), name="desklink-access"),
         ]
         try:

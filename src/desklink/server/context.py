@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from desklink.server.hub import Hub
     from desklink.server.throttle import HttpLimits
     from desklink.server.transport import ConnectionGuard
+    from desklink.server.transfers import TransferHub
 
 #: How long a node trusts its cached list of queue origins, seconds. An
 #: admin's change applies at once on the node that made it, within this on others.
@@ -98,4 +99,6 @@ class Context:
     agents: AgentShelf
     #: Bytes of transfers in transit (``LocalFileStore(<data_dir>/files)``).
     file_store: FileStore
+    #: The file transfer hub (server/transfers.py), set right after the context is made.
+    transfers: TransferHub = field(default=None)  # type: ignore[assignment]
     started: float = field(default_factory=time.time)

@@ -18,6 +18,8 @@ from desklink.protocol.messages import (
     Clipboard,
     ControlRelease,
     ControlRequest,
+    FilesRelease,
+    FilesRequest,
     Input,
     Ping,
     ScreenAck,
@@ -31,6 +33,7 @@ from desklink.relay import ScreenSession, Viewer
 from desklink.server import auth as authmod
 from desklink.server.connection import SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
+from desklink.server.deliveries import FILES_ENDED
 from desklink.server.relay_io import pump
 
 RELAYED = (
@@ -43,6 +46,8 @@ RELAYED = (
     Input,
     Annotate,
     Clipboard,
+    FilesRequest,
+    FilesRelease,
     Ping,
 )
 
@@ -67,9 +72,14 @@ class ViewerConnection(Connection):
         assert self.viewer is not None
         if isinstance(msg, Clipboard):
             self.take_token()
+        before = self.screen.privileges["files"]
         pump(self.screen.receive_viewer(self.viewer, msg, time.monotonic()), self.ctx.audits)
         if isinstance(msg, Ping):
             self.send_out(Pong())
+        if before in ("granted", "suspended") and self.screen.privileges["files"] == "off":
+            deliveries = self.ctx.transfers.deliveries
+            if deliveries is not None:
+                await deliveries.files_ended(self.screen, FILES_ENDED)
 
     def check_rate(self) -> None:
         """Acks come once per frame and input has its own rate, so the chat
