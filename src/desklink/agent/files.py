@@ -562,7 +562,7 @@ class FileManager:
     def state(self, msg: FileState) -> None:
         """``file.state`` for one of this agent's uploads: the id of an
         offer, and its end (delivered, failed, cancelled, refused)."""
-        cid = msg.cid if isinstance(msg.cid, str) else self._out_ids.get(msg.id, "")
+        cid = msg.cid if isinstance(msg.cid, str) and msg.cid in self.outgoing else self._out_ids.get(msg.id, "")
         out = self.outgoing.get(cid)
         if out is None:
             return
