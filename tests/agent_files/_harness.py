@@ -10,7 +10,6 @@ from typing import Any
 
 from desklink.agent.files import FileManager, Incoming
 from desklink.protocol.files import decode_chunk, encode_chunk
-from desklink.protocol.framing import Channel
 from desklink.protocol.messages import FileAck, FileEnd
 from desklink.protocol.server_messages import FileOfferOut
 
@@ -69,9 +68,5 @@ def sha(data: bytes) -> str:
 
 
 def chunk_payloads(wire: Wire) -> list[Any]:
-    """The agent's outgoing chunks, decoded (channel byte checked)."""
-    out = []
-    for frame in wire.chunks:
-        assert frame[0] == Channel.FILE
-        out.append(decode_chunk(frame[1:], CHUNK))
-    return out
+    """The agent's outgoing chunks, decoded."""
+    return [decode_chunk(frame, CHUNK) for frame in wire.chunks]

@@ -54,7 +54,8 @@ from desklink.agent.session import (
 from desklink.agent.ui import UI, Ask, FileAskQuestion, FileOfferQuestion
 from desklink.errors import DeskLinkError, LinkDead, Refused, Stopped
 from desklink.protocol import codes, filenames, limits
-from desklink.protocol.framing import Channel
+from desklink.protocol.files import CHUNK_HEAD_BYTES
+from desklink.protocol.framing import Channel, Reassembler
 from desklink.protocol.messages import (
     Annotate,
     EvButton,
@@ -379,13 +380,23 @@ class AgentClient:
             self._sent_all.clear()
             await ws.send(item)
 
+    def _receive_bytes(self, raw: bytes, parts: Reassembler) -> None:
+        """A binary message: only file chunks come this way (in parts)."""
+        try:
+            whole = parts.feed(raw)
+        except (DeskLinkError, ValueError) as exc:
+            log.warning("ignored a binary message: %s", exc)
+            return
+        if whole is not None and whole[0] == Channel.FILE and self.files_granted:
+            self.files.receive_chunk(whole[1])
+            self._kick()
+
     async def _reader(self, ws: Any) -> None:
+        parts = Reassembler({Channel.FILE: self.core.limits.file_chunk_bytes + CHUNK_HEAD_BYTES})
         async for raw in ws:
             self._last_heard = time.monotonic()
             if isinstance(raw, bytes):
-                if raw[:1] == bytes((Channel.FILE,)) and self.files_granted:
-                    self.files.receive_chunk(raw[1:])
-                    self._kick()
+                self._receive_bytes(raw, parts)
                 continue
             self._run(self.core.receive(raw, self._last_heard))
             self._wake.set()  # an ack may have opened the window
@@ -451,8 +462,8 @@ class AgentClient:
         self._kick()
 
     # ----------------------------------------------------------- file events
-    def _send_file_chunk(self, frame: bytes) -> None:
-        self.core.send_file_chunk(frame)
+    def _send_file_chunk(self, chunk: bytes) -> None:
+        self.core.send_file_chunk(chunk)
 
     def _file_task(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

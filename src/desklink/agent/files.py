@@ -6,9 +6,12 @@ The transfer protocol itself lives in :mod:`desklink.protocol.files`
 (:class:`~desklink.protocol.files.Sender`, :class:`~desklink.protocol.files.Receiver`,
 the chunk codec). :class:`FileManager` is the agent's adapter around it: it
 owns the real files and says what to send through two callbacks, ``send``
-(a control message, queued ahead of the screen) and ``send_chunk`` (a binary
-``FILE`` frame, queued at ``Priority.BULK`` behind every screen frame, so
-input and the picture keep their latency while a large file goes).
+(a control message, queued ahead of the screen) and ``send_chunk`` (an
+encoded chunk; the session splits it into ``FILE`` frames of the server's
+message size and queues them at ``Priority.BULK`` behind every screen frame,
+so input and the picture keep their latency while a large file goes).
+Incoming chunks arrive the same way and are joined by the client
+(:class:`~desklink.protocol.framing.Reassembler`) before they get here.
 
 *Incoming* (the rep sends a file to this computer). The visitor accepts an
 offer into a destination folder (default: the Downloads folder). Bytes go to
@@ -63,7 +66,6 @@ from typing import Any, Literal
 from desklink.errors import ProtocolError
 from desklink.protocol import filenames, limits
 from desklink.protocol.files import Nak, Receiver, Sender, Take, decode_chunk, encode_chunk
-from desklink.protocol.framing import Channel
 from desklink.protocol.messages import (
     FileAccept,
     FileAck,
@@ -94,6 +96,7 @@ MAX_PICKED_FILES = limits.MAX_FILES_PER_SESSION
 Direction = Literal["in", "out"]
 Phase = Literal["hashing", "offered", "sending", "receiving", "paused", "verifying", "done", "failed", "cancelled", "refused"]
 FINAL_PHASES = frozenset({"done", "failed", "cancelled", "refused"})
+FINAL_STATUSES = frozenset({"ready", "delivered", "refused", "cancelled", "failed", "expired"})
 
 
 def state_dir() -> Path:
@@ -322,6 +325,8 @@ class FileManager:
         self.incoming: dict[int, Incoming] = {}
         self.outgoing: dict[str, Outgoing] = {}  # by cid
         self._out_ids: dict[int, str] = {}  # id -> cid
+        #: Uploads complete on this side, until the server's verdict.
+        self._sent: dict[int, Outgoing] = {}
         #: Finished transfers, kept for the visitor's list.
         self.finished: list[TransferView] = []
         #: Set whenever something the visitor sees changed.
@@ -565,6 +570,12 @@ class FileManager:
         cid = msg.cid if isinstance(msg.cid, str) and msg.cid in self.outgoing else self._out_ids.get(msg.id, "")
         out = self.outgoing.get(cid)
         if out is None:
+            sent = self._sent.get(msg.id)
+            if sent is not None and msg.status in ("failed", "cancelled", "expired"):
+                sent.phase, sent.reason = "failed", msg.reason
+                self._finish_view(self._view_out(sent))
+            if sent is not None and msg.status in FINAL_STATUSES:
+                self._sent.pop(msg.id, None)
             return
         if not out.id:
             out.id = msg.id
@@ -606,6 +617,13 @@ class FileManager:
         out.meter.add(self.clock(), msg.acked)
         self.changed = True
         self.pump(out)
+        if out.end_sent and out.sender.complete:
+            # Every byte is held by the server and file.end is on its way: done
+            # here (a later file.state may still say the server found it damaged).
+            out.phase = "done"
+            self._close_out(out)
+            self._sent[out.id] = out
+            self._finish_view(self._view_out(out))
 
     def nak(self, msg: FileNak) -> None:
         out = self._out_by_id(msg.id)
@@ -635,7 +653,7 @@ class FileManager:
                 self.cancel_out(out, f"{out.path.name} changed while it was sent")
                 return
             before = sender.resent_bytes
-            self.send_chunk(bytes((Channel.FILE,)) + encode_chunk(out.id, offset, data))
+            self.send_chunk(encode_chunk(out.id, offset, data))
             sender.sent(offset + length)
             self.resent_bytes += sender.resent_bytes - before
         if sender.finished and not out.end_sent:

@@ -380,9 +380,12 @@ class AgentSession:
         """A ``file.*`` message from the transfer manager (ahead of frames)."""
         self._push(msg)
 
-    def send_file_chunk(self, frame: bytes) -> None:
-        """A file chunk (channel byte included): behind every screen frame."""
-        self._push_bytes(frame, Priority.BULK)
+    def send_file_chunk(self, chunk: bytes) -> None:
+        """An encoded file chunk: in parts of the server's message size,
+        behind every screen frame (the parts of one chunk stay together: the
+        bulk class is one queue)."""
+        for part in split_frame(Channel.FILE, chunk, self.limits.max_message_bytes):
+            self._push_bytes(part, Priority.BULK)
 
     def local_input(self, now: float, pause_s: float) -> None:
         """The visitor used their own mouse or keyboard: remote input waits."""
