@@ -86,7 +86,13 @@ class RepUpload:
         await self.rep.send({"t": "file.end", "id": self.id, "sha256": self.sha256})
 
     async def wait_status(self, status: str, timeout: float = 60.0) -> dict[str, Any]:
-        return await self.rep.expect("file.state", timeout=timeout, id=self.id, status=status)
+        try:
+            return await self.rep.expect("file.state", timeout=timeout, id=self.id, status=status)
+        except TimeoutError:
+            seen = [(m.get("status"), m.get("reason"), m.get("delivered")) for m in self.rep.received
+                    if m.get("t") == "file.state" and m.get("id") == self.id]
+            errors = [m for m in self.rep.received if m.get("t") == "error"]
+            raise AssertionError(f"transfer {self.id} never became {status}: states {seen[-8:]}, errors {errors[-3:]}") from None
 
 
 async def download(server: ServerProcess, chat: Chat, path: str) -> bytes:

@@ -222,3 +222,18 @@ def test_a_full_disk_fails_in_words_and_leaves_no_partial_file(tmp_path: Path, s
     assert "disk is full" in failed.reason
     assert list(small_disk.iterdir()) == []
     assert m.views()[0].phase == "failed" and "disk is full" in m.views()[0].reason
+
+
+def test_a_file_end_that_overtakes_the_last_chunks_waits_for_them(tmp_path: Path) -> None:
+    data = os.urandom(3 * CHUNK)
+    wire = Wire()
+    m = manager(tmp_path / "state", wire)
+    dest = tmp_path / "d"
+    m.accept(offer_of(data), dest)
+    feed(m, wire, 7, data, 0, 2 * CHUNK)
+    assert finish(m, 7, sha(data)) is None  # file.end came first (it is a control message)
+    assert not wire.of(FileFailed) and not (dest / "report.pdf").exists()
+    done = m.receive_chunk(encode_chunk(7, 2 * CHUNK, data[2 * CHUNK :]))
+    assert done is not None
+    m.placed(done, m.place_incoming(done))
+    assert (dest / "report.pdf").read_bytes() == data

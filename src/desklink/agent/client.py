@@ -181,7 +181,8 @@ class AgentClient:
         #: Strokes that came before the board (the relay's replay after a reconnect).
         self._early_strokes: list[dict[str, Any]] = []
         self.files = FileManager(
-            options.server, self.core.send_file_message, self._send_file_chunk, states=options.state_dir
+            options.server, self.core.send_file_message, self._send_file_chunk, states=options.state_dir,
+            send_after_chunks=self._send_file_end,
         )
         #: File work that outlives a connection (hashing, the visitor deciding).
         self._file_tasks: set[asyncio.Task[None]] = set()
@@ -388,7 +389,9 @@ class AgentClient:
             log.warning("ignored a binary message: %s", exc)
             return
         if whole is not None and whole[0] == Channel.FILE and self.files_granted:
-            self.files.receive_chunk(whole[1])
+            complete = self.files.receive_chunk(whole[1])
+            if complete is not None:
+                self._file_task(self._place(complete))
             self._kick()
 
     async def _reader(self, ws: Any) -> None:
@@ -464,6 +467,9 @@ class AgentClient:
     # ----------------------------------------------------------- file events
     def _send_file_chunk(self, chunk: bytes) -> None:
         self.core.send_file_chunk(chunk)
+
+    def _send_file_end(self, msg: Any) -> None:
+        self.core.send_file_message_after_chunks(msg)
 
     def _file_task(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

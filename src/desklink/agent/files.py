@@ -190,6 +190,9 @@ class Incoming:
     phase: Phase = "receiving"
     reason: str = ""
     saved_as: str = ""
+    #: The sender's hash from a ``file.end`` that came before the last bytes
+    #: (control messages overtake queued chunks); checked once they are here.
+    end_sha256: str = ""
     meter: _Meter = field(default_factory=_Meter)
 
 
@@ -314,10 +317,13 @@ class FileManager:
         chunk_bytes: int = limits.FILE_CHUNK_BYTES,
         window_bytes: int = limits.FILE_WINDOW_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        send_after_chunks: Callable[[Msg], None] | None = None,
     ) -> None:
         self.server = server
         self.send = send
         self.send_chunk = send_chunk
+        #: ``file.end`` must not overtake the chunks still queued before it.
+        self.send_after_chunks = send_after_chunks or send
         self.states = (states or state_dir()) / "transfers"
         self.chunk_bytes = chunk_bytes
         self.window_bytes = window_bytes
@@ -437,21 +443,24 @@ class FileManager:
         self.send(FileRefuse(id=offer.id))
         self._finish_view(TransferView(f"in:{offer.id}", "in", offer.name, offer.size, 0, "refused", id=offer.id))
 
-    def receive_chunk(self, payload: bytes) -> None:
-        """A binary ``FILE`` frame's payload (without the channel byte)."""
+    def receive_chunk(self, payload: bytes) -> Incoming | None:
+        """A binary ``FILE`` message's payload (parts joined, without the
+        channel byte). Returns the transfer when this chunk completed a file
+        whose ``file.end`` already came and matched: put it in place
+        (:meth:`place_incoming`, then :meth:`placed`)."""
         try:
             chunk = decode_chunk(payload, self.chunk_bytes)
         except ProtocolError as exc:
             log.warning("ignored a file chunk: %s", exc)
-            return
+            return None
         inc = self.incoming.get(chunk.transfer_id)
         if inc is None or inc.fd < 0 or inc.phase not in ("receiving", "paused"):
-            return
+            return None
         try:
             result = inc.receiver.feed(chunk)
         except ProtocolError as exc:
             self._fail_in(inc, str(exc))
-            return
+            return None
         if isinstance(result, Nak):
             self.send(FileNak(id=inc.id, offset=result.offset))
         elif isinstance(result, Take):
@@ -461,22 +470,28 @@ class FileManager:
                     raise OSError(errno.ENOSPC, "short write")
             except OSError as exc:
                 self._fail_in(inc, reason_words(exc, inc.temp.parent))
-                return
+                return None
             inc.sha.update(result.chunk.data)
             inc.meter.add(self.clock(), result.acked)
             self.send(FileAck(id=inc.id, acked=result.acked, until=result.until))
             self.changed = True
+            if inc.end_sha256 and inc.receiver.complete:
+                return self._verify(inc, inc.end_sha256)
+        return None
 
     def end_incoming(self, msg: FileEnd) -> Incoming | None:
         """``file.end``: a verified file to put in place (call :meth:`place_incoming`
         on a worker thread, then :meth:`placed`), or None when it failed."""
         inc = self.incoming.get(msg.id)
-        if inc is None:
+        if inc is None or inc.phase == "verifying":
             return None
         if not inc.receiver.complete:
-            self._fail_in(inc, f"the file ended early ({inc.receiver.acked} of {inc.size} bytes)")
+            inc.end_sha256 = msg.sha256  # the last chunks are still on their way
             return None
-        if inc.sha.hexdigest() != msg.sha256:
+        return self._verify(inc, msg.sha256)
+
+    def _verify(self, inc: Incoming, sha256: str) -> Incoming | None:
+        if inc.sha.hexdigest() != sha256:
             self._fail_in(inc, "the file arrived damaged (its checksum does not match); nothing was saved")
             return None
         inc.phase = "verifying"
@@ -658,7 +673,7 @@ class FileManager:
             self.resent_bytes += sender.resent_bytes - before
         if sender.finished and not out.end_sent:
             out.end_sent = True
-            self.send(FileEnd(id=out.id, sha256=out.sha256))
+            self.send_after_chunks(FileEnd(id=out.id, sha256=out.sha256))
 
     def cancel_out(self, out: Outgoing, reason: str) -> None:
         if out.id:

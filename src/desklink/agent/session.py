@@ -380,6 +380,11 @@ class AgentSession:
         """A ``file.*`` message from the transfer manager (ahead of frames)."""
         self._push(msg)
 
+    def send_file_message_after_chunks(self, msg: Msg) -> None:
+        """``file.end``: in the bulk queue, behind the chunks it ends."""
+        if not self.outbox.push(encode(msg), Priority.BULK):
+            raise OverflowError("the connection to the server is not taking messages")
+
     def send_file_chunk(self, chunk: bytes) -> None:
         """An encoded file chunk: in parts of the server's message size,
         behind every screen frame (the parts of one chunk stay together: the
