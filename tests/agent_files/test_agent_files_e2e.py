@@ -105,13 +105,73 @@ async def test_a_cut_connection_resumes_and_the_name_waits_for_verification(
         assert not list(dest.glob("*" + PART_SUFFIX))
         relayed = proxy.down_bytes - down_before
         resent = relayed - len(data)
+        assert proxy.connections >= 2  # the agent came back on a new connection
         # Only what was in flight at the cut (a few credit windows) goes again, never the file.
         assert resent < 4 * limits.FILE_WINDOW_BYTES + 2 * MB, resent
         print(f"\ncut at {at_cut / MB:.1f} MB; bytes relayed to the agent {relayed / MB:.2f} MB for a 50 MB file "
               f"(sent again: {max(resent, 0) / MB:.2f} MB)")
-        await _stop(viewer, agent)
+
+        # The other way: the visitor's upload is cut too, and goes on with file.resume.
+        mine = tmp_path / "upload.bin"
+        mine.write_bytes(os.urandom(50 * MB))
+        await chat.rep.send({"t": "file.ask", "session_id": chat.session_id})
+        up_before, connections = proxy.up_bytes, proxy.connections
+        answer(agent, str(mine))
+
+        def received() -> int:
+            states = [m for m in chat.rep.received if m.get("t") == "file.state" and m.get("name") == "upload.bin"]
+            return int(states[-1]["received"]) if states else 0
+
+        async def pull() -> None:
+            while True:
+                try:
+                    await chat.rep.recv(0.2)
+                except TimeoutError:
+                    pass
+
+        puller = asyncio.ensure_future(pull())
+        try:
+            await wait_until(lambda: received() >= 10 * MB, 60, "10 MB of the visitor's upload at the server")
+            proxy.cut()
+            await wait_until(lambda: any(m.get("t") == "file.state" and m.get("name") == "upload.bin" and m["status"] == "ready"
+                                         for m in chat.rep.received), 120, "the upload verified")
+        finally:
+            puller.cancel()
+            await asyncio.gather(puller, return_exceptions=True)
+        ready = [m for m in chat.rep.received if m.get("t") == "file.state" and m.get("status") == "ready"
+                 and m.get("name") == "upload.bin"][-1]
+        assert proxy.connections > connections
+        assert await download(server, chat, ready["download"]) == mine.read_bytes()
+        sent_up = proxy.up_bytes - up_before
+        assert sent_up - 50 * MB < 4 * limits.FILE_WINDOW_BYTES + 2 * MB, sent_up
+        print(f"visitor's upload cut at {10} MB or more: {sent_up / MB:.2f} MB went up for a 50 MB file")
+        out = await _stop(viewer, agent)
+        assert out.count("sends you a file") == 1, out  # the visitor was asked once
     finally:
         await proxy.stop()
+
+
+async def test_the_visitor_refuses_a_file_and_declines_a_request(
+    server: ServerProcess, display: XDisplay, chat: Chat, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    viewer, agent = await _sharing(server, display, chat, home)
+    up = RepUpload(chat.rep, chat.session_id, b"not wanted", "unwanted.exe")
+    await up.offer()
+    await up.send_all()
+    answer(agent, "n")
+    state = await up.wait_status("refused")
+    assert "refused" in state["reason"]
+    assert not (home / "Downloads").exists() or list((home / "Downloads").iterdir()) == []
+    await chat.rep.send({"t": "file.ask", "session_id": chat.session_id, "note": "a screenshot"})
+    answer(agent, "")  # an empty line: nothing is sent
+    asked = await chat.rep.expect("file.asked", answer="none")
+    assert asked["session_id"] == chat.session_id
+    # The rep gives file access back: the agent says so to the visitor.
+    await viewer.send({"t": "files.release"})
+    await wait_until(lambda: viewer.states[-1]["privileges"]["files"] == "off", 10, "files off")
+    out = await _stop(viewer, agent)
+    assert "File sharing ended: the support rep stopped file sharing." in out, out
 
 
 async def test_the_screen_keeps_flowing_while_100_mb_go(
