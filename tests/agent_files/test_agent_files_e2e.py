@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from desklink.agent.files import PART_SUFFIX
+from desklink.agent.file_paths import PART_SUFFIX
 from desklink.protocol import limits
 from desklink.testing import CuttableProxy, ServerProcess, ViewerClient, wait_until
 from desklink.testing_x import XDisplay

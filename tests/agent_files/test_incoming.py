@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from desklink.agent.files import PART_SUFFIX
+from desklink.agent.file_paths import PART_SUFFIX
 from desklink.protocol.files import encode_chunk
 from desklink.protocol.messages import FileAccept, FileAck, FileDone, FileFailed, FileNak
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from desklink.agent import files as agent_files
-from desklink.agent.files import FileManager, expand_picks
+from desklink.agent import file_paths
+from desklink.agent.file_paths import expand_picks
+from desklink.agent.files import FileManager
 from desklink.protocol.files import Receiver, Take
 from desklink.protocol.messages import FileAck, FileCancel, FileEnd, FileNak, FileOffer, FileResume
 from desklink.protocol.server_messages import FileState
@@ -133,7 +134,7 @@ def test_a_folder_goes_as_its_files_with_relative_names(tmp_path: Path) -> None:
 
 
 def test_picking_more_files_than_allowed_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(agent_files, "MAX_PICKED_FILES", 3)
+    monkeypatch.setattr(file_paths, "MAX_PICKED_FILES", 3)
     for i in range(4):
         (tmp_path / f"f{i}").write_text("x")
     with pytest.raises(ValueError, match="more than 3"):

@@ -35,7 +35,7 @@ from typing import Any
 import msgspec
 import websockets
 
-from desklink.agent.files import FileManager, Incoming, Outgoing, downloads_dir, expand_picks, size_words
+from desklink.agent.file_link import FileLink
 from desklink.agent.session import (
     Action,
     AgentSession,
@@ -51,29 +51,11 @@ from desklink.agent.session import (
     StartSharing,
     Stop,
 )
-from desklink.agent.ui import UI, Ask, FileAskQuestion, FileOfferQuestion
+from desklink.agent.ui import UI, Ask
 from desklink.errors import DeskLinkError, LinkDead, Refused, Stopped
-from desklink.protocol import codes, filenames, limits
-from desklink.protocol.files import CHUNK_HEAD_BYTES
-from desklink.protocol.framing import Channel, Reassembler
-from desklink.protocol.messages import (
-    Annotate,
-    EvButton,
-    EvKey,
-    EvMove,
-    EvRelease,
-    EvText,
-    EvWheel,
-    FileAck,
-    FileCancel,
-    FileEnd,
-    FileNak,
-    FilePause,
-    FileRefuse,
-    Monitor,
-)
+from desklink.protocol import codes, limits
+from desklink.protocol.messages import Annotate, EvButton, EvKey, EvMove, EvRelease, EvText, EvWheel, Monitor
 from desklink.protocol.screen import Cursor, Pointer
-from desklink.protocol.server_messages import FileAskOut, FileOfferOut, FileState
 
 log = logging.getLogger("desklink.agent")
 
@@ -180,13 +162,9 @@ class AgentClient:
         self.board: Any = None
         #: Strokes that came before the board (the relay's replay after a reconnect).
         self._early_strokes: list[dict[str, Any]] = []
-        self.files = FileManager(
-            options.server, self.core.send_file_message, self._send_file_chunk, states=options.state_dir,
-            send_after_chunks=self._send_file_end,
-        )
-        #: File work that outlives a connection (hashing, the visitor deciding).
-        self._file_tasks: set[asyncio.Task[None]] = set()
-        self._offers_open: set[int] = set()
+        self.file_link = FileLink(self.core, ui, options.server, kick=self._kick,
+                                  files_dir=options.files_dir, state_dir=options.state_dir)
+        self.files = self.file_link.files
 
     # ------------------------------------------------- state for the UI side
     @property
@@ -247,23 +225,15 @@ class AgentClient:
         self._run(self.core.set_drawing(on))
 
     # ----------------------------------------------------------------- files
-    @property
-    def files_granted(self) -> bool:
-        return self.core.privileges.granted("files")
-
     def send_files(self, paths: list[str], ask: str = "") -> None:
-        """The visitor picked files or folders to send (the files window's
-        "Send a file...", or the answer to the rep's ``file.ask``)."""
-        if self.files_granted:
-            self._file_task(self._send_files(paths, ask))
+        """The files window's "Send a file..." (see :class:`FileLink`)."""
+        self.file_link.send_files(paths, ask)
 
     def pause_file(self, transfer_id: int, on: bool) -> None:
-        self.files.pause(transfer_id, on, by_visitor=True)
-        self._files_changed()
+        self.file_link.pause(transfer_id, on)
 
     def cancel_file(self, key: str) -> None:
-        self.files.cancel_key(key)
-        self._files_changed()
+        self.file_link.cancel(key)
 
     def request_revoke_files(self) -> None:
         """The visitor stops file sharing (the files window's button)."""
@@ -303,10 +273,7 @@ class AgentClient:
                 delay = min(delay * 2, RECONNECT_MAX_S)
                 continue
             started_gone = None
-        for task in self._file_tasks:
-            task.cancel()
-        await asyncio.gather(*self._file_tasks, return_exceptions=True)
-        self.files.close()
+        await self.file_link.close()
         self.ui.post("idle")
         self.ui.post("quit")
         return self.exit_reason
@@ -327,8 +294,7 @@ class AgentClient:
                 raise Stopped(str(exc) or "the server refused the agent") from None
             if not self.core.welcomed:
                 raise Stopped("the server refused the agent")
-            self.files.chunk_bytes = self.core.limits.file_chunk_bytes
-            self.files.window_bytes = self.core.limits.file_window_bytes
+            self.file_link.welcomed()
             tasks = [
                 asyncio.create_task(self._writer(ws), name="agent-writer"),
                 asyncio.create_task(self._reader(ws), name="agent-reader"),
@@ -381,25 +347,12 @@ class AgentClient:
             self._sent_all.clear()
             await ws.send(item)
 
-    def _receive_bytes(self, raw: bytes, parts: Reassembler) -> None:
-        """A binary message: only file chunks come this way (in parts)."""
-        try:
-            whole = parts.feed(raw)
-        except (DeskLinkError, ValueError) as exc:
-            log.warning("ignored a binary message: %s", exc)
-            return
-        if whole is not None and whole[0] == Channel.FILE and self.files_granted:
-            complete = self.files.receive_chunk(whole[1])
-            if complete is not None:
-                self._file_task(self._place(complete))
-            self._kick()
-
     async def _reader(self, ws: Any) -> None:
-        parts = Reassembler({Channel.FILE: self.core.limits.file_chunk_bytes + CHUNK_HEAD_BYTES})
+        parts = self.file_link.reassembler()
         async for raw in ws:
             self._last_heard = time.monotonic()
             if isinstance(raw, bytes):
-                self._receive_bytes(raw, parts)
+                self.file_link.receive_bytes(raw, parts)
                 continue
             self._run(self.core.receive(raw, self._last_heard))
             self._wake.set()  # an ack may have opened the window
@@ -411,9 +364,7 @@ class AgentClient:
             if now - self._last_heard > self.core.limits.link_timeout_s:
                 raise LinkDead("no answer from the server")
             self.core.tick(now)
-            if self.files.changed:
-                self.files.changed = False
-                self.ui.post("transfers", self.files.views())
+            self.file_link.tick()
             self._kick()
 
     async def _watch_local(self) -> None:
@@ -455,166 +406,14 @@ class AgentClient:
             elif isinstance(action, Hurry):
                 self._hurry()
             elif isinstance(action, FilesChanged):
-                self._files_privilege(action)
+                self.file_link.privilege(action)
             elif isinstance(action, FileEvent):
-                self._file_event(action.msg)
+                self.file_link.event(action.msg)
             elif isinstance(action, Stop):
                 if not self.exit_reason:
                     self.exit_reason = action.reason
                 self.request_stop()
         self._kick()
-
-    # ----------------------------------------------------------- file events
-    def _send_file_chunk(self, chunk: bytes) -> None:
-        self.core.send_file_chunk(chunk)
-
-    def _send_file_end(self, msg: Any) -> None:
-        self.core.send_file_message_after_chunks(msg)
-
-    def _file_task(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._file_tasks.add(task)
-        task.add_done_callback(self._file_tasks.discard)
-
-    def _files_changed(self) -> None:
-        self.files.changed = False
-        self.ui.post("transfers", self.files.views())
-        self._kick()
-
-    def _files_privilege(self, action: FilesChanged) -> None:
-        if action.granted:
-            self.files.connected()  # after a reconnect: uploads go on
-        else:
-            self.files.end_all(action.why or "file sharing ended")
-            self._offers_open.clear()
-        self.ui.post("files", action.granted, self.core.rep, action.why)
-        self._files_changed()
-
-    def _file_event(self, msg: Any) -> None:
-        files = self.files
-        if isinstance(msg, FileOfferOut):
-            self._offered(msg)
-        elif isinstance(msg, FileAskOut):
-            self._file_task(self._answer_file_ask(msg))
-        elif isinstance(msg, FileAck):
-            files.ack(msg)
-        elif isinstance(msg, FileNak):
-            files.nak(msg)
-        elif isinstance(msg, FileEnd):
-            inc = files.end_incoming(msg)
-            if inc is not None:
-                self._file_task(self._place(inc))
-        elif isinstance(msg, FilePause):
-            files.pause(msg.id, msg.on, by_visitor=False)
-        elif isinstance(msg, FileCancel):
-            files.cancel(msg.id, by_visitor=False, reason=msg.reason)
-            self._offers_open.discard(msg.id)
-            self.ui.post("file_offer_gone", msg.id)
-        elif isinstance(msg, FileState):
-            files.state(msg)
-        if files.changed and not isinstance(msg, FileAck):
-            self._files_changed()
-
-    def _offered(self, offer: FileOfferOut) -> None:
-        """A file from the rep: goes on at once if this agent holds part of it
-        (a reconnect, or a restart with its record), else the visitor decides."""
-        if self.files.knows(offer):
-            self.files.accept_again(offer)
-            return
-        if offer.id in self._offers_open:
-            return  # the visitor is still deciding (offered again after a reconnect)
-        record = self.files.record_for(offer)
-        self._offers_open.add(offer.id)
-        if record is not None:
-            self._file_task(self._restore(offer, record))
-        else:
-            self._file_task(self._ask_offer(offer))
-
-    async def _restore(self, offer: FileOfferOut, record: dict[str, Any]) -> None:
-        try:
-            inc = await asyncio.to_thread(self.files.restore, offer, record)
-        except OSError as exc:
-            log.warning("could not resume %s (%s): asking again", offer.name, exc)
-            await self._ask_offer(offer)
-            return
-        finally:
-            self._offers_open.discard(offer.id)
-        self.files.accept_restored(inc)
-        self._files_changed()
-
-    async def _ask_offer(self, offer: FileOfferOut) -> None:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Path | None] = loop.create_future()
-
-        def settle(dest: Path | None) -> None:
-            if not answer.done():
-                answer.set_result(dest)
-
-        question = FileOfferQuestion(
-            id=offer.id, rep=offer.rep, name=filenames.safe_name(offer.name), size=size_words(offer.size),
-            dest=self.options.files_dir or downloads_dir(),
-        )
-        self.ui.post("file_offer", question, lambda dest: loop.call_soon_threadsafe(settle, dest))
-        try:
-            dest = await answer
-        finally:
-            self._offers_open.discard(offer.id)
-        if not self.files_granted:
-            return
-        if dest is None:
-            self.files.refuse(offer)
-        else:
-            self.files.accept(offer, dest)
-        self._files_changed()
-
-    async def _answer_file_ask(self, ask: FileAskOut) -> None:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[list[str] | None] = loop.create_future()
-
-        def settle(paths: list[str] | None) -> None:
-            if not answer.done():
-                answer.set_result(paths)
-
-        self.ui.post("file_ask", FileAskQuestion(ask=ask.ask, rep=ask.rep, note=ask.note),
-                     lambda paths: loop.call_soon_threadsafe(settle, paths))
-        paths = await answer
-        if not self.files_granted:
-            return
-        if not paths:
-            self.core.send_file_message(FileRefuse(ask=ask.ask))
-            self._kick()
-            return
-        await self._send_files(paths, ask.ask)
-
-    async def _send_files(self, paths: list[str], ask: str) -> None:
-        try:
-            picked = await asyncio.to_thread(expand_picks, paths)
-        except (OSError, ValueError) as exc:
-            self.ui.post("notice", f"Nothing was sent: {exc}.")
-            if ask:
-                self.core.send_file_message(FileRefuse(ask=ask))
-                self._kick()
-            return
-        outs = [self.files.prepare(p, ask) for p in picked]
-        self._files_changed()
-        for out in outs:
-            await self._hash_and_offer(out)
-
-    async def _hash_and_offer(self, out: Outgoing) -> None:
-        try:
-            sha: str | OSError = await asyncio.to_thread(self.files.hash_outgoing, out)
-        except OSError as exc:
-            sha = exc
-        self.files.offer(out, sha)  # nothing goes if file sharing ended meanwhile
-        self._files_changed()
-
-    async def _place(self, inc: Incoming) -> None:
-        try:
-            final: Path | OSError = await asyncio.to_thread(self.files.place_incoming, inc)
-        except OSError as exc:
-            final = exc
-        self.files.placed(inc, final)
-        self._files_changed()
 
     async def _ask(self, ask: AskVisitor) -> None:
         if ask.privilege == "control" and not self._input_available():

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from desklink.agent.files import TransferView, size_words
+from desklink.agent.file_paths import size_words
+from desklink.agent.files import TransferView
 
 QUESTION_SIZE = (520, 230)
 #: Accept / Choose files (right) and Refuse / Decline (left), as (x, y, w, h).
