@@ -13,7 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from desklink.agent.files_ui import FILE_ASK_TITLE, FILE_OFFER_TITLE, FILES_TITLE, PICK_ENV, YES_BUTTON
+from desklink.agent.files_ui import (
+    FILE_ASK_TITLE,
+    FILE_OFFER_TITLE,
+    FILES_TITLE,
+    PICK_ENV,
+    REVOKE_BUTTON,
+    ROW_CANCEL_BUTTON,
+    ROW_PAUSE_BUTTON,
+    ROW_TOP,
+    YES_BUTTON,
+)
 from desklink.testing_x import XDisplay, stop_process
 
 
@@ -51,9 +61,14 @@ def test_offer_ask_and_list_windows(display: XDisplay, tmp_path: Path) -> None:
         _click_yes(display, FILE_ASK_TITLE)
         assert _line(proc, "ASK") == f"ASK {[str(picked)]}"
         _line(proc, "LISTED")
-        files = display.wait_window(FILES_TITLE)
-        x, y, w, h = display.window_geometry(files)
-        assert w > 300 and h > 60
+        x, y, _, _ = display.window_geometry(display.wait_window(FILES_TITLE))
+        for bx, by, bw, bh in (ROW_PAUSE_BUTTON, ROW_CANCEL_BUTTON):
+            display.click(x + bx + bw // 2, y + ROW_TOP + by + bh // 2)
+        assert _line(proc, "PAUSE") == "PAUSE 5 True"
+        assert _line(proc, "CANCEL") == "CANCEL in:5"
+        bx, by, bw, bh = REVOKE_BUTTON
+        display.click(x + bx + bw // 2, y + by + bh // 2)
+        assert _line(proc, "REVOKE") == "REVOKE"
     finally:
         stop_process(proc)
         if proc.stdout is not None:

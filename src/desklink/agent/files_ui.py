@@ -10,9 +10,10 @@ Like the consent window, the offer and request windows have a fixed layout
 of the screen) so people, screen readers and the X tests find the buttons.
 
 The files window stays open while the visitor allows file sharing: one line
-per transfer with a progress bar, the rate and the time left, Pause/Resume
-and Cancel, and the buttons "Send a file...", "Send a folder..." and "Stop
-file sharing".
+per transfer (running ones first, :data:`MAX_ROWS` at most) with a progress
+bar, the rate and the time left, Pause/Resume and Cancel, and the buttons
+"Send a file...", "Send a folder..." and "Stop file sharing", all at fixed
+places like the consent window's.
 
 File dialogs: Tk's own. For tests on a bare X server the environment
 variable :data:`PICK_ENV` can name the paths a dialog returns instead of
@@ -37,6 +38,18 @@ NO_BUTTON = (250, 176, 120, 36)
 FOLDER_BUTTON = (100, 176, 140, 36)
 #: The offer window's "Change..." button for the destination.
 CHANGE_BUTTON = (400, 120, 100, 30)
+#: The files window: a fixed layout too (size; buttons as (x, y, w, h);
+#: transfer rows from ROW_TOP, ROW_HEIGHT apart, with their Pause and Cancel
+#: buttons at these places inside a row). At most MAX_ROWS rows show.
+FILES_SIZE = (620, 360)
+SEND_BUTTON = (10, 36, 130, 30)
+SEND_FOLDER_BUTTON = (150, 36, 150, 30)
+REVOKE_BUTTON = (450, 36, 160, 30)
+ROW_TOP = 100
+ROW_HEIGHT = 32
+ROW_PAUSE_BUTTON = (480, 2, 64, 28)
+ROW_CANCEL_BUTTON = (548, 2, 64, 28)
+MAX_ROWS = 8
 FILE_OFFER_TITLE = "DeskLink - incoming file"
 FILE_ASK_TITLE = "DeskLink - file request"
 FILES_TITLE = "DeskLink - files"
@@ -224,19 +237,21 @@ class FilesWindows:
         win = tk.Toplevel(self.root)
         win.title(FILES_TITLE)
         win.attributes("-topmost", True)
-        win.geometry(f"+{max(win.winfo_screenwidth() - 620, 0)}+60")
-        top = tk.Frame(win)
-        top.pack(fill="x", padx=8, pady=6)
-        tk.Label(top, text=f"You allowed {rep} to send files to and from this computer.", anchor="w").pack(side="left")
-        buttons = tk.Frame(win)
-        buttons.pack(fill="x", padx=8)
-        tk.Button(buttons, text="Send a file...", command=lambda: self._send(False)).pack(side="left")
-        tk.Button(buttons, text="Send a folder...", command=lambda: self._send(True)).pack(side="left", padx=6)
-        tk.Button(buttons, text="Stop file sharing", command=self.hooks.files_revoke).pack(side="right")
+        w, h = FILES_SIZE
+        win.geometry(f"{w}x{h}+{max(win.winfo_screenwidth() - w - 10, 0)}+60")
+        win.resizable(False, False)
+        tk.Label(win, text=f"You allowed {rep} to send files to and from this computer.", anchor="w").place(
+            x=10, y=6, width=w - 20, height=24)
+        for (x, y, bw, bh), text, command in (
+            (SEND_BUTTON, "Send a file...", lambda: self._send(False)),
+            (SEND_FOLDER_BUTTON, "Send a folder...", lambda: self._send(True)),
+            (REVOKE_BUTTON, "Stop file sharing", self.hooks.files_revoke),
+        ):
+            tk.Button(win, text=text, command=command).place(x=x, y=y, width=bw, height=bh)
         self.status = tk.Label(win, text="No transfers yet.", anchor="w", fg="#555555")
-        self.status.pack(fill="x", padx=8, pady=(6, 0))
+        self.status.place(x=10, y=70, width=w - 20, height=24)
         self.list_frame = tk.Frame(win)
-        self.list_frame.pack(fill="both", expand=True, padx=8, pady=6)
+        self.list_frame.place(x=0, y=ROW_TOP, width=w, height=h - ROW_TOP)
         win.protocol("WM_DELETE_WINDOW", win.iconify)
         self.window = win
 
@@ -255,28 +270,31 @@ class FilesWindows:
         from tkinter import ttk
 
         tk = self.tk
-        keys = [v.key for v in views][:20]
+        shown = views[:MAX_ROWS]
+        keys = [v.key for v in shown]
         for key in list(self.rows):
             if key not in keys:
                 self.rows.pop(key)[0].destroy()
-        for view in views[:20]:
+        width = FILES_SIZE[0]
+        for index, view in enumerate(shown):
             row = self.rows.get(view.key)
             if row is None:
                 frame = tk.Frame(self.list_frame)
-                frame.pack(fill="x", pady=2)
                 arrow = "\u2193" if view.direction == "in" else "\u2191"
-                tk.Label(frame, text=f"{arrow} {view.name}", anchor="w", width=28).pack(side="left")
-                bar = ttk.Progressbar(frame, length=140, maximum=max(view.size, 1))
-                bar.pack(side="left", padx=4)
-                text = tk.Label(frame, anchor="w", width=34)
-                text.pack(side="left")
+                tk.Label(frame, text=f"{arrow} {view.name}", anchor="w").place(x=10, y=4, width=170, height=24)
+                bar = ttk.Progressbar(frame, maximum=max(view.size, 1))
+                bar.place(x=184, y=8, width=120, height=16)
+                text = tk.Label(frame, anchor="w", font=("DejaVu Sans", 8))
+                text.place(x=308, y=4, width=ROW_PAUSE_BUTTON[0] - 312, height=24)
                 key = view.key
-                cancel = tk.Button(frame, text="Cancel", command=lambda k=key: self.hooks.files_cancel(k))
-                cancel.pack(side="right")
                 pause = tk.Button(frame, text="Pause")
-                pause.pack(side="right", padx=4)
+                pause.place(x=ROW_PAUSE_BUTTON[0], y=ROW_PAUSE_BUTTON[1], width=ROW_PAUSE_BUTTON[2], height=ROW_PAUSE_BUTTON[3])
+                cancel = tk.Button(frame, text="Cancel", command=lambda k=key: self.hooks.files_cancel(k))
+                cancel.place(x=ROW_CANCEL_BUTTON[0], y=ROW_CANCEL_BUTTON[1], width=ROW_CANCEL_BUTTON[2],
+                             height=ROW_CANCEL_BUTTON[3])
                 row = (frame, bar, text, pause, cancel)
                 self.rows[view.key] = row
+            row[0].place(x=0, y=index * ROW_HEIGHT, width=width, height=ROW_HEIGHT)
             _, bar, text, pause, cancel = row
             bar.configure(value=view.done)
             text.configure(text=transfer_line(view))
