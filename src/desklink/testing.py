@@ -177,6 +177,73 @@ class ServerProcess:
         return client
 
 
+class CuttableProxy:
+    """A TCP relay on loopback whose live connections can be cut at once,
+    like a network drop, while new connections still get through."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+        #: Connections whose traffic is swallowed without a close, like a
+        #: network that went silent (a laptop lid, a pulled cable).
+        self.frozen: set[int] = set()
+        #: Bytes relayed towards the server (up) and towards the client (down).
+        self.up_bytes = 0
+        self.down_bytes = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        number = self.connections
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
+            try:
+                while data := await src.read(65536):
+                    if number in self.frozen:
+                        continue
+                    if up:
+                        self.up_bytes += len(data)
+                    else:
+                        self.down_bytes += len(data)
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
+
+    def freeze(self) -> None:
+        """Every live connection goes silent both ways; none is closed."""
+        self.frozen.update(range(1, self.connections + 1))
+
+    def cut(self) -> None:
+        """Every live connection drops at once (new ones still get through)."""
+        for w in self.writers:
+            w.transport.abort()
+        self.writers.clear()
+
+    def via(self) -> ServerProcess:
+        """A stand-in server whose ``url`` goes through this proxy."""
+        stand_in = ServerProcess.__new__(ServerProcess)
+        stand_in.url = f"http://127.0.0.1:{self.port}"
+        return stand_in
+
+    async def stop(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
 class AdminAPI:
     """A logged-in admin, for setting up users and queues in tests and benches."""
 

@@ -6,63 +6,10 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from desklink.testing import ServerProcess, ViewerClient, free_port
+from desklink.testing import CuttableProxy, ServerProcess, ViewerClient
 from desklink.testing_x import XDisplay
 
 from ._agent import Chat, finish, start_agent
-
-
-class CuttableProxy:
-    """A TCP relay on loopback whose live connections can be cut at once,
-    like a network drop, while new connections still get through."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = free_port()
-        self.writers: list[asyncio.StreamWriter] = []
-        self.connections = 0
-        self.server: asyncio.Server | None = None
-        #: Connections whose traffic is swallowed without a close, like a
-        #: network that went silent (a laptop lid, a pulled cable).
-        self.frozen: set[int] = set()
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        number = self.connections
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self.writers += [writer, up_writer]
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    if number in self.frozen:
-                        continue
-                    dst.write(data)
-                    await dst.drain()
-            except (ConnectionError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    def freeze(self) -> None:
-        """Every live connection goes silent both ways; none is closed."""
-        self.frozen.update(range(1, self.connections + 1))
-
-    def cut(self) -> None:
-        for w in self.writers:
-            w.transport.abort()
-        self.writers.clear()
-
-    async def stop(self) -> None:
-        self.cut()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
 
 
 async def test_network_drop_resumes_without_asking_again(server: ServerProcess, display: XDisplay, chat: Chat) -> None:

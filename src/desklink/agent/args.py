@@ -22,3 +22,7 @@ def add_agent_arguments(agent: argparse.ArgumentParser) -> None:
         "--local-pause", type=float, default=0.5, metavar="SECONDS",
         help="while the rep is in control, your own mouse or keyboard pauses theirs this long (default 0.5)",
     )
+    agent.add_argument(
+        "--files-dir", metavar="FOLDER",
+        help="where files from the rep are saved unless you pick another folder (default: your Downloads folder)",
+    )

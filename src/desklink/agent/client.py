@@ -29,16 +29,20 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import websockets
 
+from desklink.agent.file_link import FileLink
 from desklink.agent.session import (
     Action,
     AgentSession,
     AskVisitor,
     ControlChanged,
+    FileEvent,
+    FilesChanged,
     Hurry,
     Inject,
     Paint,
@@ -86,6 +90,7 @@ CONTROL_UNAVAILABLE = "remote control is not available on this computer"
 #: A line under the consent question, per privilege.
 CONSENT_NOTES = {
     "view": "Your clipboard stays private unless you click Share clipboard on that bar.",
+    "files": "You choose each file: nothing is saved or sent unless you accept or pick it.",
 }
 
 
@@ -115,6 +120,11 @@ class AgentOptions:
     #: Local input pauses remote input this long, seconds.
     local_pause_s: float = 0.5
     input_factory: Callable[[], tuple[Any, Any]] | None = None
+    #: Where files from the rep are saved unless the visitor picks another
+    #: folder (default: the Downloads folder), and where resume records live
+    #: (default: XDG_STATE_HOME/desklink).
+    files_dir: Path | None = None
+    state_dir: Path | None = None
 
 
 @dataclass
@@ -152,6 +162,9 @@ class AgentClient:
         self.board: Any = None
         #: Strokes that came before the board (the relay's replay after a reconnect).
         self._early_strokes: list[dict[str, Any]] = []
+        self.file_link = FileLink(self.core, ui, options.server, kick=self._kick,
+                                  files_dir=options.files_dir, state_dir=options.state_dir)
+        self.files = self.file_link.files
 
     # ------------------------------------------------- state for the UI side
     @property
@@ -211,6 +224,21 @@ class AgentClient:
         never become the visitor's strokes; anything held down is let go."""
         self._run(self.core.set_drawing(on))
 
+    # ----------------------------------------------------------------- files
+    def send_files(self, paths: list[str], ask: str = "") -> None:
+        """The files window's "Send a file..." (see :class:`FileLink`)."""
+        self.file_link.send_files(paths, ask)
+
+    def pause_file(self, transfer_id: int, on: bool) -> None:
+        self.file_link.pause(transfer_id, on)
+
+    def cancel_file(self, key: str) -> None:
+        self.file_link.cancel(key)
+
+    def request_revoke_files(self) -> None:
+        """The visitor stops file sharing (the files window's button)."""
+        self._run(self.core.revoke_files())
+
     # ------------------------------------------------------------- running
     async def run(self) -> str:
         """Join and share until stopped; returns why it ended."""
@@ -245,6 +273,7 @@ class AgentClient:
                 delay = min(delay * 2, RECONNECT_MAX_S)
                 continue
             started_gone = None
+        await self.file_link.close()
         self.ui.post("idle")
         self.ui.post("quit")
         return self.exit_reason
@@ -265,6 +294,7 @@ class AgentClient:
                 raise Stopped(str(exc) or "the server refused the agent") from None
             if not self.core.welcomed:
                 raise Stopped("the server refused the agent")
+            self.file_link.welcomed()
             tasks = [
                 asyncio.create_task(self._writer(ws), name="agent-writer"),
                 asyncio.create_task(self._reader(ws), name="agent-reader"),
@@ -318,9 +348,11 @@ class AgentClient:
             await ws.send(item)
 
     async def _reader(self, ws: Any) -> None:
+        parts = self.file_link.reassembler()
         async for raw in ws:
             self._last_heard = time.monotonic()
             if isinstance(raw, bytes):
+                self.file_link.receive_bytes(raw, parts)
                 continue
             self._run(self.core.receive(raw, self._last_heard))
             self._wake.set()  # an ack may have opened the window
@@ -332,6 +364,7 @@ class AgentClient:
             if now - self._last_heard > self.core.limits.link_timeout_s:
                 raise LinkDead("no answer from the server")
             self.core.tick(now)
+            self.file_link.tick()
             self._kick()
 
     async def _watch_local(self) -> None:
@@ -372,6 +405,10 @@ class AgentClient:
                 self._annotate(msgspec.to_builtins(action.stroke))
             elif isinstance(action, Hurry):
                 self._hurry()
+            elif isinstance(action, FilesChanged):
+                self.file_link.privilege(action)
+            elif isinstance(action, FileEvent):
+                self.file_link.event(action.msg)
             elif isinstance(action, Stop):
                 if not self.exit_reason:
                     self.exit_reason = action.reason

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from desklink.agent.args import add_agent_arguments
 from desklink.agent.client import AgentClient, AgentOptions
@@ -82,6 +83,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         clipboard_in=not args.no_clipboard_in,
         clipboard_out=not args.no_clipboard_out,
         local_pause_s=args.local_pause,
+        files_dir=Path(args.files_dir).expanduser() if args.files_dir else None,
     )
     return run_agent(options, terminal=args.terminal)
 
@@ -112,6 +114,10 @@ def run_agent(options: AgentOptions, *, terminal: bool = False) -> int:
         annotate=lambda msg: on_loop("send_annotate", msg),
         drawing=drawing,
         clipboard_sharing=lambda on: on_loop("set_clipboard_sharing", on),
+        files_send=lambda paths: on_loop("send_files", paths),
+        files_pause=lambda transfer_id, on: on_loop("pause_file", transfer_id, on),
+        files_cancel=lambda key: on_loop("cancel_file", key),
+        files_revoke=lambda: on_loop("request_revoke_files"),
     )
     ui = open_ui(hooks, terminal=_use_terminal(terminal))
     client = AgentClient(options, ui)

@@ -49,6 +49,12 @@ from desklink.protocol.messages import (
     ClipboardAllow,
     Consent,
     ControlRevoked,
+    FileAck,
+    FileCancel,
+    FileEnd,
+    FileNak,
+    FilePause,
+    FilesRevoked,
     Input,
     InputEvent,
     Monitor,
@@ -72,6 +78,11 @@ from desklink.protocol.server_messages import (
     ControlEnd,
     Ended,
     Error,
+    FileAskOut,
+    FileOfferOut,
+    FilesAsk,
+    FilesEnd,
+    FileState,
     decode_to_agent,
 )
 
@@ -155,7 +166,28 @@ class Stop:
     reason: str
 
 
-Action = AskVisitor | StartSharing | Inject | ReleaseAll | ControlChanged | SetClipboard | Paint | Hurry | Stop
+@dataclass(frozen=True)
+class FilesChanged:
+    """The files privilege was granted (True) or ended: show or close the
+    file windows; when it ends, every transfer stops (``why`` says why)."""
+
+    granted: bool
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    """A ``file.*`` message for the transfer manager (``agent/files.py``);
+    only while the visitor's yes to files holds."""
+
+    msg: Any
+
+
+Action = (
+    AskVisitor | StartSharing | Inject | ReleaseAll | ControlChanged | SetClipboard | Paint | Hurry | Stop | FilesChanged | FileEvent
+)
+#: The file messages handed on as :class:`FileEvent`.
+FILE_MESSAGES = (FileOfferOut, FileAskOut, FileAck, FileNak, FileEnd, FilePause, FileCancel, FileState)
 
 
 @dataclass
@@ -243,6 +275,19 @@ class AgentSession:
             return [AskVisitor("control", msg.rep, self.provider)]
         if isinstance(msg, ControlEnd):
             return self._end_control("release")
+        if isinstance(msg, FilesAsk):
+            if not self.privileges.can("files", "ask"):
+                return []
+            self.privileges.apply("files", "ask")
+            return [AskVisitor("files", msg.rep, self.provider)]
+        if isinstance(msg, FilesEnd):
+            if not self.privileges.can("files", "release"):
+                return []
+            self.privileges.apply("files", "release")
+            why = "sharing stopped" if msg.by in ("stop", "ended", "session_ended") else "the support rep stopped file sharing"
+            return [FilesChanged(False, why)]
+        if isinstance(msg, FILE_MESSAGES):
+            return [FileEvent(msg)] if self.privileges.granted("files") else []
         if isinstance(msg, Input):
             return self._inject(msg.events, now)
         if isinstance(msg, Annotate):
@@ -272,13 +317,17 @@ class AgentSession:
         if msg.resumed and self.privileges["view"] == "suspended":
             self.privileges.apply_all("resume")
             self._send_clipboard_switches()
-            return [StartSharing(self.rep)]
+            files = [FilesChanged(True)] if self.privileges.granted("files") else []
+            return [StartSharing(self.rep), *files]
+        had_files = self.privileges["files"] != "off"
         self.privileges = Privileges()
         actions: list[Action] = []
         for p in msg.asks:
             if self.privileges.can(p, "ask"):
                 self.privileges.apply(p, "ask")
                 actions.append(AskVisitor(p, self.rep, self.provider))
+        if had_files:
+            actions.append(FilesChanged(False, "the connection was lost for too long"))
         return actions
 
     # ------------------------------------------------------- the visitor
@@ -287,15 +336,20 @@ class AgentSession:
         if self.privileges[privilege] != "asking":
             return []
         self.privileges.apply(privilege, "allow" if allowed else "deny")
-        self._push(Consent(view=allowed) if privilege == "view" else Consent(control=allowed))
+        if privilege == "view":
+            self._push(Consent(view=allowed))
+        elif privilege == "control":
+            self._push(Consent(control=allowed))
+        else:
+            self._push(Consent(files=allowed))
+        if privilege == "files":
+            return [FilesChanged(allowed)]
         if privilege == "view":
             if not allowed:
                 return [Stop("you declined")]
             self._send_clipboard_switches()
             return [StartSharing(self.rep)]
-        if privilege == "control":
-            return [ControlChanged(allowed)]
-        return []
+        return [ControlChanged(allowed)]
 
     def control_unavailable(self) -> list[Action]:
         """The rep asked for control but this computer cannot inject input:
@@ -313,6 +367,30 @@ class AgentSession:
         actions = self._end_control("revoke")
         self._push(ControlRevoked())
         return actions
+
+    def revoke_files(self) -> list[Action]:
+        """The visitor takes file sharing back (the files window)."""
+        if self.privileges["files"] not in ("asking", "granted", "suspended"):
+            return []
+        self.privileges.apply("files", "revoke")
+        self._push(FilesRevoked())
+        return [FilesChanged(False, "you stopped file sharing")]
+
+    def send_file_message(self, msg: Msg) -> None:
+        """A ``file.*`` message from the transfer manager (ahead of frames)."""
+        self._push(msg)
+
+    def send_file_message_after_chunks(self, msg: Msg) -> None:
+        """``file.end``: in the bulk queue, behind the chunks it ends."""
+        if not self.outbox.push(encode(msg), Priority.BULK):
+            raise OverflowError("the connection to the server is not taking messages")
+
+    def send_file_chunk(self, chunk: bytes) -> None:
+        """An encoded file chunk: in parts of the server's message size,
+        behind every screen frame (the parts of one chunk stay together: the
+        bulk class is one queue)."""
+        for part in split_frame(Channel.FILE, chunk, self.limits.max_message_bytes):
+            self._push_bytes(part, Priority.BULK)
 
     def local_input(self, now: float, pause_s: float) -> None:
         """The visitor used their own mouse or keyboard: remote input waits."""

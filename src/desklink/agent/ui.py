@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,26 @@ class Ask:
     note: str = ""  # a line under the question (e.g. what stays private)
 
 
+@dataclass(frozen=True)
+class FileOfferQuestion:
+    """The rep sends a file: accept it into ``dest`` (or another folder) or refuse."""
+
+    id: int
+    rep: str
+    name: str  # sanitized
+    size: str  # in words
+    dest: Path
+
+
+@dataclass(frozen=True)
+class FileAskQuestion:
+    """The rep asks the visitor for a file (``ask``: the request's id)."""
+
+    ask: str
+    rep: str
+    note: str = ""
+
+
 class UI(Protocol):
     def run(self) -> None: ...
 
@@ -90,6 +111,12 @@ class Hooks:
     drawing: Callable[[bool], None] = lambda _on: None
     #: The visitor turned clipboard sharing on (True) or off in the indicator.
     clipboard_sharing: Callable[[bool], None] = lambda _on: None
+    #: The files window: send these files or folders; pause or go on with a
+    #: transfer (id, on); cancel one (its key); stop file sharing.
+    files_send: Callable[[list[str]], None] = lambda _paths: None
+    files_pause: Callable[[int, bool], None] = lambda _id, _on: None
+    files_cancel: Callable[[str], None] = lambda _key: None
+    files_revoke: Callable[[], None] = lambda: None
 
 
 class TkUI:
@@ -117,6 +144,9 @@ class TkUI:
         self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
         self.indicator: Any = None
         self.consent: Any = None
+        from desklink.agent.files_ui import FilesWindows
+
+        self.files = FilesWindows(self.root, hooks)
 
     def post(self, command: str, *args: Any) -> None:
         self.commands.put((command, args))
@@ -285,8 +315,27 @@ class TkUI:
         self.controlled = on
         self._label()
 
+    # ------------------------------------------------------------------ files
+    def _files(self, on: bool, rep: str, why: str = "") -> None:
+        self.files.granted(on, rep, why)
+        if not on and why:
+            self._notice(f"File sharing ended: {why}.")
+
+    def _file_offer(self, question: FileOfferQuestion, reply: Callable[[Path | None], None]) -> None:
+        self.files.offer(question, reply)
+
+    def _file_offer_gone(self, transfer_id: int) -> None:
+        self.files.offer_gone(transfer_id)
+
+    def _file_ask(self, question: FileAskQuestion, reply: Callable[[list[str] | None], None]) -> None:
+        self.files.ask(question, reply)
+
+    def _transfers(self, views: list[Any]) -> None:
+        self.files.transfers(views)
+
     def _notice(self, text: str) -> None:
         """A passing note on the indicator (e.g. control is not available)."""
+        self.files.notice(text)
         if self.indicator is None:
             return
         self.indicator[1].configure(text=text)
@@ -377,6 +426,7 @@ class TkUI:
         clear_board(self.board, self._overlay, self.hooks.annotate)
 
     def _idle(self) -> None:
+        self.files.granted(False, "", "")
         self._annotate_end()
         self.board = None
         if self.indicator is not None:
@@ -399,6 +449,7 @@ class TerminalUI:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
+        self._told: set[str] = set()
 
     def post(self, command: str, *args: Any) -> None:
         self.commands.put((command, args))
@@ -442,6 +493,44 @@ class TerminalUI:
 
     def _clipboard_sharing(self, on: bool) -> None:
         return None
+
+    # ------------------------------------------------------------------ files
+    def _files(self, on: bool, rep: str, why: str = "") -> None:
+        if on:
+            self._say(f"{rep} may now send files to and from this computer. Each file needs your yes.")
+        else:
+            self._say(f"File sharing ended{': ' + why if why else ''}.")
+
+    def _file_offer(self, question: FileOfferQuestion, reply: Callable[[Path | None], None]) -> None:
+        self._say(f"{question.rep} sends you a file: {question.name} ({question.size}).")
+        self.stdout.write(f"Save it in {question.dest}? [y/N, or type another folder] ")
+        self.stdout.flush()
+        line = self.stdin.readline().strip()
+        if line.lower() in ("y", "yes"):
+            reply(question.dest)
+        elif line and line.lower() not in ("n", "no"):
+            reply(Path(line).expanduser())
+        else:
+            reply(None)
+
+    def _file_offer_gone(self, transfer_id: int) -> None:
+        return None
+
+    def _file_ask(self, question: FileAskQuestion, reply: Callable[[list[str] | None], None]) -> None:
+        note = f": {question.note}" if question.note else ""
+        self._say(f"{question.rep} asks you for a file{note}.")
+        self.stdout.write("Type the path of a file or folder to send (an empty line sends nothing): ")
+        self.stdout.flush()
+        line = self.stdin.readline().strip()
+        reply([line] if line else None)
+
+    def _transfers(self, views: list[Any]) -> None:
+        from desklink.agent.files_ui import transfer_line
+
+        for view in views:
+            if view.phase in ("done", "failed", "cancelled", "refused") and view.key not in self._told:
+                self._told.add(view.key)
+                self._say(f"{view.name}: {transfer_line(view)}")
 
 
 def open_ui(hooks: Hooks, *, terminal: bool = False) -> UI:
