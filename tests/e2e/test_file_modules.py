@@ -22,7 +22,7 @@ from playwright.sync_api import Browser
 from test_viewer_modules import run_in_worker
 
 from desklink.protocol.files import Sender, encode_chunk
-from desklink.protocol.framing import Channel
+from desklink.protocol.framing import Channel, split_frame
 from desklink.testing import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def b64(data: bytes) -> str:
 
 
 HASHES = """
-import { crc32, Sha256, hashBlob, encodeChunk, decodeChunk } from '/static/shared/transfer.js';
+import { crc32, Sha256, hashBlob, encodeChunk, decodeChunk, chunkParts } from '/static/shared/transfer.js';
 
 const hex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 const out = { small: [], big: null, chunks: [] };
@@ -59,7 +59,8 @@ out.big = { sha: hash.hex(), crc, fed: at, fromBlob, emptyBlob: await hashBlob(n
 for (const c of DATA.chunks) {
   const encoded = encodeChunk(c.id, c.offset, b64(c.data));
   const back = decodeChunk(encoded);
-  out.chunks.push({ hex: hex(encoded), id: back.id, offset: back.offset, crc: back.crc32, len: back.data.length });
+  out.chunks.push({ hex: hex(encoded), id: back.id, offset: back.offset, crc: back.crc32, len: back.data.length,
+    parts: chunkParts(encoded, 65536).map(hex) });
 }
 let refused = '';
 try { encodeChunk(1, 0, new Uint8Array(0)); } catch (err) { refused = err.name; }
@@ -99,6 +100,8 @@ def test_crc32_sha256_and_chunks_equal_python(browser: Browser, server: ServerPr
         assert isinstance(data, bytes)
         expected = bytes([int(Channel.FILE)]) + encode_chunk(int(c["id"]), int(c["offset"]), data)  # type: ignore[call-overload]
         assert got["hex"] == expected.hex()
+        # in parts of at most one WebSocket message, as the server's Reassembler joins them
+        assert got["parts"] == [p.hex() for p in split_frame(Channel.FILE, expected[1:], 65536)]
         assert (got["id"], got["offset"], got["crc"], got["len"]) == (c["id"], c["offset"], zlib.crc32(data), len(data))
     assert out["emptyChunk"] == "TransferError"
 

@@ -7,6 +7,7 @@
 //
 //   [u8 channel=3][u8 kind=1][u64 id][u64 offset][u32 crc32][data]   (big-endian)
 //
+// (split into parts of at most the server's message size, `chunkParts`)
 // under the credit window the server grants with `file.ack {acked, until}`:
 // the Sender never sends at or past `until`, a `file.nak {offset}` rewinds it
 // to that offset, and after a reconnect or reload `file.resume {id}` is
@@ -22,12 +23,13 @@
 // says why: crypto.subtle.digest cannot stream); `hashBlob` reads a Blob in
 // pieces with Blob.slice().arrayBuffer() and feeds it.
 
-import { FILE } from './wire.js';
+import { FILE, SCREEN } from './wire.js';
 import { sha256 } from '../vendor/noble-hashes/sha2.js';
 
 export const CHANNEL_FILE = FILE.CHANNEL_FILE;
 export const KIND_DATA = FILE.KIND_DATA;
 export const CHUNK_HEAD_BYTES = FILE.CHUNK_HEAD_BYTES;
+const MORE = SCREEN.CHANNEL_MORE;
 /** Bytes read at a time while hashing a Blob. */
 export const HASH_PIECE_BYTES = 4 * 1024 * 1024;
 
@@ -76,6 +78,27 @@ export function encodeChunk(id, offset, data) {
   view.setUint32(18, crc32(data));
   out.set(data, 1 + CHUNK_HEAD_BYTES);
   return out.buffer;
+}
+
+/**
+ * A chunk message (from encodeChunk) as WebSocket messages of at most
+ * `maxBytes` each (protocol/framing.py "Large messages travel in parts"):
+ * every part but the last has MORE set in its channel byte.
+ */
+export function chunkParts(message, maxBytes) {
+  const bytes = message instanceof Uint8Array ? message : new Uint8Array(message);
+  if (bytes.length <= maxBytes) return [bytes];
+  const payload = bytes.subarray(1);
+  const room = Math.max(1, maxBytes - 1);
+  const out = [];
+  for (let start = 0; start < payload.length; start += room) {
+    const end = Math.min(payload.length, start + room);
+    const part = new Uint8Array(1 + end - start);
+    part[0] = end < payload.length ? (bytes[0] | MORE) : bytes[0];
+    part.set(payload.subarray(start, end), 1);
+    out.push(part);
+  }
+  return out;
 }
 
 /** Parse a chunk message (channel byte included): {id, offset, crc32, data}. */

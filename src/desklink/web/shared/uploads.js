@@ -30,7 +30,7 @@
 // `problem` {upload, message} for a protocol error on one upload.
 
 import { FILE, LIMITS } from './wire.js';
-import { Sender, encodeChunk, hashBlob } from './transfer.js';
+import { Sender, chunkParts, encodeChunk, hashBlob } from './transfer.js';
 import { newCid } from './dom.js';
 
 const FINAL = new Set(FILE.FINAL);
@@ -166,7 +166,7 @@ export class Upload {
         const data = new Uint8Array(await this.file.slice(offset, offset + length).arrayBuffer());
         // A nak, a resume or a pause may have come in while reading.
         if (this.done || this.resuming || this.sender.paused || this.sender.position !== offset) continue;
-        if (!this.owner.sendBinary(encodeChunk(this.id, offset, data))) return; // disconnected: resume() follows
+        if (!this.owner.sendChunk(encodeChunk(this.id, offset, data))) return; // disconnected: resume() follows
         this.sender.sent(offset + length);
       }
       if (!this.done && !this.resuming && this.sender.finished && !this.endSent && this.sha256) {
@@ -189,9 +189,11 @@ export class Uploads extends EventTarget {
    *   scope        what the IndexedDB keys start with (server and conversation)
    *   side         'visitor' | 'rep': file.state.sender of our own uploads
    *   chunkBytes   the chunk size (default LIMITS.FILE_CHUNK_BYTES)
+   *   maxMessageBytes  the server's bound on one WebSocket message (chunks go in parts)
    */
-  constructor({ sendJson, sendBinary, scope, side, chunkBytes = LIMITS.FILE_CHUNK_BYTES }) {
+  constructor({ sendJson, sendBinary, scope, side, chunkBytes = LIMITS.FILE_CHUNK_BYTES, maxMessageBytes = LIMITS.MAX_MESSAGE_BYTES }) {
     super();
+    this.maxMessageBytes = maxMessageBytes;
     this.sendJson = sendJson;
     this.sendBinary = sendBinary;
     this.side = side;
@@ -204,6 +206,12 @@ export class Uploads extends EventTarget {
 
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Send one chunk message in parts; false when the socket is down. */
+  sendChunk(message) {
+    for (const part of chunkParts(message, this.maxMessageBytes)) if (!this.sendBinary(part)) return false;
+    return true;
   }
 
   /** Offer a file; returns the Upload (its id comes with the answer). */

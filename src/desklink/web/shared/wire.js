@@ -87,7 +87,8 @@ export const LIMITS = Object.freeze({
   "FILE_WINDOW_BYTES": 1048576,
   "MAX_FILE_NAME_CHARS": 512,
   "MAX_FILE_MIME_CHARS": 128,
-  "MAX_FILE_BYTES": 2147483648
+  "MAX_FILE_BYTES": 2147483648,
+  "MAX_FILE_REASON_CHARS": 200
 });
 
 /** The binary screen format (protocol/screen.py, protocol/framing.py). */
