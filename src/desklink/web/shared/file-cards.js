@@ -83,9 +83,9 @@ export function statusText(state, mine, other) {
   switch (s) {
     case 'offered':
       if (computer) return `Waiting for ${other || 'the visitor'} to accept`;
-      return mine ? 'Starting…' : `${other || 'They'} will send this file`;
+      return mine ? 'Starting…' : other ? `${other} is about to send this file` : 'A file is on its way';
     case 'uploading':
-      return mine ? 'Uploading…' : `${other || 'They'} are sending this file…`;
+      return mine ? 'Uploading…' : other ? `${other} is sending this file…` : 'The file is on its way…';
     case 'paused':
       return `Paused${state.paused_by ? ` by ${state.paused_by}` : ''}`;
     case 'ready':
