@@ -119,6 +119,19 @@ class Settings:
     clipboard_to_visitor: bool = True
     clipboard_from_visitor: bool = True
 
+    # files (protocol/files.py, server/transfers.py)
+    #: Largest data in one file chunk, and a file leg's credit window, bytes.
+    file_chunk_bytes: int = limits.FILE_CHUNK_BYTES
+    file_window_bytes: int = limits.FILE_WINDOW_BYTES
+    #: Largest file and most files per support session (a queue's policy
+    #: may set lower ones in the admin center).
+    max_file_bytes: int = limits.MAX_FILE_BYTES
+    max_files_per_session: int = limits.MAX_FILES_PER_SESSION
+    #: Unfinished uploads one sender may have at once.
+    max_active_transfers: int = limits.MAX_ACTIVE_TRANSFERS
+    #: Files in transit are removed from the server this long after they were offered, seconds.
+    file_retention_s: float = limits.FILE_RETENTION_S
+
     # access changes
     #: How often every node reads new access changes (a user's role, queues
     #: or status) and re-checks that user's open sockets: a change reaches

@@ -31,6 +31,9 @@ PUBLIC = {
     # else: names are looked up in the listing, never joined as paths).
     ("GET", "/download"),
     ("GET", "/download/{name}"),
+    # A transferred file: the path holds the transfer's random download key
+    # (api_files.py), compared in constant time; anything else is a 404.
+    ("GET", "/files/{transfer_id:int}/{key}/{name:path}"),
 }
 #: Routes that take a visitor's bearer token instead of a login.
 VISITOR = {("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code")}

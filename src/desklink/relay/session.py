@@ -50,6 +50,9 @@ from desklink.protocol.messages import (
     ControlRequest,
     ControlRevoked,
     EvRelease,
+    FilesRelease,
+    FilesRequest,
+    FilesRevoked,
     Input,
     Ping,
     ScreenAck,
@@ -70,6 +73,8 @@ from desklink.protocol.server_messages import (
     ControlEnd,
     ControlStatus,
     Ended,
+    FilesAsk,
+    FilesEnd,
     MonitorView,
     Named,
     Out,
@@ -85,9 +90,12 @@ from desklink.relay.effects import Audit, Close, Deliver, Effects
 from desklink.relay.pairing import Seats, Viewer
 from desklink.relay.policy import Policy
 
-AgentMessage = Consent | ScreenInfo | StopSharing | ScreenStats | ControlRevoked | Annotate | Clipboard | ClipboardAllow | Ping
+AgentMessage = (
+    Consent | ScreenInfo | StopSharing | ScreenStats | ControlRevoked | Annotate | Clipboard | ClipboardAllow | FilesRevoked | Ping
+)
 ViewerMessage = (
-    ScreenAck | ScreenRefresh | ScreenSelect | StopSharing | ControlRequest | ControlRelease | Input | Annotate | Clipboard | Ping
+    ScreenAck | ScreenRefresh | ScreenSelect | StopSharing | ControlRequest | ControlRelease | Input | Annotate | Clipboard
+    | FilesRequest | FilesRelease | Ping
 )
 
 _AUDIT_OF_EVENT = {
@@ -108,6 +116,10 @@ BROWSER_VIEW_ONLY = (
 )
 BROWSER_PAGE_GONE = "the visitor's page closed or lost its connection"
 AGENT_TOOK_OVER = "the DeskLink agent took over from the browser"
+BROWSER_NO_FILES = (
+    "files to and from the visitor's computer need the DeskLink agent; "
+    "files in the chat work without it"
+)
 #: What the rep reads when a browser share stops for each ``screen.stop {why}``.
 BROWSER_STOPS = {
     "stop_button": "the visitor pressed Stop in the help box",
@@ -218,7 +230,9 @@ class ScreenSession:
         fx.deliveries += [Deliver(v.endpoint, text) for v in self.seats.viewers]
         return fx
 
-    def _to_agent(self, fx: Effects, message: Out | Input | Annotate | Clipboard | ScreenAck | ScreenRefresh | ScreenSelect) -> None:
+    def _to_agent(
+        self, fx: Effects, message: Out | Input | Annotate | Clipboard | ScreenAck | ScreenRefresh | ScreenSelect
+    ) -> None:
         if self.seats.agent is not None:
             fx.deliveries.append(Deliver(self.seats.agent, encode_out(message)))
 
@@ -362,6 +376,11 @@ class ScreenSession:
                 self.control_by = "visitor"
                 self._broadcast(fx, now)
             return fx
+        if isinstance(msg, FilesRevoked):
+            if self.privileges["files"] in ("asking", "granted", "suspended"):
+                self._audit_changes(fx, self.privileges.apply("files", "revoke"), "visitor", None)
+                self._broadcast(fx, now)
+            return fx
         if isinstance(msg, Annotate):
             return self._annotate(msg, "agent", None, now)
         if isinstance(msg, Clipboard):
@@ -383,14 +402,18 @@ class ScreenSession:
             privilege, allowed = "control", msg.control
         elif msg.view is not None:
             privilege, allowed = "view", msg.view
+        elif msg.files is not None:
+            privilege, allowed = "files", msg.files
         else:
-            raise ProtocolError("consent needs view or control")
+            raise ProtocolError("consent needs view, control or files")
         if self.privileges[privilege] != "asking":
             raise ProtocolError(f"{privilege} was not asked for, or was already answered", code="bad_state")
         self._audit_changes(fx, self.privileges.apply(privilege, "allow" if allowed else "deny"), "visitor", None)
         if privilege == "control":
             # "unavailable": the agent has no input backend; nobody declined.
             self.control_by = None if allowed else "unavailable" if msg.unavailable else "visitor"
+        elif privilege == "files":
+            pass  # a no leaves sharing as it was; the rep may ask again
         elif allowed:
             self._audit(fx, "sharing_started", "visitor")
             if self.seats.viewers:
@@ -472,6 +495,17 @@ class ScreenSession:
             self.control_by = "rep"
             self._to_agent(fx, ControlEnd(by="rep"))
             return self._broadcast(fx, now)
+        if isinstance(msg, FilesRequest):
+            return self._files_request(viewer, now)
+        if isinstance(msg, FilesRelease):
+            if self.privileges["files"] not in ("asking", "granted", "suspended"):
+                return fx
+            if self.privileges["files"] == "suspended":
+                self._audit_changes(fx, self.privileges.apply("files", "revoke"), "rep", viewer.user_id)
+            else:
+                self._audit_changes(fx, self.privileges.apply("files", "release"), "rep", viewer.user_id)
+            self._to_agent(fx, FilesEnd(by="rep"))
+            return self._broadcast(fx, now)
         if isinstance(msg, Input):
             return self._input(msg, now)
         if isinstance(msg, Clipboard):
@@ -482,6 +516,20 @@ class ScreenSession:
             self._audit(fx, "clipboard_crossed", "rep", viewer.user_id, {"direction": "to_visitor", "chars": len(msg.text)})
             return fx
         raise ProtocolError(f"{type(msg).__name__} is not a viewer message", code="bad_type")
+
+    def _files_request(self, viewer: Viewer, now: float) -> Effects:
+        """The rep asks for the files privilege (primary only): the agent
+        asks the visitor. A browser share has no agent to take files."""
+        fx = Effects()
+        if self.source == "browser":
+            raise Forbidden(BROWSER_NO_FILES)
+        if not self.sharing or self.seats.agent is None:
+            raise ProtocolError("file access needs an agent that is sharing", code="bad_state")
+        if self.privileges["files"] != "off":
+            return fx
+        self._audit_changes(fx, self.privileges.apply("files", "ask"), "rep", viewer.user_id)
+        self._to_agent(fx, FilesAsk(rep=viewer.name))
+        return self._broadcast(fx, now)
 
     def _input(self, msg: Input, now: float) -> Effects:
         """Forward the rep's input as validated, or refuse it whole."""

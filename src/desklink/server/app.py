@@ -22,18 +22,21 @@ from desklink.broker import BROKER_ERRORS, open_broker
 from desklink.config import Settings
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
-from desklink.server import api_admin, api_console, api_second_factor, api_visitor, downloads, openapi, pages
+from desklink.server import api_admin, api_console, api_files, api_second_factor, api_visitor, downloads, openapi, pages
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
+from desklink.server.file_store import LocalFileStore
 from desklink.server.context import Context, Origins
 from desklink.server.addresses import ForwardedHeaders, TrustedProxies
 from desklink.server.headers import SecurityHeaders
 from desklink.server.http import Access, EndpointSpec, endpoint, internal_error, json_response
 from desklink.server.hub import Hub
 from desklink.relay import Policy, Relay
+from desklink.server.deliveries import Deliveries
 from desklink.server.relay_io import AuditWriter, relay_ticker
+from desklink.server.transfers import TransferHub
 from desklink.server.throttle import HttpLimits, Throttle
 from desklink.server.transport import ConnectionGuard
 from desklink.server.ws_agent import agent_endpoint
@@ -55,6 +58,7 @@ HTTP_HANDLERS = [
     *api_admin.ROUTES,
     *api_second_factor.ROUTES,
     *downloads.ROUTES,
+    *api_files.ROUTES,
 ]
 
 
@@ -156,7 +160,10 @@ def create_app(settings: Settings) -> Starlette:
             limits=limits,
             guard=guard,
             agents=agents,
+            file_store=LocalFileStore(settings.data_dir / "files", min_free_bytes=settings.min_free_disk_bytes),
         )
+        ctx.transfers = TransferHub(ctx)
+        Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
         app.state.ctx = ctx

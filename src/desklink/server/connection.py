@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from desklink.broker.base import BROKER_ERRORS
 from desklink.errors import Closing, DeskLinkError, LimitExceeded, ProtocolError
 from desklink.protocol import codes
-from desklink.protocol.messages import encode, error
+from desklink.protocol.messages import Msg, encode, error
 from desklink.protocol.outbox import Outbox, Priority
 from desklink.protocol.ratelimit import TokenBucket
 from desklink.protocol.server_messages import Out, encode_out
@@ -91,7 +91,7 @@ class Connection:
     def send(self, message: dict[str, Any]) -> None:
         self.send_text(encode(message))
 
-    def send_out(self, message: Out) -> None:
+    def send_out(self, message: Out | Msg) -> None:
         self.send_text(encode_out(message))
 
     def deliver_effect(self, delivery: Deliver) -> None:
@@ -121,6 +121,16 @@ class Connection:
         if kind == "pointer":
             self.outbox.replace(data, Priority.POINTER)
         elif not self.outbox.push(data, Priority.CONTROL if kind == "cursor" else Priority.SCREEN):
+            self.close_soon(codes.CLOSE_SLOW, "too far behind")
+            return
+        self._wake.set()
+
+    def send_bulk(self, data: bytes) -> None:
+        """Queue a binary file chunk (a part of one) behind everything else.
+        The credit window of the file leg bounds how many wait here."""
+        if self._close_code is not None:
+            return
+        if not self.outbox.push(data, Priority.BULK):
             self.close_soon(codes.CLOSE_SLOW, "too far behind")
             return
         self._wake.set()
@@ -236,6 +246,11 @@ class Connection:
         """A binary frame: bulk channels, on the sockets that carry them."""
         raise ProtocolError("binary frames are not accepted on this endpoint", code="bad_type")
 
+    async def handle_binary(self, data: bytes) -> None:
+        """A binary frame, for sockets whose frames need the store or the
+        broker (file chunks); by default :meth:`on_binary`."""
+        self.on_binary(data)
+
     def take_token(self) -> None:
         """Spend one of the connection's per-minute message budget."""
         now = time.monotonic()
@@ -328,7 +343,7 @@ class Connection:
                 if text is None:
                     return
                 if isinstance(text, bytes):
-                    self.on_binary(text)
+                    await self.handle_binary(text)
                     continue
                 self.check_rate()
                 msg = decode(text, self.ctx.settings.max_message_bytes)

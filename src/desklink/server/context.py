@@ -15,6 +15,7 @@ from desklink.store.records import Queue
 
 if TYPE_CHECKING:
     from desklink.server.agent_shelf import AgentShelf
+    from desklink.server.file_store import FileStore
     from desklink.admin import AdminActions
     from desklink.dispatch.dispatcher import Dispatcher
     from desklink.server.auth import Accounts
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from desklink.server.hub import Hub
     from desklink.server.throttle import HttpLimits
     from desklink.server.transport import ConnectionGuard
+    from desklink.server.transfers import TransferHub
 
 #: How long a node trusts its cached list of queue origins, seconds. An
 #: admin's change applies at once on the node that made it, within this on others.
@@ -95,4 +97,8 @@ class Context:
     limits: HttpLimits
     guard: ConnectionGuard
     agents: AgentShelf
+    #: Bytes of transfers in transit (``LocalFileStore(<data_dir>/files)``).
+    file_store: FileStore
+    #: The file transfer hub (server/transfers.py), set right after the context is made.
+    transfers: TransferHub = field(default=None)  # type: ignore[assignment]
     started: float = field(default_factory=time.time)

@@ -20,7 +20,8 @@ from starlette.websockets import WebSocket
 from desklink.dispatch import channels as ch
 from desklink.errors import Closing, ProtocolError
 from desklink.protocol import codes, joincode, screen
-from desklink.protocol.framing import Channel, Reassembler
+from desklink.errors import Forbidden
+from desklink.protocol.framing import MORE, Channel, Reassembler
 from desklink.protocol.messages import (
     AHello,
     Annotate,
@@ -28,6 +29,18 @@ from desklink.protocol.messages import (
     ClipboardAllow,
     Consent,
     ControlRevoked,
+    FileAccept,
+    FileAck,
+    FileCancel,
+    FileDone,
+    FileEnd,
+    FileFailed,
+    FileNak,
+    FileOffer,
+    FilePause,
+    FileRefuse,
+    FileResume,
+    FilesRevoked,
     Ping,
     ScreenInfo,
     ScreenStats,
@@ -37,12 +50,18 @@ from desklink.protocol.messages import (
 from desklink.protocol.server_messages import AgentLimits, Pong, Source
 from desklink.relay import AgentIntro, ScreenSession
 from desklink.server.connection import HELLO_TIMEOUT_S, Connection
+from desklink.server.deliveries import Deliveries, files_allowed
 from desklink.server.context import Context
 from desklink.server.http import client_ip
 from desklink.server.relay_io import pump
+from desklink.server.transfers import Party, file_parts
 from desklink.store.records import Request
 
-RELAYED = (Consent, ScreenInfo, StopSharing, ScreenStats, ControlRevoked, Annotate, Clipboard, ClipboardAllow, Ping)
+RELAYED = (
+    Consent, ScreenInfo, StopSharing, ScreenStats, ControlRevoked, Annotate, Clipboard, ClipboardAllow, FilesRevoked, Ping,
+)
+#: Files need the files privilege (see :func:`~desklink.server.deliveries.files_allowed`).
+NEEDS_FILES = "file access is not allowed on this computer: the rep asks for it, the visitor allows it in the agent"
 
 
 class AgentConnection(Connection):
@@ -56,10 +75,79 @@ class AgentConnection(Connection):
         super().__init__(ws, ctx)
         self.screen: ScreenSession | None = None
         self.parts = Reassembler({Channel.SCREEN: ctx.settings.max_screen_frame_bytes})
+        self.file_parts = file_parts(ctx.settings)
+        self.visitor_name = ""
 
     async def reader(self) -> None:
         await self._hello()
-        await self.message_loop(decode_agent, dict.fromkeys(self.relayed, self._relay))
+        handlers: dict[Any, Any] = dict.fromkeys(self.relayed, self._relay)
+        if self.source == "agent":
+            d = self.deliveries
+            files = self.ctx.transfers
+            handlers |= {
+                FileOffer: self._file_offer,
+                FileResume: lambda msg: files.resume(self.party(), msg),
+                FileEnd: lambda msg: files.end(self.party(), msg),
+                FilePause: lambda msg: files.pause(self.party(), msg),
+                FileCancel: lambda msg: files.cancel(self.party(), msg),
+                FileAccept: lambda msg: d.accept(self.party(), msg),
+                FileAck: lambda msg: d.ack(self.party(), msg),
+                FileNak: lambda msg: d.nak(self.party(), msg),
+                FileRefuse: lambda msg: d.refuse(self.party(), msg),
+                FileDone: lambda msg: d.done(self.party(), msg),
+                FileFailed: lambda msg: d.failed(self.party(), msg),
+            }
+        await self.message_loop(decode_agent, handlers)
+
+    # ------------------------------------------------------------ files
+    @property
+    def deliveries(self) -> Deliveries:
+        d = self.ctx.transfers.deliveries
+        assert d is not None
+        return d
+
+    def party(self) -> Party:
+        screen = self.screen
+        assert screen is not None
+        if not files_allowed(screen) or screen.agent is not self:
+            raise Forbidden(NEEDS_FILES)
+        return Party("visitor", self.visitor_name, None, "agent", self, lambda request_id: request_id == screen.request_id)
+
+    async def _file_offer(self, msg: FileOffer) -> None:
+        assert self.screen is not None
+        party = self.party()
+        if msg.to != "chat":
+            raise Forbidden("the visitor's computer sends files to the chat only")
+        if msg.ask:
+            self.deliveries.answer(party, msg.ask)
+        req = await self.ctx.store.get_request(self.screen.request_id)
+        assert req is not None
+        await self.ctx.transfers.offer(party, msg, req.id, self.screen.session_id, req.queue_id)
+
+    async def _files_news(self, before: str) -> None:
+        """After the relay handled a message: the files privilege became
+        granted (offer what waits for this computer) or ended (fail what
+        was crossing)."""
+        assert self.screen is not None
+        after = self.screen.privileges["files"]
+        if after == before:
+            return
+        if after == "granted":
+            await self.deliveries.agent_ready(self.screen)
+        elif after == "off" and before in ("granted", "suspended"):
+            await self.deliveries.files_ended(self.screen)
+
+    async def handle_binary(self, data: bytes) -> None:
+        """File chunks (channel FILE, in parts) go to the transfer hub;
+        screen messages to :meth:`on_binary`."""
+        if data and self.source == "agent" and (data[0] & ~MORE) == Channel.FILE:
+            if self.screen is None:
+                raise Closing(codes.CLOSE_BAD_DATA, "join before sending files")
+            done = self.file_parts.feed(data)
+            if done is not None:
+                await self.ctx.transfers.chunk(self.party(), done[1])
+            return
+        self.on_binary(data)
 
     def check_rate(self) -> None:
         """Pings and stats come every few seconds; clipboard spends the
@@ -70,9 +158,11 @@ class AgentConnection(Connection):
         assert self.screen is not None
         if isinstance(msg, Clipboard):
             self.take_token()
+        before = self.screen.privileges["files"]
         self.pump(self.screen.receive_agent(msg, time.monotonic()))
         if isinstance(msg, Ping):
             self.send_out(Pong())
+        await self._files_news(before)
 
     def pump(self, fx: Any) -> None:
         pump(fx, self.ctx.audits)
@@ -124,6 +214,7 @@ class AgentConnection(Connection):
         req = await store.get_request(session.request_id)
         assert req is not None
         await self.check_request(req)
+        self.visitor_name = req.visitor_name
         now = time.monotonic()
         self.screen, opened = relay.open(session.id, session.request_id, session.rep_id, now)
         self.pump(opened)
@@ -144,9 +235,13 @@ class AgentConnection(Connection):
                 link_timeout_s=s.agent_link_timeout_s,
                 browser_max_chunk_bytes=s.browser_share_max_chunk_bytes,
                 browser_chunks_per_s=s.browser_share_chunks_per_s,
+                file_chunk_bytes=s.file_chunk_bytes,
+                file_window_bytes=s.file_window_bytes,
             ),
         )
         self.pump(self.screen.attach_agent(self, intro, time.monotonic(), resumed=resumed))
+        if self.source == "agent" and files_allowed(self.screen):
+            await self.deliveries.agent_ready(self.screen)
 
     async def check_request(self, req: Request) -> None:
         """May this socket share the screen of ``req``? (Agents: yes, the code
@@ -173,6 +268,8 @@ class AgentConnection(Connection):
             return
         op = note.get("op")
         if op == "ended" or (op == "resync" and await self._session_over()):
+            if self.source == "agent":
+                await self.ctx.transfers.session_ended(self.screen.request_id)
             self.pump(self.ctx.relay.end_session(self.screen.session_id, time.monotonic()))
 
     async def _session_over(self) -> bool:
@@ -184,7 +281,11 @@ class AgentConnection(Connection):
 
     async def on_close(self) -> None:
         if self.screen is not None:
+            before = self.screen.privileges["files"]
             self.pump(self.screen.detach_agent(self, time.monotonic()))
+            if self.source == "agent":
+                self.deliveries.agent_gone(self)
+                await self._files_news(before)
 
 
 async def agent_endpoint(ws: WebSocket) -> None:

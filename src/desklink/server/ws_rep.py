@@ -26,12 +26,30 @@ from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import rep_presence_group
 from desklink.errors import Closing, Conflict, Forbidden, ProtocolError
 from desklink.protocol import codes
-from desklink.protocol.messages import Accept, ChatSend, End, Ping, RHello, ScreenRequest, SetPresence, Typing, decode_rep
+from desklink.protocol.framing import Channel
+from desklink.protocol.messages import (
+    Accept,
+    ChatSend,
+    End,
+    FileAsk,
+    FileCancel,
+    FileEnd,
+    FileOffer,
+    FilePause,
+    FileResume,
+    Ping,
+    RHello,
+    ScreenRequest,
+    SetPresence,
+    Typing,
+    decode_rep,
+)
 from desklink.server import auth as authmod
 from desklink.server.catchup import ALERT_PREFIX, CHAT_PREFIX, WITHDRAWN_PREFIX, SeqsSent, chat_head, quoted_id
 from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.server.outage import keep_beating
+from desklink.server.transfers import Party, file_parts
 from desklink.store.records import Queue, Session
 
 
@@ -58,6 +76,7 @@ class RepConnection(Connection):
         #: Welcome sent: until then a catch-up waits (the hello reads the store itself).
         self._welcomed = False
         self._catch_up_later = False
+        self.file_parts = file_parts(ctx.settings)
 
     async def reader(self) -> None:
         await self.watch_sign_out(self.user.id)
@@ -71,6 +90,7 @@ class RepConnection(Connection):
         if not isinstance(hello, RHello):
             raise Closing(codes.CLOSE_AUTH, "first message must be hello")
         await self._welcome(hello)
+        files = self.ctx.transfers
         handlers = {
             SetPresence: self._presence,
             Accept: self._accept,
@@ -79,6 +99,12 @@ class RepConnection(Connection):
             End: self._end,
             ScreenRequest: self._screen_request,
             Ping: self._ping,
+            FileOffer: self._file_offer,
+            FileAsk: self._file_ask,
+            FileResume: lambda msg: files.resume(self.party(), msg),
+            FileEnd: lambda msg: files.end(self.party(), msg),
+            FilePause: lambda msg: files.pause(self.party(), msg),
+            FileCancel: lambda msg: files.cancel(self.party(), msg),
         }
         await self.message_loop(decode_rep, handlers)
 
@@ -110,6 +136,7 @@ class RepConnection(Connection):
             )
         for session in self.sessions.values():
             await self._backlog(session, hello.resume.get(session.id, 0))
+            await self.ctx.transfers.replay(self, session.request_id)
         self._welcomed = True
         if self._catch_up_later:
             await self._catch_up()
@@ -236,6 +263,34 @@ class RepConnection(Connection):
         session = self._held(msg.session_id)
         await self.ctx.dispatcher.request_screen(session, self.user, self.ctx.origins.own(self.ws))
 
+    # ------------------------------------------------------------ files
+    def party(self) -> Party:
+        def holds(request_id: str) -> bool:
+            return any(s.request_id == request_id for s in self.sessions.values())
+
+        return Party("rep", self.user.display_name, self.user.id, "browser", self, holds)
+
+    async def _file_offer(self, msg: FileOffer) -> None:
+        if not msg.session_id:
+            raise ProtocolError("file.offer from a rep needs the session_id", code="bad_message")
+        session = self._held(msg.session_id)
+        req = await self.ctx.store.get_request(session.request_id)
+        assert req is not None
+        await self.ctx.transfers.offer(self.party(), msg, session.request_id, session.id, req.queue_id)
+
+    async def _file_ask(self, msg: FileAsk) -> None:
+        session = self._held(msg.session_id)
+        deliveries = self.ctx.transfers.deliveries
+        assert deliveries is not None
+        deliveries.ask(self.party(), msg, session.request_id)
+
+    async def handle_binary(self, data: bytes) -> None:
+        """File chunks (channel FILE, in parts); they spend no chat budget:
+        the credit window is their flow control."""
+        done = self.file_parts.feed(data)
+        if done is not None and done[0] == Channel.FILE:
+            await self.ctx.transfers.chunk(self.party(), done[1])
+
     async def _ping(self, msg: Ping) -> None:
         self.send({"t": "pong"})
 
@@ -287,6 +342,7 @@ class RepConnection(Connection):
             await self._take(session)
         elif op == "ended" and channel.startswith("r:"):
             request_id = channel[2:]
+            await self.ctx.transfers.session_ended(request_id, self)
             for s in list(self.sessions.values()):
                 if s.request_id == request_id:
                     self._drop(s, note.get("by"))
@@ -301,6 +357,7 @@ class RepConnection(Connection):
         await self.join(ch.request_channel(session.request_id))
         self.send({"t": "accepted", "session": await self.ctx.dispatcher.session_view(session)})
         await self._backlog(session, 0)
+        await self.ctx.transfers.replay(self, session.request_id)
 
     def _drop(self, session: Session, by: object) -> None:
         del self.sessions[session.id]

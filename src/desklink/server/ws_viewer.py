@@ -18,6 +18,8 @@ from desklink.protocol.messages import (
     Clipboard,
     ControlRelease,
     ControlRequest,
+    FilesRelease,
+    FilesRequest,
     Input,
     Ping,
     ScreenAck,
@@ -43,8 +45,15 @@ RELAYED = (
     Input,
     Annotate,
     Clipboard,
+    FilesRequest,
+    FilesRelease,
     Ping,
 )
+
+
+#: Why transfers through the agent fail when the rep gives file access back
+#: (or stops sharing).
+FILES_RELEASED = "file access to the visitor's computer ended"
 
 
 class ViewerConnection(Connection):
@@ -67,9 +76,14 @@ class ViewerConnection(Connection):
         assert self.viewer is not None
         if isinstance(msg, Clipboard):
             self.take_token()
+        before = self.screen.privileges["files"]
         pump(self.screen.receive_viewer(self.viewer, msg, time.monotonic()), self.ctx.audits)
         if isinstance(msg, Ping):
             self.send_out(Pong())
+        if before in ("granted", "suspended") and self.screen.privileges["files"] == "off":
+            deliveries = self.ctx.transfers.deliveries
+            if deliveries is not None:
+                await deliveries.files_ended(self.screen, FILES_RELEASED)
 
     def check_rate(self) -> None:
         """Acks come once per frame and input has its own rate, so the chat

@@ -21,11 +21,27 @@ from desklink.dispatch.dispatcher import VISITOR_PRESENCE, hash_token, iso
 from desklink.errors import Closing, Conflict
 from desklink.protocol import codes
 from desklink.protocol.lifecycle import REQUEST_FINAL
-from desklink.protocol.messages import Cancel, ChatSend, Leave, Ping, Typing, VHello, decode_visitor
+from desklink.errors import ProtocolError
+from desklink.protocol.framing import Channel
+from desklink.protocol.messages import (
+    Cancel,
+    ChatSend,
+    FileCancel,
+    FileEnd,
+    FileOffer,
+    FilePause,
+    FileResume,
+    Leave,
+    Ping,
+    Typing,
+    VHello,
+    decode_visitor,
+)
 from desklink.server.catchup import CHAT_PREFIX, JOINED_PREFIX, SeqsSent, chat_head
 from desklink.server.connection import HELLO_TIMEOUT_S, Connection, log
 from desklink.server.context import Context
 from desklink.server.outage import keep_beating
+from desklink.server.transfers import Party, file_parts
 from desklink.store.records import Request
 
 #: Waiting visitors' positions are recomputed at most this often, seconds.
@@ -49,6 +65,7 @@ class VisitorConnection(Connection):
         #: Welcome sent: until then a catch-up waits (the hello reads the store itself).
         self._welcomed = False
         self._catch_up_later = False
+        self.file_parts = file_parts(ctx.settings)
 
     @property
     def req(self) -> Request:
@@ -57,8 +74,37 @@ class VisitorConnection(Connection):
 
     async def reader(self) -> None:
         await self._hello()
-        handlers = {ChatSend: self._chat, Typing: self._typing, Cancel: self._cancel, Leave: self._leave, Ping: self._ping}
+        files = self.ctx.transfers
+        party = self.party
+
+        async def file_offer(msg: FileOffer) -> None:
+            if not self.session_id:
+                session = await self.ctx.store.get_session_by_request(self.req.id)
+                self.session_id = session.id if session else ""
+            if not self.session_id:
+                raise ProtocolError("files can be sent once a rep has joined", code="bad_state")
+            await files.offer(party(), msg, self.req.id, self.session_id, self.req.queue_id)
+
+        handlers = {
+            ChatSend: self._chat, Typing: self._typing, Cancel: self._cancel, Leave: self._leave, Ping: self._ping,
+            FileOffer: file_offer,
+            FileResume: lambda msg: files.resume(party(), msg),
+            FileEnd: lambda msg: files.end(party(), msg),
+            FilePause: lambda msg: files.pause(party(), msg),
+            FileCancel: lambda msg: files.cancel(party(), msg),
+        }
         await self.message_loop(decode_visitor, handlers)
+
+    def party(self) -> Party:
+        req = self.req
+        return Party("visitor", req.visitor_name, None, "browser", self, lambda request_id: request_id == req.id)
+
+    async def handle_binary(self, data: bytes) -> None:
+        """File chunks (channel FILE, in parts); they spend no chat budget:
+        the credit window is their flow control."""
+        done = self.file_parts.feed(data)
+        if done is not None and done[0] == Channel.FILE:
+            await self.ctx.transfers.chunk(self.party(), done[1])
 
     async def _hello(self) -> None:
         text = await self.receive_text(HELLO_TIMEOUT_S)
@@ -111,6 +157,7 @@ class VisitorConnection(Connection):
             }
         )
         await self._backlog(msg.last_seq)
+        await self.ctx.transfers.replay(self, req.id)
         if req.status in REQUEST_FINAL:
             raise Closing(codes.CLOSE_ENDED, f"conversation {req.status}")
         self._welcomed = True
@@ -240,6 +287,7 @@ class VisitorConnection(Connection):
             self._stop_heartbeat()
             await self.leave(ch.position_channel(self.req.queue_id))
         elif op == "ended":
+            await self.ctx.transfers.session_ended(self.req.id, self)
             self.close_soon(codes.CLOSE_ENDED, "conversation ended")
         elif op == "resync":
             await self._catch_up()

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from desklink.protocol.events import Actor, EventKind
+from desklink.protocol.files import Status as FileStatus
 from desklink.protocol.lifecycle import RequestStatus
 
 Role = Literal["rep", "supervisor", "admin"]
@@ -155,3 +156,31 @@ class SecondFactor:
     @property
     def confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One file in transit (``transfers``; see :mod:`desklink.protocol.files`).
+    ``received``: bytes the server holds; ``delivered``: bytes the visitor's
+    agent acknowledged; ``download_key``: the capability in the download URL."""
+
+    id: int
+    request_id: str
+    session_id: str
+    sender: Literal["visitor", "rep"]
+    sender_name: str
+    user_id: int | None
+    via: Literal["browser", "agent"]
+    target: Literal["chat", "computer"]
+    client_id: str
+    name: str
+    mime: str
+    size: int
+    received: int
+    delivered: int
+    sha256: str
+    status: FileStatus
+    reason: str
+    download_key: str
+    created_at: datetime
+    updated_at: datetime

@@ -2,7 +2,7 @@
 
 :class:`Store` is the one repository the server and dispatcher use. Its
 methods are grouped in private modules (users and logins, queues, requests and
-sessions, chat and events) and joined here. Every method is one short
+sessions, chat and events, files) and joined here. Every method is one short
 transaction and returns frozen records; times are timezone-aware UTC and the
 caller passes ``now`` in, so tests control the clock.
 
@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from desklink.store._admin import AdminMixin
 from desklink.store._chat import ChatMixin
+from desklink.store._files import FilesMixin
 from desklink.store._joincodes import JoinCodesMixin
 from desklink.store._mfa import SecondFactorMixin
 from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
@@ -27,7 +28,7 @@ from desklink.store._requests import RequestsMixin
 from desklink.store._users import UsersMixin
 
 
-class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin, JoinCodesMixin, AdminMixin, SecondFactorMixin):
+class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin, JoinCodesMixin, AdminMixin, SecondFactorMixin, FilesMixin):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 
     @classmethod

@@ -1,0 +1,566 @@
+"""The node's file transfer hub: every ``file.*`` message and file chunk of
+the visitor, rep and agent sockets ends up here (the sockets are thin).
+
+Theory of operation
+-------------------
+A file travels in two legs through the server (see
+:mod:`desklink.protocol.files`). The *upload* leg runs on the node the
+sender's socket is on: chunks are checked by a
+:class:`~desklink.protocol.files.Receiver`, written to the file store
+(``ctx.file_store``), fed to a running SHA-256, and answered with
+``file.ack`` (credit) or ``file.nak``. ``file.end`` compares the hashes:
+only a match makes the file ``ready`` (downloadable by the other party over
+HTTP, or sent on to the visitor's agent).
+
+The *delivery* leg (``to: computer``) runs on the node the agent is on
+(:mod:`desklink.server.deliveries`): a :class:`~desklink.protocol.files.Sender`
+reads from the store, even while the upload still arrives, and pushes chunks
+into the agent's outbox at ``Priority.BULK``, so screen frames and input
+always overtake them.
+
+Where state lives:
+
+* the row (``transfers``) is the truth for status, sizes, hash and the
+  download key; ``received`` is written at most every
+  :data:`PERSIST_EVERY_S` and on every status change;
+* the bytes held are the file store's (``partial_size`` is authoritative on
+  resume; after a restart the running hash is rebuilt from them);
+* :class:`Live` (this node's memory) holds what only makes sense while the
+  sockets are up: the receiver, the running hash, the rate meter, the
+  agent's delivery sender.
+
+Every status change, and progress at most :data:`STATE_EVERY_S`, goes to
+both parties as ``file.state`` on the conversation's channel, so a party on
+another node sees it too, and a socket that (re)connects is sent the state of
+every transfer of its session(s) (:meth:`TransferHub.replay`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import quote
+
+from msgspec import UNSET, UnsetType
+
+from desklink.dispatch import channels as ch
+from desklink.errors import Conflict, DeskLinkError, Forbidden, LimitExceeded, NotFound, ProtocolError
+from desklink.protocol.events import Actor, EventKind
+from desklink.protocol.filenames import base_name, safe_name
+from desklink.protocol.files import CHUNK_HEAD_BYTES, FINAL, Nak, Receiver, decode_chunk
+from desklink.protocol.framing import Channel, Reassembler
+from desklink.protocol.filepolicy import Direction
+from desklink.protocol.messages import FileAck, FileCancel, FileEnd, FileNak, FileOffer, FilePause, FileResume, Msg
+from desklink.protocol.server_messages import FileState, FileStatus, Out, encode_out
+from desklink.relay.effects import Audit
+from desklink.server.file_store import StorageFailed, StorageFull
+
+if TYPE_CHECKING:
+    from desklink.config import Settings
+    from desklink.server.context import Context
+    from desklink.server.deliveries import Deliveries
+    from desklink.store.records import Transfer
+
+log = logging.getLogger("desklink.files")
+
+#: ``received`` is written to the row at most this often during an upload, seconds.
+PERSIST_EVERY_S = 1.0
+#: Progress ``file.state`` goes out at most this often per transfer, seconds.
+STATE_EVERY_S = 0.25
+#: The rate in ``file.state`` is measured over this many seconds.
+RATE_WINDOW_S = 3.0
+#: Bytes read at a time when re-hashing a partial file after a restart.
+REHASH_BYTES = 1024 * 1024
+
+DAMAGED = "the file arrived damaged; send it again"
+SESSION_ENDED = "the session ended"
+#: Unfinished: still travelling (cancelled when the session ends).
+UNFINISHED: frozenset[str] = frozenset({"offered", "uploading", "paused", "delivering"})
+#: Counted against ``max_active_transfers``: bytes still to arrive.
+UPLOADING: frozenset[str] = frozenset({"offered", "uploading", "paused"})
+
+Side = Literal["visitor", "rep"]
+Via = Literal["browser", "agent"]
+
+
+def file_parts(settings: Settings) -> Reassembler:
+    """Joins the parts of file chunks on a socket that uploads: a chunk is
+    at most the chunk size plus its header; anything else is refused."""
+    return Reassembler({Channel.FILE: settings.file_chunk_bytes + CHUNK_HEAD_BYTES})
+
+
+class Endpoint(Protocol):
+    """What a socket adapter offers the hub (server/connection.py)."""
+
+    def send_out(self, message: Out | Msg) -> None: ...
+
+    def send_error(self, exc: DeskLinkError, ref: str | None = None) -> None: ...
+
+    def send_bulk(self, data: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class Party:
+    """Who speaks through one socket: the visitor (help box or agent) or a
+    rep, and which conversations (request ids) they are part of now."""
+
+    side: Side
+    name: str
+    user_id: int | None
+    via: Via
+    conn: Endpoint
+    holds: Callable[[str], bool]
+
+    @property
+    def actor(self) -> Actor:
+        return self.side
+
+
+class RateMeter:
+    """Bytes a second over the last :data:`RATE_WINDOW_S` seconds."""
+
+    def __init__(self) -> None:
+        self._points: deque[tuple[float, int]] = deque()
+
+    def add(self, now: float, total: int) -> None:
+        self._points.append((now, total))
+        while len(self._points) > 2 and now - self._points[0][0] > RATE_WINDOW_S:
+            self._points.popleft()
+
+    def rate(self) -> float:
+        if len(self._points) < 2:
+            return 0.0
+        (t0, b0), (t1, b1) = self._points[0], self._points[-1]
+        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+@dataclass
+class Live:
+    """One transfer as this node knows it (a copy of the row plus what only
+    lives while sockets are up)."""
+
+    id: int
+    request_id: str
+    session_id: str
+    sender: Side
+    sender_name: str
+    user_id: int | None
+    via: Via
+    target: Literal["chat", "computer"]
+    name: str
+    mime: str
+    size: int
+    status: FileStatus
+    received: int
+    delivered: int
+    sha256: str
+    reason: str
+    download_key: str
+    created: float
+    paused_by: str = ""
+    #: The status a pause returns to.
+    before_pause: FileStatus = "uploading"
+    receiver: Receiver | None = None
+    hasher: Any = None
+    meter: RateMeter = field(default_factory=RateMeter)
+    persisted_at: float = 0.0
+    stated_at: float = 0.0
+    #: A progress state was held back and is scheduled.
+    state_due: bool = False
+    #: The uploader's socket on this node, if any (gets ``file.ack`` on unpause).
+    uploader: Endpoint | None = None
+
+    @classmethod
+    def from_row(cls, row: Transfer) -> Live:
+        return cls(
+            id=row.id,
+            request_id=row.request_id,
+            session_id=row.session_id,
+            sender=row.sender,
+            sender_name=row.sender_name,
+            user_id=row.user_id,
+            via=row.via,
+            target=row.target,
+            name=row.name,
+            mime=row.mime,
+            size=row.size,
+            status=row.status,
+            received=row.received,
+            delivered=row.delivered,
+            sha256=row.sha256,
+            reason=row.reason,
+            download_key=row.download_key,
+            created=row.created_at.timestamp(),
+        )
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.sha256)
+
+    def download(self) -> str:
+        if self.target != "chat" or not self.verified or self.status not in ("ready", "delivered"):
+            return ""
+        return f"/files/{self.id}/{self.download_key}/{quote(base_name(self.name), safe='')}"
+
+    def state(self, cid: str | UnsetType = UNSET) -> FileState:
+        rate = self.meter.rate() if self.status in ("uploading", "delivering") else 0.0
+        leg = self.delivered if self.status == "delivering" else self.received
+        eta = round((self.size - leg) / rate, 1) if rate > 0 else None
+        return FileState(
+            id=self.id,
+            session_id=self.session_id,
+            name=self.name,
+            size=self.size,
+            mime=self.mime,
+            sender=self.sender,
+            by=self.sender_name,
+            to=self.target,
+            via=self.via,
+            status=self.status,
+            received=self.received,
+            delivered=self.delivered,
+            sha256=self.sha256,
+            reason=self.reason,
+            download=self.download(),
+            created=self.created,
+            rate=round(rate, 1),
+            eta_s=eta,
+            cid=cid,
+            paused_by=self.paused_by if self.status == "paused" else UNSET,
+        )
+
+
+class TransferHub:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.live: dict[int, Live] = {}
+        #: Conversations whose end this node already acted on.
+        self._ended: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ending = asyncio.Lock()
+        #: Set by the delivery leg (server/deliveries.py) once built.
+        self.deliveries: Deliveries | None = None
+        self.chunks_in = 0
+        self.bytes_in = 0
+        self.naks = 0
+
+    @property
+    def files(self) -> Any:
+        return self.ctx.file_store
+
+    # ---------------------------------------------------------------- lookup
+    async def get(self, transfer_id: int) -> Live | None:
+        live = self.live.get(transfer_id)
+        if live is not None:
+            return live
+        row = await self.ctx.store.get_transfer(transfer_id)
+        if row is None:
+            return None
+        live = Live.from_row(row)
+        if not live.final:
+            self.live[transfer_id] = live
+        return live
+
+    async def _held(self, party: Party, transfer_id: int) -> Live:
+        live = await self.get(transfer_id)
+        if live is None or not party.holds(live.request_id):
+            raise NotFound(f"there is no transfer {transfer_id} in your conversations")
+        return live
+
+    def _is_uploader(self, party: Party, live: Live) -> bool:
+        return party.holds(live.request_id) and party.side == live.sender and party.via == live.via
+
+    # ---------------------------------------------------------------- offers
+    async def offer(self, party: Party, msg: FileOffer, request_id: str, session_id: str, queue_id: int) -> Live:
+        """A sender announces a file: checks, the row, the answer, the news."""
+        s, store = self.ctx.settings, self.ctx.store
+        if msg.to == "computer" and party.side != "rep":
+            raise ProtocolError("only a rep sends files to the visitor's computer", code="bad_message")
+        name = safe_name(msg.name)
+        existing = [t for t in await store.list_transfers(request_id)]
+        again = next((t for t in existing if t.sender == party.side and t.client_id == msg.cid), None)
+        if again is None:
+            direction: Direction = "to_visitor" if party.side == "rep" else "from_visitor"
+            policy = await store.get_file_policy(queue_id)
+            policy.check(
+                direction, name, msg.size, len(existing),
+                server_max_bytes=s.max_file_bytes, server_max_files=s.max_files_per_session,
+            )
+            active = sum(1 for t in existing if t.sender == party.side and t.status in UPLOADING)
+            if active >= s.max_active_transfers:
+                raise LimitExceeded(
+                    f"{active} of your files are still on their way; at most {s.max_active_transfers} may be at once",
+                    code="too_many_files",
+                )
+        row, created = await store.create_transfer(
+            request_id=request_id, session_id=session_id, sender=party.side, sender_name=party.name,
+            user_id=party.user_id, via=party.via, target=msg.to, client_id=msg.cid, name=name,
+            mime=msg.mime[:128], size=msg.size, download_key=secrets.token_urlsafe(24), status="uploading",
+        )
+        live = self.live.get(row.id) or Live.from_row(row)
+        if not live.final:
+            self.live[row.id] = live
+        live.uploader = party.conn
+        party.conn.send_out(live.state(cid=msg.cid))
+        if live.final or live.verified:
+            return live
+        acked = self._receiver(live).acked
+        party.conn.send_out(FileAck(id=live.id, acked=acked, until=self._until(live)))
+        if created:
+            self.audit(live, "file_offered", party.actor, party.user_id, {
+                "direction": "to_visitor" if party.side == "rep" else "from_visitor",
+                "name": name, "size": msg.size, "via": party.via, "to": msg.to,
+            })
+            await self.broadcast(live)
+            if live.target == "computer" and self.deliveries is not None:
+                self.deliveries.offer(live)
+        return live
+
+    async def resume(self, party: Party, msg: FileResume) -> None:
+        """The uploader came back: where it goes on from."""
+        live = await self._held(party, msg.id)
+        if not self._is_uploader(party, live):
+            raise Forbidden("only the sender of a file resumes sending it")
+        live.uploader = party.conn
+        if live.status not in UPLOADING:
+            party.conn.send_out(live.state())
+            return
+        rx = self._receiver(live)
+        party.conn.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live)))
+
+    def _receiver(self, live: Live) -> Receiver:
+        """The upload's receiver; built from the bytes on disk the first time
+        (a restart, another node, or a reload that reached a new node)."""
+        if live.receiver is None:
+            held = self.files.partial_size(live.id) if live.size else 0
+            live.receiver = Receiver(live.id, live.size, self.ctx.settings.file_window_bytes, acked=held)
+            live.hasher = hashlib.sha256()
+            offset = 0
+            while offset < held:
+                data = self.files.read(live.id, offset, min(REHASH_BYTES, held - offset))
+                if not data:
+                    break
+                live.hasher.update(data)
+                offset += len(data)
+            live.received = held
+        return live.receiver
+
+    def _until(self, live: Live) -> int:
+        rx = self._receiver(live)
+        return rx.acked if live.status == "paused" else rx.until
+
+    # ---------------------------------------------------------------- chunks
+    async def chunk(self, party: Party, payload: bytes) -> None:
+        """One file chunk from an uploader (channel FILE, parts joined)."""
+        c = decode_chunk(payload, self.ctx.settings.file_chunk_bytes)
+        live = await self.get(c.transfer_id)
+        if live is None or not self._is_uploader(party, live):
+            raise Forbidden(f"transfer {c.transfer_id} is not yours to send")
+        if live.status not in UPLOADING:
+            raise Conflict(f"the transfer is {live.status}; no more bytes are taken", code="bad_state")
+        live.uploader = party.conn
+        rx = self._receiver(live)
+        result = rx.feed(c)
+        if result is None:
+            return
+        if isinstance(result, Nak):
+            self.naks += 1
+            party.conn.send_out(FileNak(id=live.id, offset=result.offset))
+            return
+        try:
+            self.files.append(live.id, c.offset, c.data)
+        except (StorageFull, StorageFailed) as exc:
+            await self.fail(live, exc.message)
+            party.conn.send_error(exc, "file.chunk")
+            return
+        live.hasher.update(c.data)
+        live.received = rx.acked
+        self.chunks_in += 1
+        self.bytes_in += len(c.data)
+        if live.status == "offered":
+            live.status = "uploading"
+        party.conn.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live)))
+        await self.progress(live)
+        if self.deliveries is not None:
+            self.deliveries.pump(live)
+
+    async def end(self, party: Party, msg: FileEnd) -> None:
+        """Every byte was sent: verify the whole file."""
+        live = await self._held(party, msg.id)
+        if not self._is_uploader(party, live):
+            raise Forbidden("only the sender of a file ends it")
+        if live.status not in UPLOADING:
+            party.conn.send_out(live.state())
+            return
+        rx = self._receiver(live)
+        if not rx.complete:
+            raise ProtocolError(f"file.end after {rx.acked} of {live.size} bytes", code="bad_state")
+        if live.hasher.hexdigest() != msg.sha256:
+            await self.fail(live, DAMAGED)
+            return
+        try:
+            if live.size == 0 and self.files.partial_size(live.id) == 0:
+                self.files.append(live.id, 0, b"")
+            self.files.finish(live.id)
+        except (StorageFull, StorageFailed) as exc:
+            await self.fail(live, exc.message)
+            party.conn.send_error(exc, "file.end")
+            return
+        live.sha256 = msg.sha256
+        live.receiver = None
+        live.hasher = None
+        live.status = "ready"
+        self.audit(live, "file_transferred", party.actor, party.user_id, {
+            "direction": "to_visitor" if live.sender == "rep" else "from_visitor",
+            "name": live.name, "size": live.size, "sha256": live.sha256, "via": live.via, "to": live.target,
+        })
+        if live.target == "computer" and self.deliveries is not None:
+            self.deliveries.verified(live)
+        await self.changed(live, received=live.size, sha256=live.sha256)
+        if live.target == "chat":
+            self.live.pop(live.id, None)
+
+    # ---------------------------------------------------------------- pause / cancel
+    async def pause(self, party: Party, msg: FilePause) -> None:
+        live = await self._held(party, msg.id)
+        if msg.on:
+            if live.status not in ("offered", "uploading", "delivering", "ready") or (
+                live.status == "ready" and live.target == "chat"
+            ):
+                raise Conflict(f"a transfer that is {live.status} cannot be paused", code="bad_state")
+            live.before_pause = live.status
+            live.status = "paused"
+            live.paused_by = party.name
+        else:
+            if live.status != "paused":
+                return
+            live.status = live.before_pause
+            live.paused_by = ""
+            if live.status in UPLOADING and live.uploader is not None:
+                rx = self._receiver(live)
+                live.uploader.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live)))
+        if self.deliveries is not None:
+            self.deliveries.paused(live, msg.on)
+        await self.changed(live)
+
+    async def cancel(self, party: Party, msg: FileCancel) -> None:
+        live = await self._held(party, msg.id)
+        if live.final:
+            raise Conflict(f"the transfer is already {live.status}", code="bad_state")
+        reason = msg.reason or f"cancelled by {party.name}"
+        await self.finish(live, "cancelled", reason, "file_cancelled", party.actor, party.user_id)
+
+    async def fail(self, live: Live, reason: str) -> None:
+        """The transfer cannot go on: both parties read ``reason``."""
+        await self.finish(live, "failed", reason, "file_failed", "system", None)
+
+    async def finish(
+        self, live: Live, status: FileStatus, reason: str, event: EventKind, actor: Actor, actor_id: int | None,
+        *, keep_file: bool = False,
+    ) -> None:
+        """End a transfer for good (cancelled, failed, refused, delivered)."""
+        live.status = status
+        live.reason = reason
+        live.paused_by = ""
+        live.receiver = None
+        live.hasher = None
+        if not keep_file:
+            try:
+                self.files.remove(live.id)
+            except OSError:
+                log.exception("could not remove the file of transfer %s", live.id)
+            live.sha256 = live.sha256 if status == "delivered" else ""
+        if self.deliveries is not None:
+            self.deliveries.ended(live, reason)
+        self.audit(live, event, actor, actor_id, {
+            "direction": "to_visitor" if live.sender == "rep" else "from_visitor",
+            "name": live.name, "size": live.size, "sha256": live.sha256, "reason": reason, "outcome": status,
+        })
+        await self.changed(live)  # stored before it leaves memory: a chunk in flight finds it final
+        self.live.pop(live.id, None)
+
+    async def session_ended(self, request_id: str, conn: Endpoint | None = None) -> None:
+        """The support session ended: unfinished transfers are cancelled;
+        verified chat files stay downloadable until the retention sweep.
+        Every socket of the conversation calls this (the first one on this
+        node does the work) and is sent the outcome itself: it may leave
+        the conversation's channel before the news would arrive there."""
+        async with self._ending:
+            if request_id not in self._ended:
+                self._ended.add(request_id)
+                for row in await self.ctx.store.list_transfers(request_id):
+                    live = self.live.get(row.id) or Live.from_row(row)
+                    if live.status in UNFINISHED or (live.status == "ready" and live.target == "computer"):
+                        await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
+        if conn is not None:
+            await self.replay(conn, request_id)
+
+    # ---------------------------------------------------------------- news
+    async def replay(self, conn: Endpoint, request_id: str) -> None:
+        """A (re)connected socket: the state of every transfer of the conversation."""
+        for row in await self.ctx.store.list_transfers(request_id):
+            live = self.live.get(row.id) or Live.from_row(row)
+            conn.send_out(live.state())
+
+    async def progress(self, live: Live) -> None:
+        """Bytes moved: the rate, the row now and then, the state at most
+        :data:`STATE_EVERY_S`."""
+        now = time.monotonic()
+        live.meter.add(now, live.delivered if live.status == "delivering" else live.received)
+        if now - live.persisted_at >= PERSIST_EVERY_S:
+            live.persisted_at = now
+            await self._persist(live, received=live.received, delivered=live.delivered)
+        if now - live.stated_at >= STATE_EVERY_S:
+            await self.broadcast(live)
+        elif not live.state_due:
+            # Progress held back now goes out once the interval is over, so
+            # a card never stays behind when the bytes stop for a while.
+            live.state_due = True
+            asyncio.get_running_loop().call_later(
+                STATE_EVERY_S - (now - live.stated_at), lambda: self._spawn(self._due(live))
+            )
+
+    async def _due(self, live: Live) -> None:
+        if live.state_due and not live.final:
+            await self.broadcast(live)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def changed(self, live: Live, **fields: Any) -> None:
+        """A status change: the row, then both parties."""
+        live.persisted_at = time.monotonic()
+        values = {"status": live.status, "reason": live.reason, "received": live.received, "delivered": live.delivered}
+        await self._persist(live, **(values | fields))
+        await self.broadcast(live)
+
+    async def _persist(self, live: Live, **fields: Any) -> None:
+        try:
+            await self.ctx.store.update_transfer(live.id, **fields)
+        except Exception:
+            log.exception("could not store the state of transfer %s", live.id)
+
+    async def broadcast(self, live: Live) -> None:
+        live.stated_at = time.monotonic()
+        live.state_due = False
+        data = b"A" + encode_out(live.state()).encode("utf-8")
+        await self.ctx.hub.publish(ch.request_channel(live.request_id), data)
+
+    def audit(self, live: Live, kind: EventKind, actor: Actor, actor_id: int | None, data: dict[str, object]) -> None:
+        self.ctx.audits.put(Audit(live.request_id, kind, actor, actor_id, data))
+
+    def statistics(self) -> dict[str, int]:
+        return {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
