@@ -70,8 +70,6 @@ class Wire:
 
         def from_page(message: Any) -> None:
             if isinstance(message, str):
-                if os.environ.get("WIRE_DEBUG") and "file." in message:
-                    print("P>", message[:300])
                 upstream.send(message)
                 return
             data = bytes(message)
@@ -93,12 +91,6 @@ class Wire:
             upstream.send(data)
 
         ws.on_message(from_page)
-        if os.environ.get("WIRE_DEBUG"):
-            def from_server(message: Any) -> None:
-                if isinstance(message, str) and "file." in message or "error" in str(message)[:40]:
-                    print("S>", str(message)[:300])
-                ws.send(message)
-            upstream.on_message(from_server)
 
 
 def random_file(path: Path, size: int, seed: int) -> str:
@@ -246,6 +238,48 @@ def test_help_box_reload_mid_upload_resumes_from_the_server_offset(
         info.value.save_as(got)
         assert sha256_of(got) == up_sha
         expect(theirs.get_by_test_id("file-sha256")).to_have_text(up_sha)
+        assert rw.errors == [] and vw.errors == []
+    finally:
+        rw.close()
+        vw.close()
+
+
+def test_lost_file_is_picked_again_checked_and_resumed(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str, tmp_path: Path
+) -> None:
+    """The File is gone after the reload (storage cleared): the card asks for
+    it again, refuses a different file, and resumes with the right one."""
+    wire = Wire()
+    wire.hold_after = 8
+    size = 4 * 1024 * 1024
+    rw, vw, box, chat, _ = chatting(browser, server, admin, host_site, unique, wire)
+    try:
+        up = tmp_path / "report.pdf"
+        up_sha = random_file(up, size, 5)
+        other = tmp_path / "other" / "report.pdf"
+        other.parent.mkdir()
+        random_file(other, size - 1, 6)
+        box.get_by_test_id("file-input").set_input_files(str(up))
+        expect(box.get_by_test_id("file-card")).to_have_attribute("data-received", str(8 * CHUNK))
+        # Clear the kept Files: the deletion goes through once the page (holding the database) unloads.
+        vw.page.evaluate("() => { indexedDB.deleteDatabase('desklink-files'); }")
+        wire.hold_after = None
+        vw.page.reload()
+        box = vw.page.locator("desklink-help")
+        mine = box.get_by_test_id("file-card")
+        expect(mine.get_by_test_id("file-status")).to_have_text("Pick the file again to resume")
+        expect(mine.get_by_test_id("file-repick")).to_be_visible()
+        shot(vw.page, "helpbox-file-pick-again")
+        mine.get_by_test_id("file-repick-input").set_input_files(str(other))
+        expect(mine.get_by_test_id("file-note")).to_contain_text(f"That file has {size - 1} bytes")
+        expect(mine).to_have_attribute("data-status", "uploading")
+        mine.get_by_test_id("file-repick-input").set_input_files(str(up))
+        expect(mine).to_have_attribute("data-status", "ready")
+        expect(mine.get_by_test_id("file-note")).to_be_hidden()
+        theirs = chat.get_by_test_id("file-card")
+        expect(theirs).to_have_attribute("data-status", "ready")
+        expect(theirs.get_by_test_id("file-sha256")).to_have_text(up_sha)
+        assert wire.first_offsets == [0, 8 * CHUNK]
         assert rw.errors == [] and vw.errors == []
     finally:
         rw.close()

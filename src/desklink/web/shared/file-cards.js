@@ -18,6 +18,8 @@ import { h, setText } from './dom.js';
 import { FILE } from './wire.js';
 
 const FINAL = new Set(FILE.FINAL);
+/** A rate older than this (no file.state, no ack since) is not shown: the transfer is stalled. */
+export const STALE_RATE_MS = 3000;
 const UNFINISHED = new Set(['offered', 'uploading', 'paused', 'delivering']);
 
 /** An `error` about a file, in words (the server's own text added when it says more). */
@@ -131,6 +133,21 @@ export class FileCards {
     this.o = o;
     this.cards = new Map(); // id -> card
     this.byCid = new Map(); // cid -> card, until the id is known
+    this.timer = null; // redraws live cards' rates, so a stalled transfer stops showing one
+  }
+
+  _tick() {
+    let live = 0;
+    for (const card of this.cards.values()) {
+      if (['uploading', 'delivering'].includes(card.state.status)) {
+        live += 1;
+        this._drawProgress(card, card.state);
+      }
+    }
+    if (!live) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 
   get(id) {
@@ -183,6 +200,7 @@ export class FileCards {
   progress(id, acked) {
     const card = this.cards.get(id);
     if (!card || !UNFINISHED.has(card.state.status) || card.state.status === 'delivering') return;
+    card.updatedAt = Date.now();
     if (acked > (Number(card.state.received) || 0)) this._drawProgress(card, { ...card.state, received: acked });
   }
 
@@ -196,6 +214,8 @@ export class FileCards {
   clear() {
     for (const card of this.cards.values()) card.el.remove();
     for (const card of this.byCid.values()) card.el.remove();
+    clearInterval(this.timer);
+    this.timer = null;
     this.cards.clear();
     this.byCid.clear();
   }
@@ -235,6 +255,7 @@ export class FileCards {
   _draw(card, state) {
     const old = card.state;
     card.state = state;
+    card.updatedAt = Date.now();
     const mine = state.sender === this.o.self;
     const el = card.el;
     el.dataset.status = state.status;
@@ -256,7 +277,7 @@ export class FileCards {
     setText(card.status, missing ? 'Pick the file again to resume' : statusText(state, mine, other));
     this._drawProgress(card, state);
     const unfinished = UNFINISHED.has(state.status) && state.id !== null && state.id !== undefined;
-    card.pause.hidden = !unfinished || state.status === 'delivering';
+    card.pause.hidden = !unfinished || state.status === 'delivering' || missing;
     setText(card.pause, state.status === 'paused' ? 'Resume' : 'Pause');
     card.pause.dataset.on = String(state.status === 'paused');
     card.cancel.hidden = !unfinished && !(state.status === 'ready' && state.to === 'computer');
@@ -282,7 +303,9 @@ export class FileCards {
     card.el.dataset.received = String(state.received ?? 0);
     const live = ['uploading', 'delivering'].includes(state.status);
     const pct = size ? Math.floor((done / size) * 100) : 0;
-    const rate = live ? formatRate(state.rate, state.eta_s) : '';
+    const fresh = !card.missing && Date.now() - (card.updatedAt || 0) < STALE_RATE_MS;
+    const rate = live && fresh ? formatRate(state.rate, state.eta_s) : '';
+    if (live && !this.timer) this.timer = setInterval(() => this._tick(), 1000);
     setText(card.rate, live || state.status === 'paused' ? [`${pct}% of ${formatBytes(size)}`, rate].filter(Boolean).join(' · ') : '');
     card.bar.hidden = !(live || state.status === 'paused' || state.status === 'offered');
   }

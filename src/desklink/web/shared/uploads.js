@@ -41,7 +41,8 @@ const DB_STORE = 'uploads';
 
 // ------------------------------------------------------------------ keeping Files across reloads
 
-/** A small IndexedDB map from a key to {file, name, to}; every call is best-effort. */
+/** A small IndexedDB map from a key to {file, name, to}; every call is best-effort.
+ *  `scope` (a string, or a function giving it) starts every key. */
 export class FileKeeper {
   constructor(scope) {
     this.scope = scope;
@@ -73,7 +74,7 @@ export class FileKeeper {
   }
 
   key(id) {
-    return `${this.scope} ${id}`;
+    return `${typeof this.scope === 'function' ? this.scope() : this.scope} ${id}`;
   }
 
   async put(id, record) {
@@ -186,7 +187,7 @@ export class Uploads extends EventTarget {
   /**
    * @param {object} o
    *   sendJson(msg) -> bool, sendBinary(ArrayBuffer) -> bool  the socket
-   *   scope        what the IndexedDB keys start with (server and conversation)
+   *   scope        what the IndexedDB keys start with (server and conversation), or a function giving it
    *   side         'visitor' | 'rep': file.state.sender of our own uploads
    *   chunkBytes   the chunk size (default LIMITS.FILE_CHUNK_BYTES)
    *   maxMessageBytes  the server's bound on one WebSocket message (chunks go in parts)

@@ -53,7 +53,7 @@ export class VisitorFiles {
     this.uploads = new Uploads({
       sendJson: (msg) => this._send(msg),
       sendBinary: (data) => !!conv.welcomed && !!conv.socket?.sendBinary(data),
-      scope: `${this.o.server} ${conv.requestId}`,
+      scope: () => `${this.o.server} ${conv.requestId}`, // known once the request is made
       side: 'visitor',
     });
     this.uploads.addEventListener('progress', (e) => {
