@@ -215,3 +215,87 @@ def test_js_sender_matches_python_window_nak_resume(browser: Browser, server: Se
     assert final[5] is True and final[6] is True  # finished, complete
     assert final[4] == 150 + 200  # resent after the nak (300..450) and after the resume (600..800)
 
+
+
+CARDS = """async (data) => {
+  const { FileCards, statusText, formatBytes, formatRate, fileErrorText } = await import('/static/shared/file-cards.js');
+  const { ChatLog } = await import('/static/shared/chatlog.js');
+  const list = document.createElement('ol');
+  document.body.append(list);
+  const log = new ChatLog(list, { self: 'rep' });
+  const sent = [];
+  const cards = new FileCards({ log, self: 'rep', origin: 'http://files.example:8080', otherName: () => data.visitor,
+    pause: (id, on) => { sent.push(['pause', id, on]); return true; }, cancel: (id) => { sent.push(['cancel', id]); return true; },
+    repick: () => '' });
+  const T0 = Date.parse('2030-01-01T10:00:00Z');
+  const iso = (s) => new Date(T0 + s * 1000).toISOString();
+  log.add({ seq: 1, from: 'visitor', name: data.visitor, text: 'first', ts: iso(0) });
+  log.add({ seq: 3, from: 'rep', name: 'Riley', text: 'third', ts: iso(30) });
+  const base = { session_id: 's', size: 3_500_000, mime: 'text/html', by: data.visitor, via: 'browser', to: 'chat', received: 0, delivered: 0,
+    sha256: '', reason: '', download: '', rate: 0, eta_s: null };
+  cards.onState({ ...base, id: 7, name: data.name, sender: 'visitor', status: 'uploading', received: 1_000_000, rate: 250_000, eta_s: 10, created: (T0 + 20_000) / 1000 });
+  cards.onState({ ...base, id: 8, name: 'fix.zip', sender: 'rep', by: 'Riley', status: 'offered', to: 'computer', created: (T0 + 5_000) / 1000 });
+  log.add({ seq: 2, from: 'visitor', name: data.visitor, text: 'second', ts: iso(10) });
+  log.add({ seq: 4, from: 'visitor', name: data.visitor, text: 'fourth', ts: iso(40) });
+  const order = Array.from(list.children, (c) => c.dataset.testid === 'file-card' ? `file:${c.dataset.id}` : c.textContent.includes('first') ? 'm1'
+    : c.textContent.includes('second') ? 'm2' : c.textContent.includes('third') ? 'm3' : 'm4');
+  const card7 = list.querySelector('[data-id="7"]');
+  const before = { name: card7.querySelector('[data-testid=file-name]').textContent, elements: card7.querySelectorAll('img, script, b').length,
+    status: card7.querySelector('[data-testid=file-status]').textContent, rate: card7.querySelector('[data-testid=file-rate]').textContent,
+    pauseHidden: card7.querySelector('[data-testid=file-pause]').hidden, downloadHidden: card7.querySelector('[data-testid=file-download]').hidden };
+  card7.querySelector('[data-testid=file-pause]').click();
+  card7.querySelector('[data-testid=file-cancel]').click();
+  cards.onState({ ...base, id: 7, name: data.name, sender: 'visitor', status: 'ready', received: 3_500_000, sha256: 'ab'.repeat(32),
+    download: '/files/7/key/x.txt', created: (T0 + 20_000) / 1000 });
+  const after = { status: card7.querySelector('[data-testid=file-status]').textContent, href: card7.querySelector('[data-testid=file-download]').href,
+    downloadHidden: card7.querySelector('[data-testid=file-download]').hidden, cancelHidden: card7.querySelector('[data-testid=file-cancel]').hidden,
+    sha: card7.querySelector('[data-testid=file-sha256]').textContent, title: card7.querySelector('[data-testid=file-download]').title,
+    cards: list.querySelectorAll('[data-testid=file-card]').length };
+  cards.onState({ ...base, id: 8, name: 'fix.zip', sender: 'rep', by: 'Riley', status: 'failed', to: 'computer', reason: data.name, created: (T0 + 5_000) / 1000 });
+  const card8 = list.querySelector('[data-id="8"]');
+  const words = {
+    asking: statusText({ status: 'offered', to: 'computer' }, true, data.visitor),
+    delivering: statusText({ status: 'delivering', to: 'computer' }, true, data.visitor),
+    delivered: statusText({ status: 'delivered', to: 'computer' }, true, data.visitor),
+    paused: statusText({ status: 'paused', paused_by: 'Riley' }, false, data.visitor),
+    failed: card8.querySelector('[data-testid=file-status]').textContent,
+    failedElements: card8.querySelectorAll('img').length,
+  };
+  return { order, before, sent, after, words, bytes: [0, 1023, 1024, 1536, 20 * 1048576, 3 * 1073741824].map(formatBytes),
+    rate: formatRate(1536, 75), errors: ['too_large', 'too_many_files', 'forbidden', 'storage_full', 'storage_failed'].map((c) => fileErrorText(c, '')),
+    dialogs: window.__dialogs || 0 };
+}"""
+
+
+def test_file_cards_draw_text_only_in_time_order(browser: Browser, server: ServerProcess) -> None:
+    hostile = "<img src=x onerror=alert(1)><b>x</b>.txt"
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        dialogs: list[str] = []
+        errors: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url + "/console")
+        out = page.evaluate(CARDS, {"name": hostile, "visitor": "<i>Vic</i>"})
+        assert errors == [] and dialogs == []
+    finally:
+        context.close()
+    # by time: the card created at +5 s after the first message, the one at +20 s between the second and third
+    assert out["order"] == ["m1", "file:8", "m2", "file:7", "m3", "m4"]
+    assert out["before"] == {"name": hostile, "elements": 0, "status": "<i>Vic</i> is sending this file…",
+                             "rate": "28% of 3.3 MB · 244 KB/s · 10 s left", "pauseHidden": False, "downloadHidden": True}
+    assert out["sent"] == [["pause", 7, True], ["cancel", 7]]
+    assert out["after"] == {"status": "Ready to download", "href": "http://files.example:8080/files/7/key/x.txt", "downloadHidden": False,
+                            "cancelHidden": True, "sha": "ab" * 32, "title": "SHA-256 " + "ab" * 32, "cards": 2}
+    assert out["words"] == {
+        "asking": "Waiting for <i>Vic</i> to accept",
+        "delivering": "Delivering to <i>Vic</i>’s computer…",
+        "delivered": "Saved on <i>Vic</i>’s computer",
+        "paused": "Paused by Riley",
+        "failed": f"Failed: {hostile}",
+        "failedElements": 0,
+    }
+    assert out["bytes"] == ["0 B", "1023 B", "1.0 KB", "1.5 KB", "20.0 MB", "3.0 GB"]
+    assert out["rate"] == "1.5 KB/s · 1 min 15 s left"
+    assert all(out["errors"]) and len(set(out["errors"])) == 5

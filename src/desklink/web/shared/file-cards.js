@@ -239,8 +239,9 @@ export class FileCards {
     card.repick = h('button', { type: 'button', class: 'file-btn file-btn-primary', testid: 'file-repick', props: { hidden: true },
       on: { click: () => card.picker.click() } }, 'Pick the file again');
     card.hash = h('code', { class: 'file-hash', testid: 'file-sha256' });
+    card.mime = h('span', { class: 'file-mime', testid: 'file-mime' });
     card.details = h('details', { class: 'file-details', props: { hidden: true } }, h('summary', {}, 'Details'),
-      h('span', { class: 'file-hash-label' }, 'SHA-256 '), card.hash);
+      card.mime, h('span', { class: 'file-hash-label' }, 'SHA-256 (verified) '), card.hash);
     card.el = h('li', { class: 'file-card', testid: 'file-card' },
       h('div', { class: 'file-head' }, card.type,
         h('div', { class: 'file-title' }, card.name, card.meta)),
@@ -268,10 +269,8 @@ export class FileCards {
     setText(card.name, state.name);
     card.name.title = state.name;
     const who = mine ? 'You' : state.by || (state.sender === 'rep' ? 'Support' : 'Visitor');
-    const bits = [formatBytes(state.size)];
-    if (state.mime) bits.push(state.mime);
-    bits.push(`from ${who}`);
-    setText(card.meta, bits.join(' · '));
+    setText(card.meta, `${formatBytes(state.size)} · from ${who}`);
+    card.type.title = state.mime || '';
     const other = this.o.otherName?.() || '';
     const missing = card.missing && mine && UNFINISHED.has(state.status);
     setText(card.status, missing ? 'Pick the file again to resume' : statusText(state, mine, other));
@@ -281,7 +280,8 @@ export class FileCards {
     setText(card.pause, state.status === 'paused' ? 'Resume' : 'Pause');
     card.pause.dataset.on = String(state.status === 'paused');
     card.cancel.hidden = !unfinished && !(state.status === 'ready' && state.to === 'computer');
-    const ready = state.status === 'ready' && state.to === 'chat' && !!state.download;
+    // The receiver downloads; the sender has the file already.
+    const ready = state.status === 'ready' && state.to === 'chat' && !!state.download && !mine;
     card.download.hidden = !ready;
     if (ready) {
       card.download.href = new URL(state.download, this.o.origin).href;
@@ -291,6 +291,7 @@ export class FileCards {
     }
     card.repick.hidden = !missing;
     setText(card.hash, state.sha256 || '');
+    setText(card.mime, state.mime ? `Type ${state.mime}` : '');
     card.details.hidden = !state.sha256;
     if (FINAL.has(state.status) || ready) { card.note.hidden = true; }
     this.o.onChange?.(card, state, old);
