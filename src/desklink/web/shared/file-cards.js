@@ -74,6 +74,8 @@ export function typeLabel(name, mime) {
   return sub ? sub.toUpperCase().slice(0, 8) : 'FILE';
 }
 
+const TO_YOUR_COMPUTER = 'Sent to your computer: accept or refuse it in the DeskLink window';
+
 /**
  * The status in words, for whoever looks at the card. `mine`: this side sent
  * the file; `other`: the other party's name (who sent it, or who receives it).
@@ -84,14 +86,14 @@ export function statusText(state, mine, other) {
   const reason = state.reason ? `: ${state.reason}` : '';
   switch (s) {
     case 'offered':
-      if (computer) return `Waiting for ${other || 'the visitor'} to accept`;
+      if (computer) return mine ? `Waiting for ${other || 'the visitor'} to accept` : TO_YOUR_COMPUTER;
       return mine ? 'Starting…' : other ? `${other} is about to send this file` : 'A file is on its way';
     case 'uploading':
       return mine ? 'Uploading…' : other ? `${other} is sending this file…` : 'The file is on its way…';
     case 'paused':
       return `Paused${state.paused_by ? ` by ${state.paused_by}` : ''}`;
     case 'ready':
-      if (computer) return `Waiting for ${other || 'the visitor'} to accept`;
+      if (computer) return mine ? `Waiting for ${other || 'the visitor'} to accept` : TO_YOUR_COMPUTER;
       return mine ? `Sent. ${other || 'The other side'} can download it.` : 'Ready to download';
     case 'delivering':
       return `Delivering to ${mine ? `${other || 'the visitor'}’s` : 'your'} computer…`;

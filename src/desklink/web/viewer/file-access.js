@@ -14,10 +14,16 @@ import { h, setText } from '../shared/dom.js';
 import { LIMITS } from '../shared/wire.js';
 
 const STATUS_TEXT = {
-  off: 'No file access',
-  asking: 'Asking for file access…',
-  granted: 'File access granted',
-  suspended: 'File access paused (agent reconnecting)',
+  off: 'Files: off',
+  asking: 'Files: asking…',
+  granted: 'Files: allowed',
+  suspended: 'Files: paused',
+};
+const STATUS_TITLE = {
+  off: 'You cannot send files to the visitor’s computer or ask for their files',
+  asking: 'The visitor is being asked in the agent’s window',
+  granted: 'You may send files to the visitor’s computer and ask for their files; they accept each one',
+  suspended: 'The visitor’s agent is reconnecting; file access comes back with it',
 };
 
 export class FileAccess {
@@ -99,6 +105,7 @@ export class FileAccess {
     this.element.dataset.files = s;
     this.statusEl.dataset.files = s;
     setText(this.statusEl, STATUS_TEXT[s]);
+    this.statusEl.title = STATUS_TITLE[s];
     setText(this.requestButton, s === 'off' ? 'File access' : s === 'asking' ? 'Withdraw' : 'Give back');
     this.requestButton.dataset.files = s;
     const granted = s === 'granted' && !!this.o.files;
