@@ -175,6 +175,7 @@ function onWelcome(msg) {
   // until then instead of flashing (and beeping) them all again.
   if (restore && wanted === 'online') alerts.markStale();
   else alerts.reset(msg.alerts);
+  if (msg.limits) desk.files.uploads.setLimits(msg.limits); // the server's file chunk and message bounds, when it says them
   desk.sync(msg.sessions);
   if (restore) send({ t: 'presence', status: wanted });
 }

@@ -209,6 +209,17 @@ export class Uploads extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
+  /**
+   * The server's own bounds, when it says them (`file_chunk_bytes`,
+   * `max_message_bytes`): an operator may set them below the protocol's
+   * defaults. Uploads offered from now on use them.
+   */
+  setLimits(limits) {
+    const n = (v) => (Number.isInteger(v) && v > 0 ? v : null);
+    this.chunkBytes = n(limits?.file_chunk_bytes) ?? this.chunkBytes;
+    this.maxMessageBytes = n(limits?.max_message_bytes) ?? this.maxMessageBytes;
+  }
+
   /** Send one chunk message in parts; false when the socket is down. */
   sendChunk(message) {
     for (const part of chunkParts(message, this.maxMessageBytes)) if (!this.sendBinary(part)) return false;

@@ -230,6 +230,7 @@ export class DeskLinkHelp extends HTMLElement {
       return;
     }
     this.limits = limitsFrom(this.config);
+    this.files.setLimits(this.config.limits);
     setText(this.$.provider, nameOf(this.config.provider) || nameOf(this.config.queue) || 'Help');
     const online = Number(this.config.online_reps) || 0;
     this.$.availability.dataset.online = online > 0 ? 'yes' : 'no';

@@ -30,6 +30,7 @@ export class VisitorFiles {
     this.o = o;
     this.conv = null;
     this.uploads = null;
+    this.limits = null; // the server's file bounds, once the config says them
     this.cards = new FileCards({
       log: o.log,
       self: 'visitor',
@@ -56,6 +57,7 @@ export class VisitorFiles {
       scope: () => `${this.o.server} ${conv.requestId}`, // known once the request is made
       side: 'visitor',
     });
+    if (this.limits) this.uploads.setLimits(this.limits);
     this.uploads.addEventListener('progress', (e) => {
       const u = e.detail.upload;
       if (u.id !== null) this.cards.progress(u.id, u.sender.acked);
@@ -66,6 +68,12 @@ export class VisitorFiles {
       if (u.id !== null) this.cards.problem(u.id, e.detail.message);
       else this.o.notice(e.detail.message, 'error', 'file');
     });
+  }
+
+  /** The server's file bounds from the help box's config (`limits`), when it says them. */
+  setLimits(limits) {
+    this.limits = limits || null;
+    if (limits) this.uploads?.setLimits(limits);
   }
 
   /** The conversation is over or was started afresh: no more sending, cards go. */
