@@ -43,6 +43,7 @@ pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
 
 VISITOR_WS = re.compile(r".*/ws/visitor.*")
+REP_WS = re.compile(r".*/ws/rep.*")
 SIZE = 20 * 1024 * 1024
 CHUNK = limits.FILE_CHUNK_BYTES
 SHOTS = Path(os.environ.get("DESKLINK_SHOTS", "/tmp/desklink-shots"))
@@ -107,10 +108,15 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def chatting(browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str, wire: Wire | None = None) -> tuple[Watched, Watched, Any, Any, str]:
+def chatting(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str, wire: Wire | None = None,
+    rep_wire: Wire | None = None,
+) -> tuple[Watched, Watched, Any, Any, str]:
     """A visitor in the help box and a rep who accepted: (rep, visitor, box, chat pane, session id)."""
     _, ((user, pw),) = make_queue(admin, host_site, unique, [("rep", "Riley")])
     rw, vw = Watched(browser), Watched(browser)
+    if rep_wire is not None:
+        rw.context.route_web_socket(REP_WS, rep_wire.route)
     console = console_login(rw, server, user, pw)
     if wire is not None:
         vw.context.route_web_socket(VISITOR_WS, wire.route)
@@ -238,6 +244,41 @@ def test_help_box_reload_mid_upload_resumes_from_the_server_offset(
         info.value.save_as(got)
         assert sha256_of(got) == up_sha
         expect(theirs.get_by_test_id("file-sha256")).to_have_text(up_sha)
+        assert rw.errors == [] and vw.errors == []
+    finally:
+        rw.close()
+        vw.close()
+
+
+def test_console_reload_mid_upload_resumes(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str, tmp_path: Path
+) -> None:
+    """The same for the rep: the console reloaded mid-upload picks the File
+    back from IndexedDB and goes on from the server's offset."""
+    wire = Wire()
+    wire.hold_after = 12
+    size = 8 * 1024 * 1024
+    rw, vw, box, chat, sid = chatting(browser, server, admin, host_site, unique, rep_wire=wire)
+    try:
+        up = tmp_path / "collector.sh"
+        up_sha = random_file(up, size, 7)
+        chat.get_by_test_id("file-input").set_input_files(str(up))
+        expect(chat.get_by_test_id("file-card")).to_have_attribute("data-received", str(12 * CHUNK))
+        wire.hold_after = None
+        rw.page.reload()
+        chat = rw.page.locator(f'[data-testid=chat][data-session-id="{sid}"]')
+        mine = chat.get_by_test_id("file-card")
+        expect(mine).to_have_attribute("data-status", "ready")
+        card = box.get_by_test_id("file-card")
+        expect(card).to_have_attribute("data-status", "ready")
+        expect(card.get_by_test_id("file-sha256")).to_have_text(up_sha)
+        assert wire.first_offsets == [0, 12 * CHUNK]
+        assert wire.page_bytes - size <= limits.FILE_WINDOW_BYTES
+        with vw.page.expect_download() as info:
+            card.get_by_test_id("file-download").click()
+        got = tmp_path / "got.sh"
+        info.value.save_as(got)
+        assert sha256_of(got) == up_sha
         assert rw.errors == [] and vw.errors == []
     finally:
         rw.close()
