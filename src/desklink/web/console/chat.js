@@ -46,7 +46,8 @@ class Chat {
   }
 
   /** A file from the visitor is ready to download. */
-  onFileArrived() {
+  onFileArrived(state) {
+    setText(this.previewEl, `File: ${state.name}`);
     if (this.desk.active !== this.id) this.setUnread(this.unread + 1);
   }
 

@@ -249,7 +249,7 @@ export class FileCards {
         h('div', { class: 'file-title' }, card.name, card.meta)),
       h('div', { class: 'file-progress' }, card.bar, h('div', { class: 'file-line' }, card.status, card.rate)),
       card.note,
-      h('div', { class: 'file-actions' }, card.pause, card.cancel, card.download, card.repick, card.picker),
+      card.actions = h('div', { class: 'file-actions' }, card.pause, card.cancel, card.download, card.repick, card.picker),
       card.details);
     this.o.log.addItem(card.el, (Number(state.created) || Date.now() / 1000) * 1000);
     return card;
@@ -292,6 +292,7 @@ export class FileCards {
       card.download.removeAttribute('href');
     }
     card.repick.hidden = !missing;
+    card.actions.hidden = [card.pause, card.cancel, card.download, card.repick].every((b) => b.hidden);
     setText(card.hash, state.sha256 || '');
     setText(card.mime, state.mime ? `Type ${state.mime}` : '');
     card.details.hidden = !state.sha256;
