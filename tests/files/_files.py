@@ -59,6 +59,14 @@ async def send_chunk(ws: Any, tid: int, offset: int, data: bytes, *, crc_damage:
         await ws.send(part)
 
 
+class Refused(Exception):
+    """The server answered an upload with an ``error``."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class Upload:
     """One file sent by a scripted client: offer, chunks under the credit
     window, end. Counts every byte it sends (resends included)."""
@@ -109,7 +117,10 @@ class Upload:
         """Send and take acks until the server holds at least ``stop`` bytes."""
         while self.acked < stop:
             await self.send_window()
-            self.take(await self.client.expect("file.ack", id=self.id))
+            msg = await expect_where(self.client, lambda m: (m.get("t") == "file.ack" and m["id"] == self.id) or m.get("t") == "error")
+            if msg["t"] == "error":
+                raise Refused(msg)
+            self.take(msg)
 
     async def send_all(self) -> None:
         await self.send_until(len(self.data))

@@ -262,6 +262,7 @@ ToAgent = (
     | Ping
     | FileOfferOut
     | FileAskOut
+    | FileState
     | FilesAsk
     | FilesEnd
     | FileAck

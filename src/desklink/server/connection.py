@@ -125,8 +125,9 @@ class Connection:
             return
         self._wake.set()
 
-    def send_bulk(self, data: bytes) -> None:
-        """Queue a binary file chunk (a part of one) behind everything else.
+    def send_bulk(self, data: bytes | str) -> None:
+        """Queue a file chunk (a part of one) behind everything else, or a
+        message that must follow the chunks queued before it (``file.end``).
         The credit window of the file leg bounds how many wait here."""
         if self._close_code is not None:
             return

@@ -32,6 +32,7 @@ as ``file.asked {answer: "none"}``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("desklink.files")
 
 TOOK_BACK = "the visitor took file access back"
+FILES_ENDED = "file access to the visitor's computer ended"
+#: How often :meth:`Deliveries.watch` looks for a files privilege that ended, seconds.
+WATCH_S = 1.0
 NEEDS_AGENT = "files to the visitor's computer need the DeskLink agent running with file access allowed"
 
 
@@ -93,6 +97,9 @@ class Deliveries:
         self.legs: dict[int, Delivery] = {}
         self.asks: dict[str, Asked] = {}
         self.bytes_out = 0
+        #: Sessions whose agent had files granted: watched for the privilege
+        #: ending by the relay's own clock (the grace period running out).
+        self.granted: set[str] = set()
         hub.deliveries = self
 
     # -------------------------------------------------------------- the agent
@@ -101,8 +108,26 @@ class Deliveries:
         screen = self.ctx.relay.get(session_id)
         if screen is None or not files_allowed(screen):
             return None
+        self.granted.add(session_id)
         agent: Endpoint | None = screen.agent  # type: ignore[assignment]
         return agent
+
+    async def watch(self) -> None:
+        """Fail what crosses an agent whose files privilege ended without a
+        message (the relay stopped sharing when the grace period ran out, or
+        forgot the session): every :data:`WATCH_S` seconds."""
+        while True:
+            await asyncio.sleep(WATCH_S)
+            for session_id in list(self.granted):
+                screen = self.ctx.relay.get(session_id)
+                if screen is not None and screen.privileges["files"] != "off":
+                    continue
+                self.granted.discard(session_id)
+                try:
+                    await self._ended_for(session_id, FILES_ENDED)
+                except Exception:
+                    log.exception("failing the transfers of session %s failed; trying again", session_id)
+                    self.granted.add(session_id)
 
     def offer(self, live: Live) -> None:
         """Offer ``live`` to the session's agent, if there is one that may take it."""
@@ -130,14 +155,23 @@ class Deliveries:
 
     async def files_ended(self, screen: ScreenSession, reason: str = TOOK_BACK) -> None:
         """The files privilege ended: every transfer through the agent fails."""
-        for row in await self.ctx.store.list_transfers(screen.request_id):
-            if row.session_id != screen.session_id or not (row.via == "agent" or row.target == "computer"):
+        self.granted.discard(screen.session_id)
+        await self._ended_for(screen.session_id, reason, screen.request_id)
+
+    async def _ended_for(self, session_id: str, reason: str, request_id: str = "") -> None:
+        if not request_id:
+            session = await self.ctx.store.get_session(session_id)
+            if session is None:
+                return
+            request_id = session.request_id
+        for row in await self.ctx.store.list_transfers(request_id):
+            if row.session_id != session_id or not (row.via == "agent" or row.target == "computer"):
                 continue
             live = await self.hub.get(row.id)
-            if live is None or live.final or (live.via == "agent" and live.status == "ready"):
+            if live is None or not live.travelling or (live.via == "agent" and live.status == "ready"):
                 continue
             await self.hub.fail(live, reason)
-        for ask in [a for a in self.asks.values() if a.session_id == screen.session_id]:
+        for ask in [a for a in self.asks.values() if a.session_id == session_id]:
             del self.asks[ask.ask]
 
     # -------------------------------------------------------------- the leg
@@ -242,7 +276,9 @@ class Deliveries:
             self.bytes_out += length
         if s.finished and live.verified and not leg.end_sent and not s.paused:
             leg.end_sent = True
-            leg.agent.send_out(FileEnd(id=live.id, sha256=live.sha256))
+            # Behind the last chunk in the same (bulk) queue: control messages
+            # overtake bulk data, and the end must not overtake the bytes.
+            leg.agent.send_bulk(encode(FileEnd(id=live.id, sha256=live.sha256)))
 
     def verified(self, live: Live) -> None:
         """The upload of a file for the computer is verified."""

@@ -103,7 +103,9 @@ class Endpoint(Protocol):
 
     def send_error(self, exc: DeskLinkError, ref: str | None = None) -> None: ...
 
-    def send_bulk(self, data: bytes) -> None: ...
+    def send_bulk(self, data: bytes | str) -> None: ...
+
+    def send_text(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,11 @@ class Live:
         return self.status in FINAL
 
     @property
+    def travelling(self) -> bool:
+        """Still on its way (kept in this node's memory until it is not)."""
+        return self.status in UNFINISHED or (self.status == "ready" and self.target == "computer")
+
+    @property
     def verified(self) -> bool:
         return bool(self.sha256)
 
@@ -245,8 +252,6 @@ class TransferHub:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.live: dict[int, Live] = {}
-        #: Conversations whose end this node already acted on.
-        self._ended: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._ending = asyncio.Lock()
         #: Set by the delivery leg (server/deliveries.py) once built.
@@ -268,7 +273,7 @@ class TransferHub:
         if row is None:
             return None
         live = Live.from_row(row)
-        if not live.final:
+        if live.travelling:
             self.live[transfer_id] = live
         return live
 
@@ -309,7 +314,7 @@ class TransferHub:
             mime=msg.mime[:128], size=msg.size, download_key=secrets.token_urlsafe(24), status="uploading",
         )
         live = self.live.get(row.id) or Live.from_row(row)
-        if not live.final:
+        if live.travelling:
             self.live[row.id] = live
         live.uploader = party.conn
         party.conn.send_out(live.state(cid=msg.cid))
@@ -493,18 +498,24 @@ class TransferHub:
     async def session_ended(self, request_id: str, conn: Endpoint | None = None) -> None:
         """The support session ended: unfinished transfers are cancelled;
         verified chat files stay downloadable until the retention sweep.
-        Every socket of the conversation calls this (the first one on this
-        node does the work) and is sent the outcome itself: it may leave
+        Every socket of the conversation calls this (the first one does the
+        work, later ones find nothing unfinished) and is sent the outcome itself: it may leave
         the conversation's channel before the news would arrive there."""
-        async with self._ending:
-            if request_id not in self._ended:
-                self._ended.add(request_id)
-                for row in await self.ctx.store.list_transfers(request_id):
-                    live = self.live.get(row.id) or Live.from_row(row)
-                    if live.status in UNFINISHED or (live.status == "ready" and live.target == "computer"):
-                        await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
+        async with self._ending:  # one at a time: a later caller reads what the first one stored
+            for row in await self.ctx.store.list_transfers(request_id):
+                live = self.live.get(row.id) or Live.from_row(row)
+                if live.travelling:
+                    await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
         if conn is not None:
             await self.replay(conn, request_id)
+
+    async def sender_gone(self, conn: Endpoint) -> None:
+        """An uploader's socket closed: store how far its uploads got (the
+        bytes on disk stay the truth for resuming)."""
+        for live in [t for t in self.live.values() if t.uploader is conn]:
+            live.uploader = None
+            if live.status in UPLOADING:
+                await self._persist(live, received=live.received)
 
     # ---------------------------------------------------------------- news
     async def replay(self, conn: Endpoint, request_id: str) -> None:
@@ -554,10 +565,17 @@ class TransferHub:
             log.exception("could not store the state of transfer %s", live.id)
 
     async def broadcast(self, live: Live) -> None:
+        """The state to both parties (the conversation's channel) and, for
+        an upload from the agent, to the agent (it forwards nothing from the
+        broker, so it is told directly, on the node it is connected to)."""
         live.stated_at = time.monotonic()
         live.state_due = False
-        data = b"A" + encode_out(live.state()).encode("utf-8")
-        await self.ctx.hub.publish(ch.request_channel(live.request_id), data)
+        text = encode_out(live.state())
+        if live.via == "agent" and self.deliveries is not None:
+            agent = self.deliveries.agent_of(live.session_id)
+            if agent is not None:
+                agent.send_text(text)
+        await self.ctx.hub.publish(ch.request_channel(live.request_id), b"A" + text.encode("utf-8"))
 
     def audit(self, live: Live, kind: EventKind, actor: Actor, actor_id: int | None, data: dict[str, object]) -> None:
         self.ctx.audits.put(Audit(live.request_id, kind, actor, actor_id, data))

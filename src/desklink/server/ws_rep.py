@@ -414,6 +414,7 @@ class RepConnection(Connection):
         self.alerted = now
 
     async def on_close(self) -> None:
+        await self.ctx.transfers.sender_gone(self)
         if self.online:
             # Another console of the same rep may still be online; its heartbeat
             # restores presence within a third of the TTL.

@@ -276,6 +276,7 @@ class VisitorConnection(Connection):
         if self._positions_task is not None:
             self._positions_task.cancel()
         self._stop_heartbeat()
+        await self.ctx.transfers.sender_gone(self)
 
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         op = note.get("op")
