@@ -100,6 +100,11 @@ export class RepFiles {
   onError(msg) {
     const ref = String(msg.ref || '');
     if (!ref.startsWith('file.') && !FILE_ERRORS.has(msg.code)) return false;
+    if (ref === 'file.ask') {
+      const why = msg.message ? `: ${msg.message}` : '';
+      this.o.toast(`Could not ask for a file${why}. The visitor’s agent must be connected with file access allowed.`, 'error');
+      return true;
+    }
     const text = fileErrorText(msg.code, msg.message);
     if (ref === 'file.offer' || (!ref && FILE_ERRORS.has(msg.code))) {
       const upload = this.uploads.refused(msg.cid || '');
