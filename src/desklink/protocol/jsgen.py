@@ -1,7 +1,7 @@
 """The front end's copy of the wire constants, generated from this package.
 
 The browser code (``web/``) needs the close codes, error codes, limits and
-the binary screen format's numbers. Rather than copy them by hand (copies
+the binary screen and file formats' numbers. Rather than copy them by hand (copies
 drift: the help box once handled a close code the server no longer sent),
 :func:`render` writes them as one ES module, ``web/shared/wire.js``, and a
 test fails whenever the committed file differs from what the Python says.
@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from desklink.protocol import codes, limits, screen
+from desklink.protocol import codes, files, limits, screen
 from desklink.protocol.framing import MORE, Channel
 
 WIRE_JS = Path(__file__).resolve().parent.parent / "web" / "shared" / "wire.js"
@@ -48,6 +48,12 @@ BROWSER_LIMITS = (
     "SCREEN_WINDOW",
     "BROWSER_SHARE_MAX_CHUNK_BYTES",
     "BROWSER_SHARE_CHUNKS_PER_S",
+    "FILE_CHUNK_BYTES",
+    "FILE_WINDOW_BYTES",
+    "MAX_FILE_NAME_CHARS",
+    "MAX_FILE_MIME_CHARS",
+    "MAX_FILE_BYTES",
+    "MAX_FILE_REASON_CHARS",
 )
 
 
@@ -76,6 +82,12 @@ def render() -> str:
         "ENC": {e.name: int(e) for e in screen.Enc},
         "CODEC": {c.name: int(c) for c in screen.Codec},
     }
+    file_values = {
+        "CHANNEL_FILE": int(Channel.FILE),
+        "KIND_DATA": files.KIND_DATA,
+        "CHUNK_HEAD_BYTES": files.CHUNK_HEAD_BYTES,
+        "FINAL": sorted(files.FINAL),
+    }
     parts = [
         "// Generated from src/desklink/protocol by `python -m desklink.protocol.jsgen`.",
         "// Do not edit: change the Python and regenerate (a test checks this file).",
@@ -94,6 +106,9 @@ def render() -> str:
         "",
         "/** The binary screen format (protocol/screen.py, protocol/framing.py). */",
         f"export const SCREEN = {_frozen(screen_values)};",
+        "",
+        "/** The binary file chunk format and the final transfer states (protocol/files.py). */",
+        f"export const FILE = {_frozen(file_values)};",
         "",
     ]
     return "\n".join(parts)

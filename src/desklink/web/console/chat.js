@@ -7,11 +7,14 @@
 // On (re)connect the server replays each held session's messages after the
 // seq in our hello resume map (all of them for a session new to this page,
 // and for a freshly accepted one, the lines written while it waited).
+// Files (attach, drops, cards among the messages, sending to the visitor's
+// computer) live in files.js; a chat only gives them its pane.
 
 import { h, setText, newCid, formatClock } from '../shared/dom.js';
 import { ChatLog } from '../shared/chatlog.js';
 import { TypingSignal } from '../shared/typing.js';
 import { ScreenViewer } from '../viewer/viewer.js';
+import { RepFiles } from './files.js';
 
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
@@ -36,7 +39,16 @@ class Chat {
     this.typing = new TypingSignal((on) => this.desk.send({ t: 'typing', session_id: this.id, on }));
     this.remoteTypingTimer = null;
     this._build();
+    this.fileParts = desk.files.forChat(this, this.column);
+    this.composer.prepend(this.fileParts.button);
+    this.composer.append(this.fileParts.input);
     for (const [cid, text] of this.pending) this.log.addPending(cid, text, 'You');
+  }
+
+  /** A file from the visitor is ready to download. */
+  onFileArrived(state) {
+    setText(this.previewEl, `File: ${state.name}`);
+    if (this.desk.active !== this.id) this.setUnread(this.unread + 1);
   }
 
   get visitorName() {
@@ -97,7 +109,7 @@ class Chat {
         h('div', { class: 'chat-tools' }, this.screenButton, this.endButton, this.closeButton)),
       this.endForm, this.banner,
       h('div', { class: 'chat-body' }, this.screenSlot,
-        h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer)));
+        this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer)));
   }
 
   /** Show the screen viewer in this panel; with `request`, ask the visitor to share. */
@@ -109,6 +121,10 @@ class Chat {
         visitorName: this.visitorName,
         requestShare: () => this.desk.send({ t: 'screen.request', session_id: this.id }),
         toast: (text, kind) => this.desk.toast(text, kind),
+        files: {
+          send: (files) => this.desk.files.send(this.id, files, 'computer'),
+          ask: (note) => this.desk.files.ask(this.id, note),
+        },
         onShow: (visible) => {
           this.screenSlot.hidden = !visible;
           this.panel.classList.toggle('has-screen', visible);
@@ -237,11 +253,12 @@ class Chat {
 export class ChatDesk {
   /**
    * @param {object} els  tabs (<ul>), panels (container), empty, tabsEmpty
-   * @param {object} hooks  send(msg) -> bool, toast(text, kind), limits
+   * @param {object} hooks  send(msg) -> bool, sendBinary(data) -> bool, toast(text, kind), limits
    */
   constructor(els, hooks) {
     this.els = els;
     this.send = hooks.send;
+    this.files = new RepFiles({ sendJson: hooks.send, sendBinary: hooks.sendBinary, toast: hooks.toast });
     this.toast = hooks.toast;
     this.limits = hooks.limits || { chat: 4000, note: 4000 };
     this.chats = new Map();
@@ -271,6 +288,12 @@ export class ChatDesk {
     }
     if (!this.active && this.chats.size) this.select(this.chats.keys().next().value);
     for (const chat of this.chats.values()) if (!chat.ended) chat.resend();
+    this.files.welcomed();
+  }
+
+  /** file.state, file.ack, file.nak, file.asked. */
+  onFile(msg) {
+    this.files.onMessage(msg);
   }
 
   open(session, { focus = true } = {}) {
@@ -306,6 +329,7 @@ export class ChatDesk {
     const chat = this.chats.get(id);
     if (!chat) return;
     chat.closeScreen();
+    this.files.forget(id);
     chat.tab.remove();
     chat.panel.remove();
     this.chats.delete(id);

@@ -41,7 +41,7 @@ const alerts = new AlertBoard($('alerts'), {
 
 const desk = new ChatDesk(
   { tabs: $('session-tabs'), panels: $('chats'), empty: $('chats-empty'), tabsEmpty: $('tabs-empty') },
-  { send: (msg) => send(msg), toast: (text, kind) => toast(text, { kind }) },
+  { send: (msg) => send(msg), sendBinary: (data) => !!state.welcomed && !!state.socket?.sendBinary(data), toast: (text, kind) => toast(text, { kind }) },
 );
 
 function send(msg) {
@@ -151,6 +151,12 @@ function onMessage(msg) {
     case 'chat': desk.onChat(msg); break;
     case 'typing': desk.onTyping(msg); break;
     case 'screen.offer': desk.onScreenOffer(msg); break;
+    case 'file.state':
+    case 'file.ack':
+    case 'file.nak':
+    case 'file.asked':
+      desk.onFile(msg);
+      break;
     case 'ended': desk.onEnded(msg); break;
     case 'error': onError(msg); break;
     default: break;
@@ -169,6 +175,7 @@ function onWelcome(msg) {
   // until then instead of flashing (and beeping) them all again.
   if (restore && wanted === 'online') alerts.markStale();
   else alerts.reset(msg.alerts);
+  if (msg.limits) desk.files.uploads.setLimits(msg.limits); // the server's file chunk and message bounds, when it says them
   desk.sync(msg.sessions);
   if (restore) send({ t: 'presence', status: wanted });
 }
@@ -194,6 +201,7 @@ function onPresence(status) {
 }
 
 function onError(msg) {
+  if (desk.files.onError(msg)) return;
   if (msg.code === 'conflict_taken') {
     alerts.conflict(msg.ref);
     const text = msg.message ? msg.message.charAt(0).toUpperCase() + msg.message.slice(1) : 'Someone else accepted that request first.';

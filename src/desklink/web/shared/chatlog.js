@@ -6,6 +6,11 @@
 // server has not echoed yet are shown as "pending" at the end, keyed by their
 // `cid`; the echo with the same `cid` replaces them. All text is rendered as
 // text nodes.
+//
+// Other items (file cards) take their place among the messages by time:
+// `addItem(el, atMs)`; each message carries its time as `data-at` (ms since
+// the epoch, from `ts`), so a message and a card land in the order they
+// happened, and a card stays above later messages.
 
 import { h, formatClock } from './dom.js';
 
@@ -51,14 +56,36 @@ export class ChatLog {
     if (msg.cid) this.dropPending(msg.cid);
     const el = this._render(msg, seq);
     this.bySeq.set(seq, el);
+    const at = el.dataset.at ? Number(el.dataset.at) : Infinity;
     let before = null;
     for (const child of this.list.children) {
-      const childSeq = child.dataset.seq ? Number(child.dataset.seq) : Infinity;
-      if (childSeq > seq) { before = child; break; }
+      const later = child.dataset.seq ? Number(child.dataset.seq) > seq
+        : child.dataset.at ? Number(child.dataset.at) > at
+        : true; // a pending line: always last
+      if (later) { before = child; break; }
     }
     this.list.insertBefore(el, before);
     if (stick || msg.from === this.self) this.scrollToEnd();
     return true;
+  }
+
+  /**
+   * Put another item (a file card) among the messages at its time `at` (ms
+   * since the epoch); it goes before every later message and before the
+   * pending lines. Returns the element.
+   */
+  addItem(el, at) {
+    const stick = this._nearBottom();
+    el.dataset.at = String(at);
+    let before = null;
+    for (const child of this.list.children) {
+      if (child === el) continue;
+      const childAt = child.dataset.at ? Number(child.dataset.at) : child.dataset.seq ? -Infinity : Infinity;
+      if (childAt > at) { before = child; break; }
+    }
+    this.list.insertBefore(el, before);
+    if (stick) this.scrollToEnd();
+    return el;
   }
 
   /** Show a message this side sent and the server has not echoed yet. */
@@ -121,7 +148,8 @@ export class ChatLog {
   _render(msg, seq) {
     const from = ['visitor', 'rep', 'system'].includes(msg.from) ? msg.from : 'system';
     const side = from === 'system' ? 'msg-system' : from === this.self ? 'msg-self' : 'msg-other';
-    const data = { from, seq: seq ?? undefined, cid: msg.cid || undefined };
+    const time = msg.ts ? Date.parse(msg.ts) : NaN;
+    const data = { from, seq: seq ?? undefined, cid: msg.cid || undefined, at: Number.isFinite(time) && seq !== null ? time : undefined };
     if (from === 'system') {
       return h('li', { class: ['msg', side], testid: 'message', data },
         h('div', { class: 'msg-text', testid: 'message-text' }, msg.text ?? ''));

@@ -4,7 +4,7 @@
 // It speaks the DeskLink framing (docs/protocol.md): one JSON object per text
 // frame, tagged by `t`; binary frames (`[u8 channel][payload]`, the screen)
 // go whole, as ArrayBuffers, to the `onbinary` handler, and are dropped when
-// there is none. It knows nothing about hello or resume:
+// there is none; `sendBinary` sends one (file chunks). It knows nothing about hello or resume:
 // the owner sends its hello from `onopen` and calls `resetBackoff()` once the
 // server has welcomed it, so a server that accepts and then drops the
 // connection at once does not get hammered.
@@ -72,6 +72,18 @@ export class ReconnectingSocket {
     if (!this.isOpen) return false;
     this.ws.send(JSON.stringify(message));
     return true;
+  }
+
+  /** Send one binary message (an ArrayBuffer or typed array); false when not connected. */
+  sendBinary(data) {
+    if (!this.isOpen) return false;
+    this.ws.send(data);
+    return true;
+  }
+
+  /** Bytes handed to send() and not yet on the network (0 when not connected). */
+  get bufferedAmount() {
+    return this.ws ? this.ws.bufferedAmount : 0;
   }
 
   /** Call once the server has accepted the session (its welcome). */

@@ -82,7 +82,13 @@ export const LIMITS = Object.freeze({
   "MAX_SCREEN_SIDE": 8192,
   "SCREEN_WINDOW": 2,
   "BROWSER_SHARE_MAX_CHUNK_BYTES": 1048576,
-  "BROWSER_SHARE_CHUNKS_PER_S": 60
+  "BROWSER_SHARE_CHUNKS_PER_S": 60,
+  "FILE_CHUNK_BYTES": 262144,
+  "FILE_WINDOW_BYTES": 1048576,
+  "MAX_FILE_NAME_CHARS": 512,
+  "MAX_FILE_MIME_CHARS": 128,
+  "MAX_FILE_BYTES": 2147483648,
+  "MAX_FILE_REASON_CHARS": 200
 });
 
 /** The binary screen format (protocol/screen.py, protocol/framing.py). */
@@ -109,4 +115,18 @@ export const SCREEN = Object.freeze({
     "VP9": 3,
     "AV1": 4
   }
+});
+
+/** The binary file chunk format and the final transfer states (protocol/files.py). */
+export const FILE = Object.freeze({
+  "CHANNEL_FILE": 3,
+  "KIND_DATA": 1,
+  "CHUNK_HEAD_BYTES": 21,
+  "FINAL": [
+    "cancelled",
+    "delivered",
+    "expired",
+    "failed",
+    "refused"
+  ]
 });

@@ -11,7 +11,7 @@
 //        page as a fallback
 //   the UI: status line and notice, tools, readout (stats.js), the pointer
 //        (cursor.js), remote control (input.js), whiteboard (whiteboard.js),
-//        clipboard panel (clipboard.js)
+//        clipboard panel (clipboard.js), file access with the agent (file-access.js)
 //
 // and holds no protocol rule itself. All text is set with textContent; no
 // inline styles (the CSP forbids them): the look is viewer/viewer.css,
@@ -23,6 +23,7 @@ import { downloadBlob } from '../shared/http.js';
 import { ReconnectingSocket } from '../shared/socket.js';
 import { ClipboardPanel } from './clipboard.js';
 import { CursorOverlay } from './cursor.js';
+import { FileAccess } from './file-access.js';
 import { RemoteControl } from './input.js';
 import { STOP_CODES, ViewerProtocol } from './protocol.js';
 import { InlineRenderer, WorkerRenderer, workersAvailable } from './renderer.js';
@@ -119,6 +120,10 @@ export class ScreenViewer {
       surface: this.surface, before: this.cursorCanvas, size: () => this.protocol.size, button: btn,
       send, toast: this.options.toast,
     });
+    // Files with the agent: ask for access, send to the computer, ask for a file (file-access.js).
+    this.fileAccess = new FileAccess({
+      visitor: this.visitor, button: btn, send, files: this.options.files, toast: this.options.toast,
+    });
     this.clipboard = new ClipboardPanel({
       visitor: this.visitor, button: btn, send: (text) => this.protocol.sendClipboard(text), toast: this.options.toast,
     });
@@ -153,10 +158,12 @@ export class ScreenViewer {
         h('div', { class: 'screen-state' }, h('span', { class: 'screen-dot', 'aria-hidden': 'true' }), this.statusEl, this.sizeEl),
         this.control.element,
         this.whiteboard.element,
+        this.fileAccess.element,
         this.statsEl,
         h('div', { class: 'screen-tools' }, this.monitorSelect, this.clipboard.toggleButton, this.fitButton, this.refreshButton,
           this.snapshotButton, this.fullButton, this.stopButton, this.closeButton)),
       this.clipboard.element,
+      this.fileAccess.askForm,
       this.browserNote,
       this.stage);
     // For tests and tools: the canvas belongs to the worker, so pixels are read through here.
@@ -251,6 +258,7 @@ export class ScreenViewer {
     this.control.reset();
     this.whiteboard.setEnabled(false);
     this.clipboard.reset();
+    this.fileAccess.hide();
     this.socket.stop(1000, 'viewer closed');
     this.protocol.reset();
     clearInterval(this.statsTimer);
@@ -332,6 +340,7 @@ export class ScreenViewer {
       this.surface.dataset.remoteCursor = 'none';
     }
     this.control.onState(state);
+    this.fileAccess.onState(state);
     this._renderMonitors();
     this._maybeRequest();
     this._tickCountdown(this.protocol.graceLeftS() !== null);

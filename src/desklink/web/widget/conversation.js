@@ -14,7 +14,8 @@
 // later reconnects in the same page ask only for what is missing.
 //
 // Events (CustomEvent, detail = the server message unless noted):
-// welcome, queue, joined, chat, typing, screen.offer, ended, closed, error,
+// welcome, queue, joined, chat, typing, screen.offer, file (file.state,
+// file.ack, file.nak: widget/files.js handles them), ended, closed, error,
 // failed {cid, code}, lost {code}, gone, denied, connection {state}.
 
 import { CLOSE } from '../shared/wire.js';
@@ -220,6 +221,11 @@ export class Conversation extends EventTarget {
       case 'typing':
       case 'screen.offer':
         this.emit(msg.t, msg);
+        break;
+      case 'file.state':
+      case 'file.ack':
+      case 'file.nak':
+        this.emit('file', msg);
         break;
       default:
         break;

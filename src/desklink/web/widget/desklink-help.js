@@ -18,6 +18,7 @@ import { downloadBlob, ApiError } from '../shared/http.js';
 import { Conversation } from './conversation.js';
 import { offerCard } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
+import { VisitorFiles } from './files.js';
 import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText } from './format.js';
 
 const MODULE_URL = import.meta.url;
@@ -86,12 +87,13 @@ export class DeskLinkHelp extends HTMLElement {
   _build() {
     const shadow = this.shadowRoot || this.attachShadow({ mode: 'open' });
     const link = h('link', { rel: 'stylesheet', href: new URL('desklink-help.css', MODULE_URL).href });
+    const cardsCss = h('link', { rel: 'stylesheet', href: new URL('../shared/file-cards.css', MODULE_URL).href });
     const root = h('div', { class: 'dl-root', props: { hidden: true } });
     const show = () => { root.hidden = false; };
     link.addEventListener('load', show);
     link.addEventListener('error', show);
     setTimeout(show, 3000);
-    shadow.append(link, root);
+    shadow.append(link, cardsCss, root);
     const $ = this.$ = {};
 
     $.badge = h('span', { class: 'launcher-badge', testid: 'launcher-badge', props: { hidden: true } });
@@ -152,8 +154,16 @@ export class DeskLinkHelp extends HTMLElement {
     $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: 'Type a message…', 'aria-label': 'Message' });
     $.chatCount = h('span', { class: 'counter chat-count', testid: 'chat-count', props: { hidden: true } });
     $.send = h('button', { type: 'submit', class: 'btn btn-primary send', testid: 'send' }, 'Send');
+    // Files: the attach button, drops on the conversation, cards among the messages (files.js).
+    this.files = new VisitorFiles({
+      server: this.server, log: this.log, zone: root,
+      notice: (text, kind, code) => this._notice(text, kind, code),
+      otherName: () => this.repName,
+      canSend: () => !!this.conv?.live && !this.$.conv.hidden && !this.$.composer.hidden,
+      arrived: () => this._notifyUnread(),
+    });
     $.composer = h('form', { class: 'composer', testid: 'composer', on: { submit: (e) => { e.preventDefault(); this._sendChat(); } } },
-      $.chatInput, $.send, $.chatCount);
+      this.files.button, $.chatInput, $.send, $.chatCount, this.files.input);
     $.chatInput.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
@@ -220,6 +230,7 @@ export class DeskLinkHelp extends HTMLElement {
       return;
     }
     this.limits = limitsFrom(this.config);
+    this.files.setLimits(this.config.limits);
     setText(this.$.provider, nameOf(this.config.provider) || nameOf(this.config.queue) || 'Help');
     const online = Number(this.config.online_reps) || 0;
     this.$.availability.dataset.online = online > 0 ? 'yes' : 'no';
@@ -307,8 +318,13 @@ export class DeskLinkHelp extends HTMLElement {
   _attach(conv) {
     this._detach();
     this.conv = conv;
+    this.files.attach(conv);
     const on = (type, fn) => conv.addEventListener(type, (e) => { if (this.conv === conv) fn(e.detail); });
-    on('welcome', (m) => this._onWelcome(m));
+    on('welcome', (m) => {
+      this._onWelcome(m);
+      this.files.welcomed();
+    });
+    on('file', (m) => this.files.onMessage(m));
     on('queue', (m) => this._onQueue(m));
     on('joined', (m) => this._onJoined(m.rep));
     on('chat', (m) => this._onChat(m));
@@ -316,7 +332,9 @@ export class DeskLinkHelp extends HTMLElement {
     on('screen.offer', (m) => this._onScreenOffer(m));
     on('ended', (m) => this._onEnded(m));
     on('closed', (m) => this._onClosed(m));
-    on('error', (m) => this._notice(ERROR_TEXT[m.code] || m.message || 'Something went wrong.', 'error', m.code));
+    on('error', (m) => {
+      if (!this.files.onError(m)) this._notice(ERROR_TEXT[m.code] || m.message || 'Something went wrong.', 'error', m.code);
+    });
     on('failed', (d) => this.log.markFailed(d.cid, d.code === 'too_large' ? 'Not sent: too long.' : 'Not sent.',
       (cid) => this.conv?.retry(cid, d.text)));
     on('lost', () => this._showEnd('Conversation not found', 'Your earlier conversation is no longer available.', false));
@@ -513,6 +531,7 @@ export class DeskLinkHelp extends HTMLElement {
 
   _showEnd(title, detail, canSave, state = 'ended') {
     clear(this.$.offer);
+    this.files.stop();
     this.share?.stop('');
     this.typing.stop();
     this._showTyping(false);
@@ -534,6 +553,7 @@ export class DeskLinkHelp extends HTMLElement {
 
   _startOver() {
     this._detach();
+    this.files.reset();
     clear(this.$.offer);
     this.log.clear();
     this._showAsked('');
