@@ -588,4 +588,9 @@ class TransferHub:
         self.ctx.audits.put(Audit(live.request_id, kind, actor, actor_id, data))
 
     def statistics(self) -> dict[str, int]:
-        return {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
+        """Transfers in this node's memory, chunks and bytes taken, naks sent;
+        and the delivery leg's (``legs``, ``asks``, ``bytes_out``)."""
+        figures = {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
+        if self.deliveries is not None:
+            figures |= self.deliveries.statistics()
+        return figures
