@@ -196,3 +196,16 @@ async def test_the_session_ending_cancels_unfinished_transfers(server: ServerPro
     assert download(server, ready["download"]).content == b"x" * 1000
     await asyncio.sleep(0)
     await chat.close()
+
+
+async def test_an_empty_file_travels_too(server: ServerProcess, admin: AdminAPI) -> None:
+    chat = await open_chat(server, admin)
+    up = Upload(chat.visitor, b"", "empty.txt")
+    await up.offer()
+    assert (up.acked, up.until) == (0, 0)
+    await up.end()
+    ready = await wait_state(chat.rep, up.id, "ready")
+    assert ready["sha256"] == sha(b"")
+    r = download(server, ready["download"])
+    assert r.status_code == 200 and r.content == b""
+    await chat.close()

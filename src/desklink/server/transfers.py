@@ -297,7 +297,7 @@ class TransferHub:
         if msg.to == "computer" and party.side != "rep":
             raise ProtocolError("only a rep sends files to the visitor's computer", code="bad_message")
         name = safe_name(msg.name)
-        existing = [t for t in await store.list_transfers(request_id)]
+        existing = await store.list_transfers(request_id)
         again = next((t for t in existing if t.sender == party.side and t.client_id == msg.cid), None)
         if again is None:
             direction: Direction = "to_visitor" if party.side == "rep" else "from_visitor"
