@@ -171,3 +171,27 @@ async def test_without_file_access_nothing_crosses_the_agent(server: ServerProce
     await s.agent.close()
     await s.viewer.close()
     await s.chat.close()
+
+
+async def test_the_screen_keeps_flowing_while_the_agent_uploads(setup: Setup) -> None:
+    """Frames and file chunks share the agent's socket: every frame sent
+    between chunks reaches the viewer (and is acknowledged) during the upload."""
+    from desklink.protocol import screen
+    from desklink.protocol.framing import Channel, encode_frame
+
+    chat, agent, viewer = setup.chat, setup.agent, setup.viewer
+    data = os.urandom(5 * MB)
+    up = Upload(agent, data, "big.log")
+    await up.offer()
+    seq = 0
+    while up.acked < len(data):
+        await up.send_window()
+        seq += 1
+        rect = screen.Rect.fill(0, 0, 64, 48, (seq, seq, seq))
+        frame = screen.Frame(seq, seq * 1000, 64, 48, (rect,), screen.FLAG_KEY)
+        await agent.ws.send(encode_frame(Channel.SCREEN, frame.encode()))
+        await agent.expect("screen.ack", seq=seq)  # drawn by the viewer before the next chunk goes
+        up.take(await agent.expect("file.ack", id=up.id))
+    assert viewer.frames >= seq >= 4
+    await up.end()
+    assert (await wait_state(chat.rep, up.id, "ready"))["sha256"] == sha(data)

@@ -36,7 +36,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from desklink.dispatch import channels as ch
 from desklink.errors import Conflict, Forbidden, NotFound, ProtocolError
@@ -327,7 +327,7 @@ class Deliveries:
         if asked is None or not party.holds(asked.request_id):
             raise NotFound("there is no such file request (it was answered or its session ended)")
 
-    def statistics(self) -> dict[str, Any]:
+    def statistics(self) -> dict[str, int]:
         return {"legs": len(self.legs), "asks": len(self.asks), "bytes_out": self.bytes_out}
 
 

@@ -297,7 +297,7 @@ class TransferHub:
         if msg.to == "computer" and party.side != "rep":
             raise ProtocolError("only a rep sends files to the visitor's computer", code="bad_message")
         name = safe_name(msg.name)
-        existing = [t for t in await store.list_transfers(request_id)]
+        existing = await store.list_transfers(request_id)
         again = next((t for t in existing if t.sender == party.side and t.client_id == msg.cid), None)
         if again is None:
             direction: Direction = "to_visitor" if party.side == "rep" else "from_visitor"
@@ -588,4 +588,9 @@ class TransferHub:
         self.ctx.audits.put(Audit(live.request_id, kind, actor, actor_id, data))
 
     def statistics(self) -> dict[str, int]:
-        return {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
+        """Transfers in this node's memory, chunks and bytes taken, naks sent;
+        and the delivery leg's (``legs``, ``asks``, ``bytes_out``)."""
+        figures = {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
+        if self.deliveries is not None:
+            figures |= self.deliveries.statistics()
+        return figures
