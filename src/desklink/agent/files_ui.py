@@ -228,7 +228,7 @@ class FilesWindows:
             self.offer_gone(transfer_id)
         if self.window is not None:
             self.window.destroy()
-            self.window, self.rows, self.list_frame = None, {}, None
+            self.window, self.rows, self.list_frame, self.status = None, {}, None, None
 
     def _open(self, rep: str) -> None:
         if self.window is not None:
