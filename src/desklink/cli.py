@@ -93,6 +93,25 @@ async def open_store(settings: Settings) -> Any:
         raise ConfigError(f"cannot open the database {shown}: {reason}") from None
 
 
+def _yes_no(value: str) -> bool:
+    if value.lower() in ("yes", "y", "true", "on", "1"):
+        return True
+    if value.lower() in ("no", "n", "false", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{value!r}: say yes or no")
+
+
+def _file_policy_line(slug: str, p: Any) -> str:
+    def limit(n: int) -> str:
+        return str(n) if n else "server setting"
+
+    return (
+        f"{slug}: files to visitor={'yes' if p.to_visitor else 'no'} from visitor={'yes' if p.from_visitor else 'no'} "
+        f"max_file_bytes={limit(p.max_file_bytes)} max_files={limit(p.max_files_per_session)} "
+        f"blocked={','.join(p.blocked_extensions) or '-'}"
+    )
+
+
 async def _with_store(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -> Any:
     store = await open_store(settings)
     try:
@@ -186,7 +205,8 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
 
     async def run(store: Any) -> None:
         actions = AdminActions(
-            store, Accounts(store, MemoryBroker(), settings), max_name_chars=settings.max_name_chars, broker=broker
+            store, Accounts(store, MemoryBroker(), settings), max_name_chars=settings.max_name_chars, broker=broker,
+            max_file_bytes=settings.max_file_bytes, max_files_per_session=settings.max_files_per_session,
         )
         actor = Actor.command_line()
         what = (args.what, args.action)
@@ -252,6 +272,16 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
         elif what == ("queue", "set-origins"):
             q = await actions.update_queue(actor, (await queue(args.slug)).id, allowed_origins=args.origin)
             print(f"{q.slug} now allows {', '.join(q.allowed_origins) or 'only this server'}")
+        elif what == ("queue", "set-files"):
+            q = await queue(args.slug)
+            p = await actions.set_file_policy(
+                actor, q.id, to_visitor=args.to_visitor, from_visitor=args.from_visitor, max_file_bytes=args.max_file_bytes,
+                max_files_per_session=args.max_files, blocked_extensions=args.blocked_extensions,
+            )
+            print(_file_policy_line(q.slug, p))
+        elif what == ("queue", "show-files"):
+            q = await queue(args.slug)
+            print(_file_policy_line(q.slug, await store.get_file_policy(q.id)))
         elif what == ("queue", "add-member"):
             q = await queue(args.slug)
             await actions.add_members(actor, q.id, [(await user(name)).id for name in args.usernames])
@@ -341,6 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
     so = queues.add_parser("set-origins", help="replace the allowed origins")
     so.add_argument("slug")
     so.add_argument("origin", nargs="*")
+    files = queues.add_parser("set-files", help="the queue's file policy (options not given stay as they are)")
+    files.add_argument("slug")
+    files.add_argument("--to-visitor", type=_yes_no, metavar="yes|no", help="may reps send files to the visitor")
+    files.add_argument("--from-visitor", type=_yes_no, metavar="yes|no", help="may the visitor send files")
+    files.add_argument("--max-file-bytes", type=int, help="largest file, bytes (0: the server's max_file_bytes)")
+    files.add_argument("--max-files", type=int, help="most files per session (0: the server's max_files_per_session)")
+    files.add_argument("--blocked-extensions", help='extensions refused, e.g. "exe, bat, msi" ("" for none)')
+    queues.add_parser("show-files", help="show the queue's file policy").add_argument("slug")
     for action in ("add-member", "remove-member"):
         members = queues.add_parser(action)
         members.add_argument("slug")

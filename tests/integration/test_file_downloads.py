@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -16,7 +16,7 @@ import pytest
 from desklink.server.api_files import content_disposition, download_path, parse_range
 from desklink.server.file_store import LocalFileStore
 from desklink.store import Store, Transfer
-from desklink.testing import ServerProcess
+from desklink.testing import ONE_ADDRESS_ENV, ServerProcess
 
 DATA = os.urandom(700_001)  # more than two stream pieces, an odd size
 
@@ -181,8 +181,33 @@ async def test_wrong_key_unknown_id_unfinished_and_unverified_are_404(server: Se
 def test_content_disposition_and_parse_range_units() -> None:
     assert content_disposition("") == "attachment; filename=\"file\"; filename*=UTF-8''file"
     assert content_disposition("e\u0301t\u00e9.txt") == "attachment; filename=\"ete.txt\"; filename*=UTF-8''%C3%A9t%C3%A9.txt"  # NFC
+    assert content_disposition("100%.txt") == "attachment; filename=\"100_.txt\"; filename*=UTF-8''100%25.txt"
     with pytest.raises(ValueError):
         parse_range("bytes=0-", 0)  # nothing to send from an empty file
     assert parse_range("bytes=3-1", 10) is None
     assert parse_range("bytes=-", 10) is None
     assert parse_range("bytes=2-", 10) == (2, 9)
+
+
+@pytest.fixture(scope="module")
+def tight_server() -> Iterator[ServerProcess]:
+    """Page budget of one request at a time (6 a minute, 10 s burst)."""
+    env = {**ONE_ADDRESS_ENV, "DESKLINK_PAGE_REQUESTS_PER_MINUTE_PER_IP": "6", "DESKLINK_HTTP_BURST_S": "10"}
+    with ServerProcess(env=env) as srv:
+        yield srv
+
+
+async def test_a_download_spends_one_page_request_however_big(tight_server: ServerProcess) -> None:
+    s = await Store.open(f"sqlite+aiosqlite:///{tight_server.data_dir / 'desklink.db'}")
+    try:
+        big = os.urandom(8 << 20)  # 32 stream pieces
+        row = await _transfer(tight_server, s, data=big)
+    finally:
+        await s.close()
+    with httpx.Client(base_url=tight_server.url, timeout=30) as http:
+        with http.stream("GET", download_path(row)) as r:
+            assert r.status_code == 200
+            received = b"".join(r.iter_bytes())
+        assert received == big
+        refused = http.get(download_path(row))
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"

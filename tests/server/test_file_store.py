@@ -67,6 +67,36 @@ def test_an_empty_file_can_be_finished(tmp_path: Path) -> None:
     assert store.is_finished(3) and store.path(3).read_bytes() == b""
 
 
+def test_finishing_twice_keeps_the_file(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.append(5, 0, b"whole file")
+    store.finish(5)
+    store.finish(5)  # a retry after a restart
+    assert store.path(5).read_bytes() == b"whole file"
+
+
+def test_a_removed_directory_is_made_again(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.append(1, 0, b"a")
+    store.remove(1)
+    (tmp_path / "files").rmdir()
+    with pytest.raises(StorageFailed):
+        store.append(1, 0, b"b")  # the first write after it went away fails...
+    store.append(1, 0, b"c")  # ...and the next one makes it again
+    assert store.read(1, 0, 10) == b"c"
+
+
+def test_stored_ids_lists_only_names_the_store_writes(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.append(3, 0, b"x")
+    store.append(4, 0, b"x")
+    store.finish(4)
+    root = tmp_path / "files"
+    for stray in ("0012", "99999999999999999999999", "notes.txt", "7.tmp", "١٢"):
+        (root / stray).write_bytes(b"")
+    assert store.stored_ids() == {3, 4}
+
+
 def test_ids_are_checked(tmp_path: Path) -> None:
     store = _store(tmp_path)
     for bad in (-1, True, "1/../../x"):

@@ -34,6 +34,8 @@ from desklink.admin.rules import Actor
 from desklink.broker.base import Broker
 from desklink.dispatch import channels as ch
 from desklink.errors import NotFound, ProtocolError
+from desklink.protocol import limits
+from desklink.protocol.filepolicy import FilePolicy
 from desklink.server import second_factor
 from desklink.server.auth import Accounts
 from desklink.store import Store
@@ -51,10 +53,15 @@ class AdminActions:
         max_name_chars: int,
         broker: Broker | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_file_bytes: int = limits.MAX_FILE_BYTES,
+        max_files_per_session: int = limits.MAX_FILES_PER_SESSION,
     ) -> None:
         self.store = store
         self.accounts = accounts
         self.max_name_chars = max_name_chars
+        #: The server's settings: a queue's file policy may be stricter, never looser.
+        self.max_file_bytes = max_file_bytes
+        self.max_files_per_session = max_files_per_session
         self.broker = broker
         self.now = clock
 
@@ -184,6 +191,38 @@ class AdminActions:
             "removed": sorted(names.get(u, f"#{u}") for u in removed),
         }
         await self._audit(actor, rules.QUEUE_MEMBERS, rules.queue_target(queue.slug), data)
+
+    async def set_file_policy(
+        self,
+        actor: Actor,
+        queue_id: int,
+        *,
+        to_visitor: bool | None = None,
+        from_visitor: bool | None = None,
+        max_file_bytes: int | None = None,
+        max_files_per_session: int | None = None,
+        blocked_extensions: str | None = None,
+    ) -> FilePolicy:
+        """Change the queue's file policy (``None`` keeps a field as it is);
+        validated by :func:`rules.check_file_policy` against the server's
+        settings. Audited with the policy before and after when it changed."""
+        queue = await self._queue(queue_id)
+        before = await self.store.get_file_policy(queue.id)
+        wanted = rules.check_file_policy(
+            to_visitor=before.to_visitor if to_visitor is None else to_visitor,
+            from_visitor=before.from_visitor if from_visitor is None else from_visitor,
+            max_file_bytes=before.max_file_bytes if max_file_bytes is None else max_file_bytes,
+            max_files_per_session=before.max_files_per_session if max_files_per_session is None else max_files_per_session,
+            blocked_extensions=",".join(before.blocked_extensions) if blocked_extensions is None else blocked_extensions,
+            server_max_file_bytes=self.max_file_bytes,
+            server_max_files_per_session=self.max_files_per_session,
+        )
+        if wanted == before:
+            return before
+        policy = await self.store.set_file_policy(queue.id, wanted)
+        data = {"from": rules.policy_view(before), "to": rules.policy_view(policy)}
+        await self._audit(actor, rules.QUEUE_FILES, rules.queue_target(queue.slug), data)
+        return policy
 
     # ---------------------------------------------------------------- helpers
     async def _queue(self, queue_id: int) -> Queue:

@@ -1,6 +1,6 @@
 """The rules of administration, without any I/O: what a valid queue slug,
-queue name, display name and allowed origin are, who is acting, and which
-audit actions exist.
+queue name, display name, allowed origin and queue file policy are, who is
+acting, and which audit actions exist.
 
 The last-admin guard is not here: it must be decided in the same
 transaction as the change (see ``Store.update_user(keep_an_admin=True)``).
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from desklink.errors import ProtocolError
+from desklink.protocol.filepolicy import FilePolicy, parse_extensions
 from desklink.server.context import normalise_origin
 from desklink.store.records import User
 
@@ -34,6 +35,7 @@ QUEUE_CREATE: Final = "queue.create"
 QUEUE_RENAME: Final = "queue.rename"
 QUEUE_ORIGINS: Final = "queue.origins"
 QUEUE_MEMBERS: Final = "queue.members"
+QUEUE_FILES: Final = "queue.files"
 POLICY_SECOND_FACTOR: Final = "policy.second_factor"
 USER_SECOND_FACTOR_RESET: Final = "user.second_factor_reset"
 
@@ -108,3 +110,43 @@ def check_not_self_lockout(actor: Actor, target: User, *, role: str | None, disa
     admin center would lock them out mid-change."""
     if actor.user_id == target.id and (disabled or (role is not None and role != "admin")):
         raise ProtocolError("you cannot disable or demote your own account")
+
+
+def check_file_policy(
+    *,
+    to_visitor: bool,
+    from_visitor: bool,
+    max_file_bytes: int,
+    max_files_per_session: int,
+    blocked_extensions: str,
+    server_max_file_bytes: int,
+    server_max_files_per_session: int,
+) -> FilePolicy:
+    """A queue's file policy (see :mod:`desklink.protocol.filepolicy`):
+    limits from 0 (the server's setting) up to the server's own settings,
+    which are the ceiling; extensions parsed from ``"exe, .bat msi"``.
+    :class:`ProtocolError` (400 ``bad_message``) for anything else."""
+    for what, value, ceiling in (
+        ("max_file_bytes", max_file_bytes, server_max_file_bytes),
+        ("max_files_per_session", max_files_per_session, server_max_files_per_session),
+    ):
+        if isinstance(value, bool) or not 0 <= value <= ceiling:
+            raise ProtocolError(f"{what} must be from 0 (the server's setting) to {ceiling} (the server's setting), got {value}")
+    return FilePolicy(
+        to_visitor=bool(to_visitor),
+        from_visitor=bool(from_visitor),
+        max_file_bytes=max_file_bytes,
+        max_files_per_session=max_files_per_session,
+        blocked_extensions=parse_extensions(blocked_extensions),
+    )
+
+
+def policy_view(policy: FilePolicy) -> dict[str, object]:
+    """A file policy as the API and the audit log show it."""
+    return {
+        "to_visitor": policy.to_visitor,
+        "from_visitor": policy.from_visitor,
+        "max_file_bytes": policy.max_file_bytes,
+        "max_files_per_session": policy.max_files_per_session,
+        "blocked_extensions": list(policy.blocked_extensions),
+    }

@@ -47,10 +47,12 @@ _SEPARATORS = re.compile(r"[\\/]")
 
 
 def _clean_part(part: str) -> str:
-    part = unicodedata.normalize("NFC", part)
     # Format characters (Cf: bidi overrides, zero-width joiners) can make
-    # "gpj.exe" read as "exe.jpg"; they never belong in a file name.
+    # "gpj.exe" read as "exe.jpg"; they never belong in a file name. They go
+    # before normalizing: one between a letter and its accent would
+    # otherwise keep the pair from composing.
     part = "".join(ch for ch in part if unicodedata.category(ch) != "Cf")
+    part = unicodedata.normalize("NFC", part)
     part = _FORBIDDEN.sub("_", part)
     part = part.strip(" ").rstrip(". ")
     if part in ("", ".", ".."):

@@ -1,4 +1,4 @@
-"""Admin API: users, roles, queues and their members, and the audit log.
+"""Admin API: users, roles, queues (members, file policy), and the audit log.
 Admins only. A thin adapter: every change goes through
 :class:`desklink.admin.AdminActions`, as the command line's do."""
 
@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from desklink.admin import Actor
+from desklink.admin.rules import check_file_policy, policy_view
 from desklink.dispatch.dispatcher import iso
 from desklink.errors import ProtocolError
+from desklink.protocol.filepolicy import FilePolicy
 from desklink.server.api_console import user_view
 from desklink.server.auth import Login
 from desklink.server.context import Context
@@ -19,6 +21,7 @@ from desklink.server.http import Access, endpoint, json_response
 from desklink.server.schemas import (
     CreateQueueBody,
     CreateUserBody,
+    FilePolicyBody,
     MembersBody,
     UpdateQueueBody,
     UpdateUserBody,
@@ -32,8 +35,37 @@ AUDIT_PAGE = 50
 MAX_AUDIT_PAGE = 200
 
 
-def queue_view(q: Queue, members: list[int]) -> dict[str, Any]:
-    return {"id": q.id, "slug": q.slug, "name": q.name, "allowed_origins": list(q.allowed_origins), "members": members}
+def queue_view(q: Queue, members: list[int], files: FilePolicy) -> dict[str, Any]:
+    return {
+        "id": q.id,
+        "slug": q.slug,
+        "name": q.name,
+        "allowed_origins": list(q.allowed_origins),
+        "members": members,
+        "files": policy_view(files),
+    }
+
+
+async def _queue_view(ctx: Context, q: Queue, members: list[int] | None = None) -> dict[str, Any]:
+    if members is None:
+        members = await ctx.store.queue_member_ids(q.id)
+    return queue_view(q, members, await ctx.store.get_file_policy(q.id))
+
+
+def file_limits(ctx: Context) -> dict[str, int]:
+    """The server's own file settings: the ceiling of every queue's policy."""
+    return {"max_file_bytes": ctx.settings.max_file_bytes, "max_files_per_session": ctx.settings.max_files_per_session}
+
+
+async def _set_files(ctx: Context, login: Login, queue_id: int, files: FilePolicyBody | None) -> None:
+    if files is None:
+        return
+    blocked = files.blocked_extensions
+    await ctx.admin.set_file_policy(
+        Actor.admin(login.user), queue_id, to_visitor=files.to_visitor, from_visitor=files.from_visitor,
+        max_file_bytes=files.max_file_bytes, max_files_per_session=files.max_files_per_session,
+        blocked_extensions=",".join(blocked) if isinstance(blocked, list) else blocked,
+    )
 
 
 def audit_view(e: AuditEntry) -> dict[str, Any]:
@@ -78,27 +110,33 @@ async def update_user(request: Request, ctx: Context, login: Login, body: Update
 async def list_queues(request: Request, ctx: Context, login: Login) -> Response:
     """Every queue with its allowed origins and members."""
     queues = await ctx.store.list_queues()
-    return json_response({"queues": [queue_view(q, await ctx.store.queue_member_ids(q.id)) for q in queues]})
+    return json_response({"queues": [await _queue_view(ctx, q) for q in queues], "file_limits": file_limits(ctx)})
 
 
 @endpoint("/api/admin/queues", ("POST",), Access.ADMIN, body=CreateQueueBody)
 async def create_queue(request: Request, ctx: Context, login: Login, body: CreateQueueBody) -> Response:
-    """Create a queue and say which sites may embed its help box."""
+    """Create a queue and say which sites may embed its help box (and, optionally, its file policy)."""
+    if body.files is not None:
+        _check_files_early(ctx, body.files)
     q = await ctx.admin.create_queue(
         Actor.admin(login.user), slug=body.slug, name=body.name, allowed_origins=body.allowed_origins
     )
     await ctx.origins.refresh()
-    return json_response({"queue": queue_view(q, [])}, status=201)
+    await _set_files(ctx, login, q.id, body.files)
+    return json_response({"queue": await _queue_view(ctx, q, [])}, status=201)
 
 
 @endpoint("/api/admin/queues/{queue_id:int}", ("PATCH",), Access.ADMIN, body=UpdateQueueBody)
 async def update_queue(request: Request, ctx: Context, login: Login, body: UpdateQueueBody) -> Response:
-    """Rename a queue or change its allowed origins."""
+    """Rename a queue, change its allowed origins or its file policy."""
+    if body.files is not None:
+        _check_files_early(ctx, body.files)
     q = await ctx.admin.update_queue(
         Actor.admin(login.user), request.path_params["queue_id"], name=body.name, allowed_origins=body.allowed_origins
     )
     await ctx.origins.refresh()
-    return json_response({"queue": queue_view(q, await ctx.store.queue_member_ids(q.id))})
+    await _set_files(ctx, login, q.id, body.files)
+    return json_response({"queue": await _queue_view(ctx, q)})
 
 
 @endpoint("/api/admin/queues/{queue_id:int}/members", ("PUT",), Access.ADMIN, body=MembersBody)
@@ -108,7 +146,19 @@ async def set_members(request: Request, ctx: Context, login: Login, body: Member
     members = await ctx.admin.set_members(Actor.admin(login.user), queue_id, body.user_ids)
     q = await ctx.store.get_queue(queue_id)
     assert q is not None
-    return json_response({"queue": queue_view(q, members)})
+    return json_response({"queue": await _queue_view(ctx, q, members)})
+
+
+def _check_files_early(ctx: Context, files: FilePolicyBody) -> None:
+    """Refuse a bad file policy before anything else of the request changes
+    (the fields given are checked as they are; the rest cannot be wrong)."""
+    blocked = files.blocked_extensions
+    check_file_policy(
+        to_visitor=True, from_visitor=True,
+        max_file_bytes=files.max_file_bytes or 0, max_files_per_session=files.max_files_per_session or 0,
+        blocked_extensions=",".join(blocked) if isinstance(blocked, list) else (blocked or ""),
+        server_max_file_bytes=ctx.settings.max_file_bytes, server_max_files_per_session=ctx.settings.max_files_per_session,
+    )
 
 
 def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:

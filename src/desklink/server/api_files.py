@@ -40,6 +40,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -78,7 +79,9 @@ def content_disposition(name: str) -> str:
 
 
 def _ascii(c: str) -> str:
-    if c in "\"\\" or not (0x20 <= ord(c) < 0x7F):
+    # Quotes and backslashes would end or escape the quoted string; some
+    # browsers percent-decode the plain ``filename``, so ``%`` goes too.
+    if c in "\"\\%" or not (0x20 <= ord(c) < 0x7F):
         return "_"
     return c
 
@@ -121,7 +124,10 @@ async def download_transfer(request: Request, ctx: Context, login: Any) -> Respo
     ):
         raise NotFound("no such file (it may have expired)")
     path = ctx.file_store.path(row.id)
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise NotFound("no such file (it may have expired)") from None  # removed a moment ago
     etag = f'"{row.sha256}"' if row.sha256 else f'"{row.id}-{size}"'
     headers = {
         "Content-Type": "application/octet-stream",
@@ -153,8 +159,12 @@ async def download_transfer(request: Request, ctx: Context, login: Any) -> Respo
     return StreamingResponse(_stream(path, first, length), status_code=status, headers=headers)
 
 
-async def _stream(path: Any, offset: int, length: int) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as f:
+async def _stream(path: Path, offset: int, length: int) -> AsyncIterator[bytes]:
+    try:
+        f = await anyio.open_file(path, "rb")
+    except FileNotFoundError:
+        return  # removed between the answer's headers and its body: the client sees a short body and may resume
+    async with f:
         await f.seek(offset)
         while length > 0:
             data = await f.read(min(STREAM_CHUNK_BYTES, length))

@@ -27,6 +27,7 @@ from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
+from desklink.server.file_retention import sweep_files
 from desklink.server.file_store import LocalFileStore
 from desklink.server.context import Context, Origins
 from desklink.server.addresses import ForwardedHeaders, TrustedProxies
@@ -91,7 +92,7 @@ def routes() -> list[BaseRoute]:
 async def _sweeper(ctx: Context) -> None:
     """Every ``sweep_interval_s``: expiry and abandonment (judging absence
     only while this node trusts presence), expired logins, idle screen
-    sessions. Survives anything; broker failures are reported to the watch
+    sessions, files past ``file_retention_s`` (:mod:`desklink.server.file_retention`). Survives anything; broker failures are reported to the watch
     (logged once per outage), other failures logged each round."""
     while True:
         await asyncio.sleep(ctx.settings.sweep_interval_s)
@@ -108,6 +109,12 @@ async def _sweeper(ctx: Context) -> None:
             await purge_old_changes(ctx.store, datetime.now(UTC))
         except Exception:
             log.exception("sweep failed; trying again next round")
+        try:
+            expired, orphans = await sweep_files(ctx.store, ctx.file_store, ctx.settings.file_retention_s, datetime.now(UTC))
+            if expired or orphans:
+                log.info("sweeper expired %d files and removed %d orphans", expired, orphans)
+        except Exception:
+            log.exception("file retention sweep failed; trying again next round")
 
 
 #: Error codes for the framework's own answers (no route, wrong method).
@@ -156,14 +163,17 @@ def create_app(settings: Settings) -> Starlette:
             origins=Origins(store, settings),
             relay=Relay(Policy.from_settings(settings)),
             audits=AuditWriter(store),
-            admin=AdminActions(store, accounts, max_name_chars=settings.max_name_chars, broker=broker),
+            admin=AdminActions(
+                store, accounts, max_name_chars=settings.max_name_chars, broker=broker,
+                max_file_bytes=settings.max_file_bytes, max_files_per_session=settings.max_files_per_session,
+            ),
             limits=limits,
             guard=guard,
             agents=agents,
             file_store=LocalFileStore(settings.data_dir / "files", min_free_bytes=settings.min_free_disk_bytes),
         )
         ctx.transfers = TransferHub(ctx)
-        Deliveries(ctx.transfers)
+        deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
         app.state.ctx = ctx
@@ -175,6 +185,7 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(_sweeper(ctx), name="desklink-sweeper"),
             asyncio.create_task(ctx.audits.run(), name="desklink-audit"),
             asyncio.create_task(relay_ticker(ctx.relay, ctx.audits), name="desklink-relay-clock"),
+            asyncio.create_task(deliveries.watch(), name="desklink-files-watch"),
             asyncio.create_task(access.run(), name="desklink-access"),
         ]
         try:

@@ -32,10 +32,11 @@ as ``file.asked {answer: "none"}``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from desklink.dispatch import channels as ch
 from desklink.errors import Conflict, Forbidden, NotFound, ProtocolError
@@ -65,6 +66,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("desklink.files")
 
 TOOK_BACK = "the visitor took file access back"
+FILES_ENDED = "file access to the visitor's computer ended"
+#: How often :meth:`Deliveries.watch` looks for a files privilege that ended, seconds.
+WATCH_S = 1.0
 NEEDS_AGENT = "files to the visitor's computer need the DeskLink agent running with file access allowed"
 
 
@@ -93,6 +97,9 @@ class Deliveries:
         self.legs: dict[int, Delivery] = {}
         self.asks: dict[str, Asked] = {}
         self.bytes_out = 0
+        #: Sessions whose agent had files granted: watched for the privilege
+        #: ending by the relay's own clock (the grace period running out).
+        self.granted: set[str] = set()
         hub.deliveries = self
 
     # -------------------------------------------------------------- the agent
@@ -101,8 +108,26 @@ class Deliveries:
         screen = self.ctx.relay.get(session_id)
         if screen is None or not files_allowed(screen):
             return None
+        self.granted.add(session_id)
         agent: Endpoint | None = screen.agent  # type: ignore[assignment]
         return agent
+
+    async def watch(self) -> None:
+        """Fail what crosses an agent whose files privilege ended without a
+        message (the relay stopped sharing when the grace period ran out, or
+        forgot the session): every :data:`WATCH_S` seconds."""
+        while True:
+            await asyncio.sleep(WATCH_S)
+            for session_id in list(self.granted):
+                screen = self.ctx.relay.get(session_id)
+                if screen is not None and screen.privileges["files"] != "off":
+                    continue
+                self.granted.discard(session_id)
+                try:
+                    await self._ended_for(session_id, FILES_ENDED)
+                except Exception:
+                    log.exception("failing the transfers of session %s failed; trying again", session_id)
+                    self.granted.add(session_id)
 
     def offer(self, live: Live) -> None:
         """Offer ``live`` to the session's agent, if there is one that may take it."""
@@ -130,14 +155,23 @@ class Deliveries:
 
     async def files_ended(self, screen: ScreenSession, reason: str = TOOK_BACK) -> None:
         """The files privilege ended: every transfer through the agent fails."""
-        for row in await self.ctx.store.list_transfers(screen.request_id):
-            if row.session_id != screen.session_id or not (row.via == "agent" or row.target == "computer"):
+        self.granted.discard(screen.session_id)
+        await self._ended_for(screen.session_id, reason, screen.request_id)
+
+    async def _ended_for(self, session_id: str, reason: str, request_id: str = "") -> None:
+        if not request_id:
+            session = await self.ctx.store.get_session(session_id)
+            if session is None:
+                return
+            request_id = session.request_id
+        for row in await self.ctx.store.list_transfers(request_id):
+            if row.session_id != session_id or not (row.via == "agent" or row.target == "computer"):
                 continue
             live = await self.hub.get(row.id)
-            if live is None or live.final or (live.via == "agent" and live.status == "ready"):
+            if live is None or not live.travelling or (live.via == "agent" and live.status == "ready"):
                 continue
             await self.hub.fail(live, reason)
-        for ask in [a for a in self.asks.values() if a.session_id == screen.session_id]:
+        for ask in [a for a in self.asks.values() if a.session_id == session_id]:
             del self.asks[ask.ask]
 
     # -------------------------------------------------------------- the leg
@@ -253,26 +287,26 @@ class Deliveries:
             live.status = "delivering"
             self.pump(live)
 
-    def paused(self, live: Live, on: bool) -> None:
+    def paused(self, live: Live, on: bool, by: Endpoint | None = None) -> None:
+        """Someone paused or went on: the agent's leg stops or goes on, and
+        the agent is told unless it paused itself (``by``)."""
         leg = self.legs.get(live.id)
-        if leg is not None:
-            leg.agent.send_out(FilePause(id=live.id, on=on))
-            if leg.sender is not None:
-                leg.sender.paused = on
-                if not on:
-                    self.pump(live)
-        elif live.via == "agent":
-            agent = self.agent_of(live.session_id)
-            if agent is not None:
-                agent.send_out(FilePause(id=live.id, on=on))
+        agent = leg.agent if leg is not None else (self.agent_of(live.session_id) if live.via == "agent" else None)
+        if agent is not None and agent is not by:
+            agent.send_out(FilePause(id=live.id, on=on))
+        if leg is not None and leg.sender is not None:
+            leg.sender.paused = on
+            if not on:
+                self.pump(live)
 
-    def ended(self, live: Live, reason: str) -> None:
-        """The transfer ended for good: tell the agent if it is involved."""
+    def ended(self, live: Live, reason: str, by: Endpoint | None = None) -> None:
+        """The transfer ended for good: tell the agent if it is involved
+        (unless it ended it itself: ``by``)."""
         leg = self.legs.pop(live.id, None)
         if live.status in ("delivered", "refused"):
             return
         agent = leg.agent if leg is not None else (self.agent_of(live.session_id) if live.via == "agent" else None)
-        if agent is not None:
+        if agent is not None and agent is not by:
             agent.send_out(FileCancel(id=live.id, reason=reason[:200]))
 
     # -------------------------------------------------------------- asking
@@ -293,7 +327,7 @@ class Deliveries:
         if asked is None or not party.holds(asked.request_id):
             raise NotFound("there is no such file request (it was answered or its session ended)")
 
-    def statistics(self) -> dict[str, Any]:
+    def statistics(self) -> dict[str, int]:
         return {"legs": len(self.legs), "asks": len(self.asks), "bytes_out": self.bytes_out}
 
 

@@ -34,10 +34,12 @@ import contextlib
 import errno
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from desklink.errors import DeskLinkError
 
+#: The largest id a transfer row can have (64-bit in both databases).
+MAX_ID = 2**63 - 1
 #: ``errno`` values that mean "no room", not "broken".
 _NO_ROOM = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
@@ -82,6 +84,10 @@ class FileStore(Protocol):
 
     def remove(self, transfer_id: int) -> None:
         """Remove the partial and the finished file; quiet if absent."""
+        ...
+
+    def stored_ids(self) -> set[int]:
+        """Every transfer id with a partial or finished file (for the retention sweep)."""
         ...
 
 
@@ -134,10 +140,7 @@ class LocalFileStore:
             finally:
                 os.close(fd)
         except OSError as exc:
-            _quietly_remove(part)
-            if exc.errno in _NO_ROOM:
-                raise StorageFull("the server has no room for this file") from exc
-            raise StorageFailed(f"the server could not store this file ({exc.strerror or exc})") from exc
+            self._fail(part, exc)
 
     def read(self, transfer_id: int, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0:
@@ -153,8 +156,10 @@ class LocalFileStore:
 
     def finish(self, transfer_id: int) -> None:
         part = self._part(transfer_id)
-        self._ensure_root()
+        if not part.exists() and self.is_finished(transfer_id):
+            return  # finished before (a retry after a restart): never replace it with nothing
         try:
+            self._ensure_root()
             fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o600)  # an empty file has no partial yet
             try:
                 os.fsync(fd)
@@ -167,10 +172,15 @@ class LocalFileStore:
             finally:
                 os.close(dir_fd)
         except OSError as exc:
-            _quietly_remove(part)
-            if exc.errno in _NO_ROOM:
-                raise StorageFull("the server has no room for this file") from exc
-            raise StorageFailed(f"the server could not store this file ({exc.strerror or exc})") from exc
+            self._fail(part, exc)
+
+    def _fail(self, part: Path, exc: OSError) -> NoReturn:
+        """Remove the partial file and raise the error the hub reports."""
+        _quietly_remove(part)
+        self._made = False  # the directory may be what went away: make it again next time
+        if exc.errno in _NO_ROOM:
+            raise StorageFull("the server has no room for this file") from exc
+        raise StorageFailed(f"the server could not store this file ({exc.strerror or exc})") from exc
 
     def is_finished(self, transfer_id: int) -> bool:
         return self.path(transfer_id).is_file()
@@ -190,7 +200,8 @@ class LocalFileStore:
         ids: set[int] = set()
         for name in names:
             stem = name.removesuffix(".part")
-            if stem.isdigit():
+            # Only names this store writes: canonical decimal ids a row can have.
+            if stem.isascii() and stem.isdigit() and str(int(stem)) == stem and int(stem) <= MAX_ID:
                 ids.add(int(stem))
         return ids
 

@@ -40,15 +40,29 @@ class UpdateUserBody(Body):
     password: str | None = None
 
 
+class FilePolicyBody(Body):
+    """A queue's file policy; a field left out stays as it is. Limits: 0
+    means the server's setting, which is also the most allowed."""
+
+    to_visitor: bool | None = None
+    from_visitor: bool | None = None
+    max_file_bytes: int | None = None
+    max_files_per_session: int | None = None
+    #: ``"exe, bat"`` or ``["exe", "bat"]``; empty for none.
+    blocked_extensions: str | list[str] | None = None
+
+
 class CreateQueueBody(Body):
     slug: str
     name: str
     allowed_origins: list[str] = []
+    files: FilePolicyBody | None = None
 
 
 class UpdateQueueBody(Body):
     name: str | None = None
     allowed_origins: list[str] | None = None
+    files: FilePolicyBody | None = None
 
 
 class MembersBody(Body):

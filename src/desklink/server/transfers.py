@@ -105,6 +105,8 @@ class Endpoint(Protocol):
 
     def send_bulk(self, data: bytes | str) -> None: ...
 
+    def send_text(self, text: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class Party:
@@ -169,7 +171,9 @@ class Live:
     before_pause: FileStatus = "uploading"
     receiver: Receiver | None = None
     hasher: Any = None
+    #: Rates of the two legs: bytes arriving, bytes the agent acknowledged.
     meter: RateMeter = field(default_factory=RateMeter)
+    out_meter: RateMeter = field(default_factory=RateMeter)
     persisted_at: float = 0.0
     stated_at: float = 0.0
     #: A progress state was held back and is scheduled.
@@ -205,6 +209,11 @@ class Live:
         return self.status in FINAL
 
     @property
+    def travelling(self) -> bool:
+        """Still on its way (kept in this node's memory until it is not)."""
+        return self.status in UNFINISHED or (self.status == "ready" and self.target == "computer")
+
+    @property
     def verified(self) -> bool:
         return bool(self.sha256)
 
@@ -214,8 +223,10 @@ class Live:
         return f"/files/{self.id}/{self.download_key}/{quote(base_name(self.name), safe='')}"
 
     def state(self, cid: str | UnsetType = UNSET) -> FileState:
-        rate = self.meter.rate() if self.status in ("uploading", "delivering") else 0.0
-        leg = self.delivered if self.status == "delivering" else self.received
+        delivering = self.status == "delivering"
+        meter = self.out_meter if delivering else self.meter
+        rate = meter.rate() if self.status in ("uploading", "delivering") else 0.0
+        leg = self.delivered if delivering else self.received
         eta = round((self.size - leg) / rate, 1) if rate > 0 else None
         return FileState(
             id=self.id,
@@ -245,8 +256,6 @@ class TransferHub:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.live: dict[int, Live] = {}
-        #: Conversations whose end this node already acted on.
-        self._ended: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._ending = asyncio.Lock()
         #: Set by the delivery leg (server/deliveries.py) once built.
@@ -268,7 +277,7 @@ class TransferHub:
         if row is None:
             return None
         live = Live.from_row(row)
-        if not live.final:
+        if live.travelling:
             self.live[transfer_id] = live
         return live
 
@@ -288,7 +297,7 @@ class TransferHub:
         if msg.to == "computer" and party.side != "rep":
             raise ProtocolError("only a rep sends files to the visitor's computer", code="bad_message")
         name = safe_name(msg.name)
-        existing = [t for t in await store.list_transfers(request_id)]
+        existing = await store.list_transfers(request_id)
         again = next((t for t in existing if t.sender == party.side and t.client_id == msg.cid), None)
         if again is None:
             direction: Direction = "to_visitor" if party.side == "rep" else "from_visitor"
@@ -309,7 +318,7 @@ class TransferHub:
             mime=msg.mime[:128], size=msg.size, download_key=secrets.token_urlsafe(24), status="uploading",
         )
         live = self.live.get(row.id) or Live.from_row(row)
-        if not live.final:
+        if live.travelling:
             self.live[row.id] = live
         live.uploader = party.conn
         party.conn.send_out(live.state(cid=msg.cid))
@@ -451,7 +460,7 @@ class TransferHub:
                 rx = self._receiver(live)
                 live.uploader.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live)))
         if self.deliveries is not None:
-            self.deliveries.paused(live, msg.on)
+            self.deliveries.paused(live, msg.on, party.conn)
         await self.changed(live)
 
     async def cancel(self, party: Party, msg: FileCancel) -> None:
@@ -459,7 +468,7 @@ class TransferHub:
         if live.final:
             raise Conflict(f"the transfer is already {live.status}", code="bad_state")
         reason = msg.reason or f"cancelled by {party.name}"
-        await self.finish(live, "cancelled", reason, "file_cancelled", party.actor, party.user_id)
+        await self.finish(live, "cancelled", reason, "file_cancelled", party.actor, party.user_id, by=party.conn)
 
     async def fail(self, live: Live, reason: str) -> None:
         """The transfer cannot go on: both parties read ``reason``."""
@@ -467,7 +476,7 @@ class TransferHub:
 
     async def finish(
         self, live: Live, status: FileStatus, reason: str, event: EventKind, actor: Actor, actor_id: int | None,
-        *, keep_file: bool = False,
+        *, keep_file: bool = False, by: Endpoint | None = None,
     ) -> None:
         """End a transfer for good (cancelled, failed, refused, delivered)."""
         live.status = status
@@ -482,7 +491,7 @@ class TransferHub:
                 log.exception("could not remove the file of transfer %s", live.id)
             live.sha256 = live.sha256 if status == "delivered" else ""
         if self.deliveries is not None:
-            self.deliveries.ended(live, reason)
+            self.deliveries.ended(live, reason, by)
         self.audit(live, event, actor, actor_id, {
             "direction": "to_visitor" if live.sender == "rep" else "from_visitor",
             "name": live.name, "size": live.size, "sha256": live.sha256, "reason": reason, "outcome": status,
@@ -493,18 +502,24 @@ class TransferHub:
     async def session_ended(self, request_id: str, conn: Endpoint | None = None) -> None:
         """The support session ended: unfinished transfers are cancelled;
         verified chat files stay downloadable until the retention sweep.
-        Every socket of the conversation calls this (the first one on this
-        node does the work) and is sent the outcome itself: it may leave
+        Every socket of the conversation calls this (the first one does the
+        work, later ones find nothing unfinished) and is sent the outcome itself: it may leave
         the conversation's channel before the news would arrive there."""
-        async with self._ending:
-            if request_id not in self._ended:
-                self._ended.add(request_id)
-                for row in await self.ctx.store.list_transfers(request_id):
-                    live = self.live.get(row.id) or Live.from_row(row)
-                    if live.status in UNFINISHED or (live.status == "ready" and live.target == "computer"):
-                        await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
+        async with self._ending:  # one at a time: a later caller reads what the first one stored
+            for row in await self.ctx.store.list_transfers(request_id):
+                live = self.live.get(row.id) or Live.from_row(row)
+                if live.travelling:
+                    await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
         if conn is not None:
             await self.replay(conn, request_id)
+
+    async def sender_gone(self, conn: Endpoint) -> None:
+        """An uploader's socket closed: store how far its uploads got (the
+        bytes on disk stay the truth for resuming)."""
+        for live in [t for t in self.live.values() if t.uploader is conn]:
+            live.uploader = None
+            if live.status in UPLOADING:
+                await self._persist(live, received=live.received)
 
     # ---------------------------------------------------------------- news
     async def replay(self, conn: Endpoint, request_id: str) -> None:
@@ -517,7 +532,10 @@ class TransferHub:
         """Bytes moved: the rate, the row now and then, the state at most
         :data:`STATE_EVERY_S`."""
         now = time.monotonic()
-        live.meter.add(now, live.delivered if live.status == "delivering" else live.received)
+        if live.status == "delivering":
+            live.out_meter.add(now, live.delivered)
+        else:
+            live.meter.add(now, live.received)
         if now - live.persisted_at >= PERSIST_EVERY_S:
             live.persisted_at = now
             await self._persist(live, received=live.received, delivered=live.delivered)
@@ -554,13 +572,25 @@ class TransferHub:
             log.exception("could not store the state of transfer %s", live.id)
 
     async def broadcast(self, live: Live) -> None:
+        """The state to both parties (the conversation's channel) and, for
+        an upload from the agent, to the agent (it forwards nothing from the
+        broker, so it is told directly, on the node it is connected to)."""
         live.stated_at = time.monotonic()
         live.state_due = False
-        data = b"A" + encode_out(live.state()).encode("utf-8")
-        await self.ctx.hub.publish(ch.request_channel(live.request_id), data)
+        text = encode_out(live.state())
+        if live.via == "agent" and self.deliveries is not None:
+            agent = self.deliveries.agent_of(live.session_id)
+            if agent is not None:
+                agent.send_text(text)
+        await self.ctx.hub.publish(ch.request_channel(live.request_id), b"A" + text.encode("utf-8"))
 
     def audit(self, live: Live, kind: EventKind, actor: Actor, actor_id: int | None, data: dict[str, object]) -> None:
         self.ctx.audits.put(Audit(live.request_id, kind, actor, actor_id, data))
 
     def statistics(self) -> dict[str, int]:
-        return {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
+        """Transfers in this node's memory, chunks and bytes taken, naks sent;
+        and the delivery leg's (``legs``, ``asks``, ``bytes_out``)."""
+        figures = {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
+        if self.deliveries is not None:
+            figures |= self.deliveries.statistics()
+        return figures

@@ -285,6 +285,7 @@ class AgentConnection(Connection):
             self.pump(self.screen.detach_agent(self, time.monotonic()))
             if self.source == "agent":
                 self.deliveries.agent_gone(self)
+                await self.ctx.transfers.sender_gone(self)
                 await self._files_news(before)
 
 

@@ -56,6 +56,7 @@ from desklink.store.records import Queue, Session
 class RepConnection(Connection):
     kind = "R"
     forwards = frozenset({"R", "A"})
+    file_messages = (FileOffer, FileResume, FileEnd, FilePause, FileCancel)
 
     def __init__(self, ws: WebSocket, ctx: Context, login: authmod.Login) -> None:
         super().__init__(ws, ctx)
@@ -414,6 +415,7 @@ class RepConnection(Connection):
         self.alerted = now
 
     async def on_close(self) -> None:
+        await self.ctx.transfers.sender_gone(self)
         if self.online:
             # Another console of the same rep may still be online; its heartbeat
             # restores presence within a third of the TTL.

@@ -33,6 +33,7 @@ from desklink.relay import ScreenSession, Viewer
 from desklink.server import auth as authmod
 from desklink.server.connection import SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
+from desklink.server.deliveries import FILES_ENDED
 from desklink.server.relay_io import pump
 
 RELAYED = (
@@ -49,11 +50,6 @@ RELAYED = (
     FilesRelease,
     Ping,
 )
-
-
-#: Why transfers through the agent fail when the rep gives file access back
-#: (or stops sharing).
-FILES_RELEASED = "file access to the visitor's computer ended"
 
 
 class ViewerConnection(Connection):
@@ -83,7 +79,7 @@ class ViewerConnection(Connection):
         if before in ("granted", "suspended") and self.screen.privileges["files"] == "off":
             deliveries = self.ctx.transfers.deliveries
             if deliveries is not None:
-                await deliveries.files_ended(self.screen, FILES_RELEASED)
+                await deliveries.files_ended(self.screen, FILES_ENDED)
 
     def check_rate(self) -> None:
         """Acks come once per frame and input has its own rate, so the chat

@@ -51,6 +51,7 @@ POSITION_DEBOUNCE_S = 0.1
 class VisitorConnection(Connection):
     kind = "V"
     forwards = frozenset({"V", "A"})
+    file_messages = (FileOffer, FileResume, FileEnd, FilePause, FileCancel)
 
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         super().__init__(ws, ctx)
@@ -276,6 +277,7 @@ class VisitorConnection(Connection):
         if self._positions_task is not None:
             self._positions_task.cancel()
         self._stop_heartbeat()
+        await self.ctx.transfers.sender_gone(self)
 
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         op = note.get("op")

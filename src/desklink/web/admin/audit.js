@@ -22,6 +22,22 @@ function quoted(value) {
   return `“${value ?? ''}”`;
 }
 
+/** What changed in a queue's file policy, in words. */
+function policyChanges(from, to) {
+  const limit = (n, unit) => (n ? `${n}${unit}` : 'the server limit');
+  const words = {
+    to_visitor: (v) => `files to the visitor ${v ? 'allowed' : 'not allowed'}`,
+    from_visitor: (v) => `files from the visitor ${v ? 'allowed' : 'not allowed'}`,
+    max_file_bytes: (v) => `largest file ${limit(v, ' bytes')}`,
+    max_files_per_session: (v) => `files per session ${limit(v, '')}`,
+    blocked_extensions: (v) => `blocked extensions ${list(v)}`,
+  };
+  const parts = Object.entries(words)
+    .filter(([key]) => JSON.stringify(from[key]) !== JSON.stringify(to[key]))
+    .map(([key, say]) => say(to[key]));
+  return parts.length ? parts.join('; ') : 'no change';
+}
+
 /** One entry as a sentence after the actor's name ("changed the role of ..."). */
 export function describe(entry) {
   const d = entry.data || {};
@@ -37,6 +53,7 @@ export function describe(entry) {
     case 'queue.create': return `created the queue ${who} (${quoted(d.name)}; sites: ${list(d.allowed_origins)})`;
     case 'queue.rename': return `renamed the queue ${who} from ${quoted(d.from)} to ${quoted(d.to)}`;
     case 'queue.origins': return `changed the sites allowed to embed ${who} from ${list(d.from)} to ${list(d.to)}`;
+    case 'queue.files': return `changed the file policy of the queue ${who}: ${policyChanges(d.from || {}, d.to || {})}`;
     case 'queue.members': {
       const parts = [];
       if (d.added?.length) parts.push(`added ${list(d.added)} to`);
@@ -53,7 +70,7 @@ export function describe(entry) {
 
 /** Actions whose sentence says everything; others also show their data. */
 const DESCRIBED = new Set(['user.create', 'user.role', 'user.disable', 'user.enable', 'user.password',
-  'user.display_name', 'user.second_factor_reset', 'queue.create', 'queue.rename', 'queue.origins', 'queue.members']);
+  'user.display_name', 'user.second_factor_reset', 'queue.create', 'queue.rename', 'queue.origins', 'queue.members', 'queue.files']);
 
 function details(entry) {
   if (DESCRIBED.has(entry.action) || !entry.data || !Object.keys(entry.data).length) return '';

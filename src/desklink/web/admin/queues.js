@@ -1,7 +1,8 @@
-// Queues: create, edit name and allowed origins, set members, embed snippet.
+// Queues: create, edit name, allowed origins and file policy, set members, embed snippet.
 
 import { h, clear, setText } from '../shared/dom.js';
 import { call, listOf, fail, ok } from './common.js';
+import { filesFieldset, summary } from './queue-files.js';
 
 function originsOf(text) {
   return text.split(/\r?\n/).map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean);
@@ -19,6 +20,7 @@ export class QueuesView {
     this.section = section;
     this.queues = [];
     this.users = [];
+    this.fileLimits = null;
     this._build();
   }
 
@@ -47,6 +49,7 @@ export class QueuesView {
     try {
       const [queues, users] = await Promise.all([call('GET', '/api/admin/queues'), call('GET', '/api/admin/users')]);
       this.queues = listOf(queues, 'queues');
+      this.fileLimits = queues && queues.file_limits ? queues.file_limits : null;
       this.users = listOf(users, 'users');
     } catch (err) {
       fail(err, 'Could not load queues');
@@ -80,6 +83,8 @@ export class QueuesView {
         h('dd', { testid: 'queue-origins' }, origins.length ? origins.map((o) => h('span', { class: 'chip' }, o)) : h('span', { class: 'muted' }, 'None (only this server)')),
         h('dt', {}, 'Members'),
         h('dd', { testid: 'queue-members' }, members.length ? members.map((id) => h('span', { class: 'chip' }, this._userName(id))) : h('span', { class: 'muted' }, 'Nobody yet')),
+        h('dt', {}, 'Files'),
+        h('dd', { testid: 'queue-files-summary' }, summary(q.files, this.fileLimits).map((t) => h('span', { class: 'chip' }, t))),
         h('dt', {}, 'Embed code'),
         h('dd', {}, h('code', { class: 'snippet', testid: 'queue-snippet' }, snippet))));
     const edit = this._editForm(q, members, () => { show.hidden = false; edit.hidden = true; });
@@ -98,17 +103,19 @@ export class QueuesView {
       box.checked = members.includes(String(u.id));
       return h('label', { class: ['member', u.disabled ? 'member-disabled' : ''] }, box, ` ${u.display_name || u.username} `, h('span', { class: 'muted' }, `(${u.username}, ${u.role})`));
     });
+    const files = filesFieldset(q.files, this.fileLimits);
     const error = h('p', { class: 'form-error', props: { hidden: true } });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'queue-save' }, 'Save');
-    const form = h('form', { class: 'queue-edit', testid: 'queue-edit-form', data: { queueId: q.id }, on: { submit: async (e) => {
+    const form = h('form', { class: 'queue-edit', testid: 'queue-edit-form', novalidate: true, data: { queueId: q.id }, on: { submit: async (e) => {
       e.preventDefault();
       save.disabled = true;
-      const ids = [...form.querySelectorAll('input[type=checkbox]')].filter((b) => b.checked).map((b) => {
+      const ids = [...form.querySelectorAll('input[data-testid=member-checkbox]')].filter((b) => b.checked).map((b) => {
         const n = Number(b.dataset.userId);
         return Number.isFinite(n) && String(n) === b.dataset.userId ? n : b.dataset.userId;
       });
       try {
-        await call('PATCH', `/api/admin/queues/${encodeURIComponent(q.id)}`, { name: name.value.trim(), allowed_origins: originsOf(origins.value) });
+        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read() };
+        await call('PATCH', `/api/admin/queues/${encodeURIComponent(q.id)}`, body);
         await call('PUT', `/api/admin/queues/${encodeURIComponent(q.id)}/members`, { user_ids: ids });
       } catch (err) {
         setText(error, err.message || 'Could not save.');
@@ -123,6 +130,7 @@ export class QueuesView {
       h('div', { class: 'field' }, h('label', {}, 'Name'), name),
       h('div', { class: 'field' }, h('label', {}, 'Allowed sites (one origin per line, e.g. https://www.example.com)'), origins),
       h('fieldset', { class: 'members' }, h('legend', {}, 'Members'), boxes.length ? boxes : h('p', { class: 'muted' }, 'No people yet.')),
+      files.node,
       error,
       h('div', { class: 'form-actions' },
         h('button', { type: 'button', class: 'btn', testid: 'queue-cancel', on: { click: close } }, 'Cancel'), save));

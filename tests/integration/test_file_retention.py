@@ -1,0 +1,81 @@
+"""Retention on a real server: the sweeper expires old transfers (row kept,
+bytes gone, download 404) and removes orphaned bytes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from desklink.server.api_files import download_path
+from desklink.server.file_store import LocalFileStore
+from desklink.store import Store, Transfer
+from desklink.testing import ONE_ADDRESS_ENV, ServerProcess, wait_until
+
+RETENTION_S = 600
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    env = {**ONE_ADDRESS_ENV, "DESKLINK_FILE_RETENTION_S": str(RETENTION_S), "DESKLINK_SWEEP_INTERVAL_S": "0.2"}
+    with ServerProcess(env=env) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def store(server: ServerProcess) -> AsyncIterator[Store]:
+    s = await Store.open(f"sqlite+aiosqlite:///{server.data_dir / 'desklink.db'}")
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def _transfer(server: ServerProcess, store: Store, *, age_s: float, status: str, finish: bool = True) -> Transfer:
+    offered = datetime.now(UTC) - timedelta(seconds=age_s)
+    slug = "q" + secrets.token_hex(4)
+    queue = await store.create_queue(slug, slug, [], offered)
+    req = await store.create_request(
+        queue_id=queue.id, visitor_name="V", visitor_email="", question="?", token_hash=secrets.token_hex(32),
+        ip="127.0.0.1", origin=server.url, now=offered,
+    )
+    row, _ = await store.create_transfer(
+        request_id=req.id, session_id="s", sender="visitor", sender_name="V", user_id=None, via="browser", target="chat",
+        client_id="c", name="notes.txt", mime="text/plain", size=5, download_key=secrets.token_urlsafe(32), now=offered,
+    )
+    files = LocalFileStore(server.data_dir / "files")
+    files.append(row.id, 0, b"hello")
+    if finish:
+        files.finish(row.id)
+    return await store.update_transfer(row.id, status=status, received=5, now=offered)
+
+
+async def test_old_transfers_expire_and_orphans_go(server: ServerProcess, store: Store) -> None:
+    files = LocalFileStore(server.data_dir / "files")
+    old = await _transfer(server, store, age_s=RETENTION_S + 60, status="ready")
+    old_partial = await _transfer(server, store, age_s=RETENTION_S + 60, status="uploading", finish=False)
+    young = await _transfer(server, store, age_s=0, status="ready")
+    uploading = await _transfer(server, store, age_s=0, status="uploading", finish=False)
+    cancelled = await _transfer(server, store, age_s=0, status="cancelled")
+    failed = await _transfer(server, store, age_s=0, status="failed", finish=False)
+    no_row = 10**9
+    files.append(no_row, 0, b"left behind")
+
+    gone = (old.id, old_partial.id, cancelled.id, failed.id, no_row)
+    await wait_until(lambda: not (files.stored_ids() & set(gone)), timeout=20, what="the sweeper to remove the files")
+
+    after = {t.id: await store.get_transfer(t.id) for t in (old, old_partial, young, uploading, cancelled, failed)}
+    assert after[old.id].status == "expired"  # type: ignore[union-attr]
+    assert after[old_partial.id].status == "expired"  # type: ignore[union-attr]
+    assert after[old.id].name == "notes.txt" and after[old.id].received == 5  # type: ignore[union-attr]  # the record stays
+    assert after[young.id].status == "ready"  # type: ignore[union-attr]
+    assert after[uploading.id].status == "uploading"  # type: ignore[union-attr]
+    assert after[cancelled.id].status == "cancelled"  # type: ignore[union-attr]
+    assert files.is_finished(young.id) and files.partial_size(uploading.id) == 5
+    with httpx.Client(base_url=server.url) as http:
+        r = http.get(download_path(old))
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+        assert http.get(download_path(young)).content == b"hello"
