@@ -69,6 +69,7 @@ class FileLink:
         self.questions: dict[int | str, asyncio.Future[Any]] = {}
         #: Offers the rep cancelled while the visitor was being asked.
         self.withdrawn: set[int] = set()
+        self._pruned = False
 
     @property
     def granted(self) -> bool:
@@ -78,6 +79,9 @@ class FileLink:
         """The server's limits for file legs (from its ``welcome``)."""
         self.files.chunk_bytes = self.core.limits.file_chunk_bytes
         self.files.window_bytes = self.core.limits.file_window_bytes
+        if not self._pruned:
+            self._pruned = True
+            self.files.prune_records()
 
     def reassembler(self) -> Reassembler:
         """A new connection's joiner of chunk parts."""

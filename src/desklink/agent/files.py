@@ -228,6 +228,30 @@ class FileManager:
         except OSError:
             pass
 
+    def prune_records(self, max_age_s: float = limits.FILE_RETENTION_S) -> int:
+        """Remove resume records (and their temporary files) older than the
+        server keeps a file: nothing can resume them any more. Returns how
+        many were removed."""
+        removed = 0
+        try:
+            records = list(self.states.glob("in-*.json"))
+        except OSError:
+            return 0
+        now = time.time()
+        for path in records:
+            try:
+                if now - path.stat().st_mtime <= max_age_s:
+                    continue
+                record = json.loads(path.read_text(encoding="utf-8"))
+                temp = Path(str(record.get("temp", ""))) if isinstance(record, dict) else None
+                if temp is not None and temp.name.endswith(PART_SUFFIX):
+                    temp.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+                removed += 1
+            except (OSError, ValueError) as exc:
+                log.warning("could not remove the old resume record %s: %s", path, exc)
+        return removed
+
     def record_for(self, offer: FileOfferOut) -> dict[str, Any] | None:
         """The resume record of an offer this agent accepted before (same
         server, id, name and size, temporary file still there), else None."""
