@@ -237,3 +237,22 @@ def test_a_file_end_that_overtakes_the_last_chunks_waits_for_them(tmp_path: Path
     assert done is not None
     m.placed(done, m.place_incoming(done))
     assert (dest / "report.pdf").read_bytes() == data
+
+
+def test_records_older_than_the_retention_are_pruned(tmp_path: Path) -> None:
+    data = os.urandom(2 * CHUNK)
+    wire = Wire()
+    m = manager(tmp_path / "state", wire)
+    dest = tmp_path / "d"
+    m.accept(offer_of(data, transfer_id=1), dest)
+    m.accept(offer_of(data, name="b.bin", transfer_id=2), dest)
+    feed(m, wire, 1, data, 0, CHUNK)
+    m.close()
+    old = tmp_path / "state" / "transfers"
+    first = next(p for p in old.iterdir() if p.name.endswith("-1.json"))
+    os.utime(first, (1, 1))  # written long ago
+    later = manager(tmp_path / "state", Wire())
+    assert later.prune_records(max_age_s=3600) == 1
+    assert later.record_for(offer_of(data, transfer_id=1)) is None
+    assert later.record_for(offer_of(data, name="b.bin", transfer_id=2)) is not None
+    assert [p.name for p in dest.iterdir()] == [f".b.bin.2{PART_SUFFIX}"]

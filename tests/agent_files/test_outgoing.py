@@ -150,3 +150,21 @@ def test_a_file_that_shrinks_while_sent_is_cancelled(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_bytes(data[:CHUNK])
     m.ack(FileAck(id=99, acked=0, until=WINDOW))
     assert "changed" in wire.last(FileCancel).reason
+
+
+def test_an_offer_the_server_refuses_fails_with_its_words(tmp_path: Path) -> None:
+    wire = Wire()
+    m = manager(tmp_path / "state", wire)
+    outs = []
+    for name in ("a.bin", "b.exe", "c.bin"):
+        (tmp_path / name).write_bytes(b"x")
+        out = m.prepare(expand_picks([tmp_path / name])[0])
+        m.offer(out, m.hash_outgoing(out))
+        outs.append(out)
+    offers = wire.of(FileOffer)
+    m.state(_state(offers[0].cid, 1, "offered", 1))  # a.bin accepted
+    m.refused_by_server("file.offer", "files of type exe are not accepted in this queue")  # b.exe: the next unanswered
+    m.state(_state(offers[2].cid, 3, "offered", 1))
+    views = {v.name: v for v in m.views()}
+    assert views["b.exe"].phase == "failed" and "exe" in views["b.exe"].reason
+    assert views["a.bin"].phase == "offered" and views["c.bin"].phase == "offered"

@@ -40,7 +40,7 @@ from desklink.protocol import filenames
 from desklink.protocol.files import CHUNK_HEAD_BYTES
 from desklink.protocol.framing import Channel, Reassembler
 from desklink.protocol.messages import FileAck, FileCancel, FileEnd, FileNak, FilePause, FileRefuse
-from desklink.protocol.server_messages import FileAskOut, FileOfferOut, FileState
+from desklink.protocol.server_messages import Error, FileAskOut, FileOfferOut, FileState
 
 log = logging.getLogger("desklink.agent")
 
@@ -63,6 +63,13 @@ class FileLink:
         #: Offers the visitor is being asked about (an offer repeated after a
         #: reconnect is not asked twice).
         self.offers_open: set[int] = set()
+        #: The visitor's open questions (offers by id, requests by ask id):
+        #: settled with None when the question goes away (the rep cancelled,
+        #: file sharing ended), so no task waits for a window that is gone.
+        self.questions: dict[int | str, asyncio.Future[Any]] = {}
+        #: Offers the rep cancelled while the visitor was being asked.
+        self.withdrawn: set[int] = set()
+        self._pruned = False
 
     @property
     def granted(self) -> bool:
@@ -72,6 +79,9 @@ class FileLink:
         """The server's limits for file legs (from its ``welcome``)."""
         self.files.chunk_bytes = self.core.limits.file_chunk_bytes
         self.files.window_bytes = self.core.limits.file_window_bytes
+        if not self._pruned:
+            self._pruned = True
+            self.files.prune_records()
 
     def reassembler(self) -> Reassembler:
         """A new connection's joiner of chunk parts."""
@@ -131,6 +141,8 @@ class FileLink:
         else:
             self.files.end_all(action.why or "file sharing ended")
             self.offers_open.clear()
+            for key in list(self.questions):
+                self._settle(key, None)
         self.ui.post("files", action.granted, self.core.rep, action.why)
         self.show()
 
@@ -152,10 +164,15 @@ class FileLink:
             files.pause(msg.id, msg.on, by_visitor=False)
         elif isinstance(msg, FileCancel):
             files.cancel(msg.id, by_visitor=False, reason=msg.reason)
-            self.offers_open.discard(msg.id)
-            self.ui.post("file_offer_gone", msg.id)
+            if msg.id in self.questions:
+                self.offers_open.discard(msg.id)
+                self.withdrawn.add(msg.id)
+                self._settle(msg.id, None)
+                self.ui.post("file_offer_gone", msg.id)
         elif isinstance(msg, FileState):
             files.state(msg)
+        elif isinstance(msg, Error) and isinstance(msg.ref, str):
+            files.refused_by_server(msg.ref, msg.message)
         if files.changed and not isinstance(msg, FileAck):
             self.show()
 
@@ -186,13 +203,22 @@ class FileLink:
         self.files.accept_restored(inc)
         self.show()
 
+    def _settle(self, key: int | str, value: Any) -> None:
+        answer = self.questions.pop(key, None)
+        if answer is not None and not answer.done():
+            answer.set_result(value)
+
+    def _question(self, key: int | str) -> asyncio.Future[Any]:
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.questions[key] = answer
+        return answer
+
     async def _ask_offer(self, offer: FileOfferOut) -> None:
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Path | None] = loop.create_future()
+        answer = self._question(offer.id)
 
         def settle(dest: Path | None) -> None:
-            if not answer.done():
-                answer.set_result(dest)
+            self._settle(offer.id, dest)
 
         question = FileOfferQuestion(
             id=offer.id, rep=offer.rep, name=filenames.safe_name(offer.name), size=size_words(offer.size),
@@ -203,8 +229,8 @@ class FileLink:
             dest = await answer
         finally:
             self.offers_open.discard(offer.id)
-        if not self.granted:
-            return
+        if not self.granted or offer.id in self.withdrawn:
+            return  # the window went away with the offer: nothing to answer
         if dest is None:
             self.files.refuse(offer)
         else:
@@ -213,11 +239,10 @@ class FileLink:
 
     async def _answer_file_ask(self, ask: FileAskOut) -> None:
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[list[str] | None] = loop.create_future()
+        answer = self._question(ask.ask)
 
         def settle(paths: list[str] | None) -> None:
-            if not answer.done():
-                answer.set_result(paths)
+            self._settle(ask.ask, paths)
 
         self.ui.post("file_ask", FileAskQuestion(ask=ask.ask, rep=ask.rep, note=ask.note),
                      lambda paths: loop.call_soon_threadsafe(settle, paths))

@@ -198,6 +198,8 @@ class FileManager:
         self._out_ids: dict[int, str] = {}  # id -> cid
         #: Uploads complete on this side, until the server's verdict.
         self._sent: dict[int, Outgoing] = {}
+        #: Offers sent and not yet answered, oldest first (see :meth:`refused_by_server`).
+        self._unanswered: deque[str] = deque()
         #: Finished transfers, kept for the visitor's list.
         self.finished: list[TransferView] = []
         #: Set whenever something the visitor sees changed.
@@ -225,6 +227,30 @@ class FileManager:
             self._record_path(transfer_id).unlink(missing_ok=True)
         except OSError:
             pass
+
+    def prune_records(self, max_age_s: float = limits.FILE_RETENTION_S) -> int:
+        """Remove resume records (and their temporary files) older than the
+        server keeps a file: nothing can resume them any more. Returns how
+        many were removed."""
+        removed = 0
+        try:
+            records = list(self.states.glob("in-*.json"))
+        except OSError:
+            return 0
+        now = time.time()
+        for path in records:
+            try:
+                if now - path.stat().st_mtime <= max_age_s:
+                    continue
+                record = json.loads(path.read_text(encoding="utf-8"))
+                temp = Path(str(record.get("temp", ""))) if isinstance(record, dict) else None
+                if temp is not None and temp.name.endswith(PART_SUFFIX):
+                    temp.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+                removed += 1
+            except (OSError, ValueError) as exc:
+                log.warning("could not remove the old resume record %s: %s", path, exc)
+        return removed
 
     def record_for(self, offer: FileOfferOut) -> dict[str, Any] | None:
         """The resume record of an offer this agent accepted before (same
@@ -442,7 +468,23 @@ class FileManager:
         self.changed = True
 
     def _send_offer(self, out: Outgoing) -> None:
+        self._unanswered.append(out.cid)
         self.send(FileOffer(cid=out.cid, name=out.name, size=out.size, mime=out.mime, ask=out.ask))
+
+    def refused_by_server(self, ref: str, message: str) -> None:
+        """An ``error`` answering one of our file messages. The server answers
+        every ``file.offer`` in order, with ``file.state`` or an error, so an
+        error for ``file.offer`` belongs to the oldest offer not yet answered
+        (too large, a blocked type, too many files): that file fails with the
+        server's words."""
+        if ref != "file.offer" or not self._unanswered:
+            return
+        out = self.outgoing.get(self._unanswered.popleft())
+        if out is None or out.id:
+            return
+        out.phase, out.reason = "failed", message[: limits.MAX_FILE_REASON_CHARS]
+        self._close_out(out)
+        self._finish_view(self._view_out(out))
 
     def state(self, msg: FileState) -> None:
         """``file.state`` for one of this agent's uploads: the id of an
@@ -460,6 +502,8 @@ class FileManager:
         if not out.id:
             out.id = msg.id
             self._out_ids[msg.id] = cid
+            if cid in self._unanswered:
+                self._unanswered.remove(cid)
         if msg.status in ("failed", "cancelled", "refused", "expired"):
             out.phase = "failed" if msg.status == "expired" else msg.status
             out.reason = msg.reason
@@ -620,6 +664,7 @@ class FileManager:
         """A new connection (after a drop) with files still granted: uploads
         ask where to go on; offers that never got an id are sent again.
         Incoming files wait for the server to offer them again."""
+        self._unanswered.clear()
         for out in list(self.outgoing.values()):
             if out.sender is None:
                 continue

@@ -103,6 +103,7 @@ class FilesWindows:
         self.rows: dict[str, tuple[Any, ...]] = {}
         self.list_frame: Any = None
         self.offers: dict[int, Any] = {}
+        self.asks: dict[str, Any] = {}
         self.status: Any = None
 
     # --------------------------------------------------------------- dialogs
@@ -202,6 +203,7 @@ class FilesWindows:
             if answered:
                 return
             answered = True
+            self.asks.pop(question.ask, None)
             win.destroy()
             reply(paths or None)
 
@@ -217,6 +219,7 @@ class FilesWindows:
         tk.Button(win, text="Choose files...", command=lambda: choose(False), bg="#1f5fd6", fg="#ffffff").place(
             x=YES_BUTTON[0], y=YES_BUTTON[1], width=YES_BUTTON[2], height=YES_BUTTON[3])
         win.protocol("WM_DELETE_WINDOW", lambda: answer(None))
+        self.asks[question.ask] = win
         win.lift()
 
     # ---------------------------------------------------------- files window
@@ -226,9 +229,17 @@ class FilesWindows:
             return
         for transfer_id in list(self.offers):
             self.offer_gone(transfer_id)
+        for win in self.asks.values():
+            win.destroy()
+        self.asks.clear()
+        self.close_list()
+
+    def close_list(self) -> None:
+        """Close the files window (the link dropped: it opens again when
+        file sharing goes on; open questions stay)."""
         if self.window is not None:
             self.window.destroy()
-            self.window, self.rows, self.list_frame = None, {}, None
+            self.window, self.rows, self.list_frame, self.status = None, {}, None, None
 
     def _open(self, rep: str) -> None:
         if self.window is not None:

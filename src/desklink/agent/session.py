@@ -304,7 +304,8 @@ class AgentSession:
             return [ReleaseAll(), Stop(reason)]
         if isinstance(msg, Error):
             log.warning("server said: %s", msg.message)
-            return []
+            ref = msg.ref if isinstance(msg.ref, str) else ""
+            return [FileEvent(msg)] if ref.startswith("file.") and self.privileges.granted("files") else []
         return []  # Pong, Ping: the link is alive
 
     def _welcome(self, msg: AgentWelcome, now: float) -> list[Action]:

@@ -426,7 +426,7 @@ class TkUI:
         clear_board(self.board, self._overlay, self.hooks.annotate)
 
     def _idle(self) -> None:
-        self.files.granted(False, "", "")
+        self.files.close_list()
         self._annotate_end()
         self.board = None
         if self.indicator is not None:
