@@ -122,8 +122,10 @@ def chatting(
         vw.context.route_web_socket(VISITOR_WS, wire.route)
     box = open_widget(vw.page, host_site.page(unique))
     ask(box, "Vic", "I need to send you a log")
+    expect(box.get_by_test_id("attach")).to_be_disabled()  # files need a support session
     sid, chat = accept_first(console)
     expect(box.get_by_test_id("status")).to_have_attribute("data-state", "chatting")
+    expect(box.get_by_test_id("attach")).to_be_enabled()
     return rw, vw, box, chat, sid
 
 
