@@ -350,15 +350,17 @@ def test_cancel_from_the_other_side_and_pause(
         expect(mine).to_have_attribute("data-status", "paused")
         expect(mine.get_by_test_id("file-status")).to_contain_text("Paused")
         expect(mine.get_by_test_id("file-pause")).to_have_text("Resume")
+        shot(vw.page, "helpbox-file-paused")
         theirs.get_by_test_id("file-pause").click()
         expect(mine).to_have_attribute("data-status", "uploading")
         # The rep cancels the visitor's upload.
         theirs.get_by_test_id("file-cancel").click()
         expect(mine).to_have_attribute("data-status", "cancelled")
         expect(theirs).to_have_attribute("data-status", "cancelled")
-        expect(mine.get_by_test_id("file-status")).to_contain_text("Cancelled")
+        expect(mine.get_by_test_id("file-status")).to_have_text("Cancelled by Riley")
         expect(mine.get_by_test_id("file-cancel")).to_be_hidden()
         expect(mine.get_by_test_id("file-download")).to_be_hidden()
+        shot(rw.page, "console-file-cancelled")
         # The page sends nothing more for it, even with the network back.
         wire.hold_after = None
         before = wire.page_bytes
