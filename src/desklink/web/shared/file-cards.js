@@ -281,7 +281,7 @@ export class FileCards {
     setText(card.status, missing ? 'Pick the file again to resume' : statusText(state, mine, other));
     this._drawProgress(card, state);
     const unfinished = UNFINISHED.has(state.status) && state.id !== null && state.id !== undefined;
-    card.pause.hidden = !unfinished || state.status === 'delivering' || missing;
+    card.pause.hidden = !unfinished || missing;
     setText(card.pause, state.status === 'paused' ? 'Resume' : 'Pause');
     card.pause.dataset.on = String(state.status === 'paused');
     card.cancel.hidden = !unfinished && !(state.status === 'ready' && state.to === 'computer');
