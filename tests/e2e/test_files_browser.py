@@ -8,7 +8,9 @@ provider page and the rep console, on a real ``desklink serve``.
 * the help box reloaded in the middle of an upload resumes from the
   server's offset: the File waits in IndexedDB, the first chunk after the
   reload starts exactly where the server's bytes end, and the bytes sent
-  again are measured on the wire (at most the credit window);
+  again are measured on the wire (at most the credit window); the same
+  after a dropped connection without a reload, and for the console; a File
+  lost with the storage is picked again (checked by name and size);
 * cancel from the other side stops the upload on both cards;
 * a hostile file name is shown as text (no markup, no script), and the
   download's suggested name is safe.
@@ -62,11 +64,13 @@ class Wire:
         self.held = 0  # binary frames held back
         self.first_offsets: list[int] = []  # offset of the first chunk on each connection
         self.connections = 0
+        self.routes: list[Any] = []
 
     def route(self, ws: Any) -> None:
         upstream = ws.connect_to_server()
         with self.lock:
             self.connections += 1
+            self.routes.append(ws)
         state = {"first": True, "mid": False}  # mid: inside a chunk's parts
 
         def from_page(message: Any) -> None:
@@ -246,6 +250,35 @@ def test_help_box_reload_mid_upload_resumes_from_the_server_offset(
         info.value.save_as(got)
         assert sha256_of(got) == up_sha
         expect(theirs.get_by_test_id("file-sha256")).to_have_text(up_sha)
+        assert rw.errors == [] and vw.errors == []
+    finally:
+        rw.close()
+        vw.close()
+
+
+def test_dropped_connection_resumes_without_a_reload(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str, tmp_path: Path
+) -> None:
+    """The help box's socket drops mid-upload (the page stays): it reconnects,
+    asks file.resume and goes on from the server's offset."""
+    wire = Wire()
+    wire.hold_after = 10
+    size = 6 * 1024 * 1024
+    rw, vw, box, chat, _ = chatting(browser, server, admin, host_site, unique, wire)
+    try:
+        up = tmp_path / "trace.etl"
+        up_sha = random_file(up, size, 8)
+        box.get_by_test_id("file-input").set_input_files(str(up))
+        mine = box.get_by_test_id("file-card")
+        expect(mine).to_have_attribute("data-received", str(10 * CHUNK))
+        wire.hold_after = None
+        wire.routes[-1].close(code=1011, reason="network gone")
+        expect(mine).to_have_attribute("data-status", "ready")
+        theirs = chat.get_by_test_id("file-card")
+        expect(theirs.get_by_test_id("file-sha256")).to_have_text(up_sha)
+        assert wire.connections == 2
+        assert wire.first_offsets == [0, 10 * CHUNK]
+        assert 0 < wire.page_bytes - size <= limits.FILE_WINDOW_BYTES
         assert rw.errors == [] and vw.errors == []
     finally:
         rw.close()
