@@ -129,6 +129,9 @@ class Settings:
     max_files_per_session: int = limits.MAX_FILES_PER_SESSION
     #: Unfinished uploads one sender may have at once.
     max_active_transfers: int = limits.MAX_ACTIVE_TRANSFERS
+    #: File control messages per connection per minute (their own budget,
+    #: apart from ``messages_per_minute``; chunks spend neither).
+    file_messages_per_minute: int = limits.FILE_MESSAGES_PER_MINUTE
     #: Files in transit are removed from the server this long after they were offered, seconds.
     file_retention_s: float = limits.FILE_RETENTION_S
 

@@ -15,7 +15,9 @@ import websockets
 from desklink.protocol.files import CHUNK_HEAD_BYTES, Receiver, Take, decode_chunk
 from desklink.protocol.framing import Channel, Reassembler
 from desklink.protocol.limits import FILE_CHUNK_BYTES, FILE_WINDOW_BYTES
-from desklink.testing import ServerProcess, _Client
+from desklink.testing import AdminAPI, ServerProcess, ViewerClient, _Client, wait_until
+
+from ._files import Chat, open_chat
 
 
 @dataclass
@@ -117,3 +119,31 @@ class ScriptedAgent(_Client):
 
     def sha(self, tid: int) -> str:
         return hashlib.sha256(bytes(self.incoming[tid].data)).hexdigest()
+
+
+@dataclass
+class Setup:
+    chat: Chat
+    viewer: ViewerClient
+    agent: ScriptedAgent
+
+    def files(self) -> str:
+        return str(self.viewer.states[-1]["privileges"]["files"]) if self.viewer.states else ""
+
+
+async def join_agent(server: ServerProcess, admin: AdminAPI, *, grant: bool = True) -> Setup:
+    chat = await open_chat(server, admin, "agt")
+    await chat.rep.send({"t": "screen.request", "session_id": chat.session_id})
+    code = (await chat.visitor.expect("screen.offer"))["code"]
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    agent = await ScriptedAgent.join(server, code)
+    await agent.send({"t": "consent", "view": True})
+    await viewer.wait_status("sharing")
+    s = Setup(chat, viewer, agent)
+    if grant:
+        await viewer.send({"t": "files.request"})
+        assert (await agent.expect("files.ask"))["rep"] == "Rep 0"
+        await wait_until(lambda: s.files() == "asking", what="files asking")
+        await agent.send({"t": "consent", "files": True})
+        await wait_until(lambda: s.files() == "granted", what="files granted")
+    return s

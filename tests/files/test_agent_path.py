@@ -7,44 +7,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
-from desklink.testing import AdminAPI, ServerProcess, ViewerClient, wait_until
+from desklink.testing import AdminAPI, ServerProcess, wait_until
 
-from ._agent import ScriptedAgent
-from ._files import Chat, Upload, download, open_chat, sha, wait_state
+from ._agent import ScriptedAgent, Setup, join_agent
+from ._files import Upload, download, sha, wait_state
 
 MB = 1024 * 1024
-
-
-@dataclass
-class Setup:
-    chat: Chat
-    viewer: ViewerClient
-    agent: ScriptedAgent
-
-    def files(self) -> str:
-        return str(self.viewer.states[-1]["privileges"]["files"]) if self.viewer.states else ""
-
-
-async def join_agent(server: ServerProcess, admin: AdminAPI, *, grant: bool = True) -> Setup:
-    chat = await open_chat(server, admin, "agt")
-    await chat.rep.send({"t": "screen.request", "session_id": chat.session_id})
-    code = (await chat.visitor.expect("screen.offer"))["code"]
-    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
-    agent = await ScriptedAgent.join(server, code)
-    await agent.send({"t": "consent", "view": True})
-    await viewer.wait_status("sharing")
-    s = Setup(chat, viewer, agent)
-    if grant:
-        await viewer.send({"t": "files.request"})
-        assert (await agent.expect("files.ask"))["rep"] == "Rep 0"
-        await wait_until(lambda: s.files() == "asking", what="files asking")
-        await agent.send({"t": "consent", "files": True})
-        await wait_until(lambda: s.files() == "granted", what="files granted")
-    return s
 
 
 @pytest.fixture
@@ -200,3 +171,27 @@ async def test_without_file_access_nothing_crosses_the_agent(server: ServerProce
     await s.agent.close()
     await s.viewer.close()
     await s.chat.close()
+
+
+async def test_the_screen_keeps_flowing_while_the_agent_uploads(setup: Setup) -> None:
+    """Frames and file chunks share the agent's socket: every frame sent
+    between chunks reaches the viewer (and is acknowledged) during the upload."""
+    from desklink.protocol import screen
+    from desklink.protocol.framing import Channel, encode_frame
+
+    chat, agent, viewer = setup.chat, setup.agent, setup.viewer
+    data = os.urandom(5 * MB)
+    up = Upload(agent, data, "big.log")
+    await up.offer()
+    seq = 0
+    while up.acked < len(data):
+        await up.send_window()
+        seq += 1
+        rect = screen.Rect.fill(0, 0, 64, 48, (seq, seq, seq))
+        frame = screen.Frame(seq, seq * 1000, 64, 48, (rect,), screen.FLAG_KEY)
+        await agent.ws.send(encode_frame(Channel.SCREEN, frame.encode()))
+        await agent.expect("screen.ack", seq=seq)  # drawn by the viewer before the next chunk goes
+        up.take(await agent.expect("file.ack", id=up.id))
+    assert viewer.frames >= seq >= 4
+    await up.end()
+    assert (await wait_state(chat.rep, up.id, "ready"))["sha256"] == sha(data)

@@ -39,6 +39,9 @@ async def test_visitor_uploads_and_the_rep_downloads_the_same_bytes(server: Serv
     assert r.status_code == 200 and sha(r.content) == sha(data)
     assert r.headers["content-disposition"].startswith("attachment")
     assert up.bytes_sent == len(data)  # nothing was sent twice
+    metrics = admin.http.get("/metrics").text
+    taken = [line for line in metrics.splitlines() if line.startswith("desklink_files_bytes_in ")]
+    assert taken and int(taken[0].split()[1]) >= len(data)
     await chat.close()
 
 
@@ -192,4 +195,17 @@ async def test_the_session_ending_cancels_unfinished_transfers(server: ServerPro
     await wait_until(lambda: not (server.data_dir / "files" / f"{half.id}.part").exists())
     assert download(server, ready["download"]).content == b"x" * 1000
     await asyncio.sleep(0)
+    await chat.close()
+
+
+async def test_an_empty_file_travels_too(server: ServerProcess, admin: AdminAPI) -> None:
+    chat = await open_chat(server, admin)
+    up = Upload(chat.visitor, b"", "empty.txt")
+    await up.offer()
+    assert (up.acked, up.until) == (0, 0)
+    await up.end()
+    ready = await wait_state(chat.rep, up.id, "ready")
+    assert ready["sha256"] == sha(b"")
+    r = download(server, ready["download"])
+    assert r.status_code == 200 and r.content == b""
     await chat.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess, VisitorClient, wait_until
 
-from ._agent import ScriptedAgent
+from ._agent import join_agent
 from ._files import Upload, download, open_chat, sha, wait_state
 
 MB = 1024 * 1024
@@ -57,8 +57,6 @@ async def test_an_agent_gone_past_its_grace_period_fails_its_delivery() -> None:
     with ServerProcess(env={**ONE_ADDRESS_ENV, "DESKLINK_AGENT_GRACE_S": "1"}) as server:
         admin = AdminAPI(server)
         try:
-            from .test_agent_path import join_agent
-
             s = await join_agent(server, admin)
             up = Upload(s.chat.rep, os.urandom(2 * MB), "fix.bin", session_id=s.chat.session_id, to="computer")
             await up.run()

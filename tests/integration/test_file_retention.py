@@ -79,3 +79,24 @@ async def test_old_transfers_expire_and_orphans_go(server: ServerProcess, store:
         r = http.get(download_path(old))
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
         assert http.get(download_path(young)).content == b"hello"
+
+
+@pytest.fixture(scope="module")
+def short_server() -> Iterator[ServerProcess]:
+    env = {**ONE_ADDRESS_ENV, "DESKLINK_FILE_RETENTION_S": "1", "DESKLINK_SWEEP_INTERVAL_S": "0.2"}
+    with ServerProcess(env=env) as srv:
+        yield srv
+
+
+async def test_a_one_second_retention_takes_a_fresh_file(short_server: ServerProcess) -> None:
+    s = await Store.open(f"sqlite+aiosqlite:///{short_server.data_dir / 'desklink.db'}")
+    try:
+        row = await _transfer(short_server, s, age_s=0, status="ready")
+        files = LocalFileStore(short_server.data_dir / "files")
+        with httpx.Client(base_url=short_server.url) as http:
+            await wait_until(lambda: not files.is_finished(row.id), timeout=20, what="the file to expire")
+            assert http.get(download_path(row)).status_code == 404
+        expired = await s.get_transfer(row.id)
+        assert expired is not None and expired.status == "expired"
+    finally:
+        await s.close()

@@ -29,6 +29,10 @@ MAX_NOTE_CHARS = 4000
 #: burst of the same size). Past it the sender gets ``rate_limited`` and the
 #: message is dropped; the connection stays open.
 MESSAGES_PER_MINUTE = 120
+#: File control messages (``file.offer``, ``file.end``, ``file.resume``,
+#: ``file.pause``, ``file.cancel``) per connection per minute, their own
+#: budget apart from chat: a folder goes as one offer and one end per file.
+FILE_MESSAGES_PER_MINUTE = 600
 
 #: Client message ids are echoed back; they must stay short.
 MAX_CLIENT_ID_CHARS = 64

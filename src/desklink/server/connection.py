@@ -47,12 +47,16 @@ class Connection:
     kind: ClassVar[str] = ""
     forwards: ClassVar[frozenset[str]] = frozenset()
     live: ClassVar[set[Connection]] = set()
+    #: Messages that spend the file budget (``file_messages_per_minute``)
+    #: instead of the chat budget.
+    file_messages: ClassVar[tuple[type, ...]] = ()
 
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         self.ws = ws
         self.ctx = ctx
         self.outbox: Outbox[str | bytes] = Outbox(ctx.settings.max_outbox_messages)
         self.bucket = TokenBucket(ctx.settings.messages_per_minute, 60.0)
+        self.file_bucket = TokenBucket(ctx.settings.file_messages_per_minute, 60.0)
         self.channels: set[str] = set()
         self._wake = asyncio.Event()
         self._controls: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
@@ -346,8 +350,7 @@ class Connection:
                 if isinstance(text, bytes):
                     await self.handle_binary(text)
                     continue
-                self.check_rate()
-                msg = decode(text, self.ctx.settings.max_message_bytes)
+                msg = self._decode_within_rate(decode, text)
                 ref = type(msg).__struct_config__.tag
                 handler = handlers.get(type(msg))
                 if handler is None:
@@ -356,6 +359,29 @@ class Connection:
                 self.send_error(exc, ref)
                 continue
             await self.handle_safely(handler, msg, ref)
+
+    def _decode_within_rate(self, decode: Any, text: str) -> Any:
+        """Decode one text message, spending its budget: the file budget for
+        :attr:`file_messages`, the chat budget (:meth:`check_rate`) for
+        everything else, undecodable messages included."""
+        if not self.file_messages:
+            self.check_rate()
+            return decode(text, self.ctx.settings.max_message_bytes)
+        try:
+            msg = decode(text, self.ctx.settings.max_message_bytes)
+        except DeskLinkError:
+            self.check_rate()
+            raise
+        if not isinstance(msg, self.file_messages):
+            self.check_rate()
+            return msg
+        now = time.monotonic()
+        if not self.file_bucket.take(now):
+            raise LimitExceeded(
+                f"more than {self.ctx.settings.file_messages_per_minute} file messages a minute; message dropped",
+                retry_after=self.file_bucket.retry_after(now),
+            )
+        return msg
 
     async def handle_safely(self, handler: Any, msg: Any, ref: str | None) -> None:
         """Run one message's handler; any error becomes an ``error`` reply."""

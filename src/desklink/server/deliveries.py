@@ -36,7 +36,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from desklink.dispatch import channels as ch
 from desklink.errors import Conflict, Forbidden, NotFound, ProtocolError
@@ -287,26 +287,26 @@ class Deliveries:
             live.status = "delivering"
             self.pump(live)
 
-    def paused(self, live: Live, on: bool) -> None:
+    def paused(self, live: Live, on: bool, by: Endpoint | None = None) -> None:
+        """Someone paused or went on: the agent's leg stops or goes on, and
+        the agent is told unless it paused itself (``by``)."""
         leg = self.legs.get(live.id)
-        if leg is not None:
-            leg.agent.send_out(FilePause(id=live.id, on=on))
-            if leg.sender is not None:
-                leg.sender.paused = on
-                if not on:
-                    self.pump(live)
-        elif live.via == "agent":
-            agent = self.agent_of(live.session_id)
-            if agent is not None:
-                agent.send_out(FilePause(id=live.id, on=on))
+        agent = leg.agent if leg is not None else (self.agent_of(live.session_id) if live.via == "agent" else None)
+        if agent is not None and agent is not by:
+            agent.send_out(FilePause(id=live.id, on=on))
+        if leg is not None and leg.sender is not None:
+            leg.sender.paused = on
+            if not on:
+                self.pump(live)
 
-    def ended(self, live: Live, reason: str) -> None:
-        """The transfer ended for good: tell the agent if it is involved."""
+    def ended(self, live: Live, reason: str, by: Endpoint | None = None) -> None:
+        """The transfer ended for good: tell the agent if it is involved
+        (unless it ended it itself: ``by``)."""
         leg = self.legs.pop(live.id, None)
         if live.status in ("delivered", "refused"):
             return
         agent = leg.agent if leg is not None else (self.agent_of(live.session_id) if live.via == "agent" else None)
-        if agent is not None:
+        if agent is not None and agent is not by:
             agent.send_out(FileCancel(id=live.id, reason=reason[:200]))
 
     # -------------------------------------------------------------- asking
@@ -327,7 +327,7 @@ class Deliveries:
         if asked is None or not party.holds(asked.request_id):
             raise NotFound("there is no such file request (it was answered or its session ended)")
 
-    def statistics(self) -> dict[str, Any]:
+    def statistics(self) -> dict[str, int]:
         return {"legs": len(self.legs), "asks": len(self.asks), "bytes_out": self.bytes_out}
 
 

@@ -112,6 +112,9 @@ def render_metrics(ctx: Context, access: Any = None) -> str:
     for prefix, figures in (("http_limits", ctx.limits.statistics()), ("tcp", ctx.guard.statistics())):
         for name, value in figures.items():
             lines += [f"# TYPE desklink_{prefix}_{name} gauge", f"desklink_{prefix}_{name} {value}"]
+    files = ctx.transfers.statistics() if ctx.transfers is not None else {}
+    for name, value in files.items():
+        lines += [f"# TYPE desklink_files_{name} gauge", f"desklink_files_{name} {value}"]
     for name, value in ctx.hub.statistics().items():
         lines += [f"# TYPE desklink_hub_{name} gauge", f"desklink_hub_{name} {value}"]
     if access is not None:

@@ -171,7 +171,9 @@ class Live:
     before_pause: FileStatus = "uploading"
     receiver: Receiver | None = None
     hasher: Any = None
+    #: Rates of the two legs: bytes arriving, bytes the agent acknowledged.
     meter: RateMeter = field(default_factory=RateMeter)
+    out_meter: RateMeter = field(default_factory=RateMeter)
     persisted_at: float = 0.0
     stated_at: float = 0.0
     #: A progress state was held back and is scheduled.
@@ -221,8 +223,10 @@ class Live:
         return f"/files/{self.id}/{self.download_key}/{quote(base_name(self.name), safe='')}"
 
     def state(self, cid: str | UnsetType = UNSET) -> FileState:
-        rate = self.meter.rate() if self.status in ("uploading", "delivering") else 0.0
-        leg = self.delivered if self.status == "delivering" else self.received
+        delivering = self.status == "delivering"
+        meter = self.out_meter if delivering else self.meter
+        rate = meter.rate() if self.status in ("uploading", "delivering") else 0.0
+        leg = self.delivered if delivering else self.received
         eta = round((self.size - leg) / rate, 1) if rate > 0 else None
         return FileState(
             id=self.id,
@@ -293,7 +297,7 @@ class TransferHub:
         if msg.to == "computer" and party.side != "rep":
             raise ProtocolError("only a rep sends files to the visitor's computer", code="bad_message")
         name = safe_name(msg.name)
-        existing = [t for t in await store.list_transfers(request_id)]
+        existing = await store.list_transfers(request_id)
         again = next((t for t in existing if t.sender == party.side and t.client_id == msg.cid), None)
         if again is None:
             direction: Direction = "to_visitor" if party.side == "rep" else "from_visitor"
@@ -456,7 +460,7 @@ class TransferHub:
                 rx = self._receiver(live)
                 live.uploader.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live)))
         if self.deliveries is not None:
-            self.deliveries.paused(live, msg.on)
+            self.deliveries.paused(live, msg.on, party.conn)
         await self.changed(live)
 
     async def cancel(self, party: Party, msg: FileCancel) -> None:
@@ -464,7 +468,7 @@ class TransferHub:
         if live.final:
             raise Conflict(f"the transfer is already {live.status}", code="bad_state")
         reason = msg.reason or f"cancelled by {party.name}"
-        await self.finish(live, "cancelled", reason, "file_cancelled", party.actor, party.user_id)
+        await self.finish(live, "cancelled", reason, "file_cancelled", party.actor, party.user_id, by=party.conn)
 
     async def fail(self, live: Live, reason: str) -> None:
         """The transfer cannot go on: both parties read ``reason``."""
@@ -472,7 +476,7 @@ class TransferHub:
 
     async def finish(
         self, live: Live, status: FileStatus, reason: str, event: EventKind, actor: Actor, actor_id: int | None,
-        *, keep_file: bool = False,
+        *, keep_file: bool = False, by: Endpoint | None = None,
     ) -> None:
         """End a transfer for good (cancelled, failed, refused, delivered)."""
         live.status = status
@@ -487,7 +491,7 @@ class TransferHub:
                 log.exception("could not remove the file of transfer %s", live.id)
             live.sha256 = live.sha256 if status == "delivered" else ""
         if self.deliveries is not None:
-            self.deliveries.ended(live, reason)
+            self.deliveries.ended(live, reason, by)
         self.audit(live, event, actor, actor_id, {
             "direction": "to_visitor" if live.sender == "rep" else "from_visitor",
             "name": live.name, "size": live.size, "sha256": live.sha256, "reason": reason, "outcome": status,
@@ -528,7 +532,10 @@ class TransferHub:
         """Bytes moved: the rate, the row now and then, the state at most
         :data:`STATE_EVERY_S`."""
         now = time.monotonic()
-        live.meter.add(now, live.delivered if live.status == "delivering" else live.received)
+        if live.status == "delivering":
+            live.out_meter.add(now, live.delivered)
+        else:
+            live.meter.add(now, live.received)
         if now - live.persisted_at >= PERSIST_EVERY_S:
             live.persisted_at = now
             await self._persist(live, received=live.received, delivered=live.delivered)
@@ -581,4 +588,9 @@ class TransferHub:
         self.ctx.audits.put(Audit(live.request_id, kind, actor, actor_id, data))
 
     def statistics(self) -> dict[str, int]:
-        return {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
+        """Transfers in this node's memory, chunks and bytes taken, naks sent;
+        and the delivery leg's (``legs``, ``asks``, ``bytes_out``)."""
+        figures = {"live": len(self.live), "chunks_in": self.chunks_in, "bytes_in": self.bytes_in, "naks": self.naks}
+        if self.deliveries is not None:
+            figures |= self.deliveries.statistics()
+        return figures

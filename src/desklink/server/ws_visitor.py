@@ -51,6 +51,7 @@ POSITION_DEBOUNCE_S = 0.1
 class VisitorConnection(Connection):
     kind = "V"
     forwards = frozenset({"V", "A"})
+    file_messages = (FileOffer, FileResume, FileEnd, FilePause, FileCancel)
 
     def __init__(self, ws: WebSocket, ctx: Context) -> None:
         super().__init__(ws, ctx)
