@@ -251,8 +251,13 @@ CARDS = """async (data) => {
     downloadHidden: card7.querySelector('[data-testid=file-download]').hidden, cancelHidden: card7.querySelector('[data-testid=file-cancel]').hidden,
     sha: card7.querySelector('[data-testid=file-sha256]').textContent, title: card7.querySelector('[data-testid=file-download]').title,
     cards: list.querySelectorAll('[data-testid=file-card]').length };
-  cards.onState({ ...base, id: 8, name: 'fix.zip', sender: 'rep', by: 'Riley', status: 'failed', to: 'computer', reason: data.name, created: (T0 + 5_000) / 1000 });
+  cards.onState({ ...base, id: 8, name: 'fix.zip', sender: 'rep', by: 'Riley', status: 'delivering', to: 'computer', received: 3_500_000,
+    delivered: 1_750_000, rate: 0, created: (T0 + 5_000) / 1000 });
   const card8 = list.querySelector('[data-id="8"]');
+  const delivering = { bar: [card8.querySelector('progress').value, card8.querySelector('progress').max],
+    rate: card8.querySelector('[data-testid=file-rate]').textContent, status: card8.querySelector('[data-testid=file-status]').textContent,
+    pauseHidden: card8.querySelector('[data-testid=file-pause]').hidden, cancelHidden: card8.querySelector('[data-testid=file-cancel]').hidden };
+  cards.onState({ ...base, id: 8, name: 'fix.zip', sender: 'rep', by: 'Riley', status: 'failed', to: 'computer', reason: data.name, created: (T0 + 5_000) / 1000 });
   const words = {
     asking: statusText({ status: 'offered', to: 'computer' }, true, data.visitor),
     delivering: statusText({ status: 'delivering', to: 'computer' }, true, data.visitor),
@@ -261,7 +266,7 @@ CARDS = """async (data) => {
     failed: card8.querySelector('[data-testid=file-status]').textContent,
     failedElements: card8.querySelectorAll('img').length,
   };
-  return { order, before, sent, after, words, bytes: [0, 1023, 1024, 1536, 20 * 1048576, 3 * 1073741824].map(formatBytes),
+  return { order, before, sent, after, words, delivering, bytes: [0, 1023, 1024, 1536, 20 * 1048576, 3 * 1073741824].map(formatBytes),
     rate: formatRate(1536, 75), errors: ['too_large', 'too_many_files', 'forbidden', 'storage_full', 'storage_failed'].map((c) => fileErrorText(c, '')),
     dialogs: window.__dialogs || 0 };
 }"""
@@ -296,6 +301,9 @@ def test_file_cards_draw_text_only_in_time_order(browser: Browser, server: Serve
         "failed": f"Failed: {hostile}",
         "failedElements": 0,
     }
+    # the delivery leg's progress is what the agent acknowledged
+    assert out["delivering"] == {"bar": [1_750_000, 3_500_000], "rate": "50% of 3.3 MB", "status": "Delivering to <i>Vic</i>’s computer…",
+                                 "pauseHidden": False, "cancelHidden": False}
     assert out["bytes"] == ["0 B", "1023 B", "1.0 KB", "1.5 KB", "20.0 MB", "3.0 GB"]
     assert out["rate"] == "1.5 KB/s · 1 min 15 s left"
     assert all(out["errors"]) and len(set(out["errors"])) == 5

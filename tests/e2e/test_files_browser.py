@@ -8,7 +8,9 @@ provider page and the rep console, on a real ``desklink serve``.
 * the help box reloaded in the middle of an upload resumes from the
   server's offset: the File waits in IndexedDB, the first chunk after the
   reload starts exactly where the server's bytes end, and the bytes sent
-  again are measured on the wire (at most the credit window);
+  again are measured on the wire (at most the credit window); the same
+  after a dropped connection without a reload, and for the console; a File
+  lost with the storage is picked again (checked by name and size);
 * cancel from the other side stops the upload on both cards;
 * a hostile file name is shown as text (no markup, no script), and the
   download's suggested name is safe.
@@ -26,6 +28,7 @@ import re
 import struct
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,7 +37,7 @@ from test_help_flow import Watched, accept_first, ask, console_login, make_queue
 
 from desklink.protocol import limits
 from desklink.protocol.framing import MORE, Channel
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import AdminAPI, ServerProcess, poll_until
 
 HostSite = Any  # tests/e2e/conftest.py:HostSite
 
@@ -62,11 +65,13 @@ class Wire:
         self.held = 0  # binary frames held back
         self.first_offsets: list[int] = []  # offset of the first chunk on each connection
         self.connections = 0
+        self.routes: list[Any] = []
 
     def route(self, ws: Any) -> None:
         upstream = ws.connect_to_server()
         with self.lock:
             self.connections += 1
+            self.routes.append(ws)
         state = {"first": True, "mid": False}  # mid: inside a chunk's parts
 
         def from_page(message: Any) -> None:
@@ -122,9 +127,16 @@ def chatting(
         vw.context.route_web_socket(VISITOR_WS, wire.route)
     box = open_widget(vw.page, host_site.page(unique))
     ask(box, "Vic", "I need to send you a log")
+    expect(box.get_by_test_id("attach")).to_be_disabled()  # files need a support session
     sid, chat = accept_first(console)
     expect(box.get_by_test_id("status")).to_have_attribute("data-state", "chatting")
+    expect(box.get_by_test_id("attach")).to_be_enabled()
     return rw, vw, box, chat, sid
+
+
+def wait_for(page: Page, check: Callable[[], Any], what: str) -> None:
+    """Poll ``check``, waiting through the page so Playwright delivers the routed socket's frames meanwhile."""
+    poll_until(check, 20.0, what, sleep=lambda s: page.wait_for_timeout(s * 1000))
 
 
 def shot(page: Page, name: str) -> None:
@@ -224,8 +236,9 @@ def test_help_box_reload_mid_upload_resumes_from_the_server_offset(
         expect(theirs).to_have_attribute("data-status", "uploading")
         shot(rw.page, "console-file-uploading")
         shot(vw.page, "helpbox-file-uploading")
+        # The page fills exactly its credit (the window past the last ack), which the stalled network holds.
+        wait_for(vw.page, lambda: wire.page_bytes == 24 * CHUNK + limits.FILE_WINDOW_BYTES, "the window sent")
         assert wire.held > 0
-        sent_before = wire.page_bytes
 
         wire.hold_after = None  # the stalled page gets no more credit: nothing new leaves it
         vw.page.reload()
@@ -237,13 +250,42 @@ def test_help_box_reload_mid_upload_resumes_from_the_server_offset(
         # The second connection's first chunk starts where the server's bytes ended.
         assert wire.first_offsets == [0, 24 * CHUNK]
         resent = wire.page_bytes - SIZE
-        assert 0 < sent_before - 24 * CHUNK == resent <= limits.FILE_WINDOW_BYTES
+        assert resent == limits.FILE_WINDOW_BYTES  # what the stalled network lost, and nothing more
         with rw.page.expect_download() as info:
             theirs.get_by_test_id("file-download").click()
         got = tmp_path / "got.log"
         info.value.save_as(got)
         assert sha256_of(got) == up_sha
         expect(theirs.get_by_test_id("file-sha256")).to_have_text(up_sha)
+        assert rw.errors == [] and vw.errors == []
+    finally:
+        rw.close()
+        vw.close()
+
+
+def test_dropped_connection_resumes_without_a_reload(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str, tmp_path: Path
+) -> None:
+    """The help box's socket drops mid-upload (the page stays): it reconnects,
+    asks file.resume and goes on from the server's offset."""
+    wire = Wire()
+    wire.hold_after = 10
+    size = 6 * 1024 * 1024
+    rw, vw, box, chat, _ = chatting(browser, server, admin, host_site, unique, wire)
+    try:
+        up = tmp_path / "trace.etl"
+        up_sha = random_file(up, size, 8)
+        box.get_by_test_id("file-input").set_input_files(str(up))
+        mine = box.get_by_test_id("file-card")
+        expect(mine).to_have_attribute("data-received", str(10 * CHUNK))
+        wire.hold_after = None
+        wire.routes[-1].close(code=1011, reason="network gone")
+        expect(mine).to_have_attribute("data-status", "ready")
+        theirs = chat.get_by_test_id("file-card")
+        expect(theirs.get_by_test_id("file-sha256")).to_have_text(up_sha)
+        assert wire.connections == 2
+        assert wire.first_offsets == [0, 10 * CHUNK]
+        assert 0 < wire.page_bytes - size <= limits.FILE_WINDOW_BYTES
         assert rw.errors == [] and vw.errors == []
     finally:
         rw.close()
@@ -348,15 +390,17 @@ def test_cancel_from_the_other_side_and_pause(
         expect(mine).to_have_attribute("data-status", "paused")
         expect(mine.get_by_test_id("file-status")).to_contain_text("Paused")
         expect(mine.get_by_test_id("file-pause")).to_have_text("Resume")
+        shot(vw.page, "helpbox-file-paused")
         theirs.get_by_test_id("file-pause").click()
         expect(mine).to_have_attribute("data-status", "uploading")
         # The rep cancels the visitor's upload.
         theirs.get_by_test_id("file-cancel").click()
         expect(mine).to_have_attribute("data-status", "cancelled")
         expect(theirs).to_have_attribute("data-status", "cancelled")
-        expect(mine.get_by_test_id("file-status")).to_contain_text("Cancelled")
+        expect(mine.get_by_test_id("file-status")).to_have_text("Cancelled by Riley")
         expect(mine.get_by_test_id("file-cancel")).to_be_hidden()
         expect(mine.get_by_test_id("file-download")).to_be_hidden()
+        shot(rw.page, "console-file-cancelled")
         # The page sends nothing more for it, even with the network back.
         wire.hold_after = None
         before = wire.page_bytes

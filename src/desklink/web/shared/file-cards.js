@@ -84,6 +84,9 @@ export function statusText(state, mine, other) {
   const s = state.status;
   const computer = state.to === 'computer';
   const reason = state.reason ? `: ${state.reason}` : '';
+  // "cancelled by Riley" says it whole: not "Cancelled: cancelled by Riley"
+  const said = String(state.reason || '');
+  if (['cancelled', 'refused', 'failed'].includes(s) && said.toLowerCase().startsWith(s)) return said.charAt(0).toUpperCase() + said.slice(1);
   switch (s) {
     case 'offered':
       if (computer) return mine ? `Waiting for ${other || 'the visitor'} to accept` : TO_YOUR_COMPUTER;
@@ -278,7 +281,7 @@ export class FileCards {
     setText(card.status, missing ? 'Pick the file again to resume' : statusText(state, mine, other));
     this._drawProgress(card, state);
     const unfinished = UNFINISHED.has(state.status) && state.id !== null && state.id !== undefined;
-    card.pause.hidden = !unfinished || state.status === 'delivering' || missing;
+    card.pause.hidden = !unfinished || missing;
     setText(card.pause, state.status === 'paused' ? 'Resume' : 'Pause');
     card.pause.dataset.on = String(state.status === 'paused');
     card.cancel.hidden = !unfinished && !(state.status === 'ready' && state.to === 'computer');

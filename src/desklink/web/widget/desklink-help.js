@@ -159,7 +159,7 @@ export class DeskLinkHelp extends HTMLElement {
       server: this.server, log: this.log, zone: root,
       notice: (text, kind, code) => this._notice(text, kind, code),
       otherName: () => this.repName,
-      canSend: () => !!this.conv?.live && !this.$.conv.hidden && !this.$.composer.hidden,
+      canSend: () => !!this.conv?.live && this.$.status.dataset.state === 'chatting' && !this.$.composer.hidden,
       arrived: () => this._notifyUnread(),
     });
     $.composer = h('form', { class: 'composer', testid: 'composer', on: { submit: (e) => { e.preventDefault(); this._sendChat(); } } },
@@ -366,6 +366,7 @@ export class DeskLinkHelp extends HTMLElement {
   _setStatus(state, text) {
     this.$.status.dataset.state = state;
     setText(this.$.status, text);
+    this.files.enable(state === 'chatting'); // files need a support session: someone joined
   }
 
   _onWelcome(msg) {

@@ -70,6 +70,12 @@ export class VisitorFiles {
     });
   }
 
+  /** Files can be sent (someone from support joined) or not yet / no more. */
+  enable(on) {
+    this.button.disabled = !on;
+    this.button.title = on ? 'Send files to support (or drop them here)' : 'You can send files once someone from support has joined';
+  }
+
   /** The server's file bounds from the help box's config (`limits`), when it says them. */
   setLimits(limits) {
     this.limits = limits || null;
