@@ -133,6 +133,11 @@ class RepConnection(Connection):
                     "queues": _queue_views(self.queues),
                     "alerts": [],
                     "sessions": views,
+                    # how the console cuts an upload (protocol/files.py)
+                    "limits": {
+                        "file_chunk_bytes": self.ctx.settings.file_chunk_bytes,
+                        "max_message_bytes": self.ctx.settings.max_message_bytes,
+                    },
                 }
             )
         for session in self.sessions.values():
