@@ -6,6 +6,7 @@ file sharing."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
@@ -20,6 +21,7 @@ from desklink.agent.files_ui import (
     PICK_ENV,
     REVOKE_BUTTON,
     ROW_CANCEL_BUTTON,
+    ROW_PAUSE_BUTTON,
     SEND_BUTTON,
     ROW_TOP,
     YES_BUTTON,
@@ -49,8 +51,6 @@ def _click(display: XDisplay, title: str, button: tuple[int, int, int, int], top
 
 
 async def _click_when(display: XDisplay, title: str, button: tuple[int, int, int, int], top: int = 0) -> None:
-    import asyncio
-
     await asyncio.to_thread(display.wait_window, title)
     _click(display, title, button, top)
 
@@ -110,7 +110,13 @@ async def test_the_visitor_drives_files_with_the_windows(
     await _click_when(display, FILE_OFFER_TITLE, YES_BUTTON)
     await wait_until(lambda: list(dest.glob("*" + PART_SUFFIX)), 20, "the transfer running")
     await wait_until(lambda: list(dest.glob("*" + PART_SUFFIX))[0].stat().st_size > 0, 20, "bytes at the agent")
-    # Running transfers are listed first: row 0 is the stalled one.
+    # Running transfers are listed first: row 0 is the stalled one. Pause
+    # and Resume reach the rep; then Cancel.
+    _click(display, FILES_TITLE, ROW_PAUSE_BUTTON, ROW_TOP)
+    paused = await stalled.wait_status("paused")
+    assert paused["paused_by"] == "Vic"
+    _click(display, FILES_TITLE, ROW_PAUSE_BUTTON, ROW_TOP)  # now "Resume"
+    await chat.rep.expect("file.state", id=stalled.id, status="uploading")
     _click(display, FILES_TITLE, ROW_CANCEL_BUTTON, ROW_TOP)
     cancelled = await stalled.wait_status("cancelled")
     assert cancelled["id"] == stalled.id

@@ -619,8 +619,8 @@ class FileManager:
             return
         if by_visitor:
             self.send(FilePause(id=transfer_id, on=on))
-        elif out is not None and not on:
-            self.pump(out)
+        if out is not None and not on:
+            self.pump(out)  # within the credit it already has
         self.changed = True
 
     def cancel(self, transfer_id: int, *, by_visitor: bool, reason: str = "") -> None:
