@@ -151,6 +151,48 @@ async def test_a_cut_connection_resumes_and_the_name_waits_for_verification(
         await proxy.stop()
 
 
+async def test_a_restarted_agent_is_asked_again_and_resumes_the_file(
+    server: ServerProcess, display: XDisplay, chat: Chat, tmp_path: Path
+) -> None:
+    """The agent process dies mid-transfer (kill -9) and the visitor runs it
+    again with a new code: view and files are asked again (the old yes does
+    not carry over), and the file goes on from what the temporary file holds."""
+    home, dest = tmp_path / "home", tmp_path / "inbox"
+    viewer, first = await _sharing(server, display, chat, home, None, "--files-dir", str(dest))
+    data = os.urandom(30 * MB)
+    up = RepUpload(chat.rep, chat.session_id, data, "restart.bin")
+    await up.offer()
+    answer(first, "y")
+    sending = asyncio.ensure_future(up.send_all())
+
+    def held() -> int:
+        parts = list(dest.glob("*" + PART_SUFFIX))
+        return parts[0].stat().st_size if parts else 0
+
+    await wait_until(lambda: held() >= 8 * MB, 60, "8 MB at the first agent")
+    first.kill()
+    first.wait()
+    for pipe in (first.stdin, first.stdout):
+        if pipe is not None:
+            pipe.close()
+    await sending  # the upload to the server goes on meanwhile
+    second = start_agent(display, server.url, (await chat.offer())["code"], home, "--files-dir", str(dest))
+    answer(second, "y")  # view, asked again
+    await viewer.wait_status("sharing")
+    from ._e2e import wait_files
+
+    await wait_files(viewer, "asking")  # files, asked again without the rep asking
+    at_restart = held()
+    answer(second, "y")
+    state = await up.wait_status("delivered", timeout=120)
+    assert state["sha256"] == up.sha256
+    assert hashlib.sha256((dest / "restart.bin").read_bytes()).hexdigest() == up.sha256
+    assert not list(dest.glob("*" + PART_SUFFIX))
+    assert at_restart >= 8 * MB
+    print(f"\nagent killed at {at_restart / MB:.1f} MB; the new agent went on from there")
+    await _stop(viewer, second)
+
+
 async def test_the_visitor_refuses_a_file_and_declines_a_request(
     server: ServerProcess, display: XDisplay, chat: Chat, tmp_path: Path
 ) -> None:

@@ -105,3 +105,35 @@ def test_a_drop_suspends_files_a_resume_keeps_them_a_stop_ends_them() -> None:
     fx = s.receive_viewer(viewer, StopSharing(), 4.0)
     assert s.privileges["files"] == "off"
     assert ("privilege_revoked", "rep", {"privilege": "files", "because": "stop"}) in audits(fx)
+
+
+def test_a_new_agent_replacing_a_dropped_one_is_asked_view_then_files_again() -> None:
+    """The visitor restarted the agent while its link was lost: the new
+    process holds no yes, so view is asked; once allowed, files (which the
+    old one had) is asked too, without the rep asking, so what was crossing
+    can resume."""
+    s, agent, viewer, rep = sharing()
+    s.receive_viewer(viewer, FilesRequest(), 1.0)
+    s.receive_agent(Consent(files=True), 1.1)
+    s.detach_agent(agent, 2.0)
+    assert s.privileges["view"] == "suspended" and s.privileges["files"] == "suspended"
+    fresh = End("agent2")
+    fx = s.attach_agent(fresh, INTRO, 3.0, resumed=False)
+    welcome = texts(fx, fresh)[0]
+    assert welcome["t"] == "welcome" and welcome["asks"] == ["view"] and welcome["resumed"] is False
+    assert s.privileges["view"] == "asking" and s.privileges["files"] == "off" and s.reasking_files
+    fx = s.receive_agent(Consent(view=True), 3.5)
+    assert texts(fx, fresh)[-1] == {"t": "files.ask", "rep": INTRO.rep_name}
+    assert s.privileges["files"] == "asking" and s.reasking_files
+    s.receive_agent(Consent(files=True), 3.6)
+    assert s.privileges.granted("files")
+
+
+def test_a_new_agent_after_a_drop_without_files_is_not_asked_for_files() -> None:
+    s, agent, _viewer, _rep = sharing()
+    s.detach_agent(agent, 2.0)
+    fresh = End("agent2")
+    s.attach_agent(fresh, INTRO, 3.0, resumed=False)
+    fx = s.receive_agent(Consent(view=True), 3.5)
+    assert all(m["t"] != "files.ask" for m in texts(fx, fresh))
+    assert s.privileges["files"] == "off" and not s.reasking_files

@@ -160,6 +160,10 @@ class ScreenSession:
         self.stop_reason: str | None = None
         self.source: Source = "agent"
         self.control_by: str | None = None
+        #: A new agent replaced one that dropped with files allowed: files is
+        #: asked again once view is allowed (see attach_agent).
+        self.reasking_files = False
+        self.rep_name = ""
         self.monitors: list[MonitorView] = []
         self.selected = 0
         self.cursor_shape: bytes | None = None  # the last shape, for viewers who join later
@@ -277,6 +281,7 @@ class ScreenSession:
             self._audit_changes(fx, self.privileges.apply_all("stop"), "visitor", None)
         self.seats.attach_agent(endpoint, now)
         self.source = intro.source
+        self.rep_name = intro.rep_name
         self.clipboard.reset()
         for v in self.seats.viewers:
             v.window.restart()
@@ -284,7 +289,16 @@ class ScreenSession:
         if resumed and self.privileges["view"] == "suspended":
             self._audit_changes(fx, self.privileges.apply_all("resume"), "visitor", None)
             kept = True
-        elif self.privileges.can("view", "ask"):
+        else:
+            if not resumed and self.privileges["view"] == "suspended":
+                # A new agent process (the visitor restarted it) replaces one
+                # whose link dropped: the old yes does not carry over (rule 4).
+                # Files that were allowed are asked for again once the
+                # visitor allows view, so transfers waiting for this
+                # computer can resume where they were.
+                self.reasking_files = self.privileges["files"] == "suspended"
+                self._audit_changes(fx, self.privileges.apply_all("stop"), "system", None)
+        if not kept and self.privileges.can("view", "ask"):
             self._audit_changes(fx, self.privileges.apply("view", "ask"), "rep", self.rep_id)
         welcome = AgentWelcome(
             session_id=self.session_id,
@@ -413,11 +427,14 @@ class ScreenSession:
             # "unavailable": the agent has no input backend; nobody declined.
             self.control_by = None if allowed else "unavailable" if msg.unavailable else "visitor"
         elif privilege == "files":
-            pass  # a no leaves sharing as it was; the rep may ask again
+            self.reasking_files = False  # a no leaves sharing as it was; the rep may ask again
         elif allowed:
             self._audit(fx, "sharing_started", "visitor")
             if self.seats.viewers:
                 self._refresh(fx)
+            if self.reasking_files and self.privileges.can("files", "ask"):
+                self._audit_changes(fx, self.privileges.apply("files", "ask"), "rep", self.rep_id)
+                self._to_agent(fx, FilesAsk(rep=self.rep_name))
         else:
             self.ended = "denied"
             if self.seats.agent is not None:
@@ -598,6 +615,7 @@ class ScreenSession:
         self.stop_reason = None
         self.source = "agent"
         self.control_by = None
+        self.reasking_files = False
         self.privileges = Privileges()
         self.board.clear()
         self.clipboard.reset()

@@ -120,8 +120,8 @@ class Deliveries:
             await asyncio.sleep(WATCH_S)
             for session_id in list(self.granted):
                 screen = self.ctx.relay.get(session_id)
-                if screen is not None and screen.privileges["files"] != "off":
-                    continue
+                if screen is not None and (screen.privileges["files"] != "off" or screen.reasking_files):
+                    continue  # (a restarted agent is being asked again: its transfers wait)
                 self.granted.discard(session_id)
                 try:
                     await self._ended_for(session_id, FILES_ENDED)
