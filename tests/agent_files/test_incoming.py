@@ -256,3 +256,41 @@ def test_records_older_than_the_retention_are_pruned(tmp_path: Path) -> None:
     assert later.record_for(offer_of(data, transfer_id=1)) is None
     assert later.record_for(offer_of(data, name="b.bin", transfer_id=2)) is not None
     assert [p.name for p in dest.iterdir()] == [f".b.bin.2{PART_SUFFIX}"]
+
+
+def test_a_link_planted_at_the_temporary_name_is_never_written_through(tmp_path: Path) -> None:
+    """Someone who can write in the chosen folder (a shared one) plants a
+    link where the temporary file will be: the rep's bytes never reach the
+    link's target, on a first accept or on a resume after a restart."""
+    data = os.urandom(3 * CHUNK)
+    dest = tmp_path / "shared"
+    dest.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious")
+    offer = offer_of(data, name="tool.sh", transfer_id=9)
+    planted = dest / f".tool.sh.9{PART_SUFFIX}"
+    planted.symlink_to(victim)
+    wire = Wire()
+    m = manager(tmp_path / "state", wire)
+    m.accept(offer, dest)
+    feed(m, wire, 9, data, 0, CHUNK)
+    assert victim.read_bytes() == b"precious"
+    assert not planted.is_symlink() and planted.read_bytes() == data[:CHUNK]
+    m.close()
+
+    # Between the runs the link is planted again: the restart refuses to
+    # resume through it (asked again instead) and the target is untouched.
+    planted.unlink()
+    planted.symlink_to(victim)
+    second = manager(tmp_path / "state", Wire())
+    record = second.record_for(offer)
+    assert record is not None
+    with pytest.raises(OSError):
+        second.restore(offer, record)
+    assert victim.read_bytes() == b"precious"
+    wire3 = Wire()
+    third = manager(tmp_path / "state", wire3)
+    third.accept(offer, dest)
+    feed(third, wire3, 9, data)
+    finish(third, 9, sha(data))
+    assert (dest / "tool.sh").read_bytes() == data and victim.read_bytes() == b"precious"

@@ -135,6 +135,33 @@ def hash_file(path: Path, length: int | None = None) -> tuple[Any, int]:
     return sha, read
 
 
+def hash_fd(fd: int, length: int) -> tuple[Any, int]:
+    """SHA-256 of the first ``length`` bytes of an open file, read with
+    ``pread`` (the file position is left alone). Blocking."""
+    sha = hashlib.sha256()
+    read = 0
+    while read < length:
+        block = os.pread(fd, min(HASH_BLOCK_BYTES, length - read), read)
+        if not block:
+            break
+        sha.update(block)
+        read += len(block)
+    return sha, read
+
+
+def create_new(path: Path) -> int:
+    """A new, empty file at ``path`` for writing, created by us: never a link
+    someone planted there (``O_EXCL`` does not follow links, ``O_NOFOLLOW``
+    refuses one). A leftover of ours (a plain file or a link) is removed
+    first: ``unlink`` removes the link itself, never its target."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        return os.open(path, flags, 0o600)
+    except FileExistsError:
+        os.unlink(path)
+        return os.open(path, flags, 0o600)
+
+
 def free_name(folder: Path, base: str) -> Path:
     """The first name in ``folder`` not taken: ``base``, ``base (2)``, ..."""
     candidate = folder / base

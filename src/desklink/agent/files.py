@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from desklink.agent.file_paths import PART_SUFFIX, Picked, hash_file, inside, place, reason_words, state_dir
+from desklink.agent.file_paths import PART_SUFFIX, Picked, create_new, hash_fd, hash_file, inside, place, reason_words, state_dir
 from desklink.errors import ProtocolError
 from desklink.protocol import filenames, limits
 from desklink.protocol.files import Nak, Receiver, Sender, Take, decode_chunk, encode_chunk
@@ -285,15 +285,21 @@ class FileManager:
         restart): the bytes held are hashed again. Blocking (worker thread);
         hand the result to :meth:`accept_restored` on the loop."""
         temp = Path(record["temp"])
-        held = min(temp.stat().st_size, offer.size)
-        sha, read = hash_file(temp, held)
-        os.truncate(temp, read)
+        # Through one descriptor that never follows a link: whoever can write
+        # in the folder cannot point the temporary name somewhere else.
+        fd = os.open(temp, os.O_RDWR | os.O_NOFOLLOW)
+        try:
+            held = min(os.fstat(fd).st_size, offer.size)
+            sha, read = hash_fd(fd, held)
+            os.ftruncate(fd, read)
+        except BaseException:
+            os.close(fd)
+            raise
         return Incoming(offer.id, offer.name, offer.size, offer.rep, Path(record["dest"]), temp,
-                        Receiver(offer.id, offer.size, self.window_bytes, acked=read), sha)
+                        Receiver(offer.id, offer.size, self.window_bytes, acked=read), sha, fd=fd)
 
     def accept_restored(self, inc: Incoming) -> None:
         try:
-            inc.fd = os.open(inc.temp, os.O_WRONLY)
             os.lseek(inc.fd, inc.receiver.acked, os.SEEK_SET)
         except OSError as exc:
             self._fail_in(inc, reason_words(exc, inc.temp.parent))
@@ -309,7 +315,7 @@ class FileManager:
             folder = inside(dest, parts[:-1])
             folder.mkdir(parents=True, exist_ok=True)
             temp = folder / f".{parts[-1][:200]}.{offer.id}{PART_SUFFIX}"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = create_new(temp)
         except (OSError, ValueError) as exc:
             reason = reason_words(exc, dest) if isinstance(exc, OSError) else str(exc)
             self.send(FileFailed(id=offer.id, reason=reason[: limits.MAX_FILE_REASON_CHARS]))
