@@ -131,8 +131,12 @@ async def test_a_cut_connection_resumes_and_the_name_waits_for_verification(
 
         puller = asyncio.ensure_future(pull())
         try:
-            await wait_until(lambda: received() >= 10 * MB, 60, "10 MB of the visitor's upload at the server")
+            # Cut by the bytes the proxy has seen go up (live), not by the
+            # server's progress reports (a few a second: a fast upload could
+            # be over before one says 10 MB).
+            await wait_until(lambda: proxy.up_bytes - up_before >= 10 * MB, 60, "10 MB of the visitor's upload on the wire")
             proxy.cut()
+            await wait_until(lambda: proxy.connections > connections, 60, "the agent back on a new connection")
             await wait_until(lambda: any(m.get("t") == "file.state" and m.get("name") == "upload.bin" and m["status"] == "ready"
                                          for m in chat.rep.received), 120, "the upload verified")
         finally:
