@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import secrets
 import sys
@@ -168,6 +169,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  password: {created[1]}   (shown once; change it in the admin center)", flush=True)
     print(f"DeskLink on {url}/  console {url}/console  admin {url}/admin", flush=True)
     app = create_app(settings)
+    from desklink.server.api_files import RedactDownloadKeys
+
+    logging.getLogger("uvicorn.access").addFilter(RedactDownloadKeys())
     uvicorn.run(
         app,
         host=settings.host,

@@ -211,3 +211,19 @@ async def test_a_download_spends_one_page_request_however_big(tight_server: Serv
         assert received == big
         refused = http.get(download_path(row))
         assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+
+
+def test_access_log_lines_never_carry_the_download_key() -> None:
+    """uvicorn's access log record, as it makes it: the key is replaced, the
+    rest (id, name, other paths) is kept."""
+    import logging
+
+    from desklink.server.api_files import RedactDownloadKeys
+
+    f = RedactDownloadKeys()
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5", "GET", "/files/7/s3cretKEY-_x/report.pdf?x=1", "1.1", 200), None)
+    assert f.filter(record)
+    assert "s3cretKEY" not in record.getMessage()
+    assert record.getMessage() == '127.0.0.1:5 - "GET /files/7/[key]/report.pdf?x=1 HTTP/1.1" 200'
+    other = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5", "GET", "/console", "1.1", 200), None)
+    assert f.filter(other) and other.getMessage() == '127.0.0.1:5 - "GET /console HTTP/1.1" 200'

@@ -36,6 +36,7 @@ The request spends one request of the address's page budget
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import unicodedata
@@ -62,6 +63,22 @@ STREAM_CHUNK_BYTES = 256 * 1024
 FILE_CSP = "default-src 'none'; sandbox"
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+_KEY_IN_PATH = re.compile(r"^(/files/\d+/)[^/?#]+")
+
+
+class RedactDownloadKeys(logging.Filter):
+    """The download key is a capability: it must not sit in an access log.
+    Installed on ``uvicorn.access`` (cli.py), whose records carry the path as
+    their third argument; ``/files/7/<key>/name`` is logged as
+    ``/files/7/[key]/name``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and args[2].startswith("/files/"):
+            record.args = (*args[:2], _KEY_IN_PATH.sub(r"\1[key]", args[2]), *args[3:])
+        return True
 
 
 def download_path(transfer: Transfer) -> str:
