@@ -106,19 +106,22 @@ async def open_session(server: ServerProcess, display: XDisplay) -> Session:
 
 class Drain:
     """Reads a client's socket while nothing else does (its messages are
-    kept in ``received`` only), so the server never sees a stalled reader."""
+    kept in ``received`` only), so the server never sees a stalled reader.
+    Stops by a flag between short reads, not by cancelling a read (Python
+    3.11's ``wait_for`` can swallow a cancel that meets a message)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self._stop = False
         self.task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
-        while True:
+        while not self._stop:
             try:
-                await self.client.recv(3600)
+                await self.client.recv(0.2)
             except TimeoutError:
                 continue
 
     async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        self._stop = True
+        await self.task

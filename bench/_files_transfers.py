@@ -48,16 +48,28 @@ async def browser_upload(s: Session, data: bytes, digest: str) -> tuple[float, s
     return took, str(ready["download"])
 
 
+#: Downloads answered 404 right after the rep was told ``ready`` (retried).
+NOT_YET: list[str] = []
+
+
 async def rep_download(s: Session, http: httpx.AsyncClient, link: str, size: int) -> float:
-    started = time.monotonic()
-    got = 0
-    async with http.stream("GET", link) as r:
-        r.raise_for_status()
-        async for part in r.aiter_raw(1 << 20):
-            got += len(part)
-    took = time.monotonic() - started
-    assert got == size, (got, size)
-    return took
+    """Seconds for the whole body; a 404 is retried for up to 10 s and noted
+    in ``NOT_YET`` (the link should work the moment it is handed out)."""
+    deadline = time.monotonic() + 10
+    while True:
+        started = time.monotonic()
+        got = 0
+        async with http.stream("GET", link) as r:
+            if r.status_code == 404 and time.monotonic() < deadline:
+                NOT_YET.append(link)
+                await asyncio.sleep(0.05)
+                continue
+            r.raise_for_status()
+            async for part in r.aiter_raw(1 << 20):
+                got += len(part)
+        took = time.monotonic() - started
+        assert got == size, (got, size)
+        return took
 
 
 async def rep_http(s: Session) -> httpx.AsyncClient:
@@ -123,4 +135,4 @@ class Loop:
         return self.done_bytes / 1e6 / self.done_s if self.done_s else float("nan")
 
 
-__all__ = ["Loop", "browser_upload", "from_agent", "rep_download", "rep_http", "sha", "to_agent"]
+__all__ = ["NOT_YET", "Loop", "browser_upload", "from_agent", "rep_download", "rep_http", "sha", "to_agent"]
