@@ -2,12 +2,14 @@
 goes first on the server's PYTHONPATH): runs cProfile on the main thread
 (the event loop) from start-up to exit and writes the stats to
 ``$DESKLINK_BENCH_CPROFILE`` when the process ends (SIGTERM from
-``ServerProcess.stop`` ends it normally). Does nothing without that
+``ServerProcess.stop``: a handler set here dumps, then exits; should the
+server set its own, the normal exit dumps through ``atexit``). Does nothing without that
 variable. cProfile slows Python code down: take rates from a run without it."""
 
 import atexit
 import cProfile
 import os
+import signal
 
 _out = os.environ.get("DESKLINK_BENCH_CPROFILE")
 if _out:
@@ -18,4 +20,9 @@ if _out:
         _prof.disable()
         _prof.dump_stats(_out)
 
+    def _terminated(_signum: int, _frame: object) -> None:
+        _dump()
+        os._exit(0)
+
     atexit.register(_dump)
+    signal.signal(signal.SIGTERM, _terminated)
