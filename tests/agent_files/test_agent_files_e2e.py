@@ -257,7 +257,7 @@ async def test_a_full_disk_on_the_visitors_computer_says_so_and_leaves_nothing(
     session goes on (a small file fits afterwards)."""
     small = tmp_path / "small"
     small.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], check=True, capture_output=True)
+    await asyncio.to_thread(subprocess.run, ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], check=True, capture_output=True)
     try:
         viewer, agent = await _sharing(server, display, chat, tmp_path / "home", None, "--files-dir", str(small))
         up = RepUpload(chat.rep, chat.session_id, os.urandom(10 * MB), "huge.bin")
@@ -281,4 +281,4 @@ async def test_a_full_disk_on_the_visitors_computer_says_so_and_leaves_nothing(
         assert hashlib.sha256((small / "fits.bin").read_bytes()).hexdigest() == fits.sha256
         await _stop(viewer, agent)
     finally:
-        subprocess.run(["umount", "--lazy", str(small)], check=True)
+        await asyncio.to_thread(subprocess.run, ["umount", "--lazy", str(small)], check=True)
