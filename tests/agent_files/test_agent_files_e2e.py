@@ -268,7 +268,11 @@ async def test_a_full_disk_on_the_visitors_computer_says_so_and_leaves_nothing(
         def failed() -> list[dict[str, object]]:
             return [m for m in chat.rep.received if m.get("t") == "file.state" and m.get("id") == up.id and m["status"] == "failed"]
 
-        await wait_until(failed, 60, "the transfer failed")
+        try:
+            await wait_until(failed, 60, "the transfer failed")
+        except TimeoutError:
+            seen = [(m.get("status"), m.get("reason"), m.get("received"), m.get("delivered")) for m in chat.rep.received if m.get("t") == "file.state"]
+            raise AssertionError(f"never failed: {seen[-6:]}; {[m for m in chat.rep.received if m.get('t') == 'error']}") from None
         sending.cancel()
         await asyncio.gather(sending, return_exceptions=True)
         assert "the disk is full" in str(failed()[0]["reason"]), failed()
