@@ -594,6 +594,8 @@ class TransferHub:
                 live = self.live.get(row.id) or Live.from_row(row)
                 if live.travelling:
                     await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
+            if self.deliveries is not None:
+                self.deliveries.drop_asks(request_id)
         if conn is not None:
             await self.replay(conn, request_id)
 
