@@ -27,7 +27,13 @@ Where state lives:
   resume; after a restart the running hash is rebuilt from them);
 * :class:`Live` (this node's memory) holds what only makes sense while the
   sockets are up: the receiver, the running hash, the rate meter, the
-  agent's delivery sender.
+  agent's delivery sender, and a copy of the status. The copy is checked
+  against the row before acting on ``file.end``, ``file.resume``, going on
+  after a pause, and when the bytes went away; ``ready`` and final statuses
+  are stored only over an unfinished one (``update_transfer(when=...)``),
+  so a transfer ended elsewhere is adopted, never revived. A pause or cancel
+  stored by another node is not seen between those moments: uploads across
+  nodes need sticky routing (docs/deploy.md).
 
 Every status change, and progress at most :data:`STATE_EVERY_S`, goes to
 both parties as ``file.state`` on the conversation's channel, so a party on
