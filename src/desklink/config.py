@@ -134,6 +134,9 @@ class Settings:
     file_messages_per_minute: int = limits.FILE_MESSAGES_PER_MINUTE
     #: Files in transit are removed from the server this long after they were offered, seconds.
     file_retention_s: float = limits.FILE_RETENTION_S
+    #: An unfinished transfer with no new bytes for this long is cancelled
+    #: (both parties are told), seconds.
+    file_idle_s: float = limits.FILE_IDLE_S
 
     # access changes
     #: How often every node reads new access changes (a user's role, queues

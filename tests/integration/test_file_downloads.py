@@ -47,7 +47,7 @@ async def _transfer(
     files = LocalFileStore(server.data_dir / "files")
     files.append(row.id, 0, data)
     if finish:
-        files.finish(row.id)
+        files.finish(row.id, len(data))
     return await store.update_transfer(row.id, status=status, received=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 

@@ -81,11 +81,22 @@ def test_receiver_takes_in_order_and_grants_credit() -> None:
     assert r.until == 4
     first = r.feed(chunk(0, b"abc"))
     assert isinstance(first, Take) and (first.acked, first.until) == (3, 7)
-    second = r.feed(chunk(3, b"defgh"))
-    assert isinstance(second, Take) and (second.acked, second.until) == (8, 10)  # credit stops at the size
+    second = r.feed(chunk(3, b"defg"))
+    assert isinstance(second, Take) and (second.acked, second.until) == (7, 10)  # credit stops at the size
     assert not r.complete
-    last = r.feed(chunk(8, b"ij"))
+    last = r.feed(chunk(7, b"hij"))
     assert isinstance(last, Take) and last.acked == 10 and r.complete and r.naks == 0
+
+
+def test_receiver_refuses_a_chunk_past_the_credit() -> None:
+    r = Receiver(TID, size=10, window_bytes=4)
+    with pytest.raises(ProtocolError, match="past the credit") as caught:
+        r.feed(chunk(0, b"abcde"))  # the window is 4
+    assert caught.value.code == "bad_state" and r.acked == 0
+    with pytest.raises(ProtocolError, match="past the credit"):
+        r.feed(chunk(0, b"a"), until=0)  # paused: the caller grants nothing past acked
+    assert r.acked == 0
+    assert isinstance(r.feed(chunk(0, b"abcd")), Take)
 
 
 def test_receiver_naks_a_bad_crc_and_takes_the_resend() -> None:

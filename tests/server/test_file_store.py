@@ -34,7 +34,7 @@ def test_append_read_finish_remove(tmp_path: Path) -> None:
     root = tmp_path / "files"
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     assert sorted(os.listdir(root)) == ["7.part"]
-    store.finish(7)
+    store.finish(7, 300_000)
     assert store.is_finished(7) and store.partial_size(7) == 0
     assert sorted(os.listdir(root)) == ["7"]
     assert store.path(7) == root / "7"
@@ -63,15 +63,15 @@ def test_append_at_the_wrong_offset_is_a_value_error_and_changes_nothing(tmp_pat
 
 def test_an_empty_file_can_be_finished(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    store.finish(3)
+    store.finish(3, 0)
     assert store.is_finished(3) and store.path(3).read_bytes() == b""
 
 
 def test_finishing_twice_keeps_the_file(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.append(5, 0, b"whole file")
-    store.finish(5)
-    store.finish(5)  # a retry after a restart
+    store.finish(5, 10)
+    store.finish(5, 10)  # a retry after a restart
     assert store.path(5).read_bytes() == b"whole file"
 
 
@@ -90,7 +90,7 @@ def test_stored_ids_lists_only_names_the_store_writes(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.append(3, 0, b"x")
     store.append(4, 0, b"x")
-    store.finish(4)
+    store.finish(4, 1)
     root = tmp_path / "files"
     for stray in ("0012", "99999999999999999999999", "notes.txt", "7.tmp", "١٢"):
         (root / stray).write_bytes(b"")
@@ -138,7 +138,7 @@ def test_full_disk_is_storage_full_and_leaves_other_files_intact(tmp_path: Path)
         store = LocalFileStore(mount / "files")
         keep = os.urandom(1 << 20)
         store.append(1, 0, keep)
-        store.finish(1)
+        store.finish(1, 1 << 20)
         other = os.urandom(256 << 10)
         store.append(2, 0, other)
         chunk = os.urandom(256 << 10)
@@ -165,3 +165,14 @@ def _tmpfs(where: Path, options: str) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", str(where)], check=True)
+
+
+def test_finish_refuses_a_partial_that_is_not_the_whole_file(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    with pytest.raises(StorageFailed, match="no longer holds"):
+        store.finish(8, 10)  # the partial went away: never an empty file for a non-empty one
+    assert not store.is_finished(8) and store.stored_ids() == set()
+    store.append(8, 0, b"12345")
+    with pytest.raises(StorageFailed, match="5 of 10 bytes"):
+        store.finish(8, 10)
+    assert not store.is_finished(8)

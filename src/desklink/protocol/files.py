@@ -226,13 +226,19 @@ class Receiver:
     def until(self) -> int:
         return min(self.size, self.acked + self.window_bytes)
 
-    def feed(self, chunk: Chunk) -> Take | Nak | None:
+    def feed(self, chunk: Chunk, until: int | None = None) -> Take | Nak | None:
+        """Check one chunk. A chunk ending past the credit (``until``: the
+        window's, or a lower one the caller grants, e.g. ``acked`` while
+        paused) is a ``ProtocolError`` ``bad_state``: nothing is taken."""
         if chunk.transfer_id != self.transfer_id:
             raise ProtocolError("chunk for another transfer", code="bad_message")
         if chunk.end > self.size:
             raise ProtocolError(f"chunk past the end of the file ({chunk.end} > {self.size})", code="too_large")
         if chunk.end <= self.acked:
             return None  # a resend of bytes we already hold
+        credit = self.until if until is None else min(until, self.until)
+        if chunk.end > credit:
+            raise ProtocolError(f"chunk past the credit ({chunk.end} > {credit}); wait for file.ack", code="bad_state")
         if chunk.offset != self.acked:
             if self._nak_pending:
                 return None  # the sender is still on its way back

@@ -278,5 +278,7 @@ MAX_ACTIVE_TRANSFERS = 8
 #: Files in transit are removed from the server this long after they were
 #: offered, seconds.
 FILE_RETENTION_S = 7 * 24 * 3600.0
+#: An unfinished transfer whose bytes stopped this long is cancelled by the sweeper, seconds.
+FILE_IDLE_S = 3600.0
 #: Longest reason text in file.cancel / file.failed, characters.
 MAX_FILE_REASON_CHARS = 200

@@ -113,6 +113,9 @@ async def _sweeper(ctx: Context) -> None:
             expired, orphans = await sweep_files(ctx.store, ctx.file_store, ctx.settings.file_retention_s, datetime.now(UTC))
             if expired or orphans:
                 log.info("sweeper expired %d files and removed %d orphans", expired, orphans)
+            idle = await ctx.transfers.cancel_idle(ctx.settings.file_idle_s, datetime.now(UTC))
+            if idle:
+                log.info("sweeper cancelled %d idle transfers", idle)
         except Exception:
             log.exception("file retention sweep failed; trying again next round")
 

@@ -348,7 +348,7 @@ class Connection:
                 if text is None:
                     return
                 if isinstance(text, bytes):
-                    await self.handle_binary(text)
+                    await self.handle_binary_safely(text)
                     continue
                 msg = self._decode_within_rate(decode, text)
                 ref = type(msg).__struct_config__.tag
@@ -382,6 +382,17 @@ class Connection:
                 retry_after=self.file_bucket.retry_after(now),
             )
         return msg
+
+    async def handle_binary_safely(self, data: bytes) -> None:
+        """Like :meth:`handle_safely` for a binary message (file chunks):
+        any error becomes an ``error`` reply, never a closed socket."""
+        try:
+            await self.handle_binary(data)
+        except (Closing, DeskLinkError):
+            raise
+        except Exception:
+            log.exception("handling a binary message failed")
+            self.send(error("internal", "the server failed to handle that message", "file.chunk"))
 
     async def handle_safely(self, handler: Any, msg: Any, ref: str | None) -> None:
         """Run one message's handler; any error becomes an ``error`` reply."""

@@ -315,11 +315,22 @@ class Deliveries:
         agent = self.agent_of(msg.session_id)
         if screen is None or agent is None:
             raise Forbidden(NEEDS_AGENT)
+        pending = next((a for a in self.asks.values() if a.session_id == msg.session_id), None)
+        if pending is not None:
+            # One picker at a time on the visitor's computer (and a bound on this map).
+            raise Conflict(
+                f"{pending.rep} already asked the visitor for a file; wait for their answer", code="bad_state"
+            )
         asked = Asked(secrets.token_urlsafe(9), request_id, msg.session_id, party.name, party.user_id)
         self.asks[asked.ask] = asked
         agent.send_out(FileAskOut(ask=asked.ask, rep=party.name, note=msg.note))
         self.ctx.audits.put(Audit(request_id, "file_asked", "rep", party.user_id, {"note": msg.note}))
         return asked.ask
+
+    def drop_asks(self, request_id: str) -> None:
+        """The conversation ended: its open file requests go."""
+        for ask in [a for a in self.asks.values() if a.request_id == request_id]:
+            del self.asks[ask.ask]
 
     def answer(self, party: Party, ask: str) -> None:
         """An agent's offer answers ``ask``: it must be one of its session's."""

@@ -5,8 +5,11 @@ and download it; it is not an archive. Each round of the node's sweeper
 (every ``sweep_interval_s``) calls :func:`sweep_files`, which
 
 1. marks ``expired`` every transfer offered more than ``file_retention_s``
-   ago (the row stays: it is the session's record of what was sent), and
-   removes its bytes;
+   ago that is no longer travelling (the row stays: it is the session's
+   record of what was sent), and removes its bytes. Unfinished transfers
+   are never expired under a live upload: the sweeper cancels idle ones
+   through the transfer hub (``TransferHub.cancel_idle``, ``file_idle_s``),
+   which tells both parties;
 2. removes *orphans*: bytes in the file store whose row is gone, or says
    they are no longer wanted (``expired``, ``cancelled``, ``refused``,
    ``failed``). The transfer hub removes those itself when it ends a

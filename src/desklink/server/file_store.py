@@ -72,8 +72,10 @@ class FileStore(Protocol):
         """Up to ``length`` bytes at ``offset`` of the partial or finished file."""
         ...
 
-    def finish(self, transfer_id: int) -> None:
-        """Make the partial file durable and finished."""
+    def finish(self, transfer_id: int, size: int) -> None:
+        """Make the partial file durable and finished. Refused
+        (:class:`StorageFailed`) unless the partial holds exactly ``size``
+        bytes: an empty one is made only for an empty file."""
         ...
 
     def is_finished(self, transfer_id: int) -> bool: ...
@@ -154,13 +156,20 @@ class LocalFileStore:
                 continue
         raise FileNotFoundError(f"transfer {transfer_id} holds no file")
 
-    def finish(self, transfer_id: int) -> None:
+    def finish(self, transfer_id: int, size: int) -> None:
         part = self._part(transfer_id)
-        if not part.exists() and self.is_finished(transfer_id):
+        if not part.exists() and self.is_finished(transfer_id) and self.path(transfer_id).stat().st_size == size:
             return  # finished before (a retry after a restart): never replace it with nothing
+        held = self.partial_size(transfer_id)
+        if held != size or (size > 0 and not part.exists()):
+            # The bytes went away (expiry, a cancel on another node, the
+            # orphan sweep) or never all arrived: never hand over less.
+            _quietly_remove(part)
+            raise StorageFailed(f"the server no longer holds this file ({held} of {size} bytes)")
         try:
             self._ensure_root()
-            fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o600)  # an empty file has no partial yet
+            flags = os.O_WRONLY | (os.O_CREAT if size == 0 else 0)  # only an empty file has no partial yet
+            fd = os.open(part, flags, 0o600)
             try:
                 os.fsync(fd)
             finally:

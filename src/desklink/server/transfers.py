@@ -27,7 +27,13 @@ Where state lives:
   resume; after a restart the running hash is rebuilt from them);
 * :class:`Live` (this node's memory) holds what only makes sense while the
   sockets are up: the receiver, the running hash, the rate meter, the
-  agent's delivery sender.
+  agent's delivery sender, and a copy of the status. The copy is checked
+  against the row before acting on ``file.end``, ``file.resume``, going on
+  after a pause, and when the bytes went away; ``ready`` and final statuses
+  are stored only over an unfinished one (``update_transfer(when=...)``),
+  so a transfer ended elsewhere is adopted, never revived. A pause or cancel
+  stored by another node is not seen between those moments: uploads across
+  nodes need sticky routing (docs/deploy.md).
 
 Every status change, and progress at most :data:`STATE_EVERY_S`, goes to
 both parties as ``file.state`` on the conversation's channel, so a party on
@@ -43,6 +49,7 @@ import logging
 import secrets
 import time
 from collections import deque
+from datetime import datetime, timedelta
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -81,6 +88,7 @@ REHASH_BYTES = 1024 * 1024
 
 DAMAGED = "the file arrived damaged; send it again"
 SESSION_ENDED = "the session ended"
+LOST = "the server lost the bytes of this file; send it again"
 #: Unfinished: still travelling (cancelled when the session ends).
 UNFINISHED: frozenset[str] = frozenset({"offered", "uploading", "paused", "delivering"})
 #: Counted against ``max_active_transfers``: bytes still to arrive.
@@ -180,6 +188,9 @@ class Live:
     state_due: bool = False
     #: The uploader's socket on this node, if any (gets ``file.ack`` on unpause).
     uploader: Endpoint | None = None
+    #: Held while the upload's bytes are worked on off the event loop (the
+    #: partial re-hashed, the file made durable): no chunk is taken meanwhile.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def from_row(cls, row: Transfer) -> Live:
@@ -324,8 +335,9 @@ class TransferHub:
         party.conn.send_out(live.state(cid=msg.cid))
         if live.final or live.verified:
             return live
-        acked = self._receiver(live).acked
-        party.conn.send_out(FileAck(id=live.id, acked=acked, until=self._until(live)))
+        async with live.lock:
+            rx = await self._receiver(live)
+        party.conn.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live, rx)))
         if created:
             self.audit(live, "file_offered", party.actor, party.user_id, {
                 "direction": "to_visitor" if party.side == "rep" else "from_visitor",
@@ -342,31 +354,61 @@ class TransferHub:
         if not self._is_uploader(party, live):
             raise Forbidden("only the sender of a file resumes sending it")
         live.uploader = party.conn
-        if live.status not in UPLOADING:
+        if live.status not in UPLOADING or not await self._fresh(live):
             party.conn.send_out(live.state())
             return
-        rx = self._receiver(live)
-        party.conn.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live)))
+        async with live.lock:
+            rx = await self._receiver(live)
+        party.conn.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live, rx)))
 
-    def _receiver(self, live: Live) -> Receiver:
+    async def _fresh(self, live: Live) -> bool:
+        """Whether the row still says the transfer goes on. The row is the
+        truth: a cancel, an idle timeout or a session end handled on another
+        node (or by the sweeper) is adopted here, and this node's copy is
+        dropped. Called before acting on a status change (end, resume,
+        unpause) and when the bytes went away."""
+        row = await self.ctx.store.get_transfer(live.id)
+        if row is not None and row.status not in FINAL:
+            return True
+        self._adopt(live, row)
+        return False
+
+    def _adopt(self, live: Live, row: Transfer | None) -> None:
+        live.status = row.status if row is not None else "expired"
+        live.reason = row.reason if row is not None else live.reason
+        live.sha256 = row.sha256 if row is not None else ""
+        live.paused_by = ""
+        live.receiver = None
+        live.hasher = None
+        if not live.travelling:
+            self.live.pop(live.id, None)
+
+    async def _receiver(self, live: Live) -> Receiver:
         """The upload's receiver; built from the bytes on disk the first time
-        (a restart, another node, or a reload that reached a new node)."""
+        (a restart, another node, or a reload that reached a new node), the
+        re-hash off the event loop. Call with ``live.lock`` held."""
         if live.receiver is None:
             held = self.files.partial_size(live.id) if live.size else 0
+            hasher = await asyncio.to_thread(self._rehash, live.id, held)
             live.receiver = Receiver(live.id, live.size, self.ctx.settings.file_window_bytes, acked=held)
-            live.hasher = hashlib.sha256()
-            offset = 0
-            while offset < held:
-                data = self.files.read(live.id, offset, min(REHASH_BYTES, held - offset))
-                if not data:
-                    break
-                live.hasher.update(data)
-                offset += len(data)
+            live.hasher = hasher
             live.received = held
         return live.receiver
 
-    def _until(self, live: Live) -> int:
-        rx = self._receiver(live)
+    def _rehash(self, transfer_id: int, held: int) -> Any:
+        """The running hash of the first ``held`` bytes held (in a thread)."""
+        hasher = hashlib.sha256()
+        offset = 0
+        while offset < held:
+            data = self.files.read(transfer_id, offset, min(REHASH_BYTES, held - offset))
+            if not data:
+                break
+            hasher.update(data)
+            offset += len(data)
+        return hasher
+
+    def _until(self, live: Live, rx: Receiver) -> int:
+        """The credit granted: none past ``acked`` while paused."""
         return rx.acked if live.status == "paused" else rx.until
 
     # ---------------------------------------------------------------- chunks
@@ -376,30 +418,45 @@ class TransferHub:
         live = await self.get(c.transfer_id)
         if live is None or not self._is_uploader(party, live):
             raise Forbidden(f"transfer {c.transfer_id} is not yours to send")
-        if live.status not in UPLOADING:
-            raise Conflict(f"the transfer is {live.status}; no more bytes are taken", code="bad_state")
-        live.uploader = party.conn
-        rx = self._receiver(live)
-        result = rx.feed(c)
-        if result is None:
-            return
-        if isinstance(result, Nak):
-            self.naks += 1
-            party.conn.send_out(FileNak(id=live.id, offset=result.offset))
-            return
-        try:
-            self.files.append(live.id, c.offset, c.data)
-        except (StorageFull, StorageFailed) as exc:
-            await self.fail(live, exc.message)
-            party.conn.send_error(exc, "file.chunk")
-            return
-        live.hasher.update(c.data)
-        live.received = rx.acked
+        async with live.lock:
+            if live.status == "paused":
+                raise Conflict(f"the transfer was paused by {live.paused_by or 'the other party'}; "
+                               "no bytes are taken until it goes on", code="bad_state")
+            if live.status not in UPLOADING:
+                raise Conflict(f"the transfer is {live.status}; no more bytes are taken", code="bad_state")
+            live.uploader = party.conn
+            rx = await self._receiver(live)
+            result = rx.feed(c, self._until(live, rx))
+            if result is None:
+                return
+            if isinstance(result, Nak):
+                self.naks += 1
+                party.conn.send_out(FileNak(id=live.id, offset=result.offset))
+                return
+            try:
+                self.files.append(live.id, c.offset, c.data)
+            except (StorageFull, StorageFailed) as exc:
+                await self.fail(live, exc.message)
+                party.conn.send_error(exc, "file.chunk")
+                return
+            except (ValueError, OSError):
+                # The partial went away under the upload (expiry, a cancel on
+                # another node, the orphan sweep): the row says what happened,
+                # or the transfer fails; never a closed socket.
+                log.warning("transfer %s: the partial file is gone", live.id, exc_info=True)
+                if await self._fresh(live):
+                    await self.fail(live, LOST)
+                else:
+                    party.conn.send_out(live.state())
+                party.conn.send_error(StorageFailed(live.reason or LOST), "file.chunk")
+                return
+            live.hasher.update(c.data)
+            live.received = rx.acked
         self.chunks_in += 1
         self.bytes_in += len(c.data)
         if live.status == "offered":
             live.status = "uploading"
-        party.conn.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live)))
+        party.conn.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live, rx)))
         await self.progress(live)
         if self.deliveries is not None:
             self.deliveries.pump(live)
@@ -409,34 +466,49 @@ class TransferHub:
         live = await self._held(party, msg.id)
         if not self._is_uploader(party, live):
             raise Forbidden("only the sender of a file ends it")
-        if live.status not in UPLOADING:
-            party.conn.send_out(live.state())
-            return
-        rx = self._receiver(live)
-        if not rx.complete:
-            raise ProtocolError(f"file.end after {rx.acked} of {live.size} bytes", code="bad_state")
-        if live.hasher.hexdigest() != msg.sha256:
-            await self.fail(live, DAMAGED)
-            return
-        try:
-            if live.size == 0 and self.files.partial_size(live.id) == 0:
-                self.files.append(live.id, 0, b"")
-            self.files.finish(live.id)
-        except (StorageFull, StorageFailed) as exc:
-            await self.fail(live, exc.message)
-            party.conn.send_error(exc, "file.end")
-            return
-        live.sha256 = msg.sha256
-        live.receiver = None
-        live.hasher = None
-        live.status = "ready"
+        async with live.lock:
+            if live.status not in UPLOADING or not await self._fresh(live):
+                party.conn.send_out(live.state())
+                return
+            rx = await self._receiver(live)
+            if not rx.complete:
+                raise ProtocolError(f"file.end after {rx.acked} of {live.size} bytes", code="bad_state")
+            if live.hasher.hexdigest() != msg.sha256:
+                await self.fail(live, DAMAGED)
+                return
+            try:
+                await asyncio.to_thread(self.files.finish, live.id, live.size)
+            except (StorageFull, StorageFailed) as exc:
+                if await self._fresh(live):
+                    await self.fail(live, exc.message)
+                else:
+                    party.conn.send_out(live.state())
+                party.conn.send_error(exc, "file.end")
+                return
+            try:
+                # Only from an unfinished status: a final one stored meanwhile wins.
+                await self.ctx.store.update_transfer(
+                    live.id, when=UPLOADING, status="ready", reason=live.reason, received=live.size,
+                    delivered=live.delivered, sha256=msg.sha256,
+                )
+            except Conflict:
+                self.files.remove(live.id)
+                await self._fresh(live)
+                party.conn.send_out(live.state())
+                return
+            live.sha256 = msg.sha256
+            live.receiver = None
+            live.hasher = None
+            live.status = "ready"
+            live.received = live.size
         self.audit(live, "file_transferred", party.actor, party.user_id, {
             "direction": "to_visitor" if live.sender == "rep" else "from_visitor",
             "name": live.name, "size": live.size, "sha256": live.sha256, "via": live.via, "to": live.target,
         })
         if live.target == "computer" and self.deliveries is not None:
             self.deliveries.verified(live)
-        await self.changed(live, received=live.size, sha256=live.sha256)
+        live.persisted_at = time.monotonic()
+        await self.broadcast(live)
         if live.target == "chat":
             self.live.pop(live.id, None)
 
@@ -454,11 +526,15 @@ class TransferHub:
         else:
             if live.status != "paused":
                 return
+            if not await self._fresh(live):
+                party.conn.send_out(live.state())
+                return
             live.status = live.before_pause
             live.paused_by = ""
             if live.status in UPLOADING and live.uploader is not None:
-                rx = self._receiver(live)
-                live.uploader.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live)))
+                async with live.lock:
+                    rx = await self._receiver(live)
+                live.uploader.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live, rx)))
         if self.deliveries is not None:
             self.deliveries.paused(live, msg.on, party.conn)
         await self.changed(live)
@@ -492,11 +568,25 @@ class TransferHub:
             live.sha256 = live.sha256 if status == "delivered" else ""
         if self.deliveries is not None:
             self.deliveries.ended(live, reason, by)
+        # Stored before it leaves memory (a chunk in flight finds it final),
+        # and only over a status that is not final yet: the first end wins.
+        live.persisted_at = time.monotonic()
+        try:
+            await self.ctx.store.update_transfer(
+                live.id, when=UNFINISHED | {"ready"}, status=live.status, reason=live.reason,
+                received=live.received, delivered=live.delivered,
+            )
+        except Conflict:
+            await self._fresh(live)
+            self.live.pop(live.id, None)
+            return
+        except Exception:
+            log.exception("could not store the state of transfer %s", live.id)
         self.audit(live, event, actor, actor_id, {
             "direction": "to_visitor" if live.sender == "rep" else "from_visitor",
             "name": live.name, "size": live.size, "sha256": live.sha256, "reason": reason, "outcome": status,
         })
-        await self.changed(live)  # stored before it leaves memory: a chunk in flight finds it final
+        await self.broadcast(live)
         self.live.pop(live.id, None)
 
     async def session_ended(self, request_id: str, conn: Endpoint | None = None) -> None:
@@ -510,8 +600,25 @@ class TransferHub:
                 live = self.live.get(row.id) or Live.from_row(row)
                 if live.travelling:
                     await self.finish(live, "cancelled", SESSION_ENDED, "file_cancelled", "system", None)
+            if self.deliveries is not None:
+                self.deliveries.drop_asks(request_id)
         if conn is not None:
             await self.replay(conn, request_id)
+
+    async def cancel_idle(self, idle_s: float, now: datetime) -> int:
+        """The sweeper's round: cancel every unfinished transfer whose row
+        has not changed for ``idle_s`` (no byte arrived: ``received`` is
+        written while bytes move), telling both parties why. How many."""
+        reason = f"nothing arrived for {_duration(idle_s)}"
+        done = 0
+        for row in await self.ctx.store.idle_transfers(before=now - timedelta(seconds=idle_s)):
+            live = self.live.get(row.id) or Live.from_row(row)
+            if live.final:
+                continue
+            async with live.lock:
+                await self.finish(live, "cancelled", reason, "file_cancelled", "system", None)
+            done += 1
+        return done
 
     async def sender_gone(self, conn: Endpoint) -> None:
         """An uploader's socket closed: store how far its uploads got (the
@@ -594,3 +701,12 @@ class TransferHub:
         if self.deliveries is not None:
             figures |= self.deliveries.statistics()
         return figures
+
+
+def _duration(seconds: float) -> str:
+    """``an hour``, ``2 hours``, ``10 minutes``, ``5 seconds``: for a reason."""
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"an {unit}" if n == 1 and unit == "hour" else f"a {unit}" if n == 1 else f"{n} {unit}s"
+    return f"{seconds:g} seconds"

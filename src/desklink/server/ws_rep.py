@@ -56,7 +56,7 @@ from desklink.store.records import Queue, Session
 class RepConnection(Connection):
     kind = "R"
     forwards = frozenset({"R", "A"})
-    file_messages = (FileOffer, FileResume, FileEnd, FilePause, FileCancel)
+    file_messages = (FileOffer, FileResume, FileEnd, FilePause, FileCancel, FileAsk)
 
     def __init__(self, ws: WebSocket, ctx: Context, login: authmod.Login) -> None:
         super().__init__(ws, ctx)

@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from desklink.errors import NotFound
+from desklink.errors import Conflict, NotFound
 from desklink.protocol.files import FINAL
 from desklink.protocol.filepolicy import FilePolicy, parse_extensions
 from desklink.store._base import StoreBase, record
@@ -29,6 +29,8 @@ from desklink.store.records import Transfer
 
 #: The columns :meth:`FilesMixin.update_transfer` may change.
 UPDATABLE: frozenset[str] = frozenset({"status", "received", "delivered", "sha256", "reason"})
+#: Still travelling: only the transfer hub ends these (server/transfers.py ``UNFINISHED``).
+UNFINISHED_STATUSES: frozenset[str] = frozenset({"offered", "uploading", "paused", "delivering"})
 
 
 class FilesMixin(StoreBase):
@@ -109,23 +111,27 @@ class FilesMixin(StoreBase):
             rows = (await conn.execute(stmt)).all()
         return [record(Transfer, r) for r in rows]
 
-    async def update_transfer(self, transfer_id: int, *, now: datetime | None = None, **fields: Any) -> Transfer:
+    async def update_transfer(
+        self, transfer_id: int, *, now: datetime | None = None, when: Collection[str] | None = None, **fields: Any
+    ) -> Transfer:
         """Change ``status``, ``received``, ``delivered``, ``sha256`` or
         ``reason`` (anything else is a ``ValueError``); :class:`NotFound`
-        for an unknown id. The caller (the transfer hub) owns the state
-        machine; the store just records."""
+        for an unknown id. With ``when``, only a row whose status is one of
+        those changes (:class:`Conflict` otherwise: another node or the
+        sweeper ended it meanwhile). The caller (the transfer hub) owns the
+        state machine; the store just records."""
         unknown = set(fields) - UPDATABLE
         if unknown:
             raise ValueError(f"transfers: cannot update {sorted(unknown)}")
-        stmt = (
-            update(TransferRow)
-            .where(TransferRow.id == transfer_id)
-            .values(**fields, updated_at=now or datetime.now(UTC))
-            .returning(TransferRow)
-        )
+        stmt = update(TransferRow).where(TransferRow.id == transfer_id)
+        if when is not None:
+            stmt = stmt.where(TransferRow.status.in_(sorted(when)))
+        stmt = stmt.values(**fields, updated_at=now or datetime.now(UTC)).returning(TransferRow)
         async with self._write() as conn:
             row = (await conn.execute(stmt)).first()
         if row is None:
+            if when is not None and await self.get_transfer(transfer_id) is not None:
+                raise Conflict(f"transfer {transfer_id} is no longer {'/'.join(sorted(when))}", code="bad_state")
             raise NotFound(f"no transfer {transfer_id}")
         return record(Transfer, row)
 
@@ -140,16 +146,31 @@ class FilesMixin(StoreBase):
 
     async def expire_transfers(self, before: datetime, now: datetime) -> list[Transfer]:
         """Mark ``expired`` every transfer offered before ``before`` that is
-        not expired yet, and return them (the caller removes their bytes).
-        Rows in any other state, final or not, expire too: the retention
-        period bounds how long the server keeps anything."""
+        final or ``ready`` (not expired yet), and return them (the caller
+        removes their bytes). Unfinished rows are left alone: their bytes
+        may still be arriving, and only the transfer hub may end them
+        (:meth:`idle_transfers`, session end), telling both parties."""
         stmt = (
             update(TransferRow)
-            .where(TransferRow.created_at < before, TransferRow.status != "expired")
+            .where(
+                TransferRow.created_at < before,
+                TransferRow.status != "expired",
+                TransferRow.status.not_in(sorted(UNFINISHED_STATUSES)),
+            )
             .values(status="expired", updated_at=now)
             .returning(TransferRow)
         )
         async with self._write() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [record(Transfer, r) for r in rows]
+
+    async def idle_transfers(self, before: datetime) -> list[Transfer]:
+        """Unfinished transfers whose row last changed before ``before`` (no
+        byte arrived since: ``received`` is written while bytes move)."""
+        stmt = select(TransferRow).where(
+            TransferRow.status.in_(sorted(UNFINISHED_STATUSES)), TransferRow.updated_at < before
+        )
+        async with self._read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [record(Transfer, r) for r in rows]
 
