@@ -95,6 +95,24 @@ async def test_an_upload_ended_elsewhere_is_not_revived(server: ServerProcess, a
     await chat.close()
 
 
+async def test_a_pause_does_not_revive_a_transfer_ended_elsewhere(server: ServerProcess, admin: AdminAPI) -> None:
+    chat = await open_chat(server, admin, "pe")
+    up = Upload(chat.visitor, os.urandom(WINDOW), "p.bin")
+    await up.offer()
+    store = await Store.open(f"sqlite+aiosqlite:///{server.data_dir / 'desklink.db'}")
+    try:
+        await store.update_transfer(up.id, status="cancelled", reason="cancelled by Rita")
+        await chat.rep.send({"t": "file.pause", "id": up.id, "on": True})
+        st = await wait_state(chat.rep, up.id, "cancelled")
+        assert st["reason"] == "cancelled by Rita"
+        row = await store.get_transfer(up.id)
+        assert row is not None and row.status == "cancelled"
+    finally:
+        await store.close()
+    assert all(m["status"] != "paused" for m in chat.visitor.received if m.get("t") == "file.state" and m["id"] == up.id)
+    await chat.close()
+
+
 async def test_no_bytes_are_taken_while_paused(server: ServerProcess, admin: AdminAPI) -> None:
     chat = await open_chat(server, admin, "pz")
     data = os.urandom(WINDOW)

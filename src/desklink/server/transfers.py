@@ -521,6 +521,9 @@ class TransferHub:
     # ---------------------------------------------------------------- pause / cancel
     async def pause(self, party: Party, msg: FilePause) -> None:
         live = await self._held(party, msg.id)
+        if not await self._fresh(live):
+            party.conn.send_out(live.state())
+            return
         if msg.on:
             if live.status not in ("offered", "uploading", "delivering", "ready") or (
                 live.status == "ready" and live.target == "chat"
@@ -672,10 +675,19 @@ class TransferHub:
         task.add_done_callback(self._tasks.discard)
 
     async def changed(self, live: Live, **fields: Any) -> None:
-        """A status change: the row, then both parties."""
+        """A status change: the row (only over a status that is not final:
+        a transfer ended elsewhere is adopted instead), then both parties."""
         live.persisted_at = time.monotonic()
-        values = {"status": live.status, "reason": live.reason, "received": live.received, "delivered": live.delivered}
-        await self._persist(live, **(values | fields))
+        values: dict[str, Any] = {
+            "status": live.status, "reason": live.reason, "received": live.received, "delivered": live.delivered,
+        }
+        try:
+            await self.ctx.store.update_transfer(live.id, when=UNFINISHED | {"ready"}, **(values | fields))
+        except Conflict:
+            await self._fresh(live)
+            return
+        except Exception:
+            log.exception("could not store the state of transfer %s", live.id)
         await self.broadcast(live)
 
     async def _persist(self, live: Live, **fields: Any) -> None:
