@@ -419,13 +419,17 @@ class TransferHub:
         if live is None or not self._is_uploader(party, live):
             raise Forbidden(f"transfer {c.transfer_id} is not yours to send")
         async with live.lock:
-            if live.status == "paused":
-                raise Conflict(f"the transfer was paused by {live.paused_by or 'the other party'}; "
-                               "no bytes are taken until it goes on", code="bad_state")
             if live.status not in UPLOADING:
                 raise Conflict(f"the transfer is {live.status}; no more bytes are taken", code="bad_state")
             live.uploader = party.conn
             rx = await self._receiver(live)
+            if live.status == "paused" and c.end > rx.acked:
+                # No credit while paused: nothing is taken. Chunks in flight
+                # when the pause came are naked back to ``acked``; going on
+                # sends a fresh ``file.ack``.
+                self.naks += 1
+                party.conn.send_out(FileNak(id=live.id, offset=rx.acked))
+                return
             result = rx.feed(c, self._until(live, rx))
             if result is None:
                 return
@@ -496,6 +500,8 @@ class TransferHub:
                 await self._fresh(live)
                 party.conn.send_out(live.state())
                 return
+            if live.final:
+                return  # ended (and stored, after ours) while the row was written
             live.sha256 = msg.sha256
             live.receiver = None
             live.hasher = None
@@ -515,6 +521,9 @@ class TransferHub:
     # ---------------------------------------------------------------- pause / cancel
     async def pause(self, party: Party, msg: FilePause) -> None:
         live = await self._held(party, msg.id)
+        if not await self._fresh(live):
+            party.conn.send_out(live.state())
+            return
         if msg.on:
             if live.status not in ("offered", "uploading", "delivering", "ready") or (
                 live.status == "ready" and live.target == "chat"
@@ -666,10 +675,19 @@ class TransferHub:
         task.add_done_callback(self._tasks.discard)
 
     async def changed(self, live: Live, **fields: Any) -> None:
-        """A status change: the row, then both parties."""
+        """A status change: the row (only over a status that is not final:
+        a transfer ended elsewhere is adopted instead), then both parties."""
         live.persisted_at = time.monotonic()
-        values = {"status": live.status, "reason": live.reason, "received": live.received, "delivered": live.delivered}
-        await self._persist(live, **(values | fields))
+        values: dict[str, Any] = {
+            "status": live.status, "reason": live.reason, "received": live.received, "delivered": live.delivered,
+        }
+        try:
+            await self.ctx.store.update_transfer(live.id, when=UNFINISHED | {"ready"}, **(values | fields))
+        except Conflict:
+            await self._fresh(live)
+            return
+        except Exception:
+            log.exception("could not store the state of transfer %s", live.id)
         await self.broadcast(live)
 
     async def _persist(self, live: Live, **fields: Any) -> None:
