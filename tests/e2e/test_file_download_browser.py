@@ -45,7 +45,7 @@ async def _stored(server: ServerProcess, name: str, data: bytes) -> Transfer:
         )
         files = LocalFileStore(server.data_dir / "files")
         files.append(row.id, 0, data)
-        files.finish(row.id)
+        files.finish(row.id, len(data))
         return await store.update_transfer(row.id, status="ready", received=len(data), sha256=hashlib.sha256(data).hexdigest())
     finally:
         await store.close()
