@@ -102,15 +102,21 @@ async def test_list_update_and_count(store: Store) -> None:
 async def test_expire_transfers_marks_old_rows_and_keeps_them(store: Store) -> None:
     req = await make_request(store, await make_queue(store))
     old, _ = await _offer(store, req, "old", now=T0)
+    await store.update_transfer(old.id, status="ready")
     young, _ = await _offer(store, req, "young", now=at(100))
+    await store.update_transfer(young.id, status="ready")
     done, _ = await _offer(store, req, "done", now=at(1))
     await store.update_transfer(done.id, status="delivered")
+    # An old upload still under way is the hub's to end (idle_transfers), never the sweep's.
+    running, _ = await _offer(store, req, "running", now=T0)
+    await store.update_transfer(running.id, status="uploading")
     expired = await store.expire_transfers(before=at(50), now=at(200))
     assert sorted(t.id for t in expired) == sorted([old.id, done.id])
     assert all(t.status == "expired" and t.updated_at == at(200) for t in expired)
-    assert (await store.get_transfer(young.id)).status == "offered"  # type: ignore[union-attr]
+    assert (await store.get_transfer(young.id)).status == "ready"  # type: ignore[union-attr]
+    assert (await store.get_transfer(running.id)).status == "uploading"  # type: ignore[union-attr]
     assert await store.expire_transfers(before=at(50), now=at(300)) == []  # already expired
-    assert await store.count_transfers(req.id) == 3
+    assert await store.count_transfers(req.id) == 4
 
 
 async def test_transfers_holding_bytes(store: Store) -> None:
