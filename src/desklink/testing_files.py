@@ -139,3 +139,37 @@ class Upload:
         await self.send_all()
         await self.end()
         return self.state
+
+
+async def stored_transfer(
+    store: Any, server: Any, *, data: bytes = b"hello", name: str = "notes.txt", mime: str = "text/plain",
+    sender: str = "visitor", status: str = "ready", finish: bool = True, offered: Any = None,
+) -> Any:
+    """A transfer as the hub leaves it, made straight in the store and the
+    file store of ``server`` (a :class:`~desklink.testing.ServerProcess`):
+    a queue, a request, the row (offered at ``offered``, default now) and its
+    bytes, finished unless ``finish`` is False. For tests of what serves or
+    sweeps stored files (downloads, retention), not of the hub itself."""
+    from datetime import UTC, datetime
+
+    from desklink.server.file_store import LocalFileStore
+
+    when = offered or datetime.now(UTC)
+    slug = "q" + secrets.token_hex(4)
+    queue = await store.create_queue(slug, slug, [], when)
+    req = await store.create_request(
+        queue_id=queue.id, visitor_name="V", visitor_email="", question="?", token_hash=secrets.token_hex(32),
+        ip="127.0.0.1", origin=server.url, now=when,
+    )
+    row, _ = await store.create_transfer(
+        request_id=req.id, session_id="s", sender=sender, sender_name="Alice" if sender == "rep" else "V", user_id=None,
+        via="browser", target="chat", client_id="c", name=name, mime=mime, size=len(data),
+        download_key=secrets.token_urlsafe(32), now=when,
+    )
+    files = LocalFileStore(server.data_dir / "files")
+    files.append(row.id, 0, data)
+    if finish:
+        files.finish(row.id, len(data))
+    return await store.update_transfer(
+        row.id, status=status, received=len(data), sha256=hashlib.sha256(data).hexdigest(), now=when
+    )

@@ -6,21 +6,19 @@ the file's safe name."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import html
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import cast, Any
 
 import pytest
 from playwright.sync_api import Browser
 
 from desklink.server.api_files import download_path
-from desklink.server.file_store import LocalFileStore
 from desklink.store import Store, Transfer
+from desklink.testing_files import stored_transfer
 from desklink.testing import ServerProcess
 
 HostSite = Any  # tests/e2e/conftest.py:HostSite (the provider's site fixture)
@@ -31,22 +29,7 @@ pytestmark = pytest.mark.browser
 async def _stored(server: ServerProcess, name: str, data: bytes) -> Transfer:
     store = await Store.open(f"sqlite+aiosqlite:///{server.data_dir / 'desklink.db'}")
     try:
-        now = datetime.now(UTC)
-        slug = "dl" + secrets.token_hex(4)
-        queue = await store.create_queue(slug, slug, [], now)
-        req = await store.create_request(
-            queue_id=queue.id, visitor_name="V", visitor_email="", question="?", token_hash=secrets.token_hex(32),
-            ip="127.0.0.1", origin=server.url, now=now,
-        )
-        row, _ = await store.create_transfer(
-            request_id=req.id, session_id="s", sender="rep", sender_name="Alice", user_id=None, via="browser",
-            target="chat", client_id="c", name=name, mime="application/pdf", size=len(data),
-            download_key=secrets.token_urlsafe(32), now=now,
-        )
-        files = LocalFileStore(server.data_dir / "files")
-        files.append(row.id, 0, data)
-        files.finish(row.id, len(data))
-        return await store.update_transfer(row.id, status="ready", received=len(data), sha256=hashlib.sha256(data).hexdigest())
+        return cast(Transfer, await stored_transfer(store, server, data=data, name=name, mime="application/pdf", sender="rep"))
     finally:
         await store.close()
 

@@ -3,19 +3,18 @@ real file in the server's file store, downloaded with a real HTTP client."""
 
 from __future__ import annotations
 
-import hashlib
+from typing import cast
+
 import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import httpx
 import pytest
 
 from desklink.server.api_files import content_disposition, download_path, parse_range
-from desklink.server.file_store import LocalFileStore
 from desklink.store import Store, Transfer
+from desklink.testing_files import stored_transfer
 from desklink.testing import ONE_ADDRESS_ENV, ServerProcess
 
 DATA = os.urandom(700_001)  # more than two stream pieces, an odd size
@@ -33,22 +32,9 @@ async def store(server: ServerProcess) -> AsyncIterator[Store]:
 async def _transfer(
     server: ServerProcess, store: Store, *, name: str = "report.pdf", data: bytes = DATA, status: str = "ready", finish: bool = True
 ) -> Transfer:
-    now = datetime.now(UTC)
-    slug = "q" + secrets.token_hex(4)
-    queue = await store.create_queue(slug, slug, [], now)
-    req = await store.create_request(
-        queue_id=queue.id, visitor_name="V", visitor_email="", question="?", token_hash=secrets.token_hex(32),
-        ip="127.0.0.1", origin=server.url, now=now,
-    )
-    row, _ = await store.create_transfer(
-        request_id=req.id, session_id="s", sender="rep", sender_name="Alice", user_id=None, via="browser", target="chat",
-        client_id="c", name=name, mime="application/pdf", size=len(data), download_key=secrets.token_urlsafe(32), now=now,
-    )
-    files = LocalFileStore(server.data_dir / "files")
-    files.append(row.id, 0, data)
-    if finish:
-        files.finish(row.id, len(data))
-    return await store.update_transfer(row.id, status=status, received=len(data), sha256=hashlib.sha256(data).hexdigest())
+    return cast(Transfer, await stored_transfer(
+        store, server, data=data, name=name, mime="application/pdf", sender="rep", status=status, finish=finish
+    ))
 
 
 def _get(server: ServerProcess, path: str, method: str = "GET", **headers: str) -> httpx.Response:

@@ -3,7 +3,8 @@ bytes gone, download 404) and removes orphaned bytes."""
 
 from __future__ import annotations
 
-import secrets
+from typing import cast
+
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ import pytest
 from desklink.server.api_files import download_path
 from desklink.server.file_store import LocalFileStore
 from desklink.store import Store, Transfer
+from desklink.testing_files import stored_transfer
 from desklink.testing import ONE_ADDRESS_ENV, ServerProcess, wait_until
 
 RETENTION_S = 600
@@ -36,21 +38,7 @@ async def store(server: ServerProcess) -> AsyncIterator[Store]:
 
 async def _transfer(server: ServerProcess, store: Store, *, age_s: float, status: str, finish: bool = True) -> Transfer:
     offered = datetime.now(UTC) - timedelta(seconds=age_s)
-    slug = "q" + secrets.token_hex(4)
-    queue = await store.create_queue(slug, slug, [], offered)
-    req = await store.create_request(
-        queue_id=queue.id, visitor_name="V", visitor_email="", question="?", token_hash=secrets.token_hex(32),
-        ip="127.0.0.1", origin=server.url, now=offered,
-    )
-    row, _ = await store.create_transfer(
-        request_id=req.id, session_id="s", sender="visitor", sender_name="V", user_id=None, via="browser", target="chat",
-        client_id="c", name="notes.txt", mime="text/plain", size=5, download_key=secrets.token_urlsafe(32), now=offered,
-    )
-    files = LocalFileStore(server.data_dir / "files")
-    files.append(row.id, 0, b"hello")
-    if finish:
-        files.finish(row.id, 5)
-    return await store.update_transfer(row.id, status=status, received=5, now=offered)
+    return cast(Transfer, await stored_transfer(store, server, status=status, finish=finish, offered=offered))
 
 
 async def test_old_transfers_expire_and_orphans_go(server: ServerProcess, store: Store) -> None:
