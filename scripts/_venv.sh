@@ -19,6 +19,10 @@ apt_install() {
 }
 
 PYTHON="${PYTHON:-python3}"
+# A .venv left half-made (an interrupted first run) has no pip: make it again.
+if [ -x .venv/bin/python ] && ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv --help >/dev/null 2>&1 || ! "$PYTHON" -c "import ensurepip" >/dev/null 2>&1; then
     apt_install python3-venv

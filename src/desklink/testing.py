@@ -310,13 +310,15 @@ class _Client:
         self.received.append(msg)
         return msg
 
-    async def expect(self, t: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
-        """The first message of type ``t`` (with matching fields), whether it
-        already arrived or is still to come. Other messages stay unclaimed for
-        later calls, so the order in which a test asks does not matter."""
+    async def expect(self, t: str | tuple[str, ...], timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        """The first message of type ``t`` (or of any type in a tuple), with
+        matching fields, whether it already arrived or is still to come. Other
+        messages stay unclaimed for later calls, so the order in which a test
+        asks does not matter."""
+        types = (t,) if isinstance(t, str) else t
 
         def fits(msg: dict[str, Any]) -> bool:
-            return msg.get("t") == t and all(msg.get(k) == v for k, v in match.items())
+            return msg.get("t") in types and all(msg.get(k) == v for k, v in match.items())
 
         for i, msg in enumerate(self._unclaimed):
             if fits(msg):

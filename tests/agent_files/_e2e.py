@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from desklink.protocol import limits
-from desklink.protocol.files import encode_chunk
+from desklink.protocol.files import FINAL, encode_chunk
 from desklink.protocol.framing import Channel, split_frame
 from desklink.testing import RepClient, ServerProcess, ViewerClient, login_retrying
 from desklink.testing_x import XDisplay
@@ -65,6 +65,8 @@ class RepUpload:
         self.cid = secrets.token_hex(8)
         self.id = 0
         self.sha256 = hashlib.sha256(data).hexdigest()
+        #: The final ``file.state`` when it came while sending.
+        self.final: dict[str, Any] | None = None
 
     async def offer(self) -> int:
         await self.rep.send({"t": "file.offer", "cid": self.cid, "name": self.name, "size": len(self.data),
@@ -78,7 +80,13 @@ class RepUpload:
         until = 0
         while offset < len(data):
             while until <= offset:
-                until = max(until, int((await self.rep.expect("file.ack", timeout=30, id=self.id))["until"]))
+                got = await self.rep.expect(("file.ack", "file.state"), timeout=30, id=self.id)
+                if got["t"] == "file.state":
+                    if got["status"] in FINAL:
+                        self.final = got
+                        return  # the transfer ended (the visitor's disk is full...): stop, as the console does
+                    continue
+                until = max(until, int(got["until"]))
             end = min(offset + chunk, until, len(data))
             for part in split_frame(Channel.FILE, encode_chunk(self.id, offset, data[offset:end]), limits.MAX_MESSAGE_BYTES):
                 await self.rep.ws.send(part)
@@ -86,6 +94,8 @@ class RepUpload:
         await self.rep.send({"t": "file.end", "id": self.id, "sha256": self.sha256})
 
     async def wait_status(self, status: str, timeout: float = 60.0) -> dict[str, Any]:
+        if self.final is not None and self.final["status"] == status:
+            return self.final  # read by send_all
         try:
             return await self.rep.expect("file.state", timeout=timeout, id=self.id, status=status)
         except TimeoutError:

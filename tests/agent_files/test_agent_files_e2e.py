@@ -247,3 +247,34 @@ async def test_the_screen_keeps_flowing_while_100_mb_go(
     print(f"\n100 MB rep -> agent in {took:.1f} s = {100 / took:.1f} MB/s; {len(during)} frames reached the viewer meanwhile "
           f"({len(during) / took:.1f} fps), longest gap {max(gaps, default=0):.2f} s")
     await _stop(viewer, agent)
+
+
+async def test_a_full_disk_on_the_visitors_computer_says_so_and_leaves_nothing(
+    server: ServerProcess, display: XDisplay, chat: Chat, tmp_path: Path
+) -> None:
+    """The visitor's chosen folder is on a 4 MB file system and the rep sends
+    10 MB: both sides are told in words, no partial file is left, and the
+    session goes on (a small file fits afterwards)."""
+    small = tmp_path / "small"
+    small.mkdir()
+    await asyncio.to_thread(subprocess.run, ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], check=True, capture_output=True)
+    try:
+        viewer, agent = await _sharing(server, display, chat, tmp_path / "home", None, "--files-dir", str(small))
+        up = RepUpload(chat.rep, chat.session_id, os.urandom(10 * MB), "huge.bin")
+        await up.offer()
+        answer(agent, "y")
+        # Sends until everything went or the transfer ended (a final
+        # file.state, which send_all keeps for wait_status).
+        await up.send_all()
+        failed = await up.wait_status("failed", timeout=60)
+        assert "the disk is full" in str(failed["reason"]), failed
+        assert list(small.iterdir()) == []  # nothing half-written, under any name
+        fits = RepUpload(chat.rep, chat.session_id, os.urandom(MB), "fits.bin")
+        await fits.offer()
+        answer(agent, "y")
+        await fits.send_all()
+        await fits.wait_status("delivered", timeout=60)
+        assert hashlib.sha256((small / "fits.bin").read_bytes()).hexdigest() == fits.sha256
+        await _stop(viewer, agent)
+    finally:
+        await asyncio.to_thread(subprocess.run, ["umount", "--lazy", str(small)], check=True)
