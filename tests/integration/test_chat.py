@@ -181,6 +181,7 @@ async def test_cancel_while_waiting_is_abandoned_and_withdrawn(server: ServerPro
     await rep.send({"t": "accept", "request_id": visitor.request_id})
     assert (await rep.expect("error"))["code"] == "conflict_closed"
     await rep.close()
+    await visitor.close()  # the server closed its side; close ours, or its transport lingers until a later GC
 
 
 async def test_queue_positions_update_as_the_queue_moves(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
