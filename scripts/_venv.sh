@@ -30,13 +30,16 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.desklink-installed"
-want="$(cat pyproject.toml | sha256sum | cut -c1-16)-${DESKLINK_EXTRAS:-none}"
+# constraints.txt pins every dependency to the versions tested together (a
+# new release of a library or of mypy must not break a fresh clone's CI);
+# refresh it on purpose with `.venv/bin/pip freeze --exclude-editable`.
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-${DESKLINK_EXTRAS:-none}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   if [ -n "${DESKLINK_EXTRAS:-}" ]; then
-    .venv/bin/python -m pip install -q -e ".[${DESKLINK_EXTRAS}]"
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".[${DESKLINK_EXTRAS}]"
   else
-    .venv/bin/python -m pip install -q -e .
+    .venv/bin/python -m pip install -q -c constraints.txt -e .
   fi
   echo "$want" > "$stamp"
 fi
