@@ -401,6 +401,27 @@ class VisitorClient(_Client):
         return client
 
 
+
+async def ended_session(server: ServerProcess, rep: RepClient, queue: str, name: str, email: str, said: str,
+                        disposition: str) -> str:
+    """A whole chat session through the real sockets: a visitor asks in
+    ``queue``, ``rep`` accepts, the visitor says ``said``, the rep ends it with
+    ``disposition``. Returns the session id (the visitor is closed)."""
+    visitor = await VisitorClient.submit(server, queue=queue, name=name, email=email)
+    try:
+        await rep.expect("alert")
+        await rep.send({"t": "accept", "request_id": visitor.request_id})
+        sid = str((await rep.expect("accepted"))["session"]["id"])
+        await visitor.send({"t": "chat.send", "cid": "a", "text": "hello"})
+        await visitor.send({"t": "chat.send", "cid": "b", "text": said})
+        await rep.expect("chat", cid="b")
+        await rep.send({"t": "end", "session_id": sid, "disposition": disposition, "note": ""})
+        await visitor.expect("ended")
+        return sid
+    finally:
+        await visitor.close()
+
+
 class ViewerClient:
     """A rep's screen viewer in Python: applies every frame to a reference
     :class:`~desklink.agent.encode.canvas.Canvas` and acknowledges it, as the

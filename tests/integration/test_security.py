@@ -178,12 +178,19 @@ async def test_reps_act_only_on_sessions_they_hold(server: ServerProcess, admin:
     assert all(s["id"] != sid for s in other_http.get("/api/sessions").json()["sessions"])
     other_http.close()
 
-    # A supervisor sees every session (read only).
-    admin.user(unique + "sup", "supervisor password", role="supervisor")
+    # A supervisor of the queue finds the session (read only); one of no
+    # queue does not.
+    q = admin.queue(unique)
+    sup_id = admin.user(unique + "sup", "supervisor password", role="supervisor")["id"]
+    admin.members(q["id"], [*q["members"], sup_id])
     sup, _ = server.login(unique + "sup", "supervisor password")
     assert sup.get(f"/api/sessions/{sid}").status_code == 200
     assert any(s["id"] == sid for s in sup.get("/api/sessions").json()["sessions"])
     sup.close()
+    admin.user(unique + "sup2", "supervisor password", role="supervisor")
+    sup2, _ = server.login(unique + "sup2", "supervisor password")
+    assert all(s["id"] != sid for s in sup2.get("/api/sessions").json()["sessions"])
+    sup2.close()
 
     # A rep outside the queue cannot accept its requests.
     admin.user(unique + "out", "outsider password")

@@ -10,10 +10,10 @@ from starlette.responses import Response
 from desklink import transcript as transcripts
 from desklink.dispatch.dispatcher import iso
 from desklink.errors import Forbidden, NotFound
-from desklink.protocol import limits as limitsmod
 from desklink.server import auth as authmod
 from desklink.server.context import Context
-from desklink.server.http import Access, client_ip, endpoint, json_response, query_choice, query_int
+from desklink.server import session_search as search
+from desklink.server.http import Access, client_ip, endpoint, json_response, query_choice
 from desklink.server.schemas import LoginBody
 from desklink.store.records import Session, User
 
@@ -21,9 +21,6 @@ from desklink.store.records import Session, User
 #: Login answers carry secrets (tickets, TOTP secrets, recovery codes).
 NO_STORE = {"Cache-Control": "no-store"}
 
-#: Sessions per page of ``GET /api/sessions``: the default and the most.
-SESSIONS_PAGE = 100
-MAX_SESSIONS_PAGE = 500
 
 
 def user_view(user: User) -> dict[str, Any]:
@@ -95,15 +92,16 @@ async def me(request: Request, ctx: Context, login: authmod.Login) -> Response:
 
 @endpoint("/api/sessions", ("GET",), Access.REP)
 async def sessions(request: Request, ctx: Context, login: authmod.Login) -> Response:
-    """Sessions: your own, or everyone's for supervisors and admins."""
-    limit = query_int(request, "limit", default=SESSIONS_PAGE, lo=1, hi=MAX_SESSIONS_PAGE)
-    offset = query_int(request, "offset", default=0, lo=0, hi=limitsmod.MAX_LIST_OFFSET)
-    rep_id = None if login.user.at_least("supervisor") else login.user.id
+    """Sessions found by the search in the query (see server/session_search.py):
+    a rep's own, a supervisor's queues', everyone's for admins."""
+    query = await search.query_of(request, ctx.store, login.user)
     out = []
-    for row in await ctx.store.list_session_summaries(rep_id=rep_id, limit=limit, offset=offset):
-        view = ctx.dispatcher.session_view_of(row.session, row.request, row.queue)
-        view["rep"] = {"id": row.session.rep_id, "name": row.rep_name}
-        view["ended_by"] = row.session.ended_by
+    for hit in await ctx.store.search_sessions(query):
+        view = ctx.dispatcher.session_view_of(hit.session, hit.request, hit.queue)
+        view["rep"] = {"id": hit.session.rep_id, "name": hit.rep_name}
+        view["ended_by"] = hit.session.ended_by
+        if hit.match_seq is not None:
+            view["match"] = {"seq": hit.match_seq, "at": iso(hit.match_at) if hit.match_at else None, "excerpt": hit.match_excerpt}
         out.append(view)
     return json_response({"sessions": out})
 

@@ -5,6 +5,7 @@ import { h, clear, formatDateTime, formatDuration, parseTime } from '../shared/d
 import { ChatLog, normalizeMessage } from '../shared/chatlog.js';
 import { downloadBlob, fetchBlob } from '../shared/http.js';
 import { call, listOf, fail } from './common.js';
+import { SessionSearch } from './session-search.js';
 
 /** Save the session's transcript (the same document the visitor downloads). */
 async function saveTranscript(id, format) {
@@ -36,6 +37,7 @@ function normalize(s) {
     endedBy: s.ended_by || '',
     disposition: s.disposition || '',
     note: s.note || '',
+    match: s.match || null,
   };
 }
 
@@ -50,6 +52,9 @@ export class SessionsView {
   constructor(section) {
     this.section = section;
     this.sessions = [];
+    this.query = new URLSearchParams();
+    this.search = new SessionSearch((params) => { this.query = params; this.load(); });
+    this.search.loadQueues();
     this.tbody = h('tbody');
     this.listCard = h('div', { class: 'card' },
       h('table', { class: 'table table-click', testid: 'sessions-table' },
@@ -59,23 +64,25 @@ export class SessionsView {
     this.section.append(
       h('div', { class: 'view-head' }, h('h1', {}, 'Sessions'),
         h('button', { type: 'button', class: 'btn btn-small', testid: 'sessions-refresh', on: { click: () => this.load() } }, 'Refresh')),
-      this.detail, this.listCard);
+      this.search.form, this.detail, this.listCard);
   }
 
   async load() {
     try {
-      this.sessions = listOf(await call('GET', '/api/sessions'), 'sessions').map(normalize);
+      const q = this.query.toString();
+      this.sessions = listOf(await call('GET', `/api/sessions${q ? `?${q}` : ''}`), 'sessions').map(normalize);
     } catch (err) {
       fail(err, 'Could not load sessions');
       return;
     }
     clear(this.tbody);
-    if (!this.sessions.length) this.tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No sessions yet.')));
+    if (!this.sessions.length) this.tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, this.query.toString() ? 'No session matches this search.' : 'No sessions yet.')));
     for (const s of this.sessions) {
       const row = h('tr', { testid: 'session-row', data: { sessionId: s.id }, tabindex: 0 },
         h('td', { class: 'nowrap' }, formatDateTime(s.startedAt)),
         h('td', { testid: 'session-visitor' }, s.visitor),
-        h('td', { class: 'clip', testid: 'session-question' }, s.question),
+        h('td', { class: 'clip', testid: 'session-question' }, s.question,
+          s.match ? h('div', { class: 'match', testid: 'session-match' }, `“${s.match.excerpt}” at ${formatDateTime(s.match.at)}`) : null),
         h('td', {}, s.queue),
         h('td', {}, s.rep),
         h('td', { class: 'nowrap' }, duration(s)),
