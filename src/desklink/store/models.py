@@ -351,6 +351,6 @@ class RecordingRow(Base):
     segments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     duration_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    head_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    head_hash: Mapped[str] = mapped_column(String(64), default="", server_default=text("''"))
     status: Mapped[str] = mapped_column(String(16))
-    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))

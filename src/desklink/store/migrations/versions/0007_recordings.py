@@ -31,9 +31,9 @@ def upgrade() -> None:
         sa.Column("segments", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("bytes", sa.BigInteger(), nullable=False, server_default="0"),
         sa.Column("duration_ms", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("head_hash", sa.String(length=64), nullable=False, server_default=""),
+        sa.Column("head_hash", sa.String(length=64), nullable=False, server_default=sa.text("''")),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("error", sa.Text(), nullable=False, server_default=""),
+        sa.Column("error", sa.Text(), nullable=False, server_default=sa.text("''")),
         sa.ForeignKeyConstraint(["request_id"], ["requests.id"], name=op.f("fk_recordings_request_id_requests")),
         sa.PrimaryKeyConstraint("session_id", name=op.f("pk_recordings")),
     )
