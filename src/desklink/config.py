@@ -138,6 +138,16 @@ class Settings:
     #: (both parties are told), seconds.
     file_idle_s: float = limits.FILE_IDLE_S
 
+    # recording (protocol/recording.py, server/recording_writer.py)
+    #: A segment closes at least this often: the most a crash loses, seconds.
+    recording_segment_s: float = limits.RECORDING_SEGMENT_S
+    #: Recordings are removed this many days after they started.
+    recording_retention_days: float = limits.RECORDING_RETENTION_DAYS
+    #: Closed segments waiting for the disk, at most, bytes (per node).
+    recording_max_pending_bytes: int = limits.RECORDING_MAX_PENDING_BYTES
+    #: Where segments are kept; empty: ``<data_dir>/recordings``.
+    recording_dir: str = ""
+
     # access changes
     #: How often every node reads new access changes (a user's role, queues
     #: or status) and re-checks that user's open sockets: a change reaches
@@ -175,6 +185,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'desklink.db').resolve()}"
+
+    @property
+    def effective_recording_dir(self) -> Path:
+        return Path(self.recording_dir) if self.recording_dir else self.data_dir / "recordings"
 
     @property
     def effective_agent_dir(self) -> Path:

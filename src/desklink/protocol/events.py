@@ -41,6 +41,10 @@ EventKind = Literal[
     "watcher_joined",
     "watcher_left",
     "clipboard_crossed",
+    # recording (relay/): data {policy} on start, {by} on stop, {error} on failure
+    "recording_started",
+    "recording_stopped",
+    "recording_failed",
     # files (server/transfers.py): data {id, direction, name, size, sha256,
     # via, to, reason} as far as known; ``direction`` is ``to_visitor`` or
     # ``from_visitor``

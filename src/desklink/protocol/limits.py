@@ -278,6 +278,14 @@ MAX_ACTIVE_TRANSFERS = 8
 #: Files in transit are removed from the server this long after they were
 #: offered, seconds.
 FILE_RETENTION_S = 7 * 24 * 3600.0
+#: A recording segment closes at least this often, seconds: what a crash
+#: (kill -9) of the server may lose of a recording.
+RECORDING_SEGMENT_S = 2.0
+#: Recordings are removed this many days after they started.
+RECORDING_RETENTION_DAYS = 90.0
+#: Closed segments one node may hold in memory waiting for the disk, bytes;
+#: past it the recording fails (the relay never waits for the disk).
+RECORDING_MAX_PENDING_BYTES = 64 * 1024 * 1024
 #: An unfinished transfer whose bytes stopped this long is cancelled by the sweeper, seconds.
 FILE_IDLE_S = 3600.0
 #: Longest reason text in file.cancel / file.failed, characters.

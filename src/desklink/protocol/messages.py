@@ -428,6 +428,13 @@ class ScreenSelect(Msg, tag="screen.select", frozen=True):
     monitor: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_MONITORS)]
 
 
+class ScreenRecord(Msg, tag="screen.record", frozen=True):
+    """The rep holding the session starts (``on``) or stops recording; only
+    under the queue's ``on_request`` policy."""
+
+    on: bool
+
+
 ViewerIn = (
     ScreenAck
     | ScreenRefresh
@@ -441,6 +448,7 @@ ViewerIn = (
     | Ping
     | FilesRequest
     | FilesRelease
+    | ScreenRecord
 )
 
 

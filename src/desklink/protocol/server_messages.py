@@ -44,6 +44,12 @@ StopBy = Literal["visitor", "rep", "session_ended", "agent_lost", "system"]
 #: Who shares the screen: the native agent (view, control, drawing on the
 #: real screen) or the visitor's browser (``/ws/share``: view only).
 Source = Literal["agent", "browser"]
+#: A queue's screen recording policy (``queues.recording``): ``always`` records
+#: from the moment sharing starts (sharing stops if recording fails);
+#: ``on_request`` when the rep holding the session presses Record;
+#: ``never``.
+RecordingPolicy = Literal["always", "on_request", "never"]
+RECORDING_POLICIES: tuple[RecordingPolicy, ...] = ("always", "on_request", "never")
 
 
 class Out(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=True):
@@ -100,6 +106,18 @@ class AgentWelcome(Out, tag="welcome", frozen=True):
     #: True when this agent came back and keeps the consent it had.
     resumed: bool
     limits: AgentLimits
+    #: The queue's recording policy, for the consent wording ("this screen
+    #: will be / may be recorded").
+    recording: RecordingPolicy = "never"
+
+
+class ScreenRecording(Out, tag="screen.recording", frozen=True):
+    """To the agent (and the help box): the screen is being recorded now
+    (``on``) or no longer; ``error``: recording failed, in words."""
+
+    on: bool
+    policy: RecordingPolicy = "never"
+    error: str | None = None
 
 
 class ControlAsk(Out, tag="control.ask", frozen=True):
@@ -163,6 +181,12 @@ class ScreenState(Out, tag="screen.state", frozen=True):
     #: Why sharing stopped, in words for the rep, when there is more to say
     #: than ``by`` (a browser share's page closed, a malformed chunk).
     reason: str | None = None
+    #: Is the screen being recorded now, and the queue's policy (the viewer
+    #: offers Record / Stop recording under ``on_request``).
+    recording: bool = False
+    recording_policy: RecordingPolicy = "never"
+    #: Why recording failed, in words, when it did.
+    recording_error: str | None = None
 
 
 class ScreenStatsOut(Out, tag="screen.stats", frozen=True):
@@ -257,6 +281,7 @@ ToAgent = (
     | Annotate
     | Clipboard
     | Ended
+    | ScreenRecording
     | Error
     | Pong
     | Ping

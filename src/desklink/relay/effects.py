@@ -56,17 +56,40 @@ class Audit:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+#: What a :class:`Record` carries: a screen message as viewers got it
+#: (``screen``: frame or video chunk; ``cursor``; ``pointer``), a JSON
+#: control message (``event``), or the recording's bounds (``start``,
+#: ``stop``: no data).
+RecordKind = Literal["screen", "cursor", "pointer", "event", "start", "stop"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One item for the session's recording (see protocol/recording.py),
+    made only while the session is being recorded; ``at`` is the relay's
+    monotonic clock. The adapter hands it to the session's recording writer,
+    which never makes the relay wait."""
+
+    session_id: str
+    request_id: str
+    kind: RecordKind
+    data: bytes
+    at: float
+
+
 @dataclass
 class Effects:
     deliveries: list[Deliver] = field(default_factory=list)
     closes: list[Close] = field(default_factory=list)
     audits: list[Audit] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
 
     def extend(self, other: Effects) -> Effects:
         self.deliveries += other.deliveries
         self.closes += other.closes
         self.audits += other.audits
+        self.records += other.records
         return self
 
     def __bool__(self) -> bool:
-        return bool(self.deliveries or self.closes or self.audits)
+        return bool(self.deliveries or self.closes or self.audits or self.records)

@@ -57,6 +57,7 @@ from desklink.protocol.messages import (
     Ping,
     ScreenAck,
     ScreenInfo,
+    ScreenRecord,
     ScreenRefresh,
     ScreenSelect,
     ScreenStats,
@@ -78,6 +79,8 @@ from desklink.protocol.server_messages import (
     MonitorView,
     Named,
     Out,
+    RecordingPolicy,
+    ScreenRecording,
     ScreenState,
     ScreenStatsOut,
     Source,
@@ -86,7 +89,7 @@ from desklink.protocol.server_messages import (
 )
 from desklink.relay.board import Board
 from desklink.relay.clipboard import ClipboardGate
-from desklink.relay.effects import Audit, Close, Deliver, Effects
+from desklink.relay.effects import Audit, Close, Deliver, Effects, Record, RecordKind
 from desklink.relay.pairing import Seats, Viewer
 from desklink.relay.policy import Policy
 
@@ -95,7 +98,7 @@ AgentMessage = (
 )
 ViewerMessage = (
     ScreenAck | ScreenRefresh | ScreenSelect | StopSharing | ControlRequest | ControlRelease | Input | Annotate | Clipboard
-    | FilesRequest | FilesRelease | Ping
+    | FilesRequest | FilesRelease | ScreenRecord | Ping
 )
 
 _AUDIT_OF_EVENT = {
@@ -116,6 +119,9 @@ BROWSER_VIEW_ONLY = (
 )
 BROWSER_PAGE_GONE = "the visitor's page closed or lost its connection"
 AGENT_TOOK_OVER = "the DeskLink agent took over from the browser"
+RECORDING_NOT_ON_REQUEST = "this queue's recording policy does not let the rep start or stop recording"
+RECORDING_NEEDS_SHARING = "recording needs a screen that is being shared"
+RECORDING_REQUIRED = "recording is required by this help desk and could not go on"
 BROWSER_NO_FILES = (
     "files to and from the visitor's computer need the DeskLink agent; "
     "files in the chat work without it"
@@ -172,6 +178,11 @@ class ScreenSession:
         self.frames_dropped_before_consent = 0
         self.inputs_forwarded = 0
         self.inputs_refused = 0
+        #: The queue's recording policy (the adapter sets it from the store
+        #: before the agent joins); ``recording``: the tap is open.
+        self.recording_policy: RecordingPolicy = "never"
+        self.recording = False
+        self.recording_error: str | None = None
 
     # ------------------------------------------------------------ state
     @property
@@ -220,6 +231,9 @@ class ScreenSession:
             grace_left_s=self._grace_left(now),
             source=self.source,
             reason=self.stop_reason,
+            recording=self.recording,
+            recording_policy=self.recording_policy,
+            recording_error=self.recording_error,
         )
 
     def _grace_left(self, now: float) -> float | None:
@@ -232,7 +246,58 @@ class ScreenSession:
     def _broadcast(self, fx: Effects, now: float) -> Effects:
         text = encode_out(self.state(now))
         fx.deliveries += [Deliver(v.endpoint, text) for v in self.seats.viewers]
+        self._tap(fx, "event", text.encode(), now)
         return fx
+
+    # -------------------------------------------------------- recording
+    def _tap(self, fx: Effects, kind: RecordKind, data: bytes, now: float) -> None:
+        """The recording tap: what viewers got, once, while recording."""
+        if self.recording:
+            fx.records.append(Record(self.session_id, self.request_id, kind, data, now))
+
+    def _start_recording(self, fx: Effects, actor: Actor, actor_id: int | None, now: float) -> None:
+        if self.recording or not self.sharing:
+            return
+        self.recording = True
+        self.recording_error = None
+        fx.records.append(Record(self.session_id, self.request_id, "start", b"", now))
+        self._audit(fx, "recording_started", actor, actor_id, {"policy": self.recording_policy})
+        self._to_agent(fx, ScreenRecording(on=True, policy=self.recording_policy))
+        if self.cursor_shape is not None:
+            self._tap(fx, "cursor", self.cursor_shape, now)
+        self._refresh(fx)  # the recording opens with a key frame
+
+    def _stop_recording(self, fx: Effects, by: str, actor: Actor, actor_id: int | None, now: float) -> None:
+        if not self.recording:
+            return
+        self.recording = False
+        last = encode_out(self.state(now)).encode()  # the recording ends on the state viewers see next
+        fx.records.append(Record(self.session_id, self.request_id, "event", last, now))
+        fx.records.append(Record(self.session_id, self.request_id, "stop", b"", now))
+        self._audit(fx, "recording_stopped", actor, actor_id, {"by": by})
+        self._to_agent(fx, ScreenRecording(on=False, policy=self.recording_policy))
+
+    def request_key_frame(self) -> Effects:
+        """The recorder opened a segment after the screen changed: ask the
+        agent for a key frame (viewers get it too; it is one frame)."""
+        fx = Effects()
+        self._refresh(fx)
+        return fx
+
+    def recording_failed(self, error: str, now: float) -> Effects:
+        """The recording's storage failed (``error`` in words). Everyone is
+        told; under ``always`` sharing stops (recording was required), under
+        ``on_request`` recording stops and sharing goes on."""
+        fx = Effects()
+        if not self.recording:
+            return fx
+        self.recording = False
+        self.recording_error = error
+        self._audit(fx, "recording_failed", "system", None, {"error": error})
+        self._to_agent(fx, ScreenRecording(on=False, policy=self.recording_policy, error=error))
+        if self.recording_policy == "always":
+            return fx.extend(self.stop("system", now, reason=f"{RECORDING_REQUIRED}: {error}"))
+        return self._broadcast(fx, now)
 
     def _to_agent(
         self, fx: Effects, message: Out | Input | Annotate | Clipboard | ScreenAck | ScreenRefresh | ScreenSelect
@@ -309,8 +374,11 @@ class ScreenSession:
             resume=self.seats.resume_token,
             resumed=kept,
             limits=intro.limits,
+            recording=self.recording_policy,
         )
         fx.deliveries.append(Deliver(endpoint, encode_out(welcome)))
+        if self.recording:
+            fx.deliveries.append(Deliver(endpoint, encode_out(ScreenRecording(on=True, policy=self.recording_policy))))
         self._audit(fx, "agent_resumed" if resumed else "agent_joined", "visitor")
         if kept:
             self._refresh(fx)
@@ -348,6 +416,7 @@ class ScreenSession:
         for v in self.seats.viewers:
             if v.window.offer(seq, key, now):
                 fx.deliveries.append(Deliver(v.endpoint, data, Priority.SCREEN, "frame"))
+        self._tap(fx, "screen", data, now)
         return fx
 
     def receive_agent_pointer(self, payload: bytes, *, shape: bool, now: float) -> Effects:
@@ -364,6 +433,7 @@ class ScreenSession:
                 fx.deliveries.append(Deliver(v.endpoint, data, Priority.CONTROL, "cursor"))
             else:
                 fx.deliveries.append(Deliver(v.endpoint, data, Priority.POINTER, "pointer"))
+        self._tap(fx, "cursor" if shape else "pointer", data, now)
         return fx
 
     def receive_agent(self, msg: AgentMessage, now: float) -> Effects:
@@ -430,6 +500,8 @@ class ScreenSession:
             self.reasking_files = False  # a no leaves sharing as it was; the rep may ask again
         elif allowed:
             self._audit(fx, "sharing_started", "visitor")
+            if self.recording_policy == "always":
+                self._start_recording(fx, "system", None, now)
             if self.seats.viewers:
                 self._refresh(fx)
             if self.reasking_files and self.privileges.can("files", "ask"):
@@ -514,6 +586,16 @@ class ScreenSession:
             return self._broadcast(fx, now)
         if isinstance(msg, FilesRequest):
             return self._files_request(viewer, now)
+        if isinstance(msg, ScreenRecord):
+            if self.recording_policy != "on_request":
+                raise Forbidden(RECORDING_NOT_ON_REQUEST)
+            if msg.on:
+                if not self.sharing:
+                    raise ProtocolError(RECORDING_NEEDS_SHARING, code="bad_state")
+                self._start_recording(fx, "rep", viewer.user_id, now)
+            else:
+                self._stop_recording(fx, "rep", "rep", viewer.user_id, now)
+            return self._broadcast(fx, now)
         if isinstance(msg, FilesRelease):
             if self.privileges["files"] not in ("asking", "granted", "suspended"):
                 return fx
@@ -573,6 +655,7 @@ class ScreenSession:
         self.board.apply(msg)
         fx = Effects()
         text = encode_annotate(msg)
+        self._tap(fx, "event", text.encode(), now)
         if side == "viewers" and self.seats.agent is not None:
             fx.deliveries.append(Deliver(self.seats.agent, text))
         fx.deliveries += [Deliver(v.endpoint, text) for v in self.seats.viewers if v is not source]
@@ -597,6 +680,7 @@ class ScreenSession:
         self._audit_changes(fx, self.privileges.apply_all("stop"), actor, actor_id)
         if was_sharing:
             self._audit(fx, "sharing_stopped", actor, actor_id, {"by": by})
+        self._stop_recording(fx, by, actor, actor_id, now)
         agent = self.seats.agent
         if agent is not None:
             fx.deliveries.append(Deliver(agent, encode_out(Ended(by=by))))

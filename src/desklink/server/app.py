@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
 from collections.abc import AsyncIterator
 from typing import Any
@@ -36,7 +37,9 @@ from desklink.server.http import Access, EndpointSpec, endpoint, internal_error,
 from desklink.server.hub import Hub
 from desklink.relay import Policy, Relay
 from desklink.server.deliveries import Deliveries
-from desklink.server.relay_io import AuditWriter, relay_ticker
+from desklink.server.recording_store import LocalRecordingStore
+from desklink.server.recording_writer import RecordingHub
+from desklink.server.relay_io import AuditWriter, pump, relay_ticker
 from desklink.server.transfers import TransferHub
 from desklink.server.throttle import HttpLimits, Throttle
 from desklink.server.transport import ConnectionGuard
@@ -137,6 +140,34 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     return internal_error()
 
 
+def _recording_hub(ctx: Context) -> RecordingHub:
+    """The node's recording writer, wired back to the relay: a storage
+    failure is told to the session (and may stop sharing), and a segment
+    opening after a change asks the agent for a key frame. Both run on the
+    next loop turn, never inside the pump that noticed them."""
+    loop = asyncio.get_running_loop()
+
+    def failed(session_id: str, error: str) -> None:
+        screen = ctx.relay.get(session_id)
+        if screen is not None:
+            pump(screen.recording_failed(error, time.monotonic()), ctx.audits, ctx.recordings)
+
+    def key(session_id: str) -> None:
+        screen = ctx.relay.get(session_id)
+        if screen is not None:
+            pump(screen.request_key_frame(), ctx.audits, ctx.recordings)
+
+    s = ctx.settings
+    return RecordingHub(
+        ctx.store,
+        LocalRecordingStore(s.effective_recording_dir),
+        segment_s=s.recording_segment_s,
+        max_pending_bytes=s.recording_max_pending_bytes,
+        on_failure=lambda sid, error: loop.call_soon(failed, sid, error),
+        on_key=lambda sid: loop.call_soon(key, sid),
+    )
+
+
 def create_app(settings: Settings) -> Starlette:
     """One node's ASGI app. ``app.state.guard`` is the node's
     :class:`ConnectionGuard`, for the HTTP protocol class the server runs
@@ -176,6 +207,7 @@ def create_app(settings: Settings) -> Starlette:
             file_store=LocalFileStore(settings.data_dir / "files", min_free_bytes=settings.min_free_disk_bytes),
         )
         ctx.transfers = TransferHub(ctx)
+        ctx.recordings = _recording_hub(ctx)
         deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
@@ -187,7 +219,8 @@ def create_app(settings: Settings) -> Starlette:
         tasks = [
             asyncio.create_task(_sweeper(ctx), name="desklink-sweeper"),
             asyncio.create_task(ctx.audits.run(), name="desklink-audit"),
-            asyncio.create_task(relay_ticker(ctx.relay, ctx.audits), name="desklink-relay-clock"),
+            asyncio.create_task(relay_ticker(ctx.relay, ctx.audits, ctx.recordings), name="desklink-relay-clock"),
+            asyncio.create_task(ctx.recordings.run(), name="desklink-recording"),
             asyncio.create_task(deliveries.watch(), name="desklink-files-watch"),
             asyncio.create_task(access.run(), name="desklink-access"),
         ]
@@ -197,6 +230,8 @@ def create_app(settings: Settings) -> Starlette:
             for conn in tuple(Connection.live):
                 conn.close_soon(codes.CLOSE_GOING_AWAY, "server shutting down")
             await asyncio.sleep(0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ctx.recordings.finish_all(time.monotonic()), SHUTDOWN_AUDIT_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ctx.audits.drain(), SHUTDOWN_AUDIT_S)
             for task in tasks:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from desklink.dispatch.dispatcher import Dispatcher
     from desklink.server.auth import Accounts
     from desklink.relay import Relay
+    from desklink.server.recording_writer import RecordingHub
     from desklink.server.relay_io import AuditWriter
     from desklink.server.hub import Hub
     from desklink.server.throttle import HttpLimits
@@ -101,4 +102,6 @@ class Context:
     file_store: FileStore
     #: The file transfer hub (server/transfers.py), set right after the context is made.
     transfers: TransferHub = field(default=None)  # type: ignore[assignment]
+    #: The recording writer (server/recording_writer.py), set right after the context is made.
+    recordings: RecordingHub = field(default=None)  # type: ignore[assignment]
     started: float = field(default_factory=time.time)

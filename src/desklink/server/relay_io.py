@@ -20,6 +20,7 @@ from desklink.relay.effects import Audit, Close, Deliver, Effects
 
 if TYPE_CHECKING:
     from desklink.relay.registry import Relay
+    from desklink.server.recording_writer import RecordingHub
     from desklink.store import Store
 
 log = logging.getLogger("desklink.relay")
@@ -89,9 +90,10 @@ class AuditWriter:
         return {"pending": len(self._pending), "written": self.written, "failed": self.failed, "dropped": self.dropped}
 
 
-def pump(fx: Effects, audits: AuditWriter) -> None:
+def pump(fx: Effects, audits: AuditWriter, recordings: RecordingHub | None = None) -> None:
     """Carry out ``fx``: deliveries first (in order), then closes (which flush
-    what is queued), then audit events."""
+    what is queued), then audit events, then what goes into recordings
+    (neither of the last two ever waits)."""
     for d in fx.deliveries:
         target: Endpoint = d.to  # type: ignore[assignment]
         target.deliver_effect(d)
@@ -100,6 +102,9 @@ def pump(fx: Effects, audits: AuditWriter) -> None:
         closing.close_soon(c.code, c.reason)
     for a in fx.audits:
         audits.put(a)
+    if recordings is not None:
+        for r in fx.records:
+            recordings.put(r)
 
 
 #: How often the relay's clock ticks, seconds (dead links are noticed within
@@ -107,11 +112,11 @@ def pump(fx: Effects, audits: AuditWriter) -> None:
 TICK_S = 0.5
 
 
-async def relay_ticker(relay: Relay, audits: AuditWriter) -> None:
+async def relay_ticker(relay: Relay, audits: AuditWriter, recordings: RecordingHub | None = None) -> None:
     while True:
         await asyncio.sleep(TICK_S)
         try:
-            pump(relay.tick(time.monotonic()), audits)
+            pump(relay.tick(time.monotonic()), audits, recordings)
         except Exception:
             log.exception("relay tick failed; trying again")
 

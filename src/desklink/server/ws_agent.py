@@ -165,7 +165,7 @@ class AgentConnection(Connection):
         await self._files_news(before)
 
     def pump(self, fx: Any) -> None:
-        pump(fx, self.ctx.audits)
+        pump(fx, self.ctx.audits, self.ctx.recordings)
 
     def on_binary(self, data: bytes) -> None:
         """Validate a screen message completely, then hand it to the relay."""
@@ -216,7 +216,10 @@ class AgentConnection(Connection):
         await self.check_request(req)
         self.visitor_name = req.visitor_name
         now = time.monotonic()
+        policy = await store.recording_policy_of_request(session.request_id)
         self.screen, opened = relay.open(session.id, session.request_id, session.rep_id, now)
+        if not self.screen.recording:
+            self.screen.recording_policy = policy
         self.pump(opened)
         await self.join(ch.request_channel(session.request_id))
         s = self.ctx.settings

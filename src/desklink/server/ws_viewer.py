@@ -65,7 +65,7 @@ class ViewerConnection(Connection):
         await self.watch_sign_out(self.login.user.id)
         await self.join(ch.request_channel(self.screen.request_id))
         self.viewer, fx = self.screen.add_viewer(self, self.login.user.id, self.login.user.display_name, time.monotonic())
-        pump(fx, self.ctx.audits)
+        pump(fx, self.ctx.audits, self.ctx.recordings)
         await self.message_loop(decode_viewer, dict.fromkeys(RELAYED, self._relay))
 
     async def _relay(self, msg: Any) -> None:
@@ -73,7 +73,7 @@ class ViewerConnection(Connection):
         if isinstance(msg, Clipboard):
             self.take_token()
         before = self.screen.privileges["files"]
-        pump(self.screen.receive_viewer(self.viewer, msg, time.monotonic()), self.ctx.audits)
+        pump(self.screen.receive_viewer(self.viewer, msg, time.monotonic()), self.ctx.audits, self.ctx.recordings)
         if isinstance(msg, Ping):
             self.send_out(Pong())
         if before in ("granted", "suspended") and self.screen.privileges["files"] == "off":
@@ -92,7 +92,7 @@ class ViewerConnection(Connection):
         elif (note.get("op") == "ended" and channel.startswith("r:")) or (
             note.get("op") == "resync" and await self._session_over()
         ):
-            pump(self.ctx.relay.end_session(self.screen.session_id, time.monotonic()), self.ctx.audits)
+            pump(self.ctx.relay.end_session(self.screen.session_id, time.monotonic()), self.ctx.audits, self.ctx.recordings)
             self.close_soon(codes.CLOSE_ENDED, "the support session ended")
 
     async def _session_over(self) -> bool:
@@ -110,7 +110,7 @@ class ViewerConnection(Connection):
 
     async def on_close(self) -> None:
         if self.viewer is not None:
-            pump(self.screen.remove_viewer(self.viewer, time.monotonic()), self.ctx.audits)
+            pump(self.screen.remove_viewer(self.viewer, time.monotonic()), self.ctx.audits, self.ctx.recordings)
 
 
 async def viewer_endpoint(ws: WebSocket) -> None:
@@ -125,7 +125,10 @@ async def viewer_endpoint(ws: WebSocket) -> None:
     if session.rep_id != login.user.id and not login.user.at_least("supervisor"):
         await ws.close(codes.CLOSE_FORBIDDEN)
         return
+    policy = await ctx.store.recording_policy_of_request(session.request_id)
     screen, opened = ctx.relay.open(session.id, session.request_id, session.rep_id, time.monotonic())
-    pump(opened, ctx.audits)
+    if not screen.recording:
+        screen.recording_policy = policy
+    pump(opened, ctx.audits, ctx.recordings)
     await ws.accept()
     await ViewerConnection(ws, ctx, login, screen).serve()

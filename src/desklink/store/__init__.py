@@ -4,7 +4,7 @@ SQLite by default, PostgreSQL at scale; callers only ever see
 :class:`Store` and the frozen records below.
 """
 
-from desklink.store.records import ROLES, AuthSession, Event, Message, Queue, Request, Role, Session, Transfer, User
+from desklink.store.records import ROLES, AuthSession, Event, Message, Queue, Recording, Request, Role, Session, Transfer, User
 from desklink.store.store import Store
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Role",
     "Session",
     "Store",
+    "Recording",
     "Transfer",
     "User",
 ]

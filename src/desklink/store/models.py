@@ -198,6 +198,8 @@ class QueueRow(Base):
     max_file_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     max_files_per_session: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     blocked_extensions: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    #: Screen recording policy: always | on_request | never (issue 12).
+    recording: Mapped[str] = mapped_column(String(16), default="never", server_default="never")
 
 
 class QueueMemberRow(Base):
@@ -332,3 +334,23 @@ class JoinCodeRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     tries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecordingRow(Base):
+    """One recorded screen session: where its segments stand. ``head_hash``
+    (SHA-256 hex of the newest stored segment) catches a replaced or removed
+    last segment, which the chain alone cannot. ``status``: recording |
+    done | failed; ``error`` says why it failed."""
+
+    __tablename__ = "recordings"
+
+    session_id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    segments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    head_hash: Mapped[str] = mapped_column(String(64), default="", server_default=text("''"))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))

@@ -184,3 +184,21 @@ class Transfer:
     download_key: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """One recorded screen session (``recordings``; see
+    :mod:`desklink.protocol.recording`). ``head_hash``: SHA-256 hex of the
+    newest stored segment; ``status``: recording | done | failed."""
+
+    session_id: str
+    request_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    segments: int
+    bytes: int
+    duration_ms: int
+    head_hash: str
+    status: Literal["recording", "done", "failed"]
+    error: str

@@ -24,12 +24,24 @@ from desklink.store._joincodes import JoinCodesMixin
 from desklink.store._mfa import SecondFactorMixin
 from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
 from desklink.store._queues import QueuesMixin
+from desklink.store._recordings import RecordingsMixin
 from desklink.store._requests import RequestsMixin
 from desklink.store._search import SearchMixin
 from desklink.store._users import UsersMixin
 
 
-class Store(UsersMixin, QueuesMixin, RequestsMixin, ChatMixin, JoinCodesMixin, AdminMixin, SecondFactorMixin, FilesMixin, SearchMixin):
+class Store(
+    UsersMixin,
+    QueuesMixin,
+    RequestsMixin,
+    ChatMixin,
+    JoinCodesMixin,
+    AdminMixin,
+    SecondFactorMixin,
+    FilesMixin,
+    RecordingsMixin,
+    SearchMixin,
+):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 
     @classmethod
