@@ -106,7 +106,7 @@ async def sessions(request: Request, ctx: Context, login: authmod.Login) -> Resp
     return json_response({"sessions": out})
 
 
-async def _readable_session(request: Request, ctx: Context, login: authmod.Login) -> Session:
+async def readable_session(request: Request, ctx: Context, login: authmod.Login) -> Session:
     """The session named in the path, if this user may read it: their own,
     or any for supervisors and admins."""
     session = await ctx.store.get_session(request.path_params["session_id"][:64])
@@ -120,7 +120,7 @@ async def _readable_session(request: Request, ctx: Context, login: authmod.Login
 @endpoint("/api/sessions/{session_id}", ("GET",), Access.REP)
 async def session_detail(request: Request, ctx: Context, login: authmod.Login) -> Response:
     """One session with its transcript and events."""
-    session = await _readable_session(request, ctx, login)
+    session = await readable_session(request, ctx, login)
     view = await ctx.dispatcher.session_view(session)
     view.update(
         rep={"id": session.rep_id, "name": await ctx.dispatcher.rep_name(session.rep_id)},
@@ -148,7 +148,7 @@ async def session_detail(request: Request, ctx: Context, login: authmod.Login) -
 @endpoint("/api/sessions/{session_id}/transcript", ("GET",), Access.REP)
 async def session_transcript(request: Request, ctx: Context, login: authmod.Login) -> Response:
     """The session's transcript as a text or HTML download (the same document the visitor saves)."""
-    session = await _readable_session(request, ctx, login)
+    session = await readable_session(request, ctx, login)
     req = await ctx.store.get_request(session.request_id)
     assert req is not None
     queue = await ctx.store.get_queue(req.queue_id)

@@ -6,6 +6,8 @@ import { ChatLog, normalizeMessage } from '../shared/chatlog.js';
 import { downloadBlob, fetchBlob } from '../shared/http.js';
 import { call, listOf, fail } from './common.js';
 import { SessionSearch } from './session-search.js';
+import { SessionView } from '../replay/session-view.js';
+import { ApiError } from '../shared/http.js';
 
 /** Save the session's transcript (the same document the visitor downloads). */
 async function saveTranscript(id, format) {
@@ -87,13 +89,14 @@ export class SessionsView {
         h('td', {}, s.rep),
         h('td', { class: 'nowrap' }, duration(s)),
         h('td', { testid: 'session-disposition' }, s.disposition ? h('span', { class: ['status', `disp-${s.disposition}`] }, s.disposition.replace('_', ' ')) : (s.endedAt ? s.endedBy : 'open')));
-      row.addEventListener('click', () => this.show(s.id));
-      row.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.show(s.id); });
+      const at = s.match ? s.match.at : null; // opens the replay where the searched words were said
+      row.addEventListener('click', () => this.show(s.id, at));
+      row.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.show(s.id, at); });
       this.tbody.append(row);
     }
   }
 
-  async show(id) {
+  async show(id, openAt = null) {
     let detail;
     try {
       detail = await call('GET', `/api/sessions/${encodeURIComponent(id)}`);
@@ -135,5 +138,35 @@ export class SessionsView {
           h('td', { class: 'mono' }, e.data && Object.keys(e.data).length ? JSON.stringify(e.data) : ''))))));
     this.detail.hidden = false;
     this.detail.scrollIntoView({ block: 'start' });
+    await this.attachReplay(id, messages, events, openAt);
+  }
+
+  /** The Session View, when the session's screen was recorded. */
+  async attachReplay(id, messages, events, openAt) {
+    if (this.replay) this.replay.destroy();
+    this.replay = null;
+    let index;
+    try {
+      index = await call('GET', `/api/sessions/${encodeURIComponent(id)}/recording`);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) fail(err, 'Could not open the recording');
+      return;
+    }
+    const items = [
+      ...messages.map((m) => ({ at: m.ts || m.at, kind: 'chat', who: m.name || m.from || '', text: m.text })),
+      ...events.map((e) => ({ at: e.at, kind: e.kind, text: e.text || e.kind })),
+    ];
+    const fetchBuffer = async (url) => {
+      const r = await fetch(url, { credentials: 'same-origin' });
+      if (!r.ok) throw new Error(`segment not served (${r.status})`);
+      return r.arrayBuffer();
+    };
+    const view = new SessionView({ sessionId: id, index, items, fetchBuffer });
+    if (openAt) {
+      const t = view.tOf(openAt);
+      if (t !== null) view.seek(t);
+    }
+    this.replay = view;
+    this.detail.append(h('h3', { class: 'section-title' }, 'Screen recording'), view.element);
   }
 }
