@@ -178,8 +178,10 @@ async def test_reps_act_only_on_sessions_they_hold(server: ServerProcess, admin:
     assert all(s["id"] != sid for s in other_http.get("/api/sessions").json()["sessions"])
     other_http.close()
 
-    # A supervisor sees every session (read only).
-    admin.user(unique + "sup", "supervisor password", role="supervisor")
+    # A supervisor sees the sessions of their queues (read only).
+    sup_id = admin.user(unique + "sup", "supervisor password", role="supervisor")["id"]
+    queue = admin.queue(unique)
+    admin.members(queue["id"], [*queue["members"], sup_id])
     sup, _ = server.login(unique + "sup", "supervisor password")
     assert sup.get(f"/api/sessions/{sid}").status_code == 200
     assert any(s["id"] == sid for s in sup.get("/api/sessions").json()["sessions"])
