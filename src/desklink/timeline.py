@@ -225,8 +225,8 @@ class _Words:
         if m.sender == "visitor":
             actor = Person(m.sender_name or self.visitor.name, "visitor")
             who = f"{actor.name} (visitor)" if m.sender_name else "The visitor"
-        elif m.sender == "system":
-            actor, who = SYSTEM, "DeskLink"
+        elif m.sender == "system":  # DeskLink's own lines are already sentences
+            return Item(m.created_at, "chat", "chat", SYSTEM, m.body)
         else:
             actor = self.person(m.user_id, m.sender_name)
             who = self.phrase(actor)
@@ -236,7 +236,10 @@ class _Words:
         actor = self.actor_of(e)
         words = self._kinds.get(e.kind)
         text = words(e, actor, self.phrase(actor)) if words is not None else f"{self.phrase(actor)}: {e.kind}"
-        return Item(e.created_at, e.kind, MARKERS.get(e.kind, "request"), actor, text)
+        marker = MARKERS.get(e.kind, "request")
+        if marker == "screen" and e.data.get("privilege") == "control":
+            marker = "control"  # control hand-offs get their own marker
+        return Item(e.created_at, e.kind, marker, actor, text)
 
     # ------------------------------------------------------------- kinds
     def _submitted(self, e: Event, a: Person, who: str) -> str:

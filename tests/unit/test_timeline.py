@@ -92,6 +92,11 @@ def test_chat_and_events_interleave_by_time_then_storage_order() -> None:
     }
 
 
+def test_desklinks_own_lines_read_as_they_are() -> None:
+    (item,) = build([msg(1, "system", "Ann joined the conversation.")], [], visitor_name="Bob", rep=ANN, people=PEOPLE)
+    assert (item.text, item.actor) == ("Ann joined the conversation.", Person("DeskLink", "system"))
+
+
 def test_markup_a_peer_typed_stays_text() -> None:
     (item,) = build([msg(1, "visitor", "<img src=x onerror=alert(1)>")], [], visitor_name="", rep=ANN, people={})
     assert item.text == "The visitor wrote: <img src=x onerror=alert(1)>"  # the page shows it with textContent
