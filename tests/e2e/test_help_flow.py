@@ -506,6 +506,16 @@ def test_injection_renders_as_text(browser: Browser, server: ServerProcess, admi
         expect(detail.get_by_test_id("detail-question")).to_have_text(EVIL_QUESTION)
         expect(detail.get_by_test_id("transcript").locator("[data-from=visitor] [data-testid=message-text]")).to_have_text(EVIL_VISITOR_LINE)
         expect(detail.get_by_test_id("transcript").locator("[data-from=rep] [data-testid=message-text]")).to_have_text(EVIL_REP_LINE)
+        # ...and its timeline, chat and events interleaved, in words, as text.
+        timeline = detail.get_by_test_id("timeline")
+        expect(timeline.locator("[data-testid=timeline-item][data-kind=accepted] .timeline-text")).to_have_text(
+            f"{EVIL_REP_NAME} (rep) accepted the request"
+        )
+        chat_lines = timeline.locator("[data-testid=timeline-item][data-marker=chat] .timeline-text")
+        expect(chat_lines).to_have_text([
+            f"{EVIL_REP_NAME} joined the conversation.", f"{EVIL_NAME} (visitor) wrote: {EVIL_VISITOR_LINE}", f"{EVIL_REP_NAME} (rep) wrote: {EVIL_REP_LINE}"
+        ])
+        expect(timeline.locator("[data-testid=timeline-item]").first).to_have_attribute("data-kind", "submitted")
         assert_inert(admin_page, admin_page.locator("#app"))
         # The admin saves the same transcript document the visitor can.
         with admin_page.expect_download() as download:

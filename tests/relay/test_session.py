@@ -180,6 +180,20 @@ def test_annotations_are_re_encoded_kept_and_budgeted() -> None:
         s.receive_viewer(viewer, Annotate(op="clear"), 2.0)
 
 
+def test_each_annotation_message_is_one_audit_event_and_a_refused_one_none() -> None:
+    s, agent, viewer, rep = sharing(annotations_per_minute=2)
+    stroke = Annotate(op="stroke", id="s1", tool="arrow", points=[(1, 2), (30, 40)])
+    assert audits(s.receive_viewer(viewer, stroke, 1.0)) == [
+        ("annotated", "rep", {"op": "stroke", "side": "rep", "tool": "arrow"})
+    ]
+    assert audits(s.receive_agent(Annotate(op="clear"), 1.0)) == [("annotated", "visitor", {"op": "clear", "side": "visitor"})]
+    assert audits(s.receive_viewer(viewer, Annotate(op="undo", id="s1"), 1.0)) == [
+        ("annotated", "rep", {"op": "undo", "side": "rep"})
+    ]
+    with pytest.raises(LimitExceeded):  # past the budget: dropped, so nothing is logged either
+        s.receive_viewer(viewer, Annotate(op="clear"), 1.0)
+
+
 def test_clipboard_crosses_only_when_the_visitor_shares_it_and_only_its_size_is_logged() -> None:
     s, agent, viewer, rep = sharing(clipboard_from_visitor=True, max_clipboard_chars=100)
     with pytest.raises(Forbidden, match="not turned on"):
@@ -250,7 +264,7 @@ def test_a_resuming_agent_keeps_view_and_gets_the_board_back() -> None:
     assert welcome["resumed"] is True and welcome["asks"] == []
     assert [m["t"] for m in rest] == ["screen.refresh", "annotate"]
     assert s.sharing and s.privileges["control"] == "off"
-    assert ("privilege_granted", "visitor", {"privilege": "view"}) in audits(fx)
+    assert ("privilege_granted", "visitor", {"privilege": "view", "because": "resume"}) in audits(fx)
 
 
 def test_an_agent_that_drops_while_asking_is_asked_again() -> None:

@@ -4,7 +4,7 @@ actor, as closed sets.
 Events are what a support session leaves behind besides its chat: the
 dispatcher logs the request's lifecycle, the relay logs what happened to the
 screen (privileges asked, granted, refused, revoked; sharing started and
-stopped; watchers; clipboard crossings); file transfers are logged by the server's transfer
+stopped; watchers; clipboard crossings; annotations); file transfers are logged by the server's transfer
 hub. Reports group by these kinds and
 actors, and the admin center words them, so nothing outside these sets is
 ever stored (:func:`check_kind` guards the store).
@@ -45,6 +45,9 @@ EventKind = Literal[
     "recording_started",
     "recording_stopped",
     "recording_failed",
+    # annotations (relay/): one per finished stroke, undo or clear, never per
+    # point; data {op: stroke|undo|clear, tool, side: rep|visitor}
+    "annotated",
     # files (server/transfers.py): data {id, direction, name, size, sha256,
     # via, to, reason} as far as known; ``direction`` is ``to_visitor`` or
     # ``from_visitor``

@@ -29,7 +29,8 @@ Rules:
 5. What is forwarded is the validated message, re-encoded: unknown fields a
    peer sent never travel or get stored.
 6. Every privilege change, sharing start and stop, watcher joining or
-   leaving, and clipboard crossing (size only) is an :class:`Audit` event.
+   leaving, clipboard crossing (size only) and annotation message (a
+   finished stroke, an undo, a clear) is an :class:`Audit` event.
 """
 
 from __future__ import annotations
@@ -315,7 +316,7 @@ class ScreenSession:
                 continue
             kind = _AUDIT_OF_EVENT[c.event]
             data: dict[str, object] = {"privilege": c.privilege}
-            if c.event in ("drop", "stop"):
+            if c.event in ("drop", "stop", "resume"):
                 data["because"] = c.event
             self._audit(fx, kind, actor, actor_id, data)  # type: ignore[arg-type]
 
@@ -654,6 +655,15 @@ class ScreenSession:
         self.board.spend(side, now)
         self.board.apply(msg)
         fx = Effects()
+        # One event per message: a stroke goes out once, finished (never per
+        # point), and the board's budget bounds how many arrive a minute.
+        data: dict[str, object] = {"op": msg.op, "side": "rep" if side == "viewers" else "visitor"}
+        if msg.op == "stroke":
+            data["tool"] = msg.tool
+        if source is None:
+            self._audit(fx, "annotated", "visitor", None, data)
+        else:
+            self._audit(fx, "annotated", "rep", source.user_id, data)
         text = encode_annotate(msg)
         self._tap(fx, "event", text.encode(), now)
         if side == "viewers" and self.seats.agent is not None:

@@ -7,14 +7,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from desklink import timeline as timelines
 from desklink import transcript as transcripts
 from desklink.dispatch.dispatcher import iso
-from desklink.errors import Forbidden, NotFound
+from desklink.errors import Forbidden
 from desklink.server import auth as authmod
 from desklink.server.context import Context
 from desklink.server import session_search as search
 from desklink.server.http import Access, client_ip, endpoint, json_response, query_choice
 from desklink.server.schemas import LoginBody
+from desklink.server.session_access import readable_session
+from desklink.store.records import Request as HelpRequest
 from desklink.store.records import Session, User
 
 
@@ -93,8 +96,8 @@ async def me(request: Request, ctx: Context, login: authmod.Login) -> Response:
 @endpoint("/api/sessions", ("GET",), Access.REP)
 async def sessions(request: Request, ctx: Context, login: authmod.Login) -> Response:
     """Sessions found by the search in the query (see server/session_search.py):
-    a rep's own, a supervisor's queues', everyone's for admins."""
-    query = await search.query_of(request, ctx.store, login.user)
+    a rep's own, a supervisor's also their queues', everyone's for admins."""
+    query = await search.query_of(request, ctx, login.user)
     out = []
     for hit in await ctx.store.search_sessions(query):
         view = ctx.dispatcher.session_view_of(hit.session, hit.request, hit.queue)
@@ -106,22 +109,11 @@ async def sessions(request: Request, ctx: Context, login: authmod.Login) -> Resp
     return json_response({"sessions": out})
 
 
-async def readable_session(request: Request, ctx: Context, login: authmod.Login) -> Session:
-    """The session named in the path, if this user may read it: their own,
-    or any for supervisors and admins."""
-    session = await ctx.store.get_session(request.path_params["session_id"][:64])
-    if session is None:
-        raise NotFound("no such session")
-    if session.rep_id != login.user.id and not login.user.at_least("supervisor"):
-        raise Forbidden("this session is not yours")
-    return session
-
-
 @endpoint("/api/sessions/{session_id}", ("GET",), Access.REP)
 async def session_detail(request: Request, ctx: Context, login: authmod.Login) -> Response:
     """One session with its transcript and events."""
-    session = await readable_session(request, ctx, login)
-    view = await ctx.dispatcher.session_view(session)
+    session, req = await readable_session(request, ctx, login)
+    view = await ctx.dispatcher.session_view(session, req)
     view.update(
         rep={"id": session.rep_id, "name": await ctx.dispatcher.rep_name(session.rep_id)},
         ended_by=session.ended_by,
@@ -145,12 +137,18 @@ async def session_detail(request: Request, ctx: Context, login: authmod.Login) -
     return json_response(view)
 
 
+@endpoint("/api/sessions/{session_id}/timeline", ("GET",), Access.REP)
+async def session_timeline(request: Request, ctx: Context, login: authmod.Login) -> Response:
+    """The session's timeline in words: chat and events in one order (see desklink.timeline)."""
+    session, req = await readable_session(request, ctx, login)
+    items = await timeline_of(ctx, session, req)
+    return json_response({"session_id": session.id, "items": [timelines.as_json(i) for i in items]})
+
+
 @endpoint("/api/sessions/{session_id}/transcript", ("GET",), Access.REP)
 async def session_transcript(request: Request, ctx: Context, login: authmod.Login) -> Response:
     """The session's transcript as a text or HTML download (the same document the visitor saves)."""
-    session = await readable_session(request, ctx, login)
-    req = await ctx.store.get_request(session.request_id)
-    assert req is not None
+    session, req = await readable_session(request, ctx, login)
     queue = await ctx.store.get_queue(req.queue_id)
     assert queue is not None
     fmt = query_choice(request, "format", ("text", "html"))
@@ -160,4 +158,19 @@ async def session_transcript(request: Request, ctx: Context, login: authmod.Logi
     return Response(body, media_type=media + "; charset=utf-8", headers=headers)
 
 
-ROUTES = [login, logout, me, sessions, session_detail, session_transcript]
+async def timeline_of(ctx: Context, session: Session, req: HelpRequest) -> list[timelines.Item]:
+    """Load what the timeline is built from and name every user it mentions."""
+    messages = await ctx.store.all_messages(req.id)
+    events = await ctx.store.events_for(req.id)
+    ids = {session.rep_id} | {e.actor_id for e in events if e.actor_id is not None}
+    ids |= {m.user_id for m in messages if m.user_id is not None}
+    people: dict[int, timelines.Person] = {}
+    for user_id in ids:
+        user = await ctx.store.get_user(user_id)
+        if user is not None:
+            people[user_id] = timelines.Person(user.display_name, user.role)
+    rep = people.get(session.rep_id, timelines.Person("a former user", "rep"))
+    return timelines.build(messages, events, visitor_name=req.visitor_name, rep=rep, people=people)
+
+
+ROUTES = [login, logout, me, sessions, session_detail, session_timeline, session_transcript]

@@ -22,7 +22,7 @@ from desklink.dispatch.dispatcher import iso
 from desklink.errors import NotFound
 from desklink.protocol.recording import Verification, segment_hash, verify
 from desklink.server import auth as authmod
-from desklink.server.api_console import readable_session
+from desklink.server.session_access import readable_session
 from desklink.server.context import Context
 from desklink.server.http import Access, endpoint, json_response
 from desklink.server.recording_store import RecordingStore
@@ -46,7 +46,7 @@ def _words(result: Verification, duration_ms: int) -> str:
 
 @endpoint("/api/sessions/{session_id}/recording", ("GET",), Access.REP)
 async def recording_index(request: Request, ctx: Context, login: authmod.Login) -> Response:
-    session = await readable_session(request, ctx, login)
+    session, _ = await readable_session(request, ctx, login)
     rec = await ctx.store.get_recording(session.id)
     if rec is None or rec.segments == 0:
         raise NotFound("this session's screen was not recorded")
@@ -76,7 +76,7 @@ async def recording_index(request: Request, ctx: Context, login: authmod.Login) 
 
 @endpoint("/api/sessions/{session_id}/recording/segments/{number:int}", ("GET",), Access.REP)
 async def recording_segment(request: Request, ctx: Context, login: authmod.Login) -> Response:
-    session = await readable_session(request, ctx, login)
+    session, _ = await readable_session(request, ctx, login)
     number = int(request.path_params["number"])
     rec = await ctx.store.get_recording(session.id)
     if rec is None or not 0 <= number < rec.segments:

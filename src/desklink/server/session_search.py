@@ -1,8 +1,8 @@
 """``GET /api/sessions``'s query parameters as a :class:`SessionQuery`, and
-who sees what: a rep their own sessions, a supervisor their queues', an
-admin everyone's.
+who sees what: a rep their own sessions, a supervisor also their queues',
+an admin everyone's.
 
-Parameters (all optional): ``from`` and ``to`` (a date ``YYYY-MM-DD``, whole
+Who asks narrows by the one rule of server/session_access.py. Parameters (all optional): ``from`` and ``to`` (a date ``YYYY-MM-DD``, whole
 days in the time zone ``tz``, ``to`` included; or a date and time with its
 offset), ``tz`` (an IANA zone, default UTC), ``queue`` (slug), ``rep`` (user
 id), ``visitor`` (part of the name or e-mail), ``q`` (words said in one chat
@@ -22,7 +22,9 @@ from desklink.errors import ProtocolError
 from desklink.protocol import limits as limitsmod
 from desklink.protocol.messages import Disposition
 from desklink.server.http import MAX_ID, query_int, query_str
-from desklink.store import Store, User
+from desklink.server.context import Context
+from desklink.server.session_access import listing_scope
+from desklink.store import User
 from desklink.store._search import HAD, MAX_SEARCH_CHARS, Had, SessionQuery, split_words
 
 #: Sessions per page: the default and the most.
@@ -66,7 +68,7 @@ def _had(request: Request) -> frozenset[Had]:
     return frozenset(out)
 
 
-async def query_of(request: Request, store: Store, asker: User) -> SessionQuery:
+async def query_of(request: Request, ctx: Context, asker: User) -> SessionQuery:
     """The search in ``request``, narrowed to what ``asker`` may see.
     ``ProtocolError`` (400) names the first bad parameter."""
     zone = _zone(request)
@@ -83,18 +85,13 @@ async def query_of(request: Request, store: Store, asker: User) -> SessionQuery:
     queue_ids: frozenset[int] | None = None
     slug = query_str(request, "queue", max_chars=64)
     if slug:
-        queue = await store.get_queue_by_slug(slug)
+        queue = await ctx.store.get_queue_by_slug(slug)
         queue_ids = frozenset({queue.id}) if queue is not None else frozenset()
     rep = query_int(request, "rep", default=0, lo=0, hi=MAX_ID)
-    rep_id = rep or None
-    # Who is asking: a rep sees their own, a supervisor their queues'.
-    if not asker.at_least("supervisor"):
-        rep_id = asker.id if rep_id in (None, asker.id) else -1
-    elif not asker.at_least("admin"):
-        mine = frozenset(q.id for q in await store.queues_of_user(asker.id))
-        queue_ids = mine if queue_ids is None else queue_ids & mine
+    scope_rep, scope_queues = await listing_scope(ctx, asker)
     return SessionQuery(
-        since=since, until=until, queue_ids=queue_ids, rep_id=rep_id,
+        since=since, until=until, queue_ids=queue_ids, rep_id=rep or None,
+        scope_rep_id=scope_rep, scope_queue_ids=None if scope_queues is None else frozenset(scope_queues),
         visitor=query_str(request, "visitor", max_chars=200).strip(), words=words, disposition=disposition,
         had=_had(request),
         limit=query_int(request, "limit", default=SESSIONS_PAGE, lo=1, hi=MAX_SESSIONS_PAGE),

@@ -332,10 +332,11 @@ class RequestsMixin(StoreBase):
 
 
     async def list_session_summaries(
-        self, *, rep_id: int | None = None, limit: int = 100, offset: int = 0
+        self, *, rep_id: int | None = None, queue_ids: Sequence[int] = (), limit: int = 100, offset: int = 0
     ) -> list[SessionSummary]:
         """Like :meth:`list_sessions`, with each session's request, queue and
-        rep name, in one query (the history pages show all of them)."""
+        rep name, in one query (the history pages show all of them). With
+        ``rep_id``: that rep's sessions, and also any of ``queue_ids``."""
         cols = [
             *(c.label("s_" + c.name) for c in SessionRow.__table__.c),
             *(c.label("r_" + c.name) for c in RequestRow.__table__.c),
@@ -349,7 +350,9 @@ class RequestsMixin(StoreBase):
             .join(UserRow, UserRow.id == SessionRow.rep_id)
             .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
         )
-        if rep_id is not None:
+        if rep_id is not None and queue_ids:
+            stmt = stmt.where(or_(SessionRow.rep_id == rep_id, RequestRow.queue_id.in_(list(queue_ids))))
+        elif rep_id is not None:
             stmt = stmt.where(SessionRow.rep_id == rep_id)
         async with self._read() as conn:
             rows = (await conn.execute(stmt.limit(limit).offset(offset))).all()

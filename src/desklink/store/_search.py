@@ -37,8 +37,9 @@ EXCERPT_CHARS: Final = 160
 @dataclass(frozen=True, slots=True)
 class SessionQuery:
     """A search. Every field narrows; the empty query lists everything the
-    asker may see. ``rep_id`` and ``queue_ids`` also carry who is asking
-    (a rep sees their own sessions, a supervisor their queues')."""
+    asker may see. Who is asking comes as a scope (server/session_access.py):
+    sessions held by ``scope_rep_id`` or in ``scope_queue_ids``; both None:
+    everything (an admin)."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -48,6 +49,8 @@ class SessionQuery:
     words: tuple[str, ...] = ()
     disposition: str | None = None
     had: frozenset[Had] = field(default_factory=frozenset)
+    scope_rep_id: int | None = None
+    scope_queue_ids: frozenset[int] | None = None
     limit: int = 100
     offset: int = 0
 
@@ -116,6 +119,13 @@ class SearchMixin(StoreBase):
             where.append(RequestRow.queue_id.in_(sorted(q.queue_ids)) if q.queue_ids else RequestRow.queue_id.is_(None))
         if q.rep_id is not None:
             where.append(SessionRow.rep_id == q.rep_id)
+        if q.scope_rep_id is not None or q.scope_queue_ids is not None:
+            mine: list[ColumnElement[bool]] = []
+            if q.scope_rep_id is not None:
+                mine.append(SessionRow.rep_id == q.scope_rep_id)
+            if q.scope_queue_ids:
+                mine.append(RequestRow.queue_id.in_(sorted(q.scope_queue_ids)))
+            where.append(or_(*mine))
         if q.visitor:
             pattern = _like(q.visitor.lower())
             where.append(or_(func.lower(RequestRow.visitor_name).like(pattern, escape="\\"),

@@ -1,5 +1,6 @@
-// Sessions: the list (GET /api/sessions) and one session's transcript and
-// events (GET /api/sessions/{id}). Everything shown is text.
+// Sessions: the list (GET /api/sessions), one session's facts and transcript
+// (GET /api/sessions/{id}) and its timeline in words, chat and events in one
+// order (GET /api/sessions/{id}/timeline). Everything shown is text.
 
 import { h, clear, formatDateTime, formatDuration, parseTime } from '../shared/dom.js';
 import { ChatLog, normalizeMessage } from '../shared/chatlog.js';
@@ -17,6 +18,26 @@ async function saveTranscript(id, format) {
   } catch (err) {
     fail(err, 'Could not download the transcript');
   }
+}
+
+/** What each timeline marker reads as beside its line. */
+const MARKERS = {
+  chat: 'Chat', request: 'Request', screen: 'Screen', control: 'Control', annotation: 'Drawing',
+  clipboard: 'Clipboard', files: 'Files', watcher: 'Watcher',
+};
+
+/** The timeline as a list: time, a marker by kind, the sentence. */
+function timelineList(items) {
+  const list = h('ol', { class: 'timeline', testid: 'timeline' });
+  for (const item of items) {
+    const marker = MARKERS[item.marker] ? item.marker : 'request';
+    list.append(h('li', { class: `timeline-item marker-${marker}`, testid: 'timeline-item', data: { kind: String(item.kind || ''), marker } },
+      h('time', { class: 'nowrap', datetime: String(item.at || '') }, formatDateTime(item.at)),
+      h('span', { class: 'timeline-marker' }, MARKERS[marker]),
+      h('span', { class: 'timeline-text' }, String(item.text || ''))));
+  }
+  if (!items.length) list.append(h('li', { class: 'empty' }, 'Nothing happened yet.'));
+  return list;
 }
 
 function nameOf(v) {
@@ -98,15 +119,19 @@ export class SessionsView {
 
   async show(id, openAt = null) {
     let detail;
+    let timeline;
     try {
-      detail = await call('GET', `/api/sessions/${encodeURIComponent(id)}`);
+      [detail, timeline] = await Promise.all([
+        call('GET', `/api/sessions/${encodeURIComponent(id)}`),
+        call('GET', `/api/sessions/${encodeURIComponent(id)}/timeline`),
+      ]);
     } catch (err) {
       fail(err, 'Could not load the session');
       return;
     }
     const s = normalize(detail.session || detail);
     const messages = (detail.messages || []).map(normalizeMessage);
-    const events = detail.events || [];
+    const items = timeline.items || [];
     const list = h('ol', { class: 'messages transcript', testid: 'transcript' });
     const log = new ChatLog(list, { self: 'rep', ownName: true });
     for (const m of messages) log.add(m);
@@ -128,14 +153,7 @@ export class SessionsView {
         h('dt', {}, 'Outcome'), h('dd', { testid: 'detail-disposition' }, s.disposition.replace('_', ' ')),
         h('dt', {}, 'Note'), h('dd', { class: 'pre', testid: 'detail-note' }, s.note)),
       h('h3', { class: 'section-title' }, `Transcript (${messages.length})`), list,
-      h('h3', { class: 'section-title' }, `Events (${events.length})`),
-      h('table', { class: 'table table-compact', testid: 'events-table' },
-        h('thead', {}, h('tr', {}, ['Time', 'Event', 'By', 'Details'].map((t) => h('th', {}, t)))),
-        h('tbody', {}, events.map((e) => h('tr', { testid: 'event-row', data: { kind: e.kind || e.type || '' } },
-          h('td', { class: 'nowrap' }, formatDateTime(e.at || e.created_at || e.ts)),
-          h('td', {}, e.kind || e.type || ''),
-          h('td', {}, e.actor_name ? `${e.actor_name} (${e.actor})` : (nameOf(e.actor) || '')),
-          h('td', { class: 'mono' }, e.data && Object.keys(e.data).length ? JSON.stringify(e.data) : ''))))));
+      h('h3', { class: 'section-title' }, `Timeline (${items.length})`), timelineList(items));
     this.detail.hidden = false;
     this.detail.scrollIntoView({ block: 'start' });
     await this.attachReplay(id, messages, events, openAt);

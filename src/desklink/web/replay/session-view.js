@@ -101,7 +101,7 @@ export class SessionView {
       }
       const cls = markerClass(item.kind);
       if (cls && t !== null && this.duration > 0) {
-        const mark = h('button', { type: 'button', class: ['replay-marker', `marker-${cls}`], testid: 'replay-marker',
+        const mark = h('button', { type: 'button', class: ['replay-marker', `rm-${cls}`], testid: 'replay-marker',
           data: { t, kind: item.kind }, title: item.text || item.kind, 'aria-label': item.text || item.kind });
         mark.style.left = `${(100 * t) / this.duration}%`; // CSSOM, allowed by the page's CSP
         mark.addEventListener('click', () => this.seek(t));
