@@ -244,6 +244,10 @@ class Verification:
     verified_to_t_ms: int = 0
     problem: RecordingDamaged | None = None
     index: list[SegmentHeader] = field(default_factory=list)
+    #: Segments stored after the newest one the database confirms (a crash
+    #: between writing one and recording its hash): set by the reader that
+    #: cuts the chain there, never replayed.
+    unconfirmed: int = 0
 
     @property
     def ok(self) -> bool:

@@ -29,14 +29,28 @@ from desklink.server.recording_store import RecordingStore
 
 
 def _verify(segments: RecordingStore, session_id: str, head: bytes | None) -> tuple[Verification, list[str]]:
-    """Verify and hash every stored segment (blocking: a worker thread)."""
+    """Verify and hash every stored segment (blocking: a worker thread).
+
+    A crash between writing a segment and moving the database's head past
+    it leaves one segment the database never confirmed: the chain is then
+    cut at the database's head (the newest segment it vouches for), and the
+    unconfirmed rest is reported, never replayed."""
     stored = [(n, segments.read_segment(session_id, n)) for n in segments.list_segments(session_id)]
     result = verify(stored, session_id, head)
     hashes = [segment_hash(data).hex() for _, data in stored[: result.segments]]
+    if head is not None and result.problem is not None and result.problem.what == "head" and head.hex() in hashes:
+        keep = hashes.index(head.hex()) + 1
+        cut = verify(stored[:keep], session_id, head)
+        cut.problem = None
+        cut.unconfirmed = result.segments - keep
+        return cut, hashes[:keep]
     return result, hashes
 
 
 def _words(result: Verification, duration_ms: int) -> str:
+    if result.ok and result.unconfirmed:
+        return (f"Recording verified: {result.segments} segments; {result.unconfirmed} more written as the server stopped "
+                "were never confirmed and are not shown.")
     if result.ok:
         return f"Recording verified: {result.segments} segments, every one in its place."
     reach = f"{result.verified_to_t_ms / 1000:.0f} s" if result.segments else "the start"
@@ -59,7 +73,8 @@ async def recording_index(request: Request, ctx: Context, login: authmod.Login) 
          "records": h.records, "sha256": hashes[i]}
         for i, h in enumerate(result.index)
     ]
-    duration = result.verified_to_t_ms if not result.ok else max(rec.duration_ms, result.verified_to_t_ms)
+    whole = result.ok and not result.unconfirmed
+    duration = max(rec.duration_ms, result.verified_to_t_ms) if whole else result.verified_to_t_ms
     return json_response({
         "session_id": session.id,
         "started_at": iso(rec.started_at),

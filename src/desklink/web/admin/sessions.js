@@ -156,11 +156,11 @@ export class SessionsView {
       h('h3', { class: 'section-title' }, `Timeline (${items.length})`), timelineList(items));
     this.detail.hidden = false;
     this.detail.scrollIntoView({ block: 'start' });
-    await this.attachReplay(id, messages, events, openAt);
+    await this.attachReplay(id, messages, items, openAt);
   }
 
   /** The Session View, when the session's screen was recorded. */
-  async attachReplay(id, messages, events, openAt) {
+  async attachReplay(id, messages, timeline, openAt) {
     if (this.replay) this.replay.destroy();
     this.replay = null;
     let index;
@@ -170,9 +170,11 @@ export class SessionsView {
       if (!(err instanceof ApiError && err.status === 404)) fail(err, 'Could not open the recording');
       return;
     }
+    // Chat lines for the transcript beside the picture; the timeline's
+    // moments (in words) for the markers.
     const items = [
       ...messages.map((m) => ({ at: m.ts || m.at, kind: 'chat', who: m.name || m.from || '', text: m.text })),
-      ...events.map((e) => ({ at: e.at, kind: e.kind, text: e.text || e.kind })),
+      ...timeline.filter((e) => e.kind !== 'chat').map((e) => ({ at: e.at, kind: e.kind, marker: e.marker, text: e.text })),
     ];
     const fetchBuffer = async (url) => {
       const r = await fetch(url, { credentials: 'same-origin' });

@@ -12,26 +12,16 @@ import { FramePainter } from '../viewer/painter.js';
 import { CursorOverlay } from '../viewer/cursor.js';
 import { ReplayPlayer, SPEEDS } from './player.js';
 
-/** Which timeline kinds become markers on the seek bar, and their class. */
-const MARKERS = [
-  [/^chat$/, 'chat'],
-  [/^privilege_|^control/, 'control'],
-  [/^file_/, 'file'],
-  [/^watcher_/, 'watcher'],
-  [/^sharing_|^recording_/, 'screen'],
-];
-
-function markerClass(kind) {
-  for (const [re, cls] of MARKERS) if (re.test(kind)) return cls;
-  return null;
-}
+/** The timeline's markers (desklink/timeline.py) shown on the seek bar. */
+const MARKED = new Set(['chat', 'control', 'files', 'watcher', 'screen', 'annotation', 'clipboard']);
 
 export class SessionView {
   /**
    * @param {object} o
    * @param {string} o.sessionId
    * @param {object} o.index       GET /api/sessions/{id}/recording
-   * @param {Array}  o.items       the session's moments: [{at, kind, text}] (chat lines and events, in order)
+   * @param {Array}  o.items       the session's moments: chat lines [{at, kind: 'chat', who, text}] and
+   *                               timeline items [{at, kind, marker, text}]
    * @param {(url: string) => Promise<ArrayBuffer>} o.fetchBuffer
    * @param {number} [o.startAt]   where to open (ms into the recording)
    */
@@ -99,8 +89,8 @@ export class SessionView {
         this.transcript.append(li);
         this.lines.push({ t: t ?? -1, li });
       }
-      const cls = markerClass(item.kind);
-      if (cls && t !== null && this.duration > 0) {
+      const cls = item.kind === 'chat' ? 'chat' : item.marker;
+      if (MARKED.has(cls) && t !== null && this.duration > 0) {
         const mark = h('button', { type: 'button', class: ['replay-marker', `rm-${cls}`], testid: 'replay-marker',
           data: { t, kind: item.kind }, title: item.text || item.kind, 'aria-label': item.text || item.kind });
         mark.style.left = `${(100 * t) / this.duration}%`; // CSSOM, allowed by the page's CSP
