@@ -76,6 +76,9 @@ MARKERS: Final[dict[EventKind, Marker]] = {
     "watcher_left": "watcher",
     "clipboard_crossed": "clipboard",
     "annotated": "annotation",
+    "recording_started": "screen",
+    "recording_stopped": "screen",
+    "recording_failed": "screen",
     "file_offered": "files",
     "file_asked": "files",
     "file_transferred": "files",
@@ -187,6 +190,10 @@ class _Words:
             "watcher_left": lambda e, a, who: f"{who} stopped watching the screen",
             "clipboard_crossed": self._clipboard,
             "annotated": self._annotated,
+            "recording_started": self._recording_started,
+            "recording_stopped": lambda e, a, who: f"{who} stopped recording the screen" if a.role in ("rep", "supervisor", "admin")
+            else "Recording of the screen stopped",
+            "recording_failed": lambda e, a, who: f"Recording of the screen failed: {str(e.data.get('error') or 'storage failed')[:200]}",
             "file_offered": self._file_offered,
             "file_asked": self._file_asked,
             "file_transferred": self._file_transferred,
@@ -310,6 +317,11 @@ class _Words:
         if by == "agent_lost":
             return "Sharing stopped: the visitor's agent did not come back"
         return "Sharing stopped (DeskLink)"
+
+    def _recording_started(self, e: Event, a: Person, who: str) -> str:
+        if e.data.get("policy") == "always":
+            return "Recording of the screen started (this help desk records every shared screen)"
+        return f"{who} started recording the screen"
 
     def _clipboard(self, e: Event, a: Person, who: str) -> str:
         chars = _count(int(e.data.get("chars") or 0), "character", "characters")

@@ -32,7 +32,7 @@ export class SessionView {
     const screen = h('canvas', { class: 'replay-screen', testid: 'replay-screen', width: 1, height: 1 });
     const pointer = h('canvas', { class: 'replay-cursor', width: 1, height: 1 });
     this.time = h('span', { class: 'replay-time', testid: 'replay-time' }, '0:00');
-    this.seekBar = h('input', { type: 'range', class: 'replay-seek', testid: 'replay-seek', min: 0, max: Math.max(1, this.duration), step: 100, value: 0 });
+    this.seekBar = h('input', { type: 'range', class: 'replay-seek', testid: 'replay-seek', min: 0, max: Math.max(1, this.duration), step: 1, value: 0 });
     this.playButton = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'replay-play' }, 'Play');
     this.speed = h('select', { testid: 'replay-speed', 'aria-label': 'Speed' }, SPEEDS.map((s) => h('option', { value: s }, `${s}x`)));
     this.skipIdle = h('input', { type: 'checkbox', testid: 'replay-skip-idle' });
