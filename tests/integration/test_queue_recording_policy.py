@@ -49,7 +49,6 @@ def test_a_bad_policy_is_400_in_words_and_changes_nothing(admin: AdminAPI, uniqu
     r = admin.http.patch(f"/api/admin/queues/{q['id']}", json={"recording": 3})
     assert r.status_code == 400
     after = _listed(admin, q["id"])
-    assert (after["name"], after["recording"]) != ("Changed?", "sometimes")
     assert after["recording"] == "never" and after["name"] != "Changed?"
     assert admin.http.get("/api/admin/audit").json()["entries"][0]["id"] == audit_before
     r = admin.http.post("/api/admin/queues", json={"slug": unique + "-new", "name": "New", "recording": "maybe"})
