@@ -21,6 +21,7 @@ from typing import Any
 from desklink.agent.args import add_agent_arguments
 from desklink.config import Settings
 from desklink.errors import ConfigError, DeskLinkError
+from desklink.protocol.server_messages import RECORDING_POLICIES
 
 #: Commands that need the server's libraries (the ``server`` extra).
 SERVER_COMMANDS = frozenset({"serve", "admin"})
@@ -38,6 +39,13 @@ def server_missing() -> bool:
     import importlib.util
 
     return any(importlib.util.find_spec(name) is None for name in SERVER_LIBRARIES)
+
+#: A queue's recording policy as ``set-recording`` says it back.
+RECORDING_WORDS = {
+    "always": "always (from the moment sharing starts)",
+    "on_request": "on request (the rep presses Record)",
+    "never": "never",
+}
 
 #: The queue and admin a fresh install starts with, so the sample page works at once.
 FIRST_QUEUE = "support"
@@ -283,6 +291,10 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
                 max_files_per_session=args.max_files, blocked_extensions=args.blocked_extensions,
             )
             print(_file_policy_line(q.slug, p))
+        elif what == ("queue", "set-recording"):
+            q = await queue(args.slug)
+            policy = await actions.set_recording_policy(actor, q.id, args.policy)
+            print(f"{q.slug}: screen recording {RECORDING_WORDS[policy]}")
         elif what == ("queue", "show-files"):
             q = await queue(args.slug)
             print(_file_policy_line(q.slug, await store.get_file_policy(q.id)))
@@ -383,6 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--max-files", type=int, help="most files per session (0: the server's max_files_per_session)")
     files.add_argument("--blocked-extensions", help='extensions refused, e.g. "exe, bat, msi" ("" for none)')
     queues.add_parser("show-files", help="show the queue's file policy").add_argument("slug")
+    rec = queues.add_parser("set-recording", help="whether the queue's screen sessions are recorded")
+    rec.add_argument("slug")
+    rec.add_argument("policy", choices=RECORDING_POLICIES,
+                     help="always: from the start of sharing; on_request: when the rep presses Record; never")
     for action in ("add-member", "remove-member"):
         members = queues.add_parser(action)
         members.add_argument("slug")

@@ -36,6 +36,7 @@ from desklink.dispatch import channels as ch
 from desklink.errors import NotFound, ProtocolError
 from desklink.protocol import limits
 from desklink.protocol.filepolicy import FilePolicy
+from desklink.protocol.server_messages import RecordingPolicy
 from desklink.server import second_factor
 from desklink.server.auth import Accounts
 from desklink.store import Store
@@ -223,6 +224,19 @@ class AdminActions:
         data = {"from": rules.policy_view(before), "to": rules.policy_view(policy)}
         await self._audit(actor, rules.QUEUE_FILES, rules.queue_target(queue.slug), data)
         return policy
+
+    async def set_recording_policy(self, actor: Actor, queue_id: int, policy: str) -> RecordingPolicy:
+        """Change whether the queue's screen sessions are recorded (always,
+        on_request, never). Audited with the policy before and after when it
+        changed; a session already sharing keeps the policy it started with."""
+        queue = await self._queue(queue_id)
+        wanted = rules.check_recording_policy(policy)
+        before = await self.store.get_recording_policy(queue.id)
+        if wanted == before:
+            return before
+        await self.store.set_recording_policy(queue.id, wanted)
+        await self._audit(actor, rules.QUEUE_RECORDING, rules.queue_target(queue.slug), {"from": before, "to": wanted})
+        return wanted
 
     # ---------------------------------------------------------------- helpers
     async def _queue(self, queue_id: int) -> Queue:

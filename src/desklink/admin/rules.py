@@ -14,6 +14,7 @@ from typing import Final
 
 from desklink.errors import ProtocolError
 from desklink.protocol.filepolicy import FilePolicy, parse_extensions
+from desklink.protocol.server_messages import RECORDING_POLICIES, RecordingPolicy
 from desklink.server.context import normalise_origin
 from desklink.store.records import User
 
@@ -36,6 +37,7 @@ QUEUE_RENAME: Final = "queue.rename"
 QUEUE_ORIGINS: Final = "queue.origins"
 QUEUE_MEMBERS: Final = "queue.members"
 QUEUE_FILES: Final = "queue.files"
+QUEUE_RECORDING: Final = "queue.recording"
 POLICY_SECOND_FACTOR: Final = "policy.second_factor"
 USER_SECOND_FACTOR_RESET: Final = "user.second_factor_reset"
 
@@ -61,6 +63,14 @@ class Actor:
         except (OSError, KeyError):
             who = ""
         return cls(None, f"command line ({who})" if who else "command line")
+
+
+def check_recording_policy(value: str) -> RecordingPolicy:
+    """A queue's screen recording policy, refused in words when it is not one."""
+    for policy in RECORDING_POLICIES:
+        if value == policy:
+            return policy
+    raise ProtocolError(f"recording must be one of {', '.join(RECORDING_POLICIES)} (not {value[:40]!r})")
 
 
 def user_target(user: User) -> str:

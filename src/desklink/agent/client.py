@@ -46,6 +46,7 @@ from desklink.agent.session import (
     Hurry,
     Inject,
     Paint,
+    RecordingChanged,
     ReleaseAll,
     SetClipboard,
     StartSharing,
@@ -56,6 +57,7 @@ from desklink.errors import DeskLinkError, LinkDead, Refused, Stopped
 from desklink.protocol import codes, limits
 from desklink.protocol.messages import Annotate, EvButton, EvKey, EvMove, EvRelease, EvText, EvWheel, Monitor
 from desklink.protocol.screen import Cursor, Pointer
+from desklink.protocol.server_messages import RECORDING_NOTICE
 
 log = logging.getLogger("desklink.agent")
 
@@ -409,6 +411,8 @@ class AgentClient:
                 self.file_link.privilege(action)
             elif isinstance(action, FileEvent):
                 self.file_link.event(action.msg)
+            elif isinstance(action, RecordingChanged):
+                self.ui.post("recording", action.on, action.error)
             elif isinstance(action, Stop):
                 if not self.exit_reason:
                     self.exit_reason = action.reason
@@ -420,7 +424,9 @@ class AgentClient:
             self.ui.post("notice", f"{ask.rep} asked to control your computer: {CONTROL_UNAVAILABLE}.")
             self._run(self.core.control_unavailable())
             return
-        allowed = await self._consent_dialog(ask.rep, ask.what, CONSENT_NOTES.get(ask.privilege, ""))
+        allowed = await self._consent_dialog(
+            ask.rep, ask.what, CONSENT_NOTES.get(ask.privilege, ""), RECORDING_NOTICE.get(ask.recording, "")
+        )
         if allowed and ask.privilege == "control" and not self._input_available():
             self._run(self.core.control_unavailable())
             return
@@ -436,7 +442,7 @@ class AgentClient:
             return False
         return True
 
-    async def _consent_dialog(self, rep: str, what: str, note: str = "") -> bool:
+    async def _consent_dialog(self, rep: str, what: str, note: str = "", recording: str = "") -> bool:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool] = loop.create_future()
 
@@ -447,7 +453,7 @@ class AgentClient:
         def reply(allowed: bool) -> None:
             loop.call_soon_threadsafe(settle, allowed)
 
-        self.ui.post("ask", Ask(provider=self.core.provider, rep=rep, what=what, note=note), reply)
+        self.ui.post("ask", Ask(provider=self.core.provider, rep=rep, what=what, note=note, recording=recording), reply)
         return await answer
 
     def _open_input(self) -> None:

@@ -83,6 +83,8 @@ from desklink.protocol.server_messages import (
     FilesAsk,
     FilesEnd,
     FileState,
+    RecordingPolicy,
+    ScreenRecording,
     decode_to_agent,
 )
 
@@ -116,6 +118,9 @@ class AskVisitor:
     privilege: Privilege
     rep: str
     provider: str
+    #: The queue's recording policy, for the wording of a view question
+    #: (protocol RECORDING_NOTICE); "never" for the other privileges.
+    recording: RecordingPolicy = "never"
 
     @property
     def what(self) -> str:
@@ -167,6 +172,15 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class RecordingChanged:
+    """The screen is being recorded now (``on``) or no longer; ``error``:
+    recording failed, in words. The indicator shows it while it lasts."""
+
+    on: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class FilesChanged:
     """The files privilege was granted (True) or ended: show or close the
     file windows; when it ends, every transfer stops (``why`` says why)."""
@@ -184,7 +198,18 @@ class FileEvent:
 
 
 Action = (
-    AskVisitor | StartSharing | Inject | ReleaseAll | ControlChanged | SetClipboard | Paint | Hurry | Stop | FilesChanged | FileEvent
+    AskVisitor
+    | StartSharing
+    | Inject
+    | ReleaseAll
+    | ControlChanged
+    | SetClipboard
+    | Paint
+    | Hurry
+    | Stop
+    | FilesChanged
+    | FileEvent
+    | RecordingChanged
 )
 #: The file messages handed on as :class:`FileEvent`.
 FILE_MESSAGES = (FileOfferOut, FileAskOut, FileAck, FileNak, FileEnd, FilePause, FileCancel, FileState)
@@ -214,6 +239,10 @@ class AgentSession:
     injected: int = 0
     refused: int = 0
     welcomed: bool = False
+    #: The queue's recording policy (from the welcome), and whether the
+    #: screen is being recorded now (``screen.recording``).
+    recording_policy: RecordingPolicy = "never"
+    recording: bool = False
     _next_ping: float = 0.0
     _next_stats: float = 0.0
     _stats_acked: int = 0
@@ -288,6 +317,8 @@ class AgentSession:
             return [FilesChanged(False, why)]
         if isinstance(msg, FILE_MESSAGES):
             return [FileEvent(msg)] if self.privileges.granted("files") else []
+        if isinstance(msg, ScreenRecording):
+            return self._recording(msg)
         if isinstance(msg, Input):
             return self._inject(msg.events, now)
         if isinstance(msg, Annotate):
@@ -314,6 +345,7 @@ class AgentSession:
         self.flow = FlowControl(msg.limits.screen_window)
         self.resume = msg.resume
         self.provider, self.rep = msg.provider, msg.rep.name
+        self.recording_policy = msg.recording
         self._next_ping = now + msg.limits.ping_interval_s
         if msg.resumed and self.privileges["view"] == "suspended":
             self.privileges.apply_all("resume")
@@ -323,10 +355,13 @@ class AgentSession:
         had_files = self.privileges["files"] != "off"
         self.privileges = Privileges()
         actions: list[Action] = []
+        if self.recording:  # a new start: the old recording ended with the old sharing
+            self.recording = False
+            actions.append(RecordingChanged(False))
         for p in msg.asks:
             if self.privileges.can(p, "ask"):
                 self.privileges.apply(p, "ask")
-                actions.append(AskVisitor(p, self.rep, self.provider))
+                actions.append(AskVisitor(p, self.rep, self.provider, self.recording_policy if p == "view" else "never"))
         if had_files:
             actions.append(FilesChanged(False, "the connection was lost for too long"))
         return actions
@@ -484,6 +519,16 @@ class AgentSession:
             return [Inject(kept)] if kept else []
         self.injected += len(events)
         return [Inject(list(events))]
+
+    def _recording(self, msg: ScreenRecording) -> list[Action]:
+        """Recording began or ended. The server says so again after a resume:
+        only a change (or a failure) is shown."""
+        if msg.policy != "never":
+            self.recording_policy = msg.policy
+        if msg.on == self.recording and msg.error is None:
+            return []
+        self.recording = msg.on
+        return [RecordingChanged(msg.on, msg.error)]
 
     def _end_control(self, event: str) -> list[Action]:
         if self.privileges["control"] == "off":

@@ -27,9 +27,11 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 #: Consent window size, and its buttons as (x, y, width, height) inside it.
-CONSENT_SIZE = (480, 220)
-ALLOW_BUTTON = (340, 166, 120, 36)
-DENY_BUTTON = (210, 166, 120, 36)
+CONSENT_SIZE = (480, 250)
+ALLOW_BUTTON = (340, 196, 120, 36)
+DENY_BUTTON = (210, 196, 120, 36)
+#: The mark the indicator shows while the screen is being recorded.
+RECORDING_MARK = "● Recording"
 #: Window titles (the X tests find the windows by these).
 CONSENT_TITLE = "DeskLink - screen sharing request"
 INDICATOR_TITLE = "DeskLink - sharing"
@@ -69,6 +71,8 @@ class Ask:
     rep: str
     what: str  # e.g. "see your screen" (protocol/privileges.py ASK_WORDING)
     note: str = ""  # a line under the question (e.g. what stays private)
+    #: Whether the screen will be or may be recorded (protocol RECORDING_NOTICE), or "".
+    recording: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,7 @@ class TkUI:
         self.draw: Any = None  # DrawMode while the visitor draws
         self._clip_seen: str | None = None
         self.clip_shared = False
+        self.recording = False
         self.root = tk.Tk()
         self.root.withdraw()
         self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
@@ -232,6 +237,10 @@ class TkUI:
             font=("DejaVu Sans", 10),
         )
         body.place(x=20, y=50, width=w - 40, height=100)
+        if ask.recording:
+            notice = tk.Label(win, text=ask.recording, fg="#b91c1c", bg="#ffffff", anchor="w",
+                              font=("DejaVu Sans", 10, "bold"), wraplength=w - 40, justify="left")
+            notice.place(x=20, y=154, width=w - 40, height=36)
         deny = tk.Button(win, text="Deny", command=lambda: answer(False))
         deny.place(x=DENY_BUTTON[0], y=DENY_BUTTON[1], width=DENY_BUTTON[2], height=DENY_BUTTON[3])
         allow = tk.Button(win, text="Allow", command=lambda: answer(True), bg="#1f5fd6", fg="#ffffff", activebackground="#174bb0")
@@ -254,6 +263,8 @@ class TkUI:
             label = tk.Label(text_slot, bg="#b91c1c", fg="#ffffff", font=("DejaVu Sans", 10, "bold"), anchor="w")
             label.pack(fill="both", expand=True)
             text_slot.pack(side="left", padx=(10, 6), pady=4)
+            # White on the red bar would not stand out: red on white does.
+            rec = tk.Label(win, text=RECORDING_MARK, bg="#ffffff", fg="#b91c1c", font=("DejaVu Sans", 10, "bold"), padx=6)
             actions = {
                 "stop": self.on_stop,
                 "clip": self._toggle_clipboard,
@@ -277,16 +288,17 @@ class TkUI:
             buttons["stop"].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
             buttons["clip"].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
             win.protocol("WM_DELETE_WINDOW", self.on_stop)
-            self.indicator = (win, label, buttons, text_slot)
+            self.indicator = (win, label, buttons, text_slot, rec)
         self.watchers = watchers if len(watchers) <= 32 else watchers[:31] + "…"
         self._label()
 
     def _label(self) -> None:
         if self.indicator is None:
             return
-        win, label, buttons, text_slot = self.indicator
+        win, label, buttons, text_slot, rec = self.indicator
         # Packed right to left, so each keeps its place whatever shows left of it.
         text_slot.pack_forget()
+        rec.pack_forget()
         for name, _ in INDICATOR_BUTTONS[2:]:
             buttons[name].pack_forget()
         shown = ["draw", "clear"] if self.board is not None else []
@@ -295,6 +307,8 @@ class TkUI:
         for name in shown:
             buttons[name].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
         text_slot.pack(side="left", padx=(10, 6), pady=4)
+        if self.recording:
+            rec.pack(side="left", padx=(0, 6), pady=4)
         clip_button = buttons["clip"].winfo_children()[0]
         clip_button.configure(text="Stop clipboard" if self.clip_shared else "Share clipboard",
                               relief="sunken" if self.clip_shared else "raised")
@@ -314,6 +328,13 @@ class TkUI:
     def _control(self, on: bool) -> None:
         self.controlled = on
         self._label()
+
+    def _recording(self, on: bool, error: str | None = None) -> None:
+        """The screen is being recorded (a red mark on the bar) or no longer."""
+        self.recording = on
+        self._label()
+        if error:
+            self._notice(f"Recording failed: {error}")
 
     # ------------------------------------------------------------------ files
     def _files(self, on: bool, rep: str, why: str = "") -> None:
@@ -467,6 +488,8 @@ class TerminalUI:
 
     def _ask(self, ask: Ask, reply: Callable[[bool], None]) -> None:
         self._say(f"{ask.rep} from {ask.provider} asks to {ask.what}.")
+        if ask.recording:
+            self._say(ask.recording)
         self._say("Nothing is shared until you allow it. Press Ctrl+C at any time to stop.")
         self.stdout.write("Allow? [y/N] ")
         self.stdout.flush()
@@ -487,6 +510,14 @@ class TerminalUI:
             self._say("The support rep now controls your mouse and keyboard. Press Ctrl+C to stop everything.")
         else:
             self._say("Remote control ended.")
+
+    def _recording(self, on: bool, error: str | None = None) -> None:
+        if error:
+            self._say(f"Recording failed: {error}")
+        elif on:
+            self._say("Recording: your screen is being recorded.")
+        else:
+            self._say("Recording stopped.")
 
     def _set_clipboard(self, text: str) -> None:
         return None

@@ -488,6 +488,11 @@ class Dispatcher:
             # The server's own agent download page, the code carried along.
             "download": f"{server_url}/download?code={code.digits}",
         }
+        # The queue's recording policy, for the help box's consent wording
+        # (left out under "never", as on the agent's welcome).
+        recording = await self.store.recording_policy_of_request(session.request_id)
+        if recording != "never":
+            offer["recording"] = recording
         return offer, code
 
     # ------------------------------------------------------------------ sweep

@@ -50,6 +50,13 @@ Source = Literal["agent", "browser"]
 #: ``never``.
 RecordingPolicy = Literal["always", "on_request", "never"]
 RECORDING_POLICIES: tuple[RecordingPolicy, ...] = ("always", "on_request", "never")
+#: What the visitor is told before sharing, per policy (the agent's consent
+#: question and the help box's offer say the same; web/widget/screen-offer.js
+#: keeps a copy). Nothing under ``never``: nothing is recorded.
+RECORDING_NOTICE: dict[RecordingPolicy, str] = {
+    "always": "This session's screen will be recorded.",
+    "on_request": "The support rep may record the screen; you will see when.",
+}
 
 
 class Out(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=True):

@@ -1,4 +1,4 @@
-"""Admin API: users, roles, queues (members, file policy), and the audit log.
+"""Admin API: users, roles, queues (members, file and recording policy), and the audit log.
 Admins only. A thin adapter: every change goes through
 :class:`desklink.admin.AdminActions`, as the command line's do."""
 
@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from desklink.admin import Actor
-from desklink.admin.rules import check_file_policy, policy_view
+from desklink.admin.rules import check_file_policy, check_recording_policy, policy_view
 from desklink.dispatch.dispatcher import iso
 from desklink.errors import ProtocolError
 from desklink.protocol.filepolicy import FilePolicy
+from desklink.protocol.server_messages import RecordingPolicy
 from desklink.server.api_console import user_view
 from desklink.server.auth import Login
 from desklink.server.context import Context
@@ -35,7 +36,7 @@ AUDIT_PAGE = 50
 MAX_AUDIT_PAGE = 200
 
 
-def queue_view(q: Queue, members: list[int], files: FilePolicy) -> dict[str, Any]:
+def queue_view(q: Queue, members: list[int], files: FilePolicy, recording: RecordingPolicy) -> dict[str, Any]:
     return {
         "id": q.id,
         "slug": q.slug,
@@ -43,13 +44,14 @@ def queue_view(q: Queue, members: list[int], files: FilePolicy) -> dict[str, Any
         "allowed_origins": list(q.allowed_origins),
         "members": members,
         "files": policy_view(files),
+        "recording": recording,
     }
 
 
 async def _queue_view(ctx: Context, q: Queue, members: list[int] | None = None) -> dict[str, Any]:
     if members is None:
         members = await ctx.store.queue_member_ids(q.id)
-    return queue_view(q, members, await ctx.store.get_file_policy(q.id))
+    return queue_view(q, members, await ctx.store.get_file_policy(q.id), await ctx.store.get_recording_policy(q.id))
 
 
 def file_limits(ctx: Context) -> dict[str, int]:
@@ -66,6 +68,11 @@ async def _set_files(ctx: Context, login: Login, queue_id: int, files: FilePolic
         max_file_bytes=files.max_file_bytes, max_files_per_session=files.max_files_per_session,
         blocked_extensions=",".join(blocked) if isinstance(blocked, list) else blocked,
     )
+
+
+async def _set_recording(ctx: Context, login: Login, queue_id: int, recording: str | None) -> None:
+    if recording is not None:
+        await ctx.admin.set_recording_policy(Actor.admin(login.user), queue_id, recording)
 
 
 def audit_view(e: AuditEntry) -> dict[str, Any]:
@@ -115,27 +122,33 @@ async def list_queues(request: Request, ctx: Context, login: Login) -> Response:
 
 @endpoint("/api/admin/queues", ("POST",), Access.ADMIN, body=CreateQueueBody)
 async def create_queue(request: Request, ctx: Context, login: Login, body: CreateQueueBody) -> Response:
-    """Create a queue and say which sites may embed its help box (and, optionally, its file policy)."""
+    """Create a queue and say which sites may embed its help box (and, optionally, its file and recording policy)."""
     if body.files is not None:
         _check_files_early(ctx, body.files)
+    if body.recording is not None:
+        check_recording_policy(body.recording)
     q = await ctx.admin.create_queue(
         Actor.admin(login.user), slug=body.slug, name=body.name, allowed_origins=body.allowed_origins
     )
     await ctx.origins.refresh()
     await _set_files(ctx, login, q.id, body.files)
+    await _set_recording(ctx, login, q.id, body.recording)
     return json_response({"queue": await _queue_view(ctx, q, [])}, status=201)
 
 
 @endpoint("/api/admin/queues/{queue_id:int}", ("PATCH",), Access.ADMIN, body=UpdateQueueBody)
 async def update_queue(request: Request, ctx: Context, login: Login, body: UpdateQueueBody) -> Response:
-    """Rename a queue, change its allowed origins or its file policy."""
+    """Rename a queue, change its allowed origins, its file or its recording policy."""
     if body.files is not None:
         _check_files_early(ctx, body.files)
+    if body.recording is not None:
+        check_recording_policy(body.recording)
     q = await ctx.admin.update_queue(
         Actor.admin(login.user), request.path_params["queue_id"], name=body.name, allowed_origins=body.allowed_origins
     )
     await ctx.origins.refresh()
     await _set_files(ctx, login, q.id, body.files)
+    await _set_recording(ctx, login, q.id, body.recording)
     return json_response({"queue": await _queue_view(ctx, q)})
 
 

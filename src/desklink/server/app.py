@@ -29,6 +29,7 @@ from desklink.server.access import AccessWatcher, purge_old_changes, socket_noti
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
 from desklink.server.file_retention import sweep_files
+from desklink.server.recording_retention import sweep_recordings
 from desklink.server.file_store import LocalFileStore
 from desklink.server.context import Context, Origins
 from desklink.server.addresses import ForwardedHeaders, TrustedProxies
@@ -96,7 +97,8 @@ def routes() -> list[BaseRoute]:
 async def _sweeper(ctx: Context) -> None:
     """Every ``sweep_interval_s``: expiry and abandonment (judging absence
     only while this node trusts presence), expired logins, idle screen
-    sessions, files past ``file_retention_s`` (:mod:`desklink.server.file_retention`). Survives anything; broker failures are reported to the watch
+    sessions, files past ``file_retention_s`` (:mod:`desklink.server.file_retention`),
+    recordings past ``recording_retention_days`` (:mod:`desklink.server.recording_retention`). Survives anything; broker failures are reported to the watch
     (logged once per outage), other failures logged each round."""
     while True:
         await asyncio.sleep(ctx.settings.sweep_interval_s)
@@ -122,6 +124,14 @@ async def _sweeper(ctx: Context) -> None:
                 log.info("sweeper cancelled %d idle transfers", idle)
         except Exception:
             log.exception("file retention sweep failed; trying again next round")
+        try:
+            gone = await sweep_recordings(
+                ctx.store, ctx.recordings.segments, ctx.settings.recording_retention_days, datetime.now(UTC)
+            )
+            if gone:
+                log.info("sweeper removed %d recordings past recording_retention_days", gone)
+        except Exception:
+            log.exception("recording retention sweep failed; trying again next round")
 
 
 #: Error codes for the framework's own answers (no route, wrong method).

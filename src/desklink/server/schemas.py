@@ -57,12 +57,16 @@ class CreateQueueBody(Body):
     name: str
     allowed_origins: list[str] = []
     files: FilePolicyBody | None = None
+    #: Screen recording: always | on_request | never (left out: never).
+    recording: str | None = None
 
 
 class UpdateQueueBody(Body):
     name: str | None = None
     allowed_origins: list[str] | None = None
     files: FilePolicyBody | None = None
+    #: Screen recording: always | on_request | never (left out: as it is).
+    recording: str | None = None
 
 
 class MembersBody(Body):

@@ -23,6 +23,7 @@ from desklink.protocol.messages import (
     Input,
     Ping,
     ScreenAck,
+    ScreenRecord,
     ScreenRefresh,
     ScreenSelect,
     StopSharing,
@@ -48,6 +49,7 @@ RELAYED = (
     Clipboard,
     FilesRequest,
     FilesRelease,
+    ScreenRecord,
     Ping,
 )
 

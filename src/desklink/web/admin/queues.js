@@ -3,6 +3,7 @@
 import { h, clear, setText } from '../shared/dom.js';
 import { call, listOf, fail, ok } from './common.js';
 import { filesFieldset, summary } from './queue-files.js';
+import { recordingFieldset, recordingSummary } from './queue-recording.js';
 
 function originsOf(text) {
   return text.split(/\r?\n/).map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean);
@@ -85,6 +86,8 @@ export class QueuesView {
         h('dd', { testid: 'queue-members' }, members.length ? members.map((id) => h('span', { class: 'chip' }, this._userName(id))) : h('span', { class: 'muted' }, 'Nobody yet')),
         h('dt', {}, 'Files'),
         h('dd', { testid: 'queue-files-summary' }, summary(q.files, this.fileLimits).map((t) => h('span', { class: 'chip' }, t))),
+        h('dt', {}, 'Screen recording'),
+        h('dd', { testid: 'queue-recording-summary', data: { policy: q.recording || 'never' } }, h('span', { class: 'chip' }, recordingSummary(q.recording))),
         h('dt', {}, 'Embed code'),
         h('dd', {}, h('code', { class: 'snippet', testid: 'queue-snippet' }, snippet))));
     const edit = this._editForm(q, members, () => { show.hidden = false; edit.hidden = true; });
@@ -104,6 +107,7 @@ export class QueuesView {
       return h('label', { class: ['member', u.disabled ? 'member-disabled' : ''] }, box, ` ${u.display_name || u.username} `, h('span', { class: 'muted' }, `(${u.username}, ${u.role})`));
     });
     const files = filesFieldset(q.files, this.fileLimits);
+    const recording = recordingFieldset(q.recording);
     const error = h('p', { class: 'form-error', props: { hidden: true } });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'queue-save' }, 'Save');
     const form = h('form', { class: 'queue-edit', testid: 'queue-edit-form', novalidate: true, data: { queueId: q.id }, on: { submit: async (e) => {
@@ -114,7 +118,7 @@ export class QueuesView {
         return Number.isFinite(n) && String(n) === b.dataset.userId ? n : b.dataset.userId;
       });
       try {
-        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read() };
+        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read(), recording: recording.read() };
         await call('PATCH', `/api/admin/queues/${encodeURIComponent(q.id)}`, body);
         await call('PUT', `/api/admin/queues/${encodeURIComponent(q.id)}/members`, { user_ids: ids });
       } catch (err) {
@@ -131,6 +135,7 @@ export class QueuesView {
       h('div', { class: 'field' }, h('label', {}, 'Allowed sites (one origin per line, e.g. https://www.example.com)'), origins),
       h('fieldset', { class: 'members' }, h('legend', {}, 'Members'), boxes.length ? boxes : h('p', { class: 'muted' }, 'No people yet.')),
       files.node,
+      recording.node,
       error,
       h('div', { class: 'form-actions' },
         h('button', { type: 'button', class: 'btn', testid: 'queue-cancel', on: { click: close } }, 'Cancel'), save));

@@ -27,6 +27,7 @@ import { FileAccess } from './file-access.js';
 import { RemoteControl } from './input.js';
 import { STOP_CODES, ViewerProtocol } from './protocol.js';
 import { InlineRenderer, WorkerRenderer, workersAvailable } from './renderer.js';
+import { RecordingControl } from './recording.js';
 import { ViewerStats, formatStats } from './stats.js';
 import { Whiteboard } from './whiteboard.js';
 
@@ -57,6 +58,7 @@ export class ScreenViewer {
    *   toast(text, kind)
    *   onShow(visible) the viewer area was shown or hidden
    *   origin         server origin (default: this page's)
+   *   watcher        true for a supervisor who only watches (no Record button)
    */
   constructor(options) {
     this.options = options;
@@ -124,6 +126,8 @@ export class ScreenViewer {
     this.fileAccess = new FileAccess({
       visitor: this.visitor, button: btn, send, files: this.options.files, toast: this.options.toast,
     });
+    // Recording: the REC badge and, under on_request, Record / Stop recording (recording.js).
+    this.recording = new RecordingControl({ watcher: !!this.options.watcher, button: btn, send, toast: this.options.toast });
     this.clipboard = new ClipboardPanel({
       visitor: this.visitor, button: btn, send: (text) => this.protocol.sendClipboard(text), toast: this.options.toast,
     });
@@ -156,6 +160,7 @@ export class ScreenViewer {
       data: { status: 'connecting', scale: this.scale, sessionId: this.sessionId, frames: 0 } },
       h('div', { class: 'screen-bar' },
         h('div', { class: 'screen-state' }, h('span', { class: 'screen-dot', 'aria-hidden': 'true' }), this.statusEl, this.sizeEl),
+        this.recording.element,
         this.control.element,
         this.whiteboard.element,
         this.fileAccess.element,
@@ -341,6 +346,7 @@ export class ScreenViewer {
     }
     this.control.onState(state);
     this.fileAccess.onState(state);
+    this.recording.onState(state);
     this._renderMonitors();
     this._maybeRequest();
     this._tickCountdown(this.protocol.graceLeftS() !== null);

@@ -147,8 +147,9 @@ export class DeskLinkHelp extends HTMLElement {
     // While the screen is shared from this browser: who sees it, and Stop (screen-share.js).
     $.sharingText = h('span', { class: 'sharing-text', testid: 'share-indicator-text' });
     $.sharingStop = h('button', { type: 'button', class: 'btn btn-quiet sharing-stop', testid: 'share-stop', on: { click: () => this.share?.stop('stop_button') } }, 'Stop');
+    $.sharingRecording = h('span', { class: 'sharing-recording', testid: 'share-recording', props: { hidden: true } }, 'Recording');
     $.sharing = h('div', { class: 'sharing', testid: 'share-indicator', role: 'status', props: { hidden: true } },
-      h('span', { class: 'sharing-dot', 'aria-hidden': 'true' }), $.sharingText, $.sharingStop);
+      h('span', { class: 'sharing-dot', 'aria-hidden': 'true' }), $.sharingText, $.sharingRecording, $.sharingStop);
     this.log = new ChatLog($.messages, { self: 'visitor', scroller: $.scroll });
     $.typing = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } });
     $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: 'Type a message…', 'aria-label': 'Message' });
@@ -471,6 +472,7 @@ export class DeskLinkHelp extends HTMLElement {
       },
     });
     share.addEventListener('state', (e) => { if (this.share === share) this._onShareState(e.detail); });
+    share.addEventListener('recording', (e) => { if (this.share === share) this._onShareRecording(e.detail); });
     share.start();
   }
 
@@ -480,6 +482,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.launcherSharing.hidden = state !== 'sharing';
     this.$.sharing.dataset.state = state;
     setText(this.$.sharingText, state === 'sharing' ? `Sharing your screen with ${who}` : 'Starting to share…');
+    if (state === 'stopped' || state === 'failed') this.$.sharingRecording.hidden = true;
     if (state === 'sharing') {
       clear(this.$.offer); // answered; a new request from the rep brings a new card
     } else if (state === 'stopped' || state === 'failed') {
@@ -491,6 +494,12 @@ export class DeskLinkHelp extends HTMLElement {
       }
       this._notice(reason || 'Screen sharing stopped.', state === 'failed' ? 'error' : 'info', `share_${state}`);
     }
+  }
+
+  /** The server records the shared screen now, or no longer: the "Recording" badge says so while it lasts. */
+  _onShareRecording({ on, error }) {
+    this.$.sharingRecording.hidden = !on;
+    if (error) this._notice(`Recording failed: ${error}`, 'error', 'recording_failed');
   }
 
   /** Ask for a fresh join code; the new offer replaces the card. Rejects with the text to show. */

@@ -10,6 +10,16 @@ import { h, setText, formatClock } from '../shared/dom.js';
 
 const COPIED_MS = 2000;
 
+/**
+ * What the visitor is told before sharing, per the queue's recording policy
+ * (offer.recording; absent means "never": nothing said, nothing recorded).
+ * The same words as the agent's consent question (protocol RECORDING_NOTICE).
+ */
+export const RECORDING_NOTICE = {
+  always: 'This session\u2019s screen will be recorded.',
+  on_request: 'The support rep may record the screen; you will see when.',
+};
+
 function copyRow(text, codeTestid, buttonTestid, label) {
   const code = h('code', { class: 'offer-line', testid: codeTestid }, text);
   const button = h('button', { type: 'button', class: 'btn btn-quiet offer-copy', testid: buttonTestid, 'aria-label': `Copy ${label}` }, 'Copy');
@@ -88,6 +98,8 @@ export function offerCard(offer, repName, onDismiss, onRenew = null, share = nul
       h('strong', { class: 'offer-title', testid: 'screen-offer-title' }, `${who} asked to see your screen`),
       h('button', { type: 'button', class: 'offer-dismiss', testid: 'screen-offer-dismiss', 'aria-label': 'Hide', on: { click: onDismiss } }, '×')),
     h('p', { class: 'offer-why' }, `Seeing what you see helps ${who} solve the problem faster. Nothing is shared until you choose one of these.`),
+    RECORDING_NOTICE[offer.recording] ? h('p', { class: 'offer-recording', testid: 'screen-offer-recording', data: { policy: offer.recording } },
+      RECORDING_NOTICE[offer.recording]) : null,
     browserOption(who, share),
     h('div', { class: 'offer-option', testid: 'screen-offer-agent' },
       h('strong', { class: 'offer-option-title' }, `Or run the DeskLink agent, to let ${who} control your computer`),

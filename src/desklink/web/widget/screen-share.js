@@ -19,7 +19,9 @@
 // first, the socket is opened only once there is a track.
 //
 // Events (CustomEvent): state {state, reason}: 'picking', 'connecting',
-// 'sharing', 'stopped' (reason: words for the visitor), 'failed' (reason).
+// 'sharing', 'stopped' (reason: words for the visitor), 'failed' (reason);
+// recording {on, error}: the server records the shared screen now, or no
+// longer (error: why recording failed, in words).
 
 import { CLOSE, LIMITS, SCREEN } from '../shared/wire.js';
 import { wsUrl } from '../shared/dom.js';
@@ -186,6 +188,7 @@ export class ScreenShare extends EventTarget {
     this.stream = null;
     this.track = null;
     this.ws = null;
+    this.recording = false; // the server records this share now (screen.recording)
     this.limits = { max_message_bytes: LIMITS.MAX_MESSAGE_BYTES, screen_window: LIMITS.SCREEN_WINDOW, ping_interval_s: DEFAULT_PING_MS / 1000,
       browser_max_chunk_bytes: LIMITS.BROWSER_SHARE_MAX_CHUNK_BYTES };
     this.inFlight = new Map(); // seq -> sent at (performance.now())
@@ -325,6 +328,10 @@ export class ScreenShare extends EventTarget {
         this._startPipeline();
         break;
       case 'screen.ack': this._acked(msg.seq); break;
+      case 'screen.recording':
+        this.recording = !!msg.on;
+        this.dispatchEvent(new CustomEvent('recording', { detail: { on: this.recording, error: msg.error || '' } }));
+        break;
       case 'screen.refresh':
         // A viewer (re)joined or lost a chunk: what is in flight will not be
         // acknowledged by anyone now (the agent's FlowControl.reset), and the
