@@ -19,7 +19,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from desklink.protocol import screen
 from desklink.protocol.recording import Kind, replay
-from desklink.store import Store
 from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, wait_until
 from desklink.testing_x import XDisplay
 from screen._agent import Chat, finish, start_agent
@@ -45,11 +44,7 @@ async def _record(server: ServerProcess, admin: AdminAPI, display: XDisplay) -> 
     slug = "rec" + str(time.monotonic_ns())[-8:]
     queue = admin.queue(slug)
     (user, pw), = admin.reps(1, queue_slug=slug, prefix=slug)
-    store = await Store.open(f"sqlite+aiosqlite:///{server.data_dir / 'desklink.db'}")
-    try:
-        await store.set_recording_policy(queue["id"], "always")
-    finally:
-        await store.close()
+    admin.http.patch(f"/api/admin/queues/{queue['id']}", json={"recording": "always"}).raise_for_status()
     rep = await RepClient.connect(server, user, pw)
     visitor = await VisitorClient.submit(server, queue=slug, name="Vic")
     await rep.expect("alert")

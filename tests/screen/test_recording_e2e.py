@@ -18,7 +18,6 @@ import pytest
 
 from desklink.protocol import screen
 from desklink.protocol.recording import Kind, replay
-from desklink.store import Store
 from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess, ViewerClient, wait_until
 from desklink.testing_x import XDisplay
 
@@ -34,15 +33,11 @@ def server() -> Iterator[ServerProcess]:
 
 
 async def _record_always(server: ServerProcess, admin: AdminAPI, chat: Chat) -> None:
-    """The chat's queue records every shared screen (set in the store, as the
-    admin center does, before the agent connects and reads the policy)."""
+    """The chat's queue records every shared screen (set by the admin before
+    the agent connects and reads the policy)."""
     slug = admin.http.get(f"/api/sessions/{chat.session_id}").json()["queue"]["slug"]
     queue_id = next(q["id"] for q in admin.http.get("/api/admin/queues").json()["queues"] if q["slug"] == slug)
-    store = await Store.open(f"sqlite+aiosqlite:///{server.data_dir / 'desklink.db'}")
-    try:
-        await store.set_recording_policy(queue_id, "always")
-    finally:
-        await store.close()
+    admin.http.patch(f"/api/admin/queues/{queue_id}", json={"recording": "always"}).raise_for_status()
 
 
 def _index(admin: AdminAPI, session_id: str) -> dict[str, Any]:
