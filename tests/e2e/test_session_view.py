@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -151,6 +152,13 @@ def test_the_session_view_replays_a_real_recording(browser: Browser, server: Ser
         print(f"\n{duration / 1000:.1f} s of recording replayed at 8x in {took:.1f} s ({duration / 1000 / took:.1f}x)")
         expect(view).to_have_attribute("data-position", str(duration))
         assert _close(_canvas(page), rec.live) < 2.0
+
+        # Export: one ZIP with the timeline, transcripts and the segments.
+        with page.expect_download() as download:
+            page.get_by_test_id("session-export").click()
+        with zipfile.ZipFile(download.value.path()) as z:
+            assert "session.json" in z.namelist() and "recording/VERIFY.txt" in z.namelist()
+            assert z.read("recording/VERIFY.txt").decode().splitlines()[0].split(": ", 1)[1].startswith("ok:")
         assert not problems, problems
     finally:
         context.close()

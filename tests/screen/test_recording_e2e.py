@@ -8,7 +8,10 @@ how far the recording still holds, and nothing past them is served."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +94,28 @@ async def test_a_recorded_session_replays_to_the_live_picture(
         assert diff.mean() < 1.0, f"mean difference {diff.mean():.2f}"  # same frames, same decoder: equal but for a late refinement
         audit = admin.http.get("/api/admin/audit").json()["entries"]
         assert any(e["action"] == "session.replay" and e["target"] == chat.session_id for e in audit)
+        # The export: timeline, transcripts and the segments as stored, with their verdict; admins only, logged.
+        r = admin.http.get(f"/api/sessions/{chat.session_id}/export")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+            names = set(z.namelist())
+            summary = json.loads(z.read("session.json"))
+            stored = sorted((server.data_dir / "recordings" / chat.session_id).glob("*.dlrec"))
+            assert {f"recording/{p.name}" for p in stored} <= names and {"transcript.txt", "transcript.html"} <= names
+            assert all(z.read(f"recording/{p.name}") == p.read_bytes() for p in stored)
+            assert z.read("recording/VERIFY.txt").decode().split("\n")[0].endswith(f"ok: {len(stored)} segments, "
+                                                                                   f"verified up to segment {len(stored) - 1} "
+                                                                                   f"at t={index['verified']['to_t_ms'] / 1000:.3f} s")
+        assert any(i["kind"] == "recording_started" for i in summary["timeline"])
+        assert summary["recording"]["segments"] == len(stored)
+        rep_http, _ = server.login(chat.username, chat.password)
+        try:
+            assert rep_http.get(f"/api/sessions/{chat.session_id}/export").status_code == 403
+        finally:
+            rep_http.close()
+        audit = admin.http.get("/api/admin/audit").json()["entries"]
+        assert any(e["action"] == "session.export" and e["target"] == chat.session_id for e in audit)
+        await wait_until(lambda: not list((server.data_dir / "tmp").glob("export-*")), 10, "the temporary export removed")
     finally:
         await viewer.close()
 

@@ -40,6 +40,16 @@ function timelineList(items) {
   return list;
 }
 
+/** Save the whole session (timeline, transcripts, recording) as one ZIP; the server logs it. */
+async function exportSession(id) {
+  try {
+    const { blob, filename } = await fetchBlob(`/api/sessions/${encodeURIComponent(id)}/export`, { credentials: 'same-origin' });
+    downloadBlob(blob, filename || `desklink-session-${id}.zip`);
+  } catch (err) {
+    fail(err, 'Could not export the session');
+  }
+}
+
 function nameOf(v) {
   if (!v) return '';
   return typeof v === 'string' ? v : (v.display_name || v.name || v.username || v.slug || '');
@@ -142,6 +152,7 @@ export class SessionsView {
         h('div', { class: 'view-actions' },
           h('button', { type: 'button', class: 'btn btn-small', testid: 'transcript-text', on: { click: () => saveTranscript(s.id, 'text') } }, 'Transcript (.txt)'),
           h('button', { type: 'button', class: 'btn btn-small', testid: 'transcript-html', on: { click: () => saveTranscript(s.id, 'html') } }, 'Transcript (.html)'),
+          h('button', { type: 'button', class: 'btn btn-small', testid: 'session-export', title: 'Timeline, transcripts and the screen recording, in one ZIP file (logged)', on: { click: () => exportSession(s.id) } }, 'Export (.zip)'),
           h('button', { type: 'button', class: 'btn btn-small', testid: 'session-detail-close', on: { click: () => { this.detail.hidden = true; } } }, 'Close'))),
       h('dl', { class: 'facts facts-grid' },
         h('dt', {}, 'Session'), h('dd', { testid: 'detail-id' }, h('code', {}, s.id)),
