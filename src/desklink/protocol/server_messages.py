@@ -129,7 +129,7 @@ class ScreenWatchers(Out, tag="screen.watchers", frozen=True):
 def watching_words(watchers: list[Watcher]) -> str:
     """"Sue (supervisor) is watching", "Sue (supervisor) and Bob (admin) are
     watching"; empty when nobody watches. The help box words it alike
-    (web/widget/watchers.js)."""
+    (web/widget/format.js watchingWords)."""
     labels = [w.label for w in watchers]
     if not labels:
         return ""
