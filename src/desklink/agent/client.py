@@ -50,6 +50,7 @@ from desklink.agent.session import (
     ReleaseAll,
     SetClipboard,
     StartSharing,
+    WatchersChanged,
     Stop,
 )
 from desklink.agent.ui import UI, Ask
@@ -413,6 +414,8 @@ class AgentClient:
                 self.file_link.event(action.msg)
             elif isinstance(action, RecordingChanged):
                 self.ui.post("recording", action.on, action.error)
+            elif isinstance(action, WatchersChanged):
+                self.ui.post("watchers", action.words, action.joined, action.left)
             elif isinstance(action, Stop):
                 if not self.exit_reason:
                     self.exit_reason = action.reason

@@ -85,7 +85,10 @@ from desklink.protocol.server_messages import (
     FileState,
     RecordingPolicy,
     ScreenRecording,
+    ScreenWatchers,
+    Watcher,
     decode_to_agent,
+    watching_words,
 )
 
 log = logging.getLogger("desklink.agent")
@@ -181,6 +184,17 @@ class RecordingChanged:
 
 
 @dataclass(frozen=True)
+class WatchersChanged:
+    """Someone besides the rep started or stopped watching the screen: the
+    indicator shows ``words`` ("Sue (supervisor) is watching"; empty when
+    nobody does); ``joined`` and ``left`` name who changed, with their role."""
+
+    words: str
+    joined: list[str]
+    left: list[str]
+
+
+@dataclass(frozen=True)
 class FilesChanged:
     """The files privilege was granted (True) or ended: show or close the
     file windows; when it ends, every transfer stops (``why`` says why)."""
@@ -210,6 +224,7 @@ Action = (
     | FilesChanged
     | FileEvent
     | RecordingChanged
+    | WatchersChanged
 )
 #: The file messages handed on as :class:`FileEvent`.
 FILE_MESSAGES = (FileOfferOut, FileAskOut, FileAck, FileNak, FileEnd, FilePause, FileCancel, FileState)
@@ -243,6 +258,8 @@ class AgentSession:
     #: screen is being recorded now (``screen.recording``).
     recording_policy: RecordingPolicy = "never"
     recording: bool = False
+    #: Who watches besides the rep (the welcome, then ``screen.watchers``).
+    watchers: list[Watcher] = field(default_factory=list)
     _next_ping: float = 0.0
     _next_stats: float = 0.0
     _stats_acked: int = 0
@@ -319,6 +336,8 @@ class AgentSession:
             return [FileEvent(msg)] if self.privileges.granted("files") else []
         if isinstance(msg, ScreenRecording):
             return self._recording(msg)
+        if isinstance(msg, ScreenWatchers):
+            return self._watchers(msg.watchers)
         if isinstance(msg, Input):
             return self._inject(msg.events, now)
         if isinstance(msg, Annotate):
@@ -340,6 +359,12 @@ class AgentSession:
         return []  # Pong, Ping: the link is alive
 
     def _welcome(self, msg: AgentWelcome, now: float) -> list[Action]:
+        """Each welcome says who watches now: what changed while the link was
+        down is shown (before any question, so the visitor knows who sees)."""
+        watchers = self._watchers(msg.watchers)
+        return watchers + self._welcome_privileges(msg, now)
+
+    def _welcome_privileges(self, msg: AgentWelcome, now: float) -> list[Action]:
         self.welcomed = True
         self.limits = msg.limits
         self.flow = FlowControl(msg.limits.screen_window)
@@ -529,6 +554,17 @@ class AgentSession:
             return []
         self.recording = msg.on
         return [RecordingChanged(msg.on, msg.error)]
+
+    def _watchers(self, watchers: list[Watcher]) -> list[Action]:
+        """Only a change is shown; each person once, with their role."""
+        before = {w.label for w in self.watchers}
+        after = {w.label for w in watchers}
+        self.watchers = list(watchers)
+        if before == after:
+            return []
+        joined = [w.label for w in watchers if w.label not in before]
+        left = sorted(before - after)
+        return [WatchersChanged(watching_words(watchers), joined, left)]
 
     def _end_control(self, event: str) -> list[Action]:
         if self.privileges["control"] == "off":

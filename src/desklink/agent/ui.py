@@ -32,6 +32,8 @@ ALLOW_BUTTON = (340, 196, 120, 36)
 DENY_BUTTON = (210, 196, 120, 36)
 #: The mark the indicator shows while the screen is being recorded.
 RECORDING_MARK = "● Recording"
+#: The longest "… is watching" mark on the indicator; longer is cut with "…".
+WATCHING_CHARS = 60
 #: Window titles (the X tests find the windows by these).
 CONSENT_TITLE = "DeskLink - screen sharing request"
 INDICATOR_TITLE = "DeskLink - sharing"
@@ -144,6 +146,7 @@ class TkUI:
         self._clip_seen: str | None = None
         self.clip_shared = False
         self.recording = False
+        self.watching = ""  # "Sue (supervisor) is watching", or empty
         self.root = tk.Tk()
         self.root.withdraw()
         self.commands: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
@@ -265,6 +268,9 @@ class TkUI:
             text_slot.pack(side="left", padx=(10, 6), pady=4)
             # White on the red bar would not stand out: red on white does.
             rec = tk.Label(win, text=RECORDING_MARK, bg="#ffffff", fg="#b91c1c", font=("DejaVu Sans", 10, "bold"), padx=6)
+            # Who else watches (no silent watching): its own mark, so it shows
+            # whatever the main text says (drawing, control).
+            watch = tk.Label(win, bg="#ffffff", fg="#7c2d12", font=("DejaVu Sans", 10, "bold"), padx=6)
             actions = {
                 "stop": self.on_stop,
                 "clip": self._toggle_clipboard,
@@ -288,17 +294,18 @@ class TkUI:
             buttons["stop"].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
             buttons["clip"].pack(side="right", padx=(0, INDICATOR_PAD), pady=4)
             win.protocol("WM_DELETE_WINDOW", self.on_stop)
-            self.indicator = (win, label, buttons, text_slot, rec)
+            self.indicator = (win, label, buttons, text_slot, rec, watch)
         self.watchers = watchers if len(watchers) <= 32 else watchers[:31] + "…"
         self._label()
 
     def _label(self) -> None:
         if self.indicator is None:
             return
-        win, label, buttons, text_slot, rec = self.indicator
+        win, label, buttons, text_slot, rec, watch = self.indicator
         # Packed right to left, so each keeps its place whatever shows left of it.
         text_slot.pack_forget()
         rec.pack_forget()
+        watch.pack_forget()
         for name, _ in INDICATOR_BUTTONS[2:]:
             buttons[name].pack_forget()
         shown = ["draw", "clear"] if self.board is not None else []
@@ -309,6 +316,9 @@ class TkUI:
         text_slot.pack(side="left", padx=(10, 6), pady=4)
         if self.recording:
             rec.pack(side="left", padx=(0, 6), pady=4)
+        if self.watching:
+            watch.configure(text=self.watching if len(self.watching) <= WATCHING_CHARS else self.watching[: WATCHING_CHARS - 1] + "…")
+            watch.pack(side="left", padx=(0, 6), pady=4)
         clip_button = buttons["clip"].winfo_children()[0]
         clip_button.configure(text="Stop clipboard" if self.clip_shared else "Share clipboard",
                               relief="sunken" if self.clip_shared else "raised")
@@ -335,6 +345,11 @@ class TkUI:
         self._label()
         if error:
             self._notice(f"Recording failed: {error}")
+
+    def _watchers(self, words: str, joined: list[str], left: list[str]) -> None:
+        """Someone besides the rep watches (a mark on the bar while they do)."""
+        self.watching = words
+        self._label()
 
     # ------------------------------------------------------------------ files
     def _files(self, on: bool, rep: str, why: str = "") -> None:
@@ -518,6 +533,12 @@ class TerminalUI:
             self._say("Recording: your screen is being recorded.")
         else:
             self._say("Recording stopped.")
+
+    def _watchers(self, words: str, joined: list[str], left: list[str]) -> None:
+        for who in joined:
+            self._say(f"{who} is watching your screen.")
+        for who in left:
+            self._say(f"{who} stopped watching your screen.")
 
     def _set_clipboard(self, text: str) -> None:
         return None

@@ -476,6 +476,7 @@ SERVER_TYPES: dict[str, str] = {
     "screen.refresh": "agent: send a key frame",
     "screen.select": "agent: capture this monitor",
     "screen.stats": "viewer: the agent's capture-to-drawn latency",
+    "screen.watchers": "agent (and a browser share): who watches besides the rep, by name and role, on each change",
     "control.ask": "agent: the rep asks for control; ask the visitor",
     "control.end": "agent: control ended (by the rep, the visitor or the system); release everything",
     "input": "agent: the rep's input events, in order, only while control is granted",

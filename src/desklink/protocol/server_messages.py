@@ -102,6 +102,42 @@ class Named(msgspec.Struct, frozen=True):
     name: str
 
 
+#: A watcher's role, as the visitor reads it ("Sue (supervisor) is watching").
+WatcherRole = Literal["rep", "supervisor", "admin"]
+
+
+class Watcher(msgspec.Struct, frozen=True):
+    """Someone other than the rep holding the session who sees the screen."""
+
+    name: str
+    role: WatcherRole
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.role})"
+
+
+class ScreenWatchers(Out, tag="screen.watchers", frozen=True):
+    """To the agent (and the help box's share): who watches the screen besides
+    the rep holding the session, each once, sent whenever that changes (the
+    welcome carries who watches on joining). No silent watching: the
+    visitor's side shows it while it lasts."""
+
+    watchers: list[Watcher]
+
+
+def watching_words(watchers: list[Watcher]) -> str:
+    """"Sue (supervisor) is watching", "Sue (supervisor) and Bob (admin) are
+    watching"; empty when nobody watches. The help box words it alike
+    (web/widget/format.js watchingWords)."""
+    labels = [w.label for w in watchers]
+    if not labels:
+        return ""
+    if len(labels) == 1:
+        return f"{labels[0]} is watching"
+    return f"{', '.join(labels[:-1])} and {labels[-1]} are watching"
+
+
 class AgentWelcome(Out, tag="welcome", frozen=True):
     session_id: str
     provider: str
@@ -116,6 +152,8 @@ class AgentWelcome(Out, tag="welcome", frozen=True):
     #: The queue's recording policy, for the consent wording ("this screen
     #: will be / may be recorded").
     recording: RecordingPolicy = "never"
+    #: Who watches besides the rep now (later changes: ``screen.watchers``).
+    watchers: list[Watcher] = msgspec.field(default_factory=list)
 
 
 class ScreenRecording(Out, tag="screen.recording", frozen=True):
@@ -289,6 +327,7 @@ ToAgent = (
     | Clipboard
     | Ended
     | ScreenRecording
+    | ScreenWatchers
     | Error
     | Pong
     | Ping

@@ -18,6 +18,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from desklink.protocol.server_messages import Watcher, WatcherRole
 from desklink.relay.window import FrameWindow
 
 
@@ -28,6 +29,8 @@ class Viewer:
     name: str
     primary: bool
     window: FrameWindow
+    #: Shown to the visitor while this viewer watches ("Sue (supervisor)").
+    role: WatcherRole = "supervisor"
 
 
 class Seats:
@@ -42,8 +45,8 @@ class Seats:
         self.resume_token = secrets.token_urlsafe(16)
 
     # ------------------------------------------------------------- viewers
-    def add_viewer(self, endpoint: object, user_id: int, name: str, window: int) -> Viewer:
-        viewer = Viewer(endpoint, user_id, name, user_id == self.rep_id, FrameWindow(window))
+    def add_viewer(self, endpoint: object, user_id: int, name: str, window: int, role: WatcherRole) -> Viewer:
+        viewer = Viewer(endpoint, user_id, name, user_id == self.rep_id, FrameWindow(window), role)
         self.viewers.append(viewer)
         return viewer
 
@@ -58,6 +61,14 @@ class Seats:
 
     def watchers(self) -> list[Viewer]:
         return [v for v in self.viewers if not v.primary]
+
+    def watching(self) -> list[Watcher]:
+        """Who watches, as the visitor is told: each person once, however
+        many viewers they opened, in the order they came."""
+        seen: dict[int, Watcher] = {}
+        for v in self.watchers():
+            seen.setdefault(v.user_id, Watcher(v.name, v.role))
+        return list(seen.values())
 
     def paces_agent(self, viewer: Viewer) -> bool:
         """Do ``viewer``'s acks reach the agent?"""

@@ -31,6 +31,10 @@ Rules:
 6. Every privilege change, sharing start and stop, watcher joining or
    leaving, clipboard crossing (size only) and annotation message (a
    finished stroke, an undo, a clear) is an :class:`Audit` event.
+7. No silent watching: the visitor's side (the agent, or the help box that
+   shares) is told who watches besides the rep, by name and role, whenever
+   that changes (``screen.watchers``), and in the welcome of an agent that
+   joins or comes back.
 """
 
 from __future__ import annotations
@@ -84,8 +88,11 @@ from desklink.protocol.server_messages import (
     ScreenRecording,
     ScreenState,
     ScreenStatsOut,
+    ScreenWatchers,
     Source,
     Status,
+    Watcher,
+    WatcherRole,
     encode_out,
 )
 from desklink.relay.board import Board
@@ -184,6 +191,8 @@ class ScreenSession:
         self.recording_policy: RecordingPolicy = "never"
         self.recording = False
         self.recording_error: str | None = None
+        #: Who the agent was last told watches (``screen.watchers``).
+        self.told_watchers: list[Watcher] = []
 
     # ------------------------------------------------------------ state
     @property
@@ -306,6 +315,15 @@ class ScreenSession:
         if self.seats.agent is not None:
             fx.deliveries.append(Deliver(self.seats.agent, encode_out(message)))
 
+    def _tell_watchers(self, fx: Effects) -> None:
+        """Tell the agent who watches when that changed since it was last
+        told (the welcome tells a joining agent)."""
+        watching = self.seats.watching()
+        if self.seats.agent is None or watching == self.told_watchers:
+            return
+        self.told_watchers = watching
+        self._to_agent(fx, ScreenWatchers(watchers=watching))
+
     def _refresh(self, fx: Effects) -> None:
         if self.sharing:
             self._to_agent(fx, ScreenRefresh())
@@ -376,7 +394,9 @@ class ScreenSession:
             resumed=kept,
             limits=intro.limits,
             recording=self.recording_policy,
+            watchers=self.seats.watching(),
         )
+        self.told_watchers = welcome.watchers
         fx.deliveries.append(Deliver(endpoint, encode_out(welcome)))
         if self.recording:
             fx.deliveries.append(Deliver(endpoint, encode_out(ScreenRecording(on=True, policy=self.recording_policy))))
@@ -515,8 +535,13 @@ class ScreenSession:
         return self._broadcast(fx, now)
 
     # ---------------------------------------------------------- viewers
-    def add_viewer(self, endpoint: object, user_id: int, name: str, now: float) -> tuple[Viewer, Effects]:
-        viewer = self.seats.add_viewer(endpoint, user_id, name, self.policy.window)
+    def add_viewer(
+        self, endpoint: object, user_id: int, name: str, now: float, role: WatcherRole = "supervisor"
+    ) -> tuple[Viewer, Effects]:
+        """A viewer joins: the rep holding the session (primary) or a watcher,
+        whose ``role`` the visitor is shown (only supervisors and admins may
+        watch: ``server/ws_viewer.py``)."""
+        viewer = self.seats.add_viewer(endpoint, user_id, name, self.policy.window, role)
         fx = Effects()
         fx.deliveries.append(Deliver(endpoint, encode_out(self.state(now))))
         if self.cursor_shape is not None and self.sharing:
@@ -525,6 +550,7 @@ class ScreenSession:
             fx.deliveries.append(Deliver(endpoint, encode_annotate(stroke)))
         if not viewer.primary:
             self._audit(fx, "watcher_joined", "watcher", user_id, {"name": name})
+            self._tell_watchers(fx)
         self._broadcast(fx, now)
         self._refresh(fx)
         return viewer, fx
@@ -539,6 +565,7 @@ class ScreenSession:
             self._to_agent(fx, Input(events=[EvRelease()]))
         if not viewer.primary:
             self._audit(fx, "watcher_left", "watcher", viewer.user_id, {"name": viewer.name})
+            self._tell_watchers(fx)
         return self._broadcast(fx, now)
 
     def receive_viewer(self, viewer: Viewer, msg: ViewerMessage, now: float) -> Effects:

@@ -66,7 +66,8 @@ class ViewerConnection(Connection):
     async def reader(self) -> None:
         await self.watch_sign_out(self.login.user.id)
         await self.join(ch.request_channel(self.screen.request_id))
-        self.viewer, fx = self.screen.add_viewer(self, self.login.user.id, self.login.user.display_name, time.monotonic())
+        user = self.login.user
+        self.viewer, fx = self.screen.add_viewer(self, user.id, user.display_name, time.monotonic(), user.role)
         pump(fx, self.ctx.audits, self.ctx.recordings)
         await self.message_loop(decode_viewer, dict.fromkeys(RELAYED, self._relay))
 

@@ -19,7 +19,7 @@ import { Conversation } from './conversation.js';
 import { offerCard } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
-import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText } from './format.js';
+import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText, watchingWords } from './format.js';
 
 const MODULE_URL = import.meta.url;
 const DEFAULT_SERVER = new URL(MODULE_URL).origin;
@@ -148,8 +148,10 @@ export class DeskLinkHelp extends HTMLElement {
     $.sharingText = h('span', { class: 'sharing-text', testid: 'share-indicator-text' });
     $.sharingStop = h('button', { type: 'button', class: 'btn btn-quiet sharing-stop', testid: 'share-stop', on: { click: () => this.share?.stop('stop_button') } }, 'Stop');
     $.sharingRecording = h('span', { class: 'sharing-recording', testid: 'share-recording', props: { hidden: true } }, 'Recording');
+    // Who else watches (a supervisor or admin): no silent watching.
+    $.sharingWatchers = h('span', { class: 'sharing-watchers', testid: 'share-watchers', props: { hidden: true } });
     $.sharing = h('div', { class: 'sharing', testid: 'share-indicator', role: 'status', props: { hidden: true } },
-      h('span', { class: 'sharing-dot', 'aria-hidden': 'true' }), $.sharingText, $.sharingRecording, $.sharingStop);
+      h('span', { class: 'sharing-dot', 'aria-hidden': 'true' }), $.sharingText, $.sharingWatchers, $.sharingRecording, $.sharingStop);
     this.log = new ChatLog($.messages, { self: 'visitor', scroller: $.scroll });
     $.typing = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } });
     $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: 'Type a message…', 'aria-label': 'Message' });
@@ -473,6 +475,7 @@ export class DeskLinkHelp extends HTMLElement {
     });
     share.addEventListener('state', (e) => { if (this.share === share) this._onShareState(e.detail); });
     share.addEventListener('recording', (e) => { if (this.share === share) this._onShareRecording(e.detail); });
+    share.addEventListener('watchers', (e) => { if (this.share === share) this._onShareWatchers(e.detail); });
     share.start();
   }
 
@@ -482,7 +485,10 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.launcherSharing.hidden = state !== 'sharing';
     this.$.sharing.dataset.state = state;
     setText(this.$.sharingText, state === 'sharing' ? `Sharing your screen with ${who}` : 'Starting to share…');
-    if (state === 'stopped' || state === 'failed') this.$.sharingRecording.hidden = true;
+    if (state === 'stopped' || state === 'failed') {
+      this.$.sharingRecording.hidden = true;
+      this._onShareWatchers({ watchers: [] });
+    }
     if (state === 'sharing') {
       clear(this.$.offer); // answered; a new request from the rep brings a new card
     } else if (state === 'stopped' || state === 'failed') {
@@ -500,6 +506,13 @@ export class DeskLinkHelp extends HTMLElement {
   _onShareRecording({ on, error }) {
     this.$.sharingRecording.hidden = !on;
     if (error) this._notice(`Recording failed: ${error}`, 'error', 'recording_failed');
+  }
+
+  /** Someone besides the rep starts or stops watching: the sharing bar names them, with their role, while they watch. */
+  _onShareWatchers({ watchers }) {
+    const words = watchingWords(watchers);
+    setText(this.$.sharingWatchers, words);
+    this.$.sharingWatchers.hidden = !words;
   }
 
   /** Ask for a fresh join code; the new offer replaces the card. Rejects with the text to show. */

@@ -26,6 +26,19 @@ export function waitText(seconds) {
   return `Expected wait about ${minutes} min`;
 }
 
+/**
+ * Who watches the shared screen besides the rep (screen.watchers: [{name, role}]),
+ * in words: "Sue (supervisor) is watching", "Sue (supervisor) and Bob (admin)
+ * are watching"; '' when nobody does. The same words as the agent's
+ * (protocol/server_messages.py watching_words).
+ */
+export function watchingWords(watchers) {
+  const labels = (Array.isArray(watchers) ? watchers : []).map((w) => `${nameOf(w)} (${w?.role || 'supervisor'})`);
+  if (!labels.length) return '';
+  if (labels.length === 1) return `${labels[0]} is watching`;
+  return `${labels.slice(0, -1).join(', ')} and ${labels[labels.length - 1]} are watching`;
+}
+
 export const ERROR_TEXT = {
   rate_limited: 'You are sending messages too fast. Wait a moment, then try again.',
   too_large: 'That message is too long.',

@@ -21,7 +21,9 @@
 // Events (CustomEvent): state {state, reason}: 'picking', 'connecting',
 // 'sharing', 'stopped' (reason: words for the visitor), 'failed' (reason);
 // recording {on, error}: the server records the shared screen now, or no
-// longer (error: why recording failed, in words).
+// longer (error: why recording failed, in words); watchers {watchers}: who
+// watches besides the rep ([{name, role}], from the welcome, then
+// screen.watchers on each change).
 
 import { CLOSE, LIMITS, SCREEN } from '../shared/wire.js';
 import { wsUrl } from '../shared/dom.js';
@@ -189,6 +191,7 @@ export class ScreenShare extends EventTarget {
     this.track = null;
     this.ws = null;
     this.recording = false; // the server records this share now (screen.recording)
+    this.watchers = []; // who watches besides the rep ([{name, role}])
     this.limits = { max_message_bytes: LIMITS.MAX_MESSAGE_BYTES, screen_window: LIMITS.SCREEN_WINDOW, ping_interval_s: DEFAULT_PING_MS / 1000,
       browser_max_chunk_bytes: LIMITS.BROWSER_SHARE_MAX_CHUNK_BYTES };
     this.inFlight = new Map(); // seq -> sent at (performance.now())
@@ -313,6 +316,12 @@ export class ScreenShare extends EventTarget {
     };
   }
 
+  /** Who watches besides the rep, as the server said (no silent watching). */
+  _watchers(watchers) {
+    this.watchers = Array.isArray(watchers) ? watchers : [];
+    this.dispatchEvent(new CustomEvent('watchers', { detail: { watchers: this.watchers } }));
+  }
+
   _send(msg) {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
@@ -323,6 +332,7 @@ export class ScreenShare extends EventTarget {
         this.welcomed = true;
         this.limits = { ...this.limits, ...(msg.limits || {}) };
         this.rep = msg.rep?.name || '';
+        this._watchers(msg.watchers);
         this._send({ t: 'consent', view: true }); // the visitor already chose in the browser's picker
         this.pingTimer = setInterval(() => this._send({ t: 'ping' }), Math.max(500, (this.limits.ping_interval_s || 2) * 1000));
         this._startPipeline();
@@ -332,6 +342,7 @@ export class ScreenShare extends EventTarget {
         this.recording = !!msg.on;
         this.dispatchEvent(new CustomEvent('recording', { detail: { on: this.recording, error: msg.error || '' } }));
         break;
+      case 'screen.watchers': this._watchers(msg.watchers); break;
       case 'screen.refresh':
         // A viewer (re)joined or lost a chunk: what is in flight will not be
         // acknowledged by anyone now (the agent's FlowControl.reset), and the
