@@ -1,6 +1,7 @@
 """Recording with the real agent on Xvfb, terminal mode: the visitor is told
 in the consent question and while it happens, segments land under the
-server's data directory, the timeline says who started and stopped it, and
+server's data directory, the timeline says who started and stopped it (and why it failed when
+the storage would not take it), and
 retention removes them afterwards."""
 
 from __future__ import annotations
@@ -170,6 +171,29 @@ async def test_never_says_nothing_and_records_nothing(server: ServerProcess, adm
         assert code == 0, out
         assert "record" not in out.lower()
         assert not (server.data_dir / "recordings" / chat.session_id).exists()
+    finally:
+        await viewer.close()
+        await chat.close()
+
+
+async def test_storage_that_fails_under_always_stops_the_share_and_is_logged(
+    server: ServerProcess, admin: AdminAPI, display: XDisplay
+) -> None:
+    """A file where the session's recordings folder must go: the first
+    segment cannot be written, so under ``always`` sharing stops, and the
+    timeline says why in words."""
+    chat = await _chat(server, admin, "always")
+    (server.data_dir / "recordings").mkdir(exist_ok=True)
+    (server.data_dir / "recordings" / chat.session_id).write_bytes(b"in the way")
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    try:
+        agent = start_agent(display, server, (await chat.offer())["code"], terminal=True, answer="y\n")
+        await viewer.wait_status("sharing")
+        await viewer.wait_status("stopped", timeout=30)
+        code, out = await finish(agent)
+        assert code == 0, out
+        await _said_in_order(admin, chat.session_id, "Recording of the screen started",
+                             "Recording of the screen failed: the recording could not be written", "Sharing stopped")
     finally:
         await viewer.close()
         await chat.close()
