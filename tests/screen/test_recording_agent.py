@@ -1,8 +1,8 @@
 """Recording with the real agent on Xvfb, terminal mode: the visitor is told
 in the consent question and while it happens, segments land under the
-server's data directory, the timeline says who started and stopped it (and why it failed when
-the storage would not take it), and
-retention removes them afterwards."""
+server's data directory, the timeline says who started and stopped it (and
+why it failed when the storage would not take it), and retention removes
+them afterwards."""
 
 from __future__ import annotations
 
