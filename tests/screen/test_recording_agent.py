@@ -1,6 +1,8 @@
 """Recording with the real agent on Xvfb, terminal mode: the visitor is told
 in the consent question and while it happens, segments land under the
-server's data directory, and retention removes them afterwards."""
+server's data directory, the timeline says who started and stopped it (and
+why it failed when the storage would not take it), and retention removes
+them afterwards."""
 
 from __future__ import annotations
 
@@ -49,6 +51,26 @@ async def _chat(server: ServerProcess, admin: AdminAPI, policy: RecordingPolicy)
     return Chat(rep, visitor, sid, user, pw)
 
 
+def _said(admin: AdminAPI, session_id: str) -> list[str]:
+    return [str(i["text"]) for i in admin.http.get(f"/api/sessions/{session_id}/timeline").json()["items"]]
+
+
+async def _said_in_order(admin: AdminAPI, session_id: str, *lines: str) -> None:
+    """The session's timeline says ``lines`` (each the start of an item), in this order."""
+
+    def found() -> list[int] | None:
+        said = _said(admin, session_id)
+        at = [next((n for n, t in enumerate(said) if t.startswith(line)), -1) for line in lines]
+        return at if -1 not in at else None
+
+    try:
+        await wait_until(found, 20.0, "the timeline's lines")
+    except TimeoutError:
+        raise AssertionError(f"not all of {lines} on the timeline:\n" + "\n".join(_said(admin, session_id))) from None
+    at = found()
+    assert at == sorted(at or []), "out of order:\n" + "\n".join(_said(admin, session_id))
+
+
 def _segments(server: ServerProcess, session_id: str) -> list[Path]:
     return sorted((server.data_dir / "recordings" / session_id).glob("*.dlrec"))
 
@@ -87,6 +109,8 @@ async def test_always_tells_the_visitor_records_and_retention_removes_it(
         assert out.index("will be recorded") < out.index("Allow?")
         assert "Recording: your screen is being recorded." in out
         assert "Recording stopped." in out
+        await _said_in_order(admin, chat.session_id, "Recording of the screen started (this help desk records every shared screen)",
+                             "Rep 0 (rep) stopped sharing the screen", "Rep 0 (rep) stopped recording the screen")
 
         # Finished and past retention: the sweeper removes segments and row.
         recordings = server.data_dir / "recordings" / chat.session_id
@@ -123,6 +147,8 @@ async def test_on_request_the_rep_starts_and_stops_and_the_agent_says_so(
         assert "The support rep may record the screen; you will see when." in out
         assert out.index("Recording: your screen is being recorded.") < out.index("Recording stopped.")
         assert viewer.errors == []
+        await _said_in_order(admin, chat.session_id, "Rep 0 (rep) started recording the screen",
+                             "Rep 0 (rep) stopped recording the screen")
     finally:
         await viewer.close()
         await chat.close()
@@ -145,6 +171,29 @@ async def test_never_says_nothing_and_records_nothing(server: ServerProcess, adm
         assert code == 0, out
         assert "record" not in out.lower()
         assert not (server.data_dir / "recordings" / chat.session_id).exists()
+    finally:
+        await viewer.close()
+        await chat.close()
+
+
+async def test_storage_that_fails_under_always_stops_the_share_and_is_logged(
+    server: ServerProcess, admin: AdminAPI, display: XDisplay
+) -> None:
+    """A file where the session's recordings folder must go: the first
+    segment cannot be written, so under ``always`` sharing stops, and the
+    timeline says why in words."""
+    chat = await _chat(server, admin, "always")
+    (server.data_dir / "recordings").mkdir(exist_ok=True)
+    (server.data_dir / "recordings" / chat.session_id).write_bytes(b"in the way")
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    try:
+        agent = start_agent(display, server, (await chat.offer())["code"], terminal=True, answer="y\n")
+        await viewer.wait_status("sharing")
+        await viewer.wait_status("stopped", timeout=30)
+        code, out = await finish(agent)
+        assert code == 0, out
+        await _said_in_order(admin, chat.session_id, "Recording of the screen started",
+                             "Recording of the screen failed: the recording could not be written", "Sharing stopped")
     finally:
         await viewer.close()
         await chat.close()

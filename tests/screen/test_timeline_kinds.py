@@ -3,8 +3,10 @@ with names: a real server, scripted rep, visitor and viewer clients, a
 supervisor watching, and the real Tk agent on Xvfb wherever the visitor's
 computer is the actor (consent, taking control back, clipboard, drawing).
 
-The file kinds are produced by the files tests (tests/agent_files/,
-tests/files/); see the report in docs/protocol.md "Timeline"."""
+The file kinds and agent_resumed are read back in words by
+tests/files/test_timeline_files.py and
+tests/agent_files/test_timeline_agent_files.py, the recording kinds by
+test_recording_agent.py; docs/protocol.md "Timeline" lists which test makes which."""
 
 from __future__ import annotations
 
