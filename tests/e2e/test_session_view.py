@@ -153,6 +153,18 @@ def test_the_session_view_replays_a_real_recording(browser: Browser, server: Ser
         expect(view).to_have_attribute("data-position", str(duration))
         assert _close(_canvas(page), rec.live) < 2.0
 
+        # Found by what was said: the Session View opens at that moment.
+        form = page.get_by_test_id("sessions-search")
+        form.get_by_test_id("search-words").fill("lines SCROLLING")
+        form.get_by_test_id("search-go").click()
+        rows = page.get_by_test_id("session-row")
+        expect(rows).to_have_count(1)
+        expect(rows.first.get_by_test_id("session-match")).to_contain_text("I see lines scrolling")
+        rows.first.click()
+        view = page.get_by_test_id("session-view")
+        said = int(view.locator("[data-testid=replay-marker][data-kind=chat]").first.get_attribute("data-t") or 0)
+        expect(view).to_have_attribute("data-position", str(said))
+
         # Export: one ZIP with the timeline, transcripts and the segments.
         with page.expect_download() as download:
             page.get_by_test_id("session-export").click()
