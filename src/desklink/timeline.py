@@ -316,6 +316,8 @@ class _Words:
             return "Sharing stopped: the session ended"
         if by == "agent_lost":
             return "Sharing stopped: the visitor's agent did not come back"
+        if e.data.get("reason"):
+            return f"Sharing stopped: {str(e.data['reason'])[:300]}"
         return "Sharing stopped (DeskLink)"
 
     def _recording_started(self, e: Event, a: Person, who: str) -> str:

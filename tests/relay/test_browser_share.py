@@ -51,7 +51,7 @@ def test_the_page_going_away_stops_at_once_with_why() -> None:
     fx = s.detach_agent(page, 1.0)
     (state,) = texts(fx, rep)
     assert (state["status"], state["by"], state["reason"]) == ("stopped", "visitor", BROWSER_PAGE_GONE)
-    assert ("sharing_stopped", "visitor", {"by": "visitor"}) in audits(fx)
+    assert ("sharing_stopped", "visitor", {"by": "visitor", "reason": BROWSER_PAGE_GONE}) in audits(fx)  # why, on the timeline too
     assert s.idle() is False and s.ended == "stopped"
 
 

@@ -716,7 +716,7 @@ class ScreenSession:
             self.control_by = by
         self._audit_changes(fx, self.privileges.apply_all("stop"), actor, actor_id)
         if was_sharing:
-            self._audit(fx, "sharing_stopped", actor, actor_id, {"by": by})
+            self._audit(fx, "sharing_stopped", actor, actor_id, {"by": by, "reason": reason} if reason else {"by": by})
         self._stop_recording(fx, by, actor, actor_id, now)
         agent = self.seats.agent
         if agent is not None:
