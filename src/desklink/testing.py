@@ -177,6 +177,15 @@ class ServerProcess:
         return client
 
 
+def admin_center(page: Any, server: ServerProcess, view: str) -> None:
+    """Sign a Playwright ``page`` in to the admin center as the first-run
+    admin and open the view named by its nav button (``sessions``, ``queues``...)."""
+    page.goto(server.url + "/admin")
+    page.get_by_test_id("username").fill("admin")
+    page.get_by_test_id("password").fill(server.admin_password)
+    page.get_by_test_id("login").click()
+    page.get_by_test_id(f"nav-{view}").click()
+
 class CuttableProxy:
     """A TCP relay on loopback whose live connections can be cut at once,
     like a network drop, while new connections still get through."""

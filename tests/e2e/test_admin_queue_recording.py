@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from desklink.testing import AdminAPI, ServerProcess
+from desklink.testing import AdminAPI, ServerProcess, admin_center
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,7 @@ def test_admin_sets_a_queue_recording_policy(browser: Browser, server: ServerPro
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
     try:
-        page.goto(server.url + "/admin")
-        page.get_by_test_id("username").fill("admin")
-        page.get_by_test_id("password").fill(server.admin_password)
-        page.get_by_test_id("login").click()
-        page.get_by_test_id("nav-queues").click()
+        admin_center(page, server, "queues")
         card = page.locator(f'[data-testid=queue-row][data-slug="{slug}"]')
         summary = card.get_by_test_id("queue-recording-summary")
         expect(summary).to_have_text("Never")

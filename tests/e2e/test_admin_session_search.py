@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from playwright.sync_api import Browser, expect
 
-from desklink.testing import AdminAPI, RepClient, ServerProcess, ended_session
+from desklink.testing import AdminAPI, RepClient, ServerProcess, ended_session, admin_center
 
 pytestmark = pytest.mark.browser
 
@@ -45,11 +45,7 @@ def test_admin_finds_a_session_by_what_was_said(browser: Browser, server: Server
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
     try:
-        page.goto(server.url + "/admin")
-        page.get_by_test_id("username").fill("admin")
-        page.get_by_test_id("password").fill(server.admin_password)
-        page.get_by_test_id("login").click()
-        page.get_by_test_id("nav-sessions").click()
+        admin_center(page, server, "sessions")
         rows = page.get_by_test_id("session-row")
         expect(rows.first).to_be_visible()
 

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess, poll_until
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess, poll_until, admin_center
 from desklink.testing_x import XDisplay
 
 from test_browser_share import (  # noqa: F401 - fixtures
@@ -127,11 +127,7 @@ def _record(scene: ShareScene, server: ServerProcess, admin: AdminAPI, display: 
 
 
 def _open_session_view(page: Page, server: ServerProcess, sid: str) -> Locator:
-    page.goto(server.url + "/admin")
-    page.get_by_test_id("username").fill("admin")
-    page.get_by_test_id("password").fill(server.admin_password)
-    page.get_by_test_id("login").click()
-    page.get_by_test_id("nav-sessions").click()
+    admin_center(page, server, "sessions")
     page.locator(f'[data-testid=session-row][data-session-id="{sid}"]').click()
     view = page.get_by_test_id("session-view")
     expect(view.get_by_test_id("replay-status")).to_contain_text("Recording verified")

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from desklink.protocol import screen
 from desklink.protocol.recording import Kind, replay
-from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, wait_until
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, wait_until, admin_center
 from desklink.testing_x import XDisplay
 from screen._agent import Chat, finish, start_agent
 
@@ -113,11 +113,7 @@ def test_the_session_view_replays_a_real_recording(browser: Browser, server: Ser
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
     try:
-        page.goto(server.url + "/admin")
-        page.get_by_test_id("username").fill("admin")
-        page.get_by_test_id("password").fill(server.admin_password)
-        page.get_by_test_id("login").click()
-        page.get_by_test_id("nav-sessions").click()
+        admin_center(page, server, "sessions")
         page.locator(f'[data-testid=session-row][data-session-id="{rec.session_id}"]').click()
         view = page.get_by_test_id("session-view")
         expect(view.get_by_test_id("replay-status")).to_contain_text("Recording verified")
