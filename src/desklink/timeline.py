@@ -86,6 +86,10 @@ MARKERS: Final[dict[EventKind, Marker]] = {
     "file_refused": "files",
     "file_cancelled": "files",
     "file_failed": "files",
+    "rated": "rating",
+    "whispered": "supervisor",
+    "joined_chat": "supervisor",
+    "taken_over": "supervisor",
 }
 
 SYSTEM: Final = Person("DeskLink", "system")
@@ -201,7 +205,18 @@ class _Words:
             "file_refused": lambda e, a, who: f"The visitor refused {self._file(e)}",
             "file_cancelled": self._file_cancelled,
             "file_failed": lambda e, a, who: f"{_cap(self._file(e))} failed{self._reason(e)}",
+            "rated": self._rated,
+            "whispered": lambda e, a, who: f"{who} whispered to the rep: {str(e.data.get('text') or '')[:500]}",
+            "joined_chat": lambda e, a, who: f"{who} joined the chat",
+            "taken_over": lambda e, a, who: f"{who} took the session over"
+            + (f" from {str(e.data.get('from_name'))[:100]}" if e.data.get("from_name") else ""),
         }
+
+    def _rated(self, e: Event, a: Person, who: str) -> str:
+        rating = e.data.get("rating")
+        stars = f"{rating} out of 5" if isinstance(rating, int) else "the session"
+        comment = str(e.data.get("comment") or "")[:1000]
+        return f"{who} rated the session {stars}" + (f": {comment}" if comment else "")
 
     # ------------------------------------------------------------ people
     def person(self, user_id: int | None, fallback: str = "") -> Person:

@@ -58,6 +58,14 @@ EventKind = Literal[
     "file_refused",
     "file_cancelled",
     "file_failed",
+    # the manager's half (issue 13): the visitor's rating, data {rating,
+    # comment}; a supervisor's whisper to the rep (never shown to the
+    # visitor), data {text}; a supervisor joining the chat, data {name}; a
+    # session taken over, data {from_rep_id, from_name, to_name}
+    "rated",
+    "whispered",
+    "joined_chat",
+    "taken_over",
 ]
 
 #: ``visitor``: the person helped (help box or agent). ``rep``: the user

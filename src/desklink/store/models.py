@@ -218,6 +218,8 @@ class RequestRow(Base):
         Index("ix_requests_queue_status_created", "queue_id", "status", "created_at"),
         # open requests per visitor IP (rate limit)
         Index("ix_requests_ip_status", "ip", "status"),
+        # reports select requests by submit time
+        Index("ix_requests_created_at", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
@@ -254,6 +256,11 @@ class SessionRow(Base):
     ended_by: Mapped[str | None] = mapped_column(String(16))
     disposition: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
+    #: The visitor's rating (issue 13): 1 to 5, NULL until rated; the comment
+    #: as typed (bounded by ``max_rating_comment_chars``).
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    rated_at: Mapped[datetime | None]
 
 
 class MessageRow(Base):
@@ -286,6 +293,23 @@ class EventRow(Base):
     data: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
 
+
+class PresenceRow(Base):
+    """One stretch of a rep being online (issue 13's online time and load).
+    A row opens when a console goes online and closes (``ended_at``) when it
+    goes away, signs out or disconnects; ``seen_at`` is renewed while it is
+    open, so a stretch whose node died is counted only up to its last sign of
+    life. Several consoles of one user may overlap: reports merge them."""
+
+    __tablename__ = "presence_log"
+    __table_args__ = (Index("ix_presence_log_user_started", "user_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    node: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class TransferRow(Base):
