@@ -30,7 +30,7 @@ from desklink.store.records import Event, Message
 #: DeskLink itself.
 Role = Literal["visitor", "rep", "supervisor", "admin", "system"]
 #: What a marker on the admin center's timeline groups an item under.
-Marker = Literal["chat", "request", "screen", "control", "annotation", "clipboard", "files", "watcher"]
+Marker = Literal["chat", "request", "screen", "control", "annotation", "clipboard", "files", "watcher", "rating", "supervisor"]
 
 
 @dataclass(frozen=True, slots=True)
