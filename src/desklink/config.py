@@ -95,6 +95,12 @@ class Settings:
     #: How often the sweeper looks for expired and abandoned requests.
     sweep_interval_s: float = limits.SWEEP_INTERVAL_S
 
+    # the visitor's rating (server/api_visitor.py)
+    #: A session may be rated this long after it ended, seconds.
+    rating_window_s: float = limits.RATING_WINDOW_S
+    #: Longest comment sent with a rating, characters.
+    max_rating_comment_chars: int = limits.MAX_RATING_COMMENT_CHARS
+
     # screen sharing
     max_screen_frame_bytes: int = limits.MAX_SCREEN_FRAME_BYTES
     join_code_ttl_s: float = limits.JOIN_CODE_TTL_S

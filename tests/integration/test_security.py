@@ -38,7 +38,7 @@ PUBLIC = {
     ("GET", "/files/{transfer_id:int}/{key}/{name:path}"),
 }
 #: Routes that take a visitor's bearer token instead of a login.
-VISITOR = {("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code")}
+VISITOR = {("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code"), ("POST", "/api/visitor/rating")}
 
 FOREIGN = "http://evil.example"
 

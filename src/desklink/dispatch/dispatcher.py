@@ -177,6 +177,11 @@ class Dispatcher:
             "started_at": iso(session.started_at),
             "ended_at": iso(session.ended_at),
             "disposition": session.disposition,
+            "rating": (
+                {"value": session.rating, "comment": session.rating_comment, "at": iso(session.rated_at)}
+                if session.rating is not None
+                else None
+            ),
         }
 
     async def online_reps(self, queue_id: int) -> int:

@@ -217,6 +217,13 @@ REQUEST_EXPIRY_S = 1800.0
 VISITOR_GRACE_S = 120.0
 #: How often the sweeper looks for expired and abandoned requests.
 SWEEP_INTERVAL_S = 5.0
+#: A visitor may rate a session this long after it ended (a day: the help
+#: box offers it at the end, and a visitor who comes back to the open page
+#: later may still send it; a week-old rating says little about the session).
+RATING_WINDOW_S = 24 * 3600.0
+#: Longest comment a visitor may send with a rating, in characters (a few
+#: sentences; a complaint longer than this belongs in a new request).
+MAX_RATING_COMMENT_CHARS = 1000
 #: How often every node reads new access changes (a user's role, queues or
 #: status) and re-checks that user's open sockets: a change reaches every
 #: socket on every node within this, whoever made it.

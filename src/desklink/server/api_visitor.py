@@ -15,12 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from desklink import transcript as transcripts
-from desklink.dispatch.dispatcher import hash_token
-from desklink.errors import AuthError, DeskLinkError, Forbidden, NotFound
+from desklink.dispatch.dispatcher import hash_token, iso
+from desklink.errors import AuthError, Conflict, DeskLinkError, Forbidden, NotFound, ProtocolError
+from desklink.protocol.messages import check_text
 from desklink.server.context import Context
-from desklink.server.http import Access, client_ip, endpoint, error_response, json_response, query_choice, query_str
-from desklink.server.schemas import SubmitBody
-from desklink.store.records import Queue
+from desklink.server.http import Access, bearer_token, client_ip, endpoint, error_response, json_response, query_choice, query_str
+from desklink.server.schemas import RatingBody, SubmitBody
+from desklink.store.records import RATING_MAX, RATING_MIN, Queue
 from desklink.store.records import Request as HelpRequest
 
 CORS_MAX_AGE = "600"
@@ -114,10 +115,7 @@ async def submit(request: Request, ctx: Context, login: Any, body: SubmitBody) -
 
 
 async def visitor_request(request: Request, ctx: Context) -> HelpRequest:
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer ") or len(auth) > 200:
-        raise AuthError("send the visitor token as 'Authorization: Bearer <token>'")
-    req = await ctx.store.get_request_by_token(hash_token(auth[7:].strip()))
+    req = await ctx.store.get_request_by_token(hash_token(bearer_token(request)))
     if req is None:
         raise AuthError("unknown visitor token", code="auth_failed")
     return req
@@ -156,4 +154,33 @@ async def screen_code(request: Request, ctx: Context, login: Any) -> Response:
     return json_response({"offer": offer}, status=201, headers=headers)
 
 
-ROUTES = [preflight, widget_config, submit, transcript, screen_code]
+@endpoint("/api/visitor/rating", ("POST",), Access.VISITOR, body=RatingBody, csrf=False)
+async def rate(request: Request, ctx: Context, login: Any, body: RatingBody) -> Response:
+    """Rate the conversation once it has ended: 1 to 5 and an optional comment, once."""
+    req = await visitor_request(request, ctx)
+    queue = await ctx.store.get_queue(req.queue_id)
+    assert queue is not None
+    headers = await _queue_cors(request, ctx, queue)
+    try:
+        if isinstance(body.rating, bool) or not RATING_MIN <= body.rating <= RATING_MAX:
+            raise ProtocolError(f"rating must be a whole number from {RATING_MIN} to {RATING_MAX}")
+        comment = check_text("comment", body.comment, ctx.settings.max_rating_comment_chars, required=False)
+        session = await ctx.store.get_session_by_request(req.id)
+        if session is None:
+            raise Conflict("nobody answered this request, so there is no conversation to rate", code="bad_state")
+        rated = await ctx.store.rate_session(
+            session.id,
+            rating=body.rating,
+            comment=comment,
+            window_s=ctx.settings.rating_window_s,
+            now=ctx.dispatcher.now(),
+        )
+    except DeskLinkError as exc:
+        response = error_response(exc, request)
+        response.headers.update(headers)
+        return response
+    out = {"session_id": rated.id, "rating": rated.rating, "comment": rated.rating_comment, "rated_at": iso(rated.rated_at)}
+    return json_response(out, status=201, headers=headers)
+
+
+ROUTES = [preflight, widget_config, submit, transcript, screen_code, rate]

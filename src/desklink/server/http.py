@@ -101,8 +101,26 @@ def endpoint(
     return wrap
 
 
+#: Longest ``Authorization`` header a visitor route reads (a token is 32 characters).
+MAX_BEARER_CHARS = 200
+
+
+def bearer_token(request: Request) -> str:
+    """The visitor's token from ``Authorization: Bearer <token>``;
+    :class:`AuthError` when the header is missing or malformed. Checked by
+    the wrapper before a body is read, so a stranger hears 401 whatever they
+    send; the handler looks the token up."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer ") or len(auth) > MAX_BEARER_CHARS or not auth[7:].strip():
+        raise AuthError("send the visitor token as 'Authorization: Bearer <token>'")
+    return auth[7:].strip()
+
+
 async def _check_access(request: Request, ctx: Context, spec: EndpointSpec) -> authmod.Login | None:
-    if spec.access in (Access.PUBLIC, Access.VISITOR):
+    if spec.access is Access.PUBLIC:
+        return None
+    if spec.access is Access.VISITOR:
+        bearer_token(request)
         return None
     login = await ctx.accounts.authenticate(request.cookies.get(authmod.COOKIE_NAME))
     if login is None:

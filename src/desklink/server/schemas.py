@@ -21,6 +21,15 @@ class SubmitBody(Body):
     client: str = ""
 
 
+class RatingBody(Body):
+    """The visitor's rating of an ended conversation (``POST /api/visitor/rating``)."""
+
+    #: 1 (poor) to 5 (excellent).
+    rating: int
+    #: Optional, at most ``max_rating_comment_chars`` characters.
+    comment: str = ""
+
+
 class LoginBody(Body):
     username: str
     password: str

@@ -73,6 +73,11 @@ class Request:
     visitor_client: str = ""
 
 
+#: The scale of the visitor's rating: 1 (poor) to 5 (excellent).
+RATING_MIN = 1
+RATING_MAX = 5
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     id: str
@@ -83,6 +88,10 @@ class Session:
     ended_by: str | None  # "rep", "visitor", "system"
     disposition: str | None  # "resolved", "not_resolved", "escalated"
     note: str
+    #: The visitor's rating, 1 to 5 (None until rated), its comment and when.
+    rating: int | None = None
+    rating_comment: str = ""
+    rated_at: datetime | None = None
 
     @property
     def open(self) -> bool:
