@@ -83,6 +83,7 @@ async def widget_config(request: Request, ctx: Context, login: Any) -> Response:
             "email": s.max_email_chars,
             "question": s.max_question_chars,
             "message": s.max_chat_chars,
+            "rating_comment": s.max_rating_comment_chars,
             # files: how the help box cuts an upload (protocol/files.py)
             "file_chunk_bytes": s.file_chunk_bytes,
             "max_message_bytes": s.max_message_bytes,

@@ -23,7 +23,7 @@ async function saveTranscript(id, format) {
 /** What each timeline marker reads as beside its line. */
 const MARKERS = {
   chat: 'Chat', request: 'Request', screen: 'Screen', control: 'Control', annotation: 'Drawing',
-  clipboard: 'Clipboard', files: 'Files', watcher: 'Watcher',
+  clipboard: 'Clipboard', files: 'Files', watcher: 'Watcher', rating: 'Rating',
 };
 
 /** The timeline as a list: time, a marker by kind, the sentence. */
@@ -71,7 +71,21 @@ function normalize(s) {
     disposition: s.disposition || '',
     note: s.note || '',
     match: s.match || null,
+    rating: s.rating && Number.isInteger(s.rating.value) ? { value: s.rating.value, comment: s.rating.comment || '', at: s.rating.at } : null,
   };
+}
+
+/** The visitor's rating as stars and a number ("★★★★☆ 4/5"); empty when not rated. */
+function ratingCell(rating) {
+  if (!rating) return h('span', { class: 'muted' }, '–');
+  const v = Math.max(0, Math.min(5, rating.value));
+  return h('span', { class: 'rating', title: rating.comment || `${v} out of 5`, 'aria-label': `${v} out of 5` },
+    h('span', { class: 'rating-stars', 'aria-hidden': 'true' }, '★'.repeat(v) + '☆'.repeat(5 - v)), ` ${v}/5`);
+}
+
+function ratingWords(rating) {
+  if (!rating) return 'Not rated';
+  return `${rating.value} out of 5${rating.comment ? `: “${rating.comment}”` : ''}`;
 }
 
 function duration(s) {
@@ -91,7 +105,7 @@ export class SessionsView {
     this.tbody = h('tbody');
     this.listCard = h('div', { class: 'card' },
       h('table', { class: 'table table-click', testid: 'sessions-table' },
-        h('thead', {}, h('tr', {}, ['Started', 'Visitor', 'Question', 'Queue', 'Rep', 'Length', 'Outcome'].map((t) => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, ['Started', 'Visitor', 'Question', 'Queue', 'Rep', 'Length', 'Outcome', 'Rating'].map((t) => h('th', {}, t)))),
         this.tbody));
     this.detail = h('div', { class: 'card session-detail', testid: 'session-detail', props: { hidden: true } });
     this.section.append(
@@ -109,7 +123,7 @@ export class SessionsView {
       return;
     }
     clear(this.tbody);
-    if (!this.sessions.length) this.tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, this.query.toString() ? 'No session matches this search.' : 'No sessions yet.')));
+    if (!this.sessions.length) this.tbody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, this.query.toString() ? 'No session matches this search.' : 'No sessions yet.')));
     for (const s of this.sessions) {
       const row = h('tr', { testid: 'session-row', data: { sessionId: s.id }, tabindex: 0 },
         h('td', { class: 'nowrap' }, formatDateTime(s.startedAt)),
@@ -119,7 +133,8 @@ export class SessionsView {
         h('td', {}, s.queue),
         h('td', {}, s.rep),
         h('td', { class: 'nowrap' }, duration(s)),
-        h('td', { testid: 'session-disposition' }, s.disposition ? h('span', { class: ['status', `disp-${s.disposition}`] }, s.disposition.replace('_', ' ')) : (s.endedAt ? s.endedBy : 'open')));
+        h('td', { testid: 'session-disposition' }, s.disposition ? h('span', { class: ['status', `disp-${s.disposition}`] }, s.disposition.replace('_', ' ')) : (s.endedAt ? s.endedBy : 'open')),
+        h('td', { class: 'nowrap', testid: 'session-rating', data: { rating: s.rating ? s.rating.value : '' } }, ratingCell(s.rating)));
       const at = s.match ? s.match.at : null; // opens the replay where the searched words were said
       row.addEventListener('click', () => this.show(s.id, at));
       row.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.show(s.id, at); });
@@ -162,7 +177,8 @@ export class SessionsView {
         h('dt', {}, 'Started'), h('dd', {}, formatDateTime(s.startedAt)),
         h('dt', {}, 'Ended'), h('dd', {}, s.endedAt ? `${formatDateTime(s.endedAt)} by ${s.endedBy}` : 'still open'),
         h('dt', {}, 'Outcome'), h('dd', { testid: 'detail-disposition' }, s.disposition.replace('_', ' ')),
-        h('dt', {}, 'Note'), h('dd', { class: 'pre', testid: 'detail-note' }, s.note)),
+        h('dt', {}, 'Note'), h('dd', { class: 'pre', testid: 'detail-note' }, s.note),
+        h('dt', {}, 'Rating'), h('dd', { class: 'pre', testid: 'detail-rating' }, ratingWords(s.rating))),
       h('h3', { class: 'section-title' }, `Transcript (${messages.length})`), list,
       h('h3', { class: 'section-title' }, `Timeline (${items.length})`), timelineList(items));
     this.detail.hidden = false;

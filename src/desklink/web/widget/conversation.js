@@ -103,6 +103,17 @@ export class Conversation extends EventTarget {
     return result?.offer ?? null;
   }
 
+  /**
+   * Rate the ended conversation: 1 to 5 and an optional comment, once.
+   * Resolves to {session_id, rating, comment, rated_at}; rejects with an
+   * ApiError (conflict_exists when it was rated before).
+   */
+  async rate(rating, comment) {
+    const body = { rating };
+    if (comment) body.comment = comment;
+    return api('POST', `${this.server}/api/visitor/rating`, { body, token: this.token, credentials: 'omit' });
+  }
+
   /** The transcript as {blob, filename}; works after the end too. */
   async transcript(format) {
     const url = `${this.server}/api/visitor/transcript?format=${encodeURIComponent(format)}`;

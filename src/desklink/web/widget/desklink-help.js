@@ -19,6 +19,7 @@ import { Conversation } from './conversation.js';
 import { offerCard } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
+import { showRating } from './rating.js';
 import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText, watchingWords } from './format.js';
 
 const MODULE_URL = import.meta.url;
@@ -182,7 +183,8 @@ export class DeskLinkHelp extends HTMLElement {
     $.endTitle = h('strong', { class: 'end-title', testid: 'end-title' });
     $.endDetail = h('span', { class: 'end-detail', testid: 'end-detail' });
     $.endActions = h('div', { class: 'end-actions' });
-    $.endBanner = h('div', { class: 'end-banner', testid: 'end-banner', props: { hidden: true } }, $.endTitle, $.endDetail, $.endActions);
+    $.rating = h('div', { class: 'rating-slot', testid: 'rating-slot' }); // "How did we do?" (rating.js)
+    $.endBanner = h('div', { class: 'end-banner', testid: 'end-banner', props: { hidden: true } }, $.endTitle, $.endDetail, $.rating, $.endActions);
     $.conv = h('div', { class: 'view conv-view', testid: 'conversation', props: { hidden: true } },
       $.status, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions);
 
@@ -355,6 +357,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.form.hidden = true;
     this.$.conv.hidden = false;
     this.$.endBanner.hidden = true;
+    clear(this.$.rating);
     this.$.queueBox.hidden = true;
     this.$.save.hidden = false;
     this.$.composer.hidden = false;
@@ -387,7 +390,7 @@ export class DeskLinkHelp extends HTMLElement {
     } else if (status === 'expired' || status === 'abandoned') {
       this._onClosed({ status });
     } else if (status === 'closed') {
-      this._showEnd('Conversation ended', 'This conversation has ended.', true);
+      this._showEnd('Conversation ended', 'This conversation has ended.', true, 'ended', true);
     }
     this.$.connection.hidden = true;
   }
@@ -539,7 +542,7 @@ export class DeskLinkHelp extends HTMLElement {
     const who = msg.by === 'visitor' ? 'You ended the conversation.'
       : msg.by === 'rep' ? `${this.repName || 'Support'} ended the conversation.`
       : 'The conversation was closed.';
-    this._showEnd('Conversation ended', `${who} Thank you for contacting us.`, true);
+    this._showEnd('Conversation ended', `${who} Thank you for contacting us.`, true, 'ended', true);
   }
 
   _onClosed(msg) {
@@ -552,7 +555,8 @@ export class DeskLinkHelp extends HTMLElement {
     }
   }
 
-  _showEnd(title, detail, canSave, state = 'ended') {
+  /** The end of a conversation; `rateable`: it was a conversation with a rep, so offer the rating. */
+  _showEnd(title, detail, canSave, state = 'ended', rateable = false) {
     clear(this.$.offer);
     this.files.stop();
     this.share?.stop('');
@@ -569,6 +573,14 @@ export class DeskLinkHelp extends HTMLElement {
     setText(this.$.endTitle, title);
     setText(this.$.endDetail, detail);
     clear(this.$.endActions).append(h('button', { type: 'button', class: 'btn btn-primary', testid: 'new-conversation', on: { click: () => this._startOver() } }, 'Start a new conversation'));
+    const conv = this.conv;
+    if (rateable && conv?.token) {
+      if (!this.$.rating.firstChild) {
+        showRating(this.$.rating, { send: (rating, comment) => conv.rate(rating, comment), maxComment: this.limits.ratingComment });
+      }
+    } else {
+      clear(this.$.rating);
+    }
     this.$.endBanner.hidden = false;
     this.$.endBanner.dataset.state = state;
     this.log.scrollToEnd();

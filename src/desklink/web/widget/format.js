@@ -2,7 +2,10 @@
 
 import { LIMITS } from '../shared/wire.js';
 
-export const DEFAULT_LIMITS = { name: LIMITS.MAX_NAME_CHARS, email: LIMITS.MAX_EMAIL_CHARS, question: LIMITS.MAX_QUESTION_CHARS, chat: LIMITS.MAX_CHAT_CHARS };
+export const DEFAULT_LIMITS = {
+  name: LIMITS.MAX_NAME_CHARS, email: LIMITS.MAX_EMAIL_CHARS, question: LIMITS.MAX_QUESTION_CHARS, chat: LIMITS.MAX_CHAT_CHARS,
+  ratingComment: LIMITS.MAX_RATING_COMMENT_CHARS,
+};
 
 export function limitsFrom(config) {
   const l = (config && config.limits) || {};
@@ -12,6 +15,7 @@ export function limitsFrom(config) {
     email: pick('max_email_chars', 'email') ?? DEFAULT_LIMITS.email,
     question: pick('max_question_chars', 'question') ?? DEFAULT_LIMITS.question,
     chat: pick('max_chat_chars', 'message', 'chat') ?? DEFAULT_LIMITS.chat,
+    ratingComment: pick('rating_comment') ?? DEFAULT_LIMITS.ratingComment,
   };
 }
 
