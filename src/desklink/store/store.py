@@ -25,6 +25,7 @@ from desklink.store._mfa import SecondFactorMixin
 from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
 from desklink.store._queues import QueuesMixin
 from desklink.store._recordings import RecordingsMixin
+from desklink.store._reports import ReportsMixin
 from desklink.store._requests import RequestsMixin
 from desklink.store._search import SearchMixin
 from desklink.store._users import UsersMixin
@@ -41,6 +42,7 @@ class Store(
     FilesMixin,
     RecordingsMixin,
     SearchMixin,
+    ReportsMixin,
 ):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 
