@@ -314,8 +314,48 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
             await broker.aclose()
 
 
+async def _send_summary(args: argparse.Namespace, settings: Settings) -> int:
+    """``admin send-summary``: compose the daily summary of ``--date``
+    (default: yesterday in ``daily_summary_tz``) and send it now, whether or
+    not the schedule already did."""
+    import dataclasses
+    from datetime import UTC, date, datetime
+
+    from desklink.server import daily_summary as summary
+
+    if args.to:
+        settings = dataclasses.replace(settings, daily_summary_to=tuple(a.strip() for a in args.to if a.strip()))
+        settings.validate()
+    if not settings.smtp_host:
+        raise ConfigError("no mail server: set DESKLINK_SMTP_HOST (and DESKLINK_SMTP_PORT, DESKLINK_SMTP_FROM...)")
+    if not settings.daily_summary_to:
+        raise ConfigError("no recipients: set DESKLINK_DAILY_SUMMARY_TO or give --to")
+    try:
+        day = date.fromisoformat(args.date) if args.date else summary.yesterday(datetime.now(UTC), settings)
+    except ValueError:
+        raise ConfigError(f"--date {args.date!r} is not a date like 2026-12-03") from None
+
+    async def run(store: Any) -> int:
+        try:
+            msg = await summary.send_summary(store, settings, day)
+        except summary.SEND_ERRORS as exc:
+            print(
+                f"error: the summary for {day} could not be sent through the SMTP server {summary.where(settings)}: "
+                f"{summary.reason(exc)}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"sent the summary for {day} ({settings.daily_summary_tz}) to {msg['To']} through {summary.where(settings)}")
+        return 0
+
+    result: int = await _with_store(settings, run)
+    return result
+
+
 def cmd_admin(args: argparse.Namespace) -> int:
     try:
+        if args.what == "send-summary":
+            return asyncio.run(_send_summary(args, _settings(args)))
         asyncio.run(_admin(args, _settings(args)))
     except DeskLinkError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -404,6 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
         members.add_argument("slug")
         members.add_argument("usernames", nargs="+")
     admin.set_defaults(func=cmd_admin)
+
+    send_summary = what.add_parser(
+        "send-summary", help="send the daily summary e-mail now (settings DESKLINK_SMTP_*, DESKLINK_DAILY_SUMMARY_*)"
+    )
+    send_summary.add_argument("--date", help="the day to report, YYYY-MM-DD (default: yesterday in daily_summary_tz)")
+    send_summary.add_argument("--to", action="append", help="a recipient instead of daily_summary_to (repeatable)")
 
     agent = sub.add_parser("agent", help="share this computer's screen with a support rep")
     add_agent_arguments(agent)

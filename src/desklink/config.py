@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from desklink.errors import ConfigError
 from desklink.protocol import limits
@@ -184,6 +185,30 @@ class Settings:
     #: How long a second-factor ticket (password done, code still to come) lives.
     second_factor_ticket_ttl_s: float = limits.SECOND_FACTOR_TICKET_TTL_S
 
+    # the daily summary e-mail (server/daily_summary.py): off unless both
+    # smtp_host and daily_summary_to are set
+    #: The SMTP server that relays the summary; port 465 means TLS from the
+    #: first byte, any other port plain SMTP upgraded by STARTTLS when
+    #: ``smtp_starttls``.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    #: Login at the SMTP server, if it wants one (empty: none).
+    smtp_username: str = ""
+    smtp_password: str = ""
+    #: The summary's sender (``From``).
+    smtp_from: str = "desklink@localhost"
+    smtp_timeout_s: float = limits.SMTP_TIMEOUT_S
+    #: Who receives the summary: addresses, comma-separated.
+    daily_summary_to: tuple[str, ...] = ()
+    #: The local hour (0-23, in ``daily_summary_tz``) from which yesterday's
+    #: summary is sent; a node that starts later that day sends it then.
+    daily_summary_hour: int = 7
+    #: The IANA time zone whose calendar day the summary covers.
+    daily_summary_tz: str = "UTC"
+    daily_summary_retry_s: float = limits.DAILY_SUMMARY_RETRY_S
+    daily_summary_max_tries: int = limits.DAILY_SUMMARY_MAX_TRIES
+
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -224,10 +249,23 @@ class Settings:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if f.name != "port" and not (0 < value < math.inf):
+                if f.name not in ("port", "daily_summary_hour") and not (0 < value < math.inf):
                     raise ConfigError(f"setting {f.name} must be a positive finite number, got {value}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"setting port must be 0-65535, got {self.port}")
+        if not 0 < self.smtp_port <= 65535:
+            raise ConfigError(f"setting smtp_port must be 1-65535, got {self.smtp_port}")
+        if not 0 <= self.daily_summary_hour <= 23:
+            raise ConfigError(f"setting daily_summary_hour must be an hour from 0 to 23, got {self.daily_summary_hour}")
+        try:
+            ZoneInfo(self.daily_summary_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"setting daily_summary_tz: {self.daily_summary_tz!r} is not a time zone like Europe/Paris"
+            ) from None
+        for address in self.daily_summary_to:
+            if "@" not in address or any(c in address for c in " \r\n<>,"):
+                raise ConfigError(f"setting daily_summary_to: {address!r} is not an e-mail address like ops@example.com")
         for entry in self.trusted_proxies:
             try:
                 ipaddress.ip_network(entry, strict=False)

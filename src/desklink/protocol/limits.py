@@ -224,6 +224,20 @@ RATING_WINDOW_S = 24 * 3600.0
 #: Longest comment a visitor may send with a rating, in characters (a few
 #: sentences; a complaint longer than this belongs in a new request).
 MAX_RATING_COMMENT_CHARS = 1000
+
+# The daily summary e-mail (server/daily_summary.py).
+
+#: How long one conversation with the SMTP server may take, in seconds
+#: (connect, STARTTLS, login, send): a mail server that hangs must not hold
+#: the summary's thread for ever.
+SMTP_TIMEOUT_S = 30.0
+#: After a failed send, the summary is tried again this much later, seconds
+#: (a mail server restarting or a network blip passes within minutes).
+DAILY_SUMMARY_RETRY_S = 300.0
+#: Sends tried per day before giving up (with the default retry, an hour
+#: and a half): the next day's summary is not held up by a mail server that
+#: stays down, and the log says so.
+DAILY_SUMMARY_MAX_TRIES = 18
 #: How often every node reads new access changes (a user's role, queues or
 #: status) and re-checks that user's open sockets: a change reaches every
 #: socket on every node within this, whoever made it.

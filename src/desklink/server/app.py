@@ -28,6 +28,7 @@ from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
+from desklink.server.daily_summary import DailySummary
 from desklink.server.file_retention import sweep_files
 from desklink.server.recording_retention import sweep_recordings
 from desklink.server.file_store import LocalFileStore
@@ -228,6 +229,7 @@ def create_app(settings: Settings) -> Starlette:
             store, settings.access_poll_interval_s, socket_notifier(ctx.dispatcher.forget_name)
         )
         await access.poll()  # start from the newest change: sockets opened after it
+        app.state.daily_summary = summary = DailySummary(store, broker, settings)
         tasks = [
             asyncio.create_task(_sweeper(ctx), name="desklink-sweeper"),
             asyncio.create_task(ctx.audits.run(), name="desklink-audit"),
@@ -235,6 +237,7 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(ctx.recordings.run(), name="desklink-recording"),
             asyncio.create_task(deliveries.watch(), name="desklink-files-watch"),
             asyncio.create_task(access.run(), name="desklink-access"),
+            asyncio.create_task(summary.run(), name="desklink-daily-summary"),
         ]
         try:
             yield

@@ -87,11 +87,12 @@ async def readyz(request: Request, ctx: Context, login: Any) -> Response:
 async def metrics(request: Request, ctx: Context, login: Any) -> Response:
     """Prometheus metrics of this node (supervisors and admins)."""
     return PlainTextResponse(
-        render_metrics(ctx, getattr(request.app.state, "access", None)), media_type="text/plain; version=0.0.4"
+        render_metrics(ctx, getattr(request.app.state, "access", None), getattr(request.app.state, "daily_summary", None)),
+        media_type="text/plain; version=0.0.4",
     )
 
 
-def render_metrics(ctx: Context, access: Any = None) -> str:
+def render_metrics(ctx: Context, access: Any = None, summary: Any = None) -> str:
     names = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer"}
     kinds = dict.fromkeys(names, 0)
     queued = 0
@@ -120,6 +121,10 @@ def render_metrics(ctx: Context, access: Any = None) -> str:
     if access is not None:
         for name, value in access.statistics().items():
             lines += [f"# TYPE desklink_access_{name} gauge", f"desklink_access_{name} {value}"]
+    if summary is not None:  # the daily summary e-mail (server/daily_summary.py)
+        for name, value in summary.statistics().items():
+            kind = "gauge" if name == "days_done" else "counter"
+            lines += [f"# TYPE desklink_daily_summary_{name} {kind}", f"desklink_daily_summary_{name} {value}"]
     for name, value in ctx.hub.watch.statistics().items():
         lines += [f"# TYPE desklink_broker_watch_{name} gauge", f"desklink_broker_watch_{name} {value}"]
     lines += [
