@@ -68,7 +68,7 @@ def test_the_table_is_aligned_and_split_in_blocks() -> None:
         lines = block.split("\n")
         assert len(lines) == 1 + len(FIGURES)
         assert max(len(line) for line in lines) <= summary.LABEL_WIDTH + summary.COLUMNS_PER_BLOCK * summary.COLUMN_WIDTH
-        for line, figure in zip(lines[1:], FIGURES):
+        for line, figure in zip(lines[1:], FIGURES, strict=True):
             label, *cells = re.split(r"\s{2,}", line)
             assert label == figure.label
             assert all(c == summary.format_value(figure, 3 if figure.unit == "count" else 61.0 if figure.unit == "seconds" else 0.5) for c in cells)
