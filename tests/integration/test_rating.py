@@ -4,7 +4,10 @@ server: once per session, only after it ended and within
 
 from __future__ import annotations
 
+import io
+import json
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -82,6 +85,13 @@ async def test_rate_an_ended_session(server: ServerProcess, admin: AdminAPI, uni
     [item] = [i for i in items if i["kind"] == "rated"]
     assert item["marker"] == "rating" and item["text"] == "The visitor rated the session 4 out of 5: Quick and kind"
     assert datetime.fromisoformat(item["at"].replace("Z", "+00:00")) == rated_at
+    # And in the session's export.
+    export = admin.http.get(f"/api/sessions/{sid}/export")
+    assert export.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(export.content)) as z:
+        summary = json.loads(z.read("session.json"))
+    assert summary["session"]["rating"] == {"value": 4, "comment": "Quick and kind", "at": body["rated_at"]}
+    assert any(i["kind"] == "rated" for i in summary["timeline"])
 
 
 async def test_a_visitor_who_ended_it_may_rate_without_a_comment(server: ServerProcess, admin: AdminAPI, unique: str) -> None:

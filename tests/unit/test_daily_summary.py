@@ -123,4 +123,5 @@ def test_settings_from_the_environment() -> None:
          "DESKLINK_SMTP_STARTTLS": "no", "DESKLINK_SMTP_HOST": "mail.example.com"}
     )
     assert s.daily_summary_to == ("a@example.com", "b@example.com")
+    assert Settings.from_env({"DESKLINK_DAILY_SUMMARY_HOUR": "23"}).daily_summary_hour == 23
     assert (s.daily_summary_hour, s.smtp_starttls, s.smtp_port) == (0, False, 587)

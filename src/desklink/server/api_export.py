@@ -99,7 +99,9 @@ async def session_export(request: Request, ctx: Context, login: authmod.Login) -
     rec = await ctx.store.get_recording(session.id)
     summary = {
         "session": {"id": session.id, "started_at": iso(session.started_at), "ended_at": iso(session.ended_at),
-                    "ended_by": session.ended_by, "disposition": session.disposition, "note": session.note},
+                    "ended_by": session.ended_by, "disposition": session.disposition, "note": session.note,
+                    "rating": None if session.rating is None else {
+                        "value": session.rating, "comment": session.rating_comment, "at": iso(session.rated_at)}},
         "request": {"id": req.id, "visitor_name": req.visitor_name, "visitor_email": req.visitor_email,
                     "question": req.question, "created_at": iso(req.created_at)},
         "queue": {"slug": queue.slug, "name": queue.name},

@@ -87,6 +87,8 @@ def endpoint(
                 login = await _check_access(request, ctx, spec)
                 kwargs: dict[str, Any] = {}
                 if body is not None and request.method in UNSAFE_METHODS:
+                    if spec.access is Access.VISITOR:
+                        bearer_token(request)  # a stranger hears 401 whatever the body
                     kwargs["body"] = await read_body(request, body, ctx.settings.max_message_bytes)
                 return await fn(request, ctx, login, **kwargs)
             except DeskLinkError as exc:
@@ -107,9 +109,9 @@ MAX_BEARER_CHARS = 200
 
 def bearer_token(request: Request) -> str:
     """The visitor's token from ``Authorization: Bearer <token>``;
-    :class:`AuthError` when the header is missing or malformed. Checked by
-    the wrapper before a body is read, so a stranger hears 401 whatever they
-    send; the handler looks the token up."""
+    :class:`AuthError` when the header is missing or malformed. The wrapper
+    checks it before it reads a visitor route's body, so a stranger hears
+    401 whatever they send; the handler looks the token up."""
     auth = request.headers.get("authorization", "")
     if not auth.lower().startswith("bearer ") or len(auth) > MAX_BEARER_CHARS or not auth[7:].strip():
         raise AuthError("send the visitor token as 'Authorization: Bearer <token>'")
@@ -117,10 +119,7 @@ def bearer_token(request: Request) -> str:
 
 
 async def _check_access(request: Request, ctx: Context, spec: EndpointSpec) -> authmod.Login | None:
-    if spec.access is Access.PUBLIC:
-        return None
-    if spec.access is Access.VISITOR:
-        bearer_token(request)
+    if spec.access in (Access.PUBLIC, Access.VISITOR):
         return None
     login = await ctx.accounts.authenticate(request.cookies.get(authmod.COOKIE_NAME))
     if login is None:
