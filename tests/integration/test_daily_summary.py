@@ -323,13 +323,24 @@ def test_a_wrong_smtp_password_is_given_up_after_the_tries(seeded: Seeded, certi
 
 
 @pytest.fixture
+def pg_seeded(pg_database_url: str, tmp_path: Path) -> Seeded:
+    day = _yesterday()
+    asyncio.run(_seed(pg_database_url, day))
+    return Seeded(tmp_path, pg_database_url, day)
+
+
+@pytest.fixture
 def two_nodes(
-    seeded: Seeded, certificate: tuple[Path, Path], redis_url: str, broker_prefix: str
+    pg_seeded: Seeded, certificate: tuple[Path, Path], redis_url: str, broker_prefix: str
 ) -> Iterator[tuple[SMTPServer, ServerProcess, ServerProcess]]:
+    """Two nodes on one PostgreSQL database and one Redis, as deployed."""
     port = free_port()
-    env = _env(port, certificate, DESKLINK_REDIS_URL=redis_url, DESKLINK_BROKER_PREFIX=broker_prefix, DESKLINK_DATABASE_URL=seeded.url)
+    env = _env(
+        port, certificate, DESKLINK_REDIS_URL=redis_url, DESKLINK_BROKER_PREFIX=broker_prefix,
+        DESKLINK_DATABASE_URL=pg_seeded.url,
+    )
     with SMTPServer(port, certificate) as smtp:
-        with ServerProcess(env=env) as a, ServerProcess(env=env) as b:
+        with ServerProcess(env=env, data_dir=pg_seeded.data_dir / "a") as a, ServerProcess(env=env, data_dir=pg_seeded.data_dir / "b") as b:
             yield smtp, a, b
 
 
@@ -342,11 +353,12 @@ def _metric(server: ServerProcess, name: str) -> int:
 
 
 @pytest.mark.redis
-def test_two_nodes_send_one_message(two_nodes: tuple[SMTPServer, ServerProcess, ServerProcess], seeded: Seeded) -> None:
+@pytest.mark.pg
+def test_two_nodes_send_one_message(two_nodes: tuple[SMTPServer, ServerProcess, ServerProcess], pg_seeded: Seeded) -> None:
     smtp, a, b = two_nodes
     poll_until(lambda: smtp.inbox.messages(), timeout=30, what="the summary")
     # Both nodes know the day is done (one sent it, the other saw the claim).
     poll_until(lambda: _metric(a, "days_done") == 1 and _metric(b, "days_done") == 1, timeout=30, what="both nodes done")
     assert _metric(a, "sent") + _metric(b, "sent") == 1
     assert len(smtp.inbox.messages()) == 1
-    _check_message(smtp.inbox.messages()[0], seeded.url, seeded.day)
+    _check_message(smtp.inbox.messages()[0], pg_seeded.url, pg_seeded.day)
