@@ -158,6 +158,10 @@ class Settings:
     #: A rep's presence expires this long after the last heartbeat.
     presence_ttl_s: float = limits.PRESENCE_TTL_S
 
+    report_max_days: int = limits.REPORT_MAX_DAYS
+    unanswered_page: int = limits.UNANSWERED_PAGE
+    unanswered_csv_rows: int = limits.UNANSWERED_CSV_ROWS
+
     # accounts and login
     #: Failed logins allowed per account, and per IP, within the window.
     login_attempts_per_account: int = limits.LOGIN_ATTEMPTS_PER_ACCOUNT
@@ -220,6 +224,8 @@ class Settings:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 if f.name != "port" and not (0 < value < math.inf):
                     raise ConfigError(f"setting {f.name} must be a positive finite number, got {value}")
+        if self.report_max_days > limits.REPORT_MAX_DAYS:
+            raise ConfigError(f"setting report_max_days must be at most {limits.REPORT_MAX_DAYS}, got {self.report_max_days}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"setting port must be 0-65535, got {self.port}")
         for entry in self.trusted_proxies:
