@@ -224,8 +224,6 @@ class Settings:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 if f.name != "port" and not (0 < value < math.inf):
                     raise ConfigError(f"setting {f.name} must be a positive finite number, got {value}")
-        if self.report_max_days > limits.REPORT_MAX_DAYS:
-            raise ConfigError(f"setting report_max_days must be at most {limits.REPORT_MAX_DAYS}, got {self.report_max_days}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"setting port must be 0-65535, got {self.port}")
         for entry in self.trusted_proxies:

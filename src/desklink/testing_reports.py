@@ -23,14 +23,18 @@ Presence: ann 08:00-12:00 and 11:00-13:00 on the 28th (two consoles),
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, update
 
 from desklink.store import Queue, Store, User
 from desklink.store.models import PresenceRow, SessionRow
+from desklink.testing import AdminAPI, ServerProcess
 
 #: The clock of the seeded story: ann's 09:00 session on the 30th is open.
 NOW = datetime(2026, 3, 30, 10, 0, tzinfo=UTC)
@@ -120,3 +124,46 @@ async def seed(store: Store, ann: User, bob: User, main: Queue, billing: Queue) 
     # before the three days: outside every report of them
     await answered(store, main, ann, t(27, 12), 5, 60, disposition="resolved", rating=1)
     await presence(store, ann, t(27, 8), t(27, 9), t(27, 9))
+
+
+@dataclass(frozen=True)
+class SeededServer:
+    """The story on a running server: ids and logins of everyone in it."""
+
+    main: dict[str, Any]
+    billing: dict[str, Any]
+    ann: dict[str, Any]
+    bob: dict[str, Any]
+    sue: dict[str, Any]
+    password: str
+
+
+#: The password of ann, bob and sue on a seeded server.
+PASSWORD = "a long test password"
+
+
+def seed_server(server: ServerProcess, admin: AdminAPI, database_url: str | None = None) -> SeededServer:
+    """Queues ``main`` and ``billing``, reps ann (main) and bob (main and
+    billing) and supervisor sue (billing), made through the admin API, then
+    the story written into the server's database (its SQLite file unless
+    ``database_url`` names another)."""
+    main, billing = admin.queue("main"), admin.queue("billing")
+    ann = admin.user("ann", PASSWORD, display_name="Ann")
+    bob = admin.user("bob", PASSWORD, display_name="Bob")
+    sue = admin.user("sue", PASSWORD, role="supervisor", display_name="Sue")
+    admin.members(main["id"], [ann["id"], bob["id"]])
+    admin.members(billing["id"], [bob["id"], sue["id"]])
+    url = database_url or f"sqlite+aiosqlite:///{(server.data_dir / 'desklink.db').resolve()}"
+
+    async def write() -> None:
+        store = await Store.open(url)
+        try:
+            users = [await store.get_user(u["id"]) for u in (ann, bob)]
+            queues = [await store.get_queue(q["id"]) for q in (main, billing)]
+            assert all(users) and all(queues)
+            await seed(store, users[0], users[1], queues[0], queues[1])  # type: ignore[arg-type]
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+    return SeededServer(main, billing, ann, bob, sue, PASSWORD)

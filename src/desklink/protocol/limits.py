@@ -294,8 +294,8 @@ MAX_FILE_REASON_CHARS = 200
 
 # Reports (issue 13; server/api_reports.py).
 
-#: The longest range one report may cover, days (a year; desklink.reports
-#: refuses more whatever the setting says).
+#: The longest range one report may cover, days (a year). The setting
+#: ``report_max_days`` may lower it; a higher one is held to this.
 REPORT_MAX_DAYS = 366
 #: Unanswered requests per page of ``/api/reports/unanswered``, at most
 #: (the default page is 100 or this, whichever is smaller).

@@ -36,7 +36,7 @@ from starlette.responses import Response
 from desklink.dispatch.dispatcher import iso
 from desklink.errors import Forbidden, NotFound, ProtocolError
 from desklink.protocol import limits as limitsmod
-from desklink.reports import GROUPS, Group, ReportQuery, as_csv, as_json, safe_cell, zone
+from desklink.reports import GROUPS, MAX_REPORT_DAYS, Group, ReportQuery, as_csv, as_json, safe_cell, zone
 from desklink.server import auth as authmod
 from desklink.server.context import Context
 from desklink.server.http import MAX_ID, Access, endpoint, json_response, query_choice, query_int, query_str
@@ -74,8 +74,9 @@ def _range(request: Request, ctx: Context) -> Range:
     first = _date(request, "from") or last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
         raise ProtocolError("'to' must not come before 'from'")
-    if (last - first).days + 1 > ctx.settings.report_max_days:
-        raise ProtocolError(f"a report covers at most {ctx.settings.report_max_days} days; narrow 'from' and 'to'")
+    most = min(ctx.settings.report_max_days, MAX_REPORT_DAYS)
+    if (last - first).days + 1 > most:
+        raise ProtocolError(f"a report covers at most {most} days; narrow 'from' and 'to'")
     return Range(first, last, tz)
 
 
@@ -115,7 +116,7 @@ async def _rep_filter(request: Request, ctx: Context, user: User) -> frozenset[i
     if user.role == "supervisor" and rep != user.id:
         theirs = frozenset(q.id for q in await ctx.store.queues_of_user(rep))
         if not theirs & await _my_queues(ctx, user):
-            raise Forbidden(f"{other.display_name} is in none of your queues")
+            raise Forbidden(f"user {rep} is in none of your queues")
     return frozenset({rep})
 
 
