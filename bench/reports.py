@@ -119,7 +119,8 @@ async def seed(store: Store, sessions: int, messages: int, unanswered_every: int
         async with engine.begin() as conn:
             await conn.execute(insert(RequestRow), reqs)
             await conn.execute(insert(SessionRow), sess)
-            await conn.execute(insert(MessageRow), msgs)
+            if msgs:
+                await conn.execute(insert(MessageRow), msgs)
             await conn.execute(insert(EventRow), events)
         print(f"  seeded {min(start + BATCH, sessions)}/{sessions}", end="\r", flush=True)
     print()

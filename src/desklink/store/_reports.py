@@ -41,7 +41,6 @@ from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import (
     Float,
-    Integer,
     String,
     and_,
     case,
@@ -215,24 +214,32 @@ class ReportsMixin(StoreBase):
             where.append(s.rep_id.in_(sorted(query.rep_ids)))
         if mode == "rep":
             where.append(s.rep_id.is_not(None))
-        reqs = (
-            select(
-                g.label("g"),
-                r.status.label("status"),
-                answered.label("answered"),
-                case((and_(r.status == "abandoned", cancelled), 1), else_=0).label("cancelled"),
-                *(case((and_(answered, cond), 1), else_=0).label(name) for name, cond in flags.items()),
-                s.disposition.label("disposition"),
-                s.rating.label("rating"),
+        def per_request(*cols: Any) -> Any:
+            return (
+                select(g.label("g"), *cols)
+                .select_from(r)
+                .join(b, and_(r.created_at >= b.c.bs, r.created_at < b.c.be))
+                .outerjoin(s, s.request_id == r.id)
+                .where(*where)
+            )
+
+        reqs = per_request(
+            r.status.label("status"),
+            answered.label("answered"),
+            case((and_(r.status == "abandoned", cancelled), 1), else_=0).label("cancelled"),
+            *(case((and_(answered, cond), 1), else_=0).label(name) for name, cond in flags.items()),
+            s.disposition.label("disposition"),
+            s.rating.label("rating"),
+        ).cte("reqs")
+        # The durations, read once for the three percentile pairs.
+        times = (
+            per_request(
                 case((r.accepted_at.is_not(None), self._seconds(r.accepted_at, r.created_at))).label("wait"),
                 case((s.ended_at.is_not(None), self._seconds(s.ended_at, s.started_at))).label("handle"),
                 case((r.status == "abandoned", self._seconds(r.closed_at, r.created_at))).label("abandoned"),
             )
-            .select_from(r)
-            .join(b, and_(r.created_at >= b.c.bs, r.created_at < b.c.be))
-            .outerjoin(s, s.request_id == r.id)
-            .where(*where)
-            .cte("reqs")
+            .cte("times")
+            .prefix_with("MATERIALIZED")
         )
         one: ColumnElement[Any] = literal_column("1")
         counts = select(
@@ -260,7 +267,7 @@ class ReportsMixin(StoreBase):
 
         values = union_all(
             *(
-                select(reqs.c.g, literal_column(f"'{m}'").label("m"), reqs.c[m].label("v")).where(reqs.c[m].is_not(None))
+                select(times.c.g, literal_column(f"'{m}'").label("m"), times.c[m].label("v")).where(times.c[m].is_not(None))
                 for m in _PERCENTILES
             )
         ).subquery("vals")
@@ -339,29 +346,38 @@ class ReportsMixin(StoreBase):
         self, conn: AsyncConnection, query: ReportQuery, b: CTE, mode: Mode, now: datetime, row: Any
     ) -> None:
         s, r = SessionRow, RequestRow
-        end = func.coalesce(s.ended_at, literal(now, UTCDateTime()))
-        g: Any = r.queue_id if mode == "queue" else s.rep_id if mode == "rep" else b.c.k
         where = [s.started_at < query.end, or_(s.ended_at.is_(None), s.ended_at > query.start)]
         if query.queue_ids is not None:
             where.append(r.queue_id.in_(sorted(query.queue_ids)))
         if query.rep_ids is not None:
             where.append(s.rep_id.in_(sorted(query.rep_ids)))
+        # The sessions touching the range, read once (materialized: the
+        # join to the periods below would otherwise read them per period).
+        live = (
+            select(
+                s.rep_id.label("rep"),
+                r.queue_id.label("queue"),
+                s.started_at.label("st"),
+                func.coalesce(s.ended_at, literal(now, UTCDateTime())).label("en"),
+            )
+            .join(r, r.id == s.request_id)
+            .where(*where)
+            .cte("live")
+            .prefix_with("MATERIALIZED")
+        )
+        g: Any = live.c.queue if mode == "queue" else live.c.rep if mode == "rep" else b.c.k
         parts = (
             select(
                 g.label("g"),
-                s.rep_id.label("rep"),
-                self._greatest(s.started_at, b.c.bs).label("cs"),
-                self._least(end, b.c.be).label("ce"),
+                live.c.rep,
+                self._greatest(live.c.st, b.c.bs).label("cs"),
+                self._least(live.c.en, b.c.be).label("ce"),
             )
-            .select_from(s)
-            .join(r, r.id == s.request_id)
-            .join(b, and_(s.started_at < b.c.be, end > b.c.bs))
-            .where(*where)
+            .select_from(live)
+            .join(b, and_(live.c.st < b.c.be, live.c.en > b.c.bs))
             .cte("parts")
+            .prefix_with("MATERIALIZED")
         )
-        busy = select(parts.c.g, func.sum(self._seconds(parts.c.ce, parts.c.cs)).label("busy")).group_by(parts.c.g)
-        for m in (await conn.execute(busy)).mappings():
-            row(m["g"])["_busy_s"] = _secs(m["busy"])
         points = union_all(
             select(parts.c.g, parts.c.rep, parts.c.cs.label("t"), literal_column("1").label("d")),
             select(parts.c.g, parts.c.rep, parts.c.ce.label("t"), literal_column("-1").label("d")),
@@ -372,9 +388,17 @@ class ReportsMixin(StoreBase):
             .over(partition_by=(points.c.g, points.c.rep), order_by=(points.c.t, points.c.d), rows=(None, 0))
             .label("open"),
         ).subquery("running")
-        peak = select(running.c.g, cast(func.max(running.c.open), Integer).label("peak")).group_by(running.c.g)
-        for m in (await conn.execute(peak)).mappings():
-            row(m["g"])["load_peak"] = int(m["peak"] or 0)
+        both = union_all(
+            select(parts.c.g, literal_column("'busy'").label("m"),
+                   cast(func.sum(self._seconds(parts.c.ce, parts.c.cs)), Float).label("v")).group_by(parts.c.g),
+            select(running.c.g, literal_column("'peak'").label("m"),
+                   cast(func.max(running.c.open), Float).label("v")).group_by(running.c.g),
+        )
+        for m in (await conn.execute(both)).mappings():
+            if m["m"] == "busy":
+                row(m["g"])["_busy_s"] = _secs(m["v"])
+            else:
+                row(m["g"])["load_peak"] = int(m["v"] or 0)
 
     # ------------------------------------------------------------ unanswered
     async def unanswered_requests(
