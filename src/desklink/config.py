@@ -165,6 +165,10 @@ class Settings:
     #: A rep's presence expires this long after the last heartbeat.
     presence_ttl_s: float = limits.PRESENCE_TTL_S
 
+    report_max_days: int = limits.REPORT_MAX_DAYS
+    unanswered_page: int = limits.UNANSWERED_PAGE
+    unanswered_csv_rows: int = limits.UNANSWERED_CSV_ROWS
+
     # accounts and login
     #: Failed logins allowed per account, and per IP, within the window.
     login_attempts_per_account: int = limits.LOGIN_ATTEMPTS_PER_ACCOUNT

@@ -7,24 +7,16 @@ Paris and in UTC; the CSV is compared with a literal."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
-from sqlalchemy import insert, update
 
 from desklink.reports import FIGURE_NAMES, Report, ReportQuery, as_csv
 from desklink.store import Queue, Store, User
-from desklink.store.models import PresenceRow, SessionRow
+from desklink.testing_reports import FIRST, LAST, NOW, t
+from desklink.testing_reports import seed as seed_story
 
-from ._helpers import make_queue, make_user, token_hash
-
-NOW = datetime(2026, 3, 30, 10, 0, tzinfo=UTC)
-FIRST, LAST = date(2026, 3, 28), date(2026, 3, 30)
-
-
-def t(day: int, hh: int, mm: int = 0, ss: int = 0) -> datetime:
-    return datetime(2026, 3, day, hh, mm, ss, tzinfo=UTC)
-
+from ._helpers import make_queue, make_user
 
 @dataclass
 class World:
@@ -34,82 +26,13 @@ class World:
     billing: Queue
 
 
-async def _request(store: Store, queue: Queue, created: datetime, name: str = "Visitor", question: str = "help") -> str:
-    req = await store.create_request(queue_id=queue.id, visitor_name=name, visitor_email=f"{name.lower()}@example.com",
-                                     question=question, token_hash=token_hash(), ip="192.0.2.1",
-                                     origin="https://example.com", now=created)
-    return req.id
-
-
-async def _answered(store: Store, queue: Queue, rep: User, created: datetime, wait: int, handle: int | None, *,
-                    disposition: str | None = None, rating: int | None = None,
-                    events: tuple[tuple[str, dict[str, object]], ...] = ()) -> str:
-    rid = await _request(store, queue, created)
-    session = await store.accept_request(rid, rep.id, created + timedelta(seconds=wait))
-    assert session is not None
-    for kind, data in events:
-        await store.add_event(request_id=rid, kind=kind, actor="rep", data=data,  # type: ignore[arg-type]
-                              now=created + timedelta(seconds=wait + 1))
-    if handle is not None:
-        ended = await store.end_session(session.id, ended_by="rep", disposition=disposition, note="",
-                                        now=session.started_at + timedelta(seconds=handle))
-        assert ended is not None
-    if rating is not None:
-        async with store._write() as conn:
-            await conn.execute(update(SessionRow).where(SessionRow.id == session.id).values(rating=rating))
-    return rid
-
-
-async def _closed(store: Store, queue: Queue, created: datetime, after: int, event: str, actor: str,
-                  name: str = "Visitor", question: str = "help") -> str:
-    rid = await _request(store, queue, created, name, question)
-    closed = await store.close_request(rid, event, created + timedelta(seconds=after))  # type: ignore[arg-type]
-    assert closed is not None
-    await store.add_event(request_id=rid, kind="expired" if event == "expire" else "abandoned",  # type: ignore[arg-type]
-                          actor=actor, data={}, now=created + timedelta(seconds=after))  # type: ignore[arg-type]
-    return rid
-
-
-async def _presence(store: Store, user: User, start: datetime, seen: datetime, ended: datetime | None) -> None:
-    async with store._write() as conn:
-        await conn.execute(insert(PresenceRow).values(user_id=user.id, node="n1", started_at=start, seen_at=seen,
-                                                      ended_at=ended))
-
-
 async def seed(store: Store) -> World:
+    """desklink.testing_reports' story (its docstring tells it)."""
     ann, bob = await make_user(store, "ann"), await make_user(store, "bob")
     main, billing = await make_queue(store, "main"), await make_queue(store, "billing")
     await store.set_queue_members(main.id, [ann.id, bob.id])
     await store.set_queue_members(billing.id, [bob.id])
-    shared = ("sharing_started", {})
-    control = ("privilege_granted", {"privilege": "control"})
-    # Paris 28 March (UTC+1)
-    await _answered(store, main, ann, t(28, 9), 30, 600, disposition="resolved", rating=5, events=(shared,))
-    await _answered(store, main, bob, t(28, 10), 90, 300, disposition="not_resolved", rating=3,
-                    events=(("privilege_granted", {"privilege": "view"}), control, shared))
-    await _closed(store, main, t(28, 11), 40, "cancel", "visitor", "Carla", "Printer JAMS")
-    await _closed(store, billing, t(28, 12), 120, "abandon", "system", "Dan", "invoice 100% wrong")
-    # 23:30 UTC: still the 28th in UTC, already the 29th in Paris
-    await _closed(store, billing, t(28, 23, 30), 600, "expire", "system", "Eve", "refund")
-    # Paris 29 March (23 hours: UTC+1 until 01:00 UTC, then UTC+2)
-    await _answered(store, billing, bob, t(29, 8), 10, 1200, disposition="escalated",
-                    events=(("file_offered", {"name": "log.txt"}),))
-    # a session across Paris midnight (22:00 UTC), ended by the visitor without a disposition
-    await _answered(store, main, ann, t(29, 21, 30), 20, 3600)
-    # Paris 30 March: one session still open at NOW, one inside it
-    await _answered(store, main, ann, t(30, 9), 60, None)
-    await _answered(store, main, ann, t(30, 9, 10), 5, 600, disposition="resolved", rating=4)
-    # presence: two overlapping consoles of ann (counted once), a stretch across
-    # midnight, an open stretch counted to its seen_at
-    await _presence(store, ann, t(28, 8), t(28, 12), t(28, 12))
-    await _presence(store, ann, t(28, 11), t(28, 13), t(28, 13))
-    await _presence(store, ann, t(29, 21), t(30, 1), t(30, 1))
-    await _presence(store, ann, t(30, 8, 30), t(30, 9, 30), None)
-    await _presence(store, bob, t(28, 9, 30), t(28, 11), t(28, 11))
-    await _presence(store, bob, t(29, 7), t(29, 9), t(29, 9))
-    # before the range: not counted anywhere
-    await _answered(store, main, ann, t(27, 12), 5, 60, disposition="resolved", rating=1)
-    await _presence(store, ann, t(27, 8), t(27, 9), t(27, 9))
+    await seed_story(store, ann, bob, main, billing)
     return World(ann, bob, main, billing)
 
 

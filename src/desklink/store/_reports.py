@@ -5,26 +5,30 @@ How the SQL is cut
 ------------------
 The periods arrive as ``[start, end)`` UTC intervals (:class:`Bucket`) and
 become a ``UNION ALL`` CTE the rows are joined to; the databases never
-convert time zones. Each report runs three statements per set of rows (the
+convert time zones. Each report runs four statements per set of rows (the
 rows, then the ``total`` over the whole range):
 
-* **requests**: one row per request submitted in a period, with its
-  session, its durations and its escalation flags (``EXISTS`` over the
-  request's indexed events); counted per group, and its waits and handle
-  times ranked with ``ROW_NUMBER``/``COUNT OVER`` for nearest-rank
-  percentiles (p-th percentile: the smallest value whose rank ``r`` has
-  ``100 * r >= p * n``).
+* **requests** (two statements): one row per request submitted in a
+  period, with its session and its escalation flags (``EXISTS`` over the
+  request's indexed events), counted per group; and its waits and handle
+  times (read once, ``MATERIALIZED``) ranked with ``ROW_NUMBER`` and
+  counted per group for nearest-rank percentiles (p-th percentile: the
+  smallest value whose rank ``r`` has ``100 * r >= p * n``).
 * **online time**: each rep's presence stretches (an open one ends at its
   ``seen_at``) merged into islands (a running ``MAX`` of earlier ends finds
   where a new island starts; overlapping consoles count once), clipped to
   each period.
-* **sessions**: each session (an open one up to ``now``) clipped to each
+* **sessions**: the sessions touching the range, read once
+  (``MATERIALIZED``), each (an open one up to ``now``) clipped to each
   period; its clipped time summed for the load, its start and end as +1/-1
   points whose running ``SUM`` per rep gives the peak load (an end sorts
   before a start at the same instant).
 
 Durations are seconds rounded to milliseconds (SQLite's ``julianday`` is a
-float of days), ratios and the mean rating are rounded to 4 decimals.
+float of days), ratios and the mean rating are rounded to 4 decimals. On
+PostgreSQL the report's transaction turns JIT off (``SET LOCAL jit =
+off``): the range join's estimates trigger JIT compilation that cost over a
+second, more than the queries.
 
 Grouping: ``day``/``week`` rows are keyed by period; ``queue`` rows by the
 request's queue (online time: the queue's members); ``rep`` rows by the rep
@@ -34,14 +38,13 @@ answered (abandoned and expired requests have no rep and count 0 there).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import (
     Float,
-    Integer,
     String,
     and_,
     case,
@@ -52,6 +55,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -110,6 +114,40 @@ def _empty_figures() -> dict[str, Value]:
     return out
 
 
+#: Counts that add up across periods (and the hidden ``_`` numerators).
+_SUMMED_REQUEST_COUNTS: Final = ("requests", "answered", "abandoned", "cancelled", "expired", "rating_count")
+
+
+def _fold(rows: Iterable[dict[str, Value]]) -> dict[str, Value]:
+    """The total of non-overlapping periods' unfinished figures (without
+    percentiles)."""
+    total = _empty_figures()
+    for figs in rows:
+        for name, value in figs.items():
+            if value is None or name.endswith(("_p50", "_p90")):
+                continue
+            if name == "load_peak":
+                total[name] = max(int(total[name] or 0), int(value))
+            else:
+                total[name] = (total.get(name) or 0) + value
+    return total
+
+
+def _finish(figs: dict[str, Value]) -> None:
+    """Turn the hidden numerators into rates, the mean rating and the load."""
+    n = figs["answered"]
+    for f in _FLAGS:
+        figs[f + "_rate"] = _ratio(figs.pop("_" + f, 0), n)
+    for d, name in _DISPOSITIONS.items():
+        figs[name] = _ratio(figs.pop("_" + d, 0), n)
+    rated = figs["rating_count"]
+    figs["rating_avg"] = _ratio(figs.pop("_rating_sum", 0), rated)
+    online = figs["online_s"]
+    busy = figs.pop("_busy_s", None)
+    figs["online_s"] = round(float(online or 0.0), 3)
+    figs["load_avg"] = round(float(busy or 0.0) / float(online), 4) if online else None
+
+
 def _secs(v: Any) -> float | None:
     return None if v is None else round(float(v), 3)
 
@@ -140,9 +178,26 @@ class ReportsMixin(StoreBase):
         whole = Bucket("total", "Total", query.start, query.end)
         buckets = query.buckets()
         async with self._read() as conn:
+            if self._dialect == "postgresql":
+                # The estimates of a range join over a list of periods are
+                # high enough to trigger JIT compilation, which costs more
+                # (over a second) than the query itself; this transaction only.
+                await conn.execute(text("SET LOCAL jit = off"))
             rows = await self._figures(conn, query, buckets, query.group, now)
-            total = (await self._figures(conn, query, [whole], "total", now)).get("total", _empty_figures())
+            if query.group in ("day", "week"):
+                # The periods do not overlap: counts, online and session
+                # time add up, the peak is the highest; only the
+                # percentiles need the whole range read again.
+                total = _fold(rows.values())
+                whole_pct = await self._figures(conn, query, [whole], "total", now, percentiles_only=True)
+                for name, value in whole_pct.get("total", {}).items():
+                    if name.endswith(("_p50", "_p90")):
+                        total[name] = value
+            else:
+                total = (await self._figures(conn, query, [whole], "total", now)).get("total", _empty_figures())
             labels = await self._labels(conn, query, rows)
+        for figs in (*rows.values(), total):
+            _finish(figs)
         if query.group in ("day", "week"):
             out = [ReportRow(b.key, b.label, rows.get(b.key, _empty_figures())) for b in buckets]
         else:
@@ -171,25 +226,28 @@ class ReportsMixin(StoreBase):
         return (union_all(*parts) if len(parts) > 1 else parts[0]).cte("buckets")
 
     async def _figures(
-        self, conn: AsyncConnection, query: ReportQuery, buckets: Sequence[Bucket], mode: Mode, now: datetime
+        self, conn: AsyncConnection, query: ReportQuery, buckets: Sequence[Bucket], mode: Mode, now: datetime,
+        *, percentiles_only: bool = False,
     ) -> dict[str, dict[str, Value]]:
+        """The figures per group, unfinished: numerators of the rates, the
+        rating sum and the session time kept under ``_`` names (see
+        :func:`_finish`), so day and week rows can be added up."""
         out: dict[str, dict[str, Value]] = {}
 
         def row(key: Any) -> dict[str, Value]:
             return out.setdefault(str(key), _empty_figures())
 
         b = self._buckets_cte(buckets)
-        await self._request_figures(conn, query, b, mode, row)
-        await self._online_figures(conn, query, b, mode, row)
-        await self._session_figures(conn, query, b, mode, now, row)
-        for figs in out.values():
-            online = figs["online_s"]
-            busy = figs.pop("_busy_s", None)
-            figs["load_avg"] = round(float(busy or 0.0) / float(online), 4) if online else None
+        await self._request_figures(conn, query, b, mode, row, counts_too=not percentiles_only)
+        if not percentiles_only:
+            await self._online_figures(conn, query, b, mode, row)
+            await self._session_figures(conn, query, b, mode, now, row)
         return out
 
     # ------------------------------------------------------------ requests
-    async def _request_figures(self, conn: AsyncConnection, query: ReportQuery, b: CTE, mode: Mode, row: Any) -> None:
+    async def _request_figures(
+        self, conn: AsyncConnection, query: ReportQuery, b: CTE, mode: Mode, row: Any, *, counts_too: bool = True
+    ) -> None:
         r, s = RequestRow, SessionRow
         same = EventRow.request_id == r.id
         flags = {
@@ -209,27 +267,35 @@ class ReportsMixin(StoreBase):
             where.append(s.rep_id.in_(sorted(query.rep_ids)))
         if mode == "rep":
             where.append(s.rep_id.is_not(None))
-        reqs = (
-            select(
-                g.label("g"),
-                r.status.label("status"),
-                answered.label("answered"),
-                case((and_(r.status == "abandoned", cancelled), 1), else_=0).label("cancelled"),
-                *(case((and_(answered, cond), 1), else_=0).label(name) for name, cond in flags.items()),
-                s.disposition.label("disposition"),
-                s.rating.label("rating"),
+        def per_request(*cols: Any) -> Any:
+            return (
+                select(g.label("g"), *cols)
+                .select_from(r)
+                .join(b, and_(r.created_at >= b.c.bs, r.created_at < b.c.be))
+                .outerjoin(s, s.request_id == r.id)
+                .where(*where)
+            )
+
+        reqs = per_request(
+            r.status.label("status"),
+            answered.label("answered"),
+            case((and_(r.status == "abandoned", cancelled), 1), else_=0).label("cancelled"),
+            *(case((and_(answered, cond), 1), else_=0).label(name) for name, cond in flags.items()),
+            s.disposition.label("disposition"),
+            s.rating.label("rating"),
+        ).cte("reqs")
+        # The durations, read once for the three percentile pairs.
+        times = (
+            per_request(
                 case((r.accepted_at.is_not(None), self._seconds(r.accepted_at, r.created_at))).label("wait"),
                 case((s.ended_at.is_not(None), self._seconds(s.ended_at, s.started_at))).label("handle"),
                 case((r.status == "abandoned", self._seconds(r.closed_at, r.created_at))).label("abandoned"),
             )
-            .select_from(r)
-            .join(b, and_(r.created_at >= b.c.bs, r.created_at < b.c.be))
-            .outerjoin(s, s.request_id == r.id)
-            .where(*where)
-            .cte("reqs")
+            .cte("times")
+            .prefix_with("MATERIALIZED")
         )
         one: ColumnElement[Any] = literal_column("1")
-        counts = select(
+        counts = None if not counts_too else select(
             reqs.c.g,
             func.count().label("requests"),
             func.count(case((reqs.c.answered, one))).label("answered"),
@@ -238,41 +304,45 @@ class ReportsMixin(StoreBase):
             func.count(case((reqs.c.status == "expired", one))).label("expired"),
             *(func.coalesce(func.sum(reqs.c[f]), 0).label(f) for f in _FLAGS),
             *(func.count(case((reqs.c.disposition == d, one))).label(d) for d in _DISPOSITIONS),
-            cast(func.avg(reqs.c.rating), Float).label("rating_avg"),
+            func.coalesce(func.sum(reqs.c.rating), 0).label("rating_sum"),
             func.count(reqs.c.rating).label("rating_count"),
         ).group_by(reqs.c.g)
-        for m in (await conn.execute(counts)).mappings():
+        for m in (await conn.execute(counts)).mappings() if counts is not None else ():
             figs = row(m["g"])
-            for name in ("requests", "answered", "abandoned", "cancelled", "expired", "rating_count"):
+            for name in _SUMMED_REQUEST_COUNTS:
                 figs[name] = int(m[name])
-            n = figs["answered"]
-            for f in _FLAGS:
-                figs[f + "_rate"] = _ratio(m[f], n)
-            for d, name in _DISPOSITIONS.items():
-                figs[name] = _ratio(m[d], n)
-            figs["rating_avg"] = None if m["rating_avg"] is None else round(float(m["rating_avg"]), 4)
+            for name in (*_FLAGS, *_DISPOSITIONS, "rating_sum"):
+                figs["_" + name] = int(m[name])
 
         values = union_all(
             *(
-                select(reqs.c.g, literal_column(f"'{m}'").label("m"), reqs.c[m].label("v")).where(reqs.c[m].is_not(None))
+                select(times.c.g, literal_column(f"'{m}'").label("m"), times.c[m].label("v")).where(times.c[m].is_not(None))
                 for m in _PERCENTILES
             )
-        ).subquery("vals")
+        ).cte("vals")
+        # n per group from a GROUP BY: a second window (COUNT OVER) would
+        # sort the values again, which doubled the time on SQLite.
+        counts_of = (
+            select(values.c.g, values.c.m, func.count().label("n")).group_by(values.c.g, values.c.m).subquery("cnt")
+        )
         ranked = select(
             values.c.g,
             values.c.m,
             values.c.v,
             func.row_number().over(partition_by=(values.c.g, values.c.m), order_by=values.c.v).label("rn"),
-            func.count().over(partition_by=(values.c.g, values.c.m)).label("n"),
         ).subquery("ranked")
-        pct = select(
-            ranked.c.g,
-            ranked.c.m,
-            *(
-                func.min(case((ranked.c.rn * 100 >= p * ranked.c.n, ranked.c.v))).label(f"p{p}")
-                for p in (50, 90)
-            ),
-        ).group_by(ranked.c.g, ranked.c.m)
+        pct = (
+            select(
+                ranked.c.g,
+                ranked.c.m,
+                *(
+                    func.min(case((ranked.c.rn * 100 >= p * counts_of.c.n, ranked.c.v))).label(f"p{p}")
+                    for p in (50, 90)
+                ),
+            )
+            .join(counts_of, and_(counts_of.c.g == ranked.c.g, counts_of.c.m == ranked.c.m))
+            .group_by(ranked.c.g, ranked.c.m)
+        )
         for m in (await conn.execute(pct)).mappings():
             figs = row(m["g"])
             prefix = _PERCENTILES[m["m"]]
@@ -333,29 +403,38 @@ class ReportsMixin(StoreBase):
         self, conn: AsyncConnection, query: ReportQuery, b: CTE, mode: Mode, now: datetime, row: Any
     ) -> None:
         s, r = SessionRow, RequestRow
-        end = func.coalesce(s.ended_at, literal(now, UTCDateTime()))
-        g: Any = r.queue_id if mode == "queue" else s.rep_id if mode == "rep" else b.c.k
         where = [s.started_at < query.end, or_(s.ended_at.is_(None), s.ended_at > query.start)]
         if query.queue_ids is not None:
             where.append(r.queue_id.in_(sorted(query.queue_ids)))
         if query.rep_ids is not None:
             where.append(s.rep_id.in_(sorted(query.rep_ids)))
+        # The sessions touching the range, read once (materialized: the
+        # join to the periods below would otherwise read them per period).
+        live = (
+            select(
+                s.rep_id.label("rep"),
+                r.queue_id.label("queue"),
+                s.started_at.label("st"),
+                func.coalesce(s.ended_at, literal(now, UTCDateTime())).label("en"),
+            )
+            .join(r, r.id == s.request_id)
+            .where(*where)
+            .cte("live")
+            .prefix_with("MATERIALIZED")
+        )
+        g: Any = live.c.queue if mode == "queue" else live.c.rep if mode == "rep" else b.c.k
         parts = (
             select(
                 g.label("g"),
-                s.rep_id.label("rep"),
-                self._greatest(s.started_at, b.c.bs).label("cs"),
-                self._least(end, b.c.be).label("ce"),
+                live.c.rep,
+                self._greatest(live.c.st, b.c.bs).label("cs"),
+                self._least(live.c.en, b.c.be).label("ce"),
             )
-            .select_from(s)
-            .join(r, r.id == s.request_id)
-            .join(b, and_(s.started_at < b.c.be, end > b.c.bs))
-            .where(*where)
+            .select_from(live)
+            .join(b, and_(live.c.st < b.c.be, live.c.en > b.c.bs))
             .cte("parts")
+            .prefix_with("MATERIALIZED")
         )
-        busy = select(parts.c.g, func.sum(self._seconds(parts.c.ce, parts.c.cs)).label("busy")).group_by(parts.c.g)
-        for m in (await conn.execute(busy)).mappings():
-            row(m["g"])["_busy_s"] = _secs(m["busy"])
         points = union_all(
             select(parts.c.g, parts.c.rep, parts.c.cs.label("t"), literal_column("1").label("d")),
             select(parts.c.g, parts.c.rep, parts.c.ce.label("t"), literal_column("-1").label("d")),
@@ -366,9 +445,17 @@ class ReportsMixin(StoreBase):
             .over(partition_by=(points.c.g, points.c.rep), order_by=(points.c.t, points.c.d), rows=(None, 0))
             .label("open"),
         ).subquery("running")
-        peak = select(running.c.g, cast(func.max(running.c.open), Integer).label("peak")).group_by(running.c.g)
-        for m in (await conn.execute(peak)).mappings():
-            row(m["g"])["load_peak"] = int(m["peak"] or 0)
+        both = union_all(
+            select(parts.c.g, literal_column("'busy'").label("m"),
+                   cast(func.sum(self._seconds(parts.c.ce, parts.c.cs)), Float).label("v")).group_by(parts.c.g),
+            select(running.c.g, literal_column("'peak'").label("m"),
+                   cast(func.max(running.c.open), Float).label("v")).group_by(running.c.g),
+        )
+        for m in (await conn.execute(both)).mappings():
+            if m["m"] == "busy":
+                row(m["g"])["_busy_s"] = _secs(m["v"])
+            else:
+                row(m["g"])["load_peak"] = int(m["v"] or 0)
 
     # ------------------------------------------------------------ unanswered
     async def unanswered_requests(
