@@ -193,49 +193,78 @@ def _env(smtp_port: int, certificate: tuple[Path, Path], **extra: str) -> dict[s
     }
 
 
-def _report(url: str, day: date) -> Any:
-    async def run() -> Any:
+def _reports(url: str, day: date) -> tuple[Any, Any]:
+    """What the store says: ``day`` by queue, and the seven days ending with it by day."""
+
+    async def run() -> tuple[Any, Any]:
         store = await Store.open(url)
         try:
-            return await store.report(ReportQuery(first=day, last=day, tz=TZ, group="queue"))
+            by_queue = await store.report(ReportQuery(first=day, last=day, tz=TZ, group="queue"))
+            by_day = await store.report(ReportQuery(first=day - timedelta(days=6), last=day, tz=TZ, group="day"))
+            return by_queue, by_day
         finally:
             await store.close()
 
     return asyncio.run(run())
 
 
-def _table(body: str) -> dict[str, list[str]]:
-    """The body's table: each figure's label -> its cells (total first, then the queues)."""
+def _sections(body: str) -> tuple[str, str]:
+    """The body's two tables: the day by queue, the last seven days by day."""
+    body = body.replace("\r\n", "\n")
+    day_part = body.split(f"\n{summary.DAY_HEADING}\n", 1)[1]
+    day_part, week_part = day_part.split(f"\n{summary.WEEK_HEADING}\n", 1)
+    return day_part, week_part.split("\nWhat the figures mean:", 1)[0]
+
+
+def _table(section: str) -> tuple[list[str], dict[str, list[str]]]:
+    """A table: its column headings, and each figure's label -> its cells
+    (the blocks of columns joined)."""
     rows: dict[str, list[str]] = {}
+    headings: list[str] = []
     labels = {f.label for f in FIGURES}
-    for line in body.splitlines():
+    lines = section.splitlines()
+    for i, line in enumerate(lines):
         label, *cells = re.split(r"\s{2,}", line.strip())
         if label in labels and cells:
             rows.setdefault(label, []).extend(cells)
-    return rows
+        if label == FIGURES[0].label and i > 0:
+            headings += re.split(r"\s{2,}", lines[i - 1].strip())
+    return headings, rows
 
 
-def _check_message(msg: EmailMessage, url: str, day: date, to: tuple[str, ...] = TO) -> None:
+def _check_table(section: str, report: Any) -> dict[str, list[str]]:
+    headings, table = _table(section)
+    columns = [report.total, *report.rows]
+    assert headings == [c.label[: summary.COLUMN_WIDTH - 2] for c in columns]
+    assert set(table) == {f.label for f in FIGURES}
+    for figure in FIGURES:
+        assert table[figure.label] == [summary.format_value(figure, c.figures.get(figure.name)) for c in columns], figure.name
+    return table
+
+
+def _check_message(msg: EmailMessage, url: str, day: date, to: tuple[str, ...] = TO) -> dict[str, list[str]]:
+    """Check the headers, both tables cell by cell and both CSV files byte
+    for byte against ``store.report``; returns the day's table."""
     assert msg["From"] == FROM
     assert msg["To"] == ", ".join(to)
     assert msg["Subject"] == f"Acme Support: support summary for {day:%a} {day.isoformat()}"
-    report = _report(url, day)
+    by_queue, by_day = _reports(url, day)
     text = msg.get_body(("plain",))
     assert text is not None
     body = text.get_content()
     assert f"Support summary for {day:%A} {day.isoformat()} ({TZ})" in body
-    header = next(line for line in body.splitlines() if line.strip().startswith("Total"))
-    assert re.split(r"\s{2,}", header.strip()) == ["Total", *(r.label for r in report.rows)]
-    table = _table(body)
-    columns = [report.total, *report.rows]
-    assert set(table) == {f.label for f in FIGURES}
-    for figure in FIGURES:
-        assert table[figure.label] == [summary.format_value(figure, c.figures.get(figure.name)) for c in columns], figure.name
-    [attachment] = list(msg.iter_attachments())
-    assert attachment.get_filename() == f"desklink-summary-{day.isoformat()}.csv"
-    assert attachment.get_content_type() == "text/csv"
-    payload = attachment.get_payload(decode=True)
-    assert isinstance(payload, bytes) and payload.decode("utf-8") == as_csv(report)
+    day_part, week_part = _sections(body)
+    table = _check_table(day_part, by_queue)
+    week = _check_table(week_part, by_day)
+    assert len(week["Requests"]) == 1 + 7
+    first = day - timedelta(days=6)
+    attachments = {a.get_filename(): a for a in msg.iter_attachments()}
+    assert set(attachments) == {f"desklink-summary-{day.isoformat()}.csv", f"desklink-days-{first}-to-{day}.csv"}
+    for name, report in ((f"desklink-summary-{day.isoformat()}.csv", by_queue), (f"desklink-days-{first}-to-{day}.csv", by_day)):
+        assert attachments[name].get_content_type() == "text/csv"
+        payload = attachments[name].get_payload(decode=True)
+        assert isinstance(payload, bytes) and payload.decode("utf-8") == as_csv(report)
+    return table
 
 
 def test_the_schedule_and_the_cli_send_yesterdays_figures(seeded: Seeded, certificate: tuple[Path, Path]) -> None:
@@ -245,10 +274,9 @@ def test_the_schedule_and_the_cli_send_yesterdays_figures(seeded: Seeded, certif
         poll_until(lambda: smtp.inbox.messages(), timeout=30, what="the scheduled summary")
         mail_from, rcpts, msg = smtp.inbox.received[0]
         assert (mail_from, rcpts) == ("desklink@example.com", list(TO))
-        _check_message(msg, seeded.url, seeded.day)
+        table = _check_message(msg, seeded.url, seeded.day)
 
         # The figures themselves, known from the seed (not only "as the report says").
-        table = _table(msg.get_body(("plain",)).get_content())  # type: ignore[union-attr]
         total = {label: cells[0] for label, cells in table.items()}
         assert (total["Requests"], total["Answered"], total["Abandoned"], total["Cancelled"], total["Expired"]) == (
             "5", "3", "1", "1", "1"
@@ -274,8 +302,7 @@ def test_the_schedule_and_the_cli_send_yesterdays_figures(seeded: Seeded, certif
         )
         assert done.returncode == 0, done.stderr
         third = smtp.inbox.messages()[2]
-        _check_message(third, seeded.url, today, to=("boss@example.com",))
-        assert _table(third.get_body(("plain",)).get_content())["Requests"] == ["1", "1"]  # type: ignore[union-attr]
+        assert _check_message(third, seeded.url, today, to=("boss@example.com",))["Requests"] == ["1", "1"]
 
         # Bad input to the command: a clear sentence, nothing sent.
         bad = subprocess.run([*cli, "--date", "yesterday"], env=env, capture_output=True, text=True, timeout=60)

@@ -1,11 +1,12 @@
-"""The daily summary e-mail: yesterday's report, per queue and in total, as an
-aligned plain-text table with the report's CSV attached, sent through the
-configured SMTP server.
+"""The daily summary e-mail: yesterday's report, per queue and in total, and
+the last seven days day by day, as aligned plain-text tables with the
+reports' CSV attached, sent through the configured SMTP server.
 
 Theory of operation
 -------------------
 The summary is made of exactly what the reports are made of:
-``store.report(ReportQuery(day, day, daily_summary_tz, "queue"))`` and
+``store.report(ReportQuery(day, day, daily_summary_tz, "queue"))`` (and the
+same over the seven days ending with it, ``group="day"``) and
 :func:`desklink.reports.as_csv`, so the e-mail, the admin center's charts
 and a CSV export of the same day can never disagree. The body shows the
 figures with units for people (``4 min 05 s``, ``42.5 %``); the attachment
@@ -57,8 +58,10 @@ from desklink.store import Store
 
 log = logging.getLogger("desklink.summary")
 
-#: The summary's rows: one per queue (plus the total column).
+#: The day's table: one column per queue (plus the total).
 GROUP: Final[Group] = "queue"
+#: The second table: one column per day, the summary's day the last of them.
+WEEK_DAYS = 7
 #: How often the schedule looks at the clock at most, seconds.
 CHECK_S = 60.0
 #: The claims of a date outlive the day by far.
@@ -148,23 +151,40 @@ def subject(settings: Settings, day: date) -> str:
     return f"{settings.provider_name}: support summary for {day:%a} {day.isoformat()}"
 
 
-def body(report: Report, settings: Settings, day: date) -> str:
+#: The heading of each table in the body (tests find the tables by them).
+DAY_HEADING = "By queue"
+WEEK_HEADING = f"The last {WEEK_DAYS} days, by day"
+
+
+def body(report: Report, settings: Settings, day: date, week: Report | None = None) -> str:
     tz = settings.daily_summary_tz
     queues = len(report.rows)
     lines = [
         f"Support summary for {day:%A} {day.isoformat()} ({tz})",
         "",
-        f"The total, then each queue that had requests ({queues}). Every figure counts",
-        "the requests submitted that day, whenever they ended; the reps' online time",
-        "and load count the part of the day they were online.",
+        "Every figure counts the requests submitted in its period, whenever they",
+        "ended; the reps' online time and load count the part of it they were online.",
+        "",
+        DAY_HEADING,
+        f"(the day's total, then each queue that had requests: {queues})",
         "",
         table(report),
         "",
+    ]
+    if week is not None:
+        lines += [
+            WEEK_HEADING,
+            f"({week.query.first.isoformat()} to {week.query.last.isoformat()}: the total, then each day)",
+            "",
+            table(week),
+            "",
+        ]
+    lines += [
         "What the figures mean:",
         *(f"  {f.label}: {f.definition}" for f in FIGURES),
         "",
-        "The attached CSV holds the same figures as plain numbers (seconds, fractions),",
-        "as the admin center's report export does.",
+        "The attached CSV files hold the same figures as plain numbers (seconds,",
+        "fractions), as the admin center's report export does.",
         "",
         f"-- {settings.provider_name} (DeskLink)",
     ]
@@ -175,17 +195,24 @@ def csv_name(day: date) -> str:
     return f"desklink-summary-{day.isoformat()}.csv"
 
 
-def compose(report: Report, settings: Settings, day: date) -> EmailMessage:
+def week_csv_name(week: Report) -> str:
+    return f"desklink-days-{week.query.first.isoformat()}-to-{week.query.last.isoformat()}.csv"
+
+
+def compose(report: Report, settings: Settings, day: date, week: Report | None = None) -> EmailMessage:
     """The e-mail: ``From`` ``smtp_from``, ``To`` every ``daily_summary_to``,
-    the plain-text body and the report's CSV attached byte for byte."""
+    the plain-text body, the day's CSV and (with ``week``) the last days'
+    CSV attached byte for byte."""
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = ", ".join(settings.daily_summary_to)
     msg["Subject"] = subject(settings, day)
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = make_msgid("desklink-summary")
-    msg.set_content(body(report, settings, day))
+    msg.set_content(body(report, settings, day, week))
     msg.add_attachment(as_csv(report).encode("utf-8"), maintype="text", subtype="csv", filename=csv_name(day))
+    if week is not None:
+        msg.add_attachment(as_csv(week).encode("utf-8"), maintype="text", subtype="csv", filename=week_csv_name(week))
     return msg
 
 
@@ -224,11 +251,22 @@ def reason(exc: BaseException) -> str:
     return " ".join(words.split())
 
 
+def queries(settings: Settings, day: date) -> tuple[ReportQuery, ReportQuery]:
+    """The two reports of ``day``'s summary: that day by queue, and the
+    :data:`WEEK_DAYS` days ending with it by day."""
+    tz = settings.daily_summary_tz
+    return (
+        ReportQuery(first=day, last=day, tz=tz, group=GROUP),
+        ReportQuery(first=day - timedelta(days=WEEK_DAYS - 1), last=day, tz=tz, group="day"),
+    )
+
+
 async def summary_for(store: Store, settings: Settings, day: date, *, now: datetime | None = None) -> EmailMessage:
     """The summary e-mail of ``day``, composed from ``store.report``."""
-    query = ReportQuery(first=day, last=day, tz=settings.daily_summary_tz, group=GROUP)
-    report = await store.report(query, now=now)
-    return compose(report, settings, day)
+    by_queue, by_day = queries(settings, day)
+    report = await store.report(by_queue, now=now)
+    week = await store.report(by_day, now=now)
+    return compose(report, settings, day, week)
 
 
 async def send_summary(store: Store, settings: Settings, day: date, *, now: datetime | None = None) -> EmailMessage:
