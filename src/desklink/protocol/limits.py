@@ -290,3 +290,18 @@ RECORDING_MAX_PENDING_BYTES = 64 * 1024 * 1024
 FILE_IDLE_S = 3600.0
 #: Longest reason text in file.cancel / file.failed, characters.
 MAX_FILE_REASON_CHARS = 200
+
+# the live board (dispatch/board.py, server/ws_board.py)
+#: A board sends at most one snapshot this often, seconds: news arriving
+#: faster is coalesced into the next one.
+BOARD_MIN_INTERVAL_S = 0.2
+#: A board sends a fresh snapshot at least this often, seconds, news or not
+#: (presence expiring is nobody's news).
+BOARD_REFRESH_S = 5.0
+#: Waiting visitors a snapshot lists at most (oldest first; the queue
+#: lengths still count them all).
+BOARD_MAX_WAITING = 200
+#: Active sessions a snapshot lists at most (oldest first; the total is given).
+BOARD_MAX_SESSIONS = 500
+#: Board sockets one user may hold open on one node.
+BOARD_SOCKETS_PER_USER = 4

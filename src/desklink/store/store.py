@@ -18,6 +18,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from desklink.store._admin import AdminMixin
+from desklink.store._board import BoardMixin
 from desklink.store._chat import ChatMixin
 from desklink.store._files import FilesMixin
 from desklink.store._joincodes import JoinCodesMixin
@@ -41,6 +42,7 @@ class Store(
     FilesMixin,
     RecordingsMixin,
     SearchMixin,
+    BoardMixin,
 ):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 
