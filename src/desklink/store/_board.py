@@ -95,7 +95,7 @@ class BoardMixin(StoreBase):
             .limit(limit)
         )
         async with self._read() as conn:
-            return [record(BoardSession, r._mapping) for r in (await conn.execute(stmt)).all()]
+            return [record(BoardSession, dict(r._mapping)) for r in (await conn.execute(stmt)).all()]
 
     async def mode_marks(self, request_ids: Sequence[str]) -> dict[str, Marks]:
         """Per request, the newest event id of each mode event kind (and
