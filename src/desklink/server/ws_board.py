@@ -1,8 +1,9 @@
 """``/ws/board``: the live board's socket (admin center, "Live board").
 
 A thin adapter. Cookie and Origin are checked before the socket is accepted,
-as on ``/ws/rep``; a rep is refused with 4003 and a user past
-``board_sockets_per_user`` (on this node) with 4029. The socket then sends a
+as on ``/ws/rep``; a rep's handshake is refused (HTTP 403), and a user past
+``board_sockets_per_user`` (on this node) is accepted and closed at once
+with 4029 and a reason. The socket then sends a
 ``board`` snapshot (server/board_view.py) on connect and again whenever
 something changes, coalesced to at most one per ``board_min_interval_s``, and
 at least every ``board_refresh_s`` in any case (presence that expires is
@@ -136,8 +137,11 @@ async def board_endpoint(ws: WebSocket) -> None:
         await ws.close(codes.CLOSE_FORBIDDEN)
         return
     counts = BoardConnection.open_per_user
-    if counts[login.user.id] >= ctx.settings.board_sockets_per_user:
-        await ws.close(codes.CLOSE_LIMITED)
+    limit = ctx.settings.board_sockets_per_user
+    if counts[login.user.id] >= limit:
+        # Accepted, then closed with a reason the page can show.
+        await ws.accept()
+        await ws.close(codes.CLOSE_LIMITED, f"at most {limit} live boards open at once; close one first")
         return
     counts[login.user.id] += 1
     try:
