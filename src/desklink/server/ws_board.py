@@ -93,9 +93,6 @@ class BoardConnection(Connection):
         else:
             super().deliver(channel, text)
 
-    def check_rate(self) -> None:
-        self.take_token()
-
     async def _ping(self, msg: Ping) -> None:
         self.send({"t": "pong"})
 
