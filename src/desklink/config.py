@@ -168,6 +168,16 @@ class Settings:
     report_max_days: int = limits.REPORT_MAX_DAYS
     unanswered_page: int = limits.UNANSWERED_PAGE
     unanswered_csv_rows: int = limits.UNANSWERED_CSV_ROWS
+    # the live board
+    #: At most one board snapshot per socket this often (news is coalesced).
+    board_min_interval_s: float = limits.BOARD_MIN_INTERVAL_S
+    #: A fresh board snapshot at least this often, news or not.
+    board_refresh_s: float = limits.BOARD_REFRESH_S
+    #: Waiting visitors and active sessions a snapshot lists at most.
+    board_max_waiting: int = limits.BOARD_MAX_WAITING
+    board_max_sessions: int = limits.BOARD_MAX_SESSIONS
+    #: Board sockets one user may hold open on one node.
+    board_sockets_per_user: int = limits.BOARD_SOCKETS_PER_USER
 
     # accounts and login
     #: Failed logins allowed per account, and per IP, within the window.

@@ -383,6 +383,49 @@ class RepClient(_Client):
         return client
 
 
+class BoardClient(_Client):
+    """A live board socket (``/ws/board``) of a supervisor or admin."""
+
+    board: dict[str, Any]
+
+    @classmethod
+    async def connect(cls, server: ServerProcess, username: str, password: str) -> BoardClient:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            r = await login_retrying(http, username, password)
+            cookie = r.cookies["dl_session"]
+        ws = await websockets.connect(
+            server.ws_url + "/ws/board", origin=server.url, additional_headers={"Cookie": f"dl_session={cookie}"},  # type: ignore[arg-type]
+            max_size=2**24,
+        )
+        client = cls(ws)
+        client.welcome = client.board = await client.expect("board")
+        return client
+
+    async def wait_board(
+        self, check: Callable[[dict[str, Any]], object], timeout: float = 10.0, what: str = "the board"
+    ) -> dict[str, Any]:
+        """The first snapshot, from the newest received on, for which
+        ``check`` is true (:attr:`board` is the newest received)."""
+        boards = [m for m in self._unclaimed if m.get("t") == "board"]
+        self._unclaimed = [m for m in self._unclaimed if m.get("t") != "board"]
+        if boards:
+            self.board = boards[-1]
+        if check(self.board):
+            return self.board
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{what} not seen within {timeout}s; last board: {self.board}")
+            msg = await self.recv(remaining)
+            if msg.get("t") != "board":
+                self._unclaimed.append(msg)
+                continue
+            self.board = msg
+            if check(msg):
+                return msg
+
+
 class VisitorClient(_Client):
     request_id: str
     token: str

@@ -21,6 +21,12 @@ Channels:
                          or ``access`` (an admin changed the user: sockets
                          re-check; ``server/access.py`` makes sure of it
                          without the broker)
+* ``board:<queue_id>``   "the live board changed" (``X`` ``{"op": "board"}``):
+                         a session ended, a session's modes changed, a rep
+                         came, went online or away; boards of the queue
+                         recompute (dispatch/board.py). Submits, accepts and
+                         withdrawals need no note: boards also listen on
+                         ``q:<queue_id>``.
 """
 
 from __future__ import annotations
@@ -46,6 +52,14 @@ def request_channel(request_id: str) -> str:
 
 def user_channel(user_id: int) -> str:
     return f"u:{user_id}"
+
+
+def board_channel(queue_id: int) -> str:
+    return f"board:{queue_id}"
+
+
+#: The note on ``board:<queue_id>``, pre-encoded.
+BOARD_NOTE = b'X{"op":"board"}'
 
 
 def envelope(target: Target, message: dict[str, Any]) -> bytes:

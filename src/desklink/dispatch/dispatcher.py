@@ -77,7 +77,13 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def rep_presence_group(queue_id: int) -> str:
+    """Reps online (taking requests) in the queue."""
     return f"reps:{queue_id}"
+
+
+def console_presence_group(queue_id: int) -> str:
+    """Reps of the queue with a console connected, online or away (the live board)."""
+    return f"consoles:{queue_id}"
 
 
 class Dispatcher:
@@ -215,6 +221,26 @@ class Dispatcher:
         by_id = {q.id: q for q in queues}
         waiting = await self.store.waiting_requests(list(by_id))
         return [self.alert_view(r, by_id[r.queue_id]) for r in waiting]
+
+    async def board_changed(self, queue_ids: Sequence[int]) -> None:
+        """Tell the live boards of the queues to recompute. Best effort: a
+        board also refreshes every ``board_refresh_s``, so a note the broker
+        did not take is late, never lost for good."""
+        for queue_id in queue_ids:
+            try:
+                await self._publish(ch.board_channel(queue_id), ch.BOARD_NOTE)
+            except BROKER_ERRORS as exc:
+                self._broker_error("telling the live board", exc)
+
+    async def board_changed_for(self, request_id: str) -> None:
+        """:meth:`board_changed` for the queue of ``request_id``."""
+        queue_id = self._queue_of.get(request_id)
+        if queue_id is None:
+            req = await self.store.get_request(request_id)
+            if req is None:
+                return
+            queue_id = self._remember_queue(req)
+        await self.board_changed([queue_id])
 
     # ----------------------------------------------------------------- submit
     async def submit(
@@ -360,6 +386,7 @@ class Dispatcher:
             channel, ch.envelope("R", {"t": "ended", "session_id": session.id, "by": by, "disposition": disposition})
         )
         await self._publish(channel, ch.envelope("X", {"op": "ended", "by": by}))
+        await self.board_changed_for(session.request_id)
         return ended
 
     async def wrap_up(

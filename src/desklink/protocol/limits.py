@@ -324,3 +324,17 @@ UNANSWERED_PAGE = 500
 #: Rows of ``/api/reports/unanswered.csv``, at most (a narrower range or
 #: ``offset`` reaches the rest).
 UNANSWERED_CSV_ROWS = 10_000
+# the live board (dispatch/board.py, server/ws_board.py)
+#: A board sends at most one snapshot this often, seconds: news arriving
+#: faster is coalesced into the next one.
+BOARD_MIN_INTERVAL_S = 0.2
+#: A board sends a fresh snapshot at least this often, seconds, news or not
+#: (presence expiring is nobody's news).
+BOARD_REFRESH_S = 5.0
+#: Waiting visitors a snapshot lists at most (oldest first; the queue
+#: lengths still count them all).
+BOARD_MAX_WAITING = 200
+#: Active sessions a snapshot lists at most (oldest first; the total is given).
+BOARD_MAX_SESSIONS = 500
+#: Board sockets one user may hold open on one node.
+BOARD_SOCKETS_PER_USER = 4

@@ -21,9 +21,11 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from desklink.admin import AdminActions
 from desklink.broker import BROKER_ERRORS, open_broker
 from desklink.config import Settings
+from desklink.dispatch.board import MODE_CHANGING_KINDS
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
 from desklink.server import api_admin, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
+from desklink.server import board_view
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
@@ -48,6 +50,7 @@ from desklink.server.transport import ConnectionGuard
 from desklink.server.ws_agent import agent_endpoint
 from desklink.server.ws_share import share_endpoint
 from desklink.server.ws_rep import rep_endpoint
+from desklink.server.ws_board import board_endpoint
 from desklink.server.ws_viewer import viewer_endpoint
 from desklink.server.ws_visitor import visitor_endpoint
 from desklink.store import Store
@@ -68,6 +71,7 @@ HTTP_HANDLERS = [
     *api_recordings.ROUTES,
     *api_export.ROUTES,
     *api_reports.ROUTES,
+    *board_view.ROUTES,
 ]
 
 
@@ -92,6 +96,7 @@ def routes() -> list[BaseRoute]:
         WebSocketRoute("/ws/agent", agent_endpoint),
         WebSocketRoute("/ws/share", share_endpoint),
         WebSocketRoute("/ws/viewer", viewer_endpoint),
+        WebSocketRoute("/ws/board", board_endpoint),
         Mount("/static", app=pages.PublicStatic(directory=pages.WEB_DIR), name="static"),
     ]
     return out
@@ -220,6 +225,8 @@ def create_app(settings: Settings) -> Starlette:
             agents=agents,
             file_store=LocalFileStore(settings.data_dir / "files", min_free_bytes=settings.min_free_disk_bytes),
         )
+        ctx.audits.notify = MODE_CHANGING_KINDS
+        ctx.audits.on_written = lambda audit: ctx.dispatcher.board_changed_for(audit.request_id)
         ctx.transfers = TransferHub(ctx)
         ctx.recordings = _recording_hub(ctx)
         deliveries = Deliveries(ctx.transfers)

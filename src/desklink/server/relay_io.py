@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,10 +42,22 @@ class Endpoint(Protocol):
 class AuditWriter:
     """Writes audit events to the store one at a time, in the order the
     relay made them. A failed write is logged and skipped; the relay never
-    waits for the database."""
+    waits for the database.
 
-    def __init__(self, store: Store) -> None:
+    ``on_written`` hears of each event stored whose kind is in ``notify``
+    (the node tells the live board that a session's modes changed); its
+    failures are logged, never stop the writer."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        on_written: Callable[[Audit], Awaitable[None]] | None = None,
+        notify: frozenset[str] = frozenset(),
+    ) -> None:
         self.store = store
+        self.on_written = on_written
+        self.notify = notify
         self._pending: deque[tuple[Audit, datetime]] = deque()
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
@@ -80,6 +93,12 @@ class AuditWriter:
                 except Exception:
                     self.failed += 1
                     log.exception("could not store the %s event of request %s", audit.kind, audit.request_id)
+                    continue
+                if self.on_written is not None and audit.kind in self.notify:
+                    try:
+                        await self.on_written(audit)
+                    except Exception:
+                        log.exception("telling of the %s event of request %s failed", audit.kind, audit.request_id)
             self._idle.set()
 
     async def drain(self) -> None:

@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket
 
 from desklink.broker.base import BROKER_ERRORS
 from desklink.dispatch import channels as ch
-from desklink.dispatch.dispatcher import rep_presence_group
+from desklink.dispatch.dispatcher import console_presence_group, rep_presence_group
 from desklink.errors import Closing, Conflict, Forbidden, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.framing import Channel
@@ -67,6 +67,9 @@ class RepConnection(Connection):
         #: Sessions the visitor ended before the rep gave a disposition.
         self.wrapup: dict[str, Session] = {}
         self._heartbeat: asyncio.Task[None] | None = None
+        #: Keeps the console in its queues' console groups (the live board's
+        #: "away") for as long as the socket is open.
+        self._console_beat: asyncio.Task[None] | None = None
         #: Held while the queue list and the channels joined for it change
         #: (going online or away, an access change), so they always agree.
         self._queues_lock = asyncio.Lock()
@@ -140,6 +143,11 @@ class RepConnection(Connection):
                     },
                 }
             )
+        await self._announce_console()
+        self._console_beat = asyncio.create_task(
+            keep_beating(self.ctx.settings.presence_ttl_s / 3, self._refresh_console, self.ctx.hub.watch, "console presence")
+        )
+        await self.ctx.dispatcher.board_changed([q.id for q in self.queues])
         for session in self.sessions.values():
             await self._backlog(session, hello.resume.get(session.id, 0))
             await self.ctx.transfers.replay(self, session.request_id)
@@ -184,12 +192,14 @@ class RepConnection(Connection):
                 keep_beating(self.ctx.settings.presence_ttl_s / 3, self._refresh_presence, self.ctx.hub.watch, "rep presence")
             )
             self.send({"t": "presence", "status": "online"})
+            await self.ctx.dispatcher.board_changed([q.id for q in self.queues])
             for alert in await self.ctx.dispatcher.waiting_alerts(self.queues):
                 self.alerted.add(alert["id"])
                 self.send({"t": "alert", "request": alert})
         elif msg.status == "away" and self.online:
             await self._go_away()
             self.send({"t": "presence", "status": "away"})
+            await self.ctx.dispatcher.board_changed([q.id for q in self.queues])
         else:
             self.send({"t": "presence", "status": "online" if self.online else "away"})
 
@@ -213,6 +223,28 @@ class RepConnection(Connection):
         ttl = self.ctx.settings.presence_ttl_s
         for q in self.queues:
             await self.ctx.broker.presence_set(rep_presence_group(q.id), str(self.user.id), ttl)
+
+    async def _refresh_console(self) -> None:
+        """Mark the console connected in each queue (raises while the broker is down)."""
+        ttl = self.ctx.settings.presence_ttl_s
+        for q in self.queues:
+            await self.ctx.broker.presence_set(console_presence_group(q.id), str(self.user.id), ttl)
+
+    async def _announce_console(self) -> None:
+        """As :meth:`_refresh_console`, best effort: its heartbeat retries."""
+        try:
+            await self._refresh_console()
+        except BROKER_ERRORS as exc:
+            self.ctx.hub.watch.report("marking a console connected", exc)
+
+    async def _leave_console(self, queues: list[Queue]) -> None:
+        """Best effort: presence not removed expires within ``presence_ttl_s``
+        (another console of the same rep refills it meanwhile)."""
+        for q in queues:
+            try:
+                await self.ctx.broker.presence_remove(console_presence_group(q.id), str(self.user.id))
+            except BROKER_ERRORS as exc:
+                self.ctx.hub.watch.report("removing a console's presence", exc)
 
     async def _announce_presence(self) -> None:
         """As :meth:`_refresh_presence`, best effort: the heartbeat retries."""
@@ -320,6 +352,9 @@ class RepConnection(Connection):
                 for q in gained:
                     await self.join(ch.queue_channel(q.id))
                 await self._refresh_presence()
+            await self._leave_console(lost)
+            await self._announce_console()
+            await self.ctx.dispatcher.board_changed([q.id for q in lost + gained])
             if lost:
                 for req in await self.ctx.store.waiting_requests([q.id for q in lost]):
                     self.send({"t": "alert.withdrawn", "request_id": req.id, "reason": "queue_left", "taken_by": None})
@@ -421,10 +456,15 @@ class RepConnection(Connection):
 
     async def on_close(self) -> None:
         await self.ctx.transfers.sender_gone(self)
+        if self._console_beat is not None:
+            self._console_beat.cancel()
+            await self._leave_console(self.queues)
         if self.online:
             # Another console of the same rep may still be online; its heartbeat
             # restores presence within a third of the TTL.
             await self._go_away()
+        if self._console_beat is not None:
+            await self.ctx.dispatcher.board_changed([q.id for q in self.queues])
 
 
 def _queue_views(queues: list[Queue]) -> list[dict[str, Any]]:

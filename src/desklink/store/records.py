@@ -211,3 +211,16 @@ class Recording:
     head_hash: str
     status: Literal["recording", "done", "failed"]
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardSession:
+    """An open session as the live board lists it (store/_board.py)."""
+
+    session_id: str
+    request_id: str
+    queue_id: int
+    visitor_name: str
+    rep_id: int
+    rep_name: str
+    started_at: datetime

@@ -18,6 +18,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from desklink.store._admin import AdminMixin
+from desklink.store._board import BoardMixin
 from desklink.store._chat import ChatMixin
 from desklink.store._files import FilesMixin
 from desklink.store._joincodes import JoinCodesMixin
@@ -45,6 +46,7 @@ class Store(
     SearchMixin,
     RatingsMixin,
     ReportsMixin,
+    BoardMixin,
 ):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 

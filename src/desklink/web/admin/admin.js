@@ -1,5 +1,6 @@
-// The admin center: people, queues, sessions and the audit log. Admins only; everyone else
-// sees "admins only" (the API answers them 403 anyway).
+// The admin center: people, queues, sessions, the live board and the audit log. Admins see
+// everything; supervisors see only SUPERVISOR_VIEWS (the live board); reps see "admins only"
+// (the API answers them 403 anyway).
 
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
 import { toast } from '../shared/toast.js';
@@ -11,9 +12,12 @@ import { SessionsView } from './sessions.js';
 import { SecurityView } from './security.js';
 import { openSecurity } from '../shared/security.js';
 import { AuditView } from './audit.js';
+import { BoardView } from './board.js';
 
 const $ = (id) => document.getElementById(id);
 const views = {};
+/** The views a supervisor may open (the API scopes them to the supervisor's queues). */
+const SUPERVISOR_VIEWS = ['board'];
 let current = null;
 
 async function boot() {
@@ -45,21 +49,26 @@ function start(me) {
   ctx.user = me.user;
   ctx.csrf = me.csrf;
   $('login').hidden = true;
-  if (me.user?.role !== 'admin') {
+  const role = me.user?.role;
+  if (role !== 'admin' && role !== 'supervisor') {
     showDenied();
     return;
   }
   $('denied').hidden = true;
   $('app').hidden = false;
   setText($('me'), me.user.display_name || me.user.username);
-  if (!views.users) {
-    views.users = new UsersView($('view-users'));
-    views.queues = new QueuesView($('view-queues'));
-    views.sessions = new SessionsView($('view-sessions'));
-    views.security = new SecurityView($('view-security'));
-    views.audit = new AuditView($('view-audit'));
+  if (!views.board) {
+    if (role === 'admin') {
+      views.users = new UsersView($('view-users'));
+      views.queues = new QueuesView($('view-queues'));
+      views.sessions = new SessionsView($('view-sessions'));
+      views.security = new SecurityView($('view-security'));
+      views.audit = new AuditView($('view-audit'));
+    }
+    views.board = new BoardView($('view-board'));
   }
-  showView(location.hash.slice(1) || 'users');
+  for (const tab of document.querySelectorAll('.nav-tab')) tab.hidden = !views[tab.dataset.view];
+  showView(location.hash.slice(1) || (role === 'admin' ? 'users' : SUPERVISOR_VIEWS[0]));
 }
 
 function showDenied() {
@@ -70,9 +79,12 @@ function showDenied() {
 }
 
 function showView(name) {
-  if (!views[name]) name = 'users';
+  if (!views[name]) name = views.users ? 'users' : SUPERVISOR_VIEWS[0];
   current = name;
-  for (const [key, view] of Object.entries(views)) view.section.hidden = key !== name;
+  for (const [key, view] of Object.entries(views)) {
+    view.section.hidden = key !== name;
+    if (key !== name && view.hide) view.hide();
+  }
   for (const tab of document.querySelectorAll('.nav-tab')) {
     const on = tab.dataset.view === name;
     tab.classList.toggle('active', on);
