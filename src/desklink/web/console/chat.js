@@ -15,6 +15,7 @@ import { ChatLog } from '../shared/chatlog.js';
 import { TypingSignal } from '../shared/typing.js';
 import { ScreenViewer } from '../viewer/viewer.js';
 import { RepFiles } from './files.js';
+import { WatchBar, whisperItem, watchersText } from './supervise.js';
 
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
@@ -29,10 +30,13 @@ function loadPending() {
 }
 
 class Chat {
-  constructor(desk, session) {
+  constructor(desk, session, { watching = false } = {}) {
     this.desk = desk;
     this.id = session.id;
     this.session = session;
+    /** A session this console watches (a supervisor's), not holds. */
+    this.watching = watching;
+    this.whispers = new Set();
     this.ended = false;
     this.unread = 0;
     this.pending = new Map((desk.storedPending[session.id] || []).map((p) => [p.cid, p.text]));
@@ -43,6 +47,57 @@ class Chat {
     this.composer.prepend(this.fileParts.button);
     this.composer.append(this.fileParts.input);
     for (const [cid, text] of this.pending) this.log.addPending(cid, text, 'You');
+    if (watching) this._watchMode(session);
+  }
+
+  _watchMode(session) {
+    this.bar = new WatchBar(this, session);
+    this.panel.insertBefore(this.bar.element, this.banner);
+    this.panel.dataset.watching = 'true';
+    this.tab.classList.add('tab-watching');
+    this.composer.hidden = true;
+    this.endButton.hidden = true;
+    this.screenButton.hidden = true;
+  }
+
+  /** The supervisor joined the chat: the composer opens. */
+  chatJoined() {
+    if (!this.bar || this.ended) return;
+    this.bar.joined();
+    this.composer.hidden = false;
+  }
+
+  /** This console's rep took the watched session over: it is held now. */
+  becomeHeld() {
+    if (!this.watching) return;
+    this.watching = false;
+    this.bar?.element.remove();
+    this.bar = null;
+    delete this.panel.dataset.watching;
+    this.tab.classList.remove('tab-watching');
+    this.composer.hidden = false;
+    this.endButton.hidden = false;
+    this.screenButton.hidden = false;
+    this.screen?.destroy(); // reopened as the primary viewer when wanted
+    this.screen = null;
+    this.screenSlot.hidden = true;
+  }
+
+  /** A whisper about this session (from a watcher; never the visitor's). */
+  onWhisper(msg) {
+    const key = `${msg.from?.id}:${msg.cid}`;
+    if (this.whispers.has(key)) return;
+    this.whispers.add(key);
+    const at = msg.ts ? Date.parse(msg.ts) : Date.now();
+    this.log.addItem(whisperItem(msg), Number.isFinite(at) ? at : Date.now());
+    if (this.desk.active !== this.id) this.setUnread(this.unread + 1);
+  }
+
+  /** Who watches this chat besides me. */
+  onWatchers(watchers) {
+    const text = watchersText(watchers, this.desk.me()?.id);
+    setText(this.watchersEl, text);
+    this.watchersEl.hidden = !text;
   }
 
   /** A file from the visitor is ready to download. */
@@ -66,7 +121,8 @@ class Chat {
     this.tab = h('li', { class: 'session-tab', testid: 'session-tab', data: { sessionId: this.id } }, this.tabButton);
 
     this.list = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
-    this.log = new ChatLog(this.list, { self: 'rep' });
+    this.log = new ChatLog(this.list, { self: 'rep', mine: (msg) => !msg.name || msg.name === this.desk.me()?.display_name });
+    this.watchersEl = h('p', { class: 'chat-watchers', testid: 'chat-watchers', props: { hidden: true } });
     this.typingEl = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } }, `${this.visitorName} is typing…`);
     this.banner = h('p', { class: 'chat-banner', testid: 'chat-status', props: { hidden: true } });
     this.input = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 2, placeholder: `Message ${this.visitorName}… (Enter to send, Shift+Enter for a new line)`, 'aria-label': 'Message' });
@@ -107,7 +163,7 @@ class Chat {
             s.started_at ? h('span', { class: 'chat-started' }, `since ${formatClock(s.started_at)}`) : null),
           h('p', { class: 'chat-question', testid: 'chat-question' }, s.question || '')),
         h('div', { class: 'chat-tools' }, this.screenButton, this.endButton, this.closeButton)),
-      this.endForm, this.banner,
+      this.endForm, this.banner, this.watchersEl,
       h('div', { class: 'chat-body' }, this.screenSlot,
         this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer)));
   }
@@ -260,6 +316,7 @@ export class ChatDesk {
     this.send = hooks.send;
     this.files = new RepFiles({ sendJson: hooks.send, sendBinary: hooks.sendBinary, toast: hooks.toast });
     this.toast = hooks.toast;
+    this.me = hooks.me || (() => null);
     this.limits = hooks.limits || { chat: 4000, note: 4000 };
     this.chats = new Map();
     this.active = null;
@@ -284,10 +341,13 @@ export class ChatDesk {
       this.open(s, { focus: false });
     }
     for (const chat of this.chats.values()) {
-      if (!ids.has(chat.id) && !chat.ended) chat.markEnded('This session is no longer open.');
+      if (!ids.has(chat.id) && !chat.ended && !chat.watching) chat.markEnded('This session is no longer open.');
     }
     if (!this.active && this.chats.size) this.select(this.chats.keys().next().value);
-    for (const chat of this.chats.values()) if (!chat.ended) chat.resend();
+    for (const chat of this.chats.values()) {
+      if (chat.watching && !chat.ended) this.send({ t: 'watch', session_id: chat.id });
+      else if (!chat.ended) chat.resend();
+    }
     this.files.welcomed();
   }
 
@@ -296,10 +356,11 @@ export class ChatDesk {
     this.files.onMessage(msg);
   }
 
-  open(session, { focus = true } = {}) {
+  open(session, { focus = true, watching = false } = {}) {
     let chat = this.chats.get(session.id);
+    if (chat && !watching) chat.becomeHeld();
     if (!chat) {
-      chat = new Chat(this, session);
+      chat = new Chat(this, session, { watching });
       this.chats.set(session.id, chat);
       this.els.tabs.append(chat.tab);
       this.els.panels.append(chat.panel);
@@ -346,6 +407,36 @@ export class ChatDesk {
     const chat = this.chats.get(msg.session_id);
     if (!chat) return;
     if (chat.add(msg) && msg.from !== 'rep' && this.active !== chat.id) chat.setUnread(chat.unread + 1);
+  }
+
+  onWhisper(msg) {
+    this.chats.get(msg.session_id)?.onWhisper(msg);
+  }
+
+  onWatchers(msg) {
+    this.chats.get(msg.session_id)?.onWatchers(msg.watchers);
+  }
+
+  onChatJoined(msg) {
+    this.chats.get(msg.session_id)?.chatJoined();
+  }
+
+  /** Someone took a session over: ours (we lose it) or one we watch. */
+  onTakenOver(msg) {
+    const chat = this.chats.get(msg.session_id);
+    if (!chat || msg.by?.id === this.me()?.id) return;
+    if (chat.watching) {
+      this.toast(`${msg.by?.name || 'A supervisor'} took over the session with ${chat.visitorName}.`, 'info');
+      return;
+    }
+    chat.markEnded(`${msg.by?.name || 'A supervisor'} took this session over. You no longer hold it.`);
+    chat.panel.dataset.takenOver = 'true';
+    this.toast(`${msg.by?.name || 'A supervisor'} took over your session with ${chat.visitorName}.`, 'info');
+  }
+
+  onUnwatched(msg) {
+    const chat = this.chats.get(msg.session_id);
+    if (chat?.watching) this.remove(chat.id);
   }
 
   onScreenOffer(msg) {

@@ -139,11 +139,13 @@ export class DeskLinkHelp extends HTMLElement {
     $.queueBox = h('div', { class: 'queue-box', testid: 'queue-box', props: { hidden: true } },
       h('div', { class: 'queue-info' }, $.position, $.wait), $.cancel);
     $.joined = h('p', { class: 'joined', testid: 'rep-joined', props: { hidden: true } });
+    // Who watches the chat (a supervisor or admin): no silent watching.
+    $.chatWatchers = h('p', { class: 'chat-watchers', testid: 'chat-watchers', role: 'status', props: { hidden: true } });
     $.askedText = h('span', { class: 'asked-text', testid: 'asked-text' });
     $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, 'Your question'), $.askedText);
     $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
     $.offer = h('div', { class: 'offer-slot' });
-    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.messages, $.offer);
+    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.chatWatchers, $.messages, $.offer);
     // While the screen is shared from this browser: who sees it, and Stop (screen-share.js).
     $.sharingText = h('span', { class: 'sharing-text', testid: 'share-indicator-text' });
     $.sharingStop = h('button', { type: 'button', class: 'btn btn-quiet sharing-stop', testid: 'share-stop', on: { click: () => this.share?.stop('stop_button') } }, 'Stop');
@@ -330,6 +332,8 @@ export class DeskLinkHelp extends HTMLElement {
     on('file', (m) => this.files.onMessage(m));
     on('queue', (m) => this._onQueue(m));
     on('joined', (m) => this._onJoined(m.rep));
+    on('watchers', (m) => this._onChatWatchers(m.watchers));
+    on('taken_over', (m) => this._onTakenOver(m.rep));
     on('chat', (m) => this._onChat(m));
     on('typing', (m) => this._onTyping(m));
     on('screen.offer', (m) => this._onScreenOffer(m));
@@ -401,6 +405,22 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.position.dataset.position = msg.position ?? '';
     setText(this.$.wait, waitText(msg.expected_wait_s));
     if (this.$.status.dataset.state === 'connecting') this._setStatus('waiting', 'Waiting for a rep');
+  }
+
+  /** Who watches the chat now ("Sue (supervisor) is watching"); hidden when nobody does. */
+  _onChatWatchers(watchers) {
+    const words = watchingWords(watchers || []);
+    setText(this.$.chatWatchers, words ? `${words} this chat` : '');
+    this.$.chatWatchers.hidden = !words;
+  }
+
+  /** A supervisor took the conversation over: they are the one chatting now. */
+  _onTakenOver(rep) {
+    this.repName = nameOf(rep) || 'A supervisor';
+    setText(this.$.joined, `${this.repName} took over`);
+    this.$.joined.hidden = false;
+    this.$.joined.dataset.takenOver = 'true';
+    this._setStatus('chatting', `Chatting with ${this.repName}`);
   }
 
   _onJoined(rep) {
