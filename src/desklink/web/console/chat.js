@@ -78,9 +78,10 @@ class Chat {
     this.composer.hidden = false;
     this.endButton.hidden = false;
     this.screenButton.hidden = false;
-    this.screen?.destroy(); // reopened as the primary viewer when wanted
-    this.screen = null;
-    this.screenSlot.hidden = true;
+    // The viewer opened as a watcher reconnects as the primary one (the rep's tools).
+    const viewing = !!this.screen;
+    this.closeScreen();
+    if (viewing) this.openScreen();
   }
 
   /** A whisper about this session (from a watcher; never the visitor's). */
@@ -175,6 +176,7 @@ class Chat {
       this.screen = new ScreenViewer({
         sessionId: this.id,
         visitorName: this.visitorName,
+        watcher: this.watching, // a supervisor only looks (no Record button; the tools are hidden by console.css)
         requestShare: () => this.desk.send({ t: 'screen.request', session_id: this.id }),
         toast: (text, kind) => this.desk.toast(text, kind),
         files: {
@@ -208,7 +210,8 @@ class Chat {
   add(msg) {
     if (msg.cid && msg.from === 'rep') this._settle(msg.cid);
     if (!this.log.add(msg)) return false;
-    if (msg.text) setText(this.previewEl, `${msg.from === 'rep' ? 'You: ' : ''}${msg.text}`);
+    const mine = msg.from === 'rep' && (!msg.name || msg.name === this.desk.me()?.display_name);
+    if (msg.text) setText(this.previewEl, `${mine ? 'You: ' : msg.from === 'rep' && msg.name ? `${msg.name}: ` : ''}${msg.text}`);
     if (msg.from === 'visitor') this.showTyping(false);
     return true;
   }

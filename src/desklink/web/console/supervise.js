@@ -56,7 +56,7 @@ export class WatchBar {
     this.stopButton = h('button', { type: 'button', class: 'btn btn-small', testid: 'stop-watching',
       on: { click: () => { chat.desk.send({ t: 'unwatch', session_id: chat.id }); chat.desk.remove(chat.id); } } }, 'Stop watching');
     this.element = h('div', { class: 'watch-bar', testid: 'watch-bar' },
-      h('p', { class: 'watch-banner', testid: 'watch-banner' }, h('strong', {}, 'Watching'), ' ', this.text),
+      h('p', { class: 'watch-banner', testid: 'watch-banner' }, this.text),
       h('div', { class: 'watch-tools' }, this.whisperForm, this.joinButton, this.takeButton, this.screenButton, this.stopButton));
   }
 

@@ -145,7 +145,7 @@ export class DeskLinkHelp extends HTMLElement {
     $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, 'Your question'), $.askedText);
     $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
     $.offer = h('div', { class: 'offer-slot' });
-    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.chatWatchers, $.messages, $.offer);
+    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.messages, $.offer);
     // While the screen is shared from this browser: who sees it, and Stop (screen-share.js).
     $.sharingText = h('span', { class: 'sharing-text', testid: 'share-indicator-text' });
     $.sharingStop = h('button', { type: 'button', class: 'btn btn-quiet sharing-stop', testid: 'share-stop', on: { click: () => this.share?.stop('stop_button') } }, 'Stop');
@@ -186,7 +186,7 @@ export class DeskLinkHelp extends HTMLElement {
     $.endActions = h('div', { class: 'end-actions' });
     $.endBanner = h('div', { class: 'end-banner', testid: 'end-banner', props: { hidden: true } }, $.endTitle, $.endDetail, $.endActions);
     $.conv = h('div', { class: 'view conv-view', testid: 'conversation', props: { hidden: true } },
-      $.status, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions);
+      $.status, $.chatWatchers, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions);
 
     $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': 'Help', props: { hidden: true } },
       header, $.notice, $.form, $.conv,
