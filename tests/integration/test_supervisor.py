@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from desklink.protocol.limits import MAX_CHAT_CHARS
 from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
 
@@ -76,6 +78,10 @@ async def test_watch_whisper_join_and_take_over(server: ServerProcess, admin: Ad
         await again.expect("chat", cid="r1")
         assert not _mentions(again.received, SECRET)
         await again.close()
+        # ... nor in the transcript the visitor saves.
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            saved = await http.get("/api/visitor/transcript?format=text", headers={"Authorization": f"Bearer {visitor.token}"})
+        assert saved.status_code == 200 and "marker after the whisper" in saved.text and SECRET not in saved.text
         # ... and a reloaded console shows the whisper again.
         reloaded = await RepClient.connect(server, *LOGINS[rep.welcome["user"]["username"]], online=False)
         assert (await reloaded.expect("whisper"))["text"] == SECRET
@@ -219,3 +225,21 @@ async def _viewer_refused(server: ServerProcess, client: RepClient, sid: str) ->
         return exc.response.status_code == 403
     await ws.close()
     return False
+
+
+async def test_a_supervisor_who_loses_the_queue_stops_watching(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
+    rep, visitor, sid, queue = await _live(server, admin, unique)
+    sue = await RepClient.connect(server, *_supervisor(admin, queue, unique + "sue"), online=False)
+    try:
+        await sue.send({"t": "watch", "session_id": sid})
+        await sue.expect("watching")
+        await visitor.expect("watchers", watchers=[{"id": sue.welcome["user"]["id"], "name": "Sue", "role": "supervisor"}])
+        members = [m for m in admin.queue(queue["slug"])["members"] if m != sue.welcome["user"]["id"]]
+        admin.members(queue["id"], members)
+        assert (await sue.expect("unwatched", session_id=sid))["reason"] == "access"
+        assert (await visitor.expect("watchers"))["watchers"] == []
+        await sue.send({"t": "whisper", "session_id": sid, "cid": "w1", "text": "still here?"})
+        assert (await sue.expect("error"))["code"] == "forbidden"
+    finally:
+        for c in (sue, rep, visitor):
+            await c.close()

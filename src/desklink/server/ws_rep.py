@@ -454,7 +454,18 @@ class RepConnection(Connection):
             if self.online and gained:
                 for alert in await self.ctx.dispatcher.waiting_alerts(gained):
                     self.send({"t": "alert", "request": alert})
+            await self._recheck_watching(now)
         return None
+
+    async def _recheck_watching(self, queue_ids: set[int]) -> None:
+        """After an access change: stop watching what the user may no longer supervise."""
+        for session in list(self.watching.values()):
+            req = await self.ctx.store.get_request(session.request_id)
+            if req is not None and may_supervise(self.user, queue_id=req.queue_id, user_queue_ids=queue_ids):
+                continue
+            await self._stop_watching(session)
+            await self.supervision.unwatch(self.user, await self.ctx.store.get_session(session.id) or session)
+            self.send({"t": "unwatched", "session_id": session.id, "reason": "access"})
 
     # ------------------------------------------------------------ broker notes
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
