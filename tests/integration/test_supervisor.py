@@ -243,3 +243,35 @@ async def test_a_supervisor_who_loses_the_queue_stops_watching(server: ServerPro
     finally:
         for c in (sue, rep, visitor):
             await c.close()
+
+
+async def test_take_over_hands_the_screen_to_the_supervisor(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
+    """The relay's primary viewer becomes the supervisor's; the old rep's
+    viewer closes (4003) and theirs may act."""
+    import asyncio
+
+    from desklink.testing import ViewerClient, wait_until
+
+    rep, visitor, sid, queue = await _live(server, admin, unique)
+    rep_login = LOGINS[rep.welcome["user"]["username"]]
+    sue_login = _supervisor(admin, queue, unique + "sue")
+    sue = await RepClient.connect(server, *sue_login, online=False)
+    rep_view = await ViewerClient.connect(server, *rep_login, sid)
+    sue_view = await ViewerClient.connect(server, *sue_login, sid)
+    try:
+        await wait_until(lambda: bool(rep_view.states) and rep_view.states[-1]["watchers"] == ["Sue"], what="Sue watching")
+        await sue.send({"t": "watch", "session_id": sid})
+        await sue.expect("watching")
+        await sue.send({"t": "take_over", "session_id": sid})
+        await sue.expect("accepted")
+        await asyncio.wait_for(asyncio.shield(rep_view._task), 10)
+        assert rep_view.ws.close_code == 4003
+        await wait_until(lambda: sue_view.states[-1]["watchers"] == [], what="Sue no longer a watcher")
+        # Sue's viewer acts now: stopping is the primary viewer's (a watcher gets forbidden).
+        await sue_view.send({"t": "screen.stop"})
+        await wait_until(lambda: sue_view.states[-1]["status"] == "stopped", what="Sue stopped the share")
+    finally:
+        for c in (sue, rep, visitor):
+            await c.close()
+        for v in (rep_view, sue_view):
+            await v.close()

@@ -17,7 +17,6 @@ accepted, alerts that came or went, and a sign-out."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -56,7 +55,7 @@ from desklink.server.catchup import ALERT_PREFIX, CHAT_PREFIX, WITHDRAWN_PREFIX,
 from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.server.outage import keep_beating
-from desklink.server.relay_io import pump
+from desklink.server.ws_viewer import hand_over
 from desklink.server.transfers import Party, file_parts
 from desklink.store.records import Queue, Session
 
@@ -365,8 +364,7 @@ class RepConnection(Connection):
         moved = await self.supervision.take_over(self.user, fresh)
         screen = self.ctx.relay.get(moved.id)
         if screen is not None:  # the relay's primary viewer is now this rep
-            _, fx = screen.hand_over(self.user.id, time.monotonic())
-            pump(fx, self.ctx.audits, self.ctx.recordings)
+            hand_over(self.ctx, screen, self.user.id)
         await self._now_held(moved)
 
     async def _now_held(self, session: Session) -> None:

@@ -96,10 +96,9 @@ class ViewerConnection(Connection):
         if note.get("op") == "signed_out":
             self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
         elif note.get("op") == "taken_over" and isinstance(note.get("to_rep_id"), int):
-            _, fx = self.screen.hand_over(int(note["to_rep_id"]), time.monotonic())
-            pump(fx, self.ctx.audits, self.ctx.recordings)
+            hand_over(self.ctx, self.screen, int(note["to_rep_id"]))
             if self.login.user.id == note.get("from_rep_id"):
-                self.close_soon(codes.CLOSE_FORBIDDEN, "a supervisor took the session over")
+                self.close_soon(codes.CLOSE_FORBIDDEN, TAKEN_OVER)
         elif (note.get("op") == "ended" and channel.startswith("r:")) or (
             note.get("op") == "resync" and await self._session_over()
         ):
@@ -122,6 +121,19 @@ class ViewerConnection(Connection):
     async def on_close(self) -> None:
         if self.viewer is not None:
             pump(self.screen.remove_viewer(self.viewer, time.monotonic()), self.ctx.audits, self.ctx.recordings)
+
+
+TAKEN_OVER = "a supervisor took the session over"
+
+
+def hand_over(ctx: Context, screen: ScreenSession, rep_id: int) -> None:
+    """Make ``rep_id`` the primary viewer of ``screen`` and close the old
+    rep's viewers (idempotent)."""
+    gone, fx = screen.hand_over(rep_id, time.monotonic())
+    pump(fx, ctx.audits, ctx.recordings)
+    for endpoint in gone:
+        if isinstance(endpoint, Connection):
+            endpoint.close_soon(codes.CLOSE_FORBIDDEN, TAKEN_OVER)
 
 
 async def may_view(ctx: Context, login: authmod.Login, rep_id: int, request_id: str) -> bool:
@@ -149,6 +161,8 @@ async def viewer_endpoint(ws: WebSocket) -> None:
         return
     policy = await ctx.store.recording_policy_of_request(session.request_id)
     screen, opened = ctx.relay.open(session.id, session.request_id, session.rep_id, time.monotonic())
+    if screen.rep_id != session.rep_id:  # taken over while this node's relay did not hear of it
+        hand_over(ctx, screen, session.rep_id)
     if not screen.recording:
         screen.recording_policy = policy
     pump(opened, ctx.audits, ctx.recordings)
