@@ -1,12 +1,13 @@
 """Who watches the chat, folded from the stored events (dispatch/supervise.py),
-and the one rule for who may supervise a session."""
+and the one rule for who may supervise a session (server/session_access.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from desklink.dispatch.supervise import chat_watchers, may_supervise, whispers
+from desklink.dispatch.supervise import chat_watchers, whispers
+from desklink.server.session_access import may_supervise
 from desklink.store.records import Event, User
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)

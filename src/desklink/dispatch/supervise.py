@@ -1,7 +1,8 @@
 """Supervisors in a live conversation: watch, whisper, join the chat, take over.
 
 Like the rest of the dispatcher this knows nothing of sockets: the console's
-adapter (``server/ws_rep.py``) decides who may (:func:`may_supervise`) and
+adapter (``server/ws_rep.py``) decides who may
+(:func:`desklink.server.session_access.may_supervise`) and
 calls these; they store an event first, then publish the news on the
 conversation's channel (``r:<request_id>``):
 
@@ -22,7 +23,7 @@ same kinds without ``what``), so every node agrees without the broker.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from desklink.dispatch import channels as ch
@@ -32,12 +33,6 @@ from desklink.protocol.messages import check_text
 from desklink.store.records import Event, Request, Session, User
 
 CHAT = "chat"
-
-
-def may_supervise(user: User, *, queue_id: int, user_queue_ids: Collection[int]) -> bool:
-    """Watching (chat and screen) and everything after it: an admin, or a
-    supervisor who belongs to the session's queue."""
-    return user.role == "admin" or (user.role == "supervisor" and queue_id in user_queue_ids)
 
 
 def chat_watchers(events: Sequence[Event]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket
 from desklink.broker.base import BROKER_ERRORS
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import rep_presence_group
-from desklink.dispatch.supervise import Supervision, may_supervise, whispers
+from desklink.dispatch.supervise import Supervision, whispers
 from desklink.errors import Closing, Conflict, Forbidden, NotFound, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.framing import Channel
@@ -55,6 +55,7 @@ from desklink.server.catchup import ALERT_PREFIX, CHAT_PREFIX, WITHDRAWN_PREFIX,
 from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.server.outage import keep_beating
+from desklink.server.session_access import may_supervise
 from desklink.server.ws_viewer import hand_over
 from desklink.server.transfers import Party, file_parts
 from desklink.store.records import Queue, Session

@@ -14,7 +14,6 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from desklink.dispatch import channels as ch
-from desklink.dispatch.supervise import may_supervise
 from desklink.protocol import codes
 from desklink.protocol.messages import (
     Annotate,
@@ -39,6 +38,7 @@ from desklink.server.connection import SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.server.deliveries import FILES_ENDED
 from desklink.server.relay_io import pump
+from desklink.server.session_access import may_supervise
 
 RELAYED = (
     ScreenAck,
