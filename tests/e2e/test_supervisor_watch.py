@@ -122,6 +122,7 @@ def test_a_supervisor_watches_whispers_joins_and_takes_over(
         expect(sue_screen.get_by_test_id("screen-control")).to_be_visible()
         expect(scene.chat).to_have_attribute("data-taken-over", "true")
         expect(scene.chat.get_by_test_id("chat-status")).to_contain_text("Sue took this session over")
+        expect(scene.chat.get_by_test_id("chat-watchers")).to_be_hidden()
         expect(scene.box.get_by_test_id("rep-joined")).to_have_text("Sue took over")
         expect(scene.box.get_by_test_id("chat-watchers")).to_be_hidden()
         scene.box.get_by_test_id("chat-input").fill("Thanks, the code is 0x80070005")
@@ -131,6 +132,7 @@ def test_a_supervisor_watches_whispers_joins_and_takes_over(
         watched.get_by_test_id("send").click()
         expect(scene.box.get_by_test_id("message-text").filter(has_text="permissions error")).to_have_count(1)
         sue.screenshot(path="/tmp/supervisor-took-over.png")
+        scene.rep.screenshot(path="/tmp/supervisor-rep-after.png")
         scene.visitor_w.page.screenshot(path="/tmp/supervisor-help-box-after.png")
         assert agent.poll() is None  # sharing goes on through the take-over
         assert sue_w.errors == []

@@ -295,6 +295,7 @@ class Chat {
     this.closeScreen();
     if (wrapUp) setText(this.endButton, 'Record outcome');
     this.closeButton.hidden = false;
+    this.watchersEl.hidden = true; // no longer told who watches
     setText(this.banner, text);
     this.banner.hidden = false;
     this.tab.classList.add('tab-ended');
