@@ -8,12 +8,16 @@ transcript have caught up past the whisper."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from desklink.protocol.limits import MAX_CHAT_CHARS
-from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, RepClient, ServerProcess, VisitorClient
 
 PW = "supervisor password"
 SECRET = "between us: try safe mode"
@@ -275,3 +279,50 @@ async def test_take_over_hands_the_screen_to_the_supervisor(server: ServerProces
             await c.close()
         for v in (rep_view, sue_view):
             await v.close()
+
+
+@pytest.fixture
+def nodes(pg_database_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    env = {
+        "DESKLINK_DATABASE_URL": pg_database_url,
+        "DESKLINK_REDIS_URL": redis_url,
+        "DESKLINK_BROKER_PREFIX": f"dltest:{secrets.token_hex(4)}:",
+        **ONE_ADDRESS_ENV,
+    }
+    with ServerProcess(env=env, data_dir=tmp_path / "a") as a:
+        with ServerProcess(env=env, data_dir=tmp_path / "b") as b:
+            b.admin_password = a.admin_password
+            yield a, b
+
+
+@pytest.mark.pg
+@pytest.mark.redis
+async def test_supervising_across_two_nodes_on_postgresql_and_redis(nodes: tuple[ServerProcess, ServerProcess]) -> None:
+    """The rep and the visitor on node a, the supervisor on node b: who
+    watches, whispers and the take-over cross nodes through the broker."""
+    a, b = nodes
+    admin = AdminAPI(a)
+    try:
+        rep, visitor, sid, queue = await _live(a, admin, "tn")
+        sue = await RepClient.connect(b, *_supervisor(admin, queue, "tnsue"), online=False)
+    finally:
+        admin.close()
+    try:
+        await sue.send({"t": "watch", "session_id": sid})
+        await sue.expect("watching")
+        assert [w["name"] for w in (await visitor.expect("watchers"))["watchers"]] == ["Sue"]
+        await visitor.send({"t": "chat.send", "cid": "v2", "text": "from node a"})
+        await sue.expect("chat", cid="v2")
+        await sue.send({"t": "whisper", "session_id": sid, "cid": "w1", "text": SECRET})
+        assert (await rep.expect("whisper"))["text"] == SECRET
+        await sue.send({"t": "take_over", "session_id": sid})
+        await sue.expect("accepted")
+        await rep.expect("taken_over", session_id=sid)
+        await rep.send({"t": "chat.send", "session_id": sid, "cid": "r9", "text": "mine?"})
+        assert (await rep.expect("error"))["code"] == "forbidden"
+        await sue.send({"t": "chat.send", "session_id": sid, "cid": "s1", "text": "Sue from node b"})
+        assert (await visitor.expect("chat", cid="s1"))["name"] == "Sue"
+        assert not _mentions(visitor.received, SECRET)
+    finally:
+        for c in (sue, rep, visitor):
+            await c.close()

@@ -162,8 +162,6 @@ class Supervision:
                 request_id=req.id, kind="watcher_left", actor="watcher", actor_id=user.id,
                 data={"what": CHAT, "name": user.display_name}, now=self.d.now(),
             )
-        note = {"op": "taken_over", "session_id": moved.id, "from_rep_id": session.rep_id, "to_rep_id": user.id}
-        await self.d.publish(channel, "X", note)
         await self.d.publish(channel, "V", {"t": "taken_over", "session_id": moved.id, "rep": {"name": user.display_name}})
         told = {
             "t": "taken_over",
@@ -172,6 +170,10 @@ class Supervision:
             "from": {"id": session.rep_id, "name": from_name},
         }
         await self.d.publish(channel, "R", told)
+        # The note last: the old rep's consoles leave the channel on it, so
+        # the words above must already be on their way (the broker keeps order).
+        note = {"op": "taken_over", "session_id": moved.id, "from_rep_id": session.rep_id, "to_rep_id": user.id}
+        await self.d.publish(channel, "X", note)
         await self._tell_watchers(moved)
         await self.d.post_system(req, moved.id, f"{user.display_name} took over the conversation.", f"taken-over:{user.id}")
         # Consoles of the new rep that were not watching open it as if accepted.

@@ -524,6 +524,14 @@ class RepConnection(Connection):
             return
         for held in list(self.sessions.values()):
             session = await store.get_session(held.id) or held
+            if session.open and session.rep_id != self.user.id:  # taken over meanwhile
+                self.sessions.pop(session.id, None)
+                by = {"id": session.rep_id, "name": await self.ctx.dispatcher.rep_name(session.rep_id)}
+                self.send({"t": "taken_over", "session_id": session.id, "by": by, "from": {"id": self.user.id, "name": self.user.display_name}})
+                if session.id not in self.watching:
+                    self.sent.pop(session.request_id, None)
+                    await self.leave(ch.request_channel(session.request_id))
+                continue
             await self._backlog(session)
             if not session.open:
                 self._drop(session, session.ended_by)
@@ -532,7 +540,9 @@ class RepConnection(Connection):
                 await self.leave(ch.request_channel(session.request_id))
         for session in await store.open_sessions_for_rep(self.user.id):
             if session.id not in self.sessions:
-                await self._take(session)
+                await self._now_held(session)
+        for watched in list(self.watching.values()):
+            await self._backlog(watched)
         if self.online:
             await self._announce_presence()
             await self._catch_up_alerts()
