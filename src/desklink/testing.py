@@ -286,6 +286,13 @@ class AdminAPI:
     def members(self, queue_id: int, user_ids: list[int]) -> None:
         self.http.put(f"/api/admin/queues/{queue_id}/members", json={"user_ids": user_ids}).raise_for_status()
 
+    def join_session_queue(self, session_id: str, user_id: int) -> None:
+        """Make ``user_id`` a member of the queue ``session_id`` came through
+        (a supervisor watches only sessions of their queues)."""
+        slug = self.http.get(f"/api/sessions/{session_id}").json()["queue"]["slug"]
+        q = self.queue(slug)
+        self.members(q["id"], [*q["members"], user_id])
+
     def reps(self, count: int, queue_slug: str = "support", prefix: str = "rep") -> list[tuple[str, str]]:
         """Create ``count`` reps in the queue; returns (username, password) pairs."""
         q = self.queue(queue_slug)

@@ -158,6 +158,11 @@ def size_words(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def _watched(e: Event) -> str:
+    """What a watcher watched: the chat (``{"what": "chat"}``) or the screen."""
+    return "chat" if e.data.get("what") == "chat" else "screen"
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -190,8 +195,8 @@ class _Words:
             "privilege_released": self._released,
             "sharing_started": self._sharing_started,
             "sharing_stopped": self._sharing_stopped,
-            "watcher_joined": lambda e, a, who: f"{who} started watching the screen",
-            "watcher_left": lambda e, a, who: f"{who} stopped watching the screen",
+            "watcher_joined": lambda e, a, who: f"{who} started watching the {_watched(e)}",
+            "watcher_left": lambda e, a, who: f"{who} stopped watching the {_watched(e)}",
             "clipboard_crossed": self._clipboard,
             "annotated": self._annotated,
             "recording_started": self._recording_started,

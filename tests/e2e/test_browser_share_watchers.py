@@ -67,6 +67,7 @@ def test_the_help_box_names_who_watches_and_drops_the_name_when_they_leave(
     password = "pw-" + secrets.token_hex(8)
     sue = admin.user(f"{unique}sue", password, role="supervisor", display_name="Sue")
     scene.request_and_share()
+    admin.join_session_queue(str(scene.session_id), sue["id"])
     expect(scene.screen).to_have_attribute("data-frames", re.compile(r"^[1-9]"))
     watching = scene.box.get_by_test_id("share-watchers")
     expect(watching).to_be_hidden()

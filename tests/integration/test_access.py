@@ -162,7 +162,9 @@ async def _session(server: ServerProcess, admin: AdminAPI, unique: str) -> tuple
 async def test_a_demoted_supervisor_stops_watching_a_screen(server: ServerProcess, admin: AdminAPI, unique: str) -> None:
     rep, visitor, sid = await _session(server, admin, unique)
     by_api = admin.user(f"{unique}sa", "supervisor password", role="supervisor")
-    admin.user(f"{unique}sc", "supervisor password", role="supervisor")
+    by_cli = admin.user(f"{unique}sc", "supervisor password", role="supervisor")
+    for sup in (by_api, by_cli):
+        admin.join_session_queue(sid, sup["id"])
     watching_api = await ViewerClient.connect(server, f"{unique}sa", "supervisor password", sid)
     watching_cli = await ViewerClient.connect(server, f"{unique}sc", "supervisor password", sid)
     holder = await ViewerClient.connect(server, rep.username, rep.password, sid)  # type: ignore[attr-defined]

@@ -17,13 +17,18 @@ from desklink.protocol.messages import (
     Cancel,
     ChatSend,
     End,
+    JoinChat,
     Leave,
     Ping,
     RHello,
     ScreenRequest,
     SetPresence,
+    TakeOver,
     Typing,
+    Unwatch,
     VHello,
+    Watch,
+    Whisper,
 )
 
 VISITOR_STRUCTS: dict[str, type] = {
@@ -43,6 +48,11 @@ REP_STRUCTS: dict[str, type] = {
     "end": End,
     "screen.request": ScreenRequest,
     "ping": Ping,
+    "watch": Watch,
+    "unwatch": Unwatch,
+    "whisper": Whisper,
+    "join_chat": JoinChat,
+    "take_over": TakeOver,
 }
 ALL_TAGS = frozenset(VISITOR_STRUCTS) | frozenset(REP_STRUCTS)
 FIELD_NAMES = (

@@ -23,14 +23,19 @@ from desklink.protocol.messages import (
     Cancel,
     ChatSend,
     End,
+    JoinChat,
     ScreenRequest,
     Leave,
     Msg,
     Ping,
     RHello,
     SetPresence,
+    TakeOver,
     Typing,
+    Unwatch,
     VHello,
+    Watch,
+    Whisper,
     decode_rep,
     decode_visitor,
     encode,
@@ -67,6 +72,11 @@ REP_EXAMPLES: list[Msg] = [
     End(session_id="s1", disposition="escalated", note=""),
     ScreenRequest(session_id="s1"),
     Ping(),
+    Watch(session_id="s1"),
+    Unwatch(session_id="s1"),
+    Whisper(session_id="s1", cid="w1", text="try safe mode"),
+    JoinChat(session_id="s1"),
+    TakeOver(session_id="s1"),
 ]
 
 
@@ -353,9 +363,9 @@ def test_error_message_shape() -> None:
 
 def test_server_types_do_not_overlap_client_structs() -> None:
     # A server message fed back to a decoder is never mistaken for a client one
-    # (except the shared names typing/presence whose fields differ).
+    # (except the shared names typing/presence/whisper whose fields differ).
     for t in SERVER_TYPES:
-        if t in ("typing", "presence"):
+        if t in ("typing", "presence", "whisper"):
             continue
         assert _code(decode_visitor, json.dumps({"t": t})) == "bad_type"
         assert _code(decode_rep, json.dumps({"t": t})) == "bad_type"

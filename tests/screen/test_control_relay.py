@@ -123,7 +123,7 @@ async def test_visitor_declines_control(server: ServerProcess, chat: Chat) -> No
 
 
 async def test_watchers_cannot_act_and_input_rate_is_limited(server: ServerProcess, admin: AdminAPI, chat: Chat) -> None:
-    admin.user(chat.username + "sup", "supervisor password", role="supervisor")
+    admin.join_session_queue(chat.session_id, admin.user(chat.username + "sup", "supervisor password", role="supervisor")["id"])
     viewer, agent = await _sharing(server, chat)
     watcher = await ViewerClient.connect(server, chat.username + "sup", "supervisor password", chat.session_id)
     await watcher.send({"t": "control.request"})

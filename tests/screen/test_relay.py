@@ -64,7 +64,7 @@ async def test_frames_before_consent_never_reach_the_viewer(server: ServerProces
 
 
 async def test_a_slow_watcher_never_slows_the_rep(server: ServerProcess, admin: AdminAPI, chat: Chat) -> None:
-    admin.user(chat.username + "sup", "supervisor password", role="supervisor")
+    admin.join_session_queue(chat.session_id, admin.user(chat.username + "sup", "supervisor password", role="supervisor")["id"])
     rep_view = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
     watcher = await ViewerClient.connect(server, chat.username + "sup", "supervisor password", chat.session_id)
     watcher.ack = False  # a stuck link: it never acknowledges
@@ -141,6 +141,10 @@ async def test_only_the_holder_or_a_supervisor_may_view(server: ServerProcess, a
     admin.user(chat.username + "x", "another rep password")
     with pytest.raises(websockets.InvalidStatus):
         await ViewerClient.connect(server, chat.username + "x", "another rep password", chat.session_id)
+    # A supervisor watches only sessions of their queues.
+    admin.user(chat.username + "far", "supervisor password", role="supervisor")
+    with pytest.raises(websockets.InvalidStatus):
+        await ViewerClient.connect(server, chat.username + "far", "supervisor password", chat.session_id)
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(f"{server.ws_url}/ws/viewer?session={chat.session_id}", origin=server.url)
 
@@ -148,7 +152,7 @@ async def test_only_the_holder_or_a_supervisor_may_view(server: ServerProcess, a
 async def test_a_watching_supervisor_cannot_switch_the_monitor(server: ServerProcess, admin: AdminAPI, chat: Chat) -> None:
     """Watchers look; only the rep holding the session acts, choosing the
     monitor included (before, a watcher's screen.select reached the agent)."""
-    admin.user(chat.username + "sel", "supervisor password", role="supervisor")
+    admin.join_session_queue(chat.session_id, admin.user(chat.username + "sel", "supervisor password", role="supervisor")["id"])
     rep_view = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
     watcher = await ViewerClient.connect(server, chat.username + "sel", "supervisor password", chat.session_id)
     agent = await ScriptedAgent.join(server, (await chat.offer())["code"])

@@ -1,8 +1,8 @@
 """No silent watching, with the real agent on Xvfb in terminal mode: a
 supervisor and an admin who watch the live screen are announced to the
 visitor by name and role when they start and when they stop, and logged.
-Any supervisor or admin may watch (server/ws_viewer.py); they need not be
-members of the session's queue."""
+A supervisor of the session's queue or any admin may watch
+(server/ws_viewer.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ async def test_the_agent_prints_who_starts_and_stops_watching(
 ) -> None:
     tag = chat.session_id[:8]
     sue = admin.user(f"wsup{tag}", "supervisor password", role="supervisor", display_name="Sue")
+    admin.join_session_queue(chat.session_id, sue["id"])
     ann = admin.user(f"wadm{tag}", "admin password", role="admin", display_name="Ann")
     viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
     watchers: list[ViewerClient] = []

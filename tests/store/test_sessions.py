@@ -119,3 +119,21 @@ async def test_wrap_up_records_a_disposition_once_after_the_visitor_left(store: 
     assert stored is not None and stored.disposition == "not_resolved"
     with pytest.raises(NotFound):
         await store.wrap_up_session("nope", disposition="resolved", note="")
+
+
+async def test_hand_over_moves_session_and_request_together_once(store: Store) -> None:
+    """A supervisor's take-over: one conditional update of both rows."""
+    queue = await make_queue(store)
+    rep, sue, other = await make_user(store, "bob"), await make_user(store, "sue"), await make_user(store, "olga")
+    session = await _session(store, queue, rep, 5)
+    moved = await store.hand_over_session(session.id, rep.id, sue.id)
+    assert moved is not None and moved.rep_id == sue.id and moved.open
+    req = await store.get_request(session.request_id)
+    assert req is not None and (req.rep_id, req.status) == (sue.id, "accepted")
+    # Someone who read the old holder loses: the condition no longer holds.
+    assert await store.hand_over_session(session.id, rep.id, other.id) is None
+    assert (await store.get_session(session.id)) == moved
+    await store.end_session(session.id, ended_by="rep", disposition="resolved", note="", now=at(60))
+    assert await store.hand_over_session(session.id, sue.id, other.id) is None
+    with pytest.raises(NotFound):
+        await store.hand_over_session("nope", rep.id, sue.id)

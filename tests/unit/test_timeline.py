@@ -106,3 +106,21 @@ def test_sizes_in_words() -> None:
     assert [size_words(n) for n in (1, 512, 1024, 12_800, 3_500_000, 5 * 1024**4)] == [
         "1 byte", "512 bytes", "1.0 KB", "12 KB", "3.3 MB", "5120 GB",
     ]
+
+
+def test_supervisor_words_tell_chat_watching_from_screen_watching() -> None:
+    assert words(
+        ev(1, "watcher_joined", "watcher", 7, name="Sue", what="chat", role="supervisor"),
+        ev(2, "whispered", "watcher", 7, text="Try safe mode", cid="w1", name="Sue"),
+        ev(3, "joined_chat", "watcher", 7, name="Sue", role="supervisor"),
+        ev(4, "taken_over", "watcher", 7, from_rep_id=2, from_name="Ann", to_name="Sue"),
+        ev(5, "watcher_left", "watcher", 7, name="Sue", what="chat"),
+        ev(6, "watcher_joined", "watcher", 7, name="Sue"),
+    ) == [
+        "Sue (supervisor) started watching the chat",
+        "Sue (supervisor) whispered to the rep: Try safe mode",
+        "Sue (supervisor) joined the chat",
+        "Sue (supervisor) took the session over from Ann",
+        "Sue (supervisor) stopped watching the chat",
+        "Sue (supervisor) started watching the screen",
+    ]

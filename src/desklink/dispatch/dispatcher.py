@@ -135,6 +135,10 @@ class Dispatcher:
     def forget_name(self, user_id: int) -> None:
         self._names.pop(user_id, None)
 
+    async def publish(self, channel: str, target: ch.Target, message: dict[str, Any]) -> None:
+        """Send ``message`` to the sockets ``target`` names on ``channel``."""
+        await self._publish(channel, ch.envelope(target, message))
+
     async def sign_out(self, user_id: int) -> None:
         """Close the user's open sockets on every node (consoles, viewers):
         the account was disabled or its password changed, and its login

@@ -235,7 +235,42 @@ class ScreenRequest(Msg, tag="screen.request", frozen=True):
     session_id: Id
 
 
-RepIn = RHello | ChatSend | Typing | SetPresence | Accept | End | ScreenRequest | Ping | FileFromBrowser | FileAsk
+class Watch(Msg, tag="watch", frozen=True):
+    """A supervisor (of the session's queue) or an admin watches a live
+    conversation read-only; the visitor is told who watches."""
+
+    session_id: Id
+
+
+class Unwatch(Msg, tag="unwatch", frozen=True):
+    session_id: Id
+
+
+class Whisper(Msg, tag="whisper", frozen=True):
+    """A note from a watcher to the rep holding the session (and other
+    watchers); the visitor never sees it. ``cid`` makes a resend harmless."""
+
+    session_id: Id
+    cid: ClientId
+    text: Text
+
+
+class JoinChat(Msg, tag="join_chat", frozen=True):
+    """A watcher joins the chat: their lines then reach the visitor."""
+
+    session_id: Id
+
+
+class TakeOver(Msg, tag="take_over", frozen=True):
+    """A watcher becomes the rep holding the session."""
+
+    session_id: Id
+
+
+RepIn = (
+    RHello | ChatSend | Typing | SetPresence | Accept | End | ScreenRequest | Ping | FileFromBrowser | FileAsk
+    | Watch | Unwatch | Whisper | JoinChat | TakeOver
+)
 
 
 # --------------------------------------------------------------------------
@@ -482,6 +517,12 @@ SERVER_TYPES: dict[str, str] = {
     "input": "agent: the rep's input events, in order, only while control is granted",
     "annotate": "agent and viewer: a stroke, an undo or a clear",
     "clipboard": "agent and viewer: clipboard text",
+    "watching": "rep (supervisor): you now watch a session; its view, whispers and who else watches",
+    "unwatched": "rep (supervisor): you stopped watching a session (or it ended, or you took it over)",
+    "whisper": "rep: a watcher's note about a session; never sent to the visitor",
+    "watchers": "visitor and rep: who watches the chat, by name and role, on each change",
+    "chat_joined": "rep (supervisor): you may now chat with the visitor of a watched session",
+    "taken_over": "rep: a supervisor took your session over (you no longer hold it); visitor: the new rep's name",
 }
 
 _visitor_decoder = msgspec.json.Decoder(VisitorIn)

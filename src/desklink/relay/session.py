@@ -568,6 +568,30 @@ class ScreenSession:
             self._tell_watchers(fx)
         return self._broadcast(fx, now)
 
+    def hand_over(self, rep_id: int, now: float) -> tuple[list[object], Effects]:
+        """A supervisor took the session over: ``rep_id`` becomes the
+        primary viewer (a viewer of theirs already open becomes primary) and
+        the old rep's viewers leave the seats; returns their endpoints, for
+        the adapter to close. Control the visitor gave the old rep ends (the
+        visitor agreed to them, not to the new rep). Idempotent."""
+        fx = Effects()
+        if rep_id == self.seats.rep_id:
+            return [], fx
+        old = [v for v in self.seats.viewers if v.primary]
+        if self.privileges.can("control", "release"):
+            self._to_agent(fx, Input(events=[EvRelease()]))
+            self._audit_changes(fx, self.privileges.apply("control", "release"), "system", None)
+            self.control_by = "system"
+            self._to_agent(fx, ControlEnd(by="system"))
+        self.seats.rep_id = rep_id
+        for v in old:
+            self.seats.remove_viewer(v)
+        for v in self.seats.viewers:
+            v.primary = v.user_id == rep_id
+        self._tell_watchers(fx)
+        self._broadcast(fx, now)
+        return [v.endpoint for v in old], fx
+
     def receive_viewer(self, viewer: Viewer, msg: ViewerMessage, now: float) -> Effects:
         """A control message from a viewer (already validated)."""
         fx = Effects()

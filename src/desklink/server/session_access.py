@@ -25,9 +25,14 @@ NOT_YOURS = "this session is not yours"
 def may_read(user: User, *, holder_id: int, queue_id: int, user_queue_ids: Collection[int]) -> bool:
     """The rule itself, pure: ``holder_id`` held the session, which came
     through ``queue_id``; ``user_queue_ids`` are the queues ``user`` is in."""
-    if user.role == "admin" or holder_id == user.id:
-        return True
-    return user.role == "supervisor" and queue_id in user_queue_ids
+    return holder_id == user.id or may_supervise(user, queue_id=queue_id, user_queue_ids=user_queue_ids)
+
+
+def may_supervise(user: User, *, queue_id: int, user_queue_ids: Collection[int]) -> bool:
+    """Who may watch a live session (chat and screen), whisper, join its chat
+    and take it over (issue 13): an admin, or a supervisor who belongs to the
+    session's queue. The same rule as reading, less "the rep who held it"."""
+    return user.role == "admin" or (user.role == "supervisor" and queue_id in user_queue_ids)
 
 
 async def readable_session(request: Request, ctx: Context, login: Login) -> tuple[Session, HelpRequest]:

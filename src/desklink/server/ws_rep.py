@@ -24,7 +24,8 @@ from starlette.websockets import WebSocket
 from desklink.broker.base import BROKER_ERRORS
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import console_presence_group, rep_presence_group
-from desklink.errors import Closing, Conflict, Forbidden, ProtocolError
+from desklink.dispatch.supervise import Supervision, whispers
+from desklink.errors import Closing, Conflict, Forbidden, NotFound, ProtocolError
 from desklink.protocol import codes
 from desklink.protocol.framing import Channel
 from desklink.protocol.messages import (
@@ -37,11 +38,16 @@ from desklink.protocol.messages import (
     FileOffer,
     FilePause,
     FileResume,
+    JoinChat,
     Ping,
     RHello,
     ScreenRequest,
     SetPresence,
+    TakeOver,
     Typing,
+    Unwatch,
+    Watch,
+    Whisper,
     decode_rep,
 )
 from desklink.server import auth as authmod
@@ -49,6 +55,8 @@ from desklink.server.catchup import ALERT_PREFIX, CHAT_PREFIX, WITHDRAWN_PREFIX,
 from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.server.outage import keep_beating
+from desklink.server.session_access import may_supervise
+from desklink.server.ws_viewer import hand_over
 from desklink.server.transfers import Party, file_parts
 from desklink.store.records import Queue, Session
 
@@ -81,6 +89,11 @@ class RepConnection(Connection):
         self._welcomed = False
         self._catch_up_later = False
         self.file_parts = file_parts(ctx.settings)
+        #: Sessions this console watches (a supervisor's or admin's), and
+        #: those of them whose chat it joined.
+        self.watching: dict[str, Session] = {}
+        self.chatting: set[str] = set()
+        self.supervision = Supervision(ctx.dispatcher)
 
     async def reader(self) -> None:
         await self.watch_sign_out(self.user.id)
@@ -109,6 +122,11 @@ class RepConnection(Connection):
             FileEnd: lambda msg: files.end(self.party(), msg),
             FilePause: lambda msg: files.pause(self.party(), msg),
             FileCancel: lambda msg: files.cancel(self.party(), msg),
+            Watch: self._watch,
+            Unwatch: self._unwatch,
+            Whisper: self._whisper,
+            JoinChat: self._join_chat,
+            TakeOver: self._take_over,
         }
         await self.message_loop(decode_rep, handlers)
 
@@ -151,6 +169,7 @@ class RepConnection(Connection):
         for session in self.sessions.values():
             await self._backlog(session, hello.resume.get(session.id, 0))
             await self.ctx.transfers.replay(self, session.request_id)
+            await self._supervision_state(session)
         self._welcomed = True
         if self._catch_up_later:
             await self._catch_up()
@@ -268,8 +287,14 @@ class RepConnection(Connection):
             raise Forbidden("you do not hold that session")
         return session
 
+    def _speaking(self, session_id: str) -> Session:
+        """A session this console may chat in: held, or watched and joined."""
+        if session_id in self.chatting and session_id in self.watching:
+            return self.watching[session_id]
+        return self._held(session_id)
+
     async def _chat(self, msg: ChatSend) -> None:
-        session = self._held(msg.session_id)
+        session = self._speaking(msg.session_id)
         req = await self.ctx.store.get_request(session.request_id)
         assert req is not None
         await self.ctx.dispatcher.chat(
@@ -278,7 +303,7 @@ class RepConnection(Connection):
         )
 
     async def _typing(self, msg: Typing) -> None:
-        session = self._held(msg.session_id)
+        session = self._speaking(msg.session_id)
         req = await self.ctx.store.get_request(session.request_id)
         assert req is not None
         await self.ctx.dispatcher.typing(req, session.id, "rep", msg.on)
@@ -300,6 +325,100 @@ class RepConnection(Connection):
     async def _screen_request(self, msg: ScreenRequest) -> None:
         session = self._held(msg.session_id)
         await self.ctx.dispatcher.request_screen(session, self.user, self.ctx.origins.own(self.ws))
+
+    # ------------------------------------------------------------ supervisors
+    async def _watch(self, msg: Watch) -> None:
+        """Watch a live conversation read-only (docs/protocol.md, "Supervisors")."""
+        session = await self.ctx.store.get_session(msg.session_id)
+        if session is None:
+            raise NotFound("no such session")
+        if session.id in self.sessions:
+            raise Conflict("you hold this session; there is nothing to watch", code="bad_state")
+        req = await self.ctx.store.get_request(session.request_id)
+        assert req is not None
+        queue_ids = {q.id for q in await self.ctx.store.queues_of_user(self.user.id)}
+        if not may_supervise(self.user, queue_id=req.queue_id, user_queue_ids=queue_ids):
+            raise Forbidden("only a supervisor of this session's queue, or an admin, may watch it")
+        if not session.open:
+            raise Conflict("the session has ended", code="conflict_closed")
+        if session.id not in self.watching:
+            self.watching[session.id] = session
+            self.sent.setdefault(session.request_id, SeqsSent())
+            await self.join(ch.request_channel(session.request_id))
+            await self.supervision.watch(self.user, session)
+        view = await self.ctx.dispatcher.session_view(session, req)
+        view["rep"] = {"id": session.rep_id, "name": await self.ctx.dispatcher.rep_name(session.rep_id)}
+        self.send({"t": "watching", "session": view, "chat_joined": session.id in self.chatting})
+        await self._backlog(session, 0)
+        await self._supervision_state(session)
+
+    async def _supervision_state(self, session: Session) -> None:
+        """Who watches and the whispers so far (a console reload shows them again)."""
+        events = await self.ctx.store.events_for(session.request_id)
+        for view in whispers(events, session.id):
+            self.send(view)
+        watching = await self.supervision.watchers(session.request_id)
+        self.send({"t": "watchers", "session_id": session.id, "watchers": watching})
+
+    def _watched(self, session_id: str) -> Session:
+        session = self.watching.get(session_id)
+        if session is None:
+            raise Forbidden("watch the session first")
+        return session
+
+    async def _stop_watching(self, session: Session) -> None:
+        self.watching.pop(session.id, None)
+        self.chatting.discard(session.id)
+        if session.id not in self.sessions:
+            self.sent.pop(session.request_id, None)
+            await self.leave(ch.request_channel(session.request_id))
+
+    async def _unwatch(self, msg: Unwatch) -> None:
+        session = self._watched(msg.session_id)
+        await self._stop_watching(session)
+        await self.supervision.unwatch(self.user, await self.ctx.store.get_session(session.id) or session)
+        self.send({"t": "unwatched", "session_id": session.id, "reason": "stopped"})
+
+    async def _whisper(self, msg: Whisper) -> None:
+        session = self._watched(msg.session_id)
+        await self.supervision.whisper(self.user, session, msg.cid, msg.text)
+
+    async def _join_chat(self, msg: JoinChat) -> None:
+        session = self._watched(msg.session_id)
+        await self.supervision.join_chat(self.user, session)
+        self.chatting.add(session.id)
+        self.send({"t": "chat_joined", "session_id": session.id})
+
+    async def _take_over(self, msg: TakeOver) -> None:
+        session = self._watched(msg.session_id)
+        fresh = await self.ctx.store.get_session(session.id)
+        if fresh is None or not fresh.open:
+            raise Conflict("the session has ended", code="conflict_closed")
+        moved = await self.supervision.take_over(self.user, fresh)
+        screen = self.ctx.relay.get(moved.id)
+        if screen is not None:  # the relay's primary viewer is now this rep
+            hand_over(self.ctx, screen, self.user.id)
+        await self._now_held(moved)
+
+    async def _now_held(self, session: Session) -> None:
+        """A watched session this rep took over: it is held from now on."""
+        if session.id in self.sessions:
+            return
+        self.watching.pop(session.id, None)
+        self.chatting.discard(session.id)
+        await self._take(session)
+
+    async def _taken_over(self, note: dict[str, Any]) -> None:
+        session_id = str(note.get("session_id"))
+        if note.get("to_rep_id") == self.user.id:
+            session = await self.ctx.store.get_session(session_id)
+            if session is not None and session.id in self.watching:
+                await self._now_held(session)
+        elif note.get("from_rep_id") == self.user.id and session_id in self.sessions:
+            session = self.sessions.pop(session_id)
+            if session_id not in self.watching:
+                self.sent.pop(session.request_id, None)
+                await self.leave(ch.request_channel(session.request_id))
 
     # ------------------------------------------------------------ files
     def party(self) -> Party:
@@ -369,7 +488,18 @@ class RepConnection(Connection):
             if self.online and gained:
                 for alert in await self.ctx.dispatcher.waiting_alerts(gained):
                     self.send({"t": "alert", "request": alert})
+            await self._recheck_watching(now)
         return None
+
+    async def _recheck_watching(self, queue_ids: set[int]) -> None:
+        """After an access change: stop watching what the user may no longer supervise."""
+        for session in list(self.watching.values()):
+            req = await self.ctx.store.get_request(session.request_id)
+            if req is not None and may_supervise(self.user, queue_id=req.queue_id, user_queue_ids=queue_ids):
+                continue
+            await self._stop_watching(session)
+            await self.supervision.unwatch(self.user, await self.ctx.store.get_session(session.id) or session)
+            self.send({"t": "unwatched", "session_id": session.id, "reason": "access"})
 
     # ------------------------------------------------------------ broker notes
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
@@ -387,7 +517,13 @@ class RepConnection(Connection):
             for s in list(self.sessions.values()):
                 if s.request_id == request_id:
                     self._drop(s, note.get("by"))
+            for s in list(self.watching.values()):
+                if s.request_id == request_id:
+                    self.watching.pop(s.id)
+                    self.chatting.discard(s.id)
             await self.leave(channel)
+        elif op == "taken_over" and channel.startswith("r:"):
+            await self._taken_over(note)
         elif op == "resync":
             await self._catch_up()
 
@@ -423,6 +559,14 @@ class RepConnection(Connection):
             return
         for held in list(self.sessions.values()):
             session = await store.get_session(held.id) or held
+            if session.open and session.rep_id != self.user.id:  # taken over meanwhile
+                self.sessions.pop(session.id, None)
+                by = {"id": session.rep_id, "name": await self.ctx.dispatcher.rep_name(session.rep_id)}
+                self.send({"t": "taken_over", "session_id": session.id, "by": by, "from": {"id": self.user.id, "name": self.user.display_name}})
+                if session.id not in self.watching:
+                    self.sent.pop(session.request_id, None)
+                    await self.leave(ch.request_channel(session.request_id))
+                continue
             await self._backlog(session)
             if not session.open:
                 self._drop(session, session.ended_by)
@@ -431,7 +575,9 @@ class RepConnection(Connection):
                 await self.leave(ch.request_channel(session.request_id))
         for session in await store.open_sessions_for_rep(self.user.id):
             if session.id not in self.sessions:
-                await self._take(session)
+                await self._now_held(session)
+        for watched in list(self.watching.values()):
+            await self._backlog(watched)
         if self.online:
             await self._announce_presence()
             await self._catch_up_alerts()
@@ -459,6 +605,8 @@ class RepConnection(Connection):
         if self._console_beat is not None:
             self._console_beat.cancel()
             await self._leave_console(self.queues)
+        for session in list(self.watching.values()):
+            await self.supervision.unwatch(self.user, await self.ctx.store.get_session(session.id) or session)
         if self.online:
             # Another console of the same rep may still be online; its heartbeat
             # restores presence within a third of the TTL.

@@ -1,6 +1,8 @@
 """``/ws/viewer?session=<id>``: the rep's view of the visitor's screen. The
-rep holding the session is the primary viewer; supervisors and admins may
-watch. Cookie and Origin are checked before the socket is accepted; every
+rep holding the session is the primary viewer; a supervisor of the
+session's queue, or an admin, may watch. When a supervisor takes the session
+over (``taken_over`` note), they become the primary viewer and the old rep's
+viewers close. Cookie and Origin are checked before the socket is accepted; every
 message then goes through the relay core (``relay/session.py``), which
 decides what a viewer may do."""
 
@@ -36,6 +38,7 @@ from desklink.server.connection import SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.server.deliveries import FILES_ENDED
 from desklink.server.relay_io import pump
+from desklink.server.session_access import may_supervise
 
 RELAYED = (
     ScreenAck,
@@ -92,6 +95,10 @@ class ViewerConnection(Connection):
     async def on_control(self, channel: str, note: dict[str, Any]) -> None:
         if note.get("op") == "signed_out":
             self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
+        elif note.get("op") == "taken_over" and isinstance(note.get("to_rep_id"), int):
+            hand_over(self.ctx, self.screen, int(note["to_rep_id"]))
+            if self.login.user.id == note.get("from_rep_id"):
+                self.close_soon(codes.CLOSE_FORBIDDEN, TAKEN_OVER)
         elif (note.get("op") == "ended" and channel.startswith("r:")) or (
             note.get("op") == "resync" and await self._session_over()
         ):
@@ -106,14 +113,38 @@ class ViewerConnection(Connection):
 
     async def apply_access(self, login: authmod.Login) -> tuple[int, str] | None:
         """Re-checked when the user's access changes: the rep holding the
-        session, or a supervisor or admin, may go on watching."""
-        if self.screen.rep_id != login.user.id and not login.user.at_least("supervisor"):
+        session, or a supervisor of its queue or an admin, may go on watching."""
+        if not await may_view(self.ctx, login, self.screen.rep_id, self.screen.request_id):
             return codes.CLOSE_FORBIDDEN, "you may no longer watch this screen"
         return None
 
     async def on_close(self) -> None:
         if self.viewer is not None:
             pump(self.screen.remove_viewer(self.viewer, time.monotonic()), self.ctx.audits, self.ctx.recordings)
+
+
+TAKEN_OVER = "a supervisor took the session over"
+
+
+def hand_over(ctx: Context, screen: ScreenSession, rep_id: int) -> None:
+    """Make ``rep_id`` the primary viewer of ``screen`` and close the old
+    rep's viewers (idempotent)."""
+    gone, fx = screen.hand_over(rep_id, time.monotonic())
+    pump(fx, ctx.audits, ctx.recordings)
+    for endpoint in gone:
+        if isinstance(endpoint, Connection):
+            endpoint.close_soon(codes.CLOSE_FORBIDDEN, TAKEN_OVER)
+
+
+async def may_view(ctx: Context, login: authmod.Login, rep_id: int, request_id: str) -> bool:
+    """The rep holding the session, or whoever may supervise it."""
+    if rep_id == login.user.id or login.user.role == "admin":
+        return True
+    req = await ctx.store.get_request(request_id)
+    if req is None:
+        return False
+    queue_ids = {q.id for q in await ctx.store.queues_of_user(login.user.id)}
+    return may_supervise(login.user, queue_id=req.queue_id, user_queue_ids=queue_ids)
 
 
 async def viewer_endpoint(ws: WebSocket) -> None:
@@ -125,11 +156,13 @@ async def viewer_endpoint(ws: WebSocket) -> None:
     if session is None or not session.open:
         await ws.close(codes.CLOSE_NOT_FOUND)
         return
-    if session.rep_id != login.user.id and not login.user.at_least("supervisor"):
+    if not await may_view(ctx, login, session.rep_id, session.request_id):
         await ws.close(codes.CLOSE_FORBIDDEN)
         return
     policy = await ctx.store.recording_policy_of_request(session.request_id)
     screen, opened = ctx.relay.open(session.id, session.request_id, session.rep_id, time.monotonic())
+    if screen.rep_id != session.rep_id:  # taken over while this node's relay did not hear of it
+        hand_over(ctx, screen, session.rep_id)
     if not screen.recording:
         screen.recording_policy = policy
     pump(opened, ctx.audits, ctx.recordings)

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from desklink.dispatch import channels as ch
+from desklink.dispatch.supervise import chat_watchers
 from desklink.dispatch.dispatcher import VISITOR_PRESENCE, hash_token, iso
 from desklink.errors import Closing, Conflict
 from desklink.protocol import codes
@@ -159,6 +160,10 @@ class VisitorConnection(Connection):
         )
         await self._backlog(msg.last_seq)
         await self.ctx.transfers.replay(self, req.id)
+        if session is not None and session.open:  # who watches the chat (issue 13)
+            watching = chat_watchers(await self.ctx.store.events_for(req.id))
+            if watching:
+                self.send({"t": "watchers", "session_id": session.id, "watchers": watching})
         if req.status in REQUEST_FINAL:
             raise Closing(codes.CLOSE_ENDED, f"conversation {req.status}")
         self._welcomed = True

@@ -268,6 +268,30 @@ class RequestsMixin(StoreBase):
             rows = (await conn.execute(stmt)).all()
         return [record(Session, r) for r in rows]
 
+    async def hand_over_session(self, session_id: str, from_rep_id: int, to_rep_id: int) -> Session | None:
+        """A supervisor takes a session over: ``sessions.rep_id`` and
+        ``requests.rep_id`` move from ``from_rep_id`` to ``to_rep_id`` in one
+        transaction, only while the session is open and still held by
+        ``from_rep_id``. ``None`` otherwise (it ended, or someone else took
+        it first). :class:`NotFound` for an unknown session."""
+        async with self._write() as conn:
+            row = (
+                await conn.execute(
+                    update(SessionRow)
+                    .where(
+                        SessionRow.id == session_id, SessionRow.ended_at.is_(None), SessionRow.rep_id == from_rep_id
+                    )
+                    .values(rep_id=to_rep_id)
+                    .returning(SessionRow)
+                )
+            ).first()
+            if row is None:
+                if await conn.scalar(select(SessionRow.id).where(SessionRow.id == session_id)) is None:
+                    raise NotFound(f"no session {session_id}")
+                return None
+            await conn.execute(update(RequestRow).where(RequestRow.id == row.request_id).values(rep_id=to_rep_id))
+        return record(Session, row)
+
     async def end_session(
         self, session_id: str, *, ended_by: str, disposition: str | None, note: str, now: datetime
     ) -> Session | None:

@@ -15,6 +15,7 @@ import { ChatLog } from '../shared/chatlog.js';
 import { TypingSignal } from '../shared/typing.js';
 import { ScreenViewer } from '../viewer/viewer.js';
 import { RepFiles } from './files.js';
+import { WatchBar, whisperItem, watchersText } from './supervise.js';
 
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
@@ -29,10 +30,13 @@ function loadPending() {
 }
 
 class Chat {
-  constructor(desk, session) {
+  constructor(desk, session, { watching = false } = {}) {
     this.desk = desk;
     this.id = session.id;
     this.session = session;
+    /** A session this console watches (a supervisor's), not holds. */
+    this.watching = watching;
+    this.whispers = new Set();
     this.ended = false;
     this.unread = 0;
     this.pending = new Map((desk.storedPending[session.id] || []).map((p) => [p.cid, p.text]));
@@ -43,6 +47,58 @@ class Chat {
     this.composer.prepend(this.fileParts.button);
     this.composer.append(this.fileParts.input);
     for (const [cid, text] of this.pending) this.log.addPending(cid, text, 'You');
+    if (watching) this._watchMode(session);
+  }
+
+  _watchMode(session) {
+    this.bar = new WatchBar(this, session);
+    this.panel.insertBefore(this.bar.element, this.banner);
+    this.panel.dataset.watching = 'true';
+    this.tab.classList.add('tab-watching');
+    this.composer.hidden = true;
+    this.endButton.hidden = true;
+    this.screenButton.hidden = true;
+  }
+
+  /** The supervisor joined the chat: the composer opens. */
+  chatJoined() {
+    if (!this.bar || this.ended) return;
+    this.bar.joined();
+    this.composer.hidden = false;
+  }
+
+  /** This console's rep took the watched session over: it is held now. */
+  becomeHeld() {
+    if (!this.watching) return;
+    this.watching = false;
+    this.bar?.element.remove();
+    this.bar = null;
+    delete this.panel.dataset.watching;
+    this.tab.classList.remove('tab-watching');
+    this.composer.hidden = false;
+    this.endButton.hidden = false;
+    this.screenButton.hidden = false;
+    // The viewer opened as a watcher reconnects as the primary one (the rep's tools).
+    const viewing = !!this.screen;
+    this.closeScreen();
+    if (viewing) this.openScreen();
+  }
+
+  /** A whisper about this session (from a watcher; never the visitor's). */
+  onWhisper(msg) {
+    const key = `${msg.from?.id}:${msg.cid}`;
+    if (this.whispers.has(key)) return;
+    this.whispers.add(key);
+    const at = msg.ts ? Date.parse(msg.ts) : Date.now();
+    this.log.addItem(whisperItem(msg), Number.isFinite(at) ? at : Date.now());
+    if (this.desk.active !== this.id) this.setUnread(this.unread + 1);
+  }
+
+  /** Who watches this chat besides me. */
+  onWatchers(watchers) {
+    const text = watchersText(watchers, this.desk.me()?.id);
+    setText(this.watchersEl, text);
+    this.watchersEl.hidden = !text;
   }
 
   /** A file from the visitor is ready to download. */
@@ -66,7 +122,8 @@ class Chat {
     this.tab = h('li', { class: 'session-tab', testid: 'session-tab', data: { sessionId: this.id } }, this.tabButton);
 
     this.list = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
-    this.log = new ChatLog(this.list, { self: 'rep' });
+    this.log = new ChatLog(this.list, { self: 'rep', mine: (msg) => !msg.name || msg.name === this.desk.me()?.display_name });
+    this.watchersEl = h('p', { class: 'chat-watchers', testid: 'chat-watchers', props: { hidden: true } });
     this.typingEl = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } }, `${this.visitorName} is typing…`);
     this.banner = h('p', { class: 'chat-banner', testid: 'chat-status', props: { hidden: true } });
     this.input = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 2, placeholder: `Message ${this.visitorName}… (Enter to send, Shift+Enter for a new line)`, 'aria-label': 'Message' });
@@ -107,7 +164,7 @@ class Chat {
             s.started_at ? h('span', { class: 'chat-started' }, `since ${formatClock(s.started_at)}`) : null),
           h('p', { class: 'chat-question', testid: 'chat-question' }, s.question || '')),
         h('div', { class: 'chat-tools' }, this.screenButton, this.endButton, this.closeButton)),
-      this.endForm, this.banner,
+      this.endForm, this.banner, this.watchersEl,
       h('div', { class: 'chat-body' }, this.screenSlot,
         this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer)));
   }
@@ -119,6 +176,7 @@ class Chat {
       this.screen = new ScreenViewer({
         sessionId: this.id,
         visitorName: this.visitorName,
+        watcher: this.watching, // a supervisor only looks (no Record button; the tools are hidden by console.css)
         requestShare: () => this.desk.send({ t: 'screen.request', session_id: this.id }),
         toast: (text, kind) => this.desk.toast(text, kind),
         files: {
@@ -152,7 +210,8 @@ class Chat {
   add(msg) {
     if (msg.cid && msg.from === 'rep') this._settle(msg.cid);
     if (!this.log.add(msg)) return false;
-    if (msg.text) setText(this.previewEl, `${msg.from === 'rep' ? 'You: ' : ''}${msg.text}`);
+    const mine = msg.from === 'rep' && (!msg.name || msg.name === this.desk.me()?.display_name);
+    if (msg.text) setText(this.previewEl, `${mine ? 'You: ' : msg.from === 'rep' && msg.name ? `${msg.name}: ` : ''}${msg.text}`);
     if (msg.from === 'visitor') this.showTyping(false);
     return true;
   }
@@ -236,6 +295,7 @@ class Chat {
     this.closeScreen();
     if (wrapUp) setText(this.endButton, 'Record outcome');
     this.closeButton.hidden = false;
+    this.watchersEl.hidden = true; // no longer told who watches
     setText(this.banner, text);
     this.banner.hidden = false;
     this.tab.classList.add('tab-ended');
@@ -260,6 +320,7 @@ export class ChatDesk {
     this.send = hooks.send;
     this.files = new RepFiles({ sendJson: hooks.send, sendBinary: hooks.sendBinary, toast: hooks.toast });
     this.toast = hooks.toast;
+    this.me = hooks.me || (() => null);
     this.limits = hooks.limits || { chat: 4000, note: 4000 };
     this.chats = new Map();
     this.active = null;
@@ -284,10 +345,13 @@ export class ChatDesk {
       this.open(s, { focus: false });
     }
     for (const chat of this.chats.values()) {
-      if (!ids.has(chat.id) && !chat.ended) chat.markEnded('This session is no longer open.');
+      if (!ids.has(chat.id) && !chat.ended && !chat.watching) chat.markEnded('This session is no longer open.');
     }
     if (!this.active && this.chats.size) this.select(this.chats.keys().next().value);
-    for (const chat of this.chats.values()) if (!chat.ended) chat.resend();
+    for (const chat of this.chats.values()) {
+      if (chat.watching && !chat.ended) this.send({ t: 'watch', session_id: chat.id });
+      else if (!chat.ended) chat.resend();
+    }
     this.files.welcomed();
   }
 
@@ -296,10 +360,11 @@ export class ChatDesk {
     this.files.onMessage(msg);
   }
 
-  open(session, { focus = true } = {}) {
+  open(session, { focus = true, watching = false } = {}) {
     let chat = this.chats.get(session.id);
+    if (chat && !watching) chat.becomeHeld();
     if (!chat) {
-      chat = new Chat(this, session);
+      chat = new Chat(this, session, { watching });
       this.chats.set(session.id, chat);
       this.els.tabs.append(chat.tab);
       this.els.panels.append(chat.panel);
@@ -346,6 +411,36 @@ export class ChatDesk {
     const chat = this.chats.get(msg.session_id);
     if (!chat) return;
     if (chat.add(msg) && msg.from !== 'rep' && this.active !== chat.id) chat.setUnread(chat.unread + 1);
+  }
+
+  onWhisper(msg) {
+    this.chats.get(msg.session_id)?.onWhisper(msg);
+  }
+
+  onWatchers(msg) {
+    this.chats.get(msg.session_id)?.onWatchers(msg.watchers);
+  }
+
+  onChatJoined(msg) {
+    this.chats.get(msg.session_id)?.chatJoined();
+  }
+
+  /** Someone took a session over: ours (we lose it) or one we watch. */
+  onTakenOver(msg) {
+    const chat = this.chats.get(msg.session_id);
+    if (!chat || msg.by?.id === this.me()?.id) return;
+    if (chat.watching) {
+      this.toast(`${msg.by?.name || 'A supervisor'} took over the session with ${chat.visitorName}.`, 'info');
+      return;
+    }
+    chat.markEnded(`${msg.by?.name || 'A supervisor'} took this session over. You no longer hold it.`);
+    chat.panel.dataset.takenOver = 'true';
+    this.toast(`${msg.by?.name || 'A supervisor'} took over your session with ${chat.visitorName}.`, 'info');
+  }
+
+  onUnwatched(msg) {
+    const chat = this.chats.get(msg.session_id);
+    if (chat?.watching) this.remove(chat.id);
   }
 
   onScreenOffer(msg) {

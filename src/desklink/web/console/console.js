@@ -13,6 +13,7 @@ import { toast, describeError } from '../shared/toast.js';
 import { wsUrl, setText } from '../shared/dom.js';
 import { AlertBoard, unlockAudio, notificationPermission, requestNotifications } from './alerts.js';
 import { ChatDesk } from './chat.js';
+import { watchedFromAddress } from './supervise.js';
 
 const PRESENCE_KEY = 'desklink.console.presence';
 /** Close codes after which reconnecting cannot help: logged out, origin refused. */
@@ -41,7 +42,7 @@ const alerts = new AlertBoard($('alerts'), {
 
 const desk = new ChatDesk(
   { tabs: $('session-tabs'), panels: $('chats'), empty: $('chats-empty'), tabsEmpty: $('tabs-empty') },
-  { send: (msg) => send(msg), sendBinary: (data) => !!state.welcomed && !!state.socket?.sendBinary(data), toast: (text, kind) => toast(text, { kind }) },
+  { send: (msg) => send(msg), me: () => state.user, sendBinary: (data) => !!state.welcomed && !!state.socket?.sendBinary(data), toast: (text, kind) => toast(text, { kind }) },
 );
 
 function send(msg) {
@@ -148,6 +149,12 @@ function onMessage(msg) {
       alerts.remove(msg.session?.request_id);
       if (msg.session) desk.open(msg.session, { focus: true });
       break;
+    case 'watching': if (msg.session) desk.open(msg.session, { focus: true, watching: true }); if (msg.chat_joined) desk.onChatJoined({ session_id: msg.session?.id }); break;
+    case 'unwatched': desk.onUnwatched(msg); break;
+    case 'whisper': desk.onWhisper(msg); break;
+    case 'watchers': desk.onWatchers(msg); break;
+    case 'chat_joined': desk.onChatJoined(msg); break;
+    case 'taken_over': desk.onTakenOver(msg); break;
     case 'chat': desk.onChat(msg); break;
     case 'typing': desk.onTyping(msg); break;
     case 'screen.offer': desk.onScreenOffer(msg); break;
@@ -178,6 +185,9 @@ function onWelcome(msg) {
   if (msg.limits) desk.files.uploads.setLimits(msg.limits); // the server's file chunk and message bounds, when it says them
   desk.sync(msg.sessions);
   if (restore) send({ t: 'presence', status: wanted });
+  // Opened from the live board as /console/?watch=<session_id>: watch it.
+  const watch = watchedFromAddress();
+  if (watch && !desk.chats.has(watch)) send({ t: 'watch', session_id: watch });
 }
 
 /** An admin changed who we are (role, name) or which queues we serve. */

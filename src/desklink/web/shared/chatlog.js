@@ -20,9 +20,12 @@ export class ChatLog {
    * @param {object} options  self: "visitor" | "rep" (which side is "me");
    *   ownName: show the sender's name on own messages instead of "You"
    *   scroller: the element that scrolls (default: the list itself)
+   *   mine: (msg) => bool, which of this side's lines are really mine (a
+   *     console where a supervisor also speaks for support); default: all
    */
-  constructor(list, { self, ownName = false, scroller = null }) {
+  constructor(list, { self, ownName = false, scroller = null, mine = null }) {
     this.list = list;
+    this.mine = mine;
     this.scroller = scroller || list;
     this.self = self;
     this.ownName = ownName;
@@ -147,7 +150,8 @@ export class ChatLog {
 
   _render(msg, seq) {
     const from = ['visitor', 'rep', 'system'].includes(msg.from) ? msg.from : 'system';
-    const side = from === 'system' ? 'msg-system' : from === this.self ? 'msg-self' : 'msg-other';
+    const self = from === this.self && (seq === null || !this.mine || this.mine(msg));
+    const side = from === 'system' ? 'msg-system' : self ? 'msg-self' : 'msg-other';
     const time = msg.ts ? Date.parse(msg.ts) : NaN;
     const data = { from, seq: seq ?? undefined, cid: msg.cid || undefined, at: Number.isFinite(time) && seq !== null ? time : undefined };
     if (from === 'system') {
@@ -155,7 +159,7 @@ export class ChatLog {
         h('div', { class: 'msg-text', testid: 'message-text' }, msg.text ?? ''));
     }
     const fallback = from === 'rep' ? 'Support' : 'Visitor';
-    const name = from === this.self && !this.ownName ? 'You' : (msg.name || fallback);
+    const name = self && !this.ownName ? 'You' : (msg.name || fallback);
     return h('li', { class: ['msg', side], testid: 'message', data },
       h('div', { class: 'msg-meta' },
         h('span', { class: 'msg-name', testid: 'message-name' }, name),

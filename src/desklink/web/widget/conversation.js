@@ -231,6 +231,8 @@ export class Conversation extends EventTarget {
       case 'queue':
       case 'typing':
       case 'screen.offer':
+      case 'watchers':
+      case 'taken_over':
         this.emit(msg.t, msg);
         break;
       case 'file.state':

@@ -140,6 +140,8 @@ export class DeskLinkHelp extends HTMLElement {
     $.queueBox = h('div', { class: 'queue-box', testid: 'queue-box', props: { hidden: true } },
       h('div', { class: 'queue-info' }, $.position, $.wait), $.cancel);
     $.joined = h('p', { class: 'joined', testid: 'rep-joined', props: { hidden: true } });
+    // Who watches the chat (a supervisor or admin): no silent watching.
+    $.chatWatchers = h('p', { class: 'chat-watchers', testid: 'chat-watchers', role: 'status', props: { hidden: true } });
     $.askedText = h('span', { class: 'asked-text', testid: 'asked-text' });
     $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, 'Your question'), $.askedText);
     $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
@@ -186,7 +188,7 @@ export class DeskLinkHelp extends HTMLElement {
     $.rating = h('div', { class: 'rating-slot', testid: 'rating-slot' }); // "How did we do?" (rating.js)
     $.endBanner = h('div', { class: 'end-banner', testid: 'end-banner', props: { hidden: true } }, $.endTitle, $.endDetail, $.rating, $.endActions);
     $.conv = h('div', { class: 'view conv-view', testid: 'conversation', props: { hidden: true } },
-      $.status, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions);
+      $.status, $.chatWatchers, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions);
 
     $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': 'Help', props: { hidden: true } },
       header, $.notice, $.form, $.conv,
@@ -332,6 +334,8 @@ export class DeskLinkHelp extends HTMLElement {
     on('file', (m) => this.files.onMessage(m));
     on('queue', (m) => this._onQueue(m));
     on('joined', (m) => this._onJoined(m.rep));
+    on('watchers', (m) => this._onChatWatchers(m.watchers));
+    on('taken_over', (m) => this._onTakenOver(m.rep));
     on('chat', (m) => this._onChat(m));
     on('typing', (m) => this._onTyping(m));
     on('screen.offer', (m) => this._onScreenOffer(m));
@@ -404,6 +408,22 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.position.dataset.position = msg.position ?? '';
     setText(this.$.wait, waitText(msg.expected_wait_s));
     if (this.$.status.dataset.state === 'connecting') this._setStatus('waiting', 'Waiting for a rep');
+  }
+
+  /** Who watches the chat now ("Sue (supervisor) is watching"); hidden when nobody does. */
+  _onChatWatchers(watchers) {
+    const words = watchingWords(watchers || []);
+    setText(this.$.chatWatchers, words ? `${words} this chat` : '');
+    this.$.chatWatchers.hidden = !words;
+  }
+
+  /** A supervisor took the conversation over: they are the one chatting now. */
+  _onTakenOver(rep) {
+    this.repName = nameOf(rep) || 'A supervisor';
+    setText(this.$.joined, `${this.repName} took over`);
+    this.$.joined.hidden = false;
+    this.$.joined.dataset.takenOver = 'true';
+    this._setStatus('chatting', `Chatting with ${this.repName}`);
   }
 
   _onJoined(rep) {
