@@ -7,12 +7,17 @@
 // Names are visitor and rep input: they are only ever text.
 
 import { h, clear, formatDuration, parseTime, wsUrl } from '../shared/dom.js';
+import { CLOSE } from '../shared/wire.js';
 
 /** How long to wait before reconnecting after the socket closed, ms (doubles to the max). */
 const RETRY_MS = 1000;
 const RETRY_MAX_MS = 15000;
 /** Close codes after which reconnecting cannot help. */
-const FINAL_CLOSES = { 4001: 'Your login has expired; log in again.', 4003: 'You may no longer see the live board.', 4029: '' };
+const FINAL_CLOSES = {
+  [CLOSE.AUTH]: 'Your login has expired; log in again.',
+  [CLOSE.FORBIDDEN]: 'You may no longer see the live board.',
+  [CLOSE.LIMITED]: '',
+};
 
 const MODE_WORDS = { chat: 'Chat', screen: 'Screen', control: 'Control', files: 'Files' };
 
