@@ -202,3 +202,17 @@ class Recording:
     head_hash: str
     status: Literal["recording", "done", "failed"]
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceStretch:
+    """One stretch of a rep's console being online (``presence_log``).
+    ``ended_at`` is None while it is open; an open stretch counts up to
+    ``seen_at``, its last sign of life."""
+
+    id: int
+    user_id: int
+    node: str
+    started_at: datetime
+    seen_at: datetime
+    ended_at: datetime | None

@@ -23,6 +23,7 @@ from desklink.store._files import FilesMixin
 from desklink.store._joincodes import JoinCodesMixin
 from desklink.store._mfa import SecondFactorMixin
 from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
+from desklink.store._presence import PresenceMixin
 from desklink.store._queues import QueuesMixin
 from desklink.store._recordings import RecordingsMixin
 from desklink.store._requests import RequestsMixin
@@ -41,6 +42,7 @@ class Store(
     FilesMixin,
     RecordingsMixin,
     SearchMixin,
+    PresenceMixin,
 ):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 
