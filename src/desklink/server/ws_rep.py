@@ -10,7 +10,10 @@ Accepting uses the queues as re-read, so a lost queue's requests are refused.
 
 While online, a heartbeat renews the rep's presence every third of
 ``presence_ttl_s``; it outlives broker outages and refills presence by itself
-when the broker is back. After an outage the socket catches up from the store
+when the broker is back. Going online also opens a presence-log stretch
+(:mod:`desklink.store._presence`) that the heartbeat renews at most every
+``presence_log_renew_s`` and going away or disconnecting closes; a store
+failure there is logged and never breaks the console. After an outage the socket catches up from the store
 (:meth:`RepConnection._catch_up`): chat lines, sessions that ended or were
 accepted, alerts that came or went, and a sign-out."""
 
@@ -48,20 +51,8 @@ from desklink.protocol.messages import (
     decode_rep,
 )
 from desklink.server import auth as authmod
-from desklink.server.catchup import (
-    ALERT_PREFIX,
-    CHAT_PREFIX,
-    WITHDRAWN_PREFIX,
-    SeqsSent,
-    chat_head,
-    quoted_id,
-)
-from desklink.server.connection import (
-    HELLO_TIMEOUT_S,
-    SIGNED_OUT,
-    Connection,
-    socket_login,
-)
+from desklink.server.catchup import ALERT_PREFIX, CHAT_PREFIX, WITHDRAWN_PREFIX, SeqsSent, chat_head, quoted_id
+from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.server.outage import keep_beating
 from desklink.server.transfers import Party, file_parts
@@ -138,9 +129,7 @@ class RepConnection(Connection):
             self.sent[session.request_id] = SeqsSent(hello.resume.get(session.id, 0))
             await self.join(ch.request_channel(session.request_id))
             views.append(await d.session_view(session))
-        async with (
-            self._queues_lock
-        ):  # an access change waits: `access` never precedes `welcome`
+        async with self._queues_lock:  # an access change waits: `access` never precedes `welcome`
             self.queues = await store.queues_of_user(self.user.id)
             self._welcomed = True
             self.send(
@@ -175,9 +164,7 @@ class RepConnection(Connection):
         a gap) that this console has not had (at most ``max_resume_backlog``)."""
         sent = self.sent.setdefault(session.request_id, SeqsSent(after or 0))
         limit = self.ctx.settings.max_resume_backlog
-        for m in await self.ctx.store.messages_after(
-            session.request_id, sent.floor if after is None else after, limit
-        ):
+        for m in await self.ctx.store.messages_after(session.request_id, sent.floor if after is None else after, limit):
             if m.seq not in sent:
                 self.send(self.ctx.dispatcher.message_view(m, session.id))
                 sent.add(m.seq)
@@ -207,12 +194,7 @@ class RepConnection(Connection):
             await self._announce_presence()
             await self._open_stretch()
             self._heartbeat = asyncio.create_task(
-                keep_beating(
-                    self.ctx.settings.presence_ttl_s / 3,
-                    self._beat,
-                    self.ctx.hub.watch,
-                    "rep presence",
-                )
+                keep_beating(self.ctx.settings.presence_ttl_s / 3, self._beat, self.ctx.hub.watch, "rep presence")
             )
             self.send({"t": "presence", "status": "online"})
             for alert in await self.ctx.dispatcher.waiting_alerts(self.queues):
@@ -236,9 +218,7 @@ class RepConnection(Connection):
         for q in self.queues:
             await self.leave(ch.queue_channel(q.id))
             try:
-                await self.ctx.broker.presence_remove(
-                    rep_presence_group(q.id), str(self.user.id)
-                )
+                await self.ctx.broker.presence_remove(rep_presence_group(q.id), str(self.user.id))
             except BROKER_ERRORS as exc:
                 self.ctx.hub.watch.report("removing a rep's presence", exc)
 
@@ -251,9 +231,7 @@ class RepConnection(Connection):
         """Mark the rep present in each queue (raises while the broker is down)."""
         ttl = self.ctx.settings.presence_ttl_s
         for q in self.queues:
-            await self.ctx.broker.presence_set(
-                rep_presence_group(q.id), str(self.user.id), ttl
-            )
+            await self.ctx.broker.presence_set(rep_presence_group(q.id), str(self.user.id), ttl)
 
     async def _announce_presence(self) -> None:
         """As :meth:`_refresh_presence`, best effort: the heartbeat retries."""
@@ -267,16 +245,11 @@ class RepConnection(Connection):
     # heartbeat opens the stretch again later if it could not be opened.
     async def _open_stretch(self) -> None:
         try:
-            self._stretch = await self.ctx.store.open_presence(
-                user_id=self.user.id, node=self.ctx.node, now=datetime.now(UTC)
-            )
+            self._stretch = await self.ctx.store.open_presence(user_id=self.user.id, node=self.ctx.node, now=datetime.now(UTC))
             self._stretch_written = time.monotonic()
         except Exception:
             self._stretch = None
-            log.exception(
-                "could not open a presence-log stretch for user %d; retrying on the heartbeat",
-                self.user.id,
-            )
+            log.exception("could not open a presence-log stretch for user %d; retrying on the heartbeat", self.user.id)
 
     async def _renew_stretch(self) -> None:
         """Renew ``seen_at`` at most every ``presence_log_renew_s``; open a
@@ -284,10 +257,7 @@ class RepConnection(Connection):
         if self._stretch is None:
             await self._open_stretch()
             return
-        if (
-            time.monotonic() - self._stretch_written
-            < self.ctx.settings.presence_log_renew_s
-        ):
+        if time.monotonic() - self._stretch_written < self.ctx.settings.presence_log_renew_s:
             return
         try:
             if await self.ctx.store.renew_presence(self._stretch, datetime.now(UTC)):
@@ -295,10 +265,7 @@ class RepConnection(Connection):
             else:
                 await self._open_stretch()
         except Exception:
-            log.exception(
-                "could not renew presence-log stretch %d; trying again on the heartbeat",
-                self._stretch,
-            )
+            log.exception("could not renew presence-log stretch %d; trying again on the heartbeat", self._stretch)
 
     async def _close_stretch(self) -> None:
         stretch, self._stretch = self._stretch, None
@@ -307,19 +274,14 @@ class RepConnection(Connection):
         try:
             await self.ctx.store.close_presence(stretch, datetime.now(UTC))
         except Exception:
-            log.exception(
-                "could not close presence-log stretch %d; the sweeper will close it",
-                stretch,
-            )
+            log.exception("could not close presence-log stretch %d; the sweeper will close it", stretch)
 
     # ---------------------------------------------------------------- actions
     async def _accept(self, msg: Accept) -> None:
         if not self.online:
             raise ProtocolError("go online before accepting requests", code="bad_state")
         try:
-            await self.ctx.dispatcher.accept(
-                self.user, msg.request_id, frozenset(q.id for q in self.queues)
-            )
+            await self.ctx.dispatcher.accept(self.user, msg.request_id, frozenset(q.id for q in self.queues))
         except Conflict as exc:
             self.send_error(exc, msg.request_id)
 
@@ -334,12 +296,7 @@ class RepConnection(Connection):
         req = await self.ctx.store.get_request(session.request_id)
         assert req is not None
         await self.ctx.dispatcher.chat(
-            req,
-            sender="rep",
-            name=self.user.display_name,
-            user_id=self.user.id,
-            cid=msg.cid,
-            text=msg.text,
+            req, sender="rep", name=self.user.display_name, user_id=self.user.id, cid=msg.cid, text=msg.text,
             session_id=session.id,
         )
 
@@ -353,58 +310,34 @@ class RepConnection(Connection):
         pending = self.wrapup.get(msg.session_id)
         if pending is not None:
             await self.ctx.dispatcher.wrap_up(
-                pending,
-                actor="rep",
-                actor_id=self.user.id,
-                disposition=msg.disposition,
-                note=msg.note,
+                pending, actor="rep", actor_id=self.user.id, disposition=msg.disposition, note=msg.note
             )
             del self.wrapup[msg.session_id]
-            self.send(
-                {
-                    "t": "ended",
-                    "session_id": pending.id,
-                    "by": "visitor",
-                    "disposition": msg.disposition,
-                }
-            )
+            self.send({"t": "ended", "session_id": pending.id, "by": "visitor", "disposition": msg.disposition})
             return
         session = self._held(msg.session_id)
         await self.ctx.dispatcher.end(
-            session,
-            by="rep",
-            actor="rep",
-            actor_id=self.user.id,
-            disposition=msg.disposition,
-            note=msg.note,
+            session, by="rep", actor="rep", actor_id=self.user.id, disposition=msg.disposition, note=msg.note
         )
 
     async def _screen_request(self, msg: ScreenRequest) -> None:
         session = self._held(msg.session_id)
-        await self.ctx.dispatcher.request_screen(
-            session, self.user, self.ctx.origins.own(self.ws)
-        )
+        await self.ctx.dispatcher.request_screen(session, self.user, self.ctx.origins.own(self.ws))
 
     # ------------------------------------------------------------ files
     def party(self) -> Party:
         def holds(request_id: str) -> bool:
             return any(s.request_id == request_id for s in self.sessions.values())
 
-        return Party(
-            "rep", self.user.display_name, self.user.id, "browser", self, holds
-        )
+        return Party("rep", self.user.display_name, self.user.id, "browser", self, holds)
 
     async def _file_offer(self, msg: FileOffer) -> None:
         if not msg.session_id:
-            raise ProtocolError(
-                "file.offer from a rep needs the session_id", code="bad_message"
-            )
+            raise ProtocolError("file.offer from a rep needs the session_id", code="bad_message")
         session = self._held(msg.session_id)
         req = await self.ctx.store.get_request(session.request_id)
         assert req is not None
-        await self.ctx.transfers.offer(
-            self.party(), msg, session.request_id, session.id, req.queue_id
-        )
+        await self.ctx.transfers.offer(self.party(), msg, session.request_id, session.id, req.queue_id)
 
     async def _file_ask(self, msg: FileAsk) -> None:
         session = self._held(msg.session_id)
@@ -438,32 +371,18 @@ class RepConnection(Connection):
             if self.online:
                 for q in lost:
                     await self.leave(ch.queue_channel(q.id))
-                    await self.ctx.broker.presence_remove(
-                        rep_presence_group(q.id), str(self.user.id)
-                    )
+                    await self.ctx.broker.presence_remove(rep_presence_group(q.id), str(self.user.id))
                 for q in gained:
                     await self.join(ch.queue_channel(q.id))
                 await self._refresh_presence()
             if lost:
                 for req in await self.ctx.store.waiting_requests([q.id for q in lost]):
-                    self.send(
-                        {
-                            "t": "alert.withdrawn",
-                            "request_id": req.id,
-                            "reason": "queue_left",
-                            "taken_by": None,
-                        }
-                    )
+                    self.send({"t": "alert.withdrawn", "request_id": req.id, "reason": "queue_left", "taken_by": None})
             user = self.user
             self.send(
                 {
                     "t": "access",
-                    "user": {
-                        "id": user.id,
-                        "username": user.username,
-                        "display_name": user.display_name,
-                        "role": user.role,
-                    },
+                    "user": {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role},
                     "queues": _queue_views(queues),
                 }
             )
@@ -497,12 +416,7 @@ class RepConnection(Connection):
         self.sessions[session.id] = session
         self.sent.setdefault(session.request_id, SeqsSent())
         await self.join(ch.request_channel(session.request_id))
-        self.send(
-            {
-                "t": "accepted",
-                "session": await self.ctx.dispatcher.session_view(session),
-            }
-        )
+        self.send({"t": "accepted", "session": await self.ctx.dispatcher.session_view(session)})
         await self._backlog(session, 0)
         await self.ctx.transfers.replay(self, session.request_id)
 
@@ -524,12 +438,7 @@ class RepConnection(Connection):
             return
         self._catch_up_later = False
         store = self.ctx.store
-        if (
-            await self.ctx.accounts.authenticate(
-                self.ws.cookies.get(authmod.COOKIE_NAME)
-            )
-            is None
-        ):
+        if await self.ctx.accounts.authenticate(self.ws.cookies.get(authmod.COOKIE_NAME)) is None:
             self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
             return
         for held in list(self.sessions.values()):
@@ -537,12 +446,7 @@ class RepConnection(Connection):
             await self._backlog(session)
             if not session.open:
                 self._drop(session, session.ended_by)
-                ended = {
-                    "t": "ended",
-                    "session_id": session.id,
-                    "by": session.ended_by,
-                    "disposition": session.disposition,
-                }
+                ended = {"t": "ended", "session_id": session.id, "by": session.ended_by, "disposition": session.disposition}
                 self.send(ended)
                 await self.leave(ch.request_channel(session.request_id))
         for session in await store.open_sessions_for_rep(self.user.id):
@@ -561,25 +465,13 @@ class RepConnection(Connection):
             req = await store.get_request(request_id)
             reason, taken_by = "abandoned", None
             if req is not None and req.status in ("accepted", "closed"):
-                reason, taken_by = (
-                    "taken",
-                    {"id": req.rep_id, "name": await d.rep_name(req.rep_id)},
-                )
+                reason, taken_by = "taken", {"id": req.rep_id, "name": await d.rep_name(req.rep_id)}
             elif req is not None and req.status == "expired":
                 reason = "expired"
-            self.send(
-                {
-                    "t": "alert.withdrawn",
-                    "request_id": request_id,
-                    "reason": reason,
-                    "taken_by": taken_by,
-                }
-            )
+            self.send({"t": "alert.withdrawn", "request_id": request_id, "reason": reason, "taken_by": taken_by})
         for req in waiting:
             if req.id not in self.alerted:
-                self.send(
-                    {"t": "alert", "request": d.alert_view(req, by_id[req.queue_id])}
-                )
+                self.send({"t": "alert", "request": d.alert_view(req, by_id[req.queue_id])})
         self.alerted = now
 
     async def on_close(self) -> None:
