@@ -163,6 +163,10 @@ class Settings:
     #: by the sweeper (their node died); must exceed ``presence_log_renew_s``.
     presence_log_stale_s: float = limits.PRESENCE_LOG_STALE_S
 
+    report_max_days: int = limits.REPORT_MAX_DAYS
+    unanswered_page: int = limits.UNANSWERED_PAGE
+    unanswered_csv_rows: int = limits.UNANSWERED_CSV_ROWS
+
     # accounts and login
     #: Failed logins allowed per account, and per IP, within the window.
     login_attempts_per_account: int = limits.LOGIN_ATTEMPTS_PER_ACCOUNT

@@ -40,13 +40,15 @@ from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from desklink.errors import ProtocolError
+from desklink.protocol import limits
 
 Group = Literal["day", "week", "queue", "rep"]
 GROUPS: Final[tuple[Group, ...]] = get_args(Group)
 Unit = Literal["count", "seconds", "ratio", "rating"]
 
-#: The longest range one report may cover (a named limit: a year of days).
-MAX_REPORT_DAYS: Final = 366
+#: The longest range one report may cover (a year of days); the server's
+#: setting ``report_max_days`` may only lower it.
+MAX_REPORT_DAYS: Final = limits.REPORT_MAX_DAYS
 
 
 @dataclass(frozen=True)
@@ -242,9 +244,12 @@ def _cell(value: Value) -> str:
     return str(value)
 
 
-def _safe(text: str) -> str:
-    """A label as a CSV cell that a spreadsheet will not run as a formula."""
+def safe_cell(text: str) -> str:
+    """Text as a CSV cell that a spreadsheet will not run as a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+_safe = safe_cell
 
 
 def as_csv(report: Report) -> str:

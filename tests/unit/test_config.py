@@ -292,3 +292,4 @@ def test_every_numeric_setting_defaults_to_its_named_limit() -> None:
             assert getattr(limits, f.name.upper()) == default, f.name
             checked += 1
     assert checked >= 40
+

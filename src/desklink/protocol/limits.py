@@ -297,3 +297,16 @@ RECORDING_MAX_PENDING_BYTES = 64 * 1024 * 1024
 FILE_IDLE_S = 3600.0
 #: Longest reason text in file.cancel / file.failed, characters.
 MAX_FILE_REASON_CHARS = 200
+
+
+# Reports (issue 13; server/api_reports.py).
+
+#: The longest range one report may cover, days (a year). The setting
+#: ``report_max_days`` may lower it; a higher one is held to this.
+REPORT_MAX_DAYS = 366
+#: Unanswered requests per page of ``/api/reports/unanswered``, at most
+#: (the default page is 100 or this, whichever is smaller).
+UNANSWERED_PAGE = 500
+#: Rows of ``/api/reports/unanswered.csv``, at most (a narrower range or
+#: ``offset`` reaches the rest).
+UNANSWERED_CSV_ROWS = 10_000

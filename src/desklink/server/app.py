@@ -23,7 +23,7 @@ from desklink.broker import BROKER_ERRORS, open_broker
 from desklink.config import Settings
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
-from desklink.server import api_admin, api_console, api_files, api_export, api_recordings, api_second_factor, api_visitor, downloads, openapi, pages
+from desklink.server import api_admin, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
@@ -66,6 +66,7 @@ HTTP_HANDLERS = [
     *api_files.ROUTES,
     *api_recordings.ROUTES,
     *api_export.ROUTES,
+    *api_reports.ROUTES,
 ]
 
 

@@ -247,6 +247,10 @@ class RequestRow(Base):
 
 class SessionRow(Base):
     __tablename__ = "sessions"
+    __table_args__ = (
+        # reports: the sessions touching a range, filtered inside the index
+        Index("ix_sessions_started_ended", "started_at", "ended_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), unique=True)

@@ -26,6 +26,7 @@ from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine,
 from desklink.store._presence import PresenceMixin
 from desklink.store._queues import QueuesMixin
 from desklink.store._recordings import RecordingsMixin
+from desklink.store._reports import ReportsMixin
 from desklink.store._requests import RequestsMixin
 from desklink.store._search import SearchMixin
 from desklink.store._users import UsersMixin
@@ -43,6 +44,7 @@ class Store(
     RecordingsMixin,
     SearchMixin,
     PresenceMixin,
+    ReportsMixin,
 ):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 

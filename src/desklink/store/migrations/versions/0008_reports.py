@@ -40,9 +40,13 @@ def upgrade() -> None:
     op.create_index(op.f("ix_presence_log_started_at"), "presence_log", ["started_at"])
     # reports select requests by submit time
     op.create_index("ix_requests_created_at", "requests", ["created_at"])
+    # reports find the sessions touching a range (started before its end,
+    # not ended before its start) within this index, before reading rows
+    op.create_index("ix_sessions_started_ended", "sessions", ["started_at", "ended_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sessions_started_ended", table_name="sessions")
     op.drop_index("ix_requests_created_at", table_name="requests")
     op.drop_index(op.f("ix_presence_log_started_at"), table_name="presence_log")
     op.drop_index("ix_presence_log_user_started", table_name="presence_log")
