@@ -1,4 +1,4 @@
-// The admin center: people, queues, sessions and the audit log. Admins only; everyone else
+// The admin center: people, queues, sessions, the audit log and reports. Admins only; everyone else
 // sees "admins only" (the API answers them 403 anyway).
 
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
@@ -11,6 +11,7 @@ import { SessionsView } from './sessions.js';
 import { SecurityView } from './security.js';
 import { openSecurity } from '../shared/security.js';
 import { AuditView } from './audit.js';
+import { ReportsView } from './reports.js';
 
 const $ = (id) => document.getElementById(id);
 const views = {};
@@ -58,6 +59,7 @@ function start(me) {
     views.sessions = new SessionsView($('view-sessions'));
     views.security = new SecurityView($('view-security'));
     views.audit = new AuditView($('view-audit'));
+    views.reports = new ReportsView($('view-reports'));
   }
   showView(location.hash.slice(1) || 'users');
 }
