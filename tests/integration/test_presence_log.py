@@ -9,9 +9,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import websockets
 
-from desklink.testing import AdminAPI, RepClient, ServerProcess, wait_until
+from desklink.testing import AdminAPI, RepClient, ServerProcess, login_retrying, wait_until
 
 #: Heartbeat every 0.2 s, renewal at most every 0.3 s, stale after 2 s.
 FAST = {
@@ -116,3 +118,25 @@ async def test_killed_node_stretch_closed_at_seen_at_by_next_node(tmp_path: Path
         await wait_until(lambda: stretches(tmp_path, uid)[0][3] is not None, what="the next node's sweep", timeout=20)
         [(_, _, seen_after, ended_after)] = stretches(tmp_path, uid)
         assert ended_after == seen_at and seen_after == seen_at  # counted up to its last sign of life, not the sweep
+
+
+async def test_signing_out_closes_the_stretch(server: ServerProcess) -> None:
+    uid, pw = new_rep(server, "presence4")
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        r = await login_retrying(http, "presence4", pw)
+        cookie, csrf = r.cookies["dl_session"], r.json()["csrf"]
+        ws = await websockets.connect(
+            server.ws_url + "/ws/rep", origin=server.url, additional_headers={"Cookie": f"dl_session={cookie}"}
+        )
+        rep = RepClient(ws)
+        try:
+            await rep.send({"t": "hello", "resume": {}})
+            await rep.expect("welcome")
+            await rep.send({"t": "presence", "status": "online"})
+            await rep.expect("presence", status="online")
+            assert [row[3] for row in stretches(server.data_dir, uid)] == [None]
+            out = await http.post("/api/auth/logout", headers={"X-CSRF-Token": csrf})  # the client keeps the cookie
+            assert out.status_code < 300, out.text
+            await wait_until(lambda: stretches(server.data_dir, uid)[0][3] is not None, what="the stretch closed on sign-out")
+        finally:
+            await rep.close()
