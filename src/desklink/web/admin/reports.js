@@ -79,7 +79,7 @@ export class ReportsView {
     this.words = h('input', { type: 'search', testid: 'unanswered-words', placeholder: 'Name, e-mail or question', maxlength: 200 });
     this.unansweredCsv = h('a', { class: 'btn btn-small', testid: 'unanswered-csv', download: '' }, 'Download CSV');
     this.unansweredBody = h('tbody');
-    this.more = h('button', { type: 'button', class: 'btn btn-small', testid: 'unanswered-more', on: { click: () => this._unanswered(true) } }, 'More');
+    this.more = h('button', { type: 'button', class: 'btn btn-small', testid: 'unanswered-more', props: { hidden: true }, on: { click: () => this._unanswered(true) } }, 'More');
     this.unansweredForm = h('form', { class: 'search-form', testid: 'unanswered-form', on: { submit: (e) => { e.preventDefault(); this._unanswered(false); } } },
       field('Status', this.status), field('Words', this.words),
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary btn-small', testid: 'unanswered-go' }, 'Search')));
