@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets
 
-from desklink.testing import AdminAPI, RepClient, ServerProcess, login_retrying, wait_until
+from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient, login_retrying, wait_until
 
 #: Heartbeat every 0.2 s, renewal at most every 0.3 s, stale after 2 s.
 FAST = {
@@ -140,3 +140,26 @@ async def test_signing_out_closes_the_stretch(server: ServerProcess) -> None:
             await wait_until(lambda: stretches(server.data_dir, uid)[0][3] is not None, what="the stretch closed on sign-out")
         finally:
             await rep.close()
+
+
+async def test_a_store_failure_never_breaks_the_console(server: ServerProcess) -> None:
+    uid, pw = new_rep(server, "presence5")
+    db = server.data_dir / "desklink.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE presence_log RENAME TO presence_log_hidden")  # every presence write now fails
+    try:
+        rep = await RepClient.connect(server, "presence5", pw)  # goes online all the same
+        visitor = await VisitorClient.submit(server)
+        await rep.expect("alert")
+        await rep.send({"t": "accept", "request_id": visitor.request_id})
+        await rep.expect("accepted")
+    finally:
+        with sqlite3.connect(db) as conn:
+            conn.execute("ALTER TABLE presence_log_hidden RENAME TO presence_log")
+    # The heartbeat opens the stretch it could not open before.
+    await wait_until(lambda: len(stretches(server.data_dir, uid)) == 1, what="the stretch opened on a later beat")
+    assert stretches(server.data_dir, uid)[0][3] is None
+    await visitor.close()
+    await rep.close()
+    await wait_until(lambda: stretches(server.data_dir, uid)[0][3] is not None, what="the stretch closed")
+    assert any("could not open a presence-log stretch" in line for line in server.output)
