@@ -45,9 +45,10 @@ def server() -> Iterator[ServerProcess]:
         yield srv
 
 
-def _seed(server: ServerProcess, admin: AdminAPI, u: str) -> str:
+def _seed(server: ServerProcess, admin: AdminAPI, u: str) -> tuple[str, str, str]:
     """Two ended sessions (resolved, escalated) and one abandoned request in
-    queue ``u``; returns the abandoned request's id."""
+    queue ``u``; returns the abandoned request's id and the rep's username
+    and password."""
     admin.queue(u)
     (user, pw), = admin.reps(1, queue_slug=u, prefix=u + "rep")
 
@@ -65,7 +66,7 @@ def _seed(server: ServerProcess, admin: AdminAPI, u: str) -> str:
             await rep.close()
 
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, run()).result()
+        return pool.submit(asyncio.run, run()).result(), user, pw
 
 
 def _painted(page: Page, testid: str) -> int:
@@ -89,7 +90,7 @@ def _painted(page: Page, testid: str) -> int:
 
 def test_report_view_draws_the_api_figures(browser: Browser, server: ServerProcess, admin: AdminAPI) -> None:
     u = "rpt" + secrets.token_hex(3)
-    abandoned = _seed(server, admin, u)
+    abandoned, _, _ = _seed(server, admin, u)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id=ZONE, accept_downloads=True)
     page = context.new_page()
     problems: list[str] = []
@@ -170,4 +171,38 @@ def test_report_view_draws_the_api_figures(browser: Browser, server: ServerProce
         expect(page.get_by_text("None in this range.")).to_be_visible()
         assert not problems, problems
     finally:
+        context.close()
+
+
+def test_a_rep_sees_their_own_figures(browser: Browser, server: ServerProcess, admin: AdminAPI) -> None:
+    u = "own" + secrets.token_hex(3)
+    _, rep_name, rep_pw = _seed(server, admin, u)
+    http, _ = server.login(rep_name, rep_pw)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id=ZONE)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(server.url + "/admin")
+        page.get_by_test_id("username").fill(rep_name)
+        page.get_by_test_id("password").fill(rep_pw)
+        page.get_by_test_id("login").click()
+        expect(page.get_by_test_id("admin-denied")).to_be_visible()
+        page.get_by_test_id("denied-reports").click()
+        view = page.get_by_test_id("view-reports")
+        expect(view).to_have_attribute("data-loaded", re.compile(".+"))
+        expect(page.get_by_test_id("reports-scope")).to_contain_text("Your figures")
+        expect(page.get_by_test_id("nav-users")).to_be_hidden()
+        expect(page.get_by_test_id("unanswered")).to_be_hidden()  # requests nobody answered have no rep
+        query = view.get_attribute("data-loaded") or ""
+        api = http.get(f"/api/reports?{query}").json()
+        assert api["total"]["answered"] == 2  # the two sessions this rep answered, nobody else's
+        drawn = json.loads(page.get_by_test_id("chart-requests").get_attribute("data-figures") or "{}")
+        assert drawn["series"]["answered"] == [r["answered"] for r in api["rows"]]
+        cell = page.locator(f'[data-figure="answered"] td[data-key="{api["total"]["key"]}"]')
+        expect(cell).to_have_text("2")
+        page.screenshot(path="/tmp/presence-reports-rep.png")
+        assert not problems, problems
+    finally:
+        http.close()
         context.close()

@@ -1,5 +1,7 @@
 // The admin center: people, queues, sessions, the audit log and reports. Admins only; everyone else
-// sees "admins only" (the API answers them 403 anyway).
+// sees "admins only" (the API answers them 403 anyway), except Reports: a rep or supervisor may
+// open that view alone ("Your reports" on the denied card, or /admin#reports), and the API
+// scopes its figures to them.
 
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
 import { toast } from '../shared/toast.js';
@@ -20,6 +22,7 @@ let current = null;
 async function boot() {
   $('logout').addEventListener('click', doLogout);
   $('denied-logout').addEventListener('click', doLogout);
+  $('denied-reports').addEventListener('click', startReportsOnly);
   $('my-security').addEventListener('click', () => openSecurity({ getCsrf: () => ctx.csrf, onLoggedOut: () => ctx.onLoggedOut() }));
   for (const tab of document.querySelectorAll('.nav-tab')) tab.addEventListener('click', () => showView(tab.dataset.view));
   window.addEventListener('hashchange', () => showView(location.hash.slice(1)));
@@ -45,9 +48,11 @@ function askLogin(message = '') {
 function start(me) {
   ctx.user = me.user;
   ctx.csrf = me.csrf;
+  ctx.queues = Array.isArray(me.queues) ? me.queues : [];
   $('login').hidden = true;
   if (me.user?.role !== 'admin') {
-    showDenied();
+    if (location.hash === '#reports' && !views.users) startReportsOnly();
+    else showDenied();
     return;
   }
   $('denied').hidden = true;
@@ -68,11 +73,22 @@ function showDenied() {
   $('app').hidden = true;
   $('login').hidden = true;
   setText($('denied-user'), ctx.user?.username || '');
+  $('denied-reports').hidden = !['rep', 'supervisor'].includes(ctx.user?.role);
   $('denied').hidden = false;
 }
 
+/** A rep or supervisor: the Reports view alone, with their own figures. */
+function startReportsOnly() {
+  $('denied').hidden = true;
+  $('app').hidden = false;
+  setText($('me'), ctx.user?.display_name || ctx.user?.username || '');
+  for (const tab of document.querySelectorAll('.nav-tab')) tab.hidden = tab.dataset.view !== 'reports';
+  if (!views.reports) views.reports = new ReportsView($('view-reports'));
+  showView('reports');
+}
+
 function showView(name) {
-  if (!views[name]) name = 'users';
+  if (!views[name]) name = views.users ? 'users' : 'reports';
   current = name;
   for (const [key, view] of Object.entries(views)) view.section.hidden = key !== name;
   for (const tab of document.querySelectorAll('.nav-tab')) {

@@ -43,7 +43,7 @@ export function formatValue(value, unit) {
 
 /** An axis tick: as formatValue, but short seconds keep their tenths. */
 function axisValue(value, unit) {
-  if (unit === 'seconds' && value < 60) return `${Number(value.toFixed(value < 10 ? 2 : 1))} s`;
+  if (unit === 'seconds' && value < 60) return `${Number(value < 10 ? value.toPrecision(2) : value.toFixed(1))} s`;
   if (unit === 'ratio') return `${Number((value * 100).toFixed(1))}%`;
   return unit === 'count' && !Number.isInteger(value) ? '' : formatValue(value, unit);
 }
@@ -84,18 +84,21 @@ export class ReportsView {
       field('Status', this.status), field('Words', this.words),
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary btn-small', testid: 'unanswered-go' }, 'Search')));
 
-    this.section.append(
-      h('div', { class: 'view-head' }, h('h1', {}, 'Reports'), this.csv),
-      this.scope,
-      this.form,
-      this.charts,
-      h('div', { class: 'card report-table-wrap' }, this.table),
+    // Unanswered requests have no rep: supervisors and admins only (the API says 403 to reps).
+    this.unansweredPart = h('div', { testid: 'unanswered' },
       h('div', { class: 'view-head' }, h('h2', {}, 'Requests that never became sessions'), this.unansweredCsv),
       h('div', { class: 'card' }, this.unansweredForm,
         h('table', { class: 'table table-compact', testid: 'unanswered-table' },
           h('thead', {}, h('tr', {}, ['Submitted', 'Queue', 'Visitor', 'Question', 'Status', 'Waited'].map((t) => h('th', {}, t)))),
           this.unansweredBody),
         h('div', { class: 'pager' }, this.more)));
+    this.section.append(
+      h('div', { class: 'view-head' }, h('h1', {}, 'Reports'), this.csv),
+      this.scope,
+      this.form,
+      this.charts,
+      h('div', { class: 'card report-table-wrap' }, this.table),
+      this.unansweredPart);
     this.offset = 0;
     this.queuesLoaded = false;
   }
@@ -137,12 +140,14 @@ export class ReportsView {
     this._drawCharts(report);
     this._drawTable(report);
     this.section.dataset.loaded = p.toString();  // the query shown, for tests
-    await this._unanswered(false);
+    this.unansweredPart.hidden = role === 'rep';
+    if (role !== 'rep') await this._unanswered(false);
   }
 
   async _loadQueues() {
     try {
-      const queues = listOf(await call('GET', '/api/admin/queues'), 'queues');
+      // Admins pick any queue; others their own (from /api/me), the API's scope.
+      const queues = ctx.user?.role === 'admin' ? listOf(await call('GET', '/api/admin/queues'), 'queues') : ctx.queues;
       for (const q of queues) this.queue.append(h('option', { value: q.slug }, q.name || q.slug));
       this.queuesLoaded = true;
     } catch {
