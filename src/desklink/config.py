@@ -164,6 +164,11 @@ class Settings:
     # presence
     #: A rep's presence expires this long after the last heartbeat.
     presence_ttl_s: float = limits.PRESENCE_TTL_S
+    #: An online console renews its presence-log stretch at most this often.
+    presence_log_renew_s: float = limits.PRESENCE_LOG_RENEW_S
+    #: Open stretches not renewed for this long are closed at their last renewal
+    #: by the sweeper (their node died); must exceed ``presence_log_renew_s``.
+    presence_log_stale_s: float = limits.PRESENCE_LOG_STALE_S
 
     report_max_days: int = limits.REPORT_MAX_DAYS
     unanswered_page: int = limits.UNANSWERED_PAGE
@@ -265,6 +270,11 @@ class Settings:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 if f.name not in ("port", "daily_summary_hour") and not (0 < value < math.inf):
                     raise ConfigError(f"setting {f.name} must be a positive finite number, got {value}")
+        if self.presence_log_stale_s <= self.presence_log_renew_s:
+            raise ConfigError(
+                f"setting presence_log_stale_s ({self.presence_log_stale_s}) must exceed presence_log_renew_s"
+                f" ({self.presence_log_renew_s}), or live consoles' stretches would be closed"
+            )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"setting port must be 0-65535, got {self.port}")
         if not 0 < self.smtp_port <= 65535:

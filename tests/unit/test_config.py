@@ -243,7 +243,13 @@ def test_any_positive_int_round_trips(name: str, value: int) -> None:
     value=st.floats(min_value=1e-6, max_value=1e9, allow_nan=False, allow_infinity=False),
 )
 def test_any_positive_float_round_trips(name: str, value: float) -> None:
-    got = getattr(Settings.from_env({env(name): repr(value)}), name)
+    environ = {env(name): repr(value)}
+    # The stale bound must exceed the renewal: move the partner out of the way.
+    if name == "presence_log_renew_s":
+        environ[env("presence_log_stale_s")] = repr(value * 2)
+    elif name == "presence_log_stale_s":
+        environ[env("presence_log_renew_s")] = repr(value / 2)
+    got = getattr(Settings.from_env(environ), name)
     assert got == value and not math.isnan(got)
 
 

@@ -245,6 +245,13 @@ ACCESS_POLL_INTERVAL_S = 0.5
 #: A rep's presence expires this long after the last heartbeat (heartbeats
 #: come every third of it), so a console that died is not counted for long.
 PRESENCE_TTL_S = 30.0
+#: The presence log (issue 13's online time): an online console renews its
+#: stretch's ``seen_at`` at most this often, so a node that dies loses at most
+#: this much of a rep's online time.
+PRESENCE_LOG_RENEW_S = 60.0
+#: The sweeper closes an open stretch (at its ``seen_at``) once ``seen_at`` is
+#: older than this: its node died. Must exceed ``PRESENCE_LOG_RENEW_S``.
+PRESENCE_LOG_STALE_S = 300.0
 #: Failed logins allowed per account and per address within the window;
 #: past them each attempt waits a backoff that doubles from the base.
 LOGIN_ATTEMPTS_PER_ACCOUNT = 5

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -106,7 +106,8 @@ async def _sweeper(ctx: Context) -> None:
     """Every ``sweep_interval_s``: expiry and abandonment (judging absence
     only while this node trusts presence), expired logins, idle screen
     sessions, files past ``file_retention_s`` (:mod:`desklink.server.file_retention`),
-    recordings past ``recording_retention_days`` (:mod:`desklink.server.recording_retention`). Survives anything; broker failures are reported to the watch
+    recordings past ``recording_retention_days`` (:mod:`desklink.server.recording_retention`),
+    presence-log stretches not renewed for ``presence_log_stale_s`` (closed at their ``seen_at``). Survives anything; broker failures are reported to the watch
     (logged once per outage), other failures logged each round."""
     while True:
         await asyncio.sleep(ctx.settings.sweep_interval_s)
@@ -132,6 +133,13 @@ async def _sweeper(ctx: Context) -> None:
                 log.info("sweeper cancelled %d idle transfers", idle)
         except Exception:
             log.exception("file retention sweep failed; trying again next round")
+        try:
+            stale = datetime.now(UTC) - timedelta(seconds=ctx.settings.presence_log_stale_s)
+            ended = await ctx.store.close_stale_presence(older_than=stale)
+            if ended:
+                log.info("sweeper closed %d presence-log stretches of dead nodes at their last renewal", ended)
+        except Exception:
+            log.exception("presence-log sweep failed; trying again next round")
         try:
             gone = await sweep_recordings(
                 ctx.store, ctx.recordings.segments, ctx.settings.recording_retention_days, datetime.now(UTC)

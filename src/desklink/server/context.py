@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -105,3 +107,5 @@ class Context:
     #: The recording writer (server/recording_writer.py), set right after the context is made.
     recordings: RecordingHub = field(default=None)  # type: ignore[assignment]
     started: float = field(default_factory=time.time)
+    #: This node's name in the presence log: host and process.
+    node: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}")

@@ -10,13 +10,19 @@ Accepting uses the queues as re-read, so a lost queue's requests are refused.
 
 While online, a heartbeat renews the rep's presence every third of
 ``presence_ttl_s``; it outlives broker outages and refills presence by itself
-when the broker is back. After an outage the socket catches up from the store
+when the broker is back. Going online also opens a presence-log stretch
+(:mod:`desklink.store._presence`) that the heartbeat renews at most every
+``presence_log_renew_s`` and going away or disconnecting closes; a store
+failure there is logged and never breaks the console. After an outage the socket catches up from the store
 (:meth:`RepConnection._catch_up`): chat lines, sessions that ended or were
 accepted, alerts that came or went, and a sign-out."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -60,6 +66,8 @@ from desklink.server.ws_viewer import hand_over
 from desklink.server.transfers import Party, file_parts
 from desklink.store.records import Queue, Session
 
+log = logging.getLogger(__name__)
+
 
 class RepConnection(Connection):
     kind = "R"
@@ -94,6 +102,10 @@ class RepConnection(Connection):
         self.watching: dict[str, Session] = {}
         self.chatting: set[str] = set()
         self.supervision = Supervision(ctx.dispatcher)
+        #: The presence-log stretch open while online (None if the store failed).
+        self._stretch: int | None = None
+        #: ``time.monotonic()`` of the stretch's last write.
+        self._stretch_written = 0.0
 
     async def reader(self) -> None:
         await self.watch_sign_out(self.user.id)
@@ -207,8 +219,9 @@ class RepConnection(Connection):
             for q in self.queues:
                 await self.join(ch.queue_channel(q.id))
             await self._announce_presence()
+            await self._open_stretch()
             self._heartbeat = asyncio.create_task(
-                keep_beating(self.ctx.settings.presence_ttl_s / 3, self._refresh_presence, self.ctx.hub.watch, "rep presence")
+                keep_beating(self.ctx.settings.presence_ttl_s / 3, self._beat, self.ctx.hub.watch, "rep presence")
             )
             self.send({"t": "presence", "status": "online"})
             await self.ctx.dispatcher.board_changed([q.id for q in self.queues])
@@ -230,12 +243,18 @@ class RepConnection(Connection):
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             self._heartbeat = None
+        await self._close_stretch()
         for q in self.queues:
             await self.leave(ch.queue_channel(q.id))
             try:
                 await self.ctx.broker.presence_remove(rep_presence_group(q.id), str(self.user.id))
             except BROKER_ERRORS as exc:
                 self.ctx.hub.watch.report("removing a rep's presence", exc)
+
+    async def _beat(self) -> None:
+        """The heartbeat: the presence log (never raises), then the broker."""
+        await self._renew_stretch()
+        await self._refresh_presence()
 
     async def _refresh_presence(self) -> None:
         """Mark the rep present in each queue (raises while the broker is down)."""
@@ -271,6 +290,42 @@ class RepConnection(Connection):
             await self._refresh_presence()
         except BROKER_ERRORS as exc:
             self.ctx.hub.watch.report("marking a rep present", exc)
+
+    # ------------------------------------------------------------ presence log
+    # A store failure here never breaks the console: it is logged, and the
+    # heartbeat opens the stretch again later if it could not be opened.
+    async def _open_stretch(self) -> None:
+        try:
+            self._stretch = await self.ctx.store.open_presence(user_id=self.user.id, node=self.ctx.node, now=datetime.now(UTC))
+            self._stretch_written = time.monotonic()
+        except Exception:
+            self._stretch = None
+            log.exception("could not open a presence-log stretch for user %d; retrying on the heartbeat", self.user.id)
+
+    async def _renew_stretch(self) -> None:
+        """Renew ``seen_at`` at most every ``presence_log_renew_s``; open a
+        stretch if there is none (or the sweeper closed ours)."""
+        if self._stretch is None:
+            await self._open_stretch()
+            return
+        if time.monotonic() - self._stretch_written < self.ctx.settings.presence_log_renew_s:
+            return
+        try:
+            if await self.ctx.store.renew_presence(self._stretch, datetime.now(UTC)):
+                self._stretch_written = time.monotonic()
+            else:
+                await self._open_stretch()
+        except Exception:
+            log.exception("could not renew presence-log stretch %d; trying again on the heartbeat", self._stretch)
+
+    async def _close_stretch(self) -> None:
+        stretch, self._stretch = self._stretch, None
+        if stretch is None:
+            return
+        try:
+            await self.ctx.store.close_presence(stretch, datetime.now(UTC))
+        except Exception:
+            log.exception("could not close presence-log stretch %d; the sweeper will close it", stretch)
 
     # ---------------------------------------------------------------- actions
     async def _accept(self, msg: Accept) -> None:

@@ -224,3 +224,17 @@ class BoardSession:
     rep_id: int
     rep_name: str
     started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceStretch:
+    """One stretch of a rep's console being online (``presence_log``).
+    ``ended_at`` is None while it is open; an open stretch counts up to
+    ``seen_at``, its last sign of life."""
+
+    id: int
+    user_id: int
+    node: str
+    started_at: datetime
+    seen_at: datetime
+    ended_at: datetime | None

@@ -24,6 +24,7 @@ from desklink.store._files import FilesMixin
 from desklink.store._joincodes import JoinCodesMixin
 from desklink.store._mfa import SecondFactorMixin
 from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
+from desklink.store._presence import PresenceMixin
 from desklink.store._queues import QueuesMixin
 from desklink.store._ratings import RatingsMixin
 from desklink.store._recordings import RecordingsMixin
@@ -45,6 +46,7 @@ class Store(
     RecordingsMixin,
     SearchMixin,
     RatingsMixin,
+    PresenceMixin,
     ReportsMixin,
     BoardMixin,
 ):

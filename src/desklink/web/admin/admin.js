@@ -1,6 +1,7 @@
-// The admin center: people, queues, sessions, the live board and the audit log. Admins see
-// everything; supervisors see only SUPERVISOR_VIEWS (the live board); reps see "admins only"
-// (the API answers them 403 anyway).
+// The admin center: people, queues, sessions, reports, the live board and the audit log.
+// Admins see everything; supervisors see SUPERVISOR_VIEWS (the live board and reports, scoped
+// by the API to their queues); reps see "admins only", from which "Your reports" (or
+// /admin#reports) opens the Reports view alone with their own figures.
 
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
 import { toast } from '../shared/toast.js';
@@ -13,16 +14,18 @@ import { SecurityView } from './security.js';
 import { openSecurity } from '../shared/security.js';
 import { AuditView } from './audit.js';
 import { BoardView } from './board.js';
+import { ReportsView } from './reports.js';
 
 const $ = (id) => document.getElementById(id);
 const views = {};
 /** The views a supervisor may open (the API scopes them to the supervisor's queues). */
-const SUPERVISOR_VIEWS = ['board'];
+const SUPERVISOR_VIEWS = ['board', 'reports'];
 let current = null;
 
 async function boot() {
   $('logout').addEventListener('click', doLogout);
   $('denied-logout').addEventListener('click', doLogout);
+  $('denied-reports').addEventListener('click', startReportsOnly);
   $('my-security').addEventListener('click', () => openSecurity({ getCsrf: () => ctx.csrf, onLoggedOut: () => ctx.onLoggedOut() }));
   for (const tab of document.querySelectorAll('.nav-tab')) tab.addEventListener('click', () => showView(tab.dataset.view));
   window.addEventListener('hashchange', () => showView(location.hash.slice(1)));
@@ -48,10 +51,12 @@ function askLogin(message = '') {
 function start(me) {
   ctx.user = me.user;
   ctx.csrf = me.csrf;
+  ctx.queues = Array.isArray(me.queues) ? me.queues : [];
   $('login').hidden = true;
   const role = me.user?.role;
   if (role !== 'admin' && role !== 'supervisor') {
-    showDenied();
+    if (location.hash === '#reports' && !views.users) startReportsOnly();
+    else showDenied();
     return;
   }
   $('denied').hidden = true;
@@ -66,6 +71,7 @@ function start(me) {
       views.audit = new AuditView($('view-audit'));
     }
     views.board = new BoardView($('view-board'));
+    views.reports = new ReportsView($('view-reports'));
   }
   for (const tab of document.querySelectorAll('.nav-tab')) tab.hidden = !views[tab.dataset.view];
   showView(location.hash.slice(1) || (role === 'admin' ? 'users' : SUPERVISOR_VIEWS[0]));
@@ -75,11 +81,22 @@ function showDenied() {
   $('app').hidden = true;
   $('login').hidden = true;
   setText($('denied-user'), ctx.user?.username || '');
+  $('denied-reports').hidden = !['rep', 'supervisor'].includes(ctx.user?.role);
   $('denied').hidden = false;
 }
 
+/** A rep or supervisor: the Reports view alone, with their own figures. */
+function startReportsOnly() {
+  $('denied').hidden = true;
+  $('app').hidden = false;
+  setText($('me'), ctx.user?.display_name || ctx.user?.username || '');
+  for (const tab of document.querySelectorAll('.nav-tab')) tab.hidden = tab.dataset.view !== 'reports';
+  if (!views.reports) views.reports = new ReportsView($('view-reports'));
+  showView('reports');
+}
+
 function showView(name) {
-  if (!views[name]) name = views.users ? 'users' : SUPERVISOR_VIEWS[0];
+  if (!views[name]) name = views.users ? 'users' : views.board ? SUPERVISOR_VIEWS[0] : 'reports';
   current = name;
   for (const [key, view] of Object.entries(views)) {
     view.section.hidden = key !== name;

@@ -3,7 +3,7 @@
 import { api, ApiError } from '../shared/http.js';
 import { toast } from '../shared/toast.js';
 
-export const ctx = { csrf: null, user: null, onForbidden: () => {}, onLoggedOut: () => {} };
+export const ctx = { csrf: null, user: null, queues: [], onForbidden: () => {}, onLoggedOut: () => {} };
 
 /** Call the API with the CSRF token on state-changing methods; 401/403 handled. */
 export async function call(method, url, body) {
