@@ -1,5 +1,5 @@
 // The admin center: people, queues, sessions, the live board and the audit log. Admins see
-// everything; supervisors see only SUPERVISOR_VIEWS (the live board); reps see "admins only"
+// everything; supervisors see only SUPERVISOR_VIEWS (the live board, their queues' canned replies); reps see "admins only"
 // (the API answers them 403 anyway).
 
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
@@ -13,11 +13,12 @@ import { SecurityView } from './security.js';
 import { openSecurity } from '../shared/security.js';
 import { AuditView } from './audit.js';
 import { BoardView } from './board.js';
+import { CannedView } from './canned.js';
 
 const $ = (id) => document.getElementById(id);
 const views = {};
 /** The views a supervisor may open (the API scopes them to the supervisor's queues). */
-const SUPERVISOR_VIEWS = ['board'];
+const SUPERVISOR_VIEWS = ['board', 'canned'];
 let current = null;
 
 async function boot() {
@@ -66,6 +67,7 @@ function start(me) {
       views.audit = new AuditView($('view-audit'));
     }
     views.board = new BoardView($('view-board'));
+    views.canned = new CannedView($('view-canned'));
   }
   for (const tab of document.querySelectorAll('.nav-tab')) tab.hidden = !views[tab.dataset.view];
   showView(location.hash.slice(1) || (role === 'admin' ? 'users' : SUPERVISOR_VIEWS[0]));
