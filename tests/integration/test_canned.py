@@ -101,6 +101,10 @@ def test_reply_limits(server: ServerProcess, admin: AdminAPI, unique: str) -> No
     assert post({"name": "b", "title": "x", "body": "b" * 41, "queue_id": q["id"]}).json()["error"]["code"] == "too_large"
     assert post({"name": "c", "title": "x", "body": "  ", "queue_id": q["id"]}).status_code == 400
     assert post({"name": "d", "title": "x\u0000", "body": "b", "queue_id": q["id"]}).status_code == 400
+    assert post({"name": "d", "title": "two\nlines", "body": "b", "queue_id": q["id"]}).status_code == 400
+    crlf = post({"name": "crlf", "title": "x", "body": "line one\r\nline two", "queue_id": q["id"]})
+    assert crlf.status_code == 201 and crlf.json()["reply"]["body"] == "line one\r\nline two"
+    assert admin.http.delete(f"/api/canned/{crlf.json()['reply']['id']}").status_code == 204
     dup = post(_reply("a" * 10, q["id"]))
     assert dup.status_code == 409 and dup.json()["error"]["code"] == "conflict_exists"
     assert post(_reply("b", q["id"])).status_code == 201

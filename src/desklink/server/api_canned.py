@@ -38,8 +38,8 @@ from desklink.store.records import CannedReply, SessionNote, User
 
 #: A shortcut: lowercase letters, digits, ``-`` and ``_``, starting with a letter or digit.
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
-#: Control characters refused in titles and bodies (newline and tab are fine).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: Control characters refused in titles and bodies (line breaks and tabs are fine in a body).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def check_name(name: str, max_chars: int) -> str:
@@ -57,7 +57,7 @@ def check_text(what: str, value: str, max_chars: int, *, multiline: bool) -> str
         raise ProtocolError(f"the {what} is empty")
     if len(value) > max_chars:
         raise TooLarge(f"the {what} is longer than {max_chars} characters")
-    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
+    if _CONTROL.search(value) or (not multiline and any(c in value for c in "\r\n\t")):
         raise ProtocolError(f"the {what} holds control characters")
     return value
 
