@@ -54,6 +54,7 @@ def test_canned_reply_and_note(
         dialog.get_by_test_id("reply-body").fill("Thanks for waiting, {visitor_name}!")
         dialog.get_by_test_id("reply-save").click()
         expect(dialog.locator("[data-testid=my-reply][data-name=thanks]")).to_be_visible()
+        rep.screenshot(path="/tmp/canned-replies-dialog.png")
         dialog.get_by_test_id("replies-close").click()
         expect(dialog).to_have_count(0)
 

@@ -60,6 +60,9 @@ def test_who_may_change_which_replies(server: ServerProcess, admin: AdminAPI, un
         # a supervisor of the queue may; of another queue, not
         assert boss.patch(f"/api/canned/{queue_reply['id']}", json={"title": "Refunds"}).status_code == 200
         assert boss.post("/api/canned", json=_reply("x", other_q["id"])).status_code == 403
+        assert boss.get(f"/api/canned?queue_id={other_q['id']}").status_code == 403
+        assert boss.get(f"/api/canned?queue_id={q['id']}").json()["may_manage"] is True
+        assert r1.get(f"/api/canned?queue_id={q['id']}").json()["may_manage"] is False
         # personal replies: own only; another rep's look like nothing at all
         own = r1.post("/api/canned", json=_reply("hi", body="Hi {visitor_name}, {rep_name} here")).json()["reply"]
         assert own["scope"] == "mine" and own["owner_id"] == rep["id"]
