@@ -181,7 +181,6 @@ class Chat {
     if (this.desk.csrf) {
       this.notes = new NotesPanel(this.id, { csrf: this.desk.csrf, toast: (t, k) => this.desk.toast(t, k) });
       this.panel.querySelector('.chat-body').append(this.notes.element);
-      this.notes.load();
     }
   }
 
@@ -406,6 +405,7 @@ export class ChatDesk {
     }
     chat.setUnread(0);
     chat.log.scrollToEnd();
+    chat.notes?.load(); // read on every selection: notes others added meanwhile show up
     if (!chat.ended) setTimeout(() => chat.input.focus(), 0);
     this._render();
   }
