@@ -72,6 +72,15 @@ class Settings:
     #: The visitor's system and browser, as the help box summarizes them.
     max_client_chars: int = limits.MAX_CLIENT_CHARS
     max_note_chars: int = limits.MAX_NOTE_CHARS
+    #: Canned replies (issue 14): most per owner (a queue, or one rep),
+    #: longest shortcut, title and body, in characters.
+    canned_per_owner: int = limits.CANNED_PER_OWNER
+    canned_name_chars: int = limits.CANNED_NAME_CHARS
+    canned_title_chars: int = limits.CANNED_TITLE_CHARS
+    canned_body_chars: int = limits.CANNED_BODY_CHARS
+    #: Internal notes on a session: longest note, most notes per session.
+    session_note_chars: int = limits.SESSION_NOTE_CHARS
+    notes_per_session: int = limits.NOTES_PER_SESSION
     messages_per_minute: int = limits.MESSAGES_PER_MINUTE
     max_outbox_messages: int = limits.MAX_OUTBOX_MESSAGES
     max_resume_backlog: int = limits.MAX_RESUME_BACKLOG

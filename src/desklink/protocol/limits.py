@@ -345,3 +345,17 @@ BOARD_MAX_WAITING = 200
 BOARD_MAX_SESSIONS = 500
 #: Board sockets one user may hold open on one node.
 BOARD_SOCKETS_PER_USER = 4
+# canned replies and internal notes (issue 14; store/_canned.py, server/api_canned.py)
+#: Canned replies one owner (a queue, or one rep's own) may hold: the
+#: console's ``/`` list is read whole when a console opens.
+CANNED_PER_OWNER = 200
+#: Longest shortcut of a canned reply (letters, digits, ``-`` and ``_``).
+CANNED_NAME_CHARS = 32
+#: Longest title of a canned reply.
+CANNED_TITLE_CHARS = 120
+#: Longest body of a canned reply: what it inserts must still fit one chat
+#: message after ``{visitor_name}`` and ``{rep_name}`` are filled in.
+CANNED_BODY_CHARS = 2000
+#: Longest internal note on a session, and most notes one session may carry.
+SESSION_NOTE_CHARS = 4000
+NOTES_PER_SESSION = 200

@@ -24,7 +24,7 @@ from desklink.config import Settings
 from desklink.dispatch.board import MODE_CHANGING_KINDS
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.protocol import codes
-from desklink.server import api_admin, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
+from desklink.server import api_admin, api_canned, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
 from desklink.server import board_view
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
@@ -71,6 +71,7 @@ HTTP_HANDLERS = [
     *api_recordings.ROUTES,
     *api_export.ROUTES,
     *api_reports.ROUTES,
+    *api_canned.ROUTES,
     *board_view.ROUTES,
 ]
 

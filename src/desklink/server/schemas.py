@@ -93,3 +93,27 @@ class CodeBody(Body):
 
 class SecondFactorPolicyBody(Body):
     roles: list[Literal["rep", "supervisor", "admin"]]
+
+
+class CannedBody(Body):
+    """A new canned reply (``POST /api/canned``): the queue's when
+    ``queue_id`` is given, else the caller's own."""
+
+    name: str
+    title: str
+    body: str
+    queue_id: int | None = None
+
+
+class CannedPatchBody(Body):
+    """Changes to a canned reply (left out: as it is)."""
+
+    name: str | None = None
+    title: str | None = None
+    body: str | None = None
+
+
+class NoteBody(Body):
+    """An internal note on a session (``POST /api/sessions/{id}/notes``)."""
+
+    body: str

@@ -382,3 +382,39 @@ class RecordingRow(Base):
     head_hash: Mapped[str] = mapped_column(String(64), default="", server_default=text("''"))
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+
+
+class CannedReplyRow(Base):
+    """A canned reply (issue 14): a queue's (``queue_id`` set, managed by its
+    admins and supervisors) or one rep's own (``owner_id`` set); exactly one
+    of the two. ``name`` is the shortcut typed after ``/`` in the console,
+    unique within its owner."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (
+        UniqueConstraint("queue_id", "name"),
+        UniqueConstraint("owner_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SessionNoteRow(Base):
+    """An internal note on a session (issue 14): written by a rep, supervisor
+    or admin, read by them only; never sent to the visitor."""
+
+    __tablename__ = "session_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

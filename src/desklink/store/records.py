@@ -238,3 +238,30 @@ class PresenceStretch:
     started_at: datetime
     seen_at: datetime
     ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CannedReply:
+    """A canned reply (store/_canned.py): a queue's (``queue_id``) or one
+    rep's own (``owner_id``); exactly one of the two is set."""
+
+    id: int
+    queue_id: int | None
+    owner_id: int | None
+    name: str
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionNote:
+    """An internal note on a session: for reps, supervisors and admins only."""
+
+    id: int
+    session_id: str
+    author_id: int | None
+    author_name: str
+    body: str
+    created_at: datetime

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from desklink.store._admin import AdminMixin
 from desklink.store._board import BoardMixin
+from desklink.store._canned import CannedMixin
 from desklink.store._chat import ChatMixin
 from desklink.store._files import FilesMixin
 from desklink.store._joincodes import JoinCodesMixin
@@ -49,6 +50,7 @@ class Store(
     PresenceMixin,
     ReportsMixin,
     BoardMixin,
+    CannedMixin,
 ):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 

@@ -1,7 +1,7 @@
-// The admin center: people, queues, sessions, reports, the live board and the audit log.
-// Admins see everything; supervisors see SUPERVISOR_VIEWS (the live board and reports, scoped
-// by the API to their queues); reps see "admins only", from which "Your reports" (or
-// /admin#reports) opens the Reports view alone with their own figures.
+// The admin center: people, queues, canned replies, sessions, reports, the live board and the
+// audit log. Admins see everything; supervisors see SUPERVISOR_VIEWS (the live board, reports
+// and their queues' canned replies, scoped by the API); reps see "admins only", from which
+// "Your reports" (or /admin#reports) opens the Reports view alone with their own figures.
 
 import { fetchMe, resumeOrLogin, showLogin, logout } from '../shared/login.js';
 import { toast } from '../shared/toast.js';
@@ -15,11 +15,12 @@ import { openSecurity } from '../shared/security.js';
 import { AuditView } from './audit.js';
 import { BoardView } from './board.js';
 import { ReportsView } from './reports.js';
+import { CannedView } from './canned.js';
 
 const $ = (id) => document.getElementById(id);
 const views = {};
 /** The views a supervisor may open (the API scopes them to the supervisor's queues). */
-const SUPERVISOR_VIEWS = ['board', 'reports'];
+const SUPERVISOR_VIEWS = ['board', 'reports', 'canned'];
 let current = null;
 
 async function boot() {
@@ -72,6 +73,7 @@ function start(me) {
     }
     views.board = new BoardView($('view-board'));
     views.reports = new ReportsView($('view-reports'));
+    views.canned = new CannedView($('view-canned'));
   }
   for (const tab of document.querySelectorAll('.nav-tab')) tab.hidden = !views[tab.dataset.view];
   showView(location.hash.slice(1) || (role === 'admin' ? 'users' : SUPERVISOR_VIEWS[0]));

@@ -60,6 +60,9 @@ export function describe(entry) {
       if (d.removed?.length) parts.push(`removed ${list(d.removed)} from`);
       return `${parts.join(' and ') || 'changed the members of'} the queue ${who}`;
     }
+    case 'canned.create': return `added the canned reply ${entry.target}${d.title ? ` (${quoted(d.title)})` : ''}`;
+    case 'canned.update': return `changed the canned reply ${entry.target}${d.changed?.length ? ` (${list(d.changed)})` : ''}`;
+    case 'canned.delete': return `deleted the canned reply ${entry.target}`;
     default: {
       // Unknown to this page (a newer server, another part's action): its name in words.
       const words = String(entry.action || 'action').replace(/[._]/g, ' ');
@@ -70,7 +73,8 @@ export function describe(entry) {
 
 /** Actions whose sentence says everything; others also show their data. */
 const DESCRIBED = new Set(['user.create', 'user.role', 'user.disable', 'user.enable', 'user.password',
-  'user.display_name', 'user.second_factor_reset', 'queue.create', 'queue.rename', 'queue.origins', 'queue.members', 'queue.files']);
+  'user.display_name', 'user.second_factor_reset', 'queue.create', 'queue.rename', 'queue.origins', 'queue.members', 'queue.files',
+  'canned.create', 'canned.update', 'canned.delete']);
 
 function details(entry) {
   if (DESCRIBED.has(entry.action) || !entry.data || !Object.keys(entry.data).length) return '';

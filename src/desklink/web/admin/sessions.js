@@ -40,6 +40,19 @@ function timelineList(items) {
   return list;
 }
 
+/** The session's internal notes (reps and supervisors only; never the visitor's). */
+function notesList(notes) {
+  const list = h('ol', { class: 'timeline session-notes', testid: 'detail-notes' });
+  if (!notes.length) list.append(h('li', { class: 'empty' }, 'No internal notes.'));
+  for (const n of notes) {
+    list.append(h('li', { class: 'timeline-item', testid: 'detail-note-item' },
+      h('time', { class: 'nowrap', datetime: String(n.at || '') }, formatDateTime(n.at)),
+      h('span', { class: 'timeline-marker' }, n.author || 'someone'),
+      h('span', { class: 'timeline-text pre' }, n.body)));
+  }
+  return list;
+}
+
 /** Save the whole session (timeline, transcripts, recording) as one ZIP; the server logs it. */
 async function exportSession(id) {
   try {
@@ -145,10 +158,12 @@ export class SessionsView {
   async show(id, openAt = null) {
     let detail;
     let timeline;
+    let notes;
     try {
-      [detail, timeline] = await Promise.all([
+      [detail, timeline, notes] = await Promise.all([
         call('GET', `/api/sessions/${encodeURIComponent(id)}`),
         call('GET', `/api/sessions/${encodeURIComponent(id)}/timeline`),
+        call('GET', `/api/sessions/${encodeURIComponent(id)}/notes`),
       ]);
     } catch (err) {
       fail(err, 'Could not load the session');
@@ -179,6 +194,7 @@ export class SessionsView {
         h('dt', {}, 'Outcome'), h('dd', { testid: 'detail-disposition' }, s.disposition.replace('_', ' ')),
         h('dt', {}, 'Note'), h('dd', { class: 'pre', testid: 'detail-note' }, s.note),
         h('dt', {}, 'Rating'), h('dd', { class: 'pre', testid: 'detail-rating' }, ratingWords(s.rating))),
+      h('h3', { class: 'section-title' }, `Internal notes (${(notes.notes || []).length})`), notesList(notes.notes || []),
       h('h3', { class: 'section-title' }, `Transcript (${messages.length})`), list,
       h('h3', { class: 'section-title' }, `Timeline (${items.length})`), timelineList(items));
     this.detail.hidden = false;

@@ -16,6 +16,7 @@ import { TypingSignal } from '../shared/typing.js';
 import { ScreenViewer } from '../viewer/viewer.js';
 import { RepFiles } from './files.js';
 import { WatchBar, whisperItem, watchersText } from './supervise.js';
+import { SlashPicker, NotesPanel } from './canned.js';
 
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
@@ -131,6 +132,7 @@ class Chat {
     this.composer = h('form', { class: 'composer', testid: 'composer', on: { submit: (e) => { e.preventDefault(); this.sendInput(); } } },
       this.input, this.sendButton);
     this.input.addEventListener('keydown', (e) => {
+      if (this.picker?.handleKey(e)) return;
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         this.sendInput();
@@ -167,6 +169,19 @@ class Chat {
       this.endForm, this.banner, this.watchersEl,
       h('div', { class: 'chat-body' }, this.screenSlot,
         this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer)));
+    const me = this.desk.me();
+    if (this.desk.canned) {
+      this.picker = new SlashPicker(this.input, {
+        book: this.desk.canned, queueId: s.queue?.id ?? null, visitorName: this.visitorName,
+        repName: me?.display_name || me?.username || '',
+      });
+      this.composer.classList.add('has-picker');
+      this.composer.prepend(this.picker.element);
+    }
+    if (this.desk.csrf) {
+      this.notes = new NotesPanel(this.id, { csrf: this.desk.csrf, toast: (t, k) => this.desk.toast(t, k) });
+      this.panel.querySelector('.chat-body').append(this.notes.element);
+    }
   }
 
   /** Show the screen viewer in this panel; with `request`, ask the visitor to share. */
@@ -313,7 +328,8 @@ class Chat {
 export class ChatDesk {
   /**
    * @param {object} els  tabs (<ul>), panels (container), empty, tabsEmpty
-   * @param {object} hooks  send(msg) -> bool, sendBinary(data) -> bool, toast(text, kind), limits
+   * @param {object} hooks  send(msg) -> bool, sendBinary(data) -> bool, toast(text, kind), limits,
+   *   canned (CannedBook), csrf() -> token
    */
   constructor(els, hooks) {
     this.els = els;
@@ -322,6 +338,9 @@ export class ChatDesk {
     this.toast = hooks.toast;
     this.me = hooks.me || (() => null);
     this.limits = hooks.limits || { chat: 4000, note: 4000 };
+    /** Canned replies (canned.js CannedBook) and the CSRF token getter for notes. */
+    this.canned = hooks.canned || null;
+    this.csrf = hooks.csrf || null;
     this.chats = new Map();
     this.active = null;
     this.sentHere = [];
@@ -386,6 +405,7 @@ export class ChatDesk {
     }
     chat.setUnread(0);
     chat.log.scrollToEnd();
+    chat.notes?.load(); // read on every selection: notes others added meanwhile show up
     if (!chat.ended) setTimeout(() => chat.input.focus(), 0);
     this._render();
   }

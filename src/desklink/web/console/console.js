@@ -14,6 +14,7 @@ import { wsUrl, setText } from '../shared/dom.js';
 import { AlertBoard, unlockAudio, notificationPermission, requestNotifications } from './alerts.js';
 import { ChatDesk } from './chat.js';
 import { watchedFromAddress } from './supervise.js';
+import { CannedBook, openRepliesManager } from './canned.js';
 
 const PRESENCE_KEY = 'desklink.console.presence';
 /** Close codes after which reconnecting cannot help: logged out, origin refused. */
@@ -40,9 +41,11 @@ const alerts = new AlertBoard($('alerts'), {
   emptyEl: $('alerts-empty'),
 });
 
+const canned = new CannedBook({ csrf: () => state.csrf, toast: (text, kind) => toast(text, { kind }) });
+
 const desk = new ChatDesk(
   { tabs: $('session-tabs'), panels: $('chats'), empty: $('chats-empty'), tabsEmpty: $('tabs-empty') },
-  { send: (msg) => send(msg), me: () => state.user, sendBinary: (data) => !!state.welcomed && !!state.socket?.sendBinary(data), toast: (text, kind) => toast(text, { kind }) },
+  { send: (msg) => send(msg), me: () => state.user, canned, csrf: () => state.csrf, sendBinary: (data) => !!state.welcomed && !!state.socket?.sendBinary(data), toast: (text, kind) => toast(text, { kind }) },
 );
 
 function send(msg) {
@@ -57,6 +60,7 @@ async function boot() {
   document.addEventListener('keydown', unlockAudio, { capture: true });
   $('presence-toggle').addEventListener('click', togglePresence);
   $('logout').addEventListener('click', doLogout);
+  $('my-replies').addEventListener('click', () => openRepliesManager(canned));
   $('my-security').addEventListener('click', () => openSecurity({
     getCsrf: () => state.csrf,
     onLoggedOut: () => { stopSession(); askLogin('Your login has expired. Please log in again.'); },
@@ -90,6 +94,7 @@ function start(me) {
   $('app').hidden = false;
   const u = me.user || {};
   setText($('me'), `${u.display_name || u.username || ''} · ${u.role || 'rep'}`);
+  canned.load();
   connect();
 }
 
