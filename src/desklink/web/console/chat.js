@@ -16,6 +16,7 @@ import { TypingSignal } from '../shared/typing.js';
 import { ScreenViewer } from '../viewer/viewer.js';
 import { RepFiles } from './files.js';
 import { WatchBar, whisperItem, watchersText } from './supervise.js';
+import { visitorPanel } from './visitor.js';
 
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
@@ -166,7 +167,8 @@ class Chat {
         h('div', { class: 'chat-tools' }, this.screenButton, this.endButton, this.closeButton)),
       this.endForm, this.banner, this.watchersEl,
       h('div', { class: 'chat-body' }, this.screenSlot,
-        this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer)));
+        this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer),
+        visitorPanel(s.visitor)));
   }
 
   /** Show the screen viewer in this panel; with `request`, ask the visitor to share. */
