@@ -81,6 +81,8 @@ def test_the_rep_sees_the_visitors_context_as_text(
         # The provider's field with a bad name is left out, and the site owner told why.
         assert any("bad key" in w and "not sent" in w for w in warnings), warnings
 
+        expect(rep.get_by_test_id("alert-language")).to_have_text("de-DE")
+        rep.screenshot(path="/tmp/context-alert.png")
         rep.get_by_test_id("alert-accept").click()
         panel = rep.get_by_test_id("visitor-panel")
         expect(panel).to_be_visible()
