@@ -71,6 +71,12 @@ class Settings:
     max_email_chars: int = limits.MAX_EMAIL_CHARS
     #: The visitor's system and browser, as the help box summarizes them.
     max_client_chars: int = limits.MAX_CLIENT_CHARS
+    #: The visitor's context (page, referrer, languages, the provider's fields).
+    max_context_fields: int = limits.MAX_CONTEXT_FIELDS
+    max_context_key_chars: int = limits.MAX_CONTEXT_KEY_CHARS
+    max_context_value_chars: int = limits.MAX_CONTEXT_VALUE_CHARS
+    max_context_url_chars: int = limits.MAX_CONTEXT_URL_CHARS
+    max_context_languages: int = limits.MAX_CONTEXT_LANGUAGES
     max_note_chars: int = limits.MAX_NOTE_CHARS
     #: Canned replies (issue 14): most per owner (a queue, or one rep),
     #: longest shortcut, title and body, in characters.

@@ -50,6 +50,7 @@ from desklink.protocol.events import Actor, EventKind
 from desklink.protocol import joincode
 from desklink.protocol.lifecycle import CHAT_ALLOWED
 from desklink.protocol.messages import Sender, check_text
+from desklink.protocol.visitor_context import ContextBody, ContextLimits, check_context
 from desklink.store import Store
 from desklink.store.records import Message, Queue, Request, Session, User
 
@@ -153,6 +154,7 @@ class Dispatcher:
             "name": req.visitor_name,
             "email": req.visitor_email,
             "client": req.visitor_client,
+            "context": req.visitor_context,
             "question": req.question,
             "created_at": iso(req.created_at),
         }
@@ -181,7 +183,8 @@ class Dispatcher:
         return {
             "id": session.id,
             "request_id": req.id,
-            "visitor": {"name": req.visitor_name, "email": req.visitor_email, "client": req.visitor_client},
+            "visitor": {"name": req.visitor_name, "email": req.visitor_email, "client": req.visitor_client,
+                        "context": req.visitor_context},
             "question": req.question,
             "queue": {"id": queue.id, "slug": queue.slug, "name": queue.name} if queue else None,
             "started_at": iso(session.started_at),
@@ -248,7 +251,16 @@ class Dispatcher:
 
     # ----------------------------------------------------------------- submit
     async def submit(
-        self, *, queue: Queue, name: str, email: str, question: str, ip: str, origin: str, client: str = ""
+        self,
+        *,
+        queue: Queue,
+        name: str,
+        email: str,
+        question: str,
+        ip: str,
+        origin: str,
+        client: str = "",
+        context: ContextBody | None = None,
     ) -> tuple[Request, str]:
         """Store a new request and alert every online rep of its queue.
         Returns the request and the visitor's token (shown once, stored hashed)."""
@@ -257,6 +269,16 @@ class Dispatcher:
         email = check_text("email", email, s.max_email_chars, required=False)
         question = check_text("question", question, s.max_question_chars)
         client = check_text("client", client, s.max_client_chars, required=False)
+        visitor_context = check_context(
+            context,
+            ContextLimits(
+                fields=s.max_context_fields,
+                key_chars=s.max_context_key_chars,
+                value_chars=s.max_context_value_chars,
+                url_chars=s.max_context_url_chars,
+                languages=s.max_context_languages,
+            ),
+        )
         if email and ("@" not in email or any(c.isspace() for c in email)):
             raise ProtocolError("email does not look like an e-mail address")
         open_now = await self.store.count_open_requests_by_ip(ip)
@@ -272,6 +294,7 @@ class Dispatcher:
             visitor_name=name,
             visitor_email=email,
             visitor_client=client,
+            visitor_context=visitor_context,
             question=question,
             token_hash=hash_token(token),
             ip=ip,

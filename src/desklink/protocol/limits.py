@@ -281,6 +281,21 @@ MAX_AGENT_FILE_BYTES = 512 * 1024 * 1024
 #: which way of sharing to offer. A summary, never the whole User-Agent.
 MAX_CLIENT_CHARS = 60
 
+# ------------------------------------------------------ the visitor's context
+#: What the help box sends with a request besides the summary above (page,
+#: referrer, languages, time zone, the provider's fields; protocol/
+#: visitor_context.py checks it). Each is a setting (config.py).
+#: Fields the provider's page may pass to the help box, per request.
+MAX_CONTEXT_FIELDS = 20
+#: Longest field name: letters, digits, ``_``, ``-`` and ``.`` only.
+MAX_CONTEXT_KEY_CHARS = 40
+#: Longest field value (text, shown as text).
+MAX_CONTEXT_VALUE_CHARS = 500
+#: Longest page or referrer URL (http or https only).
+MAX_CONTEXT_URL_CHARS = 2000
+#: Browser languages sent (``navigator.languages``, most preferred first).
+MAX_CONTEXT_LANGUAGES = 8
+
 
 # --------------------------------------------------------------------------
 # files (protocol/files.py)

@@ -103,6 +103,7 @@ async def session_export(request: Request, ctx: Context, login: authmod.Login) -
                     "rating": None if session.rating is None else {
                         "value": session.rating, "comment": session.rating_comment, "at": iso(session.rated_at)}},
         "request": {"id": req.id, "visitor_name": req.visitor_name, "visitor_email": req.visitor_email,
+                    "visitor_client": req.visitor_client, "visitor_context": req.visitor_context,
                     "question": req.question, "created_at": iso(req.created_at)},
         "queue": {"slug": queue.slug, "name": queue.name},
         "rep": {"id": session.rep_id, "name": await ctx.dispatcher.rep_name(session.rep_id)},

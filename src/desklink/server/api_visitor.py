@@ -104,6 +104,7 @@ async def submit(request: Request, ctx: Context, login: Any, body: SubmitBody) -
             email=body.email,
             question=body.question,
             client=body.client,
+            context=body.context,
             ip=client_ip(request),
             origin=request.headers.get("origin", ""),
         )

@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from desklink.protocol.visitor_context import ContextBody
+
 
 class Body(msgspec.Struct, forbid_unknown_fields=True):
     pass
@@ -19,6 +21,9 @@ class SubmitBody(Body):
     email: str = ""
     #: The visitor's system and browser, e.g. "Windows 11 · Chrome 131".
     client: str = ""
+    #: Page, referrer, languages, time zone and the provider's fields
+    #: (protocol/visitor_context.py).
+    context: ContextBody | None = None
 
 
 class RatingBody(Body):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +51,7 @@ class RequestsMixin(StoreBase):
         origin: str,
         now: datetime,
         visitor_client: str = "",
+        visitor_context: dict[str, Any] | None = None,
     ) -> Request:
         """Store a new ``waiting`` request. :class:`NotFound` for an unknown
         queue; :class:`Conflict` if ``token_hash`` is already used (a token
@@ -68,6 +69,7 @@ class RequestsMixin(StoreBase):
                             visitor_name=visitor_name,
                             visitor_email=visitor_email,
                             visitor_client=visitor_client,
+                            visitor_context=visitor_context or {},
                             question=question,
                             visitor_token_hash=token_hash,
                             ip=ip,

@@ -229,6 +229,9 @@ class RequestRow(Base):
     #: The visitor's system and browser ("Windows 11 · Chrome 131"), at most
     #: ``max_client_chars``; empty from older help boxes.
     visitor_client: Mapped[str] = mapped_column(Text, default="")
+    #: Page, referrer, languages, time zone and the provider's fields, as
+    #: protocol/visitor_context.py checked them; ``{}`` from older help boxes.
+    visitor_context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     question: Mapped[str] = mapped_column(Text)
     #: SHA-256 (hex) of the visitor's capability token; the token itself is
     #: never stored.

@@ -7,7 +7,7 @@ between tasks freely. All datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -71,6 +71,9 @@ class Request:
     closed_at: datetime | None
     #: The visitor's system and browser as the help box summarized them.
     visitor_client: str = ""
+    #: Page, referrer, languages, time zone and the provider's fields
+    #: (protocol/visitor_context.py); ``{}`` from older help boxes.
+    visitor_context: dict[str, Any] = field(default_factory=dict)
 
 
 #: The scale of the visitor's rating: 1 (poor) to 5 (excellent).

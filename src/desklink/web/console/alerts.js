@@ -127,7 +127,8 @@ export class AlertBoard {
       h('div', { class: 'alert-who' },
         h('strong', { class: 'alert-name', testid: 'alert-name' }, req.name || 'Visitor'),
         req.email ? h('span', { class: 'alert-email', testid: 'alert-email' }, req.email) : null,
-        req.client ? h('span', { class: 'alert-client', testid: 'alert-client', title: 'The visitor’s system and browser' }, req.client) : null),
+        req.client ? h('span', { class: 'alert-client', testid: 'alert-client', title: 'The visitor’s system and browser' }, req.client) : null,
+        req.context?.languages?.length ? h('span', { class: 'alert-client', testid: 'alert-language', title: 'The visitor’s language' }, req.context.languages[0]) : null),
       h('p', { class: 'alert-question', testid: 'alert-question' }, req.question || ''),
       h('div', { class: 'alert-actions' }, accept));
     accept.addEventListener('click', () => {

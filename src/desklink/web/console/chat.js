@@ -17,6 +17,7 @@ import { ScreenViewer } from '../viewer/viewer.js';
 import { RepFiles } from './files.js';
 import { WatchBar, whisperItem, watchersText } from './supervise.js';
 import { SlashPicker, NotesPanel } from './canned.js';
+import { visitorPanel } from './visitor.js';
 
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
@@ -168,7 +169,8 @@ class Chat {
         h('div', { class: 'chat-tools' }, this.screenButton, this.endButton, this.closeButton)),
       this.endForm, this.banner, this.watchersEl,
       h('div', { class: 'chat-body' }, this.screenSlot,
-        this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer)));
+        this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer),
+        visitorPanel(s.visitor)));
     const me = this.desk.me();
     if (this.desk.canned) {
       this.picker = new SlashPicker(this.input, {

@@ -52,3 +52,53 @@ export async function clientSummary(nav = globalThis.navigator) {
   }
   return [system, browser].filter(Boolean).join(' · ').slice(0, LIMITS.MAX_CLIENT_CHARS);
 }
+
+/** A field name the server takes (protocol/visitor_context.py KEY_RE). */
+const FIELD_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Only http(s) pages are sent, cut to the limit (the server refuses longer). */
+function pageUrl(value) {
+  const text = String(value || '');
+  return /^https?:\/\//i.test(text) && text.length <= LIMITS.MAX_CONTEXT_URL_CHARS ? text : '';
+}
+
+/**
+ * The provider's fields that the server will take: a field with a bad name
+ * or a value too long, or any past the limit, is left out with a warning in
+ * the browser console (for the site owner) instead of failing the request.
+ */
+export function cleanFields(fields) {
+  const out = {};
+  for (const [key, raw] of Object.entries(fields || {})) {
+    const value = raw == null ? '' : String(raw);
+    const why = !FIELD_KEY.test(key) || key.length > LIMITS.MAX_CONTEXT_KEY_CHARS ? 'its name may hold only letters, digits, _ - . (at most ' + LIMITS.MAX_CONTEXT_KEY_CHARS + ')'
+      : value.length > LIMITS.MAX_CONTEXT_VALUE_CHARS ? `its value is longer than ${LIMITS.MAX_CONTEXT_VALUE_CHARS} characters`
+      : Object.keys(out).length >= LIMITS.MAX_CONTEXT_FIELDS ? `only ${LIMITS.MAX_CONTEXT_FIELDS} fields are sent`
+      : null;
+    if (why) console.warn(`DeskLink: the field ${JSON.stringify(key.slice(0, 60))} is not sent: ${why}.`);
+    else out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * What the rep sees beside the chat: the page, the referrer, the browser's
+ * languages, the time zone and offset (minutes east of UTC), and the
+ * provider's fields (see docs/deploy.md, "Passing fields to the help box").
+ */
+export function visitorContext(fields = {}, win = globalThis) {
+  const context = { fields: cleanFields(fields) };
+  const page = pageUrl(win.location?.href);
+  if (page) context.page = page;
+  const referrer = pageUrl(win.document?.referrer);
+  if (referrer) context.referrer = referrer;
+  const langs = Array.from(win.navigator?.languages || [win.navigator?.language].filter(Boolean))
+    .filter((l) => /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/.test(l)).slice(0, LIMITS.MAX_CONTEXT_LANGUAGES);
+  if (langs.length) context.languages = langs;
+  try {
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz && /^[A-Za-z0-9_+/-]{1,64}$/.test(tz)) context.time_zone = tz;
+  } catch { /* no Intl: the offset will do */ }
+  context.utc_offset_min = -new Date().getTimezoneOffset();
+  return context;
+}

@@ -71,8 +71,9 @@ export class Conversation extends EventTarget {
     return api('GET', `${this.server}/api/widget/config?queue=${encodeURIComponent(this.queue)}`, { credentials: 'omit' });
   }
 
-  async submit({ name, email, question }) {
+  async submit({ name, email, question, context }) {
     const body = { queue: this.queue, name, question };
+    if (context) body.context = context; // page, languages, time zone, the provider's fields (client-info.js)
     if (email) body.email = email;
     const client = await clientSummary().catch(() => '');
     if (client) body.client = client; // "Windows 11 · Chrome 131": the rep sees which way of sharing fits

@@ -5,7 +5,10 @@
 //
 // The script appends one <desklink-help queue="support"> to the page (unless
 // one is already there). Optional data-server (default: the origin this
-// module was loaded from) points at the DeskLink server.
+// module was loaded from) points at the DeskLink server. Attributes
+// data-field-NAME="value" (on the script tag or the element) and
+// element.setFields({NAME: 'value'}) pass fields to the rep (a customer id);
+// docs/deploy.md, "Passing fields to the help box".
 //
 // Everything lives in an open shadow root with its own stylesheet, so the
 // host page's CSS cannot break the box and the box cannot touch the page.
@@ -16,6 +19,7 @@ import { ChatLog } from '../shared/chatlog.js';
 import { TypingSignal } from '../shared/typing.js';
 import { downloadBlob, ApiError } from '../shared/http.js';
 import { Conversation } from './conversation.js';
+import { visitorContext } from './client-info.js';
 import { offerCard } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
@@ -28,8 +32,28 @@ const DEFAULT_SERVER = new URL(MODULE_URL).origin;
 /** Hide the other side's typing indicator if no update comes for this long. */
 const TYPING_STALE_MS = 15000;
 const NOTICE_MS = 8000;
+/** data-field-customer-id="C-1234" passes the field customer-id to the rep. */
+const FIELD_PREFIX = 'data-field-';
 
 export class DeskLinkHelp extends HTMLElement {
+  /**
+   * Fields for the rep (a customer id, a plan), besides any data-field-*
+   * attributes on this element or the script tag: an object of text values,
+   * merged over what was set before (null removes one). Sent with the next
+   * request; the rep sees them as text.
+   */
+  setFields(fields) {
+    this._fields = { ...(this._fields || {}), ...(fields || {}) };
+    for (const [key, value] of Object.entries(this._fields)) if (value == null) delete this._fields[key];
+  }
+
+  /** The fields to send: data-field-* attributes, then setFields() on top. */
+  fields() {
+    const out = {};
+    for (const attr of this.attributes) if (attr.name.startsWith(FIELD_PREFIX)) out[attr.name.slice(FIELD_PREFIX.length)] = attr.value;
+    return { ...out, ...(this._fields || {}) };
+  }
+
   connectedCallback() {
     if (this._built) {
       // Moved or re-inserted by the page: pick the conversation up again.
@@ -291,7 +315,7 @@ export class DeskLinkHelp extends HTMLElement {
     const conv = new Conversation(this.server, this.queue);
     this._attach(conv);
     try {
-      await conv.submit({ name, email, question });
+      await conv.submit({ name, email, question, context: visitorContext(this.fields()) });
     } catch (err) {
       this._detach();
       this.$.submit.disabled = false;
@@ -707,6 +731,7 @@ function autoMount() {
   const box = document.createElement('desklink-help');
   box.setAttribute('queue', script.dataset.queue);
   if (script.dataset.server) box.setAttribute('server', script.dataset.server);
+  for (const attr of script.attributes) if (attr.name.startsWith(FIELD_PREFIX)) box.setAttribute(attr.name, attr.value);
   document.body.append(box);
 }
 
