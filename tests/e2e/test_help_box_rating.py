@@ -138,6 +138,7 @@ def test_skip_stores_nothing(
         box, sid, _ = _chat(vw.page, rw.page, host_site.page(unique), "Sam")
         # The visitor ends it this time.
         box.get_by_test_id("leave").click()
+        box.get_by_test_id("leave-end").click()
         expect(box.get_by_test_id("end-detail")).to_contain_text("You ended the conversation.")
         expect(box.get_by_test_id("rating-form")).to_be_visible()
         box.get_by_test_id("rating-skip").click()

@@ -183,7 +183,8 @@ def test_help_flow_two_reps_reload_transcript_end(
         expect(chat.get_by_test_id("chat-visitor")).to_have_text("Ann")
         expect(chat.get_by_test_id("chat-email")).to_have_text("ann@example.com")
         expect(chat.get_by_test_id("chat-question")).to_have_text("My widget will not turn on.")
-        expect(box.get_by_test_id("rep-joined")).to_have_text(f"Alex from {queue['name']} joined")
+        expect(box.get_by_test_id("header-rep")).to_have_text(f"Chatting with Alex from {queue['name']}")
+        expect(box.locator("[data-testid=message][data-from=system]").filter(has_text="Alex joined")).to_have_count(1)
         expect(box.get_by_test_id("status")).to_have_attribute("data-state", "chatting")
 
         # Typing, visitor -> rep.
@@ -418,6 +419,7 @@ def test_both_sides_reconnect_and_resume(
 
         # The visitor leaves; the console says so and keeps the chat readable.
         box.get_by_test_id("leave").click()
+        box.get_by_test_id("leave-end").click()
         expect(box.get_by_test_id("status")).to_have_text("Conversation ended")
         expect(box.get_by_test_id("end-detail")).to_contain_text("You ended the conversation.")
         expect(chat.get_by_test_id("chat-status")).to_contain_text("Visitor left")
@@ -472,7 +474,7 @@ def test_injection_renders_as_text(browser: Browser, server: ServerProcess, admi
         sid, chat = accept_first(rep)
         expect(chat.get_by_test_id("chat-visitor")).to_have_text(EVIL_NAME)
         expect(chat.get_by_test_id("chat-question")).to_have_text(EVIL_QUESTION)
-        expect(box.get_by_test_id("rep-joined")).to_contain_text(EVIL_REP_NAME)
+        expect(box.get_by_test_id("header-rep")).to_contain_text(EVIL_REP_NAME)
 
         box.get_by_test_id("chat-input").fill(EVIL_VISITOR_LINE)
         box.get_by_test_id("send").click()

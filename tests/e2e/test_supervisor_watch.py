@@ -9,6 +9,7 @@ then takes the session over and the conversation goes on with her.
 
 from __future__ import annotations
 
+import re
 import secrets
 import subprocess
 import sys
@@ -123,7 +124,9 @@ def test_a_supervisor_watches_whispers_joins_and_takes_over(
         expect(scene.chat).to_have_attribute("data-taken-over", "true")
         expect(scene.chat.get_by_test_id("chat-status")).to_contain_text("Sue took this session over")
         expect(scene.chat.get_by_test_id("chat-watchers")).to_be_hidden()
-        expect(scene.box.get_by_test_id("rep-joined")).to_have_text("Sue took over")
+        expect(scene.box.get_by_test_id("header-rep")).to_have_text(re.compile(r"^Chatting with Sue\b"))
+        expect(scene.box.get_by_test_id("header-rep")).to_have_attribute("data-taken-over", "true")
+        expect(scene.box.locator("[data-testid=message][data-from=system]").filter(has_text="Sue took over")).to_have_count(1)
         expect(scene.box.get_by_test_id("chat-watchers")).to_be_hidden()
         scene.box.get_by_test_id("chat-input").fill("Thanks, the code is 0x80070005")
         scene.box.get_by_test_id("send").click()

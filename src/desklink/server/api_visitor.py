@@ -71,7 +71,21 @@ async def _queue_by_slug(ctx: Context, slug: str) -> Queue:
 async def widget_config(request: Request, ctx: Context, login: Any) -> Response:
     """What the help box needs to draw itself: queue, provider, online reps, limits."""
     queue = await _queue_by_slug(ctx, query_str(request, "queue", max_chars=MAX_SLUG_QUERY_CHARS))
-    headers = await _queue_cors(request, ctx, queue)
+    origin = request.headers.get("origin")
+    if not ctx.origins.queue_allows(queue, origin, request):
+        # Readable by the refused page (CORS on the error only), so the help
+        # box can say the desk is not available here instead of blaming the
+        # visitor's connection, and log the reason for the site owner. It
+        # tells the page nothing it did not send.
+        refused = Forbidden(
+            f"the origin {origin} is not among the allowed origins of the queue {queue.slug!r}; "
+            "an administrator can add it to the queue in the admin center",
+            code="origin_denied",
+        )
+        response = error_response(refused, request)
+        response.headers.update(cors_headers(origin))
+        return response
+    headers = cors_headers(origin)
     online = await ctx.dispatcher.online_reps(queue.id)
     s = ctx.settings
     body = {

@@ -24,7 +24,7 @@ import { offerCard } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
 import { showRating } from './rating.js';
-import { DEFAULT_LIMITS, ERROR_TEXT, limitsFrom, nameOf, waitText, watchingWords } from './format.js';
+import { DEFAULT_LIMITS, ERROR_TEXT, NOT_AVAILABLE_HERE, deniedReason, limitsFrom, nameOf, waitText, watchingWords } from './format.js';
 
 const MODULE_URL = import.meta.url;
 const DEFAULT_SERVER = new URL(MODULE_URL).origin;
@@ -68,6 +68,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.config = null;
     this.repName = '';
     this.conv = null;
+    this.denied = false;
     this.cancelling = false;
     this.unread = 0;
     this.typing = new TypingSignal((on) => this.conv?.typing(on));
@@ -129,9 +130,11 @@ export class DeskLinkHelp extends HTMLElement {
 
     $.provider = h('strong', { class: 'provider', testid: 'provider' }, 'Help');
     $.availability = h('span', { class: 'availability', testid: 'availability', data: { online: 'unknown' } }, 'Checking who is online…');
+    // While chatting the header names the rep instead of who is online (that was about before).
+    $.headRep = h('span', { class: 'head-rep', testid: 'header-rep', props: { hidden: true } });
     $.minimize = h('button', { type: 'button', class: 'icon-btn', testid: 'minimize', 'aria-label': 'Minimise help', on: { click: () => this.close() } }, '–');
     const header = h('header', { class: 'panel-head' },
-      h('div', { class: 'panel-title' }, $.provider, $.availability), $.minimize);
+      h('div', { class: 'panel-title' }, $.provider, $.availability, $.headRep), $.minimize);
 
     $.noticeText = h('span', { class: 'notice-text' });
     $.notice = h('div', { class: 'notice', testid: 'notice', role: 'status', props: { hidden: true } }, $.noticeText,
@@ -163,14 +166,13 @@ export class DeskLinkHelp extends HTMLElement {
     $.cancel = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'cancel', on: { click: () => this._cancel() } }, 'Cancel request');
     $.queueBox = h('div', { class: 'queue-box', testid: 'queue-box', props: { hidden: true } },
       h('div', { class: 'queue-info' }, $.position, $.wait), $.cancel);
-    $.joined = h('p', { class: 'joined', testid: 'rep-joined', props: { hidden: true } });
     // Who watches the chat (a supervisor or admin): no silent watching.
     $.chatWatchers = h('p', { class: 'chat-watchers', testid: 'chat-watchers', role: 'status', props: { hidden: true } });
     $.askedText = h('span', { class: 'asked-text', testid: 'asked-text' });
     $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, 'Your question'), $.askedText);
     $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
     $.offer = h('div', { class: 'offer-slot' });
-    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.joined, $.messages, $.offer);
+    $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.messages, $.offer);
     // While the screen is shared from this browser: who sees it, and Stop (screen-share.js).
     $.sharingText = h('span', { class: 'sharing-text', testid: 'share-indicator-text' });
     $.sharingStop = h('button', { type: 'button', class: 'btn btn-quiet sharing-stop', testid: 'share-stop', on: { click: () => this.share?.stop('stop_button') } }, 'Stop');
@@ -203,7 +205,14 @@ export class DeskLinkHelp extends HTMLElement {
     $.chatInput.addEventListener('input', () => this._onChatInput());
     $.saveText = h('button', { type: 'button', class: 'link-btn', testid: 'save-text', on: { click: () => this._saveTranscript('text') } }, 'Text');
     $.saveHtml = h('button', { type: 'button', class: 'link-btn', testid: 'save-html', on: { click: () => this._saveTranscript('html') } }, 'HTML');
-    $.leave = h('button', { type: 'button', class: 'btn btn-quiet leave', testid: 'leave', on: { click: () => this._leave() } }, 'End chat');
+    $.leave = h('button', { type: 'button', class: 'btn btn-quiet leave', testid: 'leave', on: { click: () => this._askLeave(true) } }, 'End chat');
+    // "End chat" asks first; Cancel changes nothing.
+    $.leaveCancel = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'leave-cancel', on: { click: () => this._askLeave(false) } }, 'Cancel');
+    $.leaveEnd = h('button', { type: 'button', class: 'btn btn-primary', testid: 'leave-end', on: { click: () => this._leave() } }, 'End');
+    $.leaveConfirm = h('div', { class: 'leave-confirm', testid: 'leave-confirm', role: 'group', 'aria-label': 'End this chat?', props: { hidden: true } },
+      h('span', { class: 'leave-confirm-text', testid: 'leave-confirm-text' }, 'End this chat?'),
+      h('span', { class: 'leave-confirm-actions' }, $.leaveCancel, $.leaveEnd));
+    $.leaveConfirm.addEventListener('keydown', (e) => { if (e.key === 'Escape') this._askLeave(false); });
     $.save = h('div', { class: 'save', testid: 'save-transcript' }, h('span', {}, 'Save transcript:'), $.saveText, $.saveHtml);
     $.actions = h('div', { class: 'conv-actions' }, $.save, $.leave);
     $.endTitle = h('strong', { class: 'end-title', testid: 'end-title' });
@@ -212,10 +221,13 @@ export class DeskLinkHelp extends HTMLElement {
     $.rating = h('div', { class: 'rating-slot', testid: 'rating-slot' }); // "How did we do?" (rating.js)
     $.endBanner = h('div', { class: 'end-banner', testid: 'end-banner', props: { hidden: true } }, $.endTitle, $.endDetail, $.rating, $.endActions);
     $.conv = h('div', { class: 'view conv-view', testid: 'conversation', props: { hidden: true } },
-      $.status, $.chatWatchers, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions);
+      $.status, $.chatWatchers, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions, $.leaveConfirm);
+    // The page's origin is not allowed for the queue: say so, nothing to fill in.
+    $.unavailable = h('div', { class: 'view unavailable-view', testid: 'unavailable', role: 'status', props: { hidden: true } },
+      h('p', { class: 'unavailable-text' }, NOT_AVAILABLE_HERE));
 
     $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': 'Help', props: { hidden: true } },
-      header, $.notice, $.form, $.conv,
+      header, $.notice, $.form, $.conv, $.unavailable,
       h('footer', { class: 'panel-foot' }, 'Powered by DeskLink'));
     root.append($.launcher, $.panel);
   }
@@ -256,6 +268,10 @@ export class DeskLinkHelp extends HTMLElement {
     try {
       this.config = await c.loadConfig();
     } catch (err) {
+      if (err instanceof ApiError && (err.code === 'origin_denied' || err.status === 403)) {
+        this._notAvailableHere(err.message);
+        return;
+      }
       this.$.availability.dataset.online = 'unknown';
       setText(this.$.availability, err.status === 404 ? 'This help desk is not set up yet.' : 'Help is not reachable right now.');
       return;
@@ -268,8 +284,40 @@ export class DeskLinkHelp extends HTMLElement {
     setText(this.$.availability, online > 0
       ? `${online} ${online === 1 ? 'person' : 'people'} online to help`
       : 'No one is online right now. Leave your question and we will answer when someone is back.');
+    this._renderHeader();
     this._count(this.$.name, this.$.nameCount, this.limits.name);
     this._count(this.$.question, this.$.questionCount, this.limits.question);
+  }
+
+  /**
+   * The server refused this page's origin for the queue: the visitor reads
+   * that help is not available here (not a connection problem), the site
+   * owner finds the reason in the browser console (once).
+   */
+  _notAvailableHere(reason) {
+    if (!this.denied) console.warn(deniedReason(reason, window.location.origin, this.queue));
+    this.denied = true;
+    this.$.availability.dataset.online = 'denied';
+    setText(this.$.availability, NOT_AVAILABLE_HERE);
+    if (this.conv) {
+      this.conv.disconnect(); // kept: a reload resumes once the owner allows the site
+      this._showEnd('Help unavailable', NOT_AVAILABLE_HERE, false);
+      return;
+    }
+    this.$.form.hidden = true;
+    this.$.conv.hidden = true;
+    this.$.unavailable.hidden = false;
+    this._renderHeader();
+  }
+
+  /** The header's second line: who is online before a chat, the rep's name during one. */
+  _renderHeader() {
+    const inChat = !this.$.conv.hidden;
+    const chatting = inChat && this.$.status.dataset.state === 'chatting';
+    const where = this._queueName || nameOf(this.config?.queue);
+    setText(this.$.headRep, chatting ? `Chatting with ${this.repName}${where ? ` from ${where}` : ''}` : '');
+    this.$.headRep.hidden = !chatting;
+    this.$.availability.hidden = inChat && !this.denied;
   }
 
   _count(input, counter, limit) {
@@ -282,8 +330,10 @@ export class DeskLinkHelp extends HTMLElement {
   // ----------------------------------------------------------------- form
 
   _showForm(message = '') {
-    this.$.form.hidden = false;
+    this.$.form.hidden = this.denied;
+    this.$.unavailable.hidden = !this.denied;
     this.$.conv.hidden = true;
+    this._renderHeader();
     this.$.submit.disabled = false;
     this.$.question.value = '';
     this._count(this.$.name, this.$.nameCount, this.limits.name);
@@ -339,7 +389,7 @@ export class DeskLinkHelp extends HTMLElement {
     }
     if (err.status === 429 || err.code === 'too_many_requests') return ERROR_TEXT.too_many_requests;
     if (err.code === 'network') return 'We cannot reach the help desk right now. Please check your connection and try again.';
-    if (err.status === 403 || err.code === 'origin_denied') return 'Help is not available on this site.';
+    if (err.status === 403 || err.code === 'origin_denied') return NOT_AVAILABLE_HERE;
     if (err.status === 404) return 'This help desk is not set up yet.';
     return err.message || 'Something went wrong. Please try again.';
   }
@@ -372,7 +422,11 @@ export class DeskLinkHelp extends HTMLElement {
       (cid) => this.conv?.retry(cid, d.text)));
     on('lost', () => this._showEnd('Conversation not found', 'Your earlier conversation is no longer available.', false));
     on('gone', () => this._showEnd('Conversation ended', 'This conversation has ended.', true));
-    on('denied', () => this._showEnd('Help unavailable', 'This site is not allowed to use this help desk.', false));
+    on('denied', () => {
+      if (!this.denied) console.warn(deniedReason('the server closed the conversation (1008): this origin is not allowed for the queue', window.location.origin, this.queue));
+      this.denied = true;
+      this._showEnd('Help unavailable', NOT_AVAILABLE_HERE, false);
+    });
     on('connection', ({ state }) => { this.$.connection.hidden = state !== 'closed'; });
   }
 
@@ -390,7 +444,6 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.save.hidden = false;
     this.$.composer.hidden = false;
     this.$.leave.hidden = true;
-    this.$.joined.hidden = true;
     this.$.typing.hidden = true;
     this.$.chatInput.disabled = false;
     this.$.send.disabled = false;
@@ -400,6 +453,7 @@ export class DeskLinkHelp extends HTMLElement {
   _setStatus(state, text) {
     this.$.status.dataset.state = state;
     setText(this.$.status, text);
+    this._renderHeader();
     this.files.enable(state === 'chatting'); // files need a support session: someone joined
   }
 
@@ -443,22 +497,22 @@ export class DeskLinkHelp extends HTMLElement {
 
   /** A supervisor took the conversation over: they are the one chatting now. */
   _onTakenOver(rep) {
+    // Announced once, by the server's system line in the chat; the header names them.
     this.repName = nameOf(rep) || 'A supervisor';
-    setText(this.$.joined, `${this.repName} took over`);
-    this.$.joined.hidden = false;
-    this.$.joined.dataset.takenOver = 'true';
+    this.$.headRep.dataset.takenOver = 'true';
     this._setStatus('chatting', `Chatting with ${this.repName}`);
   }
 
+  /**
+   * A rep answered. The join is announced once: by the server's system line
+   * in the chat ("Alex joined the conversation."), which also counts as
+   * unread; the header names the rep from now on.
+   */
   _onJoined(rep) {
     this.repName = nameOf(rep) || 'A support rep';
-    const where = this._queueName || nameOf(this.config?.queue) || nameOf(this.config?.provider);
-    setText(this.$.joined, where ? `${this.repName} from ${where} joined` : `${this.repName} joined`);
-    this.$.joined.hidden = false;
     this.$.queueBox.hidden = true;
     this.$.leave.hidden = false;
     this._setStatus('chatting', `Chatting with ${this.repName}`);
-    this._notifyUnread();
   }
 
   _onChat(msg) {
@@ -612,6 +666,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.queueBox.hidden = true;
     this.$.composer.hidden = true;
     this.$.leave.hidden = true;
+    this._askLeave(false);
     this.$.connection.hidden = true;
     this.$.save.hidden = !canSave || !this.conv?.token;
     setText(this.$.endTitle, title);
@@ -683,7 +738,17 @@ export class DeskLinkHelp extends HTMLElement {
     setTimeout(() => { this.$.cancel.disabled = false; }, 3000);
   }
 
+  /** Show (true) or take back (false) the "End this chat?" question. */
+  _askLeave(show) {
+    const wasShown = !this.$.leaveConfirm.hidden;
+    this.$.leaveConfirm.hidden = !show;
+    this.$.actions.hidden = show;
+    if (show) this.$.leaveCancel.focus();
+    else if (wasShown && !this.$.leave.hidden) this.$.leave.focus();
+  }
+
   _leave() {
+    this._askLeave(false);
     if (!this.conv?.leave()) return;
     this.$.leave.disabled = true;
     setTimeout(() => { this.$.leave.disabled = false; }, 3000);

@@ -43,6 +43,15 @@ export function watchingWords(watchers) {
   return `${labels.slice(0, -1).join(', ')} and ${labels[labels.length - 1]} are watching`;
 }
 
+/** What the visitor reads when the server refuses this site for the queue. */
+export const NOT_AVAILABLE_HERE = 'The help desk is not available on this site.';
+
+/** The browser-console line for the site owner: why the help box is unavailable, and what to change. */
+export function deniedReason(reason, origin, queue) {
+  return `DeskLink help box: not available on this page (origin ${origin}, queue "${queue}"): ${reason || 'origin not allowed'}. `
+    + 'The DeskLink administrator can add this origin to the queue\'s allowed origins in the admin center.';
+}
+
 export const ERROR_TEXT = {
   rate_limited: 'You are sending messages too fast. Wait a moment, then try again.',
   too_large: 'That message is too long.',
