@@ -129,7 +129,7 @@ def test_a_site_not_allowed_is_told_so_not_blamed_on_the_connection(
         expect(unavailable).to_be_visible()
         expect(unavailable).to_have_text("The help desk is not available on this site.")
         expect(box.get_by_test_id("availability")).to_have_attribute("data-online", "denied")
-        expect(box.get_by_test_id("availability")).to_have_text("The help desk is not available on this site.")
+        expect(box.get_by_test_id("availability")).to_have_text("Unavailable")
         expect(box.get_by_test_id("form")).to_be_hidden()
         expect(box.get_by_test_id("submit")).to_be_hidden()
         shown = box.get_by_test_id("panel").inner_text().lower()  # rendered text only

@@ -298,7 +298,7 @@ export class DeskLinkHelp extends HTMLElement {
     if (!this.denied) console.warn(deniedReason(reason, window.location.origin, this.queue));
     this.denied = true;
     this.$.availability.dataset.online = 'denied';
-    setText(this.$.availability, NOT_AVAILABLE_HERE);
+    setText(this.$.availability, 'Unavailable'); // the sentence is in the box itself
     if (this.conv) {
       this.conv.disconnect(); // kept: a reload resumes once the owner allows the site
       this._showEnd('Help unavailable', NOT_AVAILABLE_HERE, false);
