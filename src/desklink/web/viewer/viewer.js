@@ -346,7 +346,7 @@ export class ScreenViewer {
 
   _onState(state) {
     this.socket.resetBackoff(); // the relay took us: a later drop starts the backoff afresh
-    this._settleResume();
+    if (this._settleResume() === 'closed') return;
     // A join code is single use: once an agent is in, the code shown is spent.
     if (LIVE.includes(state.status) && state.agent) this.offerFresh = false;
     if (state.status !== 'sharing') {
@@ -366,14 +366,15 @@ export class ScreenViewer {
    * under way (asking, sharing, or its agent briefly away) is shown again;
    * anything else (none, stopped, denied, the session gone) closes quietly. */
   _settleResume() {
-    if (!this.resuming) return;
+    if (!this.resuming) return null;
     this.resuming = false;
     if (this.protocol.link !== 'closed' && LIVE.includes(this.protocol.status)) {
       this.element.hidden = false;
       this.options.onShow?.(true);
-    } else {
-      this.hide();
+      return 'shown';
     }
+    this.hide();
+    return 'closed';
   }
 
   _maybeRequest() {
