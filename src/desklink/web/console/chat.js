@@ -21,7 +21,18 @@ import { visitorPanel } from './visitor.js';
 
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
+/** The sessions whose screen viewer is open in this tab, re-attached after a reload. */
+const SCREENS_KEY = 'desklink.console.screens';
 const DISPOSITIONS = [['resolved', 'Resolved'], ['not_resolved', 'Not resolved'], ['escalated', 'Escalated']];
+
+function loadScreens() {
+  try {
+    const ids = JSON.parse(sessionStorage.getItem(SCREENS_KEY) || '[]');
+    return new Set(Array.isArray(ids) ? ids.filter((id) => typeof id === 'string') : []);
+  } catch {
+    return new Set();
+  }
+}
 
 function loadPending() {
   try {
@@ -186,8 +197,9 @@ class Chat {
     }
   }
 
-  /** Show the screen viewer in this panel; with `request`, ask the visitor to share. */
-  openScreen({ request = false } = {}) {
+  /** Show the screen viewer in this panel; with `request`, ask the visitor to share;
+   * with `resume` (after a reload), only if the relay says a share is still live. */
+  openScreen({ request = false, resume = false } = {}) {
     if (this.ended) return;
     if (!this.screen) {
       this.screen = new ScreenViewer({
@@ -203,11 +215,12 @@ class Chat {
         onShow: (visible) => {
           this.screenSlot.hidden = !visible;
           this.panel.classList.toggle('has-screen', visible);
+          if (!this.watching) this.desk.rememberScreen(this.id, visible);
         },
       });
       this.screenSlot.append(this.screen.element);
     }
-    this.screen.open({ request });
+    this.screen.open({ request, resume });
   }
 
   /** A screen.offer for this session (the code the rep reads out). */
@@ -218,6 +231,7 @@ class Chat {
   }
 
   closeScreen() {
+    if (this.screen) this.desk.rememberScreen(this.id, false);
     this.screen?.destroy();
     this.screen = null;
     this.screenSlot.hidden = true;
@@ -347,6 +361,9 @@ export class ChatDesk {
     this.active = null;
     this.sentHere = [];
     this.storedPending = loadPending();
+    /** Session ids with an open screen viewer (sessionStorage); re-attached by the first sync. */
+    this.screens = loadScreens();
+    this.screensResumed = false;
     this._render();
   }
 
@@ -374,6 +391,30 @@ export class ChatDesk {
       else if (!chat.ended) chat.resend();
     }
     this.files.welcomed();
+    this._resumeScreens();
+  }
+
+  /** Once per page: the viewers open before a reload connect again, and
+   * show themselves if the share is still live (viewer.js, resume). */
+  _resumeScreens() {
+    if (this.screensResumed) return;
+    this.screensResumed = true;
+    for (const id of [...this.screens]) {
+      const chat = this.chats.get(id);
+      if (chat && !chat.ended && !chat.watching) {
+        if (!chat.screen) chat.openScreen({ resume: true });
+      } else {
+        this.rememberScreen(id, false);
+      }
+    }
+  }
+
+  /** Note in sessionStorage whether this session's viewer is open. */
+  rememberScreen(id, open) {
+    if (open === this.screens.has(id)) return;
+    if (open) this.screens.add(id);
+    else this.screens.delete(id);
+    try { sessionStorage.setItem(SCREENS_KEY, JSON.stringify([...this.screens])); } catch { /* storage disabled */ }
   }
 
   /** file.state, file.ack, file.nak, file.asked. */

@@ -68,6 +68,8 @@ export class ScreenViewer {
     this.statsTimer = null;
     this.countdownTimer = null;
     this.wantRequest = false;
+    /** Connected after a reload but not shown until the relay says a share is live. */
+    this.resuming = false;
     this.offer = null;
     this.offerFresh = false;
     this.scale = 'fit';
@@ -181,6 +183,7 @@ export class ScreenViewer {
     const on = (type, fn) => this.protocol.addEventListener(type, (event) => fn(event.detail));
     on('link', ({ link }) => {
       if (link !== 'open') this.control.disconnected();
+      if (link === 'closed') this._settleResume();
       this._render();
     });
     on('state', ({ state }) => this._onState(state));
@@ -242,9 +245,14 @@ export class ScreenViewer {
     return this.protocol.status;
   }
 
-  /** Show the viewer and connect; with `request`, ask the visitor to share unless they already are. */
-  open({ request = false } = {}) {
-    if (this.element.hidden) {
+  /** Show the viewer and connect; with `request`, ask the visitor to share unless they already are.
+   * With `resume` (the console after a reload), connect without showing anything: the viewer
+   * appears once the relay says a share is live and closes itself otherwise (see _settleResume). */
+  open({ request = false, resume = false } = {}) {
+    if (resume && this.element.hidden) {
+      this.resuming = true;
+    } else if (this.element.hidden) {
+      this.resuming = false;
       this.element.hidden = false;
       this.options.onShow?.(true);
     }
@@ -338,6 +346,7 @@ export class ScreenViewer {
 
   _onState(state) {
     this.socket.resetBackoff(); // the relay took us: a later drop starts the backoff afresh
+    if (this._settleResume() === 'closed') return;
     // A join code is single use: once an agent is in, the code shown is spent.
     if (LIVE.includes(state.status) && state.agent) this.offerFresh = false;
     if (state.status !== 'sharing') {
@@ -351,6 +360,21 @@ export class ScreenViewer {
     this._maybeRequest();
     this._tickCountdown(this.protocol.graceLeftS() !== null);
     this._render();
+  }
+
+  /** Resuming after a reload: the first word from the relay decides. A share
+   * under way (asking, sharing, or its agent briefly away) is shown again;
+   * anything else (none, stopped, denied, the session gone) closes quietly. */
+  _settleResume() {
+    if (!this.resuming) return null;
+    this.resuming = false;
+    if (this.protocol.link !== 'closed' && LIVE.includes(this.protocol.status)) {
+      this.element.hidden = false;
+      this.options.onShow?.(true);
+      return 'shown';
+    }
+    this.hide();
+    return 'closed';
   }
 
   _maybeRequest() {
