@@ -60,7 +60,8 @@ def _seed(server: ServerProcess, admin: AdminAPI, u: str) -> tuple[str, str, str
             visitor = await VisitorClient.submit(server, queue=u, name="Erin", question=f"my scanner {u} smokes")
             await rep.expect("alert")
             await visitor.close()  # left before anyone answered
-            await rep.expect("alert.withdrawn", timeout=15)
+            # this request's withdrawal (an earlier session's may come first)
+            await rep.expect("alert.withdrawn", timeout=15, request_id=visitor.request_id, reason="abandoned")
             return visitor.request_id
         finally:
             await rep.close()
