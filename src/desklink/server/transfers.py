@@ -94,6 +94,12 @@ UNFINISHED: frozenset[str] = frozenset({"offered", "uploading", "paused", "deliv
 #: Counted against ``max_active_transfers``: bytes still to arrive.
 UPLOADING: frozenset[str] = frozenset({"offered", "uploading", "paused"})
 
+def _ended(live: Live) -> bool:
+    """Whether ``live`` has ended (read again after an await: another task
+    may have ended it meanwhile)."""
+    return live.final
+
+
 Side = Literal["visitor", "rep"]
 Via = Literal["browser", "agent"]
 
@@ -423,6 +429,11 @@ class TransferHub:
                 raise Conflict(f"the transfer is {live.status}; no more bytes are taken", code="bad_state")
             live.uploader = party.conn
             rx = await self._receiver(live)
+            if live.final:
+                # Ended while the receiver was read (file access taken back,
+                # a cancel): its own reason stands; the sender reads the state.
+                party.conn.send_out(live.state())
+                return
             if live.status == "paused" and c.end > rx.acked:
                 # No credit while paused: nothing is taken. Chunks in flight
                 # when the pause came are naked back to ``acked``; going on
@@ -440,6 +451,9 @@ class TransferHub:
             try:
                 self.files.append(live.id, c.offset, c.data)
             except (StorageFull, StorageFailed) as exc:
+                if _ended(live):  # ended meanwhile (its file removed): that end's reason stands
+                    party.conn.send_out(live.state())
+                    return
                 await self.fail(live, exc.message)
                 party.conn.send_error(exc, "file.chunk")
                 return
