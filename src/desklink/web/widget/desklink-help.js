@@ -20,7 +20,7 @@ import { TypingSignal } from '../shared/typing.js';
 import { downloadBlob, ApiError } from '../shared/http.js';
 import { Conversation } from './conversation.js';
 import { visitorContext } from './client-info.js';
-import { offerCard } from './screen-offer.js';
+import { offerCard, renewFailureText } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
 import { showRating } from './rating.js';
@@ -624,14 +624,7 @@ export class DeskLinkHelp extends HTMLElement {
     try {
       offer = await conv.renewScreenCode();
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 429 || err.code === 'too_many_requests')) {
-        throw new Error('You have had several new codes already. Please ask the rep to request your screen again.');
-      }
-      if (err instanceof ApiError && err.status === 409) {
-        throw new Error('This screen request is over. Please ask the rep to request your screen again.');
-      }
-      if (err instanceof ApiError && err.code === 'network') throw new Error(err.message);
-      throw new Error('Could not get a new code. Please ask the rep.');
+      throw new Error(renewFailureText(err));
     }
     if (offer && this.conv === conv) this._onScreenOffer(offer);
   }

@@ -7,8 +7,21 @@
 
 import { copyText } from '../shared/copy.js';
 import { h, setText, formatClock } from '../shared/dom.js';
+import { ApiError } from '../shared/http.js';
 
 const COPIED_MS = 2000;
+
+/** Why a fresh join code could not be had, in the visitor's words. */
+export function renewFailureText(err) {
+  if (err instanceof ApiError && (err.status === 429 || err.code === 'too_many_requests')) {
+    return 'You have had several new codes already. Please ask the rep to request your screen again.';
+  }
+  if (err instanceof ApiError && err.status === 409) {
+    return 'This screen request is over. Please ask the rep to request your screen again.';
+  }
+  if (err instanceof ApiError && err.code === 'network') return err.message;
+  return 'Could not get a new code. Please ask the rep.';
+}
 
 /**
  * What the visitor is told before sharing, per the queue's recording policy
