@@ -1,0 +1,5 @@
+// Deutsch: every key of en.js, translated.
+export default {
+  // common
+  'common.close': 'Schließen',
+};
