@@ -86,6 +86,10 @@ class Settings:
     canned_body_chars: int = limits.CANNED_BODY_CHARS
     #: Internal notes on a session: longest note, most notes per session.
     session_note_chars: int = limits.SESSION_NOTE_CHARS
+    #: Transfer and invite: how long an offer waits for an accept, and the
+    #: chat lines its alert carries.
+    transfer_timeout_s: float = limits.TRANSFER_TIMEOUT_S
+    transfer_history_lines: int = limits.TRANSFER_HISTORY_LINES
     notes_per_session: int = limits.NOTES_PER_SESSION
     messages_per_minute: int = limits.MESSAGES_PER_MINUTE
     max_outbox_messages: int = limits.MAX_OUTBOX_MESSAGES

@@ -374,3 +374,9 @@ CANNED_BODY_CHARS = 2000
 #: Longest internal note on a session, and most notes one session may carry.
 SESSION_NOTE_CHARS = 4000
 NOTES_PER_SESSION = 200
+# transfer and invite (issue 14; dispatch/handoff.py)
+#: A transfer or invitation nobody accepted within this long lapses, seconds:
+#: the session stays with the rep who offered it, and they are told.
+TRANSFER_TIMEOUT_S = 60.0
+#: Chat lines an offered transfer's alert carries at most (the newest).
+TRANSFER_HISTORY_LINES = 50

@@ -23,6 +23,7 @@ from desklink.broker import BROKER_ERRORS, open_broker
 from desklink.config import Settings
 from desklink.dispatch.board import MODE_CHANGING_KINDS
 from desklink.dispatch.dispatcher import Dispatcher
+from desklink.dispatch.handoff import Handoffs
 from desklink.protocol import codes
 from desklink.server import api_admin, api_canned, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
 from desklink.server import board_view
@@ -237,6 +238,7 @@ def create_app(settings: Settings) -> Starlette:
         ctx.audits.notify = MODE_CHANGING_KINDS
         ctx.audits.on_written = lambda audit: ctx.dispatcher.board_changed_for(audit.request_id)
         ctx.transfers = TransferHub(ctx)
+        ctx.handoffs = Handoffs(ctx.dispatcher)
         ctx.recordings = _recording_hub(ctx)
         deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
@@ -266,6 +268,7 @@ def create_app(settings: Settings) -> Starlette:
                 await asyncio.wait_for(ctx.recordings.finish_all(time.monotonic()), SHUTDOWN_AUDIT_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ctx.audits.drain(), SHUTDOWN_AUDIT_S)
+            ctx.handoffs.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
