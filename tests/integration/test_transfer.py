@@ -99,6 +99,7 @@ async def test_transfer_to_a_rep_moves_the_session_and_the_screen(server: Server
         await visitor.expect("chat", text="Bob took over the conversation.")
         # Bob has the history and speaks; Ann is detached (chat and viewer).
         await bob.expect("chat", cid="v1")
+        await bob.expect("chat", text="Bob took over the conversation.")
         await bob.send({"t": "chat.send", "session_id": sid, "cid": "b1", "text": "Bob here"})
         assert (await visitor.expect("chat", cid="b1"))["name"] == "Bob"
         await ann.send({"t": "chat.send", "session_id": sid, "cid": "a2", "text": "still mine?"})

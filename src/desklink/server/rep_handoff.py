@@ -91,10 +91,11 @@ class RepHandoff:
         conn.watching[session.id] = session
         conn.chatting.add(session.id)
         conn.sent.setdefault(session.request_id, SeqsSent())
-        await conn.join(ch.request_channel(session.request_id))
         view = await conn.ctx.dispatcher.session_view(session)
         view["rep"] = {"id": session.rep_id, "name": await conn.ctx.dispatcher.rep_name(session.rep_id)}
+        # Before joining: a line the channel delivers meanwhile finds the chat open (the backlog has the rest).
         conn.send({"t": "watching", "session": view, "chat_joined": True, "invited": True})
+        await conn.join(ch.request_channel(session.request_id))
         await conn._backlog(session, 0)
 
     async def _decline(self, msg: HandoffDecline) -> None:

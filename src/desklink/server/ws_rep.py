@@ -411,7 +411,8 @@ class RepConnection(Connection):
             await self.supervision.watch(self.user, session)
         view = await self.ctx.dispatcher.session_view(session, req)
         view["rep"] = {"id": session.rep_id, "name": await self.ctx.dispatcher.rep_name(session.rep_id)}
-        self.send({"t": "watching", "session": view, "chat_joined": session.id in self.chatting})
+        self.send({"t": "watching", "session": view, "chat_joined": session.id in self.chatting,
+                   "invited": session.id in self.handoff.invited})
         await self._backlog(session, 0)
         await self._supervision_state(session)
 
@@ -599,8 +600,10 @@ class RepConnection(Connection):
         """A session this rep now holds: join it, show it, send its chat."""
         self.sessions[session.id] = session
         self.sent.setdefault(session.request_id, SeqsSent())
-        await self.join(ch.request_channel(session.request_id))
+        # `accepted` before joining: a line the channel delivers meanwhile
+        # must find the session open on the page (the backlog has the rest).
         self.send({"t": "accepted", "session": await self.ctx.dispatcher.session_view(session)})
+        await self.join(ch.request_channel(session.request_id))
         await self._backlog(session, 0)
         await self.ctx.transfers.replay(self, session.request_id)
 
