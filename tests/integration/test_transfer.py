@@ -255,8 +255,10 @@ async def test_refusals_have_clear_codes(server: ServerProcess, admin: AdminAPI,
 
 @pytest.fixture(scope="module")
 def quick_server() -> Any:
-    """A server whose offers lapse after a second (``transfer_timeout_s``)."""
-    with ServerProcess(env={**ONE_ADDRESS_ENV, "DESKLINK_TRANSFER_TIMEOUT_S": "1"}) as srv:
+    """A server whose offers lapse after a second (``transfer_timeout_s``)
+    and carry the newest three chat lines (``transfer_history_lines``)."""
+    env = {**ONE_ADDRESS_ENV, "DESKLINK_TRANSFER_TIMEOUT_S": "1", "DESKLINK_TRANSFER_HISTORY_LINES": "3"}
+    with ServerProcess(env=env) as srv:
         yield srv
 
 
@@ -278,5 +280,22 @@ async def test_an_offer_nobody_takes_lapses_past_transfer_timeout_s(quick_server
         finally:
             await _close(ann, bob, visitor)
         assert any(t.startswith("Nobody accepted the transfer in time") for t in _timeline(admin, sid))
+    finally:
+        admin.close()
+
+
+async def test_an_offer_carries_only_the_newest_transfer_history_lines(quick_server: ServerProcess, unique: str) -> None:
+    admin = AdminAPI(quick_server)
+    try:
+        _, _, (ann, bob), visitor, sid = await _live(quick_server, admin, unique, ["Ann", "Bob"])
+        try:
+            for i in range(2, 6):
+                await visitor.send({"t": "chat.send", "cid": f"v{i}", "text": f"line {i}"})
+                await ann.expect("chat", cid=f"v{i}")
+            await ann.send({"t": "invite", "session_id": sid, "to_rep_id": uid(bob)})
+            alert = await bob.expect("handoff.alert")
+            assert [m["text"] for m in alert["history"]] == ["line 3", "line 4", "line 5"]
+        finally:
+            await _close(ann, bob, visitor)
     finally:
         admin.close()
