@@ -242,7 +242,7 @@ async def test_refusals_have_clear_codes(server: ServerProcess, admin: AdminAPI,
         assert (await ann.expect("error"))["code"] == "bad_state"
         await erin.send({"t": "handoff.accept", "session_id": sid, "id": alert["id"]})
         assert (await erin.expect("error"))["code"] == "forbidden"
-        # An ended session cannot be offered.
+        # An ended session cannot be offered, and its open offer is void.
         await ann.send({"t": "end", "session_id": sid, "disposition": "resolved", "note": ""})
         await visitor.expect("ended")
         await ann.send({"t": "transfer", "session_id": sid, "to_rep_id": uid(bob)})

@@ -7,7 +7,8 @@ An *offer* is a stored event (``transfer_offered`` or ``invited``) with an
 id; it is open until one outcome event names that id: ``transferred`` or
 ``invite_accepted`` (someone took it), ``handoff_declined`` (the rep it was
 offered to said no) or ``handoff_expired`` (nobody took it within
-``transfer_timeout_s``). Every node agrees on what is open by reading the
+``transfer_timeout_s``); the session ending or a supervisor's take-over
+voids every open offer. Every node agrees on what is open by reading the
 events, without the broker.
 
 Exactly one outcome is decided by a broker claim on ``handoff:<id>``, like
@@ -54,6 +55,11 @@ OFFERED = ("transfer_offered", "invited")
 OUTCOMES = ("transferred", "invite_accepted", "handoff_declined", "handoff_expired")
 
 
+#: Events after which no earlier offer can be taken: the session ended, or a
+#: supervisor took it from the rep who offered it.
+VOIDING = ("ended", "taken_over")
+
+
 def open_offers(events: Sequence[Event]) -> dict[str, Event]:
     """The offers of a conversation nobody has decided yet, by id."""
     offers: dict[str, Event] = {}
@@ -62,6 +68,8 @@ def open_offers(events: Sequence[Event]) -> dict[str, Event]:
             offers[str(e.data.get("id"))] = e
         elif e.kind in OUTCOMES:
             offers.pop(str(e.data.get("id")), None)
+        elif e.kind in VOIDING:
+            offers.clear()
     return offers
 
 
