@@ -195,7 +195,10 @@ async def move_session(
     await d.publish(channel, "R", told)
     # The note last: the old rep's consoles leave the channel on it, so
     # the words above must already be on their way (the broker keeps order).
-    note = {"op": "taken_over", "session_id": moved.id, "from_rep_id": session.rep_id, "to_rep_id": user.id, "how": how}
+    note = {
+        "op": "taken_over", "session_id": moved.id, "from_rep_id": session.rep_id, "to_rep_id": user.id,
+        "to_name": user.display_name, "how": how,
+    }
     await d.publish(channel, "X", note)
     watching = chat_watchers(await d.store.events_for(req.id))
     await d.publish(channel, "A", {"t": "watchers", "session_id": moved.id, "watchers": watching})

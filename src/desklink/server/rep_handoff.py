@@ -83,7 +83,7 @@ class RepHandoff:
         if kind == "transfer":
             screen = conn.ctx.relay.get(session.id)
             if screen is not None:  # the relay's primary viewer is now this rep
-                hand_over(conn.ctx, screen, conn.user.id, "transfer")
+                hand_over(conn.ctx, screen, conn.user.id, "transfer", conn.user.display_name)
             self.invited.discard(session.id)
             await conn._now_held(session)
             return

@@ -464,7 +464,7 @@ class RepConnection(Connection):
         moved = await self.supervision.take_over(self.user, fresh)
         screen = self.ctx.relay.get(moved.id)
         if screen is not None:  # the relay's primary viewer is now this rep
-            hand_over(self.ctx, screen, self.user.id)
+            hand_over(self.ctx, screen, self.user.id, "take_over", self.user.display_name)
         await self._now_held(moved)
 
     async def _now_held(self, session: Session) -> None:

@@ -98,7 +98,7 @@ class ViewerConnection(Connection):
         if note.get("op") == "signed_out":
             self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
         elif note.get("op") == "taken_over" and isinstance(note.get("to_rep_id"), int):
-            hand_over(self.ctx, self.screen, int(note["to_rep_id"]), note.get("how"))
+            hand_over(self.ctx, self.screen, int(note["to_rep_id"]), note.get("how"), str(note.get("to_name") or ""))
             if self.login.user.id == note.get("from_rep_id"):
                 self.close_soon(codes.CLOSE_FORBIDDEN, TRANSFERRED if note.get("how") == "transfer" else TAKEN_OVER)
         elif (note.get("op") == "ended" and channel.startswith("r:")) or (
@@ -129,10 +129,11 @@ TAKEN_OVER = "a supervisor took the session over"
 TRANSFERRED = "the session was transferred to a colleague"
 
 
-def hand_over(ctx: Context, screen: ScreenSession, rep_id: int, how: object = None) -> None:
-    """Make ``rep_id`` the primary viewer of ``screen`` and close the old
-    rep's viewers (idempotent). ``how`` is the note's: ``transfer`` or a take-over."""
-    gone, fx = screen.hand_over(rep_id, time.monotonic())
+def hand_over(ctx: Context, screen: ScreenSession, rep_id: int, how: object = None, rep_name: str = "") -> None:
+    """Make ``rep_id`` (named ``rep_name``, for the agent) the primary viewer
+    of ``screen`` and close the old rep's viewers (idempotent). ``how`` is
+    the note's: ``transfer`` or a take-over."""
+    gone, fx = screen.hand_over(rep_id, time.monotonic(), rep_name)
     pump(fx, ctx.audits, ctx.recordings)
     for endpoint in gone:
         if isinstance(endpoint, Connection):
@@ -167,7 +168,7 @@ async def viewer_endpoint(ws: WebSocket) -> None:
     policy = await ctx.store.recording_policy_of_request(session.request_id)
     screen, opened = ctx.relay.open(session.id, session.request_id, session.rep_id, time.monotonic())
     if screen.rep_id != session.rep_id:  # taken over while this node's relay did not hear of it
-        hand_over(ctx, screen, session.rep_id)
+        hand_over(ctx, screen, session.rep_id, None, await ctx.dispatcher.rep_name(session.rep_id))
     if not screen.recording:
         screen.recording_policy = policy
     pump(opened, ctx.audits, ctx.recordings)
