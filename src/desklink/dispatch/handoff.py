@@ -105,16 +105,19 @@ class Handoffs:
         return ids
 
     async def targets(self, user: User) -> dict[str, Any]:
-        """The console's dialog: online reps (not ``user``) and every queue with its online count."""
+        """The console's dialog: online reps and every queue with how many
+        reps are online in it, ``user`` left out of both."""
+        online: set[int] = set()
+        queues = []
+        for q in await self.d.store.list_queues():
+            members = {int(m) for m in await self.d.broker.presence_members(rep_presence_group(q.id)) if m.isdigit()}
+            online |= members
+            queues.append({"id": q.id, "slug": q.slug, "name": q.name, "online": len(members - {user.id})})
         reps = []
-        for rep_id in sorted(await self.online_rep_ids() - {user.id}):
+        for rep_id in sorted(online - {user.id}):
             rep = await self.d.store.get_user(rep_id)
             if rep is not None and not rep.disabled:
                 reps.append({"id": rep.id, "name": rep.display_name, "role": rep.role})
-        queues = [
-            {"id": q.id, "slug": q.slug, "name": q.name, "online": await self.d.online_reps(q.id)}
-            for q in await self.d.store.list_queues()
-        ]
         return {"t": "handoff.targets", "reps": reps, "queues": queues}
 
     # ------------------------------------------------------------ offering
