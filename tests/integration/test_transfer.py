@@ -190,6 +190,12 @@ async def test_invite_brings_a_second_rep_into_the_chat(server: ServerProcess, a
         await bob.expect("chat", cid="a1")
         await visitor.send({"t": "chat.send", "cid": "v2", "text": "hello both"})
         await bob.expect("chat", cid="v2")
+        # A reloaded console of Bob's watches again as the invited guest.
+        again = await RepClient.connect(server, *desk.logins["Bob"], online=False)
+        await again.send({"t": "watch", "session_id": sid})
+        rewatch = await again.expect("watching")
+        assert (rewatch["chat_joined"], rewatch["invited"]) == (True, True)
+        await again.close()
         # A guest may watch the screen, never take the session.
         viewer = await ViewerClient.connect(server, *desk.logins["Bob"], sid)
         await viewer.wait_status("waiting_agent")
