@@ -97,6 +97,59 @@ def test_every_key_is_translated_and_every_used_key_exists(browser: Browser, ser
         assert any(k.startswith(prefix) for k in en), prefix
 
 
+MODULES = """async () => {
+  const i18n = await import('/static/widget/i18n.js');
+  const { systemText } = await import('/static/widget/system-lines.js');
+  const { waitText, watchingWords, errorText } = await import('/static/widget/format.js');
+  const out = {};
+  out.choose = [
+    i18n.chooseLanguage('', ['de-AT', 'en']), i18n.chooseLanguage('', ['fr-FR', 'de']), i18n.chooseLanguage('', ['fr']),
+    i18n.chooseLanguage('en', ['de-DE']), i18n.chooseLanguage('DE-ch', ['en']), i18n.chooseLanguage('xx', ['de']),
+  ];
+  i18n.setLanguage('de');
+  out.deJoined = systemText({ code: 'joined', vars: { name: 'Ann <b>' }, text: 'Ann <b> joined the conversation.' });
+  out.deWatcher = systemText({ code: 'joined_chat', vars: { name: 'Sue', role: 'supervisor' }, text: 'x' });
+  out.deOddRole = systemText({ code: 'joined_chat', vars: { name: 'Sue', role: 'owner' }, text: 'x' });
+  out.unknown = systemText({ code: 'from_a_newer_server', vars: {}, text: 'English as sent.' });
+  out.noCode = systemText({ text: 'Plain.' });
+  out.deWait = [waitText(30), waitText(300), waitText(null)];
+  out.deWatch = watchingWords([{ name: 'Sue', role: 'supervisor' }, { name: 'Bob', role: 'admin' }]);
+  out.deError = [errorText('rate_limited', 'slow down'), errorText('some_new_code', 'As the server says.'), errorText('', '')];
+  out.missing = i18n.t('no.such.key', { a: 1 });
+  i18n.setLanguage('en');
+  out.enWait = [waitText(30), waitText(300)];
+  out.enJoined = systemText({ code: 'joined', vars: { name: 'Ann' }, text: 'Ann joined the conversation.' });
+  return out;
+}"""
+
+
+def test_the_lookups_choose_fall_back_and_count(browser: Browser, server: ServerProcess) -> None:
+    w = Watched(browser)
+    try:
+        w.page.goto(server.url + "/console")
+        out = w.page.evaluate(MODULES)
+    finally:
+        w.close()
+    assert out["choose"] == ["de", "de", "en", "en", "de", "de"]
+    assert out["deJoined"] == "Ann <b> ist dem Gespräch beigetreten."  # vars are text, filled in as given
+    assert out["deWatcher"] == "Sue (Teamleitung) ist dem Chat beigetreten."
+    assert out["deOddRole"] == "Sue (owner) ist dem Chat beigetreten."
+    assert out["unknown"] == "English as sent."
+    assert out["noCode"] == "Plain."
+    assert out["deWait"] == [
+        "Voraussichtliche Wartezeit etwa 1 Minute", "Voraussichtliche Wartezeit etwa 5 Minuten",
+        "Voraussichtliche Wartezeit: sobald jemand frei ist",
+    ]
+    assert out["deWatch"] == "Sue (Teamleitung) und Bob (Administration) sehen zu"
+    assert out["deError"] == [
+        "Sie senden zu schnell. Warten Sie einen Moment und versuchen Sie es dann noch einmal.",
+        "As the server says.", "Etwas ist schiefgegangen.",
+    ]
+    assert out["missing"] == "no.such.key"
+    assert out["enWait"] == ["Expected wait about 1 min", "Expected wait about 5 min"]
+    assert out["enJoined"] == "Ann joined the conversation."
+
+
 def _console(page: Page, server: ServerProcess, username: str, password: str) -> None:
     page.goto(server.url + "/console")
     page.get_by_test_id("username").fill(username)
