@@ -241,6 +241,19 @@ def test_a_german_visitor_reads_german_and_the_rep_sees_it(
         expect(box.locator("[data-testid=message][data-from=rep]").get_by_test_id("message-name")).to_have_text(["Rita"])
         expect(box.get_by_test_id("save-transcript")).to_contain_text("Verlauf speichern:")
 
+        # Rita asks to see the screen: the card and the server's line (code screen_offer, with the join code) in German.
+        chat.get_by_test_id("screen-request").click()
+        card = box.get_by_test_id("screen-offer")
+        expect(card.get_by_test_id("screen-offer-title")).to_have_text("Rita möchte Ihren Bildschirm sehen")
+        expect(card.get_by_test_id("screen-offer-note")).to_contain_text("Nichts wird geteilt")
+        code = card.get_by_test_id("screen-offer-code").text_content() or ""
+        assert code
+        expect(system.filter(has_text="möchte Ihren Bildschirm sehen")).to_have_text(
+            [re.compile(rf"^Rita möchte Ihren Bildschirm sehen\. .*mit dem Code {re.escape(code)} \(gültig \d+ Minuten\)")]
+        )
+        visitor.screenshot(path="/tmp/helpbox-de-offer.png")
+        card.get_by_test_id("screen-offer-dismiss").click()
+
         # End chat asks first, in German.
         box.get_by_test_id("leave").click()
         expect(box.get_by_test_id("leave-confirm-text")).to_have_text("Diesen Chat beenden?")
