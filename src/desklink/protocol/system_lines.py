@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-SystemCode = Literal["joined", "joined_chat", "taken_over", "screen_offer", "screen_renew"]
+SystemCode = Literal["joined", "joined_chat", "invited", "left_chat", "taken_over", "screen_offer", "screen_renew"]
 
 _VAR = re.compile(r"\{(\w+)\}")
 #: What a var may match when read back; names and codes are any text (greedy,
@@ -33,8 +33,9 @@ _VAR_RE = {"role": r"\w+", "minutes": r"\d+"}
 @dataclass(frozen=True, slots=True)
 class SystemLine:
     code: SystemCode
-    #: The client id's prefix up to the first ``:`` ("joined:7").
-    cid_prefix: str
+    #: The client ids' prefixes up to the first ``:`` ("joined:7"); the first
+    #: is the one new lines are stored under.
+    cid_prefixes: tuple[str, ...]
     #: English, with ``{name}``-style vars (each var one line of text).
     template: str
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -45,6 +46,10 @@ class SystemLine:
         object.__setattr__(self, "pattern", re.compile(regex, re.DOTALL))
 
     @property
+    def cid_prefix(self) -> str:
+        return self.cid_prefixes[0]
+
+    @property
     def vars(self) -> tuple[str, ...]:
         return tuple(_VAR.findall(self.template))
 
@@ -52,23 +57,27 @@ class SystemLine:
 LINES: dict[SystemCode, SystemLine] = {
     line.code: line
     for line in (
-        SystemLine("joined", "joined", "{name} joined the conversation."),
-        SystemLine("joined_chat", "joined-chat", "{name} ({role}) joined the chat."),
-        SystemLine("taken_over", "taken-over", "{name} took over the conversation."),
+        SystemLine("joined", ("joined",), "{name} joined the conversation."),
+        SystemLine("joined_chat", ("joined-chat",), "{name} ({role}) joined the chat."),
+        # A rep invited into the chat by the rep holding it, and leaving it again.
+        SystemLine("invited", ("invited",), "{name} joined the chat."),
+        SystemLine("left_chat", ("left",), "{name} left the chat."),
+        # Taken over by a supervisor, or handed over by a transfer: the visitor reads the same.
+        SystemLine("taken_over", ("taken-over", "taken_over", "transferred"), "{name} took over the conversation."),
         SystemLine(
             "screen_offer",
-            "screen-offer",
+            ("screen-offer",),
             "{name} asked to see your screen. Share it from this browser, or run the DeskLink agent with "
             "code {code} (valid {minutes} minutes). You decide what is shared and can stop at any time.",
         ),
         SystemLine(
             "screen_renew",
-            "screen-renew",
+            ("screen-renew",),
             "You asked for a new screen-sharing code: {code}. The earlier code no longer works.",
         ),
     )
 }
-_BY_PREFIX = {line.cid_prefix: line for line in LINES.values()}
+_BY_PREFIX = {prefix: line for line in LINES.values() for prefix in line.cid_prefixes}
 
 
 def text(kind: SystemCode, /, **values: object) -> str:

@@ -111,6 +111,8 @@ export default {
   'system.joined': '{name} ist dem Gespräch beigetreten.',
   'system.joined_chat': '{name} ({role}) ist dem Chat beigetreten.',
   'system.taken_over': '{name} hat das Gespräch übernommen.',
+  'system.invited': '{name} ist dem Chat beigetreten.',
+  'system.left_chat': '{name} hat den Chat verlassen.',
   'system.screen_offer': '{name} möchte Ihren Bildschirm sehen. Teilen Sie ihn aus diesem Browser oder starten Sie den DeskLink-Agenten mit dem Code {code} (gültig {minutes} Minuten). Sie entscheiden, was geteilt wird, und können jederzeit aufhören.',
   'system.screen_renew': 'Sie haben einen neuen Code zum Teilen des Bildschirms angefordert: {code}. Der frühere Code gilt nicht mehr.',
 

@@ -121,6 +121,8 @@ export default {
   'system.joined': '{name} joined the conversation.',
   'system.joined_chat': '{name} ({role}) joined the chat.',
   'system.taken_over': '{name} took over the conversation.',
+  'system.invited': '{name} joined the chat.',
+  'system.left_chat': '{name} left the chat.',
   'system.screen_offer': '{name} asked to see your screen. Share it from this browser, or run the DeskLink agent with code {code} (valid {minutes} minutes). You decide what is shared and can stop at any time.',
   'system.screen_renew': 'You asked for a new screen-sharing code: {code}. The earlier code no longer works.',
 
