@@ -54,7 +54,7 @@ from desklink.agent.session import (
     Stop,
 )
 from desklink.agent.ui import UI, Ask
-from desklink.errors import DeskLinkError, LinkDead, Refused, Stopped
+from desklink.errors import CaptureError, DeskLinkError, LinkDead, Refused, Stopped
 from desklink.protocol import codes, limits
 from desklink.protocol.messages import Annotate, EvButton, EvKey, EvMove, EvRelease, EvText, EvWheel, Monitor
 from desklink.protocol.screen import Cursor, Pointer
@@ -542,8 +542,15 @@ class AgentClient:
             while not self.stop_requested.is_set():
                 self._raise_if_failed(tasks)
                 if core.select is not None and core.select != capture.selected.index:
-                    capture.select(core.select)
+                    try:
+                        capture.select(core.select)
+                    except CaptureError:  # the layout changed since the rep's list: keep capturing, send the new list
+                        pass
+                    listed = capture.monitors()
                     mon = capture.selected
+                    core.select = mon.index
+                    # The viewers' picker shows what is captured now (and a layout that changed meanwhile).
+                    core.send_info([Monitor(m.index, m.width, m.height, m.primary) for m in listed], mon.index)
                     self._set_origin(mon)
                     encoder = ScreenEncoder(mon.width, mon.height)
                     if self.board is not None:
