@@ -25,6 +25,36 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
             proc.wait(timeout)
 
 
+class Presses:
+    """The button presses (root x, y) an X program prints as ``press X Y``
+    lines, read on a thread (the pipe is closed when the program ends)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        import queue
+        import threading
+
+        self.proc = proc
+        self.lines: queue.Queue[tuple[int, int]] = queue.Queue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        with self.proc.stdout:
+            for line in self.proc.stdout:
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == "press":
+                    self.lines.put((int(parts[1]), int(parts[2])))
+
+    def next(self, timeout: float = 10.0) -> tuple[int, int]:
+        """The next press; ``queue.Empty`` after ``timeout`` seconds without one."""
+        return self.lines.get(timeout=timeout)
+
+    def close(self) -> None:
+        stop_process(self.proc)
+        self.thread.join(10)
+
+
 #: Display numbers tried for a free one.
 DISPLAY_RANGE = range(60, 160)
 
@@ -128,10 +158,10 @@ class XDisplay:
         """Where monitor ``index`` (1-based, as mss and the agent count) starts on the screen."""
         return sum(w for w, _ in self.monitors[: index - 1]), 0
 
-    def paint_monitors(self, colours: tuple[str, ...]) -> subprocess.Popen[str]:
+    def paint_monitors(self, colours: tuple[str, ...]) -> Presses:
         """Cover each monitor with a window of one colour (Tk, e.g. ``"#d02020"``)
-        that prints ``press X Y`` (root coordinates) for every button press;
-        read them from the returned process's stdout. Stopped with the display."""
+        that reports every button press in root coordinates (:class:`Presses`).
+        Stopped with the display, or with :meth:`Presses.close`."""
         import sys
 
         windows = []
@@ -152,9 +182,10 @@ class XDisplay:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.children.append(proc)
+        presses = Presses(proc)
         for title, _, _ in windows:
             self.wait_window(title)
-        return proc
+        return presses
 
     def run(self, *cmd: str) -> subprocess.Popen[Any]:
         return self.spawn(*cmd)

@@ -9,9 +9,6 @@ then land on that monitor (input is mapped to its origin)."""
 
 from __future__ import annotations
 
-import queue
-import subprocess
-import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -24,33 +21,6 @@ from ._agent import Chat, finish, start_agent
 
 MONITORS = ((900, 600), (640, 480))
 RED, BLUE = (208, 32, 32), (32, 64, 208)
-
-
-class Presses:
-    """The ``press X Y`` lines of XDisplay.paint_monitors, read on a thread."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.lines: queue.Queue[tuple[int, int]] = queue.Queue()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        with self.proc.stdout:
-            for line in self.proc.stdout:
-                parts = line.split()
-                if len(parts) == 3 and parts[0] == "press":
-                    self.lines.put((int(parts[1]), int(parts[2])))
-
-    def next(self, timeout: float = 10.0) -> tuple[int, int]:
-        return self.lines.get(timeout=timeout)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(10)
-        self.thread.join(10)
 
 
 @pytest.fixture
@@ -67,7 +37,7 @@ def mostly(rgb: np.ndarray, colour: tuple[int, int, int]) -> float:
 async def test_the_rep_switches_to_the_second_monitor_and_clicks_land_there(
     server: ServerProcess, display: XDisplay, chat: Chat,
 ) -> None:
-    presses = Presses(display.paint_monitors(("#d02020", "#2040d0")))
+    presses = display.paint_monitors(("#d02020", "#2040d0"))
     viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
     agent = start_agent(display, server, (await chat.offer())["code"], terminal=True, answer="y\n")
     try:

@@ -396,10 +396,9 @@ export class ScreenViewer {
       this.whiteboard.resize(r.width, r.height);
       this.zoom.resized();
     }
-    if (this.surface.hidden) {
-      this.surface.hidden = false;
-      this._render();
-    }
+    const first = this.surface.hidden;
+    this.surface.hidden = false;
+    if (first || r.sizeChanged) this._render(); // the size readout follows another monitor
     this.element.dataset.frames = String(this.stats.frames);
   }
 
@@ -501,6 +500,7 @@ export class ScreenViewer {
     const monitors = Array.isArray(this.protocol.state?.monitors) ? this.protocol.state.monitors : [];
     const select = this.monitorSelect;
     select.hidden = monitors.length < 2;
+    select.disabled = !!this.options.watcher; // only the rep holding the session switches (the relay says so too)
     while (select.firstChild) select.firstChild.remove();
     monitors.forEach((m, i) => {
       const label = `Screen ${i + 1} (${m.width} × ${m.height}${m.primary ? ', main' : ''})`;

@@ -57,7 +57,7 @@ export class ViewZoom {
     this.inButton = o.button('screen-zoom-in', '+', 'Zoom in (Ctrl+wheel)', () => this.step(1));
     this.levelEl = h('span', { class: 'screen-zoom-level', testid: 'screen-zoom-level', role: 'status', 'aria-live': 'off' });
     this.fitButton = o.button('screen-fit', '', '', () => this.set(this.mode === 'fit' ? 100 : 'fit'),
-      { class: 'btn btn-small screen-btn screen-fit', 'aria-pressed': 'false' });
+      { class: 'btn btn-small screen-btn screen-fit' });
     this.element = h('div', { class: 'screen-zoom', role: 'group', 'aria-label': 'Picture size' },
       this.outButton, this.levelEl, this.inButton, this.fitButton);
 
@@ -125,7 +125,6 @@ export class ViewZoom {
     setText(this.levelEl, fit ? 'Fit' : `${this.mode}%`);
     setText(this.fitButton, fit ? '1:1' : 'Fit');
     this.fitButton.title = fit ? 'Show the screen pixel for pixel (1:1); it scrolls' : 'Scale the screen to fit';
-    this.fitButton.setAttribute('aria-pressed', String(!fit));
     this.outButton.disabled = !fit && this.mode === ZOOM_STEPS[0];
     this.inButton.disabled = !fit && this.mode === ZOOM_STEPS[ZOOM_STEPS.length - 1];
   }
