@@ -67,7 +67,7 @@ def test_the_picker_switches_the_picture_and_control_follows(
         size = scene.screen.get_by_test_id("screen-size")
         expect(size).to_have_text("900 × 600")
         expect(picker).to_be_visible()
-        expect(picker.locator("option")).to_have_text(["Screen 1 (900 × 600, main)", "Screen 2 (640 × 480)"])
+        expect(picker.locator("option")).to_have_text(["Screen 1 (900 × 600, main)", "Screen 2 (640 × 480)", "All screens (1540 × 600)"])
         expect(picker).to_have_value("1")
         scene.settle()
         assert mostly(scene.pixels(), RED) > 0.8
@@ -86,6 +86,14 @@ def test_the_picker_switches_the_picture_and_control_follows(
         click_at(scene, 100, 50, (640, 480))
         assert presses.next() == (900 + 100, 50)
         wait_pointer(display, 900 + 100, 50, tol=0)
+
+        # All screens at once: the whole desktop, both colours side by side.
+        picker.select_option("0")
+        expect(size).to_have_text("1540 × 600")
+        scene.settle()
+        whole = scene.pixels()
+        assert mostly(whole[:, :900], RED) > 0.8 and mostly(whole[:480, 900:], BLUE) > 0.8
+        shot(scene.rep, "viewer-monitor-all")
 
         # And back.
         picker.select_option("1")

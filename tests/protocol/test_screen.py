@@ -180,7 +180,7 @@ def test_agent_messages_round_trip(msg: object) -> None:
     assert decode_agent(encode(msg)) == msg  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("msg", [ScreenAck(seq=1), ScreenSelect(monitor=2)], ids=repr)
+@pytest.mark.parametrize("msg", [ScreenAck(seq=1), ScreenSelect(monitor=2), ScreenSelect(monitor=0)], ids=repr)
 def test_viewer_messages_round_trip(msg: object) -> None:
     assert decode_viewer(encode(msg)) == msg  # type: ignore[arg-type]
 
@@ -189,7 +189,7 @@ def test_viewer_messages_round_trip(msg: object) -> None:
     ("decode", "data", "code"),
     [
         (decode_agent, '{"t":"hello","code":"' + "9" * 40 + '"}', "bad_message"),
-        (decode_agent, '{"t":"screen.info","monitors":[{"index":0,"width":1,"height":1}],"selected":1}', "bad_message"),
+        (decode_agent, '{"t":"screen.info","monitors":[{"index":-1,"width":1,"height":1}],"selected":1}', "bad_message"),
         (decode_agent, '{"t":"chat.send","cid":"a","text":"b"}', "bad_type"),
         (decode_viewer, '{"t":"screen.ack","seq":0}', "bad_message"),
         (decode_viewer, '{"t":"accept","request_id":"x"}', "bad_type"),
@@ -216,7 +216,7 @@ def test_agent_and_viewer_decoders_never_raise_anything_else(data: str | bytes) 
 @pytest.mark.parametrize(
     "data",
     [
-        '{"t":"screen.select","monitor":0}',
+        '{"t":"screen.select","monitor":-1}',
         '{"t":"screen.select","monitor":"2"}',
         '{"t":"screen.select"}',
         '{"t":"screen.select","monitor":' + str(limits.MAX_MONITORS + 1) + "}",

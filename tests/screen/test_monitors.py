@@ -42,11 +42,12 @@ async def test_the_rep_switches_to_the_second_monitor_and_clicks_land_there(
     agent = start_agent(display, server, (await chat.offer())["code"], terminal=True, answer="y\n")
     try:
         state = await viewer.wait_status("sharing")
-        await wait_until(lambda: len(viewer.states[-1]["monitors"]) == 2, 15, "the two monitors in screen.state")
+        await wait_until(lambda: len(viewer.states[-1]["monitors"]) == 3, 15, "the monitors in screen.state")
         state = viewer.states[-1]
         assert state["monitors"] == [
             {"index": 1, "width": 900, "height": 600, "primary": True},
             {"index": 2, "width": 640, "height": 480, "primary": False},
+            {"index": 0, "width": 1540, "height": 600, "primary": False},  # all of them
         ]
         assert state["selected"] == 1
         await viewer.settle()
@@ -91,6 +92,19 @@ async def test_the_rep_switches_to_the_second_monitor_and_clicks_land_there(
             {"k": "button", "b": 1, "down": False, "x": 30, "y": 40},
         ]})
         assert presses.next() == (30, 40)
+
+        # Every monitor at once: the whole desktop, clicks at desktop coordinates.
+        await viewer.send({"t": "screen.select", "monitor": 0})
+        await wait_until(lambda: viewer.canvas.size == (1540, 600), 15, "a frame of the whole desktop")
+        await viewer.settle()
+        rgb = viewer.canvas.rgb
+        assert mostly(rgb[:, :900], RED) > 0.8 and mostly(rgb[:480, 900:], BLUE) > 0.8
+        await wait_until(lambda: viewer.states[-1]["selected"] == 0, 10, "screen.state saying all monitors")
+        await viewer.send({"t": "input", "events": [
+            {"k": "button", "b": 1, "down": True, "x": 1200, "y": 70},
+            {"k": "button", "b": 1, "down": False, "x": 1200, "y": 70},
+        ]})
+        assert presses.next() == (1200, 70)
 
         await viewer.send({"t": "screen.stop"})
         code, output = await finish(agent)

@@ -503,7 +503,8 @@ export class ScreenViewer {
     select.disabled = !!this.options.watcher; // only the rep holding the session switches (the relay says so too)
     while (select.firstChild) select.firstChild.remove();
     monitors.forEach((m, i) => {
-      const label = `Screen ${i + 1} (${m.width} × ${m.height}${m.primary ? ', main' : ''})`;
+      const label = m.index === 0 ? `All screens (${m.width} × ${m.height})`
+        : `Screen ${i + 1} (${m.width} × ${m.height}${m.primary ? ', main' : ''})`;
       select.append(h('option', { value: String(m.index) }, label));
     });
     if (monitors.length) select.value = String(this.protocol.state.selected ?? monitors[0].index);
