@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from desklink.testing import poll_until
 from desklink.testing_x import XDisplay
 
 from test_remote_control import PAD, Pad, Sent, display, grant, rig, wait_pointer  # noqa: F401 (fixtures)
@@ -109,6 +110,25 @@ def test_fit_one_to_one_and_zoom_keep_clicks_exact(
     assert boxes(scene)["bar"] == bar
     shot(rep, "viewer-zoom-200")
 
+    # Drawing at 200 %: the stroke starts and ends on the pixels aimed at, and nothing pans.
+    scene.screen.get_by_test_id("whiteboard-toggle").click()
+    ax, ay = show_pixel(scene, 500, 300, 2.0)
+    before = boxes(scene)
+    rep.mouse.move(ax, ay)
+    rep.mouse.down()
+    rep.mouse.move(ax + 2 * 40, ay + 2 * 25, steps=5)
+    rep.mouse.up()
+    def strokes() -> list[dict[str, Any]]:
+        return [f for f in sent.frames if f.get("t") == "annotate" and f.get("op") == "stroke"]
+
+    poll_until(strokes, 10, "the stroke on the viewer's socket", interval=0.05, sleep=lambda s: rep.wait_for_timeout(s * 1000))
+    strokes = strokes()
+    assert strokes and strokes[0]["points"][0] == [500, 300] and strokes[-1]["points"][-1] == [540, 325], strokes
+    after = boxes(scene)
+    assert (after["scrollLeft"], after["scrollTop"]) == (before["scrollLeft"], before["scrollTop"])
+    scene.screen.get_by_test_id("whiteboard-toggle").click()
+    scene.screen.get_by_test_id("whiteboard-clear").click()
+
     # In control, clicks land on the exact pixel at 200 %, at 1:1 and at 50 %.
     grant(scene, display)
     pad = Pad(display)
@@ -134,6 +154,18 @@ def test_fit_one_to_one_and_zoom_keep_clicks_exact(
         press = next(e for e in got if e[0] == "press")
         assert press[1:] == (tx, ty), (name, got)
         wait_pointer(display, tx, ty, tol=0)
+        if name == "200%":
+            # In control a drag is the visitor's, not a pan: the pad sees it, the stage stays.
+            still = boxes(scene)
+            pad.quiet()
+            rep.mouse.move(cx, cy)
+            rep.mouse.down()
+            rep.mouse.move(cx - 2 * 30, cy - 2 * 20, steps=6)
+            rep.mouse.up()
+            got = pad.events(until="release")
+            assert got[-1] == ("release", tx - 30, ty - 20), got
+            moved = boxes(scene)
+            assert (moved["scrollLeft"], moved["scrollTop"]) == (still["scrollLeft"], still["scrollTop"])
     shot(rep, "viewer-zoom-50")
 
     # The mode is the console's: a reload keeps 50 %.
