@@ -96,7 +96,9 @@ export class ViewZoom {
   step(direction, anchor = null) {
     const now = this.scale;
     const from = now === null ? 100 : now * 100;
-    this.set(nextStep(from, direction), anchor);
+    const to = nextStep(from, direction);
+    if (direction < 0 ? to >= from : to <= from) return; // fit is already smaller (or larger) than any step that way
+    this.set(to, anchor);
   }
 
   /** The picture's size changed (another monitor, a new resolution): resize the box. */
