@@ -96,7 +96,8 @@ async def test_transfer_to_a_rep_moves_the_session_and_the_screen(server: Server
         await bob.expect("handoff.withdrawn", id=alert["id"])
         # The visitor is told who took over; the header follows taken_over.
         assert (await visitor.expect("taken_over"))["rep"] == {"name": "Bob"}
-        await visitor.expect("chat", text="Bob took over the conversation.")
+        took = await visitor.expect("chat", text="Bob took over the conversation.")
+        assert (took["code"], took["vars"]) == ("taken_over", {"name": "Bob"})  # said in the visitor's language
         # Bob has the history and speaks; Ann is detached (chat and viewer).
         await bob.expect("chat", cid="v1")
         await bob.expect("chat", text="Bob took over the conversation.")
@@ -179,7 +180,8 @@ async def test_invite_brings_a_second_rep_into_the_chat(server: ServerProcess, a
         assert (watching["session"]["id"], watching["chat_joined"], watching["invited"]) == (sid, True, True)
         await bob.expect("chat", cid="v1")  # the history
         await ann.expect("handoff.result", outcome="accepted")
-        await visitor.expect("chat", text="Bob joined the chat.")
+        joined = await visitor.expect("chat", text="Bob joined the chat.")
+        assert (joined["code"], joined["vars"]) == ("invited", {"name": "Bob"})
         assert [w["name"] for w in (await visitor.expect("watchers"))["watchers"]] == ["Bob"]
         # Both reps' lines reach the visitor; Ann still holds the session.
         await bob.send({"t": "chat.send", "session_id": sid, "cid": "b1", "text": "Bob here too"})
@@ -205,7 +207,8 @@ async def test_invite_brings_a_second_rep_into_the_chat(server: ServerProcess, a
         # Leaving: told to the visitor; Bob may not speak any more.
         await bob.send({"t": "leave_chat", "session_id": sid})
         assert (await bob.expect("unwatched", session_id=sid))["reason"] == "left"
-        await visitor.expect("chat", text="Bob left the chat.")
+        left = await visitor.expect("chat", text="Bob left the chat.")
+        assert (left["code"], left["vars"]) == ("left_chat", {"name": "Bob"})
         await bob.send({"t": "chat.send", "session_id": sid, "cid": "b2", "text": "gone?"})
         assert (await bob.expect("error"))["code"] == "forbidden"
         await ann.send({"t": "chat.send", "session_id": sid, "cid": "a2", "text": "marker"})

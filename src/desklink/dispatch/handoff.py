@@ -47,6 +47,7 @@ from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import CLAIM_TTL_S, Dispatcher, iso, rep_presence_group
 from desklink.dispatch.supervise import CHAT, Supervision, move_session
 from desklink.errors import Conflict, Forbidden, NotFound, ProtocolError
+from desklink.protocol import system_lines
 from desklink.protocol.messages import check_text
 from desklink.store.records import Event, Session, User
 
@@ -253,7 +254,9 @@ class Handoffs:
             req = await self.d.store.get_request(session.request_id)
             assert req is not None
             events = await self.d.store.events_for(session.request_id)
-            await self.d.post_system(req, session.id, f"{user.display_name} joined the chat.", f"invited:{user.id}:{len(events)}")
+            await self.d.post_system(
+                req, session.id, system_lines.text("invited", name=user.display_name), f"invited:{user.id}:{len(events)}"
+            )
         await self._decided(offer, session, "accepted", user)
         return session, kind
 
@@ -315,7 +318,9 @@ class Handoffs:
             req = await self.d.store.get_request(session.request_id)
             assert req is not None
             events = await self.d.store.events_for(session.request_id)
-            await self.d.post_system(req, session.id, f"{user.display_name} left the chat.", f"left:{user.id}:{len(events)}")
+            await self.d.post_system(
+                req, session.id, system_lines.text("left_chat", name=user.display_name), f"left:{user.id}:{len(events)}"
+            )
 
 
 __all__ = ["CHAT", "Handoffs", "in_chat_by_invitation", "open_offers"]

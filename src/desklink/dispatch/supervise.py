@@ -29,6 +29,7 @@ from typing import Any, Literal
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import Dispatcher, iso
 from desklink.errors import Conflict
+from desklink.protocol import system_lines
 from desklink.protocol.events import Actor
 from desklink.protocol.messages import check_text
 from desklink.store.records import Event, Request, Session, User
@@ -65,11 +66,6 @@ def whisper_view(e: Event, session_id: str) -> dict[str, Any]:
         "text": e.data.get("text", ""),
         "ts": iso(e.created_at),
     }
-
-
-def label(user: User) -> str:
-    """"Sue (supervisor)": how the visitor is told who is there."""
-    return f"{user.display_name} ({user.role})"
 
 
 class Supervision:
@@ -140,7 +136,9 @@ class Supervision:
                 request_id=req.id, kind="joined_chat", actor="watcher", actor_id=user.id,
                 data={"name": user.display_name, "role": user.role}, now=self.d.now(),
             )
-        await self.d.post_system(req, session.id, f"{label(user)} joined the chat.", f"joined-chat:{user.id}")
+        await self.d.post_system(
+            req, session.id, system_lines.text("joined_chat", name=user.display_name, role=user.role), f"joined-chat:{user.id}"
+        )
 
     async def take_over(self, user: User, session: Session) -> Session:
         """Make ``user`` the rep holding ``session``, log it, and tell
@@ -202,7 +200,9 @@ async def move_session(
     await d.publish(channel, "X", note)
     watching = chat_watchers(await d.store.events_for(req.id))
     await d.publish(channel, "A", {"t": "watchers", "session_id": moved.id, "watchers": watching})
-    await d.post_system(req, moved.id, f"{user.display_name} took over the conversation.", f"{kind}:{user.id}:{len(events)}")
+    await d.post_system(
+        req, moved.id, system_lines.text("taken_over", name=user.display_name), f"{kind}:{user.id}:{len(events)}"
+    )
     # Consoles of the new rep that were not watching open it as if accepted.
     await d.publish(ch.user_channel(user.id), "X", {"op": "accepted", "session_id": moved.id})
     return moved
