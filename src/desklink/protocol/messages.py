@@ -267,7 +267,7 @@ class TakeOver(Msg, tag="take_over", frozen=True):
     session_id: Id
 
 
-class HandoffTargets(Msg, tag="handoff.list", frozen=True):
+class HandoffList(Msg, tag="handoff.list", frozen=True):
     """Who a session could be transferred to or who invited: the reps online
     now and the queues (the console's Transfer and Invite dialog)."""
 
@@ -312,7 +312,7 @@ class LeaveChat(Msg, tag="leave_chat", frozen=True):
 RepIn = (
     RHello | ChatSend | Typing | SetPresence | Accept | End | ScreenRequest | Ping | FileFromBrowser | FileAsk
     | Watch | Unwatch | Whisper | JoinChat | TakeOver
-    | HandoffTargets | Transfer | Invite | HandoffAccept | HandoffDecline | LeaveChat
+    | HandoffList | Transfer | Invite | HandoffAccept | HandoffDecline | LeaveChat
 )
 
 

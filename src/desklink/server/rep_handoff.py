@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from desklink.dispatch import channels as ch
 from desklink.errors import Conflict, Forbidden, NotFound
-from desklink.protocol.messages import HandoffAccept, HandoffDecline, HandoffTargets, Invite, LeaveChat, Transfer
+from desklink.protocol.messages import HandoffAccept, HandoffDecline, HandoffList, Invite, LeaveChat, Transfer
 from desklink.server.catchup import SeqsSent
 from desklink.server.ws_viewer import hand_over
 from desklink.store.records import Session
@@ -33,7 +33,7 @@ class RepHandoff:
 
     def handlers(self) -> dict[type, Any]:
         return {
-            HandoffTargets: self._targets,
+            HandoffList: self._targets,
             Transfer: self._transfer,
             Invite: self._invite,
             HandoffAccept: self._accept,
@@ -45,7 +45,7 @@ class RepHandoff:
         """Queues where this console may take a transfer: those it is online in."""
         return frozenset(q.id for q in self.conn.queues) if self.conn.online else frozenset()
 
-    async def _targets(self, msg: HandoffTargets) -> None:
+    async def _targets(self, msg: HandoffList) -> None:
         self.conn.send(await self.conn.ctx.handoffs.targets(self.conn.user))
 
     async def _held_now(self, session_id: str) -> Session:
