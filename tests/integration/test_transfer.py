@@ -201,6 +201,10 @@ async def test_invite_brings_a_second_rep_into_the_chat(server: ServerProcess, a
         # A guest may watch the screen, never take the session.
         viewer = await ViewerClient.connect(server, *desk.logins["Bob"], sid)
         await viewer.wait_status("waiting_agent")
+        # Control stays with the rep holding the session: one at a time.
+        await viewer.ws.send('{"t": "control.request"}')
+        await wait_until(lambda: viewer.errors, what="the guest's control request refused")
+        assert viewer.errors[0]["code"] == "forbidden"
         await viewer.close()
         await bob.send({"t": "take_over", "session_id": sid})
         assert (await bob.expect("error"))["code"] == "forbidden"
