@@ -178,7 +178,8 @@ def parse(raw: Any, *, max_intervals: int, max_holidays: int) -> Hours:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise HoursError(f"tz: {tz[:64]!r} is not a time zone like Europe/Berlin") from None
-    weekly_raw = raw.get("weekly") or {}
+    weekly_raw = raw.get("weekly")
+    weekly_raw = {} if weekly_raw is None else weekly_raw
     if not isinstance(weekly_raw, dict):
         raise HoursError("weekly must map days (mon ... sun) to lists of [start, end]")
     bad_days = sorted(str(k)[:10] for k in weekly_raw if k not in DAYS)
@@ -186,7 +187,8 @@ def parse(raw: Any, *, max_intervals: int, max_holidays: int) -> Hours:
         raise HoursError(f"weekly has unknown days {bad_days[:5]}; days are {', '.join(DAYS)}")
     weekly: list[tuple[Interval, ...]] = []
     for name in DAYS:
-        given = weekly_raw.get(name) or []
+        given = weekly_raw.get(name)
+        given = [] if given is None else given
         if not isinstance(given, list):
             raise HoursError(f"weekly.{name} must be a list of [start, end]")
         if len(given) > max_intervals:
@@ -204,7 +206,8 @@ def parse(raw: Any, *, max_intervals: int, max_holidays: int) -> Hours:
         ivs.sort(key=lambda iv: iv.start)
         _check_no_overlap(name, ivs)
         weekly.append(tuple(ivs))
-    holidays_raw = raw.get("holidays") or []
+    holidays_raw = raw.get("holidays")
+    holidays_raw = [] if holidays_raw is None else holidays_raw
     if not isinstance(holidays_raw, list):
         raise HoursError("holidays must be a list of dates like 2026-12-25")
     if len(holidays_raw) > max_holidays:

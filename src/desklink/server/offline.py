@@ -103,7 +103,7 @@ def copy_mail(settings: Settings, queue: Queue, msg: OfflineMessage, next_openin
         f"The help desk is closed right now; it opens again at {next_opening:%Y-%m-%d %H:%M} UTC, "
         "and someone will answer you by e-mail after that."
         if next_opening
-        else "Nobody could take your message live; someone will answer you by e-mail."
+        else "Nobody was online to answer you live; someone will answer you by e-mail."
     )
     out.set_content(
         f"Hello {msg.visitor_name},\n\n"
