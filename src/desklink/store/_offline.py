@@ -46,7 +46,7 @@ class OfflineMixin(StoreBase):
         """Replace the queue's hours (checked by hours.parse beforehand)."""
         async with self._write() as conn:
             done = (
-                await conn.execute(update(QueueRow).where(QueueRow.id == queue_id).values(hours=hours).returning(QueueRow.id))
+                await conn.execute(update(QueueRow).where(QueueRow.id == queue_id).values(hours=hours or None).returning(QueueRow.id))
             ).first()
         if done is None:
             raise NotFound(f"no queue {queue_id}")

@@ -201,8 +201,9 @@ class QueueRow(Base):
     #: Screen recording policy: always | on_request | never (issue 12).
     recording: Mapped[str] = mapped_column(String(16), default="never", server_default="never")
     #: Business hours (issue 14, hours.py): time zone, weekly intervals,
-    #: holidays; ``{}`` is always open.
-    hours: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    #: holidays; ``NULL`` (and ``{}``) is always open. Nullable rather than a
+    #: server default: PostgreSQL cannot compare JSON defaults.
+    hours: Mapped[dict[str, Any] | None]
 
 
 class QueueMemberRow(Base):

@@ -15,6 +15,7 @@ import { AlertBoard, unlockAudio, notificationPermission, requestNotifications }
 import { ChatDesk } from './chat.js';
 import { watchedFromAddress } from './supervise.js';
 import { CannedBook, openRepliesManager } from './canned.js';
+import { OfflineInbox } from './offline.js';
 
 const PRESENCE_KEY = 'desklink.console.presence';
 /** Close codes after which reconnecting cannot help: logged out, origin refused. */
@@ -40,6 +41,8 @@ const alerts = new AlertBoard($('alerts'), {
   countEl: $('alert-count'),
   emptyEl: $('alerts-empty'),
 });
+
+const offline = new OfflineInbox($('offline-section'), { csrf: () => state.csrf, toast: (text, kind) => toast(text, { kind }) });
 
 const canned = new CannedBook({ csrf: () => state.csrf, toast: (text, kind) => toast(text, { kind }) });
 
@@ -95,6 +98,7 @@ function start(me) {
   const u = me.user || {};
   setText($('me'), `${u.display_name || u.username || ''} · ${u.role || 'rep'}`);
   canned.load();
+  offline.start();
   connect();
 }
 
@@ -124,6 +128,7 @@ function stopSession() {
   state.welcomed = false;
   alerts.clear();
   desk.clear();
+  offline.stop();
   renderPresence('away');
 }
 

@@ -24,6 +24,7 @@ import { offerCard, renewFailureText } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
 import { showRating } from './rating.js';
+import { OfflineDesk } from './offline.js';
 import { DEFAULT_LIMITS, ERROR_TEXT, NOT_AVAILABLE_HERE, deniedReason, limitsFrom, nameOf, waitText, watchingWords } from './format.js';
 
 const MODULE_URL = import.meta.url;
@@ -227,7 +228,7 @@ export class DeskLinkHelp extends HTMLElement {
       h('p', { class: 'unavailable-text' }, NOT_AVAILABLE_HERE));
 
     $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': 'Help', props: { hidden: true } },
-      header, $.notice, $.form, $.conv, $.unavailable,
+      header, $.notice, $.form, (this.offline = new OfflineDesk(this)).node, $.conv, $.unavailable,
       h('footer', { class: 'panel-foot' }, 'Powered by DeskLink'));
     root.append($.launcher, $.panel);
   }
@@ -285,6 +286,7 @@ export class DeskLinkHelp extends HTMLElement {
       ? `${online} ${online === 1 ? 'person' : 'people'} online to help`
       : 'No one is online right now. Leave your question and we will answer when someone is back.');
     this._renderHeader();
+    this.offline.apply(this.config); // closed or nobody online: offline.js
     this._count(this.$.name, this.$.nameCount, this.limits.name);
     this._count(this.$.question, this.$.questionCount, this.limits.question);
   }
@@ -339,6 +341,7 @@ export class DeskLinkHelp extends HTMLElement {
     this._count(this.$.name, this.$.nameCount, this.limits.name);
     this._count(this.$.question, this.$.questionCount, this.limits.question);
     this._formError(message);
+    if (this.config) this.offline.apply(this.config);
   }
 
   _formError(text) {
@@ -371,6 +374,7 @@ export class DeskLinkHelp extends HTMLElement {
       this.$.submit.disabled = false;
       setText(this.$.submit, 'Ask for help');
       this._formError(this._submitErrorText(err));
+      this.offline.submitRefused(err);
       return;
     }
     setText(this.$.submit, 'Ask for help');
@@ -437,6 +441,7 @@ export class DeskLinkHelp extends HTMLElement {
 
   _enterConversation() {
     this.$.form.hidden = true;
+    this.offline.hide();
     this.$.conv.hidden = false;
     this.$.endBanner.hidden = true;
     clear(this.$.rating);

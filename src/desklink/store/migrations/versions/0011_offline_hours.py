@@ -1,7 +1,7 @@
 """Business hours per queue and offline messages (issue 14).
 
 ``queues.hours`` holds the queue's hours as JSON (hours.py; ``{}``: always
-open). ``offline_messages`` holds what visitors left while the desk was
+open, as is ``NULL``). ``offline_messages`` holds what visitors left while the desk was
 closed or nobody was online, and who answered them by e-mail, when.
 
 Revision ID: 0011
@@ -23,8 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("queues") as batch:
-        batch.add_column(sa.Column("hours", sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+    op.add_column("queues", sa.Column("hours", sa.JSON(), nullable=True))
     op.create_table(
         "offline_messages",
         sa.Column("id", sa.String(length=16), nullable=False),
@@ -54,5 +53,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_offline_messages_queue_created", table_name="offline_messages")
     op.drop_table("offline_messages")
-    with op.batch_alter_table("queues") as batch:
+    # Plain ALTER TABLE DROP COLUMN (SQLite 3.35+): recreating ``queues``
+    # would trip the foreign keys of the requests that name it.
+    with op.batch_alter_table("queues", recreate="never") as batch:
         batch.drop_column("hours")
