@@ -19,6 +19,7 @@ server (aiosmtpd on loopback, started here):
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -157,6 +158,24 @@ def test_message_is_stored_copy_arrives_and_reps_answer_once(
     assert entry["actor_id"] == rita_user["id"] and entry["data"]["to"] == "vera@example.org"
 
 
+def test_two_reps_answering_at_once_send_one_answer(server: ServerProcess, admin: AdminAPI, mailbox: MailServer) -> None:
+    q = admin.queue("duo", origins=[])
+    reps = [_rep(server, admin, q, name)[0] for name in ("Ann", "Ben")]
+    with httpx.Client(base_url=server.url) as visitor:
+        msg_id = _leave(visitor, "duo", email="duo@example.org").json()["id"]
+    mailbox.wait_for(_for("duo@example.org", "Your message"), what="the copy")
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: c.post(f"/api/offline/{msg_id}/answer", json={"body": "One answer"}), reps))
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    refused = next(r for r in answers if r.status_code == 409)
+    assert refused.json()["error"]["code"] in ("conflict_answered", "conflict_answering")
+    winner = next(r for r in answers if r.status_code == 200).json()["message"]["answered_by"]
+    assert winner in refused.json()["error"]["message"]
+    # Exactly one answer went out (the copy came before).
+    mailbox.wait_for(_for("duo@example.org", "Re: "), what="the answer")
+    assert len([m for m in mailbox.messages() if m["To"] == "duo@example.org" and str(m["Subject"]).startswith("Re: ")]) == 1
+
+
 def test_smtp_down_keeps_the_message_unanswered(server: ServerProcess, admin: AdminAPI, mailbox: MailServer) -> None:
     q = admin.queue("returns", origins=[])
     rita, _ = _rep(server, admin, q, "Rita")
@@ -242,6 +261,7 @@ LIMITS = {
     "DESKLINK_OFFLINE_PENDING_PER_QUEUE": "4",
     "DESKLINK_HOURS_INTERVALS_PER_DAY": "2",
     "DESKLINK_HOURS_HOLIDAYS": "3",
+    "DESKLINK_OFFLINE_PAGE": "3",
 }
 
 
@@ -284,6 +304,10 @@ def test_limits(limited: ServerProcess, mailbox: MailServer) -> None:
             assert rep.post(f"/api/offline/{msg_id}/answer", json={"body": "y" * 300}).status_code == 200
             # answered, one place is free again
             assert _leave(bystander, "small").status_code == 201
+            # offline_page: a list shows at most 3, newest first; the count is of all
+            listed = rep.get("/api/offline", params={"state": "all"}).json()
+            assert len(listed["messages"]) == 3 and listed["unanswered"] == 4
+            assert listed["messages"][0]["at"] >= listed["messages"][-1]["at"]
         # hours_intervals_per_day and hours_holidays
         three = [["08:00", "09:00"], ["10:00", "11:00"], ["12:00", "13:00"]]
         r = admin.http.patch(f"/api/admin/queues/{q['id']}", json={"hours": {"weekly": {"mon": three}}})
