@@ -91,6 +91,7 @@ def test_closed_hours_show_the_offline_form_and_the_message_is_answered_from_the
         today = datetime.now(UTC).date()
         days = [(today + timedelta(days=n)).isoformat() for n in (-1, 0, 1)]
         card.get_by_test_id("queue-hours-holidays").fill(", ".join(days))
+        _shot(page, "admin-hours", full_page=True)
         card.get_by_test_id("queue-save").click()
         expect(card.get_by_test_id("queue-hours-summary")).to_contain_text("3 holidays")
         saved = next(q for q in admin.http.get("/api/admin/queues").json()["queues"] if q["slug"] == unique)

@@ -46,7 +46,7 @@ export function hoursFieldset(hours) {
   try { zones = Intl.supportedValuesOf('timeZone'); } catch { /* an older browser: type it */ }
   const datalist = h('datalist', { id: 'queue-hours-zones' }, zones.map((z) => h('option', { value: z })));
   const days = DAYS.map(([key, name]) => {
-    const input = h('input', { testid: `queue-hours-${key}`, 'aria-label': `${name} hours`, placeholder: 'closed' });
+    const input = h('input', { testid: `queue-hours-${key}`, 'aria-label': `${name} hours`, placeholder: '09:00-17:00' });
     input.value = intervalsText(given.weekly?.[key]);
     return [key, name, input];
   });
