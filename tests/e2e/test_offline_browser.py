@@ -179,3 +179,49 @@ def test_nobody_online_offers_a_message_or_the_chat(
         assert vw.errors == []
     finally:
         vw.close()
+
+
+def test_the_pure_helpers_in_the_browser(browser: Browser, server: ServerProcess) -> None:
+    """widget/offline.js decides between chat and message form from the
+    config alone; admin/queue-hours.js turns the editor's text into hours."""
+    w = Watched(browser, timezone_id="Europe/Berlin", locale="en-US")
+    try:
+        w.page.goto(server.url + "/console")
+        got = w.page.evaluate(
+            """async () => {
+              const o = await import('/static/widget/offline.js');
+              const q = await import('/static/admin/queue-hours.js');
+              const desk = (open, online, email, next = null) =>
+                ({ desk: { open, online_reps: online, next_opening: next, offline: { email } } });
+              return {
+                none: o.deskMode(null).mode,
+                online: o.deskMode(desk(true, 2, true)).mode,
+                nobodyMail: o.deskMode(desk(true, 0, true)),
+                nobodyNoMail: o.deskMode(desk(true, 0, false)).mode,
+                closedMail: o.deskMode(desk(false, 3, true, '2026-12-07T08:00:00Z')),
+                closedNoMail: o.deskMode(desk(false, 0, false)).mode,
+                soon: o.openingText('2026-12-07T08:00:00Z', new Date('2026-12-05T08:00:00Z')),
+                far: o.openingText('2026-12-27T08:00:00Z', new Date('2026-12-05T08:00:00Z')),
+                bad: o.openingText('not a date'),
+                parsed: q.parseIntervals('09:00-12:30, 13:30 – 17:00;22:00-06:00'),
+                empty: q.parseIntervals('  '),
+                always: q.hoursSummary({}),
+                summary: q.hoursSummary({ tz: 'Europe/Berlin', weekly: { mon: [['09:00', '17:00']] }, holidays: ['2026-12-25'] }),
+                holidaysOnly: q.hoursSummary({ tz: 'UTC', weekly: {}, holidays: ['2026-12-25', '2026-12-26'] }),
+              };
+            }"""
+        )
+    finally:
+        w.close()
+    assert got["none"] == "chat" and got["online"] == "chat" and got["nobodyNoMail"] == "nobody"
+    assert got["nobodyMail"] == {"mode": "message", "closed": False}
+    assert got["closedMail"] == {"mode": "message", "closed": True, "next": "2026-12-07T08:00:00Z"}
+    assert got["closedNoMail"] == "closed"
+    assert got["soon"].startswith("Monday") and "December" not in got["soon"]
+    assert got["far"].startswith("Sunday") and "December" in got["far"]
+    assert got["bad"] == ""
+    assert got["parsed"] == [["09:00", "12:30"], ["13:30", "17:00"], ["22:00", "06:00"]]
+    assert got["empty"] == []
+    assert got["always"] == ["Always open"]
+    assert got["summary"] == ["Mon 09:00-17:00", "1 holiday", "Europe/Berlin"]
+    assert got["holidaysOnly"] == ["Every day, all day", "2 holidays", "UTC"]
