@@ -3,10 +3,10 @@ server (aiosmtpd on loopback, started here):
 
 * the admin sets a queue's business hours in the admin center so that it is
   closed now; the help box on the provider's page then shows the offline
-  form (not the chat form) and says when the desk opens; the visitor leaves
-  a message, the copy reaches the SMTP server; the rep's console shows the
-  message (as text) with a count badge; the rep answers it and the answer
-  reaches the SMTP server;
+  form (not the chat form, although a rep is online) and says when the desk
+  opens; the visitor leaves a message, the copy reaches the SMTP server; the
+  rep's open console shows the message at once (as text) with a count
+  badge; the rep answers it and the answer reaches the SMTP server;
 * open, but nobody online: the help box offers the message form and, on
   request, the chat form instead.
 """
@@ -98,6 +98,13 @@ def test_closed_hours_show_the_offline_form_and_the_message_is_answered_from_the
         assert saved["hours"] == {"tz": "UTC", "weekly": {}, "holidays": days}
         assert aw.errors == []
 
+        # Rita is online (a closed desk takes no chats even so); her console has no messages yet.
+        rep = rw.page
+        _console(rep, server, username, password)
+        rep.get_by_test_id("presence-toggle").click()
+        expect(rep.get_by_test_id("presence-status")).to_have_attribute("data-status", "online")
+        expect(rep.get_by_test_id("offline-count")).to_have_text("0")
+
         # The help box shows the offline form, says it is closed and when it opens.
         visitor = vw.page
         visitor.goto(host_site.page(unique))
@@ -128,9 +135,7 @@ def test_closed_hours_show_the_offline_form_and_the_message_is_answered_from_the
         assert "closed right now" in _text(copy)
         assert vw.errors == []
 
-        # The rep sees it in the console, as text, and answers it.
-        rep = rw.page
-        _console(rep, server, username, password)
+        # The rep's console is told at once (no reload, before its next poll), shows it as text, and she answers it.
         expect(rep.get_by_test_id("offline-count")).to_have_text("1")
         item = rep.get_by_test_id("offline-item")
         expect(item).to_have_count(1)

@@ -24,6 +24,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from desklink.dispatch import channels as ch
 from desklink.errors import Conflict, DeskLinkError, LimitExceeded, MailFailed, NotFound, Unavailable
 from desklink.protocol.messages import check_text
 from desklink.server import mail
@@ -86,6 +87,7 @@ async def _leave(request: Request, ctx: Context, queue: Queue, body: OfflineBody
         queue_id=queue.id, visitor_name=name, visitor_email=email, body=text, ip=ip,
         origin=request.headers.get("origin", "")[:400], now=now, max_pending=s.offline_pending_per_queue,
     )
+    await _changed(ctx, queue.id, msg.id)
     hours = await queue_hours(ctx.store, queue)
     try:
         await mail.send(copy_mail(s, queue, msg, hours.next_opening(now)), s)
@@ -97,6 +99,12 @@ async def _leave(request: Request, ctx: Context, queue: Queue, body: OfflineBody
         return msg, False
     await ctx.store.mark_offline_copy_sent(msg.id, _now())
     return msg, True
+
+
+async def _changed(ctx: Context, queue_id: int, message_id: str) -> None:
+    """Tell the queue's online consoles that its messages changed (they
+    read the list again; consoles that are away read it on their next poll)."""
+    await ctx.hub.publish(ch.queue_channel(queue_id), ch.envelope("R", {"t": "offline.changed", "queue_id": queue_id, "id": message_id}))
 
 
 async def _queue_ids(ctx: Context, user: User) -> list[int]:
@@ -172,6 +180,7 @@ async def answer(request: Request, ctx: Context, login: Login, body: OfflineAnsw
         )
     finally:
         await ctx.broker.release(key, owner)
+    await _changed(ctx, queue.id, msg.id)
     return json_response({"message": message_view(done, queue)})
 
 

@@ -175,6 +175,7 @@ function onMessage(msg) {
       desk.onFile(msg);
       break;
     case 'ended': desk.onEnded(msg); break;
+    case 'offline.changed': offline.load(); break;
     case 'error': onError(msg); break;
     default: break;
   }
