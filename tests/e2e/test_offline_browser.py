@@ -186,6 +186,27 @@ def test_nobody_online_offers_a_message_or_the_chat(
         vw.close()
 
 
+def test_the_offline_form_in_german(browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str) -> None:
+    admin.queue(unique, origins=[host_site.origin])
+    vw = Watched(browser, viewport={"width": 900, "height": 900}, locale="de-DE")
+    try:
+        visitor = vw.page
+        visitor.goto(host_site.page(unique))
+        box = visitor.locator("desklink-help")
+        box.get_by_test_id("launcher").click()
+        expect(box.get_by_test_id("offline-intro")).to_have_text(
+            "Gerade ist niemand erreichbar. Hinterlassen Sie eine Nachricht mit Ihrer E-Mail-Adresse, "
+            "und ein Mensch antwortet Ihnen per E-Mail."
+        )
+        expect(box.get_by_test_id("offline-submit")).to_have_text("Nachricht senden")
+        box.get_by_test_id("offline-submit").click()
+        expect(box.get_by_test_id("offline-error")).to_have_text("Bitte nennen Sie uns Ihren Namen.")
+        _shot(visitor, "help-box-german")
+        assert vw.errors == []
+    finally:
+        vw.close()
+
+
 def test_the_pure_helpers_in_the_browser(browser: Browser, server: ServerProcess) -> None:
     """widget/offline.js decides between chat and message form from the
     config alone; admin/queue-hours.js turns the editor's text into hours."""
