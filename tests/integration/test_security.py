@@ -25,6 +25,7 @@ PUBLIC = {
     ("GET", "/api/openapi.json"),
     ("GET", "/api/widget/config"),
     ("POST", "/api/visitor/requests"),
+    ("POST", "/api/visitor/offline"),
     ("OPTIONS", "/api/visitor/{path:path}"),
     ("POST", "/api/auth/login"),
     # The second login step: needs a ticket from a right password.

@@ -543,6 +543,7 @@ SERVER_TYPES: dict[str, str] = {
     "queue": "visitor: position in queue and expected wait",
     "alert": "rep: a new request in one of your queues",
     "alert.withdrawn": "rep: a request is no longer open (taken, abandoned, expired) or its queue no longer yours (queue_left)",
+    "offline.changed": "rep: an offline message of one of your queues was left or answered; read GET /api/offline again",
     "access": "rep: an admin changed your role, name or queues; the user and queues as they are now",
     "accepted": "rep: you won the request; the new session",
     "joined": "visitor: a rep joined (display name)",

@@ -1,4 +1,4 @@
-"""Admin API: users, roles, queues (members, file and recording policy), and the audit log.
+"""Admin API: users, roles, queues (members, file and recording policy, business hours), and the audit log.
 Admins only. A thin adapter: every change goes through
 :class:`desklink.admin.AdminActions`, as the command line's do."""
 
@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from desklink.admin import Actor
-from desklink.admin.rules import check_file_policy, check_recording_policy, policy_view
+from desklink.admin.rules import check_file_policy, check_hours, check_recording_policy, policy_view
 from desklink.dispatch.dispatcher import iso
 from desklink.errors import ProtocolError
 from desklink.protocol.filepolicy import FilePolicy
@@ -36,7 +36,9 @@ AUDIT_PAGE = 50
 MAX_AUDIT_PAGE = 200
 
 
-def queue_view(q: Queue, members: list[int], files: FilePolicy, recording: RecordingPolicy) -> dict[str, Any]:
+def queue_view(
+    q: Queue, members: list[int], files: FilePolicy, recording: RecordingPolicy, hours: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "id": q.id,
         "slug": q.slug,
@@ -45,13 +47,17 @@ def queue_view(q: Queue, members: list[int], files: FilePolicy, recording: Recor
         "members": members,
         "files": policy_view(files),
         "recording": recording,
+        "hours": hours or {},
     }
 
 
 async def _queue_view(ctx: Context, q: Queue, members: list[int] | None = None) -> dict[str, Any]:
     if members is None:
         members = await ctx.store.queue_member_ids(q.id)
-    return queue_view(q, members, await ctx.store.get_file_policy(q.id), await ctx.store.get_recording_policy(q.id))
+    return queue_view(
+        q, members, await ctx.store.get_file_policy(q.id), await ctx.store.get_recording_policy(q.id),
+        await ctx.store.get_queue_hours(q.id),
+    )
 
 
 def file_limits(ctx: Context) -> dict[str, int]:
@@ -73,6 +79,17 @@ async def _set_files(ctx: Context, login: Login, queue_id: int, files: FilePolic
 async def _set_recording(ctx: Context, login: Login, queue_id: int, recording: str | None) -> None:
     if recording is not None:
         await ctx.admin.set_recording_policy(Actor.admin(login.user), queue_id, recording)
+
+
+async def _set_hours(ctx: Context, login: Login, queue_id: int, hours: dict[str, Any] | None) -> None:
+    if hours is not None:
+        await ctx.admin.set_queue_hours(Actor.admin(login.user), queue_id, hours)
+
+
+def _check_hours_early(ctx: Context, hours: dict[str, Any] | None) -> None:
+    if hours is not None:
+        s = ctx.settings
+        check_hours(hours, max_intervals=s.hours_intervals_per_day, max_holidays=s.hours_holidays)
 
 
 def audit_view(e: AuditEntry) -> dict[str, Any]:
@@ -127,28 +144,32 @@ async def create_queue(request: Request, ctx: Context, login: Login, body: Creat
         _check_files_early(ctx, body.files)
     if body.recording is not None:
         check_recording_policy(body.recording)
+    _check_hours_early(ctx, body.hours)
     q = await ctx.admin.create_queue(
         Actor.admin(login.user), slug=body.slug, name=body.name, allowed_origins=body.allowed_origins
     )
     await ctx.origins.refresh()
     await _set_files(ctx, login, q.id, body.files)
     await _set_recording(ctx, login, q.id, body.recording)
+    await _set_hours(ctx, login, q.id, body.hours)
     return json_response({"queue": await _queue_view(ctx, q, [])}, status=201)
 
 
 @endpoint("/api/admin/queues/{queue_id:int}", ("PATCH",), Access.ADMIN, body=UpdateQueueBody)
 async def update_queue(request: Request, ctx: Context, login: Login, body: UpdateQueueBody) -> Response:
-    """Rename a queue, change its allowed origins, its file or its recording policy."""
+    """Rename a queue, change its allowed origins, its file or recording policy, or its business hours."""
     if body.files is not None:
         _check_files_early(ctx, body.files)
     if body.recording is not None:
         check_recording_policy(body.recording)
+    _check_hours_early(ctx, body.hours)
     q = await ctx.admin.update_queue(
         Actor.admin(login.user), request.path_params["queue_id"], name=body.name, allowed_origins=body.allowed_origins
     )
     await ctx.origins.refresh()
     await _set_files(ctx, login, q.id, body.files)
     await _set_recording(ctx, login, q.id, body.recording)
+    await _set_hours(ctx, login, q.id, body.hours)
     return json_response({"queue": await _queue_view(ctx, q)})
 
 

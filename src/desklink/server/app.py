@@ -25,7 +25,7 @@ from desklink.dispatch.board import MODE_CHANGING_KINDS
 from desklink.dispatch.dispatcher import Dispatcher
 from desklink.dispatch.handoff import Handoffs
 from desklink.protocol import codes
-from desklink.server import api_admin, api_canned, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
+from desklink.server import api_admin, api_canned, api_offline, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
 from desklink.server import board_view
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
@@ -73,6 +73,7 @@ HTTP_HANDLERS = [
     *api_export.ROUTES,
     *api_reports.ROUTES,
     *api_canned.ROUTES,
+    *api_offline.ROUTES,
     *board_view.ROUTES,
 ]
 
@@ -229,6 +230,7 @@ def create_app(settings: Settings) -> Starlette:
             admin=AdminActions(
                 store, accounts, max_name_chars=settings.max_name_chars, broker=broker,
                 max_file_bytes=settings.max_file_bytes, max_files_per_session=settings.max_files_per_session,
+                hours_intervals_per_day=settings.hours_intervals_per_day, hours_holidays=settings.hours_holidays,
             ),
             limits=limits,
             guard=guard,

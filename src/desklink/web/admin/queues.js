@@ -1,9 +1,10 @@
-// Queues: create, edit name, allowed origins and file policy, set members, embed snippet.
+// Queues: create, edit name, allowed origins, file and recording policy, business hours, set members, embed snippet.
 
 import { h, clear, setText } from '../shared/dom.js';
 import { call, listOf, fail, ok } from './common.js';
 import { filesFieldset, summary } from './queue-files.js';
 import { recordingFieldset, recordingSummary } from './queue-recording.js';
+import { hoursFieldset, hoursSummary } from './queue-hours.js';
 
 function originsOf(text) {
   return text.split(/\r?\n/).map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean);
@@ -88,6 +89,8 @@ export class QueuesView {
         h('dd', { testid: 'queue-files-summary' }, summary(q.files, this.fileLimits).map((t) => h('span', { class: 'chip' }, t))),
         h('dt', {}, 'Screen recording'),
         h('dd', { testid: 'queue-recording-summary', data: { policy: q.recording || 'never' } }, h('span', { class: 'chip' }, recordingSummary(q.recording))),
+        h('dt', {}, 'Business hours'),
+        h('dd', { testid: 'queue-hours-summary' }, hoursSummary(q.hours).map((t) => h('span', { class: 'chip' }, t))),
         h('dt', {}, 'Embed code'),
         h('dd', {}, h('code', { class: 'snippet', testid: 'queue-snippet' }, snippet))));
     const edit = this._editForm(q, members, () => { show.hidden = false; edit.hidden = true; });
@@ -108,6 +111,7 @@ export class QueuesView {
     });
     const files = filesFieldset(q.files, this.fileLimits);
     const recording = recordingFieldset(q.recording);
+    const hours = hoursFieldset(q.hours);
     const error = h('p', { class: 'form-error', props: { hidden: true } });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'queue-save' }, 'Save');
     const form = h('form', { class: 'queue-edit', testid: 'queue-edit-form', novalidate: true, data: { queueId: q.id }, on: { submit: async (e) => {
@@ -118,7 +122,7 @@ export class QueuesView {
         return Number.isFinite(n) && String(n) === b.dataset.userId ? n : b.dataset.userId;
       });
       try {
-        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read(), recording: recording.read() };
+        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read(), recording: recording.read(), hours: hours.read() };
         await call('PATCH', `/api/admin/queues/${encodeURIComponent(q.id)}`, body);
         await call('PUT', `/api/admin/queues/${encodeURIComponent(q.id)}/members`, { user_ids: ids });
       } catch (err) {
@@ -136,6 +140,7 @@ export class QueuesView {
       h('fieldset', { class: 'members' }, h('legend', {}, 'Members'), boxes.length ? boxes : h('p', { class: 'muted' }, 'No people yet.')),
       files.node,
       recording.node,
+      hours.node,
       error,
       h('div', { class: 'form-actions' },
         h('button', { type: 'button', class: 'btn', testid: 'queue-cancel', on: { click: close } }, 'Cancel'), save));

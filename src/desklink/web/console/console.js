@@ -16,6 +16,7 @@ import { ChatDesk } from './chat.js';
 import { watchedFromAddress } from './supervise.js';
 import { CannedBook, openRepliesManager } from './canned.js';
 import { Handoff, invitedMode } from './handoff.js';
+import { OfflineInbox } from './offline.js';
 
 const PRESENCE_KEY = 'desklink.console.presence';
 /** Close codes after which reconnecting cannot help: logged out, origin refused. */
@@ -41,6 +42,8 @@ const alerts = new AlertBoard($('alerts'), {
   countEl: $('alert-count'),
   emptyEl: $('alerts-empty'),
 });
+
+const offline = new OfflineInbox($('offline-section'), { csrf: () => state.csrf, toast: (text, kind) => toast(text, { kind }) });
 
 const canned = new CannedBook({ csrf: () => state.csrf, toast: (text, kind) => toast(text, { kind }) });
 
@@ -98,6 +101,7 @@ function start(me) {
   const u = me.user || {};
   setText($('me'), `${u.display_name || u.username || ''} · ${u.role || 'rep'}`);
   canned.load();
+  offline.start();
   connect();
 }
 
@@ -128,6 +132,7 @@ function stopSession() {
   alerts.clear();
   desk.handoff.clear();
   desk.clear();
+  offline.stop();
   renderPresence('away');
 }
 
@@ -192,6 +197,7 @@ function onMessage(msg) {
       desk.onFile(msg);
       break;
     case 'ended': desk.onEnded(msg); break;
+    case 'offline.changed': offline.load(); break;
     case 'error': onError(msg); break;
     default: break;
   }
