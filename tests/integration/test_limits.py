@@ -205,6 +205,9 @@ async def test_join_code_tries_and_the_visitors_renewals(server: ServerProcess, 
     assert (note["code"], note["vars"]) == ("screen_renew", {"code": first["code"]})
 
     second = (await _renew(server, visitor)).json()["offer"]
+    # Claim the second code's offer now, so the wait for the next request's
+    # offer below cannot take this one for it and renew too early.
+    await visitor.expect("screen.offer", code=second["code"])
     assert await _join(server, first["code"]) == (4001, joincode.WRONG_CODE)  # replaced by the second
     # join_code_renewals (2) per screen request: the third is refused.
     r = await _renew(server, visitor)
