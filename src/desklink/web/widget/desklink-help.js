@@ -24,11 +24,11 @@ import { offerCard, renewFailureText } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
 import { showRating } from './rating.js';
+import { PrechatFields, applyBranding, prechatRefused } from './branding.js';
 import { DEFAULT_LIMITS, ERROR_TEXT, NOT_AVAILABLE_HERE, deniedReason, limitsFrom, nameOf, waitText, watchingWords } from './format.js';
 
 const MODULE_URL = import.meta.url;
 const DEFAULT_SERVER = new URL(MODULE_URL).origin;
-/** Send typing {on:false} after this long without a keystroke. */
 /** Hide the other side's typing indicator if no update comes for this long. */
 const TYPING_STALE_MS = 15000;
 const NOTICE_MS = 8000;
@@ -120,7 +120,7 @@ export class DeskLinkHelp extends HTMLElement {
     link.addEventListener('error', show);
     setTimeout(show, 3000);
     shadow.append(link, cardsCss, root);
-    const $ = this.$ = {};
+    const $ = this.$ = { root };
 
     $.badge = h('span', { class: 'launcher-badge', testid: 'launcher-badge', props: { hidden: true } });
     // While the screen is shared, the minimised box still says so.
@@ -133,7 +133,7 @@ export class DeskLinkHelp extends HTMLElement {
     // While chatting the header names the rep instead of who is online (that was about before).
     $.headRep = h('span', { class: 'head-rep', testid: 'header-rep', props: { hidden: true } });
     $.minimize = h('button', { type: 'button', class: 'icon-btn', testid: 'minimize', 'aria-label': 'Minimise help', on: { click: () => this.close() } }, '–');
-    const header = h('header', { class: 'panel-head' },
+    const header = $.head = h('header', { class: 'panel-head' },
       h('div', { class: 'panel-title' }, $.provider, $.availability, $.headRep), $.minimize);
 
     $.noticeText = h('span', { class: 'notice-text' });
@@ -152,9 +152,10 @@ export class DeskLinkHelp extends HTMLElement {
       input.addEventListener('input', () => this._count(input, counter, this.limits[key]));
     }
     $.form = h('form', { class: 'view form-view', testid: 'form', novalidate: true, on: { submit: (e) => { e.preventDefault(); this._submit(); } } },
-      h('p', { class: 'intro' }, 'Tell us what you need and we will connect you with someone who can help.'),
+      $.intro = h('p', { class: 'intro', testid: 'intro' }, 'Tell us what you need and we will connect you with someone who can help.'),
       h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-name' }, 'Your name'), $.nameCount), $.name),
       h('div', { class: 'field' }, h('label', { for: 'dl-email' }, 'Email ', h('span', { class: 'optional' }, '(optional)')), $.email),
+      (this.prechat = new PrechatFields()).node,
       h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-question' }, 'Your question'), $.questionCount), $.question),
       $.formError, $.submit);
 
@@ -279,6 +280,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.limits = limitsFrom(this.config);
     this.files.setLimits(this.config.limits);
     setText(this.$.provider, nameOf(this.config.provider) || nameOf(this.config.queue) || 'Help');
+    applyBranding(this.$, this.config, this.server, this.prechat);
     const online = Number(this.config.online_reps) || 0;
     this.$.availability.dataset.online = online > 0 ? 'yes' : 'no';
     setText(this.$.availability, online > 0
@@ -353,7 +355,7 @@ export class DeskLinkHelp extends HTMLElement {
     const problem = !name ? ['Please tell us your name.', this.$.name]
       : !question ? ['Please type your question.', this.$.question]
       : email && !/^[^@\s]+@[^@\s]+$/.test(email) ? ['That email address does not look right.', this.$.email]
-      : null;
+      : this.prechat.problem();
     if (problem) {
       this._formError(problem[0]);
       problem[1].focus();
@@ -365,7 +367,7 @@ export class DeskLinkHelp extends HTMLElement {
     const conv = new Conversation(this.server, this.queue);
     this._attach(conv);
     try {
-      await conv.submit({ name, email, question, context: visitorContext(this.fields()) });
+      await conv.submit({ name, email, question, context: visitorContext(this.fields()), answers: this.prechat.answers() });
     } catch (err) {
       this._detach();
       this.$.submit.disabled = false;
@@ -388,6 +390,7 @@ export class DeskLinkHelp extends HTMLElement {
       return `Your name or question is too long (at most ${this.limits.name} characters for the name and ${this.limits.question} for the question).`;
     }
     if (err.status === 429 || err.code === 'too_many_requests') return ERROR_TEXT.too_many_requests;
+    if (err.code === 'bad_prechat') return prechatRefused();
     if (err.code === 'network') return 'We cannot reach the help desk right now. Please check your connection and try again.';
     if (err.status === 403 || err.code === 'origin_denied') return NOT_AVAILABLE_HERE;
     if (err.status === 404) return 'This help desk is not set up yet.';
