@@ -183,14 +183,32 @@ def test_admin_brands_the_help_box_and_the_rep_sees_the_answers(
         visitor.screenshot(path="/tmp/branding-visitor-chat.png")
         rep.screenshot(path="/tmp/branding-console.png")
 
-        # Embedded on another origin, the logo loads too.
+        # Embedded on another origin, the logo loads too. While that box is
+        # open the admin adds a required field: the server refuses the
+        # submit, the box says so and shows the new field, what was typed stays.
         other = vis_ctx.new_page()
         other.on("pageerror", lambda e: problems.append(str(e)))
         other.goto(host_site.page("support"))
-        other.locator("desklink-help").get_by_test_id("launcher").click()
+        box2 = other.locator("desklink-help")
+        box2.get_by_test_id("launcher").click()
         other.wait_for_function(
             "() => document.querySelector('desklink-help').shadowRoot.querySelector('[data-testid=brand-logo]')?.naturalWidth === 96"
         )
+        expect(box2.get_by_test_id("prechat-field")).to_have_count(2)
+        fields = [*saved["fields"], {"name": "serial", "label": "Serial number", "required": True, "kind": "text"}]
+        admin.http.patch(f"/api/admin/queues/{support['id']}", json={"branding": {"fields": fields}}).raise_for_status()
+        box2.get_by_test_id("name").fill("Otto")
+        box2.get_by_test_id("question").fill("A second question")
+        box2.locator("[data-testid=prechat-input][data-name=order]").fill("B-2")
+        box2.get_by_test_id("submit").click()
+        expect(box2.get_by_test_id("form-error")).to_have_text("Please check the fields of the form and try again.")
+        expect(box2.get_by_test_id("prechat-field")).to_have_count(3)
+        expect(box2.locator("[data-testid=prechat-input][data-name=order]")).to_have_value("B-2")
+        box2.locator("[data-testid=prechat-input][data-name=serial]").fill("SN-9")
+        box2.get_by_test_id("submit").click()
+        expect(box2.get_by_test_id("status")).to_have_attribute("data-state", "waiting")
+        alerts = rep.get_by_test_id("alert-accept")
+        expect(alerts).to_have_count(1)
         assert problems == []
     finally:
         admin_ctx.close()

@@ -24,7 +24,10 @@ export function textOn(color) {
   return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.179 ? '#1d2433' : '#ffffff';
 }
 
-/** The request form's words when the server refused the pre-chat answers. */
+/**
+ * The request form's words when the server refused the pre-chat answers
+ * (the caller reloads the config meanwhile: an admin may have changed the fields).
+ */
 export function prechatRefused() {
   return t('branding.refused');
 }
@@ -36,16 +39,21 @@ export function prechatRefused() {
  * `server` resolves the logo's path.
  */
 export function applyBranding($, config, server, prechat) {
+  // Applied again whenever the config is loaded again: each part is set or put back.
   const b = config?.branding || {};
   prechat.set(b.fields, config?.limits?.prechat_answer);
   if (b.title) setText($.provider, b.title);
-  if (typeof b.color === 'string' && COLOR_RE.test(b.color)) {
-    const style = $.root.style;
-    style.setProperty('--dl-accent', b.color);
-    style.setProperty('--dl-accent-dark', `color-mix(in srgb, ${b.color} 80%, black)`);
-    style.setProperty('--dl-accent-soft', `color-mix(in srgb, ${b.color} 12%, white)`);
-    style.setProperty('--dl-on-accent', textOn(b.color));
-    $.root.dataset.branded = 'true';
+  const style = $.root.style;
+  const color = typeof b.color === 'string' && COLOR_RE.test(b.color) ? b.color : '';
+  const accent = color ? {
+    '--dl-accent': color,
+    '--dl-accent-dark': `color-mix(in srgb, ${color} 80%, black)`,
+    '--dl-accent-soft': `color-mix(in srgb, ${color} 12%, white)`,
+    '--dl-on-accent': textOn(color),
+  } : {};
+  for (const name of ['--dl-accent', '--dl-accent-dark', '--dl-accent-soft', '--dl-on-accent']) {
+    if (accent[name]) style.setProperty(name, accent[name]);
+    else style.removeProperty(name);
   }
   $.logo?.remove();
   $.logo = null;
@@ -60,10 +68,9 @@ export function applyBranding($, config, server, prechat) {
       $.head.prepend($.logo);
     }
   }
-  if (b.welcome) {
-    setText($.intro, b.welcome);
-    $.intro.classList.add('welcome');
-  }
+  if ($.introDefault === undefined) $.introDefault = $.intro.textContent;
+  setText($.intro, b.welcome || $.introDefault);
+  $.intro.classList.toggle('welcome', !!b.welcome);
 }
 
 /**
@@ -78,6 +85,7 @@ export class PrechatFields {
   }
 
   set(fields, maxChars) {
+    const typed = this.answers(); // drawn again: what the visitor typed stays
     clear(this.node);
     this.fields = [];
     const list = Array.isArray(fields) ? fields : [];
@@ -94,6 +102,7 @@ export class PrechatFields {
         if (maxChars) input.maxLength = maxChars;
       }
       if (f.required) input.required = true;
+      if (typed[f.name] && (f.kind !== 'select' || (f.options || []).includes(typed[f.name]))) input.value = typed[f.name];
       const label = h('label', { for: id }, f.label, f.required ? null : [' ', h('span', { class: 'optional' }, t('branding.optional'))]);
       this.node.append(h('div', { class: 'field', testid: 'prechat-field', data: { name: f.name } }, label, input));
       this.fields.push({ ...f, input, maxChars });

@@ -390,7 +390,7 @@ export class DeskLinkHelp extends HTMLElement {
       return `Your name or question is too long (at most ${this.limits.name} characters for the name and ${this.limits.question} for the question).`;
     }
     if (err.status === 429 || err.code === 'too_many_requests') return ERROR_TEXT.too_many_requests;
-    if (err.code === 'bad_prechat') return prechatRefused();
+    if (err.code === 'bad_prechat') { this._loadConfig(); return prechatRefused(); } // the fields may have changed
     if (err.code === 'network') return 'We cannot reach the help desk right now. Please check your connection and try again.';
     if (err.status === 403 || err.code === 'origin_denied') return NOT_AVAILABLE_HERE;
     if (err.status === 404) return 'This help desk is not set up yet.';
