@@ -135,6 +135,13 @@ def test_admin_brands_the_help_box_and_the_rep_sees_the_answers(
         rep.get_by_test_id("presence-toggle").click()
         expect(rep.get_by_test_id("presence-status")).to_have_attribute("data-status", "online")
 
+        # The help box's own words for branding are in every catalogue.
+        en_keys, de_keys = visitor.evaluate(
+            "async () => { const keys = async (l) => Object.keys((await import(`/static/widget/lang/${l}.js`)).default)"
+            ".filter((k) => k.startsWith('branding.')).sort(); return [await keys('en'), await keys('de')]; }"
+        )
+        assert en_keys == de_keys and len(en_keys) >= 6, (en_keys, de_keys)
+
         # The visitor on the sample page sees the branded help box.
         visitor.reload()
         box = visitor.locator("desklink-help")
