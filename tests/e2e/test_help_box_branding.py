@@ -221,3 +221,44 @@ def test_admin_brands_the_help_box_and_the_rep_sees_the_answers(
         admin_ctx.close()
         rep_ctx.close()
         vis_ctx.close()
+
+
+def _color(page: Page, selector: str) -> str:
+    return str(page.evaluate(
+        "sel => getComputedStyle(document.querySelector('desklink-help').shadowRoot.querySelector(sel)).color", selector
+    ))
+
+
+def test_a_light_accent_gets_dark_text_and_no_branding_keeps_the_default(
+    browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str
+) -> None:
+    plain = admin.queue(f"plain{unique}", origins=[host_site.origin])
+    light = admin.queue(f"light{unique}", origins=[host_site.origin])
+    admin.http.patch(f"/api/admin/queues/{light['id']}", json={"branding": {"color": "#ffd54f"}}).raise_for_status()
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(host_site.page(plain["slug"]))
+        box = page.locator("desklink-help")
+        box.get_by_test_id("launcher").click()
+        expect(box.get_by_test_id("availability")).to_have_attribute("data-online", "no")
+        assert _background(page, ".panel-head") == DEFAULT_RGB
+        assert _color(page, ".provider") == "rgb(255, 255, 255)"
+        expect(box.get_by_test_id("provider")).to_have_text("DeskLink Support")
+        expect(box.get_by_test_id("intro")).to_have_text("Tell us what you need and we will connect you with someone who can help.")
+        expect(box.get_by_test_id("prechat")).to_be_hidden()
+        expect(box.get_by_test_id("brand-logo")).to_have_count(0)
+
+        page.goto(host_site.page(light["slug"]))
+        box = page.locator("desklink-help")
+        box.get_by_test_id("launcher").click()
+        expect(box.get_by_test_id("availability")).to_have_attribute("data-online", "no")
+        assert _background(page, ".panel-head") == "rgb(255, 213, 79)"
+        assert _color(page, ".provider") == "rgb(29, 36, 51)"
+        assert _color(page, "[data-testid=submit]") == "rgb(29, 36, 51)"
+        page.screenshot(path="/tmp/branding-light.png")
+        assert problems == []
+    finally:
+        context.close()
