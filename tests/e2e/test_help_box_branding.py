@@ -45,12 +45,14 @@ def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def _background(page: Page, selector: str) -> str:
-    return str(page.evaluate(
-        "sel => { const root = document.querySelector('desklink-help').shadowRoot;"
-        " return getComputedStyle(root.querySelector(sel)).backgroundColor; }",
-        selector,
-    ))
+def _wait_style(page: Page, selector: str, prop: str, value: str) -> None:
+    """Wait until the help box part ``selector`` computes ``prop`` as ``value``
+    (the box's stylesheet loads on its own: a value read at once may predate it)."""
+    page.wait_for_function(
+        "([sel, prop, value]) => { const root = document.querySelector('desklink-help')?.shadowRoot;"
+        " const el = root && root.querySelector(sel); return !!el && getComputedStyle(el)[prop] === value; }",
+        arg=[selector, prop, value],
+    )
 
 
 def _queue(admin: AdminAPI, slug: str) -> dict[str, Any]:
@@ -78,7 +80,7 @@ def test_admin_brands_the_help_box_and_the_rep_sees_the_answers(
         visitor.goto(server.url + "/")
         box = visitor.locator("desklink-help")
         expect(box.get_by_test_id("provider")).not_to_have_text("Help")
-        assert _background(visitor, ".launcher") == DEFAULT_RGB
+        _wait_style(visitor, ".launcher", "backgroundColor", DEFAULT_RGB)
         expect(box.get_by_test_id("brand-logo")).to_have_count(0)
 
         # The admin brands the queue.
@@ -146,10 +148,7 @@ def test_admin_brands_the_help_box_and_the_rep_sees_the_answers(
         visitor.reload()
         box = visitor.locator("desklink-help")
         expect(box.get_by_test_id("launcher")).to_be_visible()
-        visitor.wait_for_function(
-            "() => getComputedStyle(document.querySelector('desklink-help').shadowRoot.querySelector('.launcher'))"
-            f".backgroundColor === '{ACCENT_RGB}'"
-        )
+        _wait_style(visitor, ".launcher", "backgroundColor", ACCENT_RGB)
         box.get_by_test_id("launcher").click()
         expect(box.get_by_test_id("provider")).to_have_text("Acme Hilfe")
         expect(box.get_by_test_id("intro")).to_have_text(WELCOME)
@@ -159,9 +158,9 @@ def test_admin_brands_the_help_box_and_the_rep_sees_the_answers(
         visitor.wait_for_function(
             "() => document.querySelector('desklink-help').shadowRoot.querySelector('[data-testid=brand-logo]').naturalWidth === 96"
         )
-        assert _background(visitor, ".panel-head") == ACCENT_RGB
-        assert _background(visitor, "[data-testid=submit]") == ACCENT_RGB
-        assert _background(visitor, "[data-testid=send]") == ACCENT_RGB
+        _wait_style(visitor, ".panel-head", "backgroundColor", ACCENT_RGB)
+        _wait_style(visitor, "[data-testid=submit]", "backgroundColor", ACCENT_RGB)
+        _wait_style(visitor, "[data-testid=send]", "backgroundColor", ACCENT_RGB)
         labels = box.get_by_test_id("prechat-field").locator("label")
         expect(labels).to_have_text(["Order number", "Topic (optional)"])
         visitor.screenshot(path="/tmp/branding-visitor-open.png")
@@ -223,12 +222,6 @@ def test_admin_brands_the_help_box_and_the_rep_sees_the_answers(
         vis_ctx.close()
 
 
-def _color(page: Page, selector: str) -> str:
-    return str(page.evaluate(
-        "sel => getComputedStyle(document.querySelector('desklink-help').shadowRoot.querySelector(sel)).color", selector
-    ))
-
-
 def test_a_light_accent_gets_dark_text_and_no_branding_keeps_the_default(
     browser: Browser, server: ServerProcess, admin: AdminAPI, host_site: HostSite, unique: str
 ) -> None:
@@ -244,8 +237,8 @@ def test_a_light_accent_gets_dark_text_and_no_branding_keeps_the_default(
         box = page.locator("desklink-help")
         box.get_by_test_id("launcher").click()
         expect(box.get_by_test_id("availability")).to_have_attribute("data-online", "no")
-        assert _background(page, ".panel-head") == DEFAULT_RGB
-        assert _color(page, ".provider") == "rgb(255, 255, 255)"
+        _wait_style(page, ".panel-head", "backgroundColor", DEFAULT_RGB)
+        _wait_style(page, ".provider", "color", "rgb(255, 255, 255)")
         expect(box.get_by_test_id("provider")).to_have_text("DeskLink Support")
         expect(box.get_by_test_id("intro")).to_have_text("Tell us what you need and we will connect you with someone who can help.")
         expect(box.get_by_test_id("prechat")).to_be_hidden()
@@ -255,9 +248,9 @@ def test_a_light_accent_gets_dark_text_and_no_branding_keeps_the_default(
         box = page.locator("desklink-help")
         box.get_by_test_id("launcher").click()
         expect(box.get_by_test_id("availability")).to_have_attribute("data-online", "no")
-        assert _background(page, ".panel-head") == "rgb(255, 213, 79)"
-        assert _color(page, ".provider") == "rgb(29, 36, 51)"
-        assert _color(page, "[data-testid=submit]") == "rgb(29, 36, 51)"
+        _wait_style(page, ".panel-head", "backgroundColor", "rgb(255, 213, 79)")
+        _wait_style(page, ".provider", "color", "rgb(29, 36, 51)")
+        _wait_style(page, "[data-testid=submit]", "color", "rgb(29, 36, 51)")
         page.screenshot(path="/tmp/branding-light.png")
         assert problems == []
     finally:
