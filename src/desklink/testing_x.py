@@ -25,15 +25,58 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
             proc.wait(timeout)
 
 
+class Presses:
+    """The button presses (root x, y) an X program prints as ``press X Y``
+    lines, read on a thread (the pipe is closed when the program ends)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        import queue
+        import threading
+
+        self.proc = proc
+        self.lines: queue.Queue[tuple[int, int]] = queue.Queue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        with self.proc.stdout:
+            for line in self.proc.stdout:
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == "press":
+                    self.lines.put((int(parts[1]), int(parts[2])))
+
+    def next(self, timeout: float = 10.0) -> tuple[int, int]:
+        """The next press; ``queue.Empty`` after ``timeout`` seconds without one."""
+        return self.lines.get(timeout=timeout)
+
+    def close(self) -> None:
+        stop_process(self.proc)
+        self.thread.join(10)
+
+
 #: Display numbers tried for a free one.
 DISPLAY_RANGE = range(60, 160)
 
 
 class XDisplay:
-    def __init__(self, width: int = 1280, height: int = 800, depth: int = 24, *, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, width: int = 1280, height: int = 800, depth: int = 24, *, extra: tuple[str, ...] = (),
+        monitors: tuple[tuple[int, int], ...] = (),
+    ) -> None:
         """``extra``: more Xvfb arguments (e.g. ``("-extension", "DAMAGE")``
-        to switch an extension off)."""
+        to switch an extension off).
+
+        ``monitors``: ``(width, height)`` of each monitor, side by side from the
+        left (the first is the primary): the screen is then as wide as all of
+        them and as high as the highest (``width`` and ``height`` are ignored),
+        and each is a RandR 1.5 monitor, as ``xrandr --setmonitor`` would make
+        it. Xvfb has one output; the first monitor takes it, the others are
+        monitors without an output, which clients (mss, desktops) list all the same."""
+        if monitors:
+            width, height = sum(w for w, _ in monitors), max(h for _, h in monitors)
         self.width, self.height, self.depth, self.extra = width, height, depth, extra
+        self.monitors = monitors
         self.number = -1
         self.proc: subprocess.Popen[bytes] | None = None
         self.children: list[subprocess.Popen[Any]] = []
@@ -61,6 +104,8 @@ class XDisplay:
                 if self._owns(n, proc):
                     self.number, self.proc = n, proc
                     self._wait_ready()
+                    if self.monitors:
+                        self._set_monitors()
                     return self
                 time.sleep(0.05)
             if proc.poll() is None:
@@ -84,6 +129,63 @@ class XDisplay:
                 return
             time.sleep(0.05)
         raise RuntimeError("Xvfb did not answer")
+
+    def _set_monitors(self) -> None:
+        """Define the RandR monitors of ``monitors`` (RRSetMonitor, through xcffib)."""
+        import xcffib
+        import xcffib.randr
+
+        randr_mod: Any = xcffib.randr  # untyped
+        connect: Any = xcffib.connect
+        conn: Any = connect(display=self.name)
+        try:
+            randr: Any = conn(xcffib.randr.key)
+            randr.QueryVersion(1, 5).reply()
+            root = conn.get_setup().roots[0].root
+            outputs = list(randr.GetScreenResourcesCurrent(root).reply().outputs)
+            left = 0
+            for i, (w, h) in enumerate(self.monitors):
+                name = f"DESKLINK-{i + 1}".encode()
+                atom = conn.core.InternAtom(False, len(name), name).reply().atom
+                outs = outputs[:1] if i == 0 else []
+                info = randr_mod.MonitorInfo.synthetic(atom, int(i == 0), 0, len(outs), left, 0, w, h, w // 4, h // 4, outs)
+                randr.SetMonitorChecked(root, info).check()
+                left += w
+        finally:
+            conn.disconnect()
+
+    def monitor_origin(self, index: int) -> tuple[int, int]:
+        """Where monitor ``index`` (1-based, as mss and the agent count) starts on the screen."""
+        return sum(w for w, _ in self.monitors[: index - 1]), 0
+
+    def paint_monitors(self, colours: tuple[str, ...]) -> Presses:
+        """Cover each monitor with a window of one colour (Tk, e.g. ``"#d02020"``)
+        that reports every button press in root coordinates (:class:`Presses`).
+        Stopped with the display, or with :meth:`Presses.close`."""
+        import sys
+
+        windows = []
+        for (w, h), colour, i in zip(self.monitors, colours, range(1, len(colours) + 1), strict=True):
+            x, y = self.monitor_origin(i)
+            windows.append((f"monitor-{i}", f"{w}x{h}+{x}+{y}", colour))
+        script = (
+            "import tkinter as tk\n"
+            "root = tk.Tk(); root.withdraw()\n"
+            f"for title, geometry, colour in {windows!r}:\n"
+            "    t = tk.Toplevel(root); t.title(title); t.overrideredirect(True); t.geometry(geometry)\n"
+            "    t.configure(background=colour)\n"
+            "    t.bind('<ButtonPress>', lambda e: print('press', e.x_root, e.y_root, flush=True))\n"
+            "root.mainloop()\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script], env={**self.env, "PYTHONUNBUFFERED": "1"}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.children.append(proc)
+        presses = Presses(proc)
+        for title, _, _ in windows:
+            self.wait_window(title)
+        return presses
 
     def run(self, *cmd: str) -> subprocess.Popen[Any]:
         return self.spawn(*cmd)
@@ -124,7 +226,7 @@ class XDisplay:
         import numpy as np
 
         with mss.MSS(display=self.name) as sct:
-            shot = sct.grab(sct.monitors[1])
+            shot = sct.grab(sct.monitors[0])  # the whole screen, every monitor
             return np.asarray(shot)[:, :, 2::-1].copy()
 
     def stop(self) -> None:

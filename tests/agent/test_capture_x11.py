@@ -18,6 +18,7 @@ from desklink.agent.capture import CaptureError, Monitor, MssCapture, X11Capture
 from desklink.agent.encode import Canvas, ScreenEncoder
 from desklink.protocol.screen import Frame, decode
 from desklink.testing import poll_until
+from desklink.testing_x import XDisplay
 
 from ._screens import errors
 from ._xvfb import Xvfb
@@ -87,9 +88,26 @@ class TestX11Capture:
         assert capture.selected == m and isinstance(m, Monitor)
         capture.select(1)
         with pytest.raises(CaptureError):
-            capture.select(0)  # the "all monitors" pseudo-monitor is not offered
+            capture.select(0)  # "all monitors" only with more than one: it would be the same picture
+        assert capture.combined() is None
         with pytest.raises(CaptureError):
             capture.select(2)
+
+    def test_two_monitors_each_and_all_at_once(self) -> None:
+        with XDisplay(monitors=((300, 200), (160, 120))) as d, X11Capture(d.name) as cap:
+            assert [(m.index, m.left, m.width, m.height, m.primary) for m in cap.monitors()] == [
+                (1, 0, 300, 200, True), (2, 300, 160, 120, False)]
+            assert cap.selected.index == 1 and cap.grab().shape == (200, 300, 4)
+            cap.select(2)
+            assert cap.grab().shape == (120, 160, 4)
+            whole = cap.combined()
+            assert whole is not None and (whole.index, whole.left, whole.top, whole.width, whole.height) == (0, 0, 0, 460, 200)
+            cap.select(0)
+            assert cap.selected == whole and cap.grab().shape == (200, 460, 4)
+            cap.monitors()  # a re-read keeps "all monitors" selected
+            assert cap.selected.index == 0
+            with pytest.raises(CaptureError):
+                cap.select(3)
 
     def test_grab_matches_xgetimage_and_plain_mss(self, xserver: Xvfb, capture: X11Capture) -> None:
         # Three grabs of one screen must agree; on a busy machine the xterm may

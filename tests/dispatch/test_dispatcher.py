@@ -154,6 +154,8 @@ async def test_first_accept_wins_and_the_loser_is_told_who(world: World) -> None
     }
     assert published[2][2] == {"t": "joined", "rep": {"name": "Alice"}}
     assert published[4][2]["text"] == "Alice joined the conversation." and published[4][2]["from"] == "system"
+    # The help box says it in the visitor's language from the code and vars (protocol/system_lines.py).
+    assert (published[4][2]["code"], published[4][2]["vars"]) == ("joined", {"name": "Alice"})
 
     with pytest.raises(Conflict, match="already taken by Alice") as lost:
         await world.dispatcher.accept(world.bob, req.id, members)
@@ -188,6 +190,7 @@ async def test_a_resent_chat_line_is_stored_once_and_published_again(world: Worl
     channel, target, view = published[0]
     assert (channel, target) == (f"r:{req.id}", "A")
     assert (view["t"], view["session_id"], view["seq"], view["text"]) == ("chat", session.id, first.seq, "hello")
+    assert "code" not in view and "vars" not in view  # only DeskLink's own lines have a code
     assert [m.body for m in await world.store.messages_after(req.id, 0, 100)] == ["Alice joined the conversation.", "hello"]
 
 

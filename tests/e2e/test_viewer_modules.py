@@ -487,3 +487,26 @@ return { MAX_CLIPBOARD_CHARS, MAX_POINTS, MAX_STROKES, MAX_EVENTS, MAX_SIDE, MAX
         "MAX_SIDE": limits.MAX_SCREEN_SIDE,
         "MAX_RECTS": screen.MAX_RECTS,
     }
+
+
+# --------------------------------------------------------------------------- zoom steps
+
+ZOOM_CHECKS = """
+import { ZOOM_STEPS, nextStep, parseMode } from '/static/viewer/zoom.js';
+return {
+  steps: ZOOM_STEPS,
+  parsed: ['fit', '100', '150', '33', '', null, 'x', '1e9', '400'].map(parseMode),
+  up: [40, 50, 62, 100, 399.7, 400].map((p) => nextStep(p, 1)),
+  down: [40, 50, 62, 100, 100.3, 500].map((p) => nextStep(p, -1)),
+};
+"""
+
+
+def test_zoom_steps_and_a_stored_mode_without_any_dom(browser: Browser, server: ServerProcess) -> None:
+    out = run_in_worker(browser, server, ZOOM_CHECKS)
+    assert out["steps"] == [50, 75, 100, 125, 150, 200, 300, 400]
+    # Only a known step comes back from storage; anything else is fit.
+    assert out["parsed"] == ["fit", 100, 150, "fit", "fit", "fit", "fit", "fit", 400]
+    # From fit's odd scales the next step up or down; the ends hold.
+    assert out["up"] == [50, 75, 75, 125, 400, 400]
+    assert out["down"] == [50, 50, 50, 75, 75, 400]

@@ -202,6 +202,7 @@ async def test_join_code_tries_and_the_visitors_renewals(server: ServerProcess, 
     note = await visitor.expect("chat", **{"from": "system"}, text=(
         f"You asked for a new screen-sharing code: {first['code']}. The earlier code no longer works."))
     assert note["session_id"] == sid
+    assert (note["code"], note["vars"]) == ("screen_renew", {"code": first["code"]})
 
     second = (await _renew(server, visitor)).json()["offer"]
     assert await _join(server, first["code"]) == (4001, joincode.WRONG_CODE)  # replaced by the second

@@ -101,6 +101,8 @@ async def test_watch_whisper_join_and_take_over(server: ServerProcess, admin: Ad
         await sue.expect("chat_joined", session_id=sid)
         joined = await visitor.expect("chat", text="Sue (supervisor) joined the chat.")
         assert joined["from"] == "system"
+        # Said in the visitor's language from its code (docs/protocol.md, "System lines").
+        assert (joined["code"], joined["vars"]) == ("joined_chat", {"name": "Sue", "role": "supervisor"})
         await sue.send({"t": "chat.send", "session_id": sid, "cid": "s1", "text": "Sue here, I can help"})
         line = await visitor.expect("chat", cid="s1")
         assert (line["name"], line["from"]) == ("Sue", "rep")
@@ -112,7 +114,8 @@ async def test_watch_whisper_join_and_take_over(server: ServerProcess, admin: Ad
         told = await rep.expect("taken_over", session_id=sid)
         assert told["by"]["name"] == "Sue"
         assert (await visitor.expect("taken_over"))["rep"] == {"name": "Sue"}
-        await visitor.expect("chat", text="Sue took over the conversation.")
+        took = await visitor.expect("chat", text="Sue took over the conversation.")
+        assert (took["code"], took["vars"]) == ("taken_over", {"name": "Sue"})
         assert (await visitor.expect("watchers"))["watchers"] == []
         await rep.send({"t": "chat.send", "session_id": sid, "cid": "r2", "text": "am I still here?"})
         assert (await rep.expect("error"))["code"] == "forbidden"

@@ -21,6 +21,7 @@ from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, RepClient, ServerProcess
 CONTEXT: dict[str, Any] = {
     "page": "https://shop.example/cart?step=2#pay",
     "referrer": "https://search.example/?q=help",
+    "help_language": "de",
     "languages": ["de-DE", "en"],
     "time_zone": "Europe/Berlin",
     "utc_offset_min": 60,
@@ -74,6 +75,7 @@ REFUSED: list[tuple[dict[str, Any], int, str]] = [
     (_with(page="javascript:alert(1)"), 400, "context.page must be an http or https URL"),
     (_with(referrer="data:text/html,hi"), 400, "context.referrer must be an http or https URL"),
     (_with(languages=["en<b>"]), 400, "is not a language tag"),
+    (_with(help_language="de\"><b>"), 400, "context.help_language"),
     (_with(time_zone="Europe/Berlin<script>"), 400, "is not a time zone name"),
     (_with(utc_offset_min=15 * 60), 400, "context.utc_offset_min must be between"),
     (_with(unknown="x"), 400, "unknown"),

@@ -4,6 +4,7 @@ valid message out, never another exception)."""
 
 from __future__ import annotations
 
+import json
 import struct
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desklink.errors import ProtocolError, TooLarge
-from desklink.protocol import screen
+from desklink.protocol import limits, screen
 from desklink.protocol.messages import (
     AHello,
     Consent,
@@ -179,7 +180,7 @@ def test_agent_messages_round_trip(msg: object) -> None:
     assert decode_agent(encode(msg)) == msg  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("msg", [ScreenAck(seq=1), ScreenSelect(monitor=2)], ids=repr)
+@pytest.mark.parametrize("msg", [ScreenAck(seq=1), ScreenSelect(monitor=2), ScreenSelect(monitor=0)], ids=repr)
 def test_viewer_messages_round_trip(msg: object) -> None:
     assert decode_viewer(encode(msg)) == msg  # type: ignore[arg-type]
 
@@ -188,7 +189,7 @@ def test_viewer_messages_round_trip(msg: object) -> None:
     ("decode", "data", "code"),
     [
         (decode_agent, '{"t":"hello","code":"' + "9" * 40 + '"}', "bad_message"),
-        (decode_agent, '{"t":"screen.info","monitors":[{"index":0,"width":1,"height":1}],"selected":1}', "bad_message"),
+        (decode_agent, '{"t":"screen.info","monitors":[{"index":-1,"width":1,"height":1}],"selected":1}', "bad_message"),
         (decode_agent, '{"t":"chat.send","cid":"a","text":"b"}', "bad_type"),
         (decode_viewer, '{"t":"screen.ack","seq":0}', "bad_message"),
         (decode_viewer, '{"t":"accept","request_id":"x"}', "bad_type"),
@@ -207,3 +208,32 @@ def test_agent_and_viewer_decoders_never_raise_anything_else(data: str | bytes) 
             decode(data)
         except ProtocolError:
             pass
+
+
+# --------------------------------------------------------------------------- the monitor picker
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"t":"screen.select","monitor":-1}',
+        '{"t":"screen.select","monitor":"2"}',
+        '{"t":"screen.select"}',
+        '{"t":"screen.select","monitor":' + str(limits.MAX_MONITORS + 1) + "}",
+        '{"t":"screen.select","monitor":2.5}',
+    ],
+)
+def test_a_malformed_monitor_choice_is_refused_by_name(data: str) -> None:
+    with pytest.raises(ProtocolError) as exc:
+        decode_viewer(data)
+    assert exc.value.code == "bad_message"
+    assert "monitor" in str(exc.value)
+
+
+def test_more_monitors_than_the_limit_are_refused() -> None:
+    monitors = [{"index": 1, "width": 10, "height": 10}] * (limits.MAX_MONITORS + 1)
+    with pytest.raises(ProtocolError) as exc:
+        decode_agent(json.dumps({"t": "screen.info", "monitors": monitors, "selected": 1}))
+    assert exc.value.code == "bad_message"
+    fine = monitors[: limits.MAX_MONITORS]
+    assert len(decode_agent(json.dumps({"t": "screen.info", "monitors": fine, "selected": 1})).monitors) == limits.MAX_MONITORS  # type: ignore[union-attr]

@@ -18,10 +18,10 @@ def _body(**kw: object) -> ContextBody:
 
 
 def test_kept_and_trimmed() -> None:
-    body = _body(page=" https://a.example/x ", languages=["en-GB"], time_zone="Etc/GMT+5", utc_offset_min=-300,
+    body = _body(page=" https://a.example/x ", help_language="de", languages=["en-GB"], time_zone="Etc/GMT+5", utc_offset_min=-300,
                  fields={"id": " C1 ", "a.b": "<b>"})
     assert check_context(body, SMALL) == {
-        "page": "https://a.example/x", "languages": ["en-GB"], "time_zone": "Etc/GMT+5", "utc_offset_min": -300,
+        "page": "https://a.example/x", "help_language": "de", "languages": ["en-GB"], "time_zone": "Etc/GMT+5", "utc_offset_min": -300,
         "fields": {"id": "C1", "a.b": "<b>"},
     }
     assert check_context(None, SMALL) == {}
@@ -43,6 +43,8 @@ def test_kept_and_trimmed() -> None:
         ({"page": "https:///nohost"}, ProtocolError, "must be an http or https URL"),
         ({"referrer": "https://a.example/a b"}, ProtocolError, "spaces or control characters"),
         ({"languages": ["e n"]}, ProtocolError, "is not a language tag"),
+        ({"help_language": "de<b>"}, ProtocolError, "context.help_language: 'de<b>' is not a language tag"),
+        ({"help_language": "d" * 36}, ProtocolError, "context.help_language"),
         ({"time_zone": "../../etc"}, ProtocolError, "is not a time zone name"),
         ({"utc_offset_min": -841}, ProtocolError, "between -840 and 840"),
     ],

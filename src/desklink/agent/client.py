@@ -54,7 +54,7 @@ from desklink.agent.session import (
     Stop,
 )
 from desklink.agent.ui import UI, Ask
-from desklink.errors import DeskLinkError, LinkDead, Refused, Stopped
+from desklink.errors import CaptureError, DeskLinkError, LinkDead, Refused, Stopped
 from desklink.protocol import codes, limits
 from desklink.protocol.messages import Annotate, EvButton, EvKey, EvMove, EvRelease, EvText, EvWheel, Monitor
 from desklink.protocol.screen import Cursor, Pointer
@@ -105,6 +105,17 @@ def ws_url(server: str) -> str:
         if server.startswith(scheme):
             return ws_scheme + server[len(scheme) :] + "/ws/agent"
     return "wss://" + server + "/ws/agent"
+
+
+def _offered(capture: Any, monitors: list[Any]) -> list[Monitor]:
+    """What the rep may pick from (``screen.info``): the real monitors, then
+    every monitor at once when there are several and the whole desktop is
+    within the protocol's picture size."""
+    offered = [Monitor(m.index, m.width, m.height, m.primary) for m in monitors][: limits.MAX_MONITORS]
+    whole = capture.combined()
+    if whole is not None and max(whole.width, whole.height) <= limits.MAX_SCREEN_SIDE and len(offered) < limits.MAX_MONITORS:
+        offered.append(Monitor(whole.index, whole.width, whole.height, False))
+    return offered
 
 
 @dataclass
@@ -525,9 +536,13 @@ class AgentClient:
         core = self.core
         try:
             monitors = capture.monitors()
-            chosen = core.select or next((m.index for m in monitors if m.primary), monitors[0].index)
-            capture.select(chosen)
-            core.send_info([Monitor(m.index, m.width, m.height, m.primary) for m in monitors], chosen)
+            primary = next((m.index for m in monitors if m.primary), monitors[0].index)
+            try:
+                capture.select(core.select if core.select is not None else primary)
+            except CaptureError:  # --monitor names one this computer does not have
+                capture.select(primary)
+            chosen = core.select = capture.selected.index
+            core.send_info(_offered(capture, monitors), chosen)
             self._kick()
             mon = capture.selected
             self._set_origin(mon)
@@ -542,8 +557,15 @@ class AgentClient:
             while not self.stop_requested.is_set():
                 self._raise_if_failed(tasks)
                 if core.select is not None and core.select != capture.selected.index:
-                    capture.select(core.select)
+                    try:
+                        capture.select(core.select)
+                    except CaptureError:  # the layout changed since the rep's list: keep capturing, send the new list
+                        pass
+                    listed = capture.monitors()
                     mon = capture.selected
+                    core.select = mon.index
+                    # The viewers' picker shows what is captured now (and a layout that changed meanwhile).
+                    core.send_info(_offered(capture, listed), mon.index)
                     self._set_origin(mon)
                     encoder = ScreenEncoder(mon.width, mon.height)
                     if self.board is not None:

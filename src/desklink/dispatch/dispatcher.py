@@ -47,7 +47,7 @@ from desklink.dispatch import channels as ch
 from desklink.dispatch.wait import expected_wait
 from desklink.errors import Conflict, Forbidden, LimitExceeded, NotFound, ProtocolError
 from desklink.protocol.events import Actor, EventKind
-from desklink.protocol import joincode
+from desklink.protocol import joincode, system_lines
 from desklink.protocol.lifecycle import CHAT_ALLOWED
 from desklink.protocol.messages import Sender, check_text
 from desklink.protocol.visitor_context import ContextBody, ContextLimits, check_context
@@ -161,7 +161,7 @@ class Dispatcher:
 
     @staticmethod
     def message_view(msg: Message, session_id: str) -> dict[str, Any]:
-        return {
+        view = {
             "t": "chat",
             "session_id": session_id,
             "request_id": msg.request_id,
@@ -172,6 +172,11 @@ class Dispatcher:
             "text": msg.body,
             "ts": iso(msg.created_at),
         }
+        # A line DeskLink wrote: its code and vars, so the help box can say it in the visitor's language.
+        known = system_lines.recognise(msg.client_id, msg.body) if msg.sender == "system" else None
+        if known is not None:
+            view["code"], view["vars"] = known
+        return view
 
     async def session_view(self, session: Session, req: Request | None = None) -> dict[str, Any]:
         req = req or await self.store.get_request(session.request_id)
@@ -361,7 +366,7 @@ class Dispatcher:
         await self._publish(ch.request_channel(req.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
         # Stored before the rep's consoles hear of the session, so they get it
         # once, in the backlog they read after joining the conversation.
-        await self.post_system(req, session.id, f"{rep.display_name} joined the conversation.", f"joined:{rep.id}")
+        await self.post_system(req, session.id, system_lines.text("joined", name=rep.display_name), f"joined:{rep.id}")
         await self._publish(ch.user_channel(rep.id), ch.envelope("X", {"op": "accepted", "session_id": session.id}))
         return session
 
@@ -491,9 +496,9 @@ class Dispatcher:
         await self.post_system(
             req,
             session.id,
-            f"{rep.display_name} asked to see your screen. Share it from this browser, or run the DeskLink agent with "
-            f"code {code.spoken} (valid {int(self.settings.join_code_ttl_s // 60)} minutes). "
-            "You decide what is shared and can stop at any time.",
+            system_lines.text(
+                "screen_offer", name=rep.display_name, code=code.spoken, minutes=int(self.settings.join_code_ttl_s // 60)
+            ),
             f"screen-offer:{code.slot}:{int(now.timestamp())}",
         )
         return offer
@@ -527,7 +532,7 @@ class Dispatcher:
         await self.store.add_event(request_id=req.id, kind="screen_code_renewed", actor="visitor", data={}, now=now)
         await self._publish(ch.request_channel(req.id), ch.envelope("A", offer))
         await self.post_system(
-            req, session.id, f"You asked for a new screen-sharing code: {code.spoken}. The earlier code no longer works.",
+            req, session.id, system_lines.text("screen_renew", code=code.spoken),
             f"screen-renew:{code.slot}:{int(now.timestamp() * 1000)}",
         )
         return offer

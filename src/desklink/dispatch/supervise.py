@@ -29,6 +29,7 @@ from typing import Any
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import Dispatcher, iso
 from desklink.errors import Conflict
+from desklink.protocol import system_lines
 from desklink.protocol.messages import check_text
 from desklink.store.records import Event, Request, Session, User
 
@@ -64,11 +65,6 @@ def whisper_view(e: Event, session_id: str) -> dict[str, Any]:
         "text": e.data.get("text", ""),
         "ts": iso(e.created_at),
     }
-
-
-def label(user: User) -> str:
-    """"Sue (supervisor)": how the visitor is told who is there."""
-    return f"{user.display_name} ({user.role})"
 
 
 class Supervision:
@@ -139,7 +135,9 @@ class Supervision:
                 request_id=req.id, kind="joined_chat", actor="watcher", actor_id=user.id,
                 data={"name": user.display_name, "role": user.role}, now=self.d.now(),
             )
-        await self.d.post_system(req, session.id, f"{label(user)} joined the chat.", f"joined-chat:{user.id}")
+        await self.d.post_system(
+            req, session.id, system_lines.text("joined_chat", name=user.display_name, role=user.role), f"joined-chat:{user.id}"
+        )
 
     async def take_over(self, user: User, session: Session) -> Session:
         """Make ``user`` the rep holding ``session`` (one conditional update
@@ -175,7 +173,9 @@ class Supervision:
         note = {"op": "taken_over", "session_id": moved.id, "from_rep_id": session.rep_id, "to_rep_id": user.id}
         await self.d.publish(channel, "X", note)
         await self._tell_watchers(moved)
-        await self.d.post_system(req, moved.id, f"{user.display_name} took over the conversation.", f"taken-over:{user.id}")
+        await self.d.post_system(
+            req, moved.id, system_lines.text("taken_over", name=user.display_name), f"taken-over:{user.id}"
+        )
         # Consoles of the new rep that were not watching open it as if accepted.
         await self.d.publish(ch.user_channel(user.id), "X", {"op": "accepted", "session_id": moved.id})
         return moved

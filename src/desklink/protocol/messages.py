@@ -300,7 +300,9 @@ class Consent(Msg, tag="consent", frozen=True):
 
 
 class Monitor(msgspec.Struct, frozen=True):
-    index: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_MONITORS)]
+    """One screen the rep may pick; index 0 is every monitor at once."""
+
+    index: Annotated[int, msgspec.Meta(ge=0, le=limits.MAX_MONITORS)]
     width: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_SCREEN_SIDE)]
     height: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_SCREEN_SIDE)]
     primary: bool = False
@@ -308,7 +310,7 @@ class Monitor(msgspec.Struct, frozen=True):
 
 class ScreenInfo(Msg, tag="screen.info", frozen=True):
     monitors: Annotated[list[Monitor], msgspec.Meta(max_length=limits.MAX_MONITORS)]
-    selected: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_MONITORS)]
+    selected: Annotated[int, msgspec.Meta(ge=0, le=limits.MAX_MONITORS)]
 
 
 #: Why a visitor's browser stopped sharing (``screen.stop {why}``): its Stop
@@ -460,7 +462,9 @@ class ScreenRefresh(Msg, tag="screen.refresh", frozen=True):
 
 
 class ScreenSelect(Msg, tag="screen.select", frozen=True):
-    monitor: Annotated[int, msgspec.Meta(ge=1, le=limits.MAX_MONITORS)]
+    """The rep picks a monitor from the last ``screen.info`` (0: all of them)."""
+
+    monitor: Annotated[int, msgspec.Meta(ge=0, le=limits.MAX_MONITORS)]
 
 
 class ScreenRecord(Msg, tag="screen.record", frozen=True):

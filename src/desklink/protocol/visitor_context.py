@@ -9,11 +9,14 @@ console shows as text; nothing is ever markup.
 The stored shape (keys left out when the help box sent nothing)::
 
     {"page": "https://shop.example/cart", "referrer": "https://search.example/",
-     "languages": ["de-DE", "en"], "time_zone": "Europe/Berlin",
+     "help_language": "de", "languages": ["de-DE", "en"], "time_zone": "Europe/Berlin",
      "utc_offset_min": 60, "fields": {"customer-id": "C-1234"}}
 
 ``utc_offset_min`` is the visitor's offset EAST of UTC in minutes (Berlin in
-winter: 60), i.e. ``-new Date().getTimezoneOffset()``.
+winter: 60), i.e. ``-new Date().getTimezoneOffset()``. ``help_language``
+is the language the help box itself speaks to the visitor (its catalogue:
+the first of ``languages`` it has words for, or the page's ``lang=``), so
+the rep knows which language the visitor reads DeskLink's lines in.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class ContextBody(msgspec.Struct, forbid_unknown_fields=True):
     page: str = ""
     #: ``document.referrer``, http or https, or empty.
     referrer: str = ""
+    #: The language the help box shows its words in ("de"): a language tag.
+    help_language: str = ""
     #: ``navigator.languages``, most preferred first.
     languages: list[str] = []
     #: ``Intl.DateTimeFormat().resolvedOptions().timeZone``.
@@ -95,6 +100,11 @@ def check_context(body: ContextBody | None, limits: ContextLimits) -> dict[str, 
         out["page"] = page
     if referrer := _url("referrer", body.referrer, limits.url_chars):
         out["referrer"] = referrer
+    if body.help_language:
+        lang = body.help_language
+        if len(lang) > MAX_LANGUAGE_CHARS or not LANGUAGE_RE.fullmatch(lang):
+            raise ProtocolError(f"context.help_language: {lang[:MAX_LANGUAGE_CHARS]!r} is not a language tag")
+        out["help_language"] = lang
     if len(body.languages) > limits.languages:
         raise TooLarge(f"context.languages has {len(body.languages)} entries; the limit is {limits.languages}")
     languages = []

@@ -12,11 +12,11 @@ import os
 import sys
 
 from desklink.errors import CaptureError
-from desklink.agent.capture.base import Capture, Image, Monitor
+from desklink.agent.capture.base import ALL_MONITORS, Capture, Image, Monitor
 from desklink.agent.capture.mss_backend import MssCapture
 from desklink.agent.capture.x11 import X11Capture
 
-__all__ = ["Capture", "CaptureError", "Image", "Monitor", "MssCapture", "X11Capture", "open_capture"]
+__all__ = ["ALL_MONITORS", "Capture", "CaptureError", "Image", "Monitor", "MssCapture", "X11Capture", "open_capture"]
 
 
 def open_capture(display: str | None = None) -> Capture:

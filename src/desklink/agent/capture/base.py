@@ -8,10 +8,12 @@ reference without copying. The fourth byte is whatever the platform puts
 there (0 or 255 on X11); consumers must not read meaning into it, only keep
 it stable between grabs.
 
-Only real monitors are offered: the "all monitors combined" pseudo-monitor of
-mss (its index 0) is not, because a virtual desktop with holes between
-monitors of different sizes costs bytes for pixels nobody sees; a viewer
-switches monitor with :meth:`Capture.select` instead.
+:meth:`Capture.monitors` lists the real monitors. With more than one, the
+whole virtual desktop is offered as well, as :data:`ALL_MONITORS` (index 0,
+mss numbering; :meth:`Capture.combined`): the rep sees every screen at once
+and pays for it in bytes (the holes between monitors of different sizes are
+pixels nobody sees, though they compress to almost nothing). With one monitor
+there is no index 0: it would be the same picture again.
 
 :meth:`Capture.changed` is a hint that lets the agent skip a grab (and the
 diff after it) when the platform can say cheaply that nothing was drawn.
@@ -31,7 +33,10 @@ import numpy.typing as npt
 
 from desklink.errors import CaptureError
 
-__all__ = ["Capture", "CaptureError", "CursorImage", "Image", "Monitor"]
+__all__ = ["ALL_MONITORS", "Capture", "CaptureError", "CursorImage", "Image", "Monitor"]
+
+#: The index of "every monitor at once" (the virtual desktop's bounding box).
+ALL_MONITORS = 0
 
 #: What :meth:`Capture.grab` returns: ``H x W x 4`` BGRA ``uint8``, C-contiguous.
 Image = npt.NDArray[np.uint8]
@@ -57,7 +62,8 @@ class Monitor:
     """One physical monitor in virtual-desktop coordinates.
 
     ``index`` counts from 1 (mss numbering) and is what :meth:`Capture.select`
-    takes; it is stable only as long as the monitor layout is.
+    takes; it is stable only as long as the monitor layout is. Index 0
+    (:data:`ALL_MONITORS`) is the whole virtual desktop.
     """
 
     index: int
@@ -78,10 +84,17 @@ class Capture(ABC):
         """The real monitors, queried afresh (a few milliseconds at most, so
         call it on demand, not per frame)."""
 
+    def combined(self) -> Monitor | None:
+        """Every monitor at once (index :data:`ALL_MONITORS`), as of the last
+        :meth:`monitors`; ``None`` with a single monitor or a backend that
+        cannot grab the whole desktop."""
+        return None
+
     @abstractmethod
     def select(self, index: int) -> None:
-        """Capture monitor ``index`` (1-based) from the next grab on. Raises
-        ``CaptureError`` for an index that does not exist."""
+        """Capture monitor ``index`` (1-based; 0 for :meth:`combined`) from
+        the next grab on. Raises ``CaptureError`` for an index that does not
+        exist."""
 
     @property
     @abstractmethod

@@ -22,7 +22,7 @@ import numpy as np
 from mss.exception import ScreenShotError
 
 from desklink.errors import CaptureError
-from desklink.agent.capture.base import Capture, Image, Monitor
+from desklink.agent.capture.base import ALL_MONITORS, Capture, Image, Monitor
 
 __all__ = ["MssCapture"]
 
@@ -37,6 +37,7 @@ class MssCapture(Capture):
         self._display = display
         self._sct: mss.MSS | None = None
         self._monitors: list[Monitor] = []
+        self._combined: Monitor | None = None
         self._open()
         primary = next((m for m in self._monitors if m.primary), self._monitors[0])
         self._selected = primary
@@ -62,6 +63,11 @@ class MssCapture(Capture):
             self._close_sct()
             raise CaptureError("no monitor found")
         self._monitors = monitors
+        whole = raw[0]
+        self._combined = (
+            Monitor(ALL_MONITORS, int(whole["left"]), int(whole["top"]), int(whole["width"]), int(whole["height"]))
+            if len(monitors) > 1 else None
+        )
 
     def _close_sct(self) -> None:
         if self._sct is not None:
@@ -74,6 +80,8 @@ class MssCapture(Capture):
         self._close_sct()
         self._open()
         by_index = {m.index: m for m in self._monitors}
+        if self._combined is not None:
+            by_index[ALL_MONITORS] = self._combined
         fallback = next((m for m in self._monitors if m.primary), self._monitors[0])
         self._selected = by_index.get(self._selected.index, fallback)
 
@@ -82,9 +90,12 @@ class MssCapture(Capture):
         self._reload()
         return list(self._monitors)
 
+    def combined(self) -> Monitor | None:
+        return self._combined
+
     def select(self, index: int) -> None:
         self._check_open()
-        for m in self._monitors:
+        for m in [*self._monitors, *([self._combined] if self._combined else [])]:
             if m.index == index:
                 self._selected = m
                 return

@@ -1,7 +1,8 @@
 // The "Visitor" panel beside a chat: where the visitor is and who they are
 // for the provider, from the session's visitor.context (docs/protocol.md,
 // "Visitor context"): the page (a link only for http/https, opened with
-// rel=noopener noreferrer), the referrer, browser and system, languages,
+// rel=noopener noreferrer), the referrer, browser and system, the language
+// the help box speaks to them ("Help box in: German") and the browser's languages,
 // their local time (ticking, from their time zone or UTC offset), their
 // answers to the queue's pre-chat fields (labelled as the admin named them)
 // and the fields the provider's page passed to the help box. Every value is
@@ -26,6 +27,14 @@ export function languageText(tag) {
   try {
     const name = new Intl.DisplayNames(['en'], { type: 'language' }).of(tag);
     if (name && name !== tag) return `${name} · ${tag}`;
+  } catch { /* an odd tag: shown as it is */ }
+  return tag;
+}
+
+/** "German" for "de" (the tag itself when the browser cannot name it). */
+export function languageName(tag) {
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'language' }).of(tag) || tag;
   } catch { /* an odd tag: shown as it is */ }
   return tag;
 }
@@ -66,6 +75,7 @@ export function visitorPanel(visitor = {}) {
     context.page ? row('Page', urlValue(context.page, 'visitor-page'), 'visitor-page-row') : null,
     context.referrer ? row('Came from', urlValue(context.referrer, 'visitor-referrer'), 'visitor-referrer-row') : null,
     visitor.client ? row('Browser', visitor.client, 'visitor-client') : null,
+    context.help_language ? row('Help box in', languageName(context.help_language), 'visitor-help-language') : null,
     languages.length ? row('Language', languages.map(languageText).join(', '), 'visitor-language') : null,
     zone ? row('Local time', [clock, h('span', { class: 'muted', testid: 'visitor-zone' }, ` (${zone})`)], 'visitor-time-row') : null,
   ];

@@ -13,6 +13,17 @@
 // happened, and a card stays above later messages.
 
 import { h, formatClock } from './dom.js';
+import { english } from './words.js';
+
+/** The log's own words (English); the help box passes its catalogue's `t` (shared/words.js). */
+export const CHATLOG_WORDS = {
+  'chat.sending': 'Sending…',
+  'chat.not_sent': 'Not sent.',
+  'chat.retry': 'Retry',
+  'chat.you': 'You',
+  'chat.support': 'Support',
+  'chat.visitor': 'Visitor',
+};
 
 export class ChatLog {
   /**
@@ -22,9 +33,13 @@ export class ChatLog {
    *   scroller: the element that scrolls (default: the list itself)
    *   mine: (msg) => bool, which of this side's lines are really mine (a
    *     console where a supervisor also speaks for support); default: all
+   *   t: (key, vars) => text, the words (default: English, CHATLOG_WORDS)
+   *   systemText: (msg) => text of a system line (default: its `text`)
    */
-  constructor(list, { self, ownName = false, scroller = null, mine = null }) {
+  constructor(list, { self, ownName = false, scroller = null, mine = null, t = english(CHATLOG_WORDS), systemText = null }) {
     this.list = list;
+    this.t = t;
+    this.systemText = systemText || ((msg) => msg.text ?? '');
     this.mine = mine;
     this.scroller = scroller || list;
     this.self = self;
@@ -97,7 +112,7 @@ export class ChatLog {
     const el = this._render({ from: this.self, name, text, cid }, null);
     el.dataset.pending = 'true';
     el.classList.add('msg-pending');
-    el.append(h('div', { class: 'msg-status', testid: 'message-status' }, 'Sending…'));
+    el.append(h('div', { class: 'msg-status', testid: 'message-status' }, this.t('chat.sending')));
     this.pending.set(cid, el);
     this.list.append(el);
     this.scrollToEnd();
@@ -111,14 +126,14 @@ export class ChatLog {
     el.dataset.failed = 'true';
     el.classList.add('msg-failed');
     const status = el.querySelector('.msg-status');
-    status.textContent = reason || 'Not sent.';
+    status.textContent = reason || this.t('chat.not_sent');
     if (onRetry) {
-      const retry = h('button', { type: 'button', class: 'msg-retry', testid: 'message-retry' }, 'Retry');
+      const retry = h('button', { type: 'button', class: 'msg-retry', testid: 'message-retry' }, this.t('chat.retry'));
       retry.addEventListener('click', () => {
         retry.remove();
         delete el.dataset.failed;
         el.classList.remove('msg-failed');
-        status.textContent = 'Sending…';
+        status.textContent = this.t('chat.sending');
         onRetry(cid);
       });
       status.append(' ', retry);
@@ -156,10 +171,10 @@ export class ChatLog {
     const data = { from, seq: seq ?? undefined, cid: msg.cid || undefined, at: Number.isFinite(time) && seq !== null ? time : undefined };
     if (from === 'system') {
       return h('li', { class: ['msg', side], testid: 'message', data },
-        h('div', { class: 'msg-text', testid: 'message-text' }, msg.text ?? ''));
+        h('div', { class: 'msg-text', testid: 'message-text' }, this.systemText(msg)));
     }
-    const fallback = from === 'rep' ? 'Support' : 'Visitor';
-    const name = self && !this.ownName ? 'You' : (msg.name || fallback);
+    const fallback = this.t(from === 'rep' ? 'chat.support' : 'chat.visitor');
+    const name = self && !this.ownName ? this.t('chat.you') : (msg.name || fallback);
     return h('li', { class: ['msg', side], testid: 'message', data },
       h('div', { class: 'msg-meta' },
         h('span', { class: 'msg-name', testid: 'message-name' }, name),

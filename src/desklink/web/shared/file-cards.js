@@ -16,6 +16,64 @@
 
 import { h, setText } from './dom.js';
 import { FILE } from './wire.js';
+import { english } from './words.js';
+
+/** The cards' words (English); the help box passes its catalogue's `t` (shared/words.js). */
+export const FILE_CARD_WORDS = {
+  'file.error.too_large': 'That file is too large to send here.',
+  'file.error.too_many_files': 'No more files can be sent in this conversation.',
+  'file.error.forbidden': 'Sending files is not allowed here.',
+  'file.error.storage_full': 'The server has no room for this file right now. Nothing of it was kept.',
+  'file.error.storage_failed': 'The server could not store this file. Nothing of it was kept.',
+  'file.error.bad_state': 'That is not possible for this file now.',
+  'file.error.not_found': 'That file is no longer there.',
+  'file.error.rate_limited': 'Too much at once. Wait a moment, then try again.',
+  'file.error.other': 'The file could not be sent.',
+  'file.left.s': '{s} s left',
+  'file.left.min': '{min} min {s} s left',
+  'file.left.h': '{h} h {min} min left',
+  'file.to_your_computer': 'Sent to your computer: accept or refuse it in the DeskLink window',
+  'file.waiting_accept': 'Waiting for {other} to accept',
+  'file.the_visitor': 'the visitor',
+  'file.starting': 'Starting…',
+  'file.about_to_send': '{other} is about to send this file',
+  'file.on_its_way': 'A file is on its way',
+  'file.uploading': 'Uploading…',
+  'file.sending': '{other} is sending this file…',
+  'file.on_its_way_now': 'The file is on its way…',
+  'file.paused': 'Paused',
+  'file.paused_by': 'Paused by {who}',
+  'file.sent': 'Sent. {other} can download it.',
+  'file.the_other_side': 'The other side',
+  'file.ready': 'Ready to download',
+  'file.delivering_theirs': 'Delivering to {other}’s computer…',
+  'file.delivering_yours': 'Delivering to your computer…',
+  'file.saved_theirs': 'Saved on {other}’s computer',
+  'file.saved_yours': 'Saved on your computer',
+  'file.refused': 'Refused',
+  'file.refused_why': 'Refused: {reason}',
+  'file.cancelled': 'Cancelled',
+  'file.cancelled_why': 'Cancelled: {reason}',
+  'file.failed': 'Failed: something went wrong',
+  'file.failed_why': 'Failed: {reason}',
+  'file.expired': 'No longer available (removed from the server after the retention period)',
+  'file.pause': 'Pause',
+  'file.resume': 'Resume',
+  'file.cancel': 'Cancel',
+  'file.download': 'Download',
+  'file.repick': 'Pick the file again',
+  'file.repick_to_resume': 'Pick the file again to resume',
+  'file.details': 'Details',
+  'file.sha256': 'SHA-256 (verified) ',
+  'file.meta': '{size} · from {who}',
+  'file.you': 'You',
+  'file.support': 'Support',
+  'file.visitor': 'Visitor',
+  'file.type': 'Type {mime}',
+  'file.percent': '{pct}% of {size}',
+  'file.not_connected': 'Not connected. Try again in a moment.',
+};
+const ENGLISH = english(FILE_CARD_WORDS);
 
 const FINAL = new Set(FILE.FINAL);
 /** A rate older than this (no file.state, no ack since) is not shown: the transfer is stalled. */
@@ -23,17 +81,9 @@ export const STALE_RATE_MS = 3000;
 const UNFINISHED = new Set(['offered', 'uploading', 'paused', 'delivering']);
 
 /** An `error` about a file, in words (the server's own text added when it says more). */
-export function fileErrorText(code, message = '') {
-  const text = {
-    too_large: 'That file is too large to send here.',
-    too_many_files: 'No more files can be sent in this conversation.',
-    forbidden: 'Sending files is not allowed here.',
-    storage_full: 'The server has no room for this file right now. Nothing of it was kept.',
-    storage_failed: 'The server could not store this file. Nothing of it was kept.',
-    bad_state: 'That is not possible for this file now.',
-    not_found: 'That file is no longer there.',
-    rate_limited: 'Too much at once. Wait a moment, then try again.',
-  }[code] || 'The file could not be sent.';
+export function fileErrorText(code, message = '', t = ENGLISH) {
+  const known = Object.hasOwn(FILE_CARD_WORDS, `file.error.${code}`);
+  const text = t(known ? `file.error.${code}` : 'file.error.other');
   const extra = message && !text.toLowerCase().includes(String(message).toLowerCase()) ? ` (${message})` : '';
   return `${text}${extra}`;
 }
@@ -50,12 +100,13 @@ export function formatBytes(n) {
 }
 
 /** "1.2 MB/s · 0:14 left" (empty when nothing is known). */
-export function formatRate(rate, etaS) {
+export function formatRate(rate, etaS, t = ENGLISH) {
   const parts = [];
   if (Number(rate) > 0) parts.push(`${formatBytes(rate)}/s`);
   if (Number.isFinite(etaS) && etaS !== null && etaS >= 0) {
     const s = Math.ceil(etaS);
-    parts.push(s < 60 ? `${s} s left` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s left` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min left`);
+    parts.push(s < 60 ? t('file.left.s', { s }) : s < 3600 ? t('file.left.min', { min: Math.floor(s / 60), s: s % 60 })
+      : t('file.left.h', { h: Math.floor(s / 3600), min: Math.floor((s % 3600) / 60) }));
   }
   return parts.join(' · ');
 }
@@ -74,42 +125,42 @@ export function typeLabel(name, mime) {
   return sub ? sub.toUpperCase().slice(0, 8) : 'FILE';
 }
 
-const TO_YOUR_COMPUTER = 'Sent to your computer: accept or refuse it in the DeskLink window';
-
 /**
  * The status in words, for whoever looks at the card. `mine`: this side sent
  * the file; `other`: the other party's name (who sent it, or who receives it).
  */
-export function statusText(state, mine, other) {
+export function statusText(state, mine, other, t = ENGLISH) {
   const s = state.status;
   const computer = state.to === 'computer';
-  const reason = state.reason ? `: ${state.reason}` : '';
+  const reason = state.reason ? String(state.reason) : '';
+  const them = other || t('file.the_visitor');
+  const waiting = () => (mine ? t('file.waiting_accept', { other: them }) : t('file.to_your_computer'));
   // "cancelled by Riley" says it whole: not "Cancelled: cancelled by Riley"
   const said = String(state.reason || '');
   if (['cancelled', 'refused', 'failed'].includes(s) && said.toLowerCase().startsWith(s)) return said.charAt(0).toUpperCase() + said.slice(1);
   switch (s) {
     case 'offered':
-      if (computer) return mine ? `Waiting for ${other || 'the visitor'} to accept` : TO_YOUR_COMPUTER;
-      return mine ? 'Starting…' : other ? `${other} is about to send this file` : 'A file is on its way';
+      if (computer) return waiting();
+      return mine ? t('file.starting') : other ? t('file.about_to_send', { other }) : t('file.on_its_way');
     case 'uploading':
-      return mine ? 'Uploading…' : other ? `${other} is sending this file…` : 'The file is on its way…';
+      return mine ? t('file.uploading') : other ? t('file.sending', { other }) : t('file.on_its_way_now');
     case 'paused':
-      return `Paused${state.paused_by ? ` by ${state.paused_by}` : ''}`;
+      return state.paused_by ? t('file.paused_by', { who: state.paused_by }) : t('file.paused');
     case 'ready':
-      if (computer) return mine ? `Waiting for ${other || 'the visitor'} to accept` : TO_YOUR_COMPUTER;
-      return mine ? `Sent. ${other || 'The other side'} can download it.` : 'Ready to download';
+      if (computer) return waiting();
+      return mine ? t('file.sent', { other: other || t('file.the_other_side') }) : t('file.ready');
     case 'delivering':
-      return `Delivering to ${mine ? `${other || 'the visitor'}’s` : 'your'} computer…`;
+      return mine ? t('file.delivering_theirs', { other: them }) : t('file.delivering_yours');
     case 'delivered':
-      return mine ? `Saved on ${other || 'the visitor'}’s computer` : 'Saved on your computer';
+      return mine ? t('file.saved_theirs', { other: them }) : t('file.saved_yours');
     case 'refused':
-      return `Refused${reason}`;
+      return reason ? t('file.refused_why', { reason }) : t('file.refused');
     case 'cancelled':
-      return `Cancelled${reason}`;
+      return reason ? t('file.cancelled_why', { reason }) : t('file.cancelled');
     case 'failed':
-      return `Failed${reason || ': something went wrong'}`;
+      return reason ? t('file.failed_why', { reason }) : t('file.failed');
     case 'expired':
-      return 'No longer available (removed from the server after the retention period)';
+      return t('file.expired');
     default:
       return s;
   }
@@ -133,9 +184,11 @@ export class FileCards {
    *   pause(id, on), cancel(id)   send file.pause / file.cancel; false when not connected
    *   repick(state, file)  the file picked again for a lost upload: '' or why not
    *   onChange(card, state)  after a card was drawn (unread counts, toasts)
+   *   t(key, vars)  the words (default: English, FILE_CARD_WORDS)
    */
   constructor(o) {
     this.o = o;
+    this.t = o.t || ENGLISH;
     this.cards = new Map(); // id -> card
     this.byCid = new Map(); // cid -> card, until the id is known
     this.timer = null; // redraws live cards' rates, so a stalled transfer stops showing one
@@ -236,17 +289,17 @@ export class FileCards {
     card.bar = h('progress', { class: 'file-bar', testid: 'file-progress', max: 1, value: 0 });
     card.rate = h('span', { class: 'file-rate', testid: 'file-rate' });
     card.note = h('p', { class: 'file-note', testid: 'file-note', role: 'alert', props: { hidden: true } });
-    card.pause = h('button', { type: 'button', class: 'file-btn', testid: 'file-pause', on: { click: () => this._pause(card) } }, 'Pause');
-    card.cancel = h('button', { type: 'button', class: 'file-btn file-btn-danger', testid: 'file-cancel', on: { click: () => this._cancel(card) } }, 'Cancel');
-    card.download = h('a', { class: 'file-btn file-btn-primary', testid: 'file-download', download: '', rel: 'noopener', props: { hidden: true } }, 'Download');
+    card.pause = h('button', { type: 'button', class: 'file-btn', testid: 'file-pause', on: { click: () => this._pause(card) } }, this.t('file.pause'));
+    card.cancel = h('button', { type: 'button', class: 'file-btn file-btn-danger', testid: 'file-cancel', on: { click: () => this._cancel(card) } }, this.t('file.cancel'));
+    card.download = h('a', { class: 'file-btn file-btn-primary', testid: 'file-download', download: '', rel: 'noopener', props: { hidden: true } }, this.t('file.download'));
     card.picker = h('input', { type: 'file', class: 'file-picker', testid: 'file-repick-input', tabindex: '-1', props: { hidden: true },
       on: { change: () => this._repicked(card) } });
     card.repick = h('button', { type: 'button', class: 'file-btn file-btn-primary', testid: 'file-repick', props: { hidden: true },
-      on: { click: () => card.picker.click() } }, 'Pick the file again');
+      on: { click: () => card.picker.click() } }, this.t('file.repick'));
     card.hash = h('code', { class: 'file-hash', testid: 'file-sha256' });
     card.mime = h('span', { class: 'file-mime', testid: 'file-mime' });
-    card.details = h('details', { class: 'file-details', props: { hidden: true } }, h('summary', {}, 'Details'),
-      card.mime, h('span', { class: 'file-hash-label' }, 'SHA-256 (verified) '), card.hash);
+    card.details = h('details', { class: 'file-details', props: { hidden: true } }, h('summary', {}, this.t('file.details')),
+      card.mime, h('span', { class: 'file-hash-label' }, this.t('file.sha256')), card.hash);
     card.el = h('li', { class: 'file-card', testid: 'file-card' },
       h('div', { class: 'file-head' }, card.type,
         h('div', { class: 'file-title' }, card.name, card.meta)),
@@ -273,16 +326,16 @@ export class FileCards {
     setText(card.type, typeLabel(state.name, state.mime));
     setText(card.name, state.name);
     card.name.title = state.name;
-    const who = mine ? 'You' : state.by || (state.sender === 'rep' ? 'Support' : 'Visitor');
-    setText(card.meta, `${formatBytes(state.size)} · from ${who}`);
+    const who = mine ? this.t('file.you') : state.by || this.t(state.sender === 'rep' ? 'file.support' : 'file.visitor');
+    setText(card.meta, this.t('file.meta', { size: formatBytes(state.size), who }));
     card.type.title = state.mime || '';
     const other = this.o.otherName?.() || '';
     const missing = card.missing && mine && UNFINISHED.has(state.status);
-    setText(card.status, missing ? 'Pick the file again to resume' : statusText(state, mine, other));
+    setText(card.status, missing ? this.t('file.repick_to_resume') : statusText(state, mine, other, this.t));
     this._drawProgress(card, state);
     const unfinished = UNFINISHED.has(state.status) && state.id !== null && state.id !== undefined;
     card.pause.hidden = !unfinished || missing;
-    setText(card.pause, state.status === 'paused' ? 'Resume' : 'Pause');
+    setText(card.pause, this.t(state.status === 'paused' ? 'file.resume' : 'file.pause'));
     card.pause.dataset.on = String(state.status === 'paused');
     card.cancel.hidden = !unfinished && !(state.status === 'ready' && state.to === 'computer');
     // The receiver downloads; the sender has the file already.
@@ -297,7 +350,7 @@ export class FileCards {
     card.repick.hidden = !missing;
     card.actions.hidden = [card.pause, card.cancel, card.download, card.repick].every((b) => b.hidden);
     setText(card.hash, state.sha256 || '');
-    setText(card.mime, state.mime ? `Type ${state.mime}` : '');
+    setText(card.mime, state.mime ? this.t('file.type', { mime: state.mime }) : '');
     card.details.hidden = !state.sha256;
     if (FINAL.has(state.status) || ready) { card.note.hidden = true; }
     this.o.onChange?.(card, state, old);
@@ -311,19 +364,19 @@ export class FileCards {
     const live = ['uploading', 'delivering'].includes(state.status);
     const pct = size ? Math.floor((done / size) * 100) : 0;
     const fresh = !card.missing && Date.now() - (card.updatedAt || 0) < STALE_RATE_MS;
-    const rate = live && fresh ? formatRate(state.rate, state.eta_s) : '';
+    const rate = live && fresh ? formatRate(state.rate, state.eta_s, this.t) : '';
     if (live && !this.timer) this.timer = setInterval(() => this._tick(), 1000);
-    setText(card.rate, live || state.status === 'paused' ? [`${pct}% of ${formatBytes(size)}`, rate].filter(Boolean).join(' · ') : '');
+    setText(card.rate, live || state.status === 'paused' ? [this.t('file.percent', { pct, size: formatBytes(size) }), rate].filter(Boolean).join(' · ') : '');
     card.bar.hidden = !(live || state.status === 'paused' || state.status === 'offered');
   }
 
   _pause(card) {
     const on = card.state.status !== 'paused';
-    if (!this.o.pause(card.state.id, on)) this._note(card, 'Not connected. Try again in a moment.');
+    if (!this.o.pause(card.state.id, on)) this._note(card, this.t('file.not_connected'));
   }
 
   _cancel(card) {
-    if (!this.o.cancel(card.state.id)) this._note(card, 'Not connected. Try again in a moment.');
+    if (!this.o.cancel(card.state.id)) this._note(card, this.t('file.not_connected'));
   }
 
   _repicked(card) {

@@ -32,6 +32,14 @@
 import { FILE, LIMITS } from './wire.js';
 import { Sender, chunkParts, encodeChunk, hashBlob } from './transfer.js';
 import { newCid } from './dom.js';
+import { english } from './words.js';
+
+/** The uploads' words (English); the help box passes its catalogue's `t` (shared/words.js). */
+export const UPLOAD_WORDS = {
+  'upload.unreadable': 'Could not read the file: {error}',
+  'upload.other_size': 'That file has {size} bytes; the one to resume has {expected}.',
+  'upload.other_name': 'That is “{name}”; the one to resume is “{expected}”.',
+};
 
 const FINAL = new Set(FILE.FINAL);
 /** Statuses after which the upload leg is over (the server holds the verified file). */
@@ -109,7 +117,7 @@ export class Upload {
     this.done = false;
     this.sha256 = null;
     this.hashing = hashBlob(file).then((hex) => { this.sha256 = hex; this.pump(); return hex; });
-    this.hashing.catch((err) => this.owner._problem(this, `Could not read the file: ${err.message || err}`));
+    this.hashing.catch((err) => this.owner._problem(this, this.owner.t('upload.unreadable', { error: err.message || err })));
   }
 
   offerMessage() {
@@ -174,7 +182,7 @@ export class Upload {
         if (this.owner.sendJson({ t: 'file.end', id: this.id, sha256: this.sha256 })) this.endSent = true;
       }
     } catch (err) {
-      this.owner._problem(this, `Could not read the file: ${err.message || err}`);
+      this.owner._problem(this, this.owner.t('upload.unreadable', { error: err.message || err }));
     } finally {
       this.pumping = false;
     }
@@ -192,8 +200,9 @@ export class Uploads extends EventTarget {
    *   chunkBytes   the chunk size (default LIMITS.FILE_CHUNK_BYTES)
    *   maxMessageBytes  the server's bound on one WebSocket message (chunks go in parts)
    */
-  constructor({ sendJson, sendBinary, scope, side, chunkBytes = LIMITS.FILE_CHUNK_BYTES, maxMessageBytes = LIMITS.MAX_MESSAGE_BYTES }) {
+  constructor({ sendJson, sendBinary, scope, side, chunkBytes = LIMITS.FILE_CHUNK_BYTES, maxMessageBytes = LIMITS.MAX_MESSAGE_BYTES, t = english(UPLOAD_WORDS) }) {
     super();
+    this.t = t;
     this.maxMessageBytes = maxMessageBytes;
     this.sendJson = sendJson;
     this.sendBinary = sendBinary;
@@ -290,9 +299,9 @@ export class Uploads extends EventTarget {
    * Returns '' when it resumes, or why not (in words).
    */
   repick(state, file) {
-    if (file.size !== state.size) return `That file has ${file.size} bytes; the one to resume has ${state.size}.`;
+    if (file.size !== state.size) return this.t('upload.other_size', { size: file.size, expected: state.size });
     const base = (n) => String(n).split(/[\\/]/).pop();
-    if (base(file.name) !== base(state.name)) return `That is “${file.name}”; the one to resume is “${base(state.name)}”.`;
+    if (base(file.name) !== base(state.name)) return this.t('upload.other_name', { name: file.name, expected: base(state.name) });
     this._resumeWith(state, file, state.name);
     this.keeper.put(state.id, { file, name: state.name, to: state.to, size: file.size });
     return '';

@@ -30,6 +30,7 @@ import { InlineRenderer, WorkerRenderer, workersAvailable } from './renderer.js'
 import { RecordingControl } from './recording.js';
 import { ViewerStats, formatStats } from './stats.js';
 import { Whiteboard } from './whiteboard.js';
+import { ViewZoom } from './zoom.js';
 
 const STATS_MS = 500;
 /** How often the lost-agent countdown is redrawn (it shows whole seconds). */
@@ -72,7 +73,6 @@ export class ScreenViewer {
     this.resuming = false;
     this.offer = null;
     this.offerFresh = false;
-    this.scale = 'fit';
     this.stats = new ViewerStats();
     this.protocol = new ViewerProtocol({ send: (msg) => this.socket.send(msg) });
     this.socket = new ReconnectingSocket(wsUrl(this.origin, `/ws/viewer?session=${encodeURIComponent(this.sessionId)}`), {
@@ -101,7 +101,6 @@ export class ScreenViewer {
       data: { fps: '0', kbps: '0', frames: '0' } }, '');
     this.monitorSelect = h('select', { class: 'screen-monitor', testid: 'screen-monitor', 'aria-label': 'Monitor', props: { hidden: true },
       on: { change: () => this.protocol.select(Number(this.monitorSelect.value)) } });
-    this.fitButton = btn('screen-fit', 'Actual size', 'Show the screen pixel for pixel (1:1)', () => this.setScale(this.scale === 'fit' ? '1:1' : 'fit'), { 'aria-pressed': 'false' });
     this.refreshButton = btn('screen-refresh', 'Refresh', 'Ask for a complete new picture', () => this.refresh());
     this.snapshotButton = btn('screen-snapshot', 'Save image', 'Download the current picture as PNG', () => this._saveImage());
     this.fullButton = btn('screen-fullscreen', 'Full screen', 'Show the screen on the whole display', () => this._fullscreen());
@@ -148,6 +147,8 @@ export class ScreenViewer {
       h('div', { class: 'screen-notice-mark', 'aria-hidden': 'true' }), this.noticeTitle, this.noticeText, this.offerEl,
       this.stopWaitingButton);
     this.stage = h('div', { class: 'screen-stage', testid: 'screen-stage' }, this.surface, this.notice);
+    // Fit, 1:1 and zoom with pan (zoom.js); the mode is kept per console.
+    this.zoom = new ViewZoom({ root: () => this.element, stage: this.stage, surface: this.surface, size: () => this.protocol.size, button: btn });
     // A browser share is view only: say so, why, and offer the agent.
     this.askAgentButton = btn('screen-ask-agent', 'Ask the visitor to run the agent',
       `Send ${this.visitor} a join code and the agent, which lets you control their computer`, () => this._askAgent(),
@@ -159,7 +160,7 @@ export class ScreenViewer {
       this.askAgentButton);
 
     this.element = h('section', { class: 'screen', testid: 'screen', 'aria-label': 'Visitor’s screen', props: { hidden: true },
-      data: { status: 'connecting', scale: this.scale, sessionId: this.sessionId, frames: 0 } },
+      data: { status: 'connecting', sessionId: this.sessionId, frames: 0 } },
       h('div', { class: 'screen-bar' },
         h('div', { class: 'screen-state' }, h('span', { class: 'screen-dot', 'aria-hidden': 'true' }), this.statusEl, this.sizeEl),
         this.recording.element,
@@ -167,7 +168,7 @@ export class ScreenViewer {
         this.whiteboard.element,
         this.fileAccess.element,
         this.statsEl,
-        h('div', { class: 'screen-tools' }, this.monitorSelect, this.clipboard.toggleButton, this.fitButton, this.refreshButton,
+        h('div', { class: 'screen-tools' }, this.monitorSelect, this.clipboard.toggleButton, this.zoom.element, this.refreshButton,
           this.snapshotButton, this.fullButton, this.stopButton, this.closeButton)),
       this.clipboard.element,
       this.fileAccess.askForm,
@@ -175,6 +176,7 @@ export class ScreenViewer {
       this.stage);
     // For tests and tools: the canvas belongs to the worker, so pixels are read through here.
     this.element.snapshot = (format) => this.snapshot(format);
+    this.zoom.resized(); // the stored mode, now that the element exists
     this._render();
   }
 
@@ -317,12 +319,9 @@ export class ScreenViewer {
     if (!this.protocol.stop()) this.options.toast?.('Not connected to the screen relay. Try again in a moment.', 'error');
   }
 
+  /** 'fit', '1:1' or a zoom step in percent (zoom.js ZOOM_STEPS). */
   setScale(scale) {
-    this.scale = scale === '1:1' ? '1:1' : 'fit';
-    this.element.dataset.scale = this.scale;
-    setText(this.fitButton, this.scale === 'fit' ? 'Actual size' : 'Fit');
-    this.fitButton.title = this.scale === 'fit' ? 'Show the screen pixel for pixel (1:1)' : 'Scale the screen to fit';
-    this.fitButton.setAttribute('aria-pressed', String(this.scale === '1:1'));
+    this.zoom.set(scale === '1:1' ? 100 : scale);
   }
 
   /** The picture now: 'rgba' -> {width, height, data}, 'png' -> {width, height, blob}. */
@@ -395,11 +394,11 @@ export class ScreenViewer {
     if (r.sizeChanged) {
       this.cursor.resize(r.width, r.height);
       this.whiteboard.resize(r.width, r.height);
+      this.zoom.resized();
     }
-    if (this.surface.hidden) {
-      this.surface.hidden = false;
-      this._render();
-    }
+    const first = this.surface.hidden;
+    this.surface.hidden = false;
+    if (first || r.sizeChanged) this._render(); // the size readout follows another monitor
     this.element.dataset.frames = String(this.stats.frames);
   }
 
@@ -501,9 +500,11 @@ export class ScreenViewer {
     const monitors = Array.isArray(this.protocol.state?.monitors) ? this.protocol.state.monitors : [];
     const select = this.monitorSelect;
     select.hidden = monitors.length < 2;
+    select.disabled = !!this.options.watcher; // only the rep holding the session switches (the relay says so too)
     while (select.firstChild) select.firstChild.remove();
     monitors.forEach((m, i) => {
-      const label = `Screen ${i + 1} (${m.width} × ${m.height}${m.primary ? ', main' : ''})`;
+      const label = m.index === 0 ? `All screens (${m.width} × ${m.height})`
+        : `Screen ${i + 1} (${m.width} × ${m.height}${m.primary ? ', main' : ''})`;
       select.append(h('option', { value: String(m.index) }, label));
     });
     if (monitors.length) select.value = String(this.protocol.state.selected ?? monitors[0].index);

@@ -26,9 +26,12 @@ export function textOn(color) {
 
 /**
  * The request form's words when the server refused the pre-chat answers
- * (the caller reloads the config meanwhile: an admin may have changed the fields).
+ * (`bad_prechat`), else null. `reload` is called then: an admin may have
+ * changed the fields since the box loaded its config.
  */
-export function prechatRefused() {
+export function prechatErrorText(err, reload) {
+  if (err?.code !== 'bad_prechat') return null;
+  reload();
   return t('branding.refused');
 }
 

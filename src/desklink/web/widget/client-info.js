@@ -82,12 +82,14 @@ export function cleanFields(fields) {
 }
 
 /**
- * What the rep sees beside the chat: the page, the referrer, the browser's
- * languages, the time zone and offset (minutes east of UTC), and the
- * provider's fields (see docs/deploy.md, "Passing fields to the help box").
+ * What the rep sees beside the chat: the page, the referrer, the language
+ * the help box speaks (`helpLanguage`, its catalogue's code) and the
+ * browser's languages, the time zone and offset (minutes east of UTC), and
+ * the provider's fields (see docs/deploy.md, "Passing fields to the help box").
  */
-export function visitorContext(fields = {}, win = globalThis) {
+export function visitorContext(fields = {}, win = globalThis, helpLanguage = '') {
   const context = { fields: cleanFields(fields) };
+  if (/^[a-z]{2,8}$/.test(helpLanguage)) context.help_language = helpLanguage;
   const page = pageUrl(win.location?.href);
   if (page) context.page = page;
   const referrer = pageUrl(win.document?.referrer);

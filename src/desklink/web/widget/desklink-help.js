@@ -24,11 +24,14 @@ import { offerCard, renewFailureText } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
 import { showRating } from './rating.js';
-import { PrechatFields, applyBranding, prechatRefused } from './branding.js';
-import { DEFAULT_LIMITS, ERROR_TEXT, NOT_AVAILABLE_HERE, deniedReason, limitsFrom, nameOf, waitText, watchingWords } from './format.js';
+import { PrechatFields, applyBranding, prechatErrorText } from './branding.js';
+import { DEFAULT_LIMITS, availabilityText, deniedReason, errorText, limitsFrom, nameOf, submitErrorText, waitText, watchingWords } from './format.js';
+import { chooseLanguage, setLanguage, t } from './i18n.js';
+import { systemText } from './system-lines.js';
 
 const MODULE_URL = import.meta.url;
 const DEFAULT_SERVER = new URL(MODULE_URL).origin;
+/** Send typing {on:false} after this long without a keystroke. */
 /** Hide the other side's typing indicator if no update comes for this long. */
 const TYPING_STALE_MS = 15000;
 const NOTICE_MS = 8000;
@@ -62,6 +65,7 @@ export class DeskLinkHelp extends HTMLElement {
       return;
     }
     this._built = true;
+    this.lang = setLanguage(chooseLanguage(this.getAttribute('lang')));
     this.server = (this.getAttribute('server') || DEFAULT_SERVER).replace(/\/+$/, '');
     this.queue = this.getAttribute('queue') || 'support';
     this.limits = { ...DEFAULT_LIMITS };
@@ -79,7 +83,7 @@ export class DeskLinkHelp extends HTMLElement {
     if (saved.resumable) {
       this._attach(saved);
       this._enterConversation();
-      this._setStatus('connecting', 'Reconnecting…');
+      this._setStatus('connecting', t('status.reconnecting'));
       this._renderPending();
       this.open();
       saved.connect();
@@ -114,7 +118,8 @@ export class DeskLinkHelp extends HTMLElement {
     const shadow = this.shadowRoot || this.attachShadow({ mode: 'open' });
     const link = h('link', { rel: 'stylesheet', href: new URL('desklink-help.css', MODULE_URL).href });
     const cardsCss = h('link', { rel: 'stylesheet', href: new URL('../shared/file-cards.css', MODULE_URL).href });
-    const root = h('div', { class: 'dl-root', props: { hidden: true } });
+    // The box's language on its root, so screen readers read it right (the page may speak another).
+    const root = h('div', { class: 'dl-root', lang: this.lang, props: { hidden: true } });
     const show = () => { root.hidden = false; };
     link.addEventListener('load', show);
     link.addEventListener('error', show);
@@ -124,21 +129,21 @@ export class DeskLinkHelp extends HTMLElement {
 
     $.badge = h('span', { class: 'launcher-badge', testid: 'launcher-badge', props: { hidden: true } });
     // While the screen is shared, the minimised box still says so.
-    $.launcherSharing = h('span', { class: 'launcher-sharing', testid: 'launcher-sharing', props: { hidden: true } }, 'Sharing your screen');
+    $.launcherSharing = h('span', { class: 'launcher-sharing', testid: 'launcher-sharing', props: { hidden: true } }, t('launcher.sharing'));
     $.launcher = h('button', { type: 'button', class: 'launcher', testid: 'launcher', 'aria-expanded': 'false', on: { click: () => this.toggle() } },
-      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }, '?'), h('span', { class: 'launcher-text' }, 'Need help?'), $.launcherSharing, $.badge);
+      h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }, '?'), h('span', { class: 'launcher-text' }, t('launcher.text')), $.launcherSharing, $.badge);
 
-    $.provider = h('strong', { class: 'provider', testid: 'provider' }, 'Help');
-    $.availability = h('span', { class: 'availability', testid: 'availability', data: { online: 'unknown' } }, 'Checking who is online…');
+    $.provider = h('strong', { class: 'provider', testid: 'provider' }, t('head.help'));
+    $.availability = h('span', { class: 'availability', testid: 'availability', data: { online: 'unknown' } }, t('head.checking'));
     // While chatting the header names the rep instead of who is online (that was about before).
     $.headRep = h('span', { class: 'head-rep', testid: 'header-rep', props: { hidden: true } });
-    $.minimize = h('button', { type: 'button', class: 'icon-btn', testid: 'minimize', 'aria-label': 'Minimise help', on: { click: () => this.close() } }, '–');
+    $.minimize = h('button', { type: 'button', class: 'icon-btn', testid: 'minimize', 'aria-label': t('head.minimise'), on: { click: () => this.close() } }, '–');
     const header = $.head = h('header', { class: 'panel-head' },
       h('div', { class: 'panel-title' }, $.provider, $.availability, $.headRep), $.minimize);
 
     $.noticeText = h('span', { class: 'notice-text' });
     $.notice = h('div', { class: 'notice', testid: 'notice', role: 'status', props: { hidden: true } }, $.noticeText,
-      h('button', { type: 'button', class: 'notice-close', 'aria-label': 'Dismiss', on: { click: () => this._hideNotice() } }, '×'));
+      h('button', { type: 'button', class: 'notice-close', 'aria-label': t('common.dismiss'), on: { click: () => this._hideNotice() } }, '×'));
 
     // the question form
     $.name = h('input', { id: 'dl-name', testid: 'name', autocomplete: 'name', maxlength: 400 });
@@ -147,46 +152,46 @@ export class DeskLinkHelp extends HTMLElement {
     $.nameCount = h('span', { class: 'counter', testid: 'name-count' });
     $.questionCount = h('span', { class: 'counter', testid: 'question-count' });
     $.formError = h('p', { class: 'form-error', testid: 'form-error', role: 'alert', props: { hidden: true } });
-    $.submit = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'submit' }, 'Ask for help');
+    $.submit = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'submit' }, t('form.submit'));
     for (const [input, counter, key] of [[$.name, $.nameCount, 'name'], [$.question, $.questionCount, 'question']]) {
       input.addEventListener('input', () => this._count(input, counter, this.limits[key]));
     }
     $.form = h('form', { class: 'view form-view', testid: 'form', novalidate: true, on: { submit: (e) => { e.preventDefault(); this._submit(); } } },
-      $.intro = h('p', { class: 'intro', testid: 'intro' }, 'Tell us what you need and we will connect you with someone who can help.'),
-      h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-name' }, 'Your name'), $.nameCount), $.name),
-      h('div', { class: 'field' }, h('label', { for: 'dl-email' }, 'Email ', h('span', { class: 'optional' }, '(optional)')), $.email),
+      $.intro = h('p', { class: 'intro', testid: 'intro' }, t('form.intro')),
+      h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-name' }, t('form.name')), $.nameCount), $.name),
+      h('div', { class: 'field' }, h('label', { for: 'dl-email' }, t('form.email'), ' ', h('span', { class: 'optional' }, t('form.optional'))), $.email),
       (this.prechat = new PrechatFields()).node,
-      h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-question' }, 'Your question'), $.questionCount), $.question),
+      h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-question' }, t('form.question')), $.questionCount), $.question),
       $.formError, $.submit);
 
     // the conversation
     $.status = h('p', { class: 'status', testid: 'status', role: 'status' });
-    $.connection = h('p', { class: 'connection', testid: 'connection', props: { hidden: true } }, 'Connection lost. Reconnecting…');
+    $.connection = h('p', { class: 'connection', testid: 'connection', props: { hidden: true } }, t('status.connection_lost'));
     $.position = h('p', { class: 'position', testid: 'position' });
     $.wait = h('p', { class: 'wait', testid: 'wait' });
-    $.cancel = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'cancel', on: { click: () => this._cancel() } }, 'Cancel request');
+    $.cancel = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'cancel', on: { click: () => this._cancel() } }, t('queue.cancel'));
     $.queueBox = h('div', { class: 'queue-box', testid: 'queue-box', props: { hidden: true } },
       h('div', { class: 'queue-info' }, $.position, $.wait), $.cancel);
     // Who watches the chat (a supervisor or admin): no silent watching.
     $.chatWatchers = h('p', { class: 'chat-watchers', testid: 'chat-watchers', role: 'status', props: { hidden: true } });
     $.askedText = h('span', { class: 'asked-text', testid: 'asked-text' });
-    $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, 'Your question'), $.askedText);
+    $.asked = h('p', { class: 'asked', testid: 'asked', props: { hidden: true } }, h('span', { class: 'asked-label' }, t('form.question')), $.askedText);
     $.messages = h('ol', { class: 'messages', testid: 'messages', 'aria-live': 'polite' });
     $.offer = h('div', { class: 'offer-slot' });
     $.scroll = h('div', { class: 'scroll', testid: 'scroll' }, $.asked, $.messages, $.offer);
     // While the screen is shared from this browser: who sees it, and Stop (screen-share.js).
     $.sharingText = h('span', { class: 'sharing-text', testid: 'share-indicator-text' });
-    $.sharingStop = h('button', { type: 'button', class: 'btn btn-quiet sharing-stop', testid: 'share-stop', on: { click: () => this.share?.stop('stop_button') } }, 'Stop');
-    $.sharingRecording = h('span', { class: 'sharing-recording', testid: 'share-recording', props: { hidden: true } }, 'Recording');
+    $.sharingStop = h('button', { type: 'button', class: 'btn btn-quiet sharing-stop', testid: 'share-stop', on: { click: () => this.share?.stop('stop_button') } }, t('share.stop'));
+    $.sharingRecording = h('span', { class: 'sharing-recording', testid: 'share-recording', props: { hidden: true } }, t('share.recording'));
     // Who else watches (a supervisor or admin): no silent watching.
     $.sharingWatchers = h('span', { class: 'sharing-watchers', testid: 'share-watchers', props: { hidden: true } });
     $.sharing = h('div', { class: 'sharing', testid: 'share-indicator', role: 'status', props: { hidden: true } },
       h('span', { class: 'sharing-dot', 'aria-hidden': 'true' }), $.sharingText, $.sharingWatchers, $.sharingRecording, $.sharingStop);
-    this.log = new ChatLog($.messages, { self: 'visitor', scroller: $.scroll });
+    this.log = new ChatLog($.messages, { self: 'visitor', scroller: $.scroll, t, systemText });
     $.typing = h('p', { class: 'typing', testid: 'typing', props: { hidden: true } });
-    $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: 'Type a message…', 'aria-label': 'Message' });
+    $.chatInput = h('textarea', { class: 'chat-input', testid: 'chat-input', rows: 1, placeholder: t('chat.placeholder'), 'aria-label': t('chat.message') });
     $.chatCount = h('span', { class: 'counter chat-count', testid: 'chat-count', props: { hidden: true } });
-    $.send = h('button', { type: 'submit', class: 'btn btn-primary send', testid: 'send' }, 'Send');
+    $.send = h('button', { type: 'submit', class: 'btn btn-primary send', testid: 'send' }, t('chat.send'));
     // Files: the attach button, drops on the conversation, cards among the messages (files.js).
     this.files = new VisitorFiles({
       server: this.server, log: this.log, zone: root,
@@ -204,17 +209,17 @@ export class DeskLinkHelp extends HTMLElement {
       }
     });
     $.chatInput.addEventListener('input', () => this._onChatInput());
-    $.saveText = h('button', { type: 'button', class: 'link-btn', testid: 'save-text', on: { click: () => this._saveTranscript('text') } }, 'Text');
-    $.saveHtml = h('button', { type: 'button', class: 'link-btn', testid: 'save-html', on: { click: () => this._saveTranscript('html') } }, 'HTML');
-    $.leave = h('button', { type: 'button', class: 'btn btn-quiet leave', testid: 'leave', on: { click: () => this._askLeave(true) } }, 'End chat');
+    $.saveText = h('button', { type: 'button', class: 'link-btn', testid: 'save-text', on: { click: () => this._saveTranscript('text') } }, t('save.text'));
+    $.saveHtml = h('button', { type: 'button', class: 'link-btn', testid: 'save-html', on: { click: () => this._saveTranscript('html') } }, t('save.html'));
+    $.leave = h('button', { type: 'button', class: 'btn btn-quiet leave', testid: 'leave', on: { click: () => this._askLeave(true) } }, t('leave.end_chat'));
     // "End chat" asks first; Cancel changes nothing.
-    $.leaveCancel = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'leave-cancel', on: { click: () => this._askLeave(false) } }, 'Cancel');
-    $.leaveEnd = h('button', { type: 'button', class: 'btn btn-primary', testid: 'leave-end', on: { click: () => this._leave() } }, 'End');
-    $.leaveConfirm = h('div', { class: 'leave-confirm', testid: 'leave-confirm', role: 'group', 'aria-label': 'End this chat?', props: { hidden: true } },
-      h('span', { class: 'leave-confirm-text', testid: 'leave-confirm-text' }, 'End this chat?'),
+    $.leaveCancel = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'leave-cancel', on: { click: () => this._askLeave(false) } }, t('common.cancel'));
+    $.leaveEnd = h('button', { type: 'button', class: 'btn btn-primary', testid: 'leave-end', on: { click: () => this._leave() } }, t('leave.end'));
+    $.leaveConfirm = h('div', { class: 'leave-confirm', testid: 'leave-confirm', role: 'group', 'aria-label': t('leave.confirm'), props: { hidden: true } },
+      h('span', { class: 'leave-confirm-text', testid: 'leave-confirm-text' }, t('leave.confirm')),
       h('span', { class: 'leave-confirm-actions' }, $.leaveCancel, $.leaveEnd));
     $.leaveConfirm.addEventListener('keydown', (e) => { if (e.key === 'Escape') this._askLeave(false); });
-    $.save = h('div', { class: 'save', testid: 'save-transcript' }, h('span', {}, 'Save transcript:'), $.saveText, $.saveHtml);
+    $.save = h('div', { class: 'save', testid: 'save-transcript' }, h('span', {}, t('save.label')), $.saveText, $.saveHtml);
     $.actions = h('div', { class: 'conv-actions' }, $.save, $.leave);
     $.endTitle = h('strong', { class: 'end-title', testid: 'end-title' });
     $.endDetail = h('span', { class: 'end-detail', testid: 'end-detail' });
@@ -225,11 +230,11 @@ export class DeskLinkHelp extends HTMLElement {
       $.status, $.chatWatchers, $.connection, $.queueBox, $.scroll, $.typing, $.sharing, $.endBanner, $.composer, $.actions, $.leaveConfirm);
     // The page's origin is not allowed for the queue: say so, nothing to fill in.
     $.unavailable = h('div', { class: 'view unavailable-view', testid: 'unavailable', role: 'status', props: { hidden: true } },
-      h('p', { class: 'unavailable-text' }, NOT_AVAILABLE_HERE));
+      h('p', { class: 'unavailable-text' }, t('box.not_available_here')));
 
-    $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': 'Help', props: { hidden: true } },
+    $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': t('head.help'), props: { hidden: true } },
       header, $.notice, $.form, $.conv, $.unavailable,
-      h('footer', { class: 'panel-foot' }, 'Powered by DeskLink'));
+      h('footer', { class: 'panel-foot' }, t('box.powered_by')));
     root.append($.launcher, $.panel);
   }
 
@@ -274,18 +279,16 @@ export class DeskLinkHelp extends HTMLElement {
         return;
       }
       this.$.availability.dataset.online = 'unknown';
-      setText(this.$.availability, err.status === 404 ? 'This help desk is not set up yet.' : 'Help is not reachable right now.');
+      setText(this.$.availability, t(err.status === 404 ? 'box.not_set_up' : 'box.not_reachable'));
       return;
     }
     this.limits = limitsFrom(this.config);
     this.files.setLimits(this.config.limits);
-    setText(this.$.provider, nameOf(this.config.provider) || nameOf(this.config.queue) || 'Help');
+    setText(this.$.provider, nameOf(this.config.provider) || nameOf(this.config.queue) || t('head.help'));
     applyBranding(this.$, this.config, this.server, this.prechat);
     const online = Number(this.config.online_reps) || 0;
     this.$.availability.dataset.online = online > 0 ? 'yes' : 'no';
-    setText(this.$.availability, online > 0
-      ? `${online} ${online === 1 ? 'person' : 'people'} online to help`
-      : 'No one is online right now. Leave your question and we will answer when someone is back.');
+    setText(this.$.availability, availabilityText(online));
     this._renderHeader();
     this._count(this.$.name, this.$.nameCount, this.limits.name);
     this._count(this.$.question, this.$.questionCount, this.limits.question);
@@ -300,10 +303,10 @@ export class DeskLinkHelp extends HTMLElement {
     if (!this.denied) console.warn(deniedReason(reason, window.location.origin, this.queue));
     this.denied = true;
     this.$.availability.dataset.online = 'denied';
-    setText(this.$.availability, 'Unavailable'); // the sentence is in the box itself
+    setText(this.$.availability, t('head.unavailable')); // the sentence is in the box itself
     if (this.conv) {
       this.conv.disconnect(); // kept: a reload resumes once the owner allows the site
-      this._showEnd('Help unavailable', NOT_AVAILABLE_HERE, false);
+      this._showEnd(t('end.unavailable'), t('box.not_available_here'), false);
       return;
     }
     this.$.form.hidden = true;
@@ -317,14 +320,14 @@ export class DeskLinkHelp extends HTMLElement {
     const inChat = !this.$.conv.hidden;
     const chatting = inChat && this.$.status.dataset.state === 'chatting';
     const where = this._queueName || nameOf(this.config?.queue);
-    setText(this.$.headRep, chatting ? `Chatting with ${this.repName}${where ? ` from ${where}` : ''}` : '');
+    setText(this.$.headRep, !chatting ? '' : where ? t('head.chatting_from', { name: this.repName, queue: where }) : t('status.chatting', { name: this.repName }));
     this.$.headRep.hidden = !chatting;
     this.$.availability.hidden = inChat && !this.denied;
   }
 
   _count(input, counter, limit) {
     const n = input.value.length;
-    setText(counter, `${n} / ${limit}`);
+    setText(counter, t('form.count', { n, limit }));
     counter.classList.toggle('over', n > limit);
     counter.dataset.over = String(n > limit);
   }
@@ -352,9 +355,9 @@ export class DeskLinkHelp extends HTMLElement {
     const name = this.$.name.value.trim();
     const email = this.$.email.value.trim();
     const question = this.$.question.value.trim();
-    const problem = !name ? ['Please tell us your name.', this.$.name]
-      : !question ? ['Please type your question.', this.$.question]
-      : email && !/^[^@\s]+@[^@\s]+$/.test(email) ? ['That email address does not look right.', this.$.email]
+    const problem = !name ? [t('form.need_name'), this.$.name]
+      : !question ? [t('form.need_question'), this.$.question]
+      : email && !/^[^@\s]+@[^@\s]+$/.test(email) ? [t('form.bad_email'), this.$.email]
       : this.prechat.problem();
     if (problem) {
       this._formError(problem[0]);
@@ -363,38 +366,25 @@ export class DeskLinkHelp extends HTMLElement {
     }
     this._formError('');
     this.$.submit.disabled = true;
-    setText(this.$.submit, 'Sending…');
+    setText(this.$.submit, t('form.sending'));
     const conv = new Conversation(this.server, this.queue);
     this._attach(conv);
     try {
-      await conv.submit({ name, email, question, context: visitorContext(this.fields()), answers: this.prechat.answers() });
+      await conv.submit({ name, email, question, context: visitorContext(this.fields(), globalThis, this.lang), answers: this.prechat.answers() });
     } catch (err) {
       this._detach();
       this.$.submit.disabled = false;
-      setText(this.$.submit, 'Ask for help');
-      this._formError(this._submitErrorText(err));
+      setText(this.$.submit, t('form.submit'));
+      this._formError(prechatErrorText(err, () => this._loadConfig()) || submitErrorText(err, this.limits));
       return;
     }
-    setText(this.$.submit, 'Ask for help');
+    setText(this.$.submit, t('form.submit'));
     this._enterConversation();
-    this._setStatus('connecting', 'Connecting you to support…');
+    this._setStatus('connecting', t('status.connecting'));
     this.$.queueBox.hidden = false;
-    setText(this.$.position, 'Your question has been sent.');
+    setText(this.$.position, t('queue.sent'));
     setText(this.$.wait, '');
     this._showAsked(question);
-  }
-
-  _submitErrorText(err) {
-    if (!(err instanceof ApiError)) return 'Something went wrong. Please try again.';
-    if (err.status === 413 || err.code === 'too_large') {
-      return `Your name or question is too long (at most ${this.limits.name} characters for the name and ${this.limits.question} for the question).`;
-    }
-    if (err.status === 429 || err.code === 'too_many_requests') return ERROR_TEXT.too_many_requests;
-    if (err.code === 'bad_prechat') { this._loadConfig(); return prechatRefused(); } // the fields may have changed
-    if (err.code === 'network') return 'We cannot reach the help desk right now. Please check your connection and try again.';
-    if (err.status === 403 || err.code === 'origin_denied') return NOT_AVAILABLE_HERE;
-    if (err.status === 404) return 'This help desk is not set up yet.';
-    return err.message || 'Something went wrong. Please try again.';
   }
 
   // --------------------------------------------------------- conversation
@@ -419,16 +409,16 @@ export class DeskLinkHelp extends HTMLElement {
     on('ended', (m) => this._onEnded(m));
     on('closed', (m) => this._onClosed(m));
     on('error', (m) => {
-      if (!this.files.onError(m)) this._notice(ERROR_TEXT[m.code] || m.message || 'Something went wrong.', 'error', m.code);
+      if (!this.files.onError(m)) this._notice(errorText(m.code, m.message), 'error', m.code);
     });
-    on('failed', (d) => this.log.markFailed(d.cid, d.code === 'too_large' ? 'Not sent: too long.' : 'Not sent.',
+    on('failed', (d) => this.log.markFailed(d.cid, t(d.code === 'too_large' ? 'chat.not_sent_long' : 'chat.not_sent'),
       (cid) => this.conv?.retry(cid, d.text)));
-    on('lost', () => this._showEnd('Conversation not found', 'Your earlier conversation is no longer available.', false));
-    on('gone', () => this._showEnd('Conversation ended', 'This conversation has ended.', true));
+    on('lost', () => this._showEnd(t('end.not_found'), t('end.not_found_detail'), false));
+    on('gone', () => this._showEnd(t('end.ended'), t('end.ended_detail'), true));
     on('denied', () => {
       if (!this.denied) console.warn(deniedReason('the server closed the conversation (1008): this origin is not allowed for the queue', window.location.origin, this.queue));
       this.denied = true;
-      this._showEnd('Help unavailable', NOT_AVAILABLE_HERE, false);
+      this._showEnd(t('end.unavailable'), t('box.not_available_here'), false);
     });
     on('connection', ({ state }) => { this.$.connection.hidden = state !== 'closed'; });
   }
@@ -469,41 +459,41 @@ export class DeskLinkHelp extends HTMLElement {
     if (status === 'accepted' && msg.rep) {
       this._onJoined(msg.rep);
     } else if (status === 'waiting') {
-      this._setStatus('waiting', 'Waiting for a rep');
+      this._setStatus('waiting', t('status.waiting'));
       this.$.queueBox.hidden = false;
       this._onQueue(msg.queue || {});
     } else if (status === 'expired' || status === 'abandoned') {
       this._onClosed({ status });
     } else if (status === 'closed') {
-      this._showEnd('Conversation ended', 'This conversation has ended.', true, 'ended', true);
+      this._showEnd(t('end.ended'), t('end.ended_detail'), true, 'ended', true);
     }
     this.$.connection.hidden = true;
   }
 
   _onQueue(msg) {
     if (!Number.isFinite(Number(msg.position)) || msg.position === null) {
-      setText(this.$.position, 'Waiting for the next available rep');
+      setText(this.$.position, t('queue.next'));
     } else {
-      setText(this.$.position, `You are number ${msg.position} in line`);
+      setText(this.$.position, t('queue.position', { position: msg.position }));
     }
     this.$.position.dataset.position = msg.position ?? '';
     setText(this.$.wait, waitText(msg.expected_wait_s));
-    if (this.$.status.dataset.state === 'connecting') this._setStatus('waiting', 'Waiting for a rep');
+    if (this.$.status.dataset.state === 'connecting') this._setStatus('waiting', t('status.waiting'));
   }
 
   /** Who watches the chat now ("Sue (supervisor) is watching"); hidden when nobody does. */
   _onChatWatchers(watchers) {
-    const words = watchingWords(watchers || []);
-    setText(this.$.chatWatchers, words ? `${words} this chat` : '');
+    const words = watchingWords(watchers || [], { chat: true });
+    setText(this.$.chatWatchers, words);
     this.$.chatWatchers.hidden = !words;
   }
 
   /** A supervisor took the conversation over: they are the one chatting now. */
   _onTakenOver(rep) {
     // Announced once, by the server's system line in the chat; the header names them.
-    this.repName = nameOf(rep) || 'A supervisor';
+    this.repName = nameOf(rep) || t('who.a_supervisor');
     this.$.headRep.dataset.takenOver = 'true';
-    this._setStatus('chatting', `Chatting with ${this.repName}`);
+    this._setStatus('chatting', t('status.chatting', { name: this.repName }));
   }
 
   /**
@@ -512,10 +502,10 @@ export class DeskLinkHelp extends HTMLElement {
    * unread; the header names the rep from now on.
    */
   _onJoined(rep) {
-    this.repName = nameOf(rep) || 'A support rep';
+    this.repName = nameOf(rep) || t('who.a_support_rep');
     this.$.queueBox.hidden = true;
     this.$.leave.hidden = false;
-    this._setStatus('chatting', `Chatting with ${this.repName}`);
+    this._setStatus('chatting', t('status.chatting', { name: this.repName }));
   }
 
   _onChat(msg) {
@@ -539,7 +529,7 @@ export class DeskLinkHelp extends HTMLElement {
 
   _showTyping(on) {
     clearTimeout(this.remoteTypingTimer);
-    setText(this.$.typing, `${this.repName || 'Support'} is typing…`);
+    setText(this.$.typing, t('chat.typing', { name: this.repName || t('chat.support') }));
     this.$.typing.hidden = !on;
     if (on) this.remoteTypingTimer = setTimeout(() => { this.$.typing.hidden = true; }, TYPING_STALE_MS);
   }
@@ -573,7 +563,7 @@ export class DeskLinkHelp extends HTMLElement {
           return offer.code;
         }
         const fresh = await this.conv?.renewScreenCode();
-        if (!fresh?.code) throw new Error('Could not get a new code. Please ask the rep.');
+        if (!fresh?.code) throw new Error(t('offer.renew_failed'));
         return fresh.code;
       },
     });
@@ -584,11 +574,11 @@ export class DeskLinkHelp extends HTMLElement {
   }
 
   _onShareState({ state, reason }) {
-    const who = this.repName || 'the rep';
+    const who = this.repName || t('who.the_rep');
     this.$.sharing.hidden = !['connecting', 'sharing'].includes(state);
     this.$.launcherSharing.hidden = state !== 'sharing';
     this.$.sharing.dataset.state = state;
-    setText(this.$.sharingText, state === 'sharing' ? `Sharing your screen with ${who}` : 'Starting to share…');
+    setText(this.$.sharingText, state === 'sharing' ? t('share.sharing_with', { name: who }) : t('share.starting'));
     if (state === 'stopped' || state === 'failed') {
       this.$.sharingRecording.hidden = true;
       this._onShareWatchers({ watchers: [] });
@@ -600,16 +590,16 @@ export class DeskLinkHelp extends HTMLElement {
       const again = this.$.offer.querySelector('[data-testid=screen-share-browser]');
       if (again) {
         again.disabled = false;
-        setText(again, 'Share from this browser');
+        setText(again, t('offer.browser_share'));
       }
-      this._notice(reason || 'Screen sharing stopped.', state === 'failed' ? 'error' : 'info', `share_${state}`);
+      this._notice(reason || t('share.stopped'), state === 'failed' ? 'error' : 'info', `share_${state}`);
     }
   }
 
   /** The server records the shared screen now, or no longer: the "Recording" badge says so while it lasts. */
   _onShareRecording({ on, error }) {
     this.$.sharingRecording.hidden = !on;
-    if (error) this._notice(`Recording failed: ${error}`, 'error', 'recording_failed');
+    if (error) this._notice(t('share.recording_failed', { error }), 'error', 'recording_failed');
   }
 
   /** Someone besides the rep starts or stops watching: the sharing bar names them, with their role, while they watch. */
@@ -622,7 +612,7 @@ export class DeskLinkHelp extends HTMLElement {
   /** Ask for a fresh join code; the new offer replaces the card. Rejects with the text to show. */
   async _renewScreenCode() {
     const conv = this.conv;
-    if (!conv) throw new Error('This conversation is over.');
+    if (!conv) throw new Error(t('box.conversation_over'));
     let offer;
     try {
       offer = await conv.renewScreenCode();
@@ -633,19 +623,19 @@ export class DeskLinkHelp extends HTMLElement {
   }
 
   _onEnded(msg) {
-    const who = msg.by === 'visitor' ? 'You ended the conversation.'
-      : msg.by === 'rep' ? `${this.repName || 'Support'} ended the conversation.`
-      : 'The conversation was closed.';
-    this._showEnd('Conversation ended', `${who} Thank you for contacting us.`, true, 'ended', true);
+    const who = msg.by === 'visitor' ? t('end.by_you')
+      : msg.by === 'rep' ? t('end.by_rep', { name: this.repName || t('chat.support') })
+      : t('end.closed');
+    this._showEnd(t('end.ended'), t('end.thanks', { who }), true, 'ended', true);
   }
 
   _onClosed(msg) {
     if (msg.status === 'expired') {
-      this._showEnd('Request expired', 'Sorry, nobody was able to answer in time. You can ask again.', true, 'expired');
+      this._showEnd(t('end.expired'), t('end.expired_detail'), true, 'expired');
     } else if (this.cancelling) {
-      this._showEnd('Request cancelled', 'You cancelled your request.', true, 'cancelled');
+      this._showEnd(t('end.cancelled'), t('end.cancelled_detail'), true, 'cancelled');
     } else {
-      this._showEnd('Request closed', 'Your request was closed because the help box was away too long.', true, 'abandoned');
+      this._showEnd(t('end.abandoned'), t('end.abandoned_detail'), true, 'abandoned');
     }
   }
 
@@ -667,7 +657,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.save.hidden = !canSave || !this.conv?.token;
     setText(this.$.endTitle, title);
     setText(this.$.endDetail, detail);
-    clear(this.$.endActions).append(h('button', { type: 'button', class: 'btn btn-primary', testid: 'new-conversation', on: { click: () => this._startOver() } }, 'Start a new conversation'));
+    clear(this.$.endActions).append(h('button', { type: 'button', class: 'btn btn-primary', testid: 'new-conversation', on: { click: () => this._startOver() } }, t('end.new_conversation')));
     const conv = this.conv;
     if (rateable && conv?.token) {
       if (!this.$.rating.firstChild) {
@@ -700,7 +690,7 @@ export class DeskLinkHelp extends HTMLElement {
   }
 
   _renderPending() {
-    for (const p of this.conv?.pending ?? []) this.log.addPending(p.cid, p.text, 'You');
+    for (const p of this.conv?.pending ?? []) this.log.addPending(p.cid, p.text, t('chat.you'));
   }
 
   // ----------------------------------------------------------------- chat
@@ -709,12 +699,12 @@ export class DeskLinkHelp extends HTMLElement {
     const text = this.$.chatInput.value.trim();
     if (!text || !this.conv?.live) return;
     if (text.length > this.limits.chat) {
-      this._notice(`That message is too long (${text.length} of at most ${this.limits.chat} characters).`, 'error', 'too_large');
+      this._notice(t('chat.too_long', { n: text.length, limit: this.limits.chat }), 'error', 'too_large');
       return;
     }
     const cid = this.conv.send(text);
     if (!cid) return;
-    this.log.addPending(cid, text, 'You');
+    this.log.addPending(cid, text, t('chat.you'));
     this.$.chatInput.value = '';
     this._onChatInput();
     this.typing.stop();
@@ -759,7 +749,7 @@ export class DeskLinkHelp extends HTMLElement {
       const ext = format === 'html' ? 'html' : 'txt';
       downloadBlob(blob, filename || `transcript-${this.conv.requestId || 'desklink'}.${ext}`, this.shadowRoot);
     } catch (err) {
-      this._notice(`Could not save the transcript: ${err.message || 'error'}`, 'error');
+      this._notice(t('save.failed', { error: err.message || 'error' }), 'error');
     } finally {
       button.disabled = false;
     }
@@ -792,6 +782,7 @@ function autoMount() {
   const box = document.createElement('desklink-help');
   box.setAttribute('queue', script.dataset.queue);
   if (script.dataset.server) box.setAttribute('server', script.dataset.server);
+  if (script.dataset.lang) box.setAttribute('lang', script.dataset.lang); // the site owner's choice of language
   for (const attr of script.attributes) if (attr.name.startsWith(FIELD_PREFIX)) box.setAttribute(attr.name, attr.value);
   document.body.append(box);
 }

@@ -13,6 +13,7 @@ import { LIMITS } from '../shared/wire.js';
 import { FileCards, fileErrorText, formatBytes } from '../shared/file-cards.js';
 import { attachFiles, offerName } from '../shared/file-picking.js';
 import { Uploads } from '../shared/uploads.js';
+import { t } from './i18n.js';
 
 const FILE_ERRORS = new Set(['too_large', 'too_many_files', 'forbidden', 'storage_full', 'storage_failed']);
 
@@ -35,14 +36,15 @@ export class VisitorFiles {
       log: o.log,
       self: 'visitor',
       origin: o.server,
-      otherName: () => o.otherName() || 'Support',
+      otherName: () => o.otherName() || t('chat.support'),
+      t,
       pause: (id, on) => this._send({ t: 'file.pause', id, on }),
       cancel: (id) => this._send({ t: 'file.cancel', id }),
-      repick: (state, file) => this.uploads?.repick(state, file) ?? 'This conversation is over.',
+      repick: (state, file) => this.uploads?.repick(state, file) ?? t('box.conversation_over'),
       onChange: (card, state, old) => this._changed(card, state, old),
     });
     const { button, input } = attachFiles({ zone: o.zone, enabled: () => !!this.conv && o.canSend(), onFiles: (files) => this.send(files),
-      label: 'Attach', title: 'Send files to support' });
+      label: t('files.attach'), title: t('files.title') });
     this.button = button;
     this.input = input;
   }
@@ -56,6 +58,7 @@ export class VisitorFiles {
       sendBinary: (data) => !!conv.welcomed && !!conv.socket?.sendBinary(data),
       scope: () => `${this.o.server} ${conv.requestId}`, // known once the request is made
       side: 'visitor',
+      t,
     });
     if (this.limits) this.uploads.setLimits(this.limits);
     this.uploads.addEventListener('progress', (e) => {
@@ -73,7 +76,7 @@ export class VisitorFiles {
   /** Files can be sent (someone from support joined) or not yet / no more. */
   enable(on) {
     this.button.disabled = !on;
-    this.button.title = on ? 'Send files to support (or drop them here)' : 'You can send files once someone from support has joined';
+    this.button.title = t(on ? 'files.title_drop' : 'files.title_later');
   }
 
   /** The server's file bounds from the help box's config (`limits`), when it says them. */
@@ -102,12 +105,12 @@ export class VisitorFiles {
   /** Offer these files ([{file, name}]). */
   send(files) {
     if (!this.uploads || !this.conv?.welcomed) {
-      this.o.notice('Not connected. Try again in a moment.', 'error', 'not_connected');
+      this.o.notice(t('file.not_connected'), 'error', 'not_connected');
       return;
     }
     for (const { file, name } of files) {
       if (file.size > LIMITS.MAX_FILE_BYTES) {
-        this.o.notice(`“${file.name}” is too large (${formatBytes(file.size)}; at most ${formatBytes(LIMITS.MAX_FILE_BYTES)}).`, 'error', 'too_large');
+        this.o.notice(t('files.too_large', { name: file.name, size: formatBytes(file.size), limit: formatBytes(LIMITS.MAX_FILE_BYTES) }), 'error', 'too_large');
         continue;
       }
       const upload = this.uploads.add(file, { name: offerName(name) });
@@ -131,7 +134,7 @@ export class VisitorFiles {
   onError(msg) {
     const ref = String(msg.ref || '');
     if (!ref.startsWith('file.') && !(FILE_ERRORS.has(msg.code) && msg.code !== 'forbidden')) return false;
-    const text = fileErrorText(msg.code, msg.message);
+    const text = fileErrorText(msg.code, msg.message, t);
     if (ref === 'file.offer' || (!ref && FILE_ERRORS.has(msg.code))) {
       const upload = this.uploads?.refused(msg.cid || '');
       if (upload && this.cards.refusedOffer(upload.cid, text)) return true;

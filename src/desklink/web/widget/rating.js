@@ -10,20 +10,21 @@
 
 import { h, setText, clear } from '../shared/dom.js';
 import { ApiError } from '../shared/http.js';
+import { t } from './i18n.js';
 
-/** The words beside each rating, 1 to 5. */
-export const RATING_WORDS = ['Poor', 'Not great', 'Okay', 'Good', 'Excellent'];
+/** The catalogue keys of the words beside each rating, 1 to 5. */
+export const RATING_WORDS = ['rating.1', 'rating.2', 'rating.3', 'rating.4', 'rating.5'];
 
 let formCount = 0;
 
 /** Why a rating was not taken, in the visitor's words. */
 export function ratingErrorText(err) {
-  if (!(err instanceof ApiError)) return 'Your rating could not be sent. Please try again.';
-  if (err.code === 'conflict_exists') return 'You have already rated this conversation. Thank you!';
-  if (err.code === 'conflict_closed') return 'This conversation can no longer be rated.';
-  if (err.code === 'too_large') return 'Your comment is too long. Please shorten it.';
-  if (err.code === 'network') return err.message;
-  return err.message || 'Your rating could not be sent. Please try again.';
+  if (!(err instanceof ApiError)) return t('rating.failed');
+  if (err.code === 'conflict_exists') return t('rating.already');
+  if (err.code === 'conflict_closed') return t('rating.closed');
+  if (err.code === 'too_large') return t('rating.too_long');
+  if (err.code === 'network') return t('error.network');
+  return err.message || t('rating.failed');
 }
 
 /**
@@ -33,7 +34,8 @@ export function ratingErrorText(err) {
  */
 export function ratingForm({ send, maxComment, onDone = () => {} }) {
   const id = `dl-rating-${++formCount}`;
-  const radios = RATING_WORDS.map((word, i) => {
+  const radios = RATING_WORDS.map((key, i) => {
+    const word = t(key);
     const value = i + 1;
     const input = h('input', { type: 'radio', name: id, value: String(value), id: `${id}-${value}`, class: 'rating-input', testid: `rating-${value}` });
     const label = h('label', { for: `${id}-${value}`, class: 'rating-option', title: word },
@@ -44,10 +46,10 @@ export function ratingForm({ send, maxComment, onDone = () => {} }) {
   });
   const chosen = h('p', { class: 'rating-chosen', testid: 'rating-chosen', 'aria-live': 'polite' });
   const comment = h('textarea', { id: `${id}-comment`, class: 'rating-comment', testid: 'rating-comment', rows: 2, maxlength: maxComment });
-  const counter = h('span', { class: 'counter', testid: 'rating-comment-count' }, `0 / ${maxComment}`);
+  const counter = h('span', { class: 'counter', testid: 'rating-comment-count' }, t('form.count', { n: 0, limit: maxComment }));
   const error = h('p', { class: 'rating-error', testid: 'rating-error', role: 'alert', props: { hidden: true } });
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'rating-send', props: { disabled: true } }, 'Send');
-  const skip = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'rating-skip' }, 'Skip');
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'rating-send', props: { disabled: true } }, t('rating.send'));
+  const skip = h('button', { type: 'button', class: 'btn btn-quiet', testid: 'rating-skip' }, t('rating.skip'));
   const group = h('div', { class: 'rating-scale' },
     radios.map(({ input, label }) => h('span', { class: 'rating-cell' }, input, label)));
 
@@ -55,22 +57,22 @@ export function ratingForm({ send, maxComment, onDone = () => {} }) {
   const paint = () => {
     const v = value();
     radios.forEach(({ label }, i) => label.classList.toggle('lit', i < v));
-    setText(chosen, v ? `${v} out of 5: ${RATING_WORDS[v - 1]}` : '');
+    setText(chosen, v ? t('rating.chosen', { n: v, word: t(RATING_WORDS[v - 1]) }) : '');
     submit.disabled = !v;
   };
   for (const { input } of radios) input.addEventListener('change', paint);
   comment.addEventListener('input', () => {
     const n = comment.value.length;
-    setText(counter, `${n} / ${maxComment}`);
+    setText(counter, t('form.count', { n, limit: maxComment }));
     counter.classList.toggle('over', n > maxComment);
   });
 
   const form = h('form', { class: 'rating', testid: 'rating-form', novalidate: true },
     h('fieldset', { class: 'rating-fieldset' },
-      h('legend', { id: `${id}-legend`, class: 'rating-legend' }, 'How did we do?'),
+      h('legend', { id: `${id}-legend`, class: 'rating-legend' }, t('rating.legend')),
       group, chosen),
     h('div', { class: 'rating-comment-field' },
-      h('div', { class: 'label-row' }, h('label', { for: `${id}-comment` }, 'Anything to add? ', h('span', { class: 'optional' }, '(optional)')), counter),
+      h('div', { class: 'label-row' }, h('label', { for: `${id}-comment` }, t('rating.comment'), ' ', h('span', { class: 'optional' }, t('form.optional'))), counter),
       comment),
     error,
     h('div', { class: 'rating-actions' }, skip, submit));
@@ -91,11 +93,11 @@ export function ratingForm({ send, maxComment, onDone = () => {} }) {
     const text = comment.value.trim();
     if (text.length > maxComment) {
       error.hidden = false;
-      setText(error, `Your comment is too long (${text.length} of at most ${maxComment} characters).`);
+      setText(error, t('rating.comment_too_long', { n: text.length, limit: maxComment }));
       return;
     }
     submit.disabled = true;
-    setText(submit, 'Sending…');
+    setText(submit, t('form.sending'));
     error.hidden = true;
     try {
       await send(v, text);
@@ -105,12 +107,12 @@ export function ratingForm({ send, maxComment, onDone = () => {} }) {
         return;
       }
       submit.disabled = false;
-      setText(submit, 'Send');
+      setText(submit, t('rating.send'));
       error.hidden = false;
       setText(error, ratingErrorText(err));
       return;
     }
-    finish('Thank you for your feedback!', 'sent');
+    finish(t('rating.thanks'), 'sent');
   });
   return form;
 }

@@ -8,41 +8,41 @@
 import { copyText } from '../shared/copy.js';
 import { h, setText, formatClock } from '../shared/dom.js';
 import { ApiError } from '../shared/http.js';
+import { t } from './i18n.js';
 
 const COPIED_MS = 2000;
 
 /** Why a fresh join code could not be had, in the visitor's words. */
 export function renewFailureText(err) {
   if (err instanceof ApiError && (err.status === 429 || err.code === 'too_many_requests')) {
-    return 'You have had several new codes already. Please ask the rep to request your screen again.';
+    return t('offer.renew_too_many');
   }
-  if (err instanceof ApiError && err.status === 409) {
-    return 'This screen request is over. Please ask the rep to request your screen again.';
-  }
-  if (err instanceof ApiError && err.code === 'network') return err.message;
-  return 'Could not get a new code. Please ask the rep.';
+  if (err instanceof ApiError && err.status === 409) return t('offer.renew_over');
+  if (err instanceof ApiError && err.code === 'network') return t('error.network');
+  return t('offer.renew_failed');
 }
 
 /**
  * What the visitor is told before sharing, per the queue's recording policy
  * (offer.recording; absent means "never": nothing said, nothing recorded).
- * The same words as the agent's consent question (protocol RECORDING_NOTICE).
+ * The same words as the agent's consent question (protocol RECORDING_NOTICE):
+ * catalogue keys offer.recording.always / offer.recording.on_request.
  */
 export const RECORDING_NOTICE = {
-  always: 'This session\u2019s screen will be recorded.',
-  on_request: 'The support rep may record the screen; you will see when.',
+  always: 'offer.recording.always',
+  on_request: 'offer.recording.on_request',
 };
 
 function copyRow(text, codeTestid, buttonTestid, label) {
   const code = h('code', { class: 'offer-line', testid: codeTestid }, text);
-  const button = h('button', { type: 'button', class: 'btn btn-quiet offer-copy', testid: buttonTestid, 'aria-label': `Copy ${label}` }, 'Copy');
+  const button = h('button', { type: 'button', class: 'btn btn-quiet offer-copy', testid: buttonTestid, 'aria-label': t('offer.copy_label', { what: label }) }, t('offer.copy'));
   button.addEventListener('click', async () => {
     const ok = await copyText(text, code);
-    setText(button, ok ? 'Copied' : 'Select and copy');
+    setText(button, t(ok ? 'offer.copied' : 'offer.select_copy'));
     button.dataset.copied = String(ok);
     clearTimeout(button._timer);
     button._timer = setTimeout(() => {
-      setText(button, 'Copy');
+      setText(button, t('offer.copy'));
       delete button.dataset.copied;
     }, COPIED_MS);
   });
@@ -57,19 +57,19 @@ function copyRow(text, codeTestid, buttonTestid, label) {
  */
 function renewRow(onRenew) {
   const status = h('span', { class: 'offer-renew-status', testid: 'screen-offer-renew-status', role: 'status' });
-  const button = h('button', { type: 'button', class: 'btn btn-quiet offer-renew', testid: 'screen-offer-renew' }, 'New code');
+  const button = h('button', { type: 'button', class: 'btn btn-quiet offer-renew', testid: 'screen-offer-renew' }, t('offer.renew'));
   button.addEventListener('click', async () => {
     button.disabled = true;
-    setText(status, 'Getting a new code…');
+    setText(status, t('offer.renewing'));
     try {
       await onRenew();
     } catch (err) {
-      setText(status, err?.message || 'Could not get a new code.');
+      setText(status, err?.message || t('offer.renew_failed'));
       button.disabled = false;
     }
   });
   return h('p', { class: 'offer-renew-row' },
-    h('span', { class: 'offer-renew-hint' }, 'Code not accepted or expired? '), button, status);
+    h('span', { class: 'offer-renew-hint' }, t('offer.renew_hint'), ' '), button, status);
 }
 
 /**
@@ -78,20 +78,20 @@ function renewRow(onRenew) {
  * {sharing: boolean, start()}.
  */
 function browserOption(who, share) {
-  const what = `Your browser asks what to show: your whole screen, one window or one tab. ${who} sees only that, and only while you share. You can stop at any moment with Stop here or in your browser’s sharing bar.`;
+  const what = t('offer.browser_what', { name: who });
   if (!share) {
     return h('div', { class: 'offer-option', testid: 'screen-offer-browser' },
-      h('strong', { class: 'offer-option-title' }, 'Share from this browser'),
+      h('strong', { class: 'offer-option-title' }, t('offer.browser_share')),
       h('p', { class: 'offer-option-text', testid: 'screen-offer-browser-unavailable' },
-        'This browser cannot share its screen. Use a current Chrome, Edge, Firefox or Safari, or the program below.'));
+        t('offer.browser_cannot')));
   }
   const button = h('button', { type: 'button', class: 'btn btn-primary offer-share', testid: 'screen-share-browser' },
-    share.sharing ? 'Sharing from this browser' : 'Share from this browser');
+    t(share.sharing ? 'offer.browser_sharing' : 'offer.browser_share'));
   button.disabled = !!share.sharing;
   button.addEventListener('click', () => share.start());
   return h('div', { class: 'offer-option offer-option-first', testid: 'screen-offer-browser' },
     button,
-    h('p', { class: 'offer-option-text' }, h('strong', {}, 'View only, nothing to install, works on any computer. '), what));
+    h('p', { class: 'offer-option-text' }, h('strong', {}, t('offer.browser_view_only'), ' '), what));
 }
 
 /**
@@ -103,31 +103,31 @@ function browserOption(who, share) {
  * @param {object|null} [share]  the browser option: {sharing, start()}; null where the browser cannot share
  */
 export function offerCard(offer, repName, onDismiss, onRenew = null, share = null) {
-  const who = repName || 'Your support rep';
+  const who = repName || t('who.your_support_rep');
   const until = formatClock(offer.expires_at);
-  return h('section', { class: 'offer', testid: 'screen-offer', role: 'region', 'aria-label': 'Screen sharing request', data: { sessionId: offer.session_id } },
+  return h('section', { class: 'offer', testid: 'screen-offer', role: 'region', 'aria-label': t('offer.region'), data: { sessionId: offer.session_id } },
     h('div', { class: 'offer-head' },
       h('span', { class: 'offer-icon', 'aria-hidden': 'true' }),
-      h('strong', { class: 'offer-title', testid: 'screen-offer-title' }, `${who} asked to see your screen`),
-      h('button', { type: 'button', class: 'offer-dismiss', testid: 'screen-offer-dismiss', 'aria-label': 'Hide', on: { click: onDismiss } }, '×')),
-    h('p', { class: 'offer-why' }, `Seeing what you see helps ${who} solve the problem faster. Nothing is shared until you choose one of these.`),
+      h('strong', { class: 'offer-title', testid: 'screen-offer-title' }, t('offer.title', { name: who })),
+      h('button', { type: 'button', class: 'offer-dismiss', testid: 'screen-offer-dismiss', 'aria-label': t('offer.hide'), on: { click: onDismiss } }, '×')),
+    h('p', { class: 'offer-why' }, t('offer.why', { name: who })),
     RECORDING_NOTICE[offer.recording] ? h('p', { class: 'offer-recording', testid: 'screen-offer-recording', data: { policy: offer.recording } },
-      RECORDING_NOTICE[offer.recording]) : null,
+      t(RECORDING_NOTICE[offer.recording])) : null,
     browserOption(who, share),
     h('div', { class: 'offer-option', testid: 'screen-offer-agent' },
-      h('strong', { class: 'offer-option-title' }, `Or run the DeskLink agent, to let ${who} control your computer`),
-      h('p', { class: 'offer-code-row' }, 'Your code ',
+      h('strong', { class: 'offer-option-title' }, t('offer.agent_title', { name: who })),
+      h('p', { class: 'offer-code-row' }, t('offer.your_code'), ' ',
         h('strong', { class: 'offer-code', testid: 'screen-offer-code' }, offer.code || ''),
-        until ? h('span', { class: 'offer-expires', testid: 'screen-offer-expires' }, ` valid until ${until}`) : null),
+        until ? h('span', { class: 'offer-expires', testid: 'screen-offer-expires' }, ` ${t('offer.valid_until', { time: until })}`) : null),
       /^https?:\/\//.test(offer.download || '') ? h('p', { class: 'offer-download' },
         h('a', { href: offer.download, target: '_blank', rel: 'noopener', testid: 'screen-offer-download' },
-          'Get the DeskLink agent for this computer'), ' (your code goes with it), or:') : null,
+          t('offer.download')), ` ${t('offer.download_or')}`) : null,
       h('ol', { class: 'offer-steps' },
-        offer.install ? h('li', {}, h('span', {}, 'Install the DeskLink agent (once):'),
-          copyRow(offer.install, 'screen-offer-install', 'screen-offer-copy-install', 'the install command')) : null,
-        h('li', {}, h('span', {}, 'Run this command:'),
-          copyRow(offer.command || '', 'screen-offer-command', 'screen-offer-copy', 'the command'))),
+        offer.install ? h('li', {}, h('span', {}, t('offer.install')),
+          copyRow(offer.install, 'screen-offer-install', 'screen-offer-copy-install', t('offer.install_what'))) : null,
+        h('li', {}, h('span', {}, t('offer.run')),
+          copyRow(offer.command || '', 'screen-offer-command', 'screen-offer-copy', t('offer.run_what')))),
       onRenew ? renewRow(onRenew) : null,
       h('p', { class: 'offer-note', testid: 'screen-offer-note' },
-        'Nothing is shared until you click Allow in the DeskLink window. You can stop at any time with its Stop button.')));
+        t('offer.note'))));
 }

@@ -27,6 +27,7 @@
 
 import { CLOSE, LIMITS, SCREEN } from '../shared/wire.js';
 import { wsUrl } from '../shared/dom.js';
+import { t as say } from './i18n.js'; // `say`: this file's `t` is a time
 
 /**
  * A still screen: Chromium delivers frames of an unchanged screen all the
@@ -74,14 +75,14 @@ const VIDEO_HEAD = 23; // 1 + 1 + 4 + 8 + 2 + 2 + 1 + 4
 const FRAME_HEAD = 20;
 const RECT_HEAD = 13;
 
-/** What the visitor reads when the share closes with a code (docs/protocol.md). */
+/** The catalogue key of what the visitor reads when the share closes with a code (docs/protocol.md). */
 const CLOSE_TEXT = {
-  [CLOSE.AUTH]: 'The code was not accepted.',
-  [CLOSE.POLICY]: 'This site may not share a screen with this help desk.',
-  [CLOSE.ENDED]: 'The conversation ended.',
-  [CLOSE.LIMITED]: 'Sharing was stopped: too many join attempts or too many pictures. Try again in a minute.',
-  [CLOSE.BAD_DATA]: 'Sharing was stopped: the browser sent a picture DeskLink could not read.',
-  [CLOSE.TOO_BIG]: 'Sharing was stopped: a picture was too large.',
+  [CLOSE.AUTH]: 'share.close.auth',
+  [CLOSE.POLICY]: 'share.close.policy',
+  [CLOSE.ENDED]: 'share.close.ended',
+  [CLOSE.LIMITED]: 'share.close.limited',
+  [CLOSE.BAD_DATA]: 'share.close.bad_data',
+  [CLOSE.TOO_BIG]: 'share.close.too_big',
 };
 
 /** Can this browser share its screen at all? */
@@ -237,7 +238,7 @@ export class ScreenShare extends EventTarget {
         audio: false,
       });
     } catch (err) {
-      this._finish('failed', err?.name === 'NotAllowedError' ? 'You did not pick anything to share.' : `The browser could not share the screen (${err?.message || err}).`);
+      this._finish('failed', err?.name === 'NotAllowedError' ? say('share.not_picked') : say('share.cannot_share', { error: err?.message || err }));
       return;
     }
     if (this.state !== 'picking') { // stopped while the picker was open
@@ -251,7 +252,7 @@ export class ScreenShare extends EventTarget {
     try {
       code = await this.getCode();
     } catch (err) {
-      this._finish('failed', err?.message || 'Could not get a code to share with.');
+      this._finish('failed', err?.message || say('share.no_code'));
       return;
     }
     if (this.state !== 'connecting') return; // stopped meanwhile
@@ -262,7 +263,7 @@ export class ScreenShare extends EventTarget {
   stop(why = 'stop_button') {
     if (this.state === 'stopped' || this.state === 'failed' || this.state === 'idle') return;
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ t: 'screen.stop', why }));
-    this._finish('stopped', why === 'browser_bar' ? 'You stopped sharing from the browser.' : 'You stopped sharing.');
+    this._finish('stopped', say(why === 'browser_bar' ? 'share.stopped_browser' : 'share.stopped_you'));
   }
 
   /** Everything off: track, encoder, timers, socket. */
@@ -308,10 +309,11 @@ export class ScreenShare extends EventTarget {
         this.retried = true;
         this.getCode({ fresh: true }).then((fresh) => {
           if (this.state === 'connecting') this._connect(fresh);
-        }, (err) => this._finish('failed', err?.message || CLOSE_TEXT[CLOSE.AUTH]));
+        }, (err) => this._finish('failed', err?.message || say(CLOSE_TEXT[CLOSE.AUTH])));
         return;
       }
-      const text = event.reason ? `${CLOSE_TEXT[event.code] || 'Sharing stopped.'} (${event.reason})` : (CLOSE_TEXT[event.code] || 'The connection for sharing was lost.');
+      const known = CLOSE_TEXT[event.code] ? say(CLOSE_TEXT[event.code]) : '';
+      const text = event.reason ? `${known || say('share.stopped')} (${event.reason})` : (known || say('share.lost'));
       this._finish(this.state === 'sharing' ? 'stopped' : 'failed', text);
     };
   }
@@ -352,9 +354,9 @@ export class ScreenShare extends EventTarget {
         break;
       case 'ended':
         // by 'visitor' reaches a sharing page only when the visitor's agent took over (relay/session.py).
-        this._finish('stopped', msg.by === 'rep' ? `${this.rep || 'The rep'} stopped viewing your screen.`
-          : msg.by === 'session_ended' ? 'The conversation ended.'
-          : msg.by === 'visitor' ? 'The DeskLink agent now shares your screen instead of this browser.' : 'Sharing stopped.');
+        this._finish('stopped', msg.by === 'rep' ? say('share.rep_stopped', { name: this.rep || say('who.the_rep_capital') })
+          : msg.by === 'session_ended' ? say('share.close.ended')
+          : msg.by === 'visitor' ? say('share.agent_took_over') : say('share.stopped'));
         break;
       default: break;
     }
@@ -536,7 +538,7 @@ export class ScreenShare extends EventTarget {
     try {
       this.encoder.configure(config);
     } catch (err) {
-      this._finish('failed', `The browser could not encode the screen (${err?.message || err}).`);
+      this._finish('failed', say('share.cannot_encode', { error: err?.message || err }));
       return false;
     }
     this.wantKey = true;
