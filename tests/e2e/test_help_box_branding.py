@@ -227,8 +227,11 @@ def test_a_light_accent_gets_dark_text_and_no_branding_keeps_the_default(
 ) -> None:
     plain = admin.queue(f"plain{unique}", origins=[host_site.origin])
     light = admin.queue(f"light{unique}", origins=[host_site.origin])
-    admin.http.patch(f"/api/admin/queues/{light['id']}", json={"branding": {"color": "#ffd54f"}}).raise_for_status()
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    fields = [{"name": "plan", "label": "Tarif", "required": True, "kind": "select", "options": ["Basis", "Pro"]}]
+    branding = {"color": "#ffd54f", "fields": fields}
+    admin.http.patch(f"/api/admin/queues/{light['id']}", json={"branding": branding}).raise_for_status()
+    # A German visitor: the box's own words in German, the provider's as typed.
+    context = browser.new_context(viewport={"width": 1000, "height": 800}, locale="de-DE")
     problems: list[str] = []
     try:
         page = context.new_page()
@@ -240,7 +243,8 @@ def test_a_light_accent_gets_dark_text_and_no_branding_keeps_the_default(
         _wait_style(page, ".panel-head", "backgroundColor", DEFAULT_RGB)
         _wait_style(page, ".provider", "color", "rgb(255, 255, 255)")
         expect(box.get_by_test_id("provider")).to_have_text("DeskLink Support")
-        expect(box.get_by_test_id("intro")).to_have_text("Tell us what you need and we will connect you with someone who can help.")
+        default_intro = box.get_by_test_id("intro").inner_text()
+        assert default_intro and "Acme" not in default_intro
         expect(box.get_by_test_id("prechat")).to_be_hidden()
         expect(box.get_by_test_id("brand-logo")).to_have_count(0)
 
@@ -251,6 +255,14 @@ def test_a_light_accent_gets_dark_text_and_no_branding_keeps_the_default(
         _wait_style(page, ".panel-head", "backgroundColor", "rgb(255, 213, 79)")
         _wait_style(page, ".provider", "color", "rgb(29, 36, 51)")
         _wait_style(page, "[data-testid=submit]", "color", "rgb(29, 36, 51)")
+        expect(box.get_by_test_id("intro")).to_have_text(default_intro)
+        expect(box.get_by_test_id("prechat-field").locator("label")).to_have_text(["Tarif"])
+        plan = box.locator("[data-testid=prechat-input][data-name=plan]")
+        expect(plan.locator("option")).to_have_text(["Bitte wählen…", "Basis", "Pro"])
+        box.get_by_test_id("name").fill("Jonas")
+        box.get_by_test_id("question").fill("Welcher Tarif passt?")
+        box.get_by_test_id("submit").click()
+        expect(box.get_by_test_id("form-error")).to_have_text("Bitte füllen Sie „Tarif“ aus.")
         page.screenshot(path="/tmp/branding-light.png")
         assert problems == []
     finally:
