@@ -323,6 +323,7 @@ async def _send_summary(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, date, datetime
 
     from desklink.server import daily_summary as summary
+    from desklink.server import mail
 
     if args.to:
         settings = dataclasses.replace(settings, daily_summary_to=tuple(a.strip() for a in args.to if a.strip()))
@@ -339,14 +340,14 @@ async def _send_summary(args: argparse.Namespace, settings: Settings) -> int:
     async def run(store: Any) -> int:
         try:
             msg = await summary.send_summary(store, settings, day)
-        except summary.SEND_ERRORS as exc:
+        except mail.SEND_ERRORS as exc:
             print(
-                f"error: the summary for {day} could not be sent through the SMTP server {summary.where(settings)}: "
-                f"{summary.reason(exc)}",
+                f"error: the summary for {day} could not be sent through the SMTP server {mail.where(settings)}: "
+                f"{mail.reason(exc)}",
                 file=sys.stderr,
             )
             return 1
-        print(f"sent the summary for {day} ({settings.daily_summary_tz}) to {msg['To']} through {summary.where(settings)}")
+        print(f"sent the summary for {day} ({settings.daily_summary_tz}) to {msg['To']} through {mail.where(settings)}")
         return 0
 
     result: int = await _with_store(settings, run)

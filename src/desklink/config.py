@@ -96,7 +96,20 @@ class Settings:
     canned_body_chars: int = limits.CANNED_BODY_CHARS
     #: Internal notes on a session: longest note, most notes per session.
     session_note_chars: int = limits.SESSION_NOTE_CHARS
+    #: Transfer and invite: how long an offer waits for an accept, and the
+    #: chat lines its alert carries.
+    transfer_timeout_s: float = limits.TRANSFER_TIMEOUT_S
+    transfer_history_lines: int = limits.TRANSFER_HISTORY_LINES
     notes_per_session: int = limits.NOTES_PER_SESSION
+    # offline messages and business hours (hours.py, server/api_offline.py)
+    offline_message_chars: int = limits.OFFLINE_MESSAGE_CHARS
+    offline_messages_per_ip: int = limits.OFFLINE_MESSAGES_PER_IP
+    offline_window_s: float = limits.OFFLINE_WINDOW_S
+    offline_answer_chars: int = limits.OFFLINE_ANSWER_CHARS
+    offline_pending_per_queue: int = limits.OFFLINE_PENDING_PER_QUEUE
+    offline_page: int = limits.OFFLINE_PAGE
+    hours_intervals_per_day: int = limits.HOURS_INTERVALS_PER_DAY
+    hours_holidays: int = limits.HOURS_HOLIDAYS
     messages_per_minute: int = limits.MESSAGES_PER_MINUTE
     max_outbox_messages: int = limits.MAX_OUTBOX_MESSAGES
     max_resume_backlog: int = limits.MAX_RESUME_BACKLOG
@@ -243,6 +256,10 @@ class Settings:
     #: The summary's sender (``From``).
     smtp_from: str = "desklink@localhost"
     smtp_timeout_s: float = limits.SMTP_TIMEOUT_S
+    #: Where the visitor's replies to offline-message e-mails go (the
+    #: ``Reply-To`` of the copy and of every answer); empty: ``smtp_from``.
+    #: Offline messages are offered only when ``smtp_host`` is set.
+    offline_reply_to: str = ""
     #: Who receives the summary: addresses, comma-separated.
     daily_summary_to: tuple[str, ...] = ()
     #: The local hour (0-23, in ``daily_summary_tz``) from which yesterday's
@@ -329,6 +346,8 @@ class Settings:
         for address in self.daily_summary_to:
             if "@" not in address or any(c in address for c in " \r\n<>,"):
                 raise ConfigError(f"setting daily_summary_to: {address!r} is not an e-mail address like ops@example.com")
+        if self.offline_reply_to and ("@" not in self.offline_reply_to or any(c in self.offline_reply_to for c in " \r\n,")):
+            raise ConfigError(f"setting offline_reply_to: {self.offline_reply_to!r} is not an e-mail address like help@example.com")
         for entry in self.trusted_proxies:
             try:
                 ipaddress.ip_network(entry, strict=False)

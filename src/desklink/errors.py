@@ -11,6 +11,7 @@
     │   └── TransitionRefused     conflict_closed   409   the lifecycle table has no such transition
     ├── Unavailable               unavailable       503   a backend (the broker) cannot be reached
     │   └── BrokerUnavailable     unavailable       503   the broker did not answer
+    ├── MailFailed                mail_failed       502   the SMTP server could not be reached or refused
     ├── ConfigError               -                 -     bad settings, or a data directory or database
     │                                                     the node cannot use, at start-up
     ├── CaptureError              capture_failed    -     (agent) the screen cannot be captured
@@ -105,6 +106,14 @@ class Unavailable(DeskLinkError):
 class BrokerUnavailable(Unavailable):
     """The broker did not answer (refused, reset, timed out). The call may
     or may not have taken effect; nothing is retried underneath."""
+
+
+class MailFailed(DeskLinkError):
+    """The SMTP server could not be reached or refused a message; nothing
+    was marked as sent. The message says which server and why."""
+
+    code = "mail_failed"
+    http_status = 502
 
 
 class ConfigError(DeskLinkError):

@@ -30,7 +30,7 @@ from desklink.store.records import Event, Message
 #: DeskLink itself.
 Role = Literal["visitor", "rep", "supervisor", "admin", "system"]
 #: What a marker on the admin center's timeline groups an item under.
-Marker = Literal["chat", "request", "screen", "control", "annotation", "clipboard", "files", "watcher", "rating", "supervisor"]
+Marker = Literal["chat", "request", "screen", "control", "annotation", "clipboard", "files", "watcher", "rating", "supervisor", "handoff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,13 @@ MARKERS: Final[dict[EventKind, Marker]] = {
     "whispered": "supervisor",
     "joined_chat": "supervisor",
     "taken_over": "supervisor",
+    "transfer_offered": "handoff",
+    "transferred": "handoff",
+    "invited": "handoff",
+    "invite_accepted": "handoff",
+    "handoff_declined": "handoff",
+    "handoff_expired": "handoff",
+    "left_chat": "handoff",
 }
 
 SYSTEM: Final = Person("DeskLink", "system")
@@ -163,6 +170,21 @@ def _watched(e: Event) -> str:
     return "chat" if e.data.get("what") == "chat" else "screen"
 
 
+def _target(e: Event) -> str:
+    """Whom a transfer or invitation went to: a rep, or "the queue Billing"."""
+    name = str(e.data.get("to_name") or "a colleague")[:100]
+    return f"the queue {name}" if e.data.get("to_queue_id") is not None else name
+
+
+def _note(e: Event) -> str:
+    note = str(e.data.get("note") or "")[:500]
+    return f": {note}" if note else ""
+
+
+def _offer(e: Event) -> str:
+    return "invitation" if e.data.get("kind") == "invite" else "transfer"
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -215,6 +237,14 @@ class _Words:
             "joined_chat": lambda e, a, who: f"{who} joined the chat",
             "taken_over": lambda e, a, who: f"{who} took the session over"
             + (f" from {str(e.data.get('from_name'))[:100]}" if e.data.get("from_name") else ""),
+            "transfer_offered": lambda e, a, who: f"{who} offered the session to {_target(e)}" + _note(e),
+            "transferred": lambda e, a, who: f"{who} accepted the transfer"
+            + (f" from {str(e.data.get('from_name'))[:100]}" if e.data.get("from_name") else ""),
+            "invited": lambda e, a, who: f"{who} invited {_target(e)} into the chat" + _note(e),
+            "invite_accepted": lambda e, a, who: f"{who} joined the chat at an invitation",
+            "handoff_declined": lambda e, a, who: f"{who} declined the {_offer(e)}",
+            "handoff_expired": lambda e, a, who: f"Nobody accepted the {_offer(e)} in time",
+            "left_chat": lambda e, a, who: f"{who} left the chat",
         }
 
     def _rated(self, e: Event, a: Person, who: str) -> str:

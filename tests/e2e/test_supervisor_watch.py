@@ -138,6 +138,8 @@ def test_a_supervisor_watches_whispers_joins_and_takes_over(
         scene.rep.screenshot(path="/tmp/supervisor-rep-after.png")
         scene.visitor_w.page.screenshot(path="/tmp/supervisor-help-box-after.png")
         assert agent.poll() is None  # sharing goes on through the take-over
+        # The agent names the rep who holds the session now.
+        poll_until(lambda: "Sharing your screen with Sue." in out.read_text(), timeout=30, what="the agent naming Sue as the rep")
         assert sue_w.errors == []
     finally:
         if agent is not None and agent.poll() is None:

@@ -28,6 +28,7 @@ PUBLIC = {
     # admin uploaded; nosniff; anything but the current hash is a 404).
     ("GET", "/api/widget/logo/{queue_id:int}/{digest}"),
     ("POST", "/api/visitor/requests"),
+    ("POST", "/api/visitor/offline"),
     ("OPTIONS", "/api/visitor/{path:path}"),
     ("POST", "/api/auth/login"),
     # The second login step: needs a ticket from a right password.

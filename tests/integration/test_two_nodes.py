@@ -67,3 +67,34 @@ async def test_alert_accept_and_chat_cross_nodes(nodes: tuple[ServerProcess, Ser
     assert (await visitor.expect("ended"))["by"] == "rep"
     for c in (rep_a, rep_b, visitor, again):
         await c.close()
+
+
+async def test_a_transfer_crosses_nodes(nodes: tuple[ServerProcess, ServerProcess]) -> None:
+    """Ann on node a offers the session to Bob on node b (a queue transfer:
+    the alert crosses on the queue channel); Bob's accept moves it, Ann's
+    console on node a lets go and the visitor on node a is told."""
+    a, b = nodes
+    admin = AdminAPI(a)
+    (u1, p1), (u2, p2) = admin.reps(2, prefix="hand")
+    queue_id = admin.queue("support")["id"]
+    admin.close()
+    ann = await RepClient.connect(a, u1, p1)
+    bob = await RepClient.connect(b, u2, p2)
+    visitor = await VisitorClient.submit(a, name="Vera", question="hand me over")
+    await asyncio.gather(ann.expect("alert"), bob.expect("alert"))
+    await ann.send({"t": "accept", "request_id": visitor.request_id})
+    sid = (await ann.expect("accepted"))["session"]["id"]
+    await visitor.expect("joined")
+
+    await ann.send({"t": "transfer", "session_id": sid, "to_queue_id": queue_id, "note": "over to you"})
+    offer = await bob.expect("handoff.alert")
+    assert (offer["from"]["name"], offer["note"]) == (ann.welcome["user"]["display_name"], "over to you")
+    await bob.send({"t": "handoff.accept", "session_id": sid, "id": offer["id"]})
+    assert (await bob.expect("accepted"))["session"]["id"] == sid
+    assert (await ann.expect("taken_over", session_id=sid))["how"] == "transfer"
+    assert (await ann.expect("handoff.result", outcome="accepted"))["by"]["id"] == bob.welcome["user"]["id"]
+    assert (await visitor.expect("taken_over"))["rep"]["name"] == bob.welcome["user"]["display_name"]
+    await bob.send({"t": "chat.send", "session_id": sid, "cid": "b1", "text": "from node b"})
+    assert (await visitor.expect("chat", cid="b1"))["text"] == "from node b"
+    for c in (ann, bob, visitor):
+        await c.close()

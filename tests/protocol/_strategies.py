@@ -24,6 +24,12 @@ from desklink.protocol.messages import (
     ScreenRequest,
     SetPresence,
     TakeOver,
+    HandoffAccept,
+    HandoffDecline,
+    HandoffList,
+    Invite,
+    LeaveChat,
+    Transfer,
     Typing,
     Unwatch,
     VHello,
@@ -53,6 +59,12 @@ REP_STRUCTS: dict[str, type] = {
     "whisper": Whisper,
     "join_chat": JoinChat,
     "take_over": TakeOver,
+    "handoff.list": HandoffList,
+    "transfer": Transfer,
+    "invite": Invite,
+    "handoff.accept": HandoffAccept,
+    "handoff.decline": HandoffDecline,
+    "leave_chat": LeaveChat,
 }
 ALL_TAGS = frozenset(VISITOR_STRUCTS) | frozenset(REP_STRUCTS)
 FIELD_NAMES = (

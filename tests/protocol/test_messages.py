@@ -31,6 +31,12 @@ from desklink.protocol.messages import (
     RHello,
     SetPresence,
     TakeOver,
+    HandoffAccept,
+    HandoffDecline,
+    HandoffList,
+    Invite,
+    LeaveChat,
+    Transfer,
     Typing,
     Unwatch,
     VHello,
@@ -77,6 +83,13 @@ REP_EXAMPLES: list[Msg] = [
     Whisper(session_id="s1", cid="w1", text="try safe mode"),
     JoinChat(session_id="s1"),
     TakeOver(session_id="s1"),
+    HandoffList(),
+    Transfer(session_id="s1", to_rep_id=2, note="billing knows this customer"),
+    Transfer(session_id="s1", to_queue_id=3),
+    Invite(session_id="s1", to_rep_id=2),
+    HandoffAccept(session_id="s1", id="o1"),
+    HandoffDecline(session_id="s1", id="o1"),
+    LeaveChat(session_id="s1"),
 ]
 
 

@@ -54,3 +54,11 @@ def test_control_given_to_the_old_rep_ends() -> None:
     assert ("privilege_released", "system", {"privilege": "control"}) in audits(fx)
     with pytest.raises(Forbidden):
         s.receive_viewer(rep_viewer, Input(events=[]), 2.1)
+
+
+def test_the_agent_is_told_the_new_reps_name() -> None:
+    s, agent, _, _ = sharing()
+    _, fx = s.hand_over(SUPERVISOR_ID, 2.0, "Bob")
+    told = [m for m in texts(fx, agent) if m["t"] == "screen.watchers"]
+    assert told == [{"t": "screen.watchers", "watchers": [], "rep": {"name": "Bob"}}]
+    assert s.rep_name == "Bob"

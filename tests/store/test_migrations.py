@@ -53,7 +53,7 @@ async def test_the_check_sees_a_difference(store: Store) -> None:
 
 async def test_database_is_at_head(store: Store) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head == "0011"
+    assert head == "0012"
     async with store._engine.connect() as conn:
         assert await conn.run_sync(_current) == head
 
@@ -106,7 +106,7 @@ async def test_downgrade_to_base_and_back(database_url: str) -> None:
 
 def test_migrations_ship_with_the_package() -> None:
     names = {p.name for p in MIGRATIONS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    assert {"env.py", "script.py.mako", "0001_initial.py", "0002_join_codes.py", "0003_hardening.py", "0004_event_actors.py", "0005_visitor_client.py", "0006_files.py", "0007_recordings.py", "0008_reports.py", "0009_canned_notes.py", "0010_visitor_context.py"} <= names
+    assert {"env.py", "script.py.mako", "0001_initial.py", "0002_join_codes.py", "0003_hardening.py", "0004_event_actors.py", "0005_visitor_client.py", "0006_files.py", "0007_recordings.py", "0008_reports.py", "0009_canned_notes.py", "0010_visitor_context.py", "0011_offline_hours.py"} <= names
 
 
 # -- engine set-up -------------------------------------------------------------

@@ -58,3 +58,16 @@ def test_the_terminal_prints_who_starts_and_stops_watching() -> None:
     ui.post("quit")
     ui.run()
     assert out.getvalue().splitlines() == ["Sue (supervisor) is watching your screen.", "Sue (supervisor) stopped watching your screen."]
+
+
+def test_a_transfer_renames_the_rep_on_the_indicator() -> None:
+    from desklink.agent.session import StartSharing
+
+    core = AgentSession(code="123456789")
+    core.connected(0.0)
+    core.receive(_welcome([]), 0.0)
+    renamed = encode_out(ScreenWatchers(watchers=[], rep=Named("Bob")))
+    assert core.receive(renamed, 0.5) == []  # not sharing yet: later questions name Bob
+    assert core.answer("view", True) == [StartSharing("Bob")]
+    assert core.receive(encode_out(ScreenWatchers(watchers=[], rep=Named("Carl"))), 1.0) == [StartSharing("Carl")]
+    assert core.receive(encode_out(ScreenWatchers(watchers=[], rep=Named("Carl"))), 1.1) == []

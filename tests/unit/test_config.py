@@ -303,3 +303,10 @@ def test_every_numeric_setting_defaults_to_its_named_limit() -> None:
             checked += 1
     assert checked >= 40
 
+
+
+def test_offline_reply_to_is_one_address() -> None:
+    assert Settings.from_env({"DESKLINK_OFFLINE_REPLY_TO": "help@example.com"}).offline_reply_to == "help@example.com"
+    for bad in ("help", "a@example.com, b@example.com", "a@example.com\r\nBcc: c@example.com"):
+        with pytest.raises(ConfigError, match="offline_reply_to"):
+            Settings.from_env({"DESKLINK_OFFLINE_REPLY_TO": bad})

@@ -59,6 +59,8 @@ class AdminActions:
         max_file_bytes: int = limits.MAX_FILE_BYTES,
         max_files_per_session: int = limits.MAX_FILES_PER_SESSION,
         branding_limits: BrandingLimits | None = None,
+        hours_intervals_per_day: int = limits.HOURS_INTERVALS_PER_DAY,
+        hours_holidays: int = limits.HOURS_HOLIDAYS,
     ) -> None:
         self.store = store
         self.accounts = accounts
@@ -66,6 +68,8 @@ class AdminActions:
         #: The server's settings: a queue's file policy may be stricter, never looser.
         self.max_file_bytes = max_file_bytes
         self.max_files_per_session = max_files_per_session
+        self.hours_intervals_per_day = hours_intervals_per_day
+        self.hours_holidays = hours_holidays
         self.broker = broker
         self.now = clock
         self.branding_limits = branding_limits or default_branding_limits()
@@ -240,6 +244,20 @@ class AdminActions:
             return before
         await self.store.set_recording_policy(queue.id, wanted)
         await self._audit(actor, rules.QUEUE_RECORDING, rules.queue_target(queue.slug), {"from": before, "to": wanted})
+        return wanted
+
+    async def set_queue_hours(self, actor: Actor, queue_id: int, raw: Any) -> dict[str, Any]:
+        """Replace the queue's business hours (hours.py; ``{}``: always
+        open), checked against ``hours_intervals_per_day`` and
+        ``hours_holidays``. Audited with the hours before and after when they
+        changed."""
+        queue = await self._queue(queue_id)
+        wanted = rules.check_hours(raw, max_intervals=self.hours_intervals_per_day, max_holidays=self.hours_holidays)
+        before = await self.store.get_queue_hours(queue.id)
+        if wanted == before:
+            return before
+        await self.store.set_queue_hours(queue.id, wanted)
+        await self._audit(actor, rules.QUEUE_HOURS, rules.queue_target(queue.slug), {"from": before, "to": wanted})
         return wanted
 
     async def set_branding(

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from desklink import hours
 from desklink.errors import ProtocolError
 from desklink.protocol import branding as brand
 from desklink.protocol.filepolicy import FilePolicy, parse_extensions
@@ -42,6 +43,7 @@ QUEUE_FILES: Final = "queue.files"
 QUEUE_RECORDING: Final = "queue.recording"
 QUEUE_BRANDING: Final = "queue.branding"
 QUEUE_LOGO: Final = "queue.logo"
+QUEUE_HOURS: Final = "queue.hours"
 POLICY_SECOND_FACTOR: Final = "policy.second_factor"
 USER_SECOND_FACTOR_RESET: Final = "user.second_factor_reset"
 
@@ -75,6 +77,13 @@ def check_recording_policy(value: str) -> RecordingPolicy:
         if value == policy:
             return policy
     raise ProtocolError(f"recording must be one of {', '.join(RECORDING_POLICIES)} (not {value[:40]!r})")
+
+
+def check_hours(raw: Any, *, max_intervals: int, max_holidays: int) -> dict[str, Any]:
+    """A queue's business hours, checked and normalised (hours.py); ``{}``
+    when they leave the desk always open. :class:`ProtocolError` in words."""
+    parsed = hours.parse(raw, max_intervals=max_intervals, max_holidays=max_holidays)
+    return {} if parsed.always_open else parsed.as_json()
 
 
 def user_target(user: User) -> str:

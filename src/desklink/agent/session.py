@@ -337,7 +337,7 @@ class AgentSession:
         if isinstance(msg, ScreenRecording):
             return self._recording(msg)
         if isinstance(msg, ScreenWatchers):
-            return self._watchers(msg.watchers)
+            return self._rep_changed(msg.rep.name if msg.rep else "") + self._watchers(msg.watchers)
         if isinstance(msg, Input):
             return self._inject(msg.events, now)
         if isinstance(msg, Annotate):
@@ -554,6 +554,15 @@ class AgentSession:
             return []
         self.recording = msg.on
         return [RecordingChanged(msg.on, msg.error)]
+
+    def _rep_changed(self, rep: str) -> list[Action]:
+        """Another rep holds the session now (a transfer or a take-over):
+        while sharing, the indicator names them (StartSharing again only
+        renames it)."""
+        if not rep or rep == self.rep:
+            return []
+        self.rep = rep
+        return [StartSharing(rep)] if self.privileges.granted("view") else []
 
     def _watchers(self, watchers: list[Watcher]) -> list[Action]:
         """Only a change is shown; each person once, with their role."""

@@ -24,12 +24,13 @@ same kinds without ``what``), so every node agrees without the broker.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import Dispatcher, iso
 from desklink.errors import Conflict
 from desklink.protocol import system_lines
+from desklink.protocol.events import Actor
 from desklink.protocol.messages import check_text
 from desklink.store.records import Event, Request, Session, User
 
@@ -140,42 +141,68 @@ class Supervision:
         )
 
     async def take_over(self, user: User, session: Session) -> Session:
-        """Make ``user`` the rep holding ``session`` (one conditional update
-        of the session and its request), log it, and tell everyone. Raises
-        ``Conflict`` if it ended or changed hands meanwhile, or is theirs."""
+        """Make ``user`` the rep holding ``session``, log it, and tell
+        everyone. Raises ``Conflict`` if it ended or changed hands meanwhile,
+        or is theirs."""
         if session.rep_id == user.id:
             raise Conflict("you already hold this session", code="bad_state")
-        moved = await self.d.store.hand_over_session(session.id, session.rep_id, user.id)
-        if moved is None:
-            raise Conflict("the session ended or changed hands; look again", code="conflict_closed")
-        req = await self._request(moved)
-        from_name = await self.d.rep_name(session.rep_id)
-        data = {"from_rep_id": session.rep_id, "from_name": from_name, "to_name": user.display_name}
-        await self.d.store.add_event(
-            request_id=req.id, kind="taken_over", actor="watcher", actor_id=user.id, data=data, now=self.d.now()
+        return await move_session(self.d, session, user, kind="taken_over", actor="watcher")
+
+
+async def move_session(
+    d: Dispatcher,
+    session: Session,
+    user: User,
+    *,
+    kind: Literal["taken_over", "transferred"],
+    actor: Actor,
+    data: dict[str, Any] | None = None,
+) -> Session:
+    """Move ``session`` from the rep holding it to ``user``: one conditional
+    update of the session and its request (it fails with ``Conflict`` if the
+    session ended or changed hands meanwhile), the event ``kind``, and the
+    news: ``taken_over`` to the visitor and the reps, a control note that
+    the old rep's consoles and viewers act on (they let go; the screen's
+    primary viewer becomes ``user``), the visitor's system line, and
+    ``accepted`` on ``user``'s own channel so their consoles open it. A
+    supervisor's take-over and an accepted transfer both come here."""
+    moved = await d.store.hand_over_session(session.id, session.rep_id, user.id)
+    if moved is None:
+        raise Conflict("the session ended or changed hands; look again", code="conflict_closed")
+    req = await d.store.get_request(moved.request_id)
+    assert req is not None
+    from_name = await d.rep_name(session.rep_id)
+    logged = {**(data or {}), "from_rep_id": session.rep_id, "from_name": from_name, "to_name": user.display_name}
+    await d.store.add_event(request_id=req.id, kind=kind, actor=actor, actor_id=user.id, data=logged, now=d.now())
+    channel = ch.request_channel(req.id)
+    events = await d.store.events_for(req.id)
+    if any(w["id"] == user.id for w in chat_watchers(events)):
+        await d.store.add_event(
+            request_id=req.id, kind="watcher_left", actor="watcher", actor_id=user.id,
+            data={"what": CHAT, "name": user.display_name}, now=d.now(),
         )
-        channel = ch.request_channel(req.id)
-        if any(w["id"] == user.id for w in await self.watchers(req.id)):
-            await self.d.store.add_event(
-                request_id=req.id, kind="watcher_left", actor="watcher", actor_id=user.id,
-                data={"what": CHAT, "name": user.display_name}, now=self.d.now(),
-            )
-        await self.d.publish(channel, "V", {"t": "taken_over", "session_id": moved.id, "rep": {"name": user.display_name}})
-        told = {
-            "t": "taken_over",
-            "session_id": moved.id,
-            "by": {"id": user.id, "name": user.display_name},
-            "from": {"id": session.rep_id, "name": from_name},
-        }
-        await self.d.publish(channel, "R", told)
-        # The note last: the old rep's consoles leave the channel on it, so
-        # the words above must already be on their way (the broker keeps order).
-        note = {"op": "taken_over", "session_id": moved.id, "from_rep_id": session.rep_id, "to_rep_id": user.id}
-        await self.d.publish(channel, "X", note)
-        await self._tell_watchers(moved)
-        await self.d.post_system(
-            req, moved.id, system_lines.text("taken_over", name=user.display_name), f"taken-over:{user.id}"
-        )
-        # Consoles of the new rep that were not watching open it as if accepted.
-        await self.d.publish(ch.user_channel(user.id), "X", {"op": "accepted", "session_id": moved.id})
-        return moved
+    await d.publish(channel, "V", {"t": "taken_over", "session_id": moved.id, "rep": {"name": user.display_name}})
+    how = "transfer" if kind == "transferred" else "take_over"
+    told = {
+        "t": "taken_over",
+        "session_id": moved.id,
+        "by": {"id": user.id, "name": user.display_name},
+        "from": {"id": session.rep_id, "name": from_name},
+        "how": how,
+    }
+    await d.publish(channel, "R", told)
+    # The note last: the old rep's consoles leave the channel on it, so
+    # the words above must already be on their way (the broker keeps order).
+    note = {
+        "op": "taken_over", "session_id": moved.id, "from_rep_id": session.rep_id, "to_rep_id": user.id,
+        "to_name": user.display_name, "how": how,
+    }
+    await d.publish(channel, "X", note)
+    watching = chat_watchers(await d.store.events_for(req.id))
+    await d.publish(channel, "A", {"t": "watchers", "session_id": moved.id, "watchers": watching})
+    await d.post_system(
+        req, moved.id, system_lines.text("taken_over", name=user.display_name), f"{kind}:{user.id}:{len(events)}"
+    )
+    # Consoles of the new rep that were not watching open it as if accepted.
+    await d.publish(ch.user_channel(user.id), "X", {"op": "accepted", "session_id": moved.id})
+    return moved

@@ -41,11 +41,17 @@ ErrorCode = Literal[
     "conflict_taken",  # another rep accepted first
     "conflict_closed",  # the request or session is no longer open
     "conflict_exists",  # a username, queue slug or token is already taken
+    "conflict_desk_closed",  # the queue is outside its business hours: leave a message instead
+    "conflict_answered",  # another rep already answered this offline message
+    "conflict_answering",  # another rep is sending an answer to this offline message right now
+    "conflict_full",  # the queue holds as many unanswered offline messages as it may
     # server
     "internal",
     "unavailable",  # the broker cannot be reached; nothing was changed
     "storage_full",  # the server's file store has no room; nothing was kept
     "storage_failed",  # the file store failed (permission, I/O); nothing was kept
+    "mail_unavailable",  # no SMTP server is configured, so nothing can be sent by e-mail
+    "mail_failed",  # the SMTP server could not be reached or refused; nothing was marked sent
 ]
 
 ERROR_CODES: Final[tuple[str, ...]] = ErrorCode.__args__  # type: ignore[attr-defined]

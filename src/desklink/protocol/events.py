@@ -66,6 +66,16 @@ EventKind = Literal[
     "whispered",
     "joined_chat",
     "taken_over",
+    # transfer and invite (issue 14, dispatch/handoff.py): data {id, to_rep_id
+    # or to_queue_id, to_name, note} on the offer; {id, from_rep_id,
+    # from_name, to_name} when a transfer is taken; {id, name} otherwise
+    "transfer_offered",
+    "transferred",
+    "invited",
+    "invite_accepted",
+    "handoff_declined",
+    "handoff_expired",
+    "left_chat",
 ]
 
 #: ``visitor``: the person helped (help box or agent). ``rep``: the user

@@ -392,3 +392,29 @@ CANNED_BODY_CHARS = 2000
 #: Longest internal note on a session, and most notes one session may carry.
 SESSION_NOTE_CHARS = 4000
 NOTES_PER_SESSION = 200
+# transfer and invite (issue 14; dispatch/handoff.py)
+#: A transfer or invitation nobody accepted within this long lapses, seconds:
+#: the session stays with the rep who offered it, and they are told.
+TRANSFER_TIMEOUT_S = 60.0
+#: Chat lines an offered transfer's alert carries at most (the newest).
+TRANSFER_HISTORY_LINES = 50
+# offline messages and business hours (issue 14; hours.py, server/api_offline.py)
+#: Longest offline message a visitor may leave: a question with its
+#: details, not a document (files are for sessions).
+OFFLINE_MESSAGE_CHARS = 4000
+#: Offline messages one client address may leave per window: each one sends
+#: an e-mail (the visitor's copy) to an address the sender chose, so the
+#: form must not become a way to mail strangers in bulk.
+OFFLINE_MESSAGES_PER_IP = 5
+OFFLINE_WINDOW_S = 3600.0
+#: Longest answer a rep may send to an offline message.
+OFFLINE_ANSWER_CHARS = 10_000
+#: Unanswered offline messages one queue may hold; past it the help box
+#: says the desk cannot take more messages now (the store must not grow
+#: without bound while nobody answers).
+OFFLINE_PENDING_PER_QUEUE = 1000
+#: Offline messages one console list shows at most (newest first).
+OFFLINE_PAGE = 100
+#: Opening intervals per weekday, and holidays, one queue's hours may hold.
+HOURS_INTERVALS_PER_DAY = 6
+HOURS_HOLIDAYS = 366

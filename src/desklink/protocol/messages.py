@@ -267,9 +267,52 @@ class TakeOver(Msg, tag="take_over", frozen=True):
     session_id: Id
 
 
+class HandoffList(Msg, tag="handoff.list", frozen=True):
+    """Who a session could be transferred to or who invited: the reps online
+    now and the queues (the console's Transfer and Invite dialog)."""
+
+
+class Transfer(Msg, tag="transfer", frozen=True):
+    """The rep holding a session offers it to one online rep (``to_rep_id``)
+    or to a queue (``to_queue_id``), exactly one of them, with a note the
+    visitor never sees. It stays theirs until someone accepts."""
+
+    session_id: Id
+    to_rep_id: int | None = None
+    to_queue_id: int | None = None
+    note: Text = ""
+
+
+class Invite(Msg, tag="invite", frozen=True):
+    """The rep holding a session asks an online colleague into its chat."""
+
+    session_id: Id
+    to_rep_id: int
+    note: Text = ""
+
+
+class HandoffAccept(Msg, tag="handoff.accept", frozen=True):
+    """Take a transfer or an invitation offered to you (``id`` from its alert)."""
+
+    session_id: Id
+    id: Id
+
+
+class HandoffDecline(Msg, tag="handoff.decline", frozen=True):
+    session_id: Id
+    id: Id
+
+
+class LeaveChat(Msg, tag="leave_chat", frozen=True):
+    """An invited rep leaves the chat they were asked into."""
+
+    session_id: Id
+
+
 RepIn = (
     RHello | ChatSend | Typing | SetPresence | Accept | End | ScreenRequest | Ping | FileFromBrowser | FileAsk
     | Watch | Unwatch | Whisper | JoinChat | TakeOver
+    | HandoffList | Transfer | Invite | HandoffAccept | HandoffDecline | LeaveChat
 )
 
 
@@ -500,6 +543,7 @@ SERVER_TYPES: dict[str, str] = {
     "queue": "visitor: position in queue and expected wait",
     "alert": "rep: a new request in one of your queues",
     "alert.withdrawn": "rep: a request is no longer open (taken, abandoned, expired) or its queue no longer yours (queue_left)",
+    "offline.changed": "rep: an offline message of one of your queues was left or answered; read GET /api/offline again",
     "access": "rep: an admin changed your role, name or queues; the user and queues as they are now",
     "accepted": "rep: you won the request; the new session",
     "joined": "visitor: a rep joined (display name)",
@@ -526,7 +570,11 @@ SERVER_TYPES: dict[str, str] = {
     "whisper": "rep: a watcher's note about a session; never sent to the visitor",
     "watchers": "visitor and rep: who watches the chat, by name and role, on each change",
     "chat_joined": "rep (supervisor): you may now chat with the visitor of a watched session",
-    "taken_over": "rep: a supervisor took your session over (you no longer hold it); visitor: the new rep's name",
+    "taken_over": "rep: a supervisor took your session over, or a colleague accepted your transfer (you no longer hold it); visitor: the new rep's name",
+    "handoff.targets": "rep: the reps online now and the queues, for a transfer or an invitation",
+    "handoff.alert": "rep: a colleague offers you (or your queue) a session, or invites you into its chat; with the note and the chat history",
+    "handoff.withdrawn": "rep: a transfer or invitation offered to you is no longer open (taken, declined, expired)",
+    "handoff.result": "rep: how your transfer or invitation ended (accepted, declined, expired)",
 }
 
 _visitor_decoder = msgspec.json.Decoder(VisitorIn)

@@ -121,9 +121,12 @@ class ScreenWatchers(Out, tag="screen.watchers", frozen=True):
     """To the agent (and the help box's share): who watches the screen besides
     the rep holding the session, each once, sent whenever that changes (the
     welcome carries who watches on joining). No silent watching: the
-    visitor's side shows it while it lasts."""
+    visitor's side shows it while it lasts. ``rep`` names the rep holding
+    the session when that changed (a transfer or a supervisor's take-over),
+    so the visitor's side names the right person; absent otherwise."""
 
     watchers: list[Watcher]
+    rep: Named | None = None
 
 
 def watching_words(watchers: list[Watcher]) -> str:

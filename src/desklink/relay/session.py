@@ -568,12 +568,14 @@ class ScreenSession:
             self._tell_watchers(fx)
         return self._broadcast(fx, now)
 
-    def hand_over(self, rep_id: int, now: float) -> tuple[list[object], Effects]:
-        """A supervisor took the session over: ``rep_id`` becomes the
-        primary viewer (a viewer of theirs already open becomes primary) and
-        the old rep's viewers leave the seats; returns their endpoints, for
-        the adapter to close. Control the visitor gave the old rep ends (the
-        visitor agreed to them, not to the new rep). Idempotent."""
+    def hand_over(self, rep_id: int, now: float, rep_name: str = "") -> tuple[list[object], Effects]:
+        """A supervisor took the session over, or a colleague accepted its
+        transfer: ``rep_id`` becomes the primary viewer (a viewer of theirs
+        already open becomes primary) and the old rep's viewers leave the
+        seats; returns their endpoints, for the adapter to close. Control the
+        visitor gave the old rep ends (the visitor agreed to them, not to the
+        new rep). The agent is told the new rep's name (``rep_name``, when
+        known) with who watches. Idempotent."""
         fx = Effects()
         if rep_id == self.seats.rep_id:
             return [], fx
@@ -588,6 +590,11 @@ class ScreenSession:
             self.seats.remove_viewer(v)
         for v in self.seats.viewers:
             v.primary = v.user_id == rep_id
+        if rep_name:
+            self.rep_name = rep_name
+            if self.seats.agent is not None:
+                self.told_watchers = self.seats.watching()
+                self._to_agent(fx, ScreenWatchers(watchers=self.told_watchers, rep=Named(rep_name)))
         self._tell_watchers(fx)
         self._broadcast(fx, now)
         return [v.endpoint for v in old], fx

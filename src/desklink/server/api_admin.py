@@ -1,4 +1,4 @@
-"""Admin API: users, roles, queues (members, file and recording policy, branding and logo), and the audit log.
+"""Admin API: users, roles, queues (members, file and recording policy, business hours, branding and logo), and the audit log.
 Admins only. A thin adapter: every change goes through
 :class:`desklink.admin.AdminActions`, as the command line's do."""
 
@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from desklink.admin import Actor
-from desklink.admin.rules import branding_view, check_branding, check_file_policy, check_recording_policy, policy_view
+from desklink.admin.rules import branding_view, check_branding, check_file_policy, check_hours, check_recording_policy, policy_view
 from desklink.dispatch.dispatcher import iso
 from desklink.errors import ProtocolError, TooLarge
 from desklink.protocol.filepolicy import FilePolicy
@@ -38,7 +38,12 @@ MAX_AUDIT_PAGE = 200
 
 
 def queue_view(
-    q: Queue, members: list[int], files: FilePolicy, recording: RecordingPolicy, branding: Branding | None = None
+    q: Queue,
+    members: list[int],
+    files: FilePolicy,
+    recording: RecordingPolicy,
+    hours: dict[str, Any] | None = None,
+    branding: Branding | None = None,
 ) -> dict[str, Any]:
     view = {
         "id": q.id,
@@ -48,6 +53,7 @@ def queue_view(
         "members": members,
         "files": policy_view(files),
         "recording": recording,
+        "hours": hours or {},
     }
     if branding is not None:
         view["branding"] = {**branding_view(branding), "logo_url": logo_path(q.id, branding)}
@@ -65,7 +71,7 @@ async def _queue_view(ctx: Context, q: Queue, members: list[int] | None = None) 
         members = await ctx.store.queue_member_ids(q.id)
     return queue_view(
         q, members, await ctx.store.get_file_policy(q.id), await ctx.store.get_recording_policy(q.id),
-        await ctx.store.get_branding(q.id),
+        await ctx.store.get_queue_hours(q.id), await ctx.store.get_branding(q.id),
     )
 
 
@@ -88,6 +94,17 @@ async def _set_files(ctx: Context, login: Login, queue_id: int, files: FilePolic
 async def _set_recording(ctx: Context, login: Login, queue_id: int, recording: str | None) -> None:
     if recording is not None:
         await ctx.admin.set_recording_policy(Actor.admin(login.user), queue_id, recording)
+
+
+async def _set_hours(ctx: Context, login: Login, queue_id: int, hours: dict[str, Any] | None) -> None:
+    if hours is not None:
+        await ctx.admin.set_queue_hours(Actor.admin(login.user), queue_id, hours)
+
+
+def _check_hours_early(ctx: Context, hours: dict[str, Any] | None) -> None:
+    if hours is not None:
+        s = ctx.settings
+        check_hours(hours, max_intervals=s.hours_intervals_per_day, max_holidays=s.hours_holidays)
 
 
 def audit_view(e: AuditEntry) -> dict[str, Any]:
@@ -142,30 +159,34 @@ async def create_queue(request: Request, ctx: Context, login: Login, body: Creat
         _check_files_early(ctx, body.files)
     if body.recording is not None:
         check_recording_policy(body.recording)
+    _check_hours_early(ctx, body.hours)
     q = await ctx.admin.create_queue(
         Actor.admin(login.user), slug=body.slug, name=body.name, allowed_origins=body.allowed_origins
     )
     await ctx.origins.refresh()
     await _set_files(ctx, login, q.id, body.files)
     await _set_recording(ctx, login, q.id, body.recording)
+    await _set_hours(ctx, login, q.id, body.hours)
     return json_response({"queue": await _queue_view(ctx, q, [])}, status=201)
 
 
 @endpoint("/api/admin/queues/{queue_id:int}", ("PATCH",), Access.ADMIN, body=UpdateQueueBody)
 async def update_queue(request: Request, ctx: Context, login: Login, body: UpdateQueueBody) -> Response:
-    """Rename a queue, change its allowed origins, its file or its recording policy."""
+    """Rename a queue, change its allowed origins, its file or recording policy, or its business hours."""
     if body.files is not None:
         _check_files_early(ctx, body.files)
     if body.recording is not None:
         check_recording_policy(body.recording)
     if body.branding is not None:
         _check_branding_early(ctx, body.branding)
+    _check_hours_early(ctx, body.hours)
     q = await ctx.admin.update_queue(
         Actor.admin(login.user), request.path_params["queue_id"], name=body.name, allowed_origins=body.allowed_origins
     )
     await ctx.origins.refresh()
     await _set_files(ctx, login, q.id, body.files)
     await _set_recording(ctx, login, q.id, body.recording)
+    await _set_hours(ctx, login, q.id, body.hours)
     if body.branding is not None:
         b = body.branding
         await ctx.admin.set_branding(

@@ -21,6 +21,7 @@ from desklink.protocol.branding import check_answers
 from desklink.protocol.messages import check_text
 from desklink.server.context import Context
 from desklink.server.http import Access, bearer_token, client_ip, endpoint, error_response, json_response, query_choice, query_str
+from desklink.server.offline import desk_state, queue_hours
 from desklink.server.schemas import RatingBody, SubmitBody
 from desklink.store.records import RATING_MAX, RATING_MIN, Branding, Queue
 from desklink.store.records import Request as HelpRequest
@@ -96,12 +97,15 @@ async def widget_config(request: Request, ctx: Context, login: Any) -> Response:
         "branding": branding_config(queue.id, await ctx.store.get_branding(queue.id)),
         "provider": s.provider_name,
         "online_reps": online,
+        # business hours and offline messages (server/offline.py)
+        "desk": desk_state(await queue_hours(ctx.store, queue), ctx.dispatcher.now(), online, s),
         "limits": {
             "name": s.max_name_chars,
             "email": s.max_email_chars,
             "question": s.max_question_chars,
             "message": s.max_chat_chars,
             "rating_comment": s.max_rating_comment_chars,
+            "offline_message": s.offline_message_chars,
             # files: how the help box cuts an upload (protocol/files.py)
             "file_chunk_bytes": s.file_chunk_bytes,
             "max_message_bytes": s.max_message_bytes,
@@ -140,6 +144,7 @@ async def submit(request: Request, ctx: Context, login: Any, body: SubmitBody) -
     queue = await _queue_by_slug(ctx, body.queue)
     headers = await _queue_cors(request, ctx, queue)
     try:
+        await _refuse_when_closed(ctx, queue)
         branding = await ctx.store.get_branding(queue.id)
         prechat = check_answers(list(branding.fields), body.answers, ctx.settings.max_prechat_answer_chars)
         req, token = await ctx.dispatcher.submit(
@@ -159,6 +164,17 @@ async def submit(request: Request, ctx: Context, login: Any, body: SubmitBody) -
         return response
     out = {"request_id": req.id, "token": token, "ws_path": f"/ws/visitor?request={req.id}"}
     return json_response(out, status=201, headers=headers)
+
+
+async def _refuse_when_closed(ctx: Context, queue: Queue) -> None:
+    """Outside the queue's business hours nobody takes live chats: the help
+    box offers a message instead, and this refuses a submit that skips it."""
+    hours = await queue_hours(ctx.store, queue)
+    now = ctx.dispatcher.now()
+    if not hours.is_open(now):
+        nxt = hours.next_opening(now)
+        when = f"; it opens at {iso(nxt)}" if nxt else ""
+        raise Conflict(f"the help desk {queue.slug!r} is closed now{when}: leave a message instead", code="conflict_desk_closed")
 
 
 async def visitor_request(request: Request, ctx: Context) -> HelpRequest:

@@ -23,8 +23,9 @@ from desklink.broker import BROKER_ERRORS, open_broker
 from desklink.config import Settings
 from desklink.dispatch.board import MODE_CHANGING_KINDS
 from desklink.dispatch.dispatcher import Dispatcher
+from desklink.dispatch.handoff import Handoffs
 from desklink.protocol import codes
-from desklink.server import api_admin, api_canned, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
+from desklink.server import api_admin, api_canned, api_offline, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
 from desklink.server import board_view
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
@@ -72,6 +73,7 @@ HTTP_HANDLERS = [
     *api_export.ROUTES,
     *api_reports.ROUTES,
     *api_canned.ROUTES,
+    *api_offline.ROUTES,
     *board_view.ROUTES,
 ]
 
@@ -229,6 +231,7 @@ def create_app(settings: Settings) -> Starlette:
                 store, accounts, max_name_chars=settings.max_name_chars, broker=broker,
                 max_file_bytes=settings.max_file_bytes, max_files_per_session=settings.max_files_per_session,
                 branding_limits=settings.branding_limits,
+                hours_intervals_per_day=settings.hours_intervals_per_day, hours_holidays=settings.hours_holidays,
             ),
             limits=limits,
             guard=guard,
@@ -238,6 +241,7 @@ def create_app(settings: Settings) -> Starlette:
         ctx.audits.notify = MODE_CHANGING_KINDS
         ctx.audits.on_written = lambda audit: ctx.dispatcher.board_changed_for(audit.request_id)
         ctx.transfers = TransferHub(ctx)
+        ctx.handoffs = Handoffs(ctx.dispatcher)
         ctx.recordings = _recording_hub(ctx)
         deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
@@ -267,6 +271,7 @@ def create_app(settings: Settings) -> Starlette:
                 await asyncio.wait_for(ctx.recordings.finish_all(time.monotonic()), SHUTDOWN_AUDIT_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ctx.audits.drain(), SHUTDOWN_AUDIT_S)
+            ctx.handoffs.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from desklink.server.file_store import FileStore
     from desklink.admin import AdminActions
     from desklink.dispatch.dispatcher import Dispatcher
+    from desklink.dispatch.handoff import Handoffs
     from desklink.server.auth import Accounts
     from desklink.relay import Relay
     from desklink.server.recording_writer import RecordingHub
@@ -104,6 +105,8 @@ class Context:
     file_store: FileStore
     #: The file transfer hub (server/transfers.py), set right after the context is made.
     transfers: TransferHub = field(default=None)  # type: ignore[assignment]
+    #: Session transfers and invitations (dispatch/handoff.py), set right after the context is made.
+    handoffs: Handoffs = field(default=None)  # type: ignore[assignment]
     #: The recording writer (server/recording_writer.py), set right after the context is made.
     recordings: RecordingHub = field(default=None)  # type: ignore[assignment]
     started: float = field(default_factory=time.time)

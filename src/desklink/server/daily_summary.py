@@ -12,10 +12,8 @@ and a CSV export of the same day can never disagree. The body shows the
 figures with units for people (``4 min 05 s``, ``42.5 %``); the attachment
 holds the same numbers as the reports' CSV (seconds, fractions).
 
-Sending uses the standard library's :mod:`smtplib` on a worker thread
-(:func:`asyncio.to_thread`): one short conversation a day does not justify
-another dependency, and the thread keeps the event loop free while a slow
-mail server answers (``smtp_timeout_s`` bounds it).
+Sending goes through :mod:`desklink.server.mail` (the standard library's
+:mod:`smtplib` on a worker thread), the sender the offline messages use too.
 
 When: :class:`DailySummary` runs on every node and checks every
 ``min(60 s, daily_summary_retry_s)``. From ``daily_summary_hour`` (local, in
@@ -42,8 +40,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import smtplib
-import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -54,6 +50,8 @@ from typing import Final
 from desklink.broker.base import BROKER_ERRORS, Broker
 from desklink.config import Settings
 from desklink.reports import FIGURES, Figure, Group, Report, ReportQuery, Value, as_csv, zone
+from desklink.server import mail
+from desklink.server.mail import SEND_ERRORS, reason, where
 from desklink.store import Store
 
 log = logging.getLogger("desklink.summary")
@@ -72,14 +70,6 @@ COLUMN_WIDTH = 14
 #: Value columns per block of the table (the total and up to four queues),
 #: so a line stays under about 90 characters whatever the number of queues.
 COLUMNS_PER_BLOCK = 5
-#: Port of SMTP over TLS from the first byte (RFC 8314); every other port
-#: talks plain SMTP and upgrades with STARTTLS when ``smtp_starttls``.
-SMTPS_PORT = 465
-#: What a failed send can raise (a refused or dropped connection, a timeout,
-#: an answer the client did not like, a TLS failure).
-SEND_ERRORS = (smtplib.SMTPException, OSError, ssl.SSLError)
-
-
 def enabled(settings: Settings) -> bool:
     """The summary is sent only when both a mail server and recipients are set."""
     return bool(settings.smtp_host and settings.daily_summary_to)
@@ -217,40 +207,6 @@ def compose(report: Report, settings: Settings, day: date, week: Report | None =
 
 
 # ------------------------------------------------------------------ sending
-def deliver(msg: EmailMessage, settings: Settings) -> None:
-    """Send ``msg`` through the SMTP server (blocking: run it on a thread).
-    Raises one of :data:`SEND_ERRORS` when the server cannot be reached or
-    refuses."""
-    s = settings
-    if s.smtp_port == SMTPS_PORT:
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-            s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=ssl.create_default_context()
-        )
-    else:
-        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
-    with smtp:
-        if s.smtp_starttls and s.smtp_port != SMTPS_PORT:
-            smtp.starttls(context=ssl.create_default_context())
-        if s.smtp_username:
-            smtp.login(s.smtp_username, s.smtp_password)
-        smtp.send_message(msg)
-
-
-def where(settings: Settings) -> str:
-    return f"{settings.smtp_host}:{settings.smtp_port}"
-
-
-def reason(exc: BaseException) -> str:
-    """A failed send in one line (smtplib's errors carry bytes and codes)."""
-    if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return f"the server answered {exc.smtp_code} {' '.join(text.split())}"
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return f"the server refused every recipient ({', '.join(exc.recipients)})"
-    words = str(exc) or type(exc).__name__
-    return " ".join(words.split())
-
-
 def queries(settings: Settings, day: date) -> tuple[ReportQuery, ReportQuery]:
     """The two reports of ``day``'s summary: that day by queue, and the
     :data:`WEEK_DAYS` days ending with it by day."""
@@ -273,7 +229,7 @@ async def send_summary(store: Store, settings: Settings, day: date, *, now: date
     """Compose and send the summary of ``day`` now; returns the message.
     Raises one of :data:`SEND_ERRORS` when sending failed."""
     msg = await summary_for(store, settings, day, now=now)
-    await asyncio.to_thread(deliver, msg, settings)
+    await mail.send(msg, settings)
     return msg
 
 

@@ -88,6 +88,8 @@ class CreateQueueBody(Body):
     files: FilePolicyBody | None = None
     #: Screen recording: always | on_request | never (left out: never).
     recording: str | None = None
+    #: Business hours (hours.py): {"tz", "weekly", "holidays"}; {} always open.
+    hours: dict[str, Any] | None = None
 
 
 class UpdateQueueBody(Body):
@@ -96,6 +98,8 @@ class UpdateQueueBody(Body):
     files: FilePolicyBody | None = None
     #: Screen recording: always | on_request | never (left out: as it is).
     recording: str | None = None
+    #: Business hours (hours.py); {} always open (left out: as they are).
+    hours: dict[str, Any] | None = None
     branding: BrandingBody | None = None
 
 
@@ -136,5 +140,21 @@ class CannedPatchBody(Body):
 
 class NoteBody(Body):
     """An internal note on a session (``POST /api/sessions/{id}/notes``)."""
+
+    body: str
+
+
+class OfflineBody(Body):
+    """A message left in the help box while the desk is closed or nobody
+    is online (``POST /api/visitor/offline``)."""
+
+    queue: str
+    name: str
+    email: str
+    message: str
+
+
+class OfflineAnswerBody(Body):
+    """A rep's e-mail answer to an offline message."""
 
     body: str

@@ -3,6 +3,7 @@ timeline), as one rule every such endpoint uses.
 
 The rule (issue 12, "Access"): a rep reads the sessions they held; a
 supervisor also those of the queues they belong to; an admin reads all.
+A rep invited into a live session's chat (issue 14) reads it while there.
 Anyone else gets 403 (never a hint of what the session holds); a session
 that does not exist is 404, for everyone, before the rule is asked.
 """
@@ -13,6 +14,7 @@ from collections.abc import Collection
 
 from starlette.requests import Request
 
+from desklink.dispatch.handoff import in_chat_by_invitation
 from desklink.errors import Forbidden, NotFound
 from desklink.server.auth import Login
 from desklink.server.context import Context
@@ -47,7 +49,9 @@ async def readable_session(request: Request, ctx: Context, login: Login) -> tupl
     if login.user.role == "supervisor" and session.rep_id != login.user.id:
         queue_ids = {q.id for q in await ctx.store.queues_of_user(login.user.id)}
     if not may_read(login.user, holder_id=session.rep_id, queue_id=req.queue_id, user_queue_ids=queue_ids):
-        raise Forbidden(NOT_YOURS)
+        # A colleague the rep invited into the chat reads it (notes too) while there.
+        if not (session.open and in_chat_by_invitation(await ctx.store.events_for(req.id), login.user.id)):
+            raise Forbidden(NOT_YOURS)
     return session, req
 
 

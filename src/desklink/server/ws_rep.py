@@ -30,6 +30,7 @@ from starlette.websockets import WebSocket
 from desklink.broker.base import BROKER_ERRORS
 from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import console_presence_group, rep_presence_group
+from desklink.dispatch.handoff import in_chat_by_invitation
 from desklink.dispatch.supervise import Supervision, whispers
 from desklink.errors import Closing, Conflict, Forbidden, NotFound, ProtocolError
 from desklink.protocol import codes
@@ -61,6 +62,7 @@ from desklink.server.catchup import ALERT_PREFIX, CHAT_PREFIX, WITHDRAWN_PREFIX,
 from desklink.server.connection import HELLO_TIMEOUT_S, SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
 from desklink.server.outage import keep_beating
+from desklink.server.rep_handoff import RepHandoff
 from desklink.server.session_access import may_supervise
 from desklink.server.ws_viewer import hand_over
 from desklink.server.transfers import Party, file_parts
@@ -102,6 +104,8 @@ class RepConnection(Connection):
         self.watching: dict[str, Session] = {}
         self.chatting: set[str] = set()
         self.supervision = Supervision(ctx.dispatcher)
+        #: Transfer and invite (server/rep_handoff.py).
+        self.handoff = RepHandoff(self)
         #: The presence-log stretch open while online (None if the store failed).
         self._stretch: int | None = None
         #: ``time.monotonic()`` of the stretch's last write.
@@ -139,6 +143,7 @@ class RepConnection(Connection):
             Whisper: self._whisper,
             JoinChat: self._join_chat,
             TakeOver: self._take_over,
+            **self.handoff.handlers(),
         }
         await self.message_loop(decode_rep, handlers)
 
@@ -392,7 +397,10 @@ class RepConnection(Connection):
         req = await self.ctx.store.get_request(session.request_id)
         assert req is not None
         queue_ids = {q.id for q in await self.ctx.store.queues_of_user(self.user.id)}
-        if not may_supervise(self.user, queue_id=req.queue_id, user_queue_ids=queue_ids):
+        if in_chat_by_invitation(await self.ctx.store.events_for(req.id), self.user.id):
+            self.handoff.invited.add(session.id)  # a reloaded console of an invited rep
+            self.chatting.add(session.id)
+        elif not may_supervise(self.user, queue_id=req.queue_id, user_queue_ids=queue_ids):
             raise Forbidden("only a supervisor of this session's queue, or an admin, may watch it")
         if not session.open:
             raise Conflict("the session has ended", code="conflict_closed")
@@ -403,7 +411,8 @@ class RepConnection(Connection):
             await self.supervision.watch(self.user, session)
         view = await self.ctx.dispatcher.session_view(session, req)
         view["rep"] = {"id": session.rep_id, "name": await self.ctx.dispatcher.rep_name(session.rep_id)}
-        self.send({"t": "watching", "session": view, "chat_joined": session.id in self.chatting})
+        self.send({"t": "watching", "session": view, "chat_joined": session.id in self.chatting,
+                   "invited": session.id in self.handoff.invited})
         await self._backlog(session, 0)
         await self._supervision_state(session)
 
@@ -423,6 +432,7 @@ class RepConnection(Connection):
 
     async def _stop_watching(self, session: Session) -> None:
         self.watching.pop(session.id, None)
+        self.handoff.invited.discard(session.id)
         self.chatting.discard(session.id)
         if session.id not in self.sessions:
             self.sent.pop(session.request_id, None)
@@ -446,13 +456,15 @@ class RepConnection(Connection):
 
     async def _take_over(self, msg: TakeOver) -> None:
         session = self._watched(msg.session_id)
+        if not self.handoff.may_take_over(session.id):
+            raise Forbidden("you were invited into this chat; only a supervisor takes a session over")
         fresh = await self.ctx.store.get_session(session.id)
         if fresh is None or not fresh.open:
             raise Conflict("the session has ended", code="conflict_closed")
         moved = await self.supervision.take_over(self.user, fresh)
         screen = self.ctx.relay.get(moved.id)
         if screen is not None:  # the relay's primary viewer is now this rep
-            hand_over(self.ctx, screen, self.user.id)
+            hand_over(self.ctx, screen, self.user.id, "take_over", self.user.display_name)
         await self._now_held(moved)
 
     async def _now_held(self, session: Session) -> None:
@@ -552,6 +564,8 @@ class RepConnection(Connection):
             req = await self.ctx.store.get_request(session.request_id)
             if req is not None and may_supervise(self.user, queue_id=req.queue_id, user_queue_ids=queue_ids):
                 continue
+            if session.id in self.handoff.invited:  # a guest by invitation, not by role
+                continue
             await self._stop_watching(session)
             await self.supervision.unwatch(self.user, await self.ctx.store.get_session(session.id) or session)
             self.send({"t": "unwatched", "session_id": session.id, "reason": "access"})
@@ -586,8 +600,10 @@ class RepConnection(Connection):
         """A session this rep now holds: join it, show it, send its chat."""
         self.sessions[session.id] = session
         self.sent.setdefault(session.request_id, SeqsSent())
-        await self.join(ch.request_channel(session.request_id))
+        # `accepted` before joining: a line the channel delivers meanwhile
+        # must find the session open on the page (the backlog has the rest).
         self.send({"t": "accepted", "session": await self.ctx.dispatcher.session_view(session)})
+        await self.join(ch.request_channel(session.request_id))
         await self._backlog(session, 0)
         await self.ctx.transfers.replay(self, session.request_id)
 

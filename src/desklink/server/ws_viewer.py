@@ -2,7 +2,8 @@
 rep holding the session is the primary viewer; a supervisor of the
 session's queue, or an admin, may watch. When a supervisor takes the session
 over (``taken_over`` note), they become the primary viewer and the old rep's
-viewers close. Cookie and Origin are checked before the socket is accepted; every
+viewers close; the same when a colleague accepts the rep's transfer, and a
+colleague the rep invited into the chat may watch. Cookie and Origin are checked before the socket is accepted; every
 message then goes through the relay core (``relay/session.py``), which
 decides what a viewer may do."""
 
@@ -14,6 +15,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from desklink.dispatch import channels as ch
+from desklink.dispatch.handoff import in_chat_by_invitation
 from desklink.protocol import codes
 from desklink.protocol.messages import (
     Annotate,
@@ -96,9 +98,9 @@ class ViewerConnection(Connection):
         if note.get("op") == "signed_out":
             self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
         elif note.get("op") == "taken_over" and isinstance(note.get("to_rep_id"), int):
-            hand_over(self.ctx, self.screen, int(note["to_rep_id"]))
+            hand_over(self.ctx, self.screen, int(note["to_rep_id"]), note.get("how"), str(note.get("to_name") or ""))
             if self.login.user.id == note.get("from_rep_id"):
-                self.close_soon(codes.CLOSE_FORBIDDEN, TAKEN_OVER)
+                self.close_soon(codes.CLOSE_FORBIDDEN, TRANSFERRED if note.get("how") == "transfer" else TAKEN_OVER)
         elif (note.get("op") == "ended" and channel.startswith("r:")) or (
             note.get("op") == "resync" and await self._session_over()
         ):
@@ -124,16 +126,18 @@ class ViewerConnection(Connection):
 
 
 TAKEN_OVER = "a supervisor took the session over"
+TRANSFERRED = "the session was transferred to a colleague"
 
 
-def hand_over(ctx: Context, screen: ScreenSession, rep_id: int) -> None:
-    """Make ``rep_id`` the primary viewer of ``screen`` and close the old
-    rep's viewers (idempotent)."""
-    gone, fx = screen.hand_over(rep_id, time.monotonic())
+def hand_over(ctx: Context, screen: ScreenSession, rep_id: int, how: object = None, rep_name: str = "") -> None:
+    """Make ``rep_id`` (named ``rep_name``, for the agent) the primary viewer
+    of ``screen`` and close the old rep's viewers (idempotent). ``how`` is
+    the note's: ``transfer`` or a take-over."""
+    gone, fx = screen.hand_over(rep_id, time.monotonic(), rep_name)
     pump(fx, ctx.audits, ctx.recordings)
     for endpoint in gone:
         if isinstance(endpoint, Connection):
-            endpoint.close_soon(codes.CLOSE_FORBIDDEN, TAKEN_OVER)
+            endpoint.close_soon(codes.CLOSE_FORBIDDEN, TRANSFERRED if how == "transfer" else TAKEN_OVER)
 
 
 async def may_view(ctx: Context, login: authmod.Login, rep_id: int, request_id: str) -> bool:
@@ -143,6 +147,8 @@ async def may_view(ctx: Context, login: authmod.Login, rep_id: int, request_id: 
     req = await ctx.store.get_request(request_id)
     if req is None:
         return False
+    if in_chat_by_invitation(await ctx.store.events_for(request_id), login.user.id):
+        return True  # a colleague the rep invited into the chat watches too
     queue_ids = {q.id for q in await ctx.store.queues_of_user(login.user.id)}
     return may_supervise(login.user, queue_id=req.queue_id, user_queue_ids=queue_ids)
 
@@ -162,7 +168,7 @@ async def viewer_endpoint(ws: WebSocket) -> None:
     policy = await ctx.store.recording_policy_of_request(session.request_id)
     screen, opened = ctx.relay.open(session.id, session.request_id, session.rep_id, time.monotonic())
     if screen.rep_id != session.rep_id:  # taken over while this node's relay did not hear of it
-        hand_over(ctx, screen, session.rep_id)
+        hand_over(ctx, screen, session.rep_id, None, await ctx.dispatcher.rep_name(session.rep_id))
     if not screen.recording:
         screen.recording_policy = policy
     pump(opened, ctx.audits, ctx.recordings)

@@ -201,13 +201,17 @@ class QueueRow(Base):
     blocked_extensions: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     #: Screen recording policy: always | on_request | never (issue 12).
     recording: Mapped[str] = mapped_column(String(16), default="never", server_default="never")
+    #: Business hours (issue 14, hours.py): time zone, weekly intervals,
+    #: holidays; ``NULL`` (and ``{}``) is always open. Nullable rather than a
+    #: server default: PostgreSQL cannot compare JSON defaults.
+    hours: Mapped[dict[str, Any] | None]
     #: Branding (issue 14, protocol/branding.py): the help box's title,
     #: accent colour (``#rrggbb``), welcome text; empty for the defaults.
     brand_title: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     brand_color: Mapped[str] = mapped_column(String(7), default="", server_default=text("''"))
     brand_welcome: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     #: Pre-chat fields, ``[{name, label, required, kind, options?}]`` as JSON
-    #: text (a JSON column's server default is not portable; see 0011).
+    #: text (a JSON column's server default is not portable; see 0012).
     prechat_fields: Mapped[str] = mapped_column(Text, default="[]", server_default=text("'[]'"))
 
 
@@ -443,3 +447,28 @@ class SessionNoteRow(Base):
     author_name: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class OfflineMessageRow(Base):
+    """A message a visitor left while the desk was closed or nobody was
+    online (issue 14), answered by a rep by e-mail. Not a request: it has no
+    lifecycle, no session and no place in the queue or the reports."""
+
+    __tablename__ = "offline_messages"
+    __table_args__ = (Index("ix_offline_messages_queue_created", "queue_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    visitor_name: Mapped[str] = mapped_column(Text)
+    visitor_email: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    ip: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    #: When the visitor's copy went out (``None``: it could not be sent).
+    copy_sent_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The rep's display name when they answered (kept if the account goes).
+    answered_by_name: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")

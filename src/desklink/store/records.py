@@ -291,3 +291,22 @@ class SessionNote:
     author_name: str
     body: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineMessage:
+    """A visitor's offline message (store/_offline.py)."""
+
+    id: str
+    queue_id: int
+    visitor_name: str
+    visitor_email: str
+    body: str
+    ip: str
+    origin: str
+    created_at: datetime
+    copy_sent_at: datetime | None
+    answered_at: datetime | None
+    answered_by: int | None
+    answered_by_name: str
+    answer: str

@@ -25,6 +25,7 @@ from desklink.store._chat import ChatMixin
 from desklink.store._files import FilesMixin
 from desklink.store._joincodes import JoinCodesMixin
 from desklink.store._mfa import SecondFactorMixin
+from desklink.store._offline import OfflineMixin
 from desklink.store._engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, create_engine, upgrade
 from desklink.store._presence import PresenceMixin
 from desklink.store._queues import QueuesMixin
@@ -52,6 +53,7 @@ class Store(
     ReportsMixin,
     BoardMixin,
     CannedMixin,
+    OfflineMixin,
     BrandingMixin,
 ):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""

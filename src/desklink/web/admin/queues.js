@@ -1,9 +1,10 @@
-// Queues: create, edit name, allowed origins and file policy, set members, embed snippet.
+// Queues: create, edit name, allowed origins, file and recording policy, business hours, set members, embed snippet.
 
 import { h, clear, setText } from '../shared/dom.js';
 import { call, listOf, fail, ok } from './common.js';
 import { filesFieldset, summary } from './queue-files.js';
 import { recordingFieldset, recordingSummary } from './queue-recording.js';
+import { hoursFieldset, hoursSummary } from './queue-hours.js';
 import { brandingFieldset, brandingSummary } from './queue-branding.js';
 
 function originsOf(text) {
@@ -89,6 +90,8 @@ export class QueuesView {
         h('dd', { testid: 'queue-files-summary' }, summary(q.files, this.fileLimits).map((t) => h('span', { class: 'chip' }, t))),
         h('dt', {}, 'Screen recording'),
         h('dd', { testid: 'queue-recording-summary', data: { policy: q.recording || 'never' } }, h('span', { class: 'chip' }, recordingSummary(q.recording))),
+        h('dt', {}, 'Business hours'),
+        h('dd', { testid: 'queue-hours-summary' }, hoursSummary(q.hours).map((t) => h('span', { class: 'chip' }, t))),
         h('dt', {}, 'Branding'),
         h('dd', { testid: 'queue-branding-summary' }, brandingSummary(q.branding).map((t) => h('span', { class: 'chip' }, t))),
         h('dt', {}, 'Embed code'),
@@ -111,6 +114,7 @@ export class QueuesView {
     });
     const files = filesFieldset(q.files, this.fileLimits);
     const recording = recordingFieldset(q.recording);
+    const hours = hoursFieldset(q.hours);
     const branding = brandingFieldset(q.branding);
     const error = h('p', { class: 'form-error', props: { hidden: true } });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'queue-save' }, 'Save');
@@ -122,7 +126,7 @@ export class QueuesView {
         return Number.isFinite(n) && String(n) === b.dataset.userId ? n : b.dataset.userId;
       });
       try {
-        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read(), recording: recording.read(), branding: branding.read() };
+        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read(), recording: recording.read(), hours: hours.read(), branding: branding.read() };
         await call('PATCH', `/api/admin/queues/${encodeURIComponent(q.id)}`, body);
         await branding.saveLogo(q.id);
         await call('PUT', `/api/admin/queues/${encodeURIComponent(q.id)}/members`, { user_ids: ids });
@@ -141,6 +145,7 @@ export class QueuesView {
       h('fieldset', { class: 'members' }, h('legend', {}, 'Members'), boxes.length ? boxes : h('p', { class: 'muted' }, 'No people yet.')),
       files.node,
       recording.node,
+      hours.node,
       branding.node,
       error,
       h('div', { class: 'form-actions' },

@@ -18,6 +18,7 @@ import { RepFiles } from './files.js';
 import { WatchBar, whisperItem, watchersText } from './supervise.js';
 import { SlashPicker, NotesPanel } from './canned.js';
 import { visitorPanel } from './visitor.js';
+import { handoffButtons } from './handoff.js';
 
 const TYPING_STALE_MS = 15000;
 const PENDING_KEY = 'desklink.console.pending';
@@ -71,6 +72,7 @@ class Chat {
     this.composer.hidden = true;
     this.endButton.hidden = true;
     this.screenButton.hidden = true;
+    for (const b of this.handoffButtons) b.hidden = true;
   }
 
   /** The supervisor joined the chat: the composer opens. */
@@ -91,6 +93,7 @@ class Chat {
     this.composer.hidden = false;
     this.endButton.hidden = false;
     this.screenButton.hidden = false;
+    for (const b of this.handoffButtons) b.hidden = false;
     // The viewer opened as a watcher reconnects as the primary one (the rep's tools).
     const viewing = !!this.screen;
     this.closeScreen();
@@ -166,6 +169,7 @@ class Chat {
       title: `Ask ${this.visitorName} to share their screen (they get a code and must click Allow)`,
       on: { click: () => this.openScreen({ request: true }) } }, 'Request screen sharing');
     this.screenSlot = h('div', { class: 'chat-screen', props: { hidden: true } });
+    this.handoffButtons = this.desk.handoff ? handoffButtons(this, this.desk.handoff) : [];
 
     this.panel = h('section', { class: 'chat', testid: 'chat', data: { sessionId: this.id }, props: { hidden: true } },
       h('header', { class: 'chat-head' },
@@ -177,7 +181,7 @@ class Chat {
             queue ? h('span', { class: 'pill' }, queue) : null,
             s.started_at ? h('span', { class: 'chat-started' }, `since ${formatClock(s.started_at)}`) : null),
           h('p', { class: 'chat-question', testid: 'chat-question' }, s.question || '')),
-        h('div', { class: 'chat-tools' }, this.screenButton, this.endButton, this.closeButton)),
+        h('div', { class: 'chat-tools' }, this.screenButton, ...this.handoffButtons, this.endButton, this.closeButton)),
       this.endForm, this.banner, this.watchersEl,
       h('div', { class: 'chat-body' }, this.screenSlot,
         this.column = h('div', { class: 'chat-column' }, this.list, this.typingEl, this.composer),
@@ -323,6 +327,7 @@ class Chat {
     this.composer.hidden = true;
     this.endButton.hidden = !wrapUp;
     this.screenButton.hidden = true;
+    for (const b of this.handoffButtons) b.hidden = true;
     this.closeScreen();
     if (wrapUp) setText(this.endButton, 'Record outcome');
     this.closeButton.hidden = false;
@@ -331,6 +336,14 @@ class Chat {
     this.banner.hidden = false;
     this.tab.classList.add('tab-ended');
     this.panel.dataset.ended = 'true';
+  }
+
+  /** How our transfer or invitation of this session stands (handoff.js). */
+  showHandoff(text, outcome) {
+    if (this.ended) return;
+    setText(this.banner, text);
+    this.banner.hidden = false;
+    this.banner.dataset.handoff = outcome;
   }
 
   setUnread(n) {
@@ -496,9 +509,12 @@ export class ChatDesk {
       this.toast(`${msg.by?.name || 'A supervisor'} took over the session with ${chat.visitorName}.`, 'info');
       return;
     }
-    chat.markEnded(`${msg.by?.name || 'A supervisor'} took this session over. You no longer hold it.`);
+    const who = msg.by?.name || (msg.how === 'transfer' ? 'A colleague' : 'A supervisor');
+    chat.markEnded(msg.how === 'transfer'
+      ? `You transferred this session to ${who}. You no longer hold it.`
+      : `${who} took this session over. You no longer hold it.`);
     chat.panel.dataset.takenOver = 'true';
-    this.toast(`${msg.by?.name || 'A supervisor'} took over your session with ${chat.visitorName}.`, 'info');
+    if (msg.how !== 'transfer') this.toast(`${who} took over your session with ${chat.visitorName}.`, 'info');
   }
 
   onUnwatched(msg) {

@@ -15,6 +15,8 @@ import { AlertBoard, unlockAudio, notificationPermission, requestNotifications }
 import { ChatDesk } from './chat.js';
 import { watchedFromAddress } from './supervise.js';
 import { CannedBook, openRepliesManager } from './canned.js';
+import { Handoff, invitedMode } from './handoff.js';
+import { OfflineInbox } from './offline.js';
 
 const PRESENCE_KEY = 'desklink.console.presence';
 /** Close codes after which reconnecting cannot help: logged out, origin refused. */
@@ -41,12 +43,16 @@ const alerts = new AlertBoard($('alerts'), {
   emptyEl: $('alerts-empty'),
 });
 
+const offline = new OfflineInbox($('offline-section'), { csrf: () => state.csrf, toast: (text, kind) => toast(text, { kind }) });
+
 const canned = new CannedBook({ csrf: () => state.csrf, toast: (text, kind) => toast(text, { kind }) });
 
 const desk = new ChatDesk(
   { tabs: $('session-tabs'), panels: $('chats'), empty: $('chats-empty'), tabsEmpty: $('tabs-empty') },
   { send: (msg) => send(msg), me: () => state.user, canned, csrf: () => state.csrf, sendBinary: (data) => !!state.welcomed && !!state.socket?.sendBinary(data), toast: (text, kind) => toast(text, { kind }) },
 );
+
+desk.handoff = new Handoff({ send: (msg) => send(msg), toast: (text, kind) => toast(text, { kind }), me: () => state.user, container: $('handoffs'), section: $('handoff-section'), desk });
 
 function send(msg) {
   if (!state.socket || !state.welcomed) return false;
@@ -95,6 +101,7 @@ function start(me) {
   const u = me.user || {};
   setText($('me'), `${u.display_name || u.username || ''} · ${u.role || 'rep'}`);
   canned.load();
+  offline.start();
   connect();
 }
 
@@ -123,7 +130,9 @@ function stopSession() {
   state.socket = null;
   state.welcomed = false;
   alerts.clear();
+  desk.handoff.clear();
   desk.clear();
+  offline.stop();
   renderPresence('away');
 }
 
@@ -152,9 +161,27 @@ function onMessage(msg) {
     case 'access': onAccess(msg); break;
     case 'accepted':
       alerts.remove(msg.session?.request_id);
-      if (msg.session) desk.open(msg.session, { focus: true });
+      if (msg.session) {
+        const chat = desk.open(msg.session, { focus: true });
+        // A colleague's transfer: the screen share, if live, comes with it.
+        if (desk.handoff.taking(msg.session.id)) chat.openScreen({ resume: true });
+      }
       break;
-    case 'watching': if (msg.session) desk.open(msg.session, { focus: true, watching: true }); if (msg.chat_joined) desk.onChatJoined({ session_id: msg.session?.id }); break;
+    case 'watching': {
+      const chat = msg.session ? desk.open(msg.session, { focus: true, watching: true }) : null;
+      if (msg.chat_joined) desk.onChatJoined({ session_id: msg.session?.id });
+      if (chat && msg.invited) {
+        invitedMode(chat);
+        if (!chat.screen) chat.openScreen({ resume: true }); // watch the share beside the rep, if one is live
+      }
+      break;
+    }
+    case 'handoff.targets':
+    case 'handoff.alert':
+    case 'handoff.withdrawn':
+    case 'handoff.result':
+      desk.handoff.onMessage(msg);
+      break;
     case 'unwatched': desk.onUnwatched(msg); break;
     case 'whisper': desk.onWhisper(msg); break;
     case 'watchers': desk.onWatchers(msg); break;
@@ -170,6 +197,7 @@ function onMessage(msg) {
       desk.onFile(msg);
       break;
     case 'ended': desk.onEnded(msg); break;
+    case 'offline.changed': offline.load(); break;
     case 'error': onError(msg); break;
     default: break;
   }
@@ -217,6 +245,7 @@ function onPresence(status) {
 
 function onError(msg) {
   if (desk.files.onError(msg)) return;
+  desk.handoff.onError(msg);
   if (msg.code === 'conflict_taken') {
     alerts.conflict(msg.ref);
     const text = msg.message ? msg.message.charAt(0).toUpperCase() + msg.message.slice(1) : 'Someone else accepted that request first.';

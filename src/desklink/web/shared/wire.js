@@ -53,10 +53,16 @@ export const ERROR_CODES = Object.freeze([
   "conflict_taken",
   "conflict_closed",
   "conflict_exists",
+  "conflict_desk_closed",
+  "conflict_answered",
+  "conflict_answering",
+  "conflict_full",
   "internal",
   "unavailable",
   "storage_full",
-  "storage_failed"
+  "storage_failed",
+  "mail_unavailable",
+  "mail_failed"
 ]);
 
 /** Limits of the wire protocol (protocol/limits.py; the server's settings default to these). */

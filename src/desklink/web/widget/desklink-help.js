@@ -25,6 +25,7 @@ import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
 import { showRating } from './rating.js';
 import { PrechatFields, applyBranding, prechatErrorText } from './branding.js';
+import { OfflineDesk } from './offline.js';
 import { DEFAULT_LIMITS, availabilityText, deniedReason, errorText, limitsFrom, nameOf, submitErrorText, waitText, watchingWords } from './format.js';
 import { chooseLanguage, setLanguage, t } from './i18n.js';
 import { systemText } from './system-lines.js';
@@ -233,7 +234,7 @@ export class DeskLinkHelp extends HTMLElement {
       h('p', { class: 'unavailable-text' }, t('box.not_available_here')));
 
     $.panel = h('section', { class: 'panel', testid: 'panel', role: 'dialog', 'aria-label': t('head.help'), props: { hidden: true } },
-      header, $.notice, $.form, $.conv, $.unavailable,
+      header, $.notice, $.form, (this.offline = new OfflineDesk(this)).node, $.conv, $.unavailable,
       h('footer', { class: 'panel-foot' }, t('box.powered_by')));
     root.append($.launcher, $.panel);
   }
@@ -290,6 +291,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.availability.dataset.online = online > 0 ? 'yes' : 'no';
     setText(this.$.availability, availabilityText(online));
     this._renderHeader();
+    this.offline.apply(this.config); // closed or nobody online: offline.js
     this._count(this.$.name, this.$.nameCount, this.limits.name);
     this._count(this.$.question, this.$.questionCount, this.limits.question);
   }
@@ -344,6 +346,7 @@ export class DeskLinkHelp extends HTMLElement {
     this._count(this.$.name, this.$.nameCount, this.limits.name);
     this._count(this.$.question, this.$.questionCount, this.limits.question);
     this._formError(message);
+    if (this.config) this.offline.apply(this.config);
   }
 
   _formError(text) {
@@ -376,6 +379,7 @@ export class DeskLinkHelp extends HTMLElement {
       this.$.submit.disabled = false;
       setText(this.$.submit, t('form.submit'));
       this._formError(prechatErrorText(err, () => this._loadConfig()) || submitErrorText(err, this.limits));
+      this.offline.submitRefused(err);
       return;
     }
     setText(this.$.submit, t('form.submit'));
@@ -430,6 +434,7 @@ export class DeskLinkHelp extends HTMLElement {
 
   _enterConversation() {
     this.$.form.hidden = true;
+    this.offline.hide();
     this.$.conv.hidden = false;
     this.$.endBanner.hidden = true;
     clear(this.$.rating);
