@@ -219,6 +219,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> None:
         actions = AdminActions(
             store, Accounts(store, MemoryBroker(), settings), max_name_chars=settings.max_name_chars, broker=broker,
             max_file_bytes=settings.max_file_bytes, max_files_per_session=settings.max_files_per_session,
+            branding_limits=settings.branding_limits,
         )
         actor = Actor.command_line()
         what = (args.what, args.action)

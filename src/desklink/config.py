@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from desklink.errors import ConfigError
 from desklink.protocol import limits
+from desklink.protocol.branding import BrandingLimits
 
 #: Settings that were replaced, and what to set instead. Naming one in the
 #: environment stops the start: ignoring it silently could leave a node that
@@ -77,6 +78,15 @@ class Settings:
     max_context_value_chars: int = limits.MAX_CONTEXT_VALUE_CHARS
     max_context_url_chars: int = limits.MAX_CONTEXT_URL_CHARS
     max_context_languages: int = limits.MAX_CONTEXT_LANGUAGES
+    #: Branding per queue: pre-chat fields, their labels and answers, the
+    #: title, the welcome text and the logo (protocol/branding.py).
+    max_prechat_fields: int = limits.MAX_PRECHAT_FIELDS
+    max_prechat_label_chars: int = limits.MAX_PRECHAT_LABEL_CHARS
+    max_prechat_options: int = limits.MAX_PRECHAT_OPTIONS
+    max_prechat_answer_chars: int = limits.MAX_PRECHAT_ANSWER_CHARS
+    max_brand_title_chars: int = limits.MAX_BRAND_TITLE_CHARS
+    max_welcome_chars: int = limits.MAX_WELCOME_CHARS
+    max_logo_bytes: int = limits.MAX_LOGO_BYTES
     max_note_chars: int = limits.MAX_NOTE_CHARS
     #: Canned replies (issue 14): most per owner (a queue, or one rep),
     #: longest shortcut, title and body, in characters.
@@ -275,6 +285,20 @@ class Settings:
     @property
     def effective_agent_dir(self) -> Path:
         return Path(self.agent_dir) if self.agent_dir else self.data_dir / "agents"
+
+    @property
+    def branding_limits(self) -> BrandingLimits:
+        """The branding settings as protocol/branding.py takes them."""
+        return BrandingLimits(
+            fields=self.max_prechat_fields,
+            label_chars=self.max_prechat_label_chars,
+            options=self.max_prechat_options,
+            name_chars=self.max_context_key_chars,
+            title_chars=self.max_brand_title_chars,
+            welcome_chars=self.max_welcome_chars,
+            answer_chars=self.max_prechat_answer_chars,
+            logo_bytes=self.max_logo_bytes,
+        )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

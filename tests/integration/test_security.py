@@ -24,6 +24,9 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/widget/config"),
+    # A queue's help box logo by its content hash (a PNG, JPEG or WebP an
+    # admin uploaded; nosniff; anything but the current hash is a 404).
+    ("GET", "/api/widget/logo/{queue_id:int}/{digest}"),
     ("POST", "/api/visitor/requests"),
     ("POST", "/api/visitor/offline"),
     ("OPTIONS", "/api/visitor/{path:path}"),

@@ -53,7 +53,7 @@ async def test_the_check_sees_a_difference(store: Store) -> None:
 
 async def test_database_is_at_head(store: Store) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head == "0011"
+    assert head == "0012"
     async with store._engine.connect() as conn:
         assert await conn.run_sync(_current) == head
 

@@ -24,6 +24,7 @@ user's next login, never apply half a change.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -35,12 +36,13 @@ from desklink.broker.base import Broker
 from desklink.dispatch import channels as ch
 from desklink.errors import NotFound, ProtocolError
 from desklink.protocol import limits
+from desklink.protocol.branding import BrandingLimits
 from desklink.protocol.filepolicy import FilePolicy
 from desklink.protocol.server_messages import RecordingPolicy
 from desklink.server import second_factor
 from desklink.server.auth import Accounts
 from desklink.store import Store
-from desklink.store.records import ROLES, Queue, Role, User
+from desklink.store.records import ROLES, Branding, Queue, Role, User
 
 log = logging.getLogger("desklink.admin")
 
@@ -56,6 +58,7 @@ class AdminActions:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_file_bytes: int = limits.MAX_FILE_BYTES,
         max_files_per_session: int = limits.MAX_FILES_PER_SESSION,
+        branding_limits: BrandingLimits | None = None,
         hours_intervals_per_day: int = limits.HOURS_INTERVALS_PER_DAY,
         hours_holidays: int = limits.HOURS_HOLIDAYS,
     ) -> None:
@@ -69,6 +72,7 @@ class AdminActions:
         self.hours_holidays = hours_holidays
         self.broker = broker
         self.now = clock
+        self.branding_limits = branding_limits or default_branding_limits()
 
     # ------------------------------------------------------------------ users
     async def create_user(
@@ -256,6 +260,53 @@ class AdminActions:
         await self._audit(actor, rules.QUEUE_HOURS, rules.queue_target(queue.slug), {"from": before, "to": wanted})
         return wanted
 
+    async def set_branding(
+        self,
+        actor: Actor,
+        queue_id: int,
+        *,
+        title: str | None = None,
+        color: str | None = None,
+        welcome: str | None = None,
+        fields: list[Any] | None = None,
+    ) -> Branding:
+        """Change the help box's title, accent colour, welcome text or
+        pre-chat fields (``None`` keeps one as it is). Checked as a whole by
+        :func:`rules.check_branding`; audited with before and after when it
+        changed."""
+        queue = await self._queue(queue_id)
+        before = await self.store.get_branding(queue.id)
+        new_title, new_color, new_welcome, new_fields = rules.check_branding(
+            title=before.title if title is None else title,
+            color=before.color if color is None else color,
+            welcome=before.welcome if welcome is None else welcome,
+            fields=list(before.fields) if fields is None else fields,
+            limits=self.branding_limits,
+        )
+        after = await self.store.set_branding(queue.id, title=new_title, color=new_color, welcome=new_welcome, fields=new_fields)
+        if after != before:
+            data = {"from": rules.branding_view(before), "to": rules.branding_view(after)}
+            await self._audit(actor, rules.QUEUE_BRANDING, rules.queue_target(queue.slug), data)
+        return after
+
+    async def set_logo(self, actor: Actor, queue_id: int, data: bytes) -> Branding:
+        """Put a new logo in place (PNG, JPEG or WebP by its magic bytes, at
+        most the ``max_logo_bytes`` setting); audited with its hash and size."""
+        queue = await self._queue(queue_id)
+        media = rules.check_logo(data, self.branding_limits.logo_bytes)
+        digest = hashlib.sha256(data).hexdigest()
+        await self.store.set_logo(queue.id, data=data, content_type=media, sha256=digest, now=self.now())
+        data_view = {"sha256": digest, "type": media, "bytes": len(data)}
+        await self._audit(actor, rules.QUEUE_LOGO, rules.queue_target(queue.slug), data_view)
+        return await self.store.get_branding(queue.id)
+
+    async def remove_logo(self, actor: Actor, queue_id: int) -> Branding:
+        """The help box goes back to no logo; audited when there was one."""
+        queue = await self._queue(queue_id)
+        if await self.store.delete_logo(queue.id):
+            await self._audit(actor, rules.QUEUE_LOGO, rules.queue_target(queue.slug), {"removed": True})
+        return await self.store.get_branding(queue.id)
+
     # ---------------------------------------------------------------- helpers
     async def _queue(self, queue_id: int) -> Queue:
         queue = await self.store.get_queue(queue_id)
@@ -313,3 +364,17 @@ def role_of(value: str) -> Role:
     if value not in ROLES:
         raise ProtocolError(f"role must be one of {', '.join(ROLES)}")
     return value
+
+
+def default_branding_limits() -> BrandingLimits:
+    """The protocol's default branding limits (the settings' defaults)."""
+    return BrandingLimits(
+        fields=limits.MAX_PRECHAT_FIELDS,
+        label_chars=limits.MAX_PRECHAT_LABEL_CHARS,
+        options=limits.MAX_PRECHAT_OPTIONS,
+        name_chars=limits.MAX_CONTEXT_KEY_CHARS,
+        title_chars=limits.MAX_BRAND_TITLE_CHARS,
+        welcome_chars=limits.MAX_WELCOME_CHARS,
+        answer_chars=limits.MAX_PRECHAT_ANSWER_CHARS,
+        logo_bytes=limits.MAX_LOGO_BYTES,
+    )

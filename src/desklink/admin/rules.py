@@ -1,5 +1,6 @@
 """The rules of administration, without any I/O: what a valid queue slug,
-queue name, display name, allowed origin and queue file policy are, who is
+queue name, display name, allowed origin, queue file policy and queue
+branding are, who is
 acting, and which audit actions exist.
 
 The last-admin guard is not here: it must be decided in the same
@@ -14,10 +15,11 @@ from typing import Any, Final
 
 from desklink import hours
 from desklink.errors import ProtocolError
+from desklink.protocol import branding as brand
 from desklink.protocol.filepolicy import FilePolicy, parse_extensions
 from desklink.protocol.server_messages import RECORDING_POLICIES, RecordingPolicy
 from desklink.server.context import normalise_origin
-from desklink.store.records import User
+from desklink.store.records import Branding, User
 
 #: Queue slugs appear in embed snippets and URLs: short and plain.
 MAX_SLUG_CHARS = 40
@@ -39,6 +41,8 @@ QUEUE_ORIGINS: Final = "queue.origins"
 QUEUE_MEMBERS: Final = "queue.members"
 QUEUE_FILES: Final = "queue.files"
 QUEUE_RECORDING: Final = "queue.recording"
+QUEUE_BRANDING: Final = "queue.branding"
+QUEUE_LOGO: Final = "queue.logo"
 QUEUE_HOURS: Final = "queue.hours"
 POLICY_SECOND_FACTOR: Final = "policy.second_factor"
 USER_SECOND_FACTOR_RESET: Final = "user.second_factor_reset"
@@ -169,3 +173,28 @@ def policy_view(policy: FilePolicy) -> dict[str, object]:
         "max_files_per_session": policy.max_files_per_session,
         "blocked_extensions": list(policy.blocked_extensions),
     }
+
+
+def check_branding(
+    *, title: str, color: str, welcome: str, fields: object, limits: brand.BrandingLimits
+) -> tuple[str, str, str, list[dict[str, object]]]:
+    """A queue's branding, checked as a whole (protocol/branding.py): the
+    title one line, the colour ``#rrggbb`` or empty, the welcome text and
+    the pre-chat fields within their limits. :class:`ProtocolError` (400
+    ``bad_message``) or :class:`~desklink.errors.TooLarge` (413 ``too_large``)."""
+    return (
+        brand.check_line("title", title, limits.title_chars),
+        brand.check_color(color),
+        brand.check_welcome(welcome, limits.welcome_chars),
+        brand.check_fields(fields, limits),
+    )
+
+
+def check_logo(data: bytes, max_bytes: int) -> str:
+    """A logo's media type from its magic bytes (PNG, JPEG, WebP; never SVG)."""
+    return brand.logo_type(data, max_bytes)
+
+
+def branding_view(b: Branding) -> dict[str, object]:
+    """A queue's branding as the admin API and the audit log show it."""
+    return {"title": b.title, "color": b.color, "welcome": b.welcome, "fields": list(b.fields), "logo_sha256": b.logo_sha256}

@@ -266,9 +266,12 @@ class Dispatcher:
         origin: str,
         client: str = "",
         context: ContextBody | None = None,
+        prechat: list[dict[str, str]] | None = None,
     ) -> tuple[Request, str]:
         """Store a new request and alert every online rep of its queue.
-        Returns the request and the visitor's token (shown once, stored hashed)."""
+        Returns the request and the visitor's token (shown once, stored hashed).
+        ``prechat``: the answers to the queue's pre-chat fields, already
+        checked (protocol/branding.py), kept in the visitor context."""
         s = self.settings
         name = check_text("name", name, s.max_name_chars)
         email = check_text("email", email, s.max_email_chars, required=False)
@@ -284,6 +287,8 @@ class Dispatcher:
                 languages=s.max_context_languages,
             ),
         )
+        if prechat:
+            visitor_context["prechat"] = prechat
         if email and ("@" not in email or any(c.isspace() for c in email)):
             raise ProtocolError("email does not look like an e-mail address")
         open_now = await self.store.count_open_requests_by_ip(ip)

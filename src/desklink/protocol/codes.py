@@ -24,6 +24,7 @@ ErrorCode = Literal[
     "bad_type",  # unknown message type
     "too_large",  # a field or the whole message is over its limit
     "bad_state",  # valid message, but not allowed in this state
+    "bad_prechat",  # a required pre-chat field left empty, or an answer that fits no field
     # limits
     "rate_limited",
     "too_many_requests",

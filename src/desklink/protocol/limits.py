@@ -296,6 +296,24 @@ MAX_CONTEXT_URL_CHARS = 2000
 #: Browser languages sent (``navigator.languages``, most preferred first).
 MAX_CONTEXT_LANGUAGES = 8
 
+# Branding per queue (issue 14): protocol/branding.py checks it, each limit
+# is a setting (config.py).
+#: Pre-chat fields per queue: a short form before the question, not a survey.
+MAX_PRECHAT_FIELDS = 8
+#: Longest pre-chat field label or select option: a few words on one line.
+MAX_PRECHAT_LABEL_CHARS = 80
+#: Options of one select field: more belongs on the provider's own page.
+MAX_PRECHAT_OPTIONS = 20
+#: Longest answer to one pre-chat field (text, shown to the rep as text).
+MAX_PRECHAT_ANSWER_CHARS = 500
+#: Longest help box title: it must fit the header's one line.
+MAX_BRAND_TITLE_CHARS = 80
+#: Longest welcome text above the request form.
+MAX_WELCOME_CHARS = 1000
+#: Largest logo (PNG, JPEG or WebP): the header shows it 32 px high, and
+#: every visitor's help box loads it (cached by its content hash).
+MAX_LOGO_BYTES = 256 * 1024
+
 
 # --------------------------------------------------------------------------
 # files (protocol/files.py)

@@ -1,4 +1,4 @@
-"""Admin API: users, roles, queues (members, file and recording policy, business hours), and the audit log.
+"""Admin API: users, roles, queues (members, file and recording policy, business hours, branding and logo), and the audit log.
 Admins only. A thin adapter: every change goes through
 :class:`desklink.admin.AdminActions`, as the command line's do."""
 
@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from desklink.admin import Actor
-from desklink.admin.rules import check_file_policy, check_hours, check_recording_policy, policy_view
+from desklink.admin.rules import branding_view, check_branding, check_file_policy, check_hours, check_recording_policy, policy_view
 from desklink.dispatch.dispatcher import iso
-from desklink.errors import ProtocolError
+from desklink.errors import ProtocolError, TooLarge
 from desklink.protocol.filepolicy import FilePolicy
 from desklink.protocol.server_messages import RecordingPolicy
 from desklink.server.api_console import user_view
@@ -20,6 +20,7 @@ from desklink.server.auth import Login
 from desklink.server.context import Context
 from desklink.server.http import Access, endpoint, json_response
 from desklink.server.schemas import (
+    BrandingBody,
     CreateQueueBody,
     CreateUserBody,
     FilePolicyBody,
@@ -27,7 +28,7 @@ from desklink.server.schemas import (
     UpdateQueueBody,
     UpdateUserBody,
 )
-from desklink.store.records import AuditEntry, Queue
+from desklink.store.records import AuditEntry, Branding, Queue
 
 #: Audit entries per page of ``GET /api/admin/audit``: the default, and the
 #: most one call may ask for (a page is one indexed query; the admin center
@@ -37,9 +38,14 @@ MAX_AUDIT_PAGE = 200
 
 
 def queue_view(
-    q: Queue, members: list[int], files: FilePolicy, recording: RecordingPolicy, hours: dict[str, Any] | None = None
+    q: Queue,
+    members: list[int],
+    files: FilePolicy,
+    recording: RecordingPolicy,
+    hours: dict[str, Any] | None = None,
+    branding: Branding | None = None,
 ) -> dict[str, Any]:
-    return {
+    view = {
         "id": q.id,
         "slug": q.slug,
         "name": q.name,
@@ -49,6 +55,15 @@ def queue_view(
         "recording": recording,
         "hours": hours or {},
     }
+    if branding is not None:
+        view["branding"] = {**branding_view(branding), "logo_url": logo_path(q.id, branding)}
+    return view
+
+
+def logo_path(queue_id: int, branding: Branding) -> str:
+    """The logo's public path, named by its content hash (so it is cached for
+    good and a new logo is a new URL); empty without a logo."""
+    return f"/api/widget/logo/{queue_id}/{branding.logo_sha256}" if branding.logo_sha256 else ""
 
 
 async def _queue_view(ctx: Context, q: Queue, members: list[int] | None = None) -> dict[str, Any]:
@@ -56,7 +71,7 @@ async def _queue_view(ctx: Context, q: Queue, members: list[int] | None = None) 
         members = await ctx.store.queue_member_ids(q.id)
     return queue_view(
         q, members, await ctx.store.get_file_policy(q.id), await ctx.store.get_recording_policy(q.id),
-        await ctx.store.get_queue_hours(q.id),
+        await ctx.store.get_queue_hours(q.id), await ctx.store.get_branding(q.id),
     )
 
 
@@ -162,6 +177,8 @@ async def update_queue(request: Request, ctx: Context, login: Login, body: Updat
         _check_files_early(ctx, body.files)
     if body.recording is not None:
         check_recording_policy(body.recording)
+    if body.branding is not None:
+        _check_branding_early(ctx, body.branding)
     _check_hours_early(ctx, body.hours)
     q = await ctx.admin.update_queue(
         Actor.admin(login.user), request.path_params["queue_id"], name=body.name, allowed_origins=body.allowed_origins
@@ -170,6 +187,38 @@ async def update_queue(request: Request, ctx: Context, login: Login, body: Updat
     await _set_files(ctx, login, q.id, body.files)
     await _set_recording(ctx, login, q.id, body.recording)
     await _set_hours(ctx, login, q.id, body.hours)
+    if body.branding is not None:
+        b = body.branding
+        await ctx.admin.set_branding(
+            Actor.admin(login.user), q.id, title=b.title, color=b.color, welcome=b.welcome, fields=b.fields
+        )
+    return json_response({"queue": await _queue_view(ctx, q)})
+
+
+@endpoint("/api/admin/queues/{queue_id:int}/logo", ("PUT",), Access.ADMIN)
+async def put_logo(request: Request, ctx: Context, login: Login) -> Response:
+    """Upload the queue's help box logo: the raw image as the body (PNG, JPEG or WebP, at most max_logo_bytes)."""
+    limit = ctx.settings.max_logo_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the logo is {declared} bytes; the limit is {limit}")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise TooLarge(f"the logo is over {limit} bytes, the limit")
+    await ctx.admin.set_logo(Actor.admin(login.user), request.path_params["queue_id"], bytes(data))
+    q = await ctx.store.get_queue(request.path_params["queue_id"])
+    assert q is not None
+    return json_response({"queue": await _queue_view(ctx, q)})
+
+
+@endpoint("/api/admin/queues/{queue_id:int}/logo", ("DELETE",), Access.ADMIN)
+async def delete_logo(request: Request, ctx: Context, login: Login) -> Response:
+    """Remove the queue's help box logo."""
+    await ctx.admin.remove_logo(Actor.admin(login.user), request.path_params["queue_id"])
+    q = await ctx.store.get_queue(request.path_params["queue_id"])
+    assert q is not None
     return json_response({"queue": await _queue_view(ctx, q)})
 
 
@@ -195,6 +244,14 @@ def _check_files_early(ctx: Context, files: FilePolicyBody) -> None:
     )
 
 
+def _check_branding_early(ctx: Context, b: BrandingBody) -> None:
+    """Refuse bad branding before anything else of the request changes."""
+    check_branding(
+        title=b.title or "", color=b.color or "", welcome=b.welcome or "", fields=b.fields or [],
+        limits=ctx.settings.branding_limits,
+    )
+
+
 def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
@@ -215,4 +272,6 @@ async def audit(request: Request, ctx: Context, login: Login) -> Response:
     return json_response({"entries": [audit_view(e) for e in entries], "before": entries[-1].id if more else None})
 
 
-ROUTES = [list_users, create_user, update_user, list_queues, create_queue, update_queue, set_members, audit]
+ROUTES = [
+    list_users, create_user, update_user, list_queues, create_queue, update_queue, set_members, put_logo, delete_logo, audit,
+]

@@ -17,15 +17,18 @@ from starlette.responses import Response
 from desklink import transcript as transcripts
 from desklink.dispatch.dispatcher import hash_token, iso
 from desklink.errors import AuthError, Conflict, DeskLinkError, Forbidden, NotFound, ProtocolError
+from desklink.protocol.branding import check_answers
 from desklink.protocol.messages import check_text
 from desklink.server.context import Context
 from desklink.server.http import Access, bearer_token, client_ip, endpoint, error_response, json_response, query_choice, query_str
 from desklink.server.offline import desk_state, queue_hours
 from desklink.server.schemas import RatingBody, SubmitBody
-from desklink.store.records import RATING_MAX, RATING_MIN, Queue
+from desklink.store.records import RATING_MAX, RATING_MIN, Branding, Queue
 from desklink.store.records import Request as HelpRequest
 
 CORS_MAX_AGE = "600"
+#: A logo's URL names its content hash, so it never changes: cached for a year.
+LOGO_CACHE = "public, max-age=31536000, immutable"
 #: A queue named in a query string: slugs are at most 40 characters
 #: (api_admin.MAX_SLUG_CHARS); anything longer names no queue.
 MAX_SLUG_QUERY_CHARS = 64
@@ -91,6 +94,7 @@ async def widget_config(request: Request, ctx: Context, login: Any) -> Response:
     s = ctx.settings
     body = {
         "queue": {"slug": queue.slug, "name": queue.name},
+        "branding": branding_config(queue.id, await ctx.store.get_branding(queue.id)),
         "provider": s.provider_name,
         "online_reps": online,
         # business hours and offline messages (server/offline.py)
@@ -105,9 +109,33 @@ async def widget_config(request: Request, ctx: Context, login: Any) -> Response:
             # files: how the help box cuts an upload (protocol/files.py)
             "file_chunk_bytes": s.file_chunk_bytes,
             "max_message_bytes": s.max_message_bytes,
+            "prechat_answer": s.max_prechat_answer_chars,
         },
     }
     return json_response(body, headers=headers)
+
+
+def branding_config(queue_id: int, b: Branding) -> dict[str, Any]:
+    """The help box's branding in ``/api/widget/config``: empty text, no
+    fields and no logo (``logo_url`` empty) mean the defaults."""
+    logo = f"/api/widget/logo/{queue_id}/{b.logo_sha256}" if b.logo_sha256 else ""
+    return {"title": b.title, "color": b.color, "welcome": b.welcome, "logo_url": logo, "fields": list(b.fields)}
+
+
+@endpoint("/api/widget/logo/{queue_id:int}/{digest}", ("GET",), Access.PUBLIC)
+async def widget_logo(request: Request, ctx: Context, login: Any) -> Response:
+    """A queue's help box logo by its content hash: cached for good, nosniff."""
+    logo = await ctx.store.get_logo(request.path_params["queue_id"])
+    if logo is None or logo.sha256 != request.path_params["digest"]:
+        raise NotFound("no such logo (a new logo has a new address: reload the help box)")
+    headers = {
+        "Cache-Control": LOGO_CACHE,
+        "X-Content-Type-Options": "nosniff",
+        # The provider's pages show it in an <img>, from another origin.
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "ETag": f'"{logo.sha256}"',
+    }
+    return Response(logo.data, media_type=logo.content_type, headers=headers)
 
 
 @endpoint("/api/visitor/requests", ("POST",), Access.PUBLIC, body=SubmitBody)
@@ -117,6 +145,8 @@ async def submit(request: Request, ctx: Context, login: Any, body: SubmitBody) -
     headers = await _queue_cors(request, ctx, queue)
     try:
         await _refuse_when_closed(ctx, queue)
+        branding = await ctx.store.get_branding(queue.id)
+        prechat = check_answers(list(branding.fields), body.answers, ctx.settings.max_prechat_answer_chars)
         req, token = await ctx.dispatcher.submit(
             queue=queue,
             name=body.name,
@@ -124,6 +154,7 @@ async def submit(request: Request, ctx: Context, login: Any, body: SubmitBody) -
             question=body.question,
             client=body.client,
             context=body.context,
+            prechat=prechat,
             ip=client_ip(request),
             origin=request.headers.get("origin", ""),
         )
@@ -215,4 +246,4 @@ async def rate(request: Request, ctx: Context, login: Any, body: RatingBody) -> 
     return json_response(out, status=201, headers=headers)
 
 
-ROUTES = [preflight, widget_config, submit, transcript, screen_code, rate]
+ROUTES = [preflight, widget_config, widget_logo, submit, transcript, screen_code, rate]

@@ -230,6 +230,7 @@ def create_app(settings: Settings) -> Starlette:
             admin=AdminActions(
                 store, accounts, max_name_chars=settings.max_name_chars, broker=broker,
                 max_file_bytes=settings.max_file_bytes, max_files_per_session=settings.max_files_per_session,
+                branding_limits=settings.branding_limits,
                 hours_intervals_per_day=settings.hours_intervals_per_day, hours_holidays=settings.hours_holidays,
             ),
             limits=limits,

@@ -24,6 +24,8 @@ class SubmitBody(Body):
     #: Page, referrer, languages, time zone and the provider's fields
     #: (protocol/visitor_context.py).
     context: ContextBody | None = None
+    #: Answers to the queue's pre-chat fields, by field name (protocol/branding.py).
+    answers: dict[str, str] = {}
 
 
 class RatingBody(Body):
@@ -66,6 +68,19 @@ class FilePolicyBody(Body):
     blocked_extensions: str | list[str] | None = None
 
 
+class BrandingBody(Body):
+    """A queue's help box branding (protocol/branding.py); a field left out
+    stays as it is, an empty text goes back to the default."""
+
+    title: str | None = None
+    #: ``#rrggbb`` or empty.
+    color: str | None = None
+    welcome: str | None = None
+    #: The pre-chat fields, replacing all: ``[{name, label, required, kind, options?}]``
+    #: (kind text | email | select; options for a select).
+    fields: list[dict[str, Any]] | None = None
+
+
 class CreateQueueBody(Body):
     slug: str
     name: str
@@ -85,6 +100,7 @@ class UpdateQueueBody(Body):
     recording: str | None = None
     #: Business hours (hours.py); {} always open (left out: as they are).
     hours: dict[str, Any] | None = None
+    branding: BrandingBody | None = None
 
 
 class MembersBody(Body):

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    LargeBinary,
     Boolean,
     DateTime,
     Dialect,
@@ -204,6 +205,27 @@ class QueueRow(Base):
     #: holidays; ``NULL`` (and ``{}``) is always open. Nullable rather than a
     #: server default: PostgreSQL cannot compare JSON defaults.
     hours: Mapped[dict[str, Any] | None]
+    #: Branding (issue 14, protocol/branding.py): the help box's title,
+    #: accent colour (``#rrggbb``), welcome text; empty for the defaults.
+    brand_title: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    brand_color: Mapped[str] = mapped_column(String(7), default="", server_default=text("''"))
+    brand_welcome: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    #: Pre-chat fields, ``[{name, label, required, kind, options?}]`` as JSON
+    #: text (a JSON column's server default is not portable; see 0012).
+    prechat_fields: Mapped[str] = mapped_column(Text, default="[]", server_default=text("'[]'"))
+
+
+class QueueLogoRow(Base):
+    """A queue's logo (PNG, JPEG or WebP), apart from the queue so listing
+    queues never loads an image. ``sha256`` names it in its public URL."""
+
+    __tablename__ = "queue_logos"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
 
 
 class QueueMemberRow(Base):

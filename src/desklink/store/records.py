@@ -56,6 +56,29 @@ class Queue:
 
 
 @dataclass(frozen=True, slots=True)
+class Branding:
+    """A queue's help box branding (protocol/branding.py); empty text, no
+    fields and no logo look as the help box always did."""
+
+    title: str = ""
+    #: ``#rrggbb`` or empty.
+    color: str = ""
+    welcome: str = ""
+    #: ``{name, label, required, kind, options?}`` each, in the form's order.
+    fields: tuple[dict[str, Any], ...] = ()
+    #: The logo's SHA-256 (hex) and media type; empty without a logo.
+    logo_sha256: str = ""
+    logo_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Logo:
+    content_type: str
+    sha256: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     id: str
     queue_id: int

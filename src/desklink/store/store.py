@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from desklink.store._admin import AdminMixin
 from desklink.store._board import BoardMixin
+from desklink.store._branding import BrandingMixin
 from desklink.store._canned import CannedMixin
 from desklink.store._chat import ChatMixin
 from desklink.store._files import FilesMixin
@@ -53,6 +54,7 @@ class Store(
     BoardMixin,
     CannedMixin,
     OfflineMixin,
+    BrandingMixin,
 ):
     """Repository over an async SQLAlchemy engine; build it with :meth:`open`."""
 

@@ -5,6 +5,7 @@ import { call, listOf, fail, ok } from './common.js';
 import { filesFieldset, summary } from './queue-files.js';
 import { recordingFieldset, recordingSummary } from './queue-recording.js';
 import { hoursFieldset, hoursSummary } from './queue-hours.js';
+import { brandingFieldset, brandingSummary } from './queue-branding.js';
 
 function originsOf(text) {
   return text.split(/\r?\n/).map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean);
@@ -91,6 +92,8 @@ export class QueuesView {
         h('dd', { testid: 'queue-recording-summary', data: { policy: q.recording || 'never' } }, h('span', { class: 'chip' }, recordingSummary(q.recording))),
         h('dt', {}, 'Business hours'),
         h('dd', { testid: 'queue-hours-summary' }, hoursSummary(q.hours).map((t) => h('span', { class: 'chip' }, t))),
+        h('dt', {}, 'Branding'),
+        h('dd', { testid: 'queue-branding-summary' }, brandingSummary(q.branding).map((t) => h('span', { class: 'chip' }, t))),
         h('dt', {}, 'Embed code'),
         h('dd', {}, h('code', { class: 'snippet', testid: 'queue-snippet' }, snippet))));
     const edit = this._editForm(q, members, () => { show.hidden = false; edit.hidden = true; });
@@ -112,6 +115,7 @@ export class QueuesView {
     const files = filesFieldset(q.files, this.fileLimits);
     const recording = recordingFieldset(q.recording);
     const hours = hoursFieldset(q.hours);
+    const branding = brandingFieldset(q.branding);
     const error = h('p', { class: 'form-error', props: { hidden: true } });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'queue-save' }, 'Save');
     const form = h('form', { class: 'queue-edit', testid: 'queue-edit-form', novalidate: true, data: { queueId: q.id }, on: { submit: async (e) => {
@@ -122,8 +126,9 @@ export class QueuesView {
         return Number.isFinite(n) && String(n) === b.dataset.userId ? n : b.dataset.userId;
       });
       try {
-        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read(), recording: recording.read(), hours: hours.read() };
+        const body = { name: name.value.trim(), allowed_origins: originsOf(origins.value), files: files.read(), recording: recording.read(), hours: hours.read(), branding: branding.read() };
         await call('PATCH', `/api/admin/queues/${encodeURIComponent(q.id)}`, body);
+        await branding.saveLogo(q.id);
         await call('PUT', `/api/admin/queues/${encodeURIComponent(q.id)}/members`, { user_ids: ids });
       } catch (err) {
         setText(error, err.message || 'Could not save.');
@@ -141,6 +146,7 @@ export class QueuesView {
       files.node,
       recording.node,
       hours.node,
+      branding.node,
       error,
       h('div', { class: 'form-actions' },
         h('button', { type: 'button', class: 'btn', testid: 'queue-cancel', on: { click: close } }, 'Cancel'), save));

@@ -3,9 +3,10 @@
 // "Visitor context"): the page (a link only for http/https, opened with
 // rel=noopener noreferrer), the referrer, browser and system, the language
 // the help box speaks to them ("Help box in: German") and the browser's languages,
-// their local time (ticking, from their time zone or UTC offset) and the
-// fields the provider's page passed to the help box. Every value is hostile
-// input and is only ever set as text.
+// their local time (ticking, from their time zone or UTC offset), their
+// answers to the queue's pre-chat fields (labelled as the admin named them)
+// and the fields the provider's page passed to the help box. Every value is
+// hostile input and is only ever set as text.
 
 import { h, setText } from '../shared/dom.js';
 
@@ -65,6 +66,7 @@ function row(label, value, testid) {
 export function visitorPanel(visitor = {}) {
   const context = visitor.context || {};
   const fields = Object.entries(context.fields || {});
+  const answers = (Array.isArray(context.prechat) ? context.prechat : []).filter((a) => a && typeof a.value === 'string');
   const languages = context.languages || [];
   const clock = h('span', { testid: 'visitor-time' });
   const zone = [context.time_zone, typeof context.utc_offset_min === 'number' ? offsetText(context.utc_offset_min) : '']
@@ -80,10 +82,14 @@ export function visitorPanel(visitor = {}) {
   const panel = h('aside', { class: 'visitor-panel', testid: 'visitor-panel', 'aria-label': 'Visitor' },
     h('h4', {}, 'Visitor'),
     h('dl', { class: 'visitor-facts' }, rows),
+    answers.length ? h('h5', {}, 'From the request form') : null,
+    answers.length ? h('dl', { class: 'visitor-fields', testid: 'visitor-prechat' },
+      answers.map((a) => [h('dt', { testid: 'visitor-prechat-label' }, String(a.label || a.name)),
+        h('dd', { testid: 'visitor-prechat-value', data: { name: String(a.name) } }, a.value)])) : null,
     fields.length ? h('h5', {}, 'From the provider’s page') : null,
     fields.length ? h('dl', { class: 'visitor-fields', testid: 'visitor-fields' },
       fields.map(([key, value]) => [h('dt', { testid: 'visitor-field-key' }, key), h('dd', { testid: 'visitor-field-value', data: { key } }, value)])) : null,
-    rows.some(Boolean) || fields.length ? null : h('p', { class: 'muted', testid: 'visitor-none' }, 'The help box sent nothing more.'));
+    rows.some(Boolean) || fields.length || answers.length ? null : h('p', { class: 'muted', testid: 'visitor-none' }, 'The help box sent nothing more.'));
   if (zone) {
     const tick = () => setText(clock, localTime(context));
     tick();

@@ -39,6 +39,7 @@ export const ERROR_CODES = Object.freeze([
   "bad_type",
   "too_large",
   "bad_state",
+  "bad_prechat",
   "rate_limited",
   "too_many_requests",
   "login_limited",

@@ -71,8 +71,9 @@ export class Conversation extends EventTarget {
     return api('GET', `${this.server}/api/widget/config?queue=${encodeURIComponent(this.queue)}`, { credentials: 'omit' });
   }
 
-  async submit({ name, email, question, context }) {
+  async submit({ name, email, question, context, answers }) {
     const body = { queue: this.queue, name, question };
+    if (answers && Object.keys(answers).length) body.answers = answers; // the queue's pre-chat fields (branding.js)
     if (context) body.context = context; // page, languages, time zone, the provider's fields (client-info.js)
     if (email) body.email = email;
     const client = await clientSummary().catch(() => '');

@@ -24,6 +24,7 @@ import { offerCard, renewFailureText } from './screen-offer.js';
 import { ScreenShare, canShare } from './screen-share.js';
 import { VisitorFiles } from './files.js';
 import { showRating } from './rating.js';
+import { PrechatFields, applyBranding, prechatErrorText } from './branding.js';
 import { OfflineDesk } from './offline.js';
 import { DEFAULT_LIMITS, availabilityText, deniedReason, errorText, limitsFrom, nameOf, submitErrorText, waitText, watchingWords } from './format.js';
 import { chooseLanguage, setLanguage, t } from './i18n.js';
@@ -125,7 +126,7 @@ export class DeskLinkHelp extends HTMLElement {
     link.addEventListener('error', show);
     setTimeout(show, 3000);
     shadow.append(link, cardsCss, root);
-    const $ = this.$ = {};
+    const $ = this.$ = { root };
 
     $.badge = h('span', { class: 'launcher-badge', testid: 'launcher-badge', props: { hidden: true } });
     // While the screen is shared, the minimised box still says so.
@@ -138,7 +139,7 @@ export class DeskLinkHelp extends HTMLElement {
     // While chatting the header names the rep instead of who is online (that was about before).
     $.headRep = h('span', { class: 'head-rep', testid: 'header-rep', props: { hidden: true } });
     $.minimize = h('button', { type: 'button', class: 'icon-btn', testid: 'minimize', 'aria-label': t('head.minimise'), on: { click: () => this.close() } }, '–');
-    const header = h('header', { class: 'panel-head' },
+    const header = $.head = h('header', { class: 'panel-head' },
       h('div', { class: 'panel-title' }, $.provider, $.availability, $.headRep), $.minimize);
 
     $.noticeText = h('span', { class: 'notice-text' });
@@ -157,9 +158,10 @@ export class DeskLinkHelp extends HTMLElement {
       input.addEventListener('input', () => this._count(input, counter, this.limits[key]));
     }
     $.form = h('form', { class: 'view form-view', testid: 'form', novalidate: true, on: { submit: (e) => { e.preventDefault(); this._submit(); } } },
-      h('p', { class: 'intro' }, t('form.intro')),
+      $.intro = h('p', { class: 'intro', testid: 'intro' }, t('form.intro')),
       h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-name' }, t('form.name')), $.nameCount), $.name),
       h('div', { class: 'field' }, h('label', { for: 'dl-email' }, t('form.email'), ' ', h('span', { class: 'optional' }, t('form.optional'))), $.email),
+      (this.prechat = new PrechatFields()).node,
       h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'dl-question' }, t('form.question')), $.questionCount), $.question),
       $.formError, $.submit);
 
@@ -284,6 +286,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.limits = limitsFrom(this.config);
     this.files.setLimits(this.config.limits);
     setText(this.$.provider, nameOf(this.config.provider) || nameOf(this.config.queue) || t('head.help'));
+    applyBranding(this.$, this.config, this.server, this.prechat);
     const online = Number(this.config.online_reps) || 0;
     this.$.availability.dataset.online = online > 0 ? 'yes' : 'no';
     setText(this.$.availability, availabilityText(online));
@@ -358,7 +361,7 @@ export class DeskLinkHelp extends HTMLElement {
     const problem = !name ? [t('form.need_name'), this.$.name]
       : !question ? [t('form.need_question'), this.$.question]
       : email && !/^[^@\s]+@[^@\s]+$/.test(email) ? [t('form.bad_email'), this.$.email]
-      : null;
+      : this.prechat.problem();
     if (problem) {
       this._formError(problem[0]);
       problem[1].focus();
@@ -370,12 +373,12 @@ export class DeskLinkHelp extends HTMLElement {
     const conv = new Conversation(this.server, this.queue);
     this._attach(conv);
     try {
-      await conv.submit({ name, email, question, context: visitorContext(this.fields(), globalThis, this.lang) });
+      await conv.submit({ name, email, question, context: visitorContext(this.fields(), globalThis, this.lang), answers: this.prechat.answers() });
     } catch (err) {
       this._detach();
       this.$.submit.disabled = false;
       setText(this.$.submit, t('form.submit'));
-      this._formError(submitErrorText(err, this.limits));
+      this._formError(prechatErrorText(err, () => this._loadConfig()) || submitErrorText(err, this.limits));
       this.offline.submitRefused(err);
       return;
     }

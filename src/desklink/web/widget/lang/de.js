@@ -292,4 +292,11 @@ export default {
   'offline.error.tooMany': 'Sie haben bereits mehrere Nachrichten gesendet. Bitte warten Sie eine Weile, bevor Sie eine weitere senden.',
   'offline.error.full': 'Wir können gerade keine weiteren Nachrichten annehmen. Bitte versuchen Sie es später noch einmal.',
   'offline.error.noMail': 'Nachrichten können hier gerade nicht hinterlassen werden. Bitte versuchen Sie es später noch einmal.',
+  // branding
+  'branding.choose': 'Bitte wählen…',
+  'branding.optional': '(optional)',
+  'branding.required': 'Bitte füllen Sie „{label}“ aus.',
+  'branding.too_long': '„{label}“ ist zu lang (höchstens {max} Zeichen).',
+  'branding.email': '„{label}“ sieht nicht wie eine E-Mail-Adresse aus.',
+  'branding.refused': 'Bitte prüfen Sie die Felder des Formulars und versuchen Sie es noch einmal.',
 };

@@ -240,4 +240,11 @@ export default {
   'offline.error.tooMany': 'You have sent several messages already. Please wait a while before sending another.',
   'offline.error.full': 'We cannot take more messages right now. Please try again later.',
   'offline.error.noMail': 'Messages cannot be left here right now. Please try again later.',
+  // branding
+  'branding.choose': 'Choose…',
+  'branding.optional': '(optional)',
+  'branding.required': 'Please fill in “{label}”.',
+  'branding.too_long': '“{label}” is too long (at most {max} characters).',
+  'branding.email': '“{label}” does not look like an email address.',
+  'branding.refused': 'Please check the fields of the form and try again.',
 };
