@@ -84,6 +84,8 @@ def test_reload_keeps_online_and_reattaches_a_live_share(scene: ShareScene, disp
     # Nobody was asked again: the visitor's share went on untouched.
     expect(scene.box.get_by_test_id("share-indicator")).to_be_visible()
     expect(scene.box.get_by_test_id("screen-offer")).to_be_hidden()
+    # While the visitor shares, asking again is not offered.
+    expect(scene.chat.get_by_test_id("screen-request")).to_be_hidden()
     shot(rep, "keepplace-after-reload")
 
     # The visitor stops; after another reload the viewer of the ended share stays closed.

@@ -467,6 +467,7 @@ export class ScreenViewer {
     this.element.dataset.status = status;
     this.statusEl.dataset.status = status;
     setText(this.statusEl, text);
+    this.statusEl.title = text; // the whole words when the fixed width cuts them
     const sharing = status === 'sharing';
     const live = sharing || (status === 'agent_lost' && p.status === 'sharing'); // the relay still shares; the agent may be away
     const picture = !this.surface.hidden;
