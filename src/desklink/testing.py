@@ -92,7 +92,7 @@ def free_port() -> int:
 
 #: Test nodes stop (SIGTERM) without the drain's notice to balancers (a
 #: test that drains sets it: tests/integration/test_drain.py, tests/deploy/).
-QUICK_STOP_ENV = {"DESKLINK_DRAIN_NOTICE_S": "0"}
+QUICK_STOP_ENV = {"DESKLINK_DRAIN_NOTICE_S": "0.01"}
 
 
 class ServerProcess:

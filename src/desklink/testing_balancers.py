@@ -65,7 +65,7 @@ def render_nginx(template: str, *, port: int, web: Sequence[int], screen: Sequen
     """deploy/nginx/desklink.conf for loopback: plain HTTP on ``port``."""
 
     def server_line(name: str, node_port: int, line: str) -> str:
-        rest = re.sub(r"^\s*server\s+\S+", "", line.split("#")[0]).strip()
+        rest = re.sub(r"^\s*server\s+[^\s;]+", "", line.split("#")[0]).strip()
         return f"server 127.0.0.1:{node_port} {rest}".replace(" ;", ";")
 
     lines = []

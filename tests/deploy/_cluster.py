@@ -19,11 +19,12 @@ from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient, 
 DEADLINE = 30.0
 
 
-def sockets_on(node: ServerProcess, kind: str) -> int:
+async def sockets_on(node: ServerProcess, kind: str) -> int:
     """Open sockets of a kind (``visitor``, ``rep``) on one node, from its
     metrics (read on the node itself, not through the balancer)."""
-    with node.admin() as http:
-        text = http.get("/metrics").text
+    async with httpx.AsyncClient(base_url=node.url, timeout=30) as http:
+        await login_retrying(http, "admin", node.admin_password)
+        text = (await http.get("/metrics")).text
     m = re.search(r'^desklink_connections\{kind="' + kind + r'"[^}]*\}\s+(\d+(?:\.\d+)?)', text, re.M)
     return int(float(m.group(1))) if m else 0
 
