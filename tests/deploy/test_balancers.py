@@ -1,9 +1,10 @@
-"""deploy/nginx/desklink.conf, run by Debian's nginx in front of three nodes
-on one PostgreSQL database and one Redis: every client goes through nginx.
+"""deploy/nginx/desklink.conf and deploy/haproxy/desklink.cfg, each run by
+Debian's nginx or HAProxy in front of three nodes on one PostgreSQL database
+and one Redis: every client goes through the balancer.
 
 * a visitor and three reps: every rep alerted, exactly one accept wins, chat
-  flows both ways over WebSockets through nginx;
-* a node killed with SIGKILL mid-chat: its clients come back through nginx
+  flows both ways over WebSockets through the balancer;
+* a node killed with SIGKILL mid-chat: its clients come back through the balancer
   on another node, and no line is lost or doubled;
 * a node drained (SIGTERM) mid-chat: its clients are told 4503, move, and no
   line is lost or doubled; the node exits cleanly;
@@ -23,15 +24,16 @@ from _cluster import Party, chat_through, sockets_on, wait_node_gone
 
 from desklink.protocol import codes
 from desklink.testing import ServerProcess
-from desklink.testing_balancers import NginxProcess
+from desklink.testing_balancers import HAProxyProcess, NginxProcess
 
 pytestmark = [pytest.mark.pg, pytest.mark.redis]
 
 
-@pytest.fixture
-def nginx(cluster: list[ServerProcess], tmp_path: Path) -> Iterator[NginxProcess]:
+@pytest.fixture(params=["nginx", "haproxy"])
+def balancer(request: pytest.FixtureRequest, cluster: list[ServerProcess], tmp_path: Path) -> Iterator[NginxProcess | HAProxyProcess]:
     ports = [n.port for n in cluster]
-    proc = NginxProcess(tmp_path / "nginx", web=ports, screen=ports[:1], relays={"r1": ports[1], "r2": ports[2]})
+    kind = NginxProcess if request.param == "nginx" else HAProxyProcess
+    proc = kind(tmp_path / request.param, web=ports, screen=ports[:1], relays={"r1": ports[1], "r2": ports[2]})
     proc.start()
     yield proc
     proc.stop()
@@ -69,8 +71,8 @@ async def _node_of_visitor(cluster: list[ServerProcess]) -> ServerProcess:
     return holding[0]
 
 
-async def test_every_rep_is_alerted_one_accept_wins_and_chat_flows(cluster: list[ServerProcess], nginx: NginxProcess) -> None:
-    visitor, rep, losers = await chat_through(nginx.via, cluster[0])
+async def test_every_rep_is_alerted_one_accept_wins_and_chat_flows(cluster: list[ServerProcess], balancer: NginxProcess | HAProxyProcess) -> None:
+    visitor, rep, losers = await chat_through(balancer.via, cluster[0])
     reps_per_node = [await sockets_on(n, "rep") for n in cluster]
     assert sum(reps_per_node) == 3 and sum(1 for n in reps_per_node if n) >= 2, reps_per_node
     await _exchange(visitor, rep, "1")
@@ -79,7 +81,7 @@ async def test_every_rep_is_alerted_one_accept_wins_and_chat_flows(cluster: list
         assert not [m for m in loser.received if m.get("t") == "chat"]
         await loser.close()
 
-    async with httpx.AsyncClient(base_url=nginx.via.url) as http:
+    async with httpx.AsyncClient(base_url=balancer.via.url) as http:
         # The forwarded headers reach the nodes: the cookie is not Secure on plain HTTP.
         assert (await http.get("/readyz")).status_code == 200
         # A relay node by its name, and no other.
@@ -89,8 +91,8 @@ async def test_every_rep_is_alerted_one_accept_wins_and_chat_flows(cluster: list
     await rep.close()
 
 
-async def test_a_node_killed_mid_chat_loses_no_line(cluster: list[ServerProcess], nginx: NginxProcess) -> None:
-    visitor, rep, losers = await chat_through(nginx.via, cluster[0])
+async def test_a_node_killed_mid_chat_loses_no_line(cluster: list[ServerProcess], balancer: NginxProcess | HAProxyProcess) -> None:
+    visitor, rep, losers = await chat_through(balancer.via, cluster[0])
     for loser in losers:
         await loser.close()
     await _exchange(visitor, rep, "before")
@@ -102,11 +104,11 @@ async def test_a_node_killed_mid_chat_loses_no_line(cluster: list[ServerProcess]
     await visitor.wait_closed()
     await visitor.say("v-gone", "typed while the node died")  # into a dead socket: stays pending
     if not await _still_connected(rep):
-        await rep.reconnect(nginx.via)
+        await rep.reconnect(balancer.via)
     await rep.say("r-gone", "said while the visitor was away")
     await rep.echoed("r-gone")
 
-    await visitor.reconnect(nginx.via)
+    await visitor.reconnect(balancer.via)
     await visitor.client.expect("chat", cid="r-gone")  # from the backlog
     await visitor.echoed("v-gone")  # sent again, kept once
     await rep.client.expect("chat", cid="v-gone")
@@ -116,17 +118,18 @@ async def test_a_node_killed_mid_chat_loses_no_line(cluster: list[ServerProcess]
     _assert_nothing_lost_or_doubled(visitor, cids)
     _assert_nothing_lost_or_doubled(rep, cids)
     assert sum([await sockets_on(n, "visitor") for n in cluster if n is not victim]) == 1
-    async with httpx.AsyncClient(base_url=nginx.via.url) as http:
-        # Relay r1/r2 are the second and third nodes: the dead one answers 502, the other still 200.
+    async with httpx.AsyncClient(base_url=balancer.via.url) as http:
+        # Relays r1, r2 are the second and third nodes: the dead one answers 502 (nginx) or 503
+        # (HAProxy), never another node's answer; the other still 200.
         for name, node in (("r1", cluster[1]), ("r2", cluster[2])):
             status = (await http.get(f"/relay/{name}/healthz")).status_code
-            assert status == (502 if node is victim else 200)
+            assert status in ((502, 503) if node is victim else (200,)), (name, status)
     await visitor.close()
     await rep.close()
 
 
-async def test_a_node_drained_mid_chat_moves_its_clients_cleanly(cluster: list[ServerProcess], nginx: NginxProcess) -> None:
-    visitor, rep, losers = await chat_through(nginx.via, cluster[0])
+async def test_a_node_drained_mid_chat_moves_its_clients_cleanly(cluster: list[ServerProcess], balancer: NginxProcess | HAProxyProcess) -> None:
+    visitor, rep, losers = await chat_through(balancer.via, cluster[0])
     for loser in losers:
         await loser.close()
     await _exchange(visitor, rep, "before")
@@ -138,9 +141,9 @@ async def test_a_node_drained_mid_chat_moves_its_clients_cleanly(cluster: list[S
     assert await visitor.wait_closed() == codes.CLOSE_RECONNECT
     if rep_there:
         assert await rep.wait_closed() == codes.CLOSE_RECONNECT
-        await rep.reconnect(nginx.via)
+        await rep.reconnect(balancer.via)
     await rep.say("r-moving", "said while the visitor moved")
-    await visitor.reconnect(nginx.via)
+    await visitor.reconnect(balancer.via)
     await visitor.client.expect("chat", cid="r-moving")
     await _exchange(visitor, rep, "after")
     assert await wait_node_gone(victim) == 0
