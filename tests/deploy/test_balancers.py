@@ -8,6 +8,8 @@ and one Redis: every client goes through the balancer.
   on another node, and no line is lost or doubled;
 * a node drained (SIGTERM) mid-chat: its clients are told 4503, move, and no
   line is lost or doubled; the node exits cleanly;
+* Redis crashed and started again mid-chat: each side keeps its own echo,
+  gets the other's lines once Redis is back, nothing doubled;
 * relay nodes by their own names (``/relay/<name>/...``).
 """
 
@@ -25,18 +27,30 @@ from _cluster import Party, chat_through, sockets_on, wait_node_gone
 from desklink.protocol import codes
 from desklink.testing import ServerProcess
 from desklink.testing_balancers import HAProxyProcess, NginxProcess
+from desklink.testing_redis import RedisProcess
 
 pytestmark = [pytest.mark.pg, pytest.mark.redis]
 
 
-@pytest.fixture(params=["nginx", "haproxy"])
-def balancer(request: pytest.FixtureRequest, cluster: list[ServerProcess], tmp_path: Path) -> Iterator[NginxProcess | HAProxyProcess]:
-    ports = [n.port for n in cluster]
-    kind = NginxProcess if request.param == "nginx" else HAProxyProcess
-    proc = kind(tmp_path / request.param, web=ports, screen=ports[:1], relays={"r1": ports[1], "r2": ports[2]})
+def _balanced(kind: str, nodes: list[ServerProcess], tmp_path: Path) -> Iterator[NginxProcess | HAProxyProcess]:
+    ports = [n.port for n in nodes]
+    make = NginxProcess if kind == "nginx" else HAProxyProcess
+    proc = make(tmp_path / kind, web=ports, screen=ports[:1], relays={"r1": ports[1], "r2": ports[2]})
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(params=["nginx", "haproxy"])
+def balancer(request: pytest.FixtureRequest, cluster: list[ServerProcess], tmp_path: Path) -> Iterator[NginxProcess | HAProxyProcess]:
+    yield from _balanced(request.param, cluster, tmp_path)
+
+
+@pytest.fixture(params=["nginx", "haproxy"])
+def balancer_on_own_redis(
+    request: pytest.FixtureRequest, cluster_on_own_redis: list[ServerProcess], tmp_path: Path
+) -> Iterator[NginxProcess | HAProxyProcess]:
+    yield from _balanced(request.param, cluster_on_own_redis, tmp_path)
 
 
 async def _exchange(visitor: Party, rep: Party, tag: str) -> None:
@@ -149,6 +163,32 @@ async def test_a_node_drained_mid_chat_moves_its_clients_cleanly(cluster: list[S
     assert await wait_node_gone(victim) == 0
 
     cids = {"v-before", "r-before", "r-moving", "v-after", "r-after"}
+    _assert_nothing_lost_or_doubled(visitor, cids)
+    _assert_nothing_lost_or_doubled(rep, cids)
+    await visitor.close()
+    await rep.close()
+
+
+async def test_redis_restarted_mid_chat_loses_and_doubles_nothing(
+    cluster_on_own_redis: list[ServerProcess], balancer_on_own_redis: NginxProcess | HAProxyProcess, own_redis: RedisProcess
+) -> None:
+    via = balancer_on_own_redis.via
+    visitor, rep, losers = await chat_through(via, cluster_on_own_redis[0])
+    for loser in losers:
+        await loser.close()
+    await _exchange(visitor, rep, "before")
+
+    own_redis.crash()
+    await visitor.say("v-dark", "typed while Redis is down")
+    await rep.say("r-dark", "said while Redis is down")
+    await visitor.echoed("v-dark")  # stored: each side has its own echo at once
+    await rep.echoed("r-dark")
+    own_redis.start()
+    assert (await rep.client.expect("chat", cid="v-dark", timeout=30))["text"] == "typed while Redis is down"
+    assert (await visitor.client.expect("chat", cid="r-dark", timeout=30))["text"] == "said while Redis is down"
+    await _exchange(visitor, rep, "after")
+
+    cids = {"v-before", "r-before", "v-dark", "r-dark", "v-after", "r-after"}
     _assert_nothing_lost_or_doubled(visitor, cids)
     _assert_nothing_lost_or_doubled(rep, cids)
     await visitor.close()
