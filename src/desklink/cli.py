@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import math
 import os
 import secrets
 import sys
@@ -158,6 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from desklink.server.app import create_app
+    from desklink.server.drain import DrainingServer
     from desklink.server.transport import http_protocol
 
     try:
@@ -180,7 +182,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from desklink.server.api_files import RedactDownloadKeys
 
     logging.getLogger("uvicorn.access").addFilter(RedactDownloadKeys())
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -199,7 +201,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # would cost every socket ~45 KiB and a quarter of the fan-out CPU
         # (bench/alerts.py) for almost no bytes saved.
         ws_per_message_deflate=False,
+        # SIGTERM drains first (server/drain.py); then requests in flight get this long.
+        timeout_graceful_shutdown=max(1, math.ceil(settings.drain_timeout_s)),
     )
+    DrainingServer(config, app, settings.drain_timeout_s, settings.drain_notice_s).run()
     return 0
 
 

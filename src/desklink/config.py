@@ -116,6 +116,10 @@ class Settings:
 
     # connections and HTTP request budgets
     header_timeout_s: float = limits.HEADER_TIMEOUT_S
+    #: How long a draining node waits for its sockets, then for requests in flight.
+    drain_timeout_s: float = limits.DRAIN_TIMEOUT_S
+    #: How long a draining node keeps answering 503 before it stops listening.
+    drain_notice_s: float = limits.DRAIN_NOTICE_S
     max_connections_per_ip: int = limits.MAX_CONNECTIONS_PER_IP
     api_requests_per_minute_per_ip: int = limits.API_REQUESTS_PER_MINUTE_PER_IP
     api_requests_per_minute_per_account: int = limits.API_REQUESTS_PER_MINUTE_PER_ACCOUNT

@@ -90,6 +90,11 @@ def free_port() -> int:
         return port
 
 
+#: Test nodes stop (SIGTERM) without the drain's notice to balancers (a
+#: test that drains sets it: tests/integration/test_drain.py, tests/deploy/).
+QUICK_STOP_ENV = {"DESKLINK_DRAIN_NOTICE_S": "0.01"}
+
+
 class ServerProcess:
     def __init__(
         self,
@@ -104,7 +109,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **FAST_HASH_ENV, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.env = {**os.environ, **FAST_HASH_ENV, **QUICK_STOP_ENV, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.log_level = log_level
         self.proc: subprocess.Popen[str] | None = None
         self.admin_password = ""

@@ -54,6 +54,8 @@ def test_limit_defaults_are_the_protocol_constants() -> None:
         "max_outbox_messages",
         "max_resume_backlog",
         "header_timeout_s",
+        "drain_timeout_s",
+        "drain_notice_s",
         "max_connections_per_ip",
         "api_requests_per_minute_per_ip",
         "api_requests_per_minute_per_account",

@@ -270,6 +270,8 @@ class AgentClient:
                     reason = getattr(getattr(exc, "rcvd", None), "reason", "") or str(exc) or type(exc).__name__
                     self.exit_reason = self.exit_reason or reason
                     break
+                if code == codes.CLOSE_RECONNECT:  # the node drains: come back at once, through the balancer
+                    delay = RECONNECT_MIN_S
                 now = time.monotonic()
                 started_gone = started_gone or now
                 if now - started_gone > RECONNECT_GIVE_UP_S:

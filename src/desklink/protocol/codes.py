@@ -69,6 +69,9 @@ CLOSE_NOT_FOUND: Final = 4004
 CLOSE_ENDED: Final = 4010  # the request or session ended
 CLOSE_SLOW: Final = 4011  # the consumer fell too far behind
 CLOSE_LIMITED: Final = 4029  # too many join attempts
+#: The node is draining (a deploy, a restart): reconnect now, through the
+#: balancer, to another node, and resume. Like HTTP 503, it is never final.
+CLOSE_RECONNECT: Final = 4503
 
 CLOSE_CODES: Final[dict[int, str]] = {
     CLOSE_NORMAL: "normal",
@@ -83,4 +86,5 @@ CLOSE_CODES: Final[dict[int, str]] = {
     CLOSE_ENDED: "request or session ended",
     CLOSE_SLOW: "consumer too slow",
     CLOSE_LIMITED: "too many join attempts",
+    CLOSE_RECONNECT: "node draining: reconnect now",
 }

@@ -160,6 +160,21 @@ MAX_RTT_MS = 600_000.0
 #: and a file descriptor forever (uvicorn has no such timeout of its own).
 HEADER_TIMEOUT_S = 10.0
 
+#: Seconds a draining node (SIGTERM) gives its sockets to go after it has
+#: told them to reconnect elsewhere (close code 4503), and then again gives
+#: requests still in flight, before it stops. Clients reconnect within a
+#: second; the bound keeps a stuck peer from holding a deploy, and stays
+#: well inside a process manager's stop timeout (systemd's 90 s, compose's 10 s
+#: is raised in deploy/compose.yaml).
+DRAIN_TIMEOUT_S = 10.0
+
+#: Seconds a draining node goes on answering (``/readyz`` 503, WebSocket
+#: handshakes 503) after SIGTERM, even with no socket left, before it stops
+#: listening: long enough for a balancer's health checks to take it out
+#: (HAProxy in deploy/: a probe a second, out after two failures), so no new
+#: client meets a closed port. Cut short by ``DRAIN_TIMEOUT_S``.
+DRAIN_NOTICE_S = 2.0
+
 #: Connections one client address may hold open at once (HTTP and WebSocket
 #: together). A browser opens about six per server plus its sockets; this
 #: leaves room for an office behind one NAT address while keeping a single

@@ -27,6 +27,7 @@ from desklink.dispatch.handoff import Handoffs
 from desklink.protocol import codes
 from desklink.server import api_admin, api_canned, api_offline, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
 from desklink.server import board_view
+from desklink.server.drain import DrainGate
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
 from desklink.server.auth import Accounts
@@ -287,6 +288,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     # Outermost last: the forwarded headers decide the client before the
     # budgets are charged to it and the security headers read the scheme.
+    app.add_middleware(DrainGate)
     app.add_middleware(Throttle, limits=limits)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ForwardedHeaders, proxies=proxies)

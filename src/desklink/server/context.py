@@ -110,5 +110,8 @@ class Context:
     #: The recording writer (server/recording_writer.py), set right after the context is made.
     recordings: RecordingHub = field(default=None)  # type: ignore[assignment]
     started: float = field(default_factory=time.time)
+    #: True once the node drains (SIGTERM, server/drain.py): ``/readyz``
+    #: answers 503, new sockets are refused, open ones are told to reconnect.
+    draining: bool = False
     #: This node's name in the presence log: host and process.
     node: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}")

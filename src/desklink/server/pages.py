@@ -71,7 +71,10 @@ async def _answers(check: Awaitable[bool]) -> bool:
 @endpoint("/readyz", ("GET",), Access.PUBLIC)
 async def readyz(request: Request, ctx: Context, login: Any) -> Response:
     """Readiness: the store and the broker answer (each within
-    READY_TIMEOUT_S), and the node can write."""
+    READY_TIMEOUT_S), and the node can write. A draining node (SIGTERM,
+    server/drain.py) answers 503 at once, whatever its backends say."""
+    if ctx.draining:
+        return json_response({"draining": True, "problems": ["draining: this node is stopping"]}, status=503)
     store_ok = await _answers(ctx.store.ping())
     broker_ok = await _answers(ctx.broker.ping())
     problems = disk_problems(ctx.settings)

@@ -12,6 +12,13 @@
 // Backoff: the first retry waits about 0.5 s, each failure doubles it up to
 // 10 s, and every wait is jittered by +-25 % so that a server restart does
 // not bring every client back in the same instant.
+//
+// Close code 4503 (CLOSE.RECONNECT: the node is draining) means "reconnect
+// now, elsewhere": whatever backoff had built up is dropped and the next try
+// goes out after the shortest wait, so the balancer moves the client to
+// another node within about half a second. It is never a stop code.
+
+import { CLOSE } from './wire.js';
 
 export const MIN_DELAY_MS = 500;
 export const MAX_DELAY_MS = 10_000;
@@ -137,6 +144,7 @@ export class ReconnectingSocket {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this.pingTimer);
+      if (event.code === CLOSE.RECONNECT) this.delay = this.minDelay;
       const willRetry = !this.stopped && !this.stopCodes.has(event.code);
       if (!willRetry) {
         this.stopped = true;

@@ -14,7 +14,8 @@ export const CLOSE = Object.freeze({
   "NOT_FOUND": 4004,
   "ENDED": 4010,
   "SLOW": 4011,
-  "LIMITED": 4029
+  "LIMITED": 4029,
+  "RECONNECT": 4503
 });
 
 /** What each close code means. */
@@ -30,7 +31,8 @@ export const CLOSE_REASONS = Object.freeze({
   "4004": "unknown request or session",
   "4010": "request or session ended",
   "4011": "consumer too slow",
-  "4029": "too many join attempts"
+  "4029": "too many join attempts",
+  "4503": "node draining: reconnect now"
 });
 
 /** Error codes in `error` messages and HTTP error bodies. */
