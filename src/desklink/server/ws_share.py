@@ -79,6 +79,7 @@ class ShareConnection(AgentConnection):
         if not self.chunks.take(now):
             message = f"more than {s.browser_share_chunks_per_s} screen chunks a second"
             raise self._end(codes.CLOSE_LIMITED, message, f"{TOO_FAST} ({message})", now)
+        self.ctx.metrics.relay_in(len(payload))
         self.pump(self.screen.receive_agent_frame(payload, parsed.seq, parsed.key, now))
 
     def _end(self, code: int, message: str, reason: str, now: float) -> Closing:
