@@ -72,6 +72,9 @@ class Settings:
     #: A second listener on 127.0.0.1 serving only ``GET /metrics``, with no
     #: token (whoever reaches loopback may read it); 0: none.
     metrics_port: int = 0
+    metrics_max_head_bytes: int = limits.METRICS_MAX_HEAD_BYTES
+    metrics_head_timeout_s: float = limits.METRICS_HEAD_TIMEOUT_S
+    max_request_id_chars: int = limits.MAX_REQUEST_ID_CHARS
 
     # agent downloads
     max_agent_files: int = limits.MAX_AGENT_FILES

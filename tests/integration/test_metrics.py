@@ -127,3 +127,36 @@ async def test_submit_accept_and_chat_move_the_metrics(server: ServerProcess, ad
         what="the visitor's socket counted closed",
     )
     await rep.close()
+
+
+def test_metrics_listener_limits() -> None:
+    """Past ``metrics_max_head_bytes`` and ``metrics_head_timeout_s``: no
+    metrics, the connection closed, and the next scrape served as usual."""
+    port = free_port()
+    env = {"DESKLINK_METRICS_PORT": str(port), "DESKLINK_METRICS_HEAD_TIMEOUT_S": "0.5"}
+    with ServerProcess(env=env) as srv:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.settimeout(10)
+            try:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nX-Padding: " + b"a" * 9000)
+                answer = s.recv(65536)
+            except ConnectionResetError:
+                answer = b""
+            assert b"200 OK" not in answer and b"desklink_" not in answer
+            assert answer == b"" or answer.startswith(b"HTTP/1.0 431")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.settimeout(10)
+            s.sendall(b"GET /metr")  # and nothing more: closed after the head timeout
+            assert s.recv(100) == b""
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 200
+        assert httpx.get(srv.url + "/metrics", headers=srv.metrics_headers, timeout=10).status_code == 200
+
+
+def test_request_ids_past_max_request_id_chars_are_replaced(server: ServerProcess) -> None:
+    longest = "a" * 64  # max_request_id_chars
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.get("/healthz", headers={"X-Request-ID": longest}).headers["x-request-id"] == longest
+        past = http.get("/healthz", headers={"X-Request-ID": longest + "a"}).headers["x-request-id"]
+        assert past != longest + "a" and len(past) == 32
+        unplain = http.get("/healthz", headers={"X-Request-ID": "a b"}).headers["x-request-id"]
+        assert unplain != "a b" and len(unplain) == 32

@@ -274,7 +274,8 @@ def create_app(settings: Settings) -> Starlette:
         scrape_port = None
         if settings.metrics_port:
             scrape_port = await metrics_port.start(
-                settings.metrics_port, lambda: render_metrics(ctx, access, summary), METRICS_CONTENT_TYPE
+                settings.metrics_port, lambda: render_metrics(ctx, access, summary), METRICS_CONTENT_TYPE,
+                max_head_bytes=settings.metrics_max_head_bytes, head_timeout_s=settings.metrics_head_timeout_s,
             )
         try:
             yield
@@ -307,6 +308,6 @@ def create_app(settings: Settings) -> Starlette:
     app.add_middleware(Throttle, limits=limits)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ForwardedHeaders, proxies=proxies)
-    app.add_middleware(RequestIds)  # outermost: every answer and log line has its request id
+    app.add_middleware(RequestIds, max_chars=settings.max_request_id_chars)  # outermost: every answer and log line has its request id
     app.state.guard = guard
     return app

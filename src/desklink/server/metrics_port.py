@@ -7,8 +7,10 @@ second uvicorn: it shares the node's event loop and context (the scrape
 reads the same objects), and a second server would fight the first over
 signal handling. One request per connection, then close.
 
-Limits: the request head is read up to :data:`MAX_HEAD_BYTES` within
-:data:`HEAD_TIMEOUT_S`; anything else is answered 400/404/405 and closed.
+Limits: the request head is read up to ``metrics_max_head_bytes`` within
+``metrics_head_timeout_s`` (a longer head is answered 431, a slow one
+closed); anything but ``GET /metrics`` is answered 400/404/405. One request
+per connection, then close.
 """
 
 from __future__ import annotations
@@ -20,10 +22,6 @@ from collections.abc import Awaitable, Callable
 
 log = logging.getLogger("desklink.metrics")
 
-#: Longest request head taken (a scraper's is a few hundred bytes).
-MAX_HEAD_BYTES = 8192
-#: Longest wait for the request head, seconds.
-HEAD_TIMEOUT_S = 5.0
 #: The only address it binds: never reachable from another machine.
 LOOPBACK = "127.0.0.1"
 
@@ -33,13 +31,20 @@ def _answer(status: str, body: bytes, content_type: str = "text/plain; charset=u
     return head.encode() + body
 
 
-async def start(port: int, render: Callable[[], Awaitable[bytes]], content_type: str) -> asyncio.Server:
+async def start(
+    port: int, render: Callable[[], Awaitable[bytes]], content_type: str, *, max_head_bytes: int, head_timeout_s: float
+) -> asyncio.Server:
     """Listen on ``127.0.0.1:port``; each ``GET /metrics`` gets ``render()``."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            async with asyncio.timeout(HEAD_TIMEOUT_S):
-                head = await reader.readuntil(b"\r\n\r\n")
+            async with asyncio.timeout(head_timeout_s):
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.LimitOverrunError:
+                    writer.write(_answer("431 Request Header Fields Too Large", b"request head too long\n"))
+                    await writer.drain()
+                    return
             parts = head.split(b"\r\n", 1)[0].split()
             if len(parts) != 3:
                 writer.write(_answer("400 Bad Request", b"bad request\n"))
@@ -50,7 +55,7 @@ async def start(port: int, render: Callable[[], Awaitable[bytes]], content_type:
             else:
                 writer.write(_answer("200 OK", await render(), content_type))
             await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             pass
         except Exception:
             log.exception("the metrics listener failed to answer")
@@ -61,4 +66,4 @@ async def start(port: int, render: Callable[[], Awaitable[bytes]], content_type:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    return await asyncio.start_server(serve, LOOPBACK, port, limit=MAX_HEAD_BYTES)
+    return await asyncio.start_server(serve, LOOPBACK, port, limit=max_head_bytes)
