@@ -396,7 +396,10 @@ async def test_readyz_answers_503_promptly_while_redis_hangs(tmp_path: Path) -> 
                 async with httpx.AsyncClient(base_url=node.url, timeout=20) as http:
                     r = await http.get("/readyz")
                 assert r.status_code == 503
-                assert r.json() == {"store": True, "broker": False, "writable": True, "problems": []}
+                assert r.json() == {
+                    "store": True, "broker": False, "writable": True, "draining": False,
+                    "problems": ["the broker does not answer"],
+                }
             finally:
                 redis.thaw()
             await wait_for(lambda: _is(status(node, "/readyz"), 200), "/readyz says 200 once Redis answers")
