@@ -81,6 +81,7 @@ def configure(log_format: str, level: str, node_id: str) -> None:
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    logging.captureWarnings(True)  # Python's warnings too: no bare lines on stderr
     root.setLevel(level.upper())
     # uvicorn's loggers would otherwise keep handlers of their own.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):

@@ -50,7 +50,7 @@ CALL_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 #: Socket kinds by ``Connection.kind``.
-KIND_NAMES = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer"}
+KIND_NAMES = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer", "B": "board"}
 
 #: The broker calls timed (``desklink_broker_seconds{op}``).
 BROKER_OPS = (

@@ -106,7 +106,7 @@ async def metrics(request: Request, ctx: Context, login: Any) -> Response:
 def render_metrics(ctx: Context, access: Any = None, summary: Any = None) -> str:
     """The node's ``statistics()`` figures, read now (after the registry's
     metrics in :func:`desklink.server.metrics.render`)."""
-    names = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer"}
+    names = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer"}  # the board's sockets are not counted here (as before)
     kinds = dict.fromkeys(names, 0)
     queued = 0
     for conn in Connection.live:
