@@ -26,11 +26,19 @@ async def test_screen_bytes_and_frames_are_counted(server: ServerProcess, chat: 
     before = server.metrics()
     viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
     agent = await ScriptedAgent.join(server, (await chat.offer())["code"])
+    await viewer.wait_status("asking")
+    for seq in (1, 2):  # before the visitor's consent: dropped, and counted so
+        await agent.ws.send(fill_frame(seq, 10, key=True))
+    await wait_until(
+        lambda: value(server.metrics(), "desklink_relay_drops_total", reason="before_consent")
+        - value(before, "desklink_relay_drops_total", reason="before_consent") >= 2,
+        what="two frames counted dropped before consent",
+    )
     await agent.ws.send(json.dumps({"t": "consent", "view": True}))
     await viewer.wait_status("sharing")
     sent = 0
-    for seq in range(1, 6):
-        frame = fill_frame(seq, seq * 40, key=True)
+    for seq in range(3, 8):
+        frame = fill_frame(seq, seq * 30, key=True)
         await agent.ws.send(frame)
         sent += len(frame) - 1  # the channel byte is not screen payload
         assert (await agent.next_control("screen.ack"))["seq"] == seq
@@ -41,7 +49,7 @@ async def test_screen_bytes_and_frames_are_counted(server: ServerProcess, chat: 
     def grew(sample: str, by: float, **labels: str) -> bool:
         return value(after, sample, **labels) - value(before, sample, **labels) >= by
 
-    assert grew("desklink_relay_frames_total", 5, direction="in")
+    assert grew("desklink_relay_frames_total", 7, direction="in")
     assert grew("desklink_relay_bytes_total", sent, direction="in")
     assert grew("desklink_relay_frames_total", 5, direction="out")
     assert grew("desklink_relay_bytes_total", 1, direction="out")

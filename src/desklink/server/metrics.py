@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
     from desklink.broker.base import Broker
+    from desklink.relay.session import ScreenSession
     from desklink.server.context import Context
 
 # ``*_created`` samples double the lines and tell an operator nothing a
@@ -147,8 +148,22 @@ class Metrics:
         self.relay_bytes.labels("out").inc(nbytes)
         self.relay_frames.labels("out").inc()
 
-    def relay_dropped(self, reason: str) -> None:
-        self.relay_drops.labels(reason).inc()
+    def relay_dropped(self, reason: str, n: int = 1) -> None:
+        if n > 0:
+            self.relay_drops.labels(reason).inc(n)
+
+    @staticmethod
+    def screen_drops(screen: ScreenSession) -> tuple[int, int]:
+        """A screen session's frames dropped so far: before the visitor's
+        consent, and skipped for viewers whose window was full."""
+        return screen.frames_dropped_before_consent, sum(v.window.skipped for v in screen.viewers)
+
+    def relay_dropped_since(self, screen: ScreenSession, before: tuple[int, int]) -> None:
+        """Count what the relay dropped since ``before`` (:meth:`screen_drops`
+        taken just before it was handed a frame)."""
+        consent, skipped = self.screen_drops(screen)
+        self.relay_dropped("before_consent", consent - before[0])
+        self.relay_dropped("viewer_window", skipped - before[1])
 
     # --------------------------------------------------- store and broker
     def time_store(self, engine: AsyncEngine) -> None:

@@ -189,7 +189,10 @@ class AgentConnection(Connection):
         now = time.monotonic()
         self.ctx.metrics.relay_in(len(payload))
         if isinstance(parsed, screen.Frame):
-            self.pump(self.screen.receive_agent_frame(payload, parsed.seq, parsed.key, now))
+            before = self.ctx.metrics.screen_drops(self.screen)
+            fx = self.screen.receive_agent_frame(payload, parsed.seq, parsed.key, now)
+            self.ctx.metrics.relay_dropped_since(self.screen, before)
+            self.pump(fx)
         else:
             self.pump(self.screen.receive_agent_pointer(payload, shape=isinstance(parsed, screen.Cursor), now=now))
 
