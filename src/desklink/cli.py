@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -178,6 +179,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  username: {created[0]}", flush=True)
         print(f"  password: {created[1]}   (shown once; change it in the admin center)", flush=True)
     print(f"DeskLink on {url}/  console {url}/console  admin {url}/admin", flush=True)
+    from desklink.server import logs
+
+    node_id = settings.node_id or f"{socket.gethostname()[:40]}:{os.getpid()}"
+    logs.configure(settings.log_format, args.log_level, node_id)
     app = create_app(settings)
     from desklink.server.api_files import RedactDownloadKeys
 
@@ -197,6 +202,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         log_level=args.log_level,
         server_header=False,
+        # JSON logs: the root handler set up above formats uvicorn's lines too.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         # Chat and alerts are tiny and screen frames are JPEG: compression
         # would cost every socket ~45 KiB and a quarter of the fan-out CPU
         # (bench/alerts.py) for almost no bytes saved.

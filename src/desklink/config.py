@@ -60,6 +60,22 @@ class Settings:
     #: build-agent`` puts them there). Empty: ``<data_dir>/agents``.
     agent_dir: str = ""
 
+    # operations (docs/operations.md, Monitoring and Logs)
+    #: This node's name in logs and the presence log; empty: ``<host>:<pid>``.
+    node_id: str = ""
+    #: ``text`` (for a terminal) or ``json`` (one object per line, for a log
+    #: pipeline): every line then carries node, request and session ids.
+    log_format: str = "text"
+    #: The bearer token that may read ``GET /metrics`` on the public port;
+    #: empty: ``/metrics`` is not served there (404).
+    metrics_token: str = ""
+    #: A second listener on 127.0.0.1 serving only ``GET /metrics``, with no
+    #: token (whoever reaches loopback may read it); 0: none.
+    metrics_port: int = 0
+    metrics_max_head_bytes: int = limits.METRICS_MAX_HEAD_BYTES
+    metrics_head_timeout_s: float = limits.METRICS_HEAD_TIMEOUT_S
+    max_request_id_chars: int = limits.MAX_REQUEST_ID_CHARS
+
     # agent downloads
     max_agent_files: int = limits.MAX_AGENT_FILES
     max_agent_file_bytes: int = limits.MAX_AGENT_FILE_BYTES
@@ -328,7 +344,7 @@ class Settings:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if f.name not in ("port", "daily_summary_hour") and not (0 < value < math.inf):
+                if f.name not in ("port", "daily_summary_hour", "metrics_port") and not (0 < value < math.inf):
                     raise ConfigError(f"setting {f.name} must be a positive finite number, got {value}")
         if self.presence_log_stale_s <= self.presence_log_renew_s:
             raise ConfigError(
@@ -337,6 +353,12 @@ class Settings:
             )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"setting port must be 0-65535, got {self.port}")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"setting metrics_port must be 0-65535 (0: no metrics listener), got {self.metrics_port}")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"setting log_format must be text or json, got {self.log_format!r}")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ConfigError("setting metrics_token must be at least 16 characters (or empty: no /metrics on the public port)")
         if not 0 < self.smtp_port <= 65535:
             raise ConfigError(f"setting smtp_port must be 1-65535, got {self.smtp_port}")
         if not 0 <= self.daily_summary_hour <= 23:

@@ -109,7 +109,14 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **FAST_HASH_ENV, **QUICK_STOP_ENV, "PYTHONUNBUFFERED": "1", **(env or {})}
+        #: The scraper's token for ``GET /metrics`` (``metrics_token``);
+        #: each server gets its own unless the test sets one.
+        self.metrics_token = secrets.token_urlsafe(24)
+        self.env = {
+            **os.environ, **FAST_HASH_ENV, **QUICK_STOP_ENV, "PYTHONUNBUFFERED": "1", "DESKLINK_METRICS_TOKEN": self.metrics_token,
+            **(env or {}),
+        }
+        self.metrics_token = self.env["DESKLINK_METRICS_TOKEN"]
         self.log_level = log_level
         self.proc: subprocess.Popen[str] | None = None
         self.admin_password = ""
@@ -140,6 +147,17 @@ class ServerProcess:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("server did not become healthy:\n" + "".join(self.output))
+
+    @property
+    def metrics_headers(self) -> dict[str, str]:
+        """What a Prometheus scraper sends: ``Authorization: Bearer <metrics_token>``."""
+        return {"Authorization": f"Bearer {self.metrics_token}"}
+
+    def metrics(self) -> str:
+        """This node's ``/metrics`` text, read as a scraper reads it."""
+        r = httpx.get(self.url + "/metrics", headers=self.metrics_headers, timeout=10)
+        r.raise_for_status()
+        return r.text
 
     def _drain(self) -> None:
         import threading

@@ -23,8 +23,9 @@ async def sockets_on(node: ServerProcess, kind: str) -> int:
     """Open sockets of a kind (``visitor``, ``rep``) on one node, from its
     metrics (read on the node itself, not through the balancer)."""
     async with httpx.AsyncClient(base_url=node.url, timeout=30) as http:
-        await login_retrying(http, "admin", node.admin_password)
-        text = (await http.get("/metrics")).text
+        r = await http.get("/metrics", headers=node.metrics_headers)  # as a scraper reads it
+        r.raise_for_status()
+        text = r.text
     m = re.search(r'^desklink_connections\{kind="' + kind + r'"[^}]*\}\s+(\d+(?:\.\d+)?)', text, re.M)
     return int(float(m.group(1))) if m else 0
 

@@ -39,7 +39,7 @@ async def test_visitor_uploads_and_the_rep_downloads_the_same_bytes(server: Serv
     assert r.status_code == 200 and sha(r.content) == sha(data)
     assert r.headers["content-disposition"].startswith("attachment")
     assert up.bytes_sent == len(data)  # nothing was sent twice
-    metrics = admin.http.get("/metrics").text
+    metrics = server.metrics()
     taken = [line for line in metrics.splitlines() if line.startswith("desklink_files_bytes_in ")]
     assert taken and int(taken[0].split()[1]) >= len(data)
     await chat.close()

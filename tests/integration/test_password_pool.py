@@ -18,9 +18,9 @@ from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
 OPEN_LIMITS = {"DESKLINK_LOGIN_ATTEMPTS_PER_ACCOUNT": "100000", "DESKLINK_LOGIN_ATTEMPTS_PER_IP": "100000"}
 
 
-def _metrics(http: httpx.Client) -> dict[str, int]:
+def _metrics(server: ServerProcess) -> dict[str, int]:
     out = {}
-    for line in http.get("/metrics").text.splitlines():
+    for line in server.metrics().splitlines():
         if line.startswith("desklink_passwords_"):
             name, value = line.split()
             out[name.removeprefix("desklink_passwords_")] = int(float(value))
@@ -76,12 +76,12 @@ async def test_a_bystanders_chat_is_answered_during_a_login_flood() -> None:
             # The round trips completed while password checks were still in
             # flight: with Argon2 on the event loop they waited for them all.
             assert done_when_chat_finished < flood
-            in_flight = await asyncio.to_thread(_metrics, admin.http)
+            in_flight = await asyncio.to_thread(_metrics, server)
             assert in_flight["running"] + in_flight["waiting"] >= 1
             await asyncio.gather(*tasks)
 
         assert answered == [401] * flood
-        assert (await asyncio.to_thread(_metrics, admin.http))["verified"] >= flood
+        assert (await asyncio.to_thread(_metrics, server))["verified"] >= flood
         await rep.close()
         await visitor.close()
         admin.close()
@@ -107,7 +107,7 @@ async def test_past_the_queue_a_login_is_answered_429_at_once() -> None:
             admitted = [asyncio.create_task(login(i)) for i in range(3)]
 
             def full() -> bool:
-                m = _metrics(admin.http)
+                m = _metrics(server)
                 return m["running"] + m["waiting"] == 3
 
             await _wait_for(full, "three admitted password checks")
@@ -116,7 +116,7 @@ async def test_past_the_queue_a_login_is_answered_429_at_once() -> None:
             assert refused.json()["error"]["code"] == "too_many_requests"
             assert refused.headers["retry-after"] == "4"  # 3 s, rounded up as for every 429
             assert [r.status_code for r in await asyncio.gather(*admitted)] == [401, 401, 401]
-        m = await asyncio.to_thread(_metrics, admin.http)
+        m = await asyncio.to_thread(_metrics, server)
         assert m["refused"] == 1 and m["running"] == m["waiting"] == 0
         # Once the pool has room, logins are checked again.
         async with httpx.AsyncClient(base_url=server.url) as http:

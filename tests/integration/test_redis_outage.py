@@ -88,7 +88,7 @@ async def online_reps(server: ServerProcess) -> int:
 
 
 class Metrics:
-    """/metrics of one node, read as an admin."""
+    """/metrics of one node, read as a scraper (its bearer token)."""
 
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
@@ -96,9 +96,7 @@ class Metrics:
 
     async def __call__(self) -> dict[str, float]:
         if self.http is None:
-            self.http = httpx.AsyncClient(base_url=self.server.url, timeout=DEADLINE)
-            r = await self.http.post("/api/auth/login", json={"username": "admin", "password": self.server.admin_password})
-            r.raise_for_status()
+            self.http = httpx.AsyncClient(base_url=self.server.url, timeout=DEADLINE, headers=self.server.metrics_headers)
         r = await self.http.get("/metrics")
         r.raise_for_status()
         out = {}
@@ -398,7 +396,10 @@ async def test_readyz_answers_503_promptly_while_redis_hangs(tmp_path: Path) -> 
                 async with httpx.AsyncClient(base_url=node.url, timeout=20) as http:
                     r = await http.get("/readyz")
                 assert r.status_code == 503
-                assert r.json() == {"store": True, "broker": False, "writable": True, "problems": []}
+                assert r.json() == {
+                    "store": True, "broker": False, "writable": True, "draining": False,
+                    "problems": ["the broker does not answer"],
+                }
             finally:
                 redis.thaw()
             await wait_for(lambda: _is(status(node, "/readyz"), 200), "/readyz says 200 once Redis answers")

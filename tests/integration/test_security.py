@@ -84,7 +84,8 @@ def test_reps_cannot_use_admin_routes(server: ServerProcess, admin: AdminAPI, un
         for method in spec.methods:
             r = rep.request(method, _concrete(spec.path), json={})
             assert r.status_code == 403, (method, spec.path)
-    assert rep.get("/metrics").status_code == 403
+    # Metrics are for a scraper's token, never a login (test_metrics.py).
+    assert rep.get("/metrics").status_code == 401
     rep.close()
 
 
@@ -333,8 +334,9 @@ def test_unknown_routes_and_methods_answer_json(server: ServerProcess) -> None:
         assert wrong.headers["x-content-type-options"] == "nosniff"
 
 
-def test_metrics_for_supervisors(server: ServerProcess, admin: AdminAPI) -> None:
-    text = admin.http.get("/metrics").text
+def test_metrics_for_the_scraper(server: ServerProcess, admin: AdminAPI) -> None:
+    assert admin.http.get("/metrics").status_code == 401  # an admin's login is not a scraper's token
+    text = server.metrics()
     for name in (
         'desklink_connections{kind="rep"}', "desklink_hub_channels", "desklink_screen_sessions", "desklink_broker_",
         "desklink_tcp_open", "desklink_tcp_refused", "desklink_http_limits_api_refused",

@@ -131,9 +131,7 @@ def test_thousands_of_slow_clients_do_not_lock_others_out() -> None:
                     pass  # not connected (yet), or already refused and closed
             with httpx.Client(base_url=srv.url, timeout=30) as bystander:
                 assert bystander.get("/healthz").status_code == 200
-                admin = srv.admin()
-                metrics = admin.get("/metrics").text
-                admin.close()
+                metrics = srv.metrics()
             values = {
                 line.split()[0]: float(line.split()[1]) for line in metrics.splitlines() if line.startswith("desklink_tcp_")
             }

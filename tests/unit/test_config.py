@@ -21,7 +21,7 @@ INT_FIELDS = sorted(n for n, f in FIELDS.items() if f.type == "int")
 FLOAT_FIELDS = sorted(n for n, f in FIELDS.items() if f.type == "float")
 #: Numbers that are not limits: where to listen or connect, and an hour of
 #: the day (0 is midnight); each has its own range test.
-NOT_LIMITS = frozenset({"port", "smtp_port", "daily_summary_hour"})
+NOT_LIMITS = frozenset({"port", "smtp_port", "daily_summary_hour", "metrics_port"})
 #: ``smtp_port`` is not a limit but must still be positive.
 POSITIVE_FIELDS = sorted(n for n in INT_FIELDS + FLOAT_FIELDS if n not in NOT_LIMITS - {"smtp_port"})
 
@@ -312,3 +312,16 @@ def test_offline_reply_to_is_one_address() -> None:
     for bad in ("help", "a@example.com, b@example.com", "a@example.com\r\nBcc: c@example.com"):
         with pytest.raises(ConfigError, match="offline_reply_to"):
             Settings.from_env({"DESKLINK_OFFLINE_REPLY_TO": bad})
+
+
+def test_operations_settings_are_checked() -> None:
+    s = Settings.from_env({"DESKLINK_LOG_FORMAT": "json", "DESKLINK_METRICS_PORT": "9464", "DESKLINK_NODE_ID": "web-1"})
+    assert (s.log_format, s.metrics_port, s.node_id, s.metrics_token) == ("json", 9464, "web-1", "")
+    assert Settings.from_env({}).metrics_port == 0  # no metrics listener unless asked
+    with pytest.raises(ConfigError, match="log_format must be text or json"):
+        Settings.from_env({"DESKLINK_LOG_FORMAT": "xml"})
+    for bad in ("-1", "65536"):
+        with pytest.raises(ConfigError, match="metrics_port must be 0-65535"):
+            Settings.from_env({"DESKLINK_METRICS_PORT": bad})
+    with pytest.raises(ConfigError, match="metrics_token must be at least 16 characters"):
+        Settings.from_env({"DESKLINK_METRICS_TOKEN": "too-short"})

@@ -433,3 +433,14 @@ OFFLINE_PAGE = 100
 #: Opening intervals per weekday, and holidays, one queue's hours may hold.
 HOURS_INTERVALS_PER_DAY = 6
 HOURS_HOLIDAYS = 366
+# operations: logs and metrics (issue 15; server/logs.py, server/metrics_port.py)
+#: Longest ``X-Request-ID`` a node takes from a client or proxy for its logs
+#: (a UUID is 36 characters, nginx's $request_id 32); a longer or unplain
+#: one is replaced, so a client cannot write into the log.
+MAX_REQUEST_ID_CHARS = 64
+#: Longest request head the loopback metrics listener reads: a scraper's is
+#: a few hundred bytes, and the listener must not buffer what it is sent.
+METRICS_MAX_HEAD_BYTES = 8192
+#: Longest the metrics listener waits for a request head, seconds (a
+#: connection that sends nothing is closed, not held).
+METRICS_HEAD_TIMEOUT_S = 5.0

@@ -41,6 +41,9 @@ from desklink.server.addresses import ForwardedHeaders, TrustedProxies
 from desklink.server.headers import SecurityHeaders
 from desklink.server.http import Access, EndpointSpec, endpoint, internal_error, json_response
 from desklink.server.hub import Hub
+from desklink.server import metrics_port
+from desklink.server.logs import RequestIds
+from desklink.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics, render as render_metrics
 from desklink.relay import Policy, Relay
 from desklink.server.deliveries import Deliveries
 from desklink.server.recording_store import LocalRecordingStore
@@ -212,6 +215,9 @@ def create_app(settings: Settings) -> Starlette:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = await Store.open(settings.effective_database_url)
         broker = open_broker(settings.redis_url, settings.broker_prefix)
+        metrics = Metrics()
+        metrics.time_store(store.engine)
+        metrics.time_broker(broker)  # before anything holds its methods
         hub = Hub(broker)
         await hub.start()
         accounts = Accounts(store, broker, settings)
@@ -238,12 +244,16 @@ def create_app(settings: Settings) -> Starlette:
             guard=guard,
             agents=agents,
             file_store=LocalFileStore(settings.data_dir / "files", min_free_bytes=settings.min_free_disk_bytes),
+            metrics=metrics,
         )
+        if settings.node_id:
+            ctx.node = settings.node_id
         ctx.audits.notify = MODE_CHANGING_KINDS
         ctx.audits.on_written = lambda audit: ctx.dispatcher.board_changed_for(audit.request_id)
         ctx.transfers = TransferHub(ctx)
         ctx.handoffs = Handoffs(ctx.dispatcher)
         ctx.recordings = _recording_hub(ctx)
+        ctx.recordings.metrics = metrics
         deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
@@ -262,9 +272,17 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(access.run(), name="desklink-access"),
             asyncio.create_task(summary.run(), name="desklink-daily-summary"),
         ]
+        scrape_port = None
+        if settings.metrics_port:
+            scrape_port = await metrics_port.start(
+                settings.metrics_port, lambda: render_metrics(ctx, access, summary), METRICS_CONTENT_TYPE,
+                max_head_bytes=settings.metrics_max_head_bytes, head_timeout_s=settings.metrics_head_timeout_s,
+            )
         try:
             yield
         finally:
+            if scrape_port is not None:
+                scrape_port.close()
             for conn in tuple(Connection.live):
                 conn.close_soon(codes.CLOSE_GOING_AWAY, "server shutting down")
             await asyncio.sleep(0)
@@ -292,5 +310,6 @@ def create_app(settings: Settings) -> Starlette:
     app.add_middleware(Throttle, limits=limits)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ForwardedHeaders, proxies=proxies)
+    app.add_middleware(RequestIds, max_chars=settings.max_request_id_chars)  # outermost: every answer and log line has its request id
     app.state.guard = guard
     return app

@@ -27,6 +27,8 @@ from desklink.protocol.ratelimit import TokenBucket
 from desklink.protocol.server_messages import Out, encode_out
 from desklink.relay.effects import Deliver
 from desklink.server import auth as authmod
+from desklink.server import logs
+from desklink.server.metrics import KIND_NAMES
 from desklink.server.context import Context
 
 log = logging.getLogger("desklink.ws")
@@ -67,6 +69,9 @@ class Connection:
         self.user_id: int | None = None
         self._access_queued = False
         self._resync_queued = False
+        #: Messages whose writing is timed (alerts), by ``id()``: their
+        #: submit time, for the fan-out histogram (server/metrics.py).
+        self._stamped: dict[int, float] = {}
 
     # ------------------------------------------------------------- sending
     def deliver(self, channel: str, text: str) -> None:
@@ -125,9 +130,18 @@ class Connection:
         if kind == "pointer":
             self.outbox.replace(data, Priority.POINTER)
         elif not self.outbox.push(data, Priority.CONTROL if kind == "cursor" else Priority.SCREEN):
+            self.ctx.metrics.relay_dropped("slow_viewer")
             self.close_soon(codes.CLOSE_SLOW, "too far behind")
             return
+        self.ctx.metrics.relay_out(len(data))
         self._wake.set()
+
+    def send_stamped(self, text: str, t0: float) -> None:
+        """Like :meth:`send_text`, and observe the time from ``t0`` (epoch
+        seconds) to the moment the text is written to the socket."""
+        if self._close_code is None:
+            self._stamped[id(text)] = t0
+        self.send_text(text)
 
     def send_bulk(self, data: bytes | str) -> None:
         """Queue a file chunk (a part of one) behind everything else, or a
@@ -158,6 +172,10 @@ class Connection:
                     await self.ws.send_bytes(item)
                 else:
                     await self.ws.send_text(item)
+                    if self._stamped:
+                        t0 = self._stamped.pop(id(item), None)
+                        if t0 is not None:
+                            self.ctx.metrics.alert_written(t0)
                 continue
             if self._close_code is not None:
                 await self.ws.close(self._close_code, self._close_reason)
@@ -272,6 +290,8 @@ class Connection:
     async def serve(self) -> None:
         """Run reader, writer and control tasks until one ends."""
         Connection.live.add(self)
+        self.ctx.metrics.opened(self.kind)
+        logs.current_socket.set(self)  # the tasks below inherit it: their log lines carry log_ids()
         tasks = [
             asyncio.create_task(self._guarded(self.reader())),
             asyncio.create_task(self._writer()),
@@ -284,6 +304,7 @@ class Connection:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             Connection.live.discard(self)
+            self.ctx.metrics.closed(self.kind)
             for channel in tuple(self.channels):
                 await self.leave(channel)
             await self.on_close()
@@ -321,6 +342,14 @@ class Connection:
             except Exception:
                 log.exception("control note %s on %s failed", note, channel)
                 self.send(error("internal", "the server failed to handle an update"))
+
+    def log_ids(self) -> dict[str, Any]:
+        """The ids on every log line of this socket (server/logs.py);
+        subclasses add the sessions they know."""
+        ids: dict[str, Any] = {"socket": KIND_NAMES.get(self.kind, type(self).__name__)}
+        if self.user_id is not None:
+            ids["user_id"] = self.user_id
+        return ids
 
     # ------------------------------------------------------------ subclass
     async def reader(self) -> None:

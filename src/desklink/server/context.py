@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from desklink.broker.base import Broker
 from desklink.config import Settings
+from desklink.server.metrics import Metrics
 from desklink.store import Store
 from desklink.store.records import Queue
 
@@ -115,3 +116,8 @@ class Context:
     draining: bool = False
     #: This node's name in the presence log: host and process.
     node: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}")
+    #: This node's Prometheus metrics (server/metrics.py).
+    metrics: Metrics = field(default_factory=Metrics)
+    #: True while the node drains (stops taking traffic): ``/readyz`` answers
+    #: 503 so the balancer sends new clients elsewhere. Set by the drain.
+    draining: bool = False

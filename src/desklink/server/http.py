@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import hmac
 import json
 import logging
 import re
@@ -51,6 +52,7 @@ class Access(enum.Enum):
     REP = "rep"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    METRICS = "metrics"  # a scraper's bearer token (``metrics_token``), never a login
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -118,8 +120,26 @@ def bearer_token(request: Request) -> str:
     return auth[7:].strip()
 
 
+def check_metrics_token(request: Request, ctx: Context) -> None:
+    """A scraper's ``Authorization: Bearer <metrics_token>``, compared in
+    constant time. With no token configured the route does not exist on
+    this port (404): metrics are then read on ``metrics_port`` only."""
+    expected = ctx.settings.metrics_token
+    if not expected:
+        raise NotFound("no metrics on this port (set metrics_token, or read them on metrics_port)")
+    auth = request.headers.get("authorization", "")
+    given = auth[7:].strip() if auth.lower().startswith("bearer ") and len(auth) <= MAX_BEARER_CHARS else ""
+    if not given:
+        raise AuthError("send the metrics token as 'Authorization: Bearer <token>'")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise AuthError("wrong metrics token", code="auth_failed")
+
+
 async def _check_access(request: Request, ctx: Context, spec: EndpointSpec) -> authmod.Login | None:
     if spec.access in (Access.PUBLIC, Access.VISITOR):
+        return None
+    if spec.access is Access.METRICS:
+        check_metrics_token(request, ctx)
         return None
     login = await ctx.accounts.authenticate(request.cookies.get(authmod.COOKIE_NAME))
     if login is None:

@@ -16,6 +16,7 @@ _SECURITY: dict[Access, list[dict[str, list[str]]]] = {
     Access.REP: [{"session": []}],
     Access.SUPERVISOR: [{"session": []}],
     Access.ADMIN: [{"session": []}],
+    Access.METRICS: [{"metricsToken": []}],
 }
 
 
@@ -55,6 +56,7 @@ def build(specs: list[EndpointSpec]) -> dict[str, Any]:
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "dl_session"},
                 "visitorToken": {"type": "http", "scheme": "bearer"},
+                "metricsToken": {"type": "http", "scheme": "bearer"},
             },
         },
     }

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from desklink.server import metrics as metrics_mod
 from desklink.server.connection import Connection
 from desklink.server.context import Context
 from desklink.server.health import disk_problems
@@ -71,32 +72,43 @@ async def _answers(check: Awaitable[bool]) -> bool:
 @endpoint("/readyz", ("GET",), Access.PUBLIC)
 async def readyz(request: Request, ctx: Context, login: Any) -> Response:
     """Readiness: the store and the broker answer (each within
-    READY_TIMEOUT_S), and the node can write. A draining node (SIGTERM,
-    server/drain.py) answers 503 at once, whatever its backends say."""
+    READY_TIMEOUT_S), the node can write, and it is not draining. A
+    draining node (SIGTERM, server/drain.py) answers 503 at once, whatever
+    its backends say."""
     if ctx.draining:
-        return json_response({"draining": True, "problems": ["draining: this node is stopping"]}, status=503)
+        return json_response({"draining": True, "problems": ["the node is draining"]}, status=503)
     store_ok = await _answers(ctx.store.ping())
     broker_ok = await _answers(ctx.broker.ping())
     problems = disk_problems(ctx.settings)
     writable = await ctx.store.accepts_writes() if store_ok else False
     if store_ok and not writable:
         problems.append("the database refuses writes")
+    can_write = writable and not problems
+    if not store_ok:
+        problems.insert(0, "the store does not answer")
+    if not broker_ok:
+        problems.insert(0 if store_ok else 1, "the broker does not answer")
     ok = store_ok and broker_ok and not problems
-    body = {"store": store_ok, "broker": broker_ok, "writable": writable and not problems, "problems": problems}
+    body = {
+        "store": store_ok, "broker": broker_ok, "writable": can_write, "draining": False,
+        "problems": problems,
+    }
     return json_response(body, status=200 if ok else 503)
 
 
-@endpoint("/metrics", ("GET",), Access.SUPERVISOR)
+@endpoint("/metrics", ("GET",), Access.METRICS)
 async def metrics(request: Request, ctx: Context, login: Any) -> Response:
-    """Prometheus metrics of this node (supervisors and admins)."""
-    return PlainTextResponse(
-        render_metrics(ctx, getattr(request.app.state, "access", None), getattr(request.app.state, "daily_summary", None)),
-        media_type="text/plain; version=0.0.4",
+    """Prometheus metrics of this node (a scraper's bearer token, ``metrics_token``)."""
+    body = await metrics_mod.render(
+        ctx, getattr(request.app.state, "access", None), getattr(request.app.state, "daily_summary", None)
     )
+    return Response(body, media_type=metrics_mod.CONTENT_TYPE)
 
 
 def render_metrics(ctx: Context, access: Any = None, summary: Any = None) -> str:
-    names = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer"}
+    """The node's ``statistics()`` figures, read now (after the registry's
+    metrics in :func:`desklink.server.metrics.render`)."""
+    names = {"V": "visitor", "R": "rep", "G": "agent", "W": "viewer"}  # the board's sockets are not counted here (as before)
     kinds = dict.fromkeys(names, 0)
     queued = 0
     for conn in Connection.live:

@@ -28,11 +28,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from desklink.protocol import recording as rec
 from desklink.relay.effects import Record
 from desklink.server.recording_store import RecordingStorageFailed, RecordingStore
 from desklink.store import Store
+
+if TYPE_CHECKING:
+    from desklink.server.metrics import Metrics
 
 log = logging.getLogger("desklink.recording")
 
@@ -61,6 +65,8 @@ class _Job:
     data: bytes = b""
     end_t_ms: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: When the job was queued (the recording lag is measured from here).
+    queued: float = field(default_factory=time.monotonic)
 
 
 class RecordingHub:
@@ -89,6 +95,8 @@ class RecordingHub:
         self.segments_written = 0
         self.bytes_written = 0
         self.failures = 0
+        #: The node's metrics (recording lag), set by the app.
+        self.metrics: Metrics | None = None
 
     # -------------------------------------------------------- the tap side
     def put(self, r: Record) -> None:
@@ -207,6 +215,8 @@ class RecordingHub:
         )
         self.segments_written += 1
         self.bytes_written += len(job.data)
+        if self.metrics is not None:
+            self.metrics.recording_lag.observe(time.monotonic() - job.queued)
 
     async def drain(self) -> None:
         """Wait until everything queued so far is stored (shutdown, tests)."""

@@ -472,6 +472,7 @@ class TransferHub:
             live.received = rx.acked
         self.chunks_in += 1
         self.bytes_in += len(c.data)
+        self.ctx.metrics.transfer_bytes.inc(len(c.data))
         if live.status == "offered":
             live.status = "uploading"
         party.conn.send_out(FileAck(id=live.id, acked=rx.acked, until=self._until(live, rx)))

@@ -99,6 +99,12 @@ class AgentConnection(Connection):
             }
         await self.message_loop(decode_agent, handlers)
 
+    def log_ids(self) -> dict[str, Any]:
+        ids = super().log_ids()
+        if self.screen is not None:
+            ids["session_id"] = self.screen.session_id
+        return ids
+
     # ------------------------------------------------------------ files
     @property
     def deliveries(self) -> Deliveries:
@@ -181,8 +187,12 @@ class AgentConnection(Connection):
             code = codes.CLOSE_TOO_BIG if exc.code == "too_large" else codes.CLOSE_BAD_DATA
             raise Closing(code, exc.message[:120]) from None
         now = time.monotonic()
+        self.ctx.metrics.relay_in(len(payload))
         if isinstance(parsed, screen.Frame):
-            self.pump(self.screen.receive_agent_frame(payload, parsed.seq, parsed.key, now))
+            before = self.ctx.metrics.screen_drops(self.screen)
+            fx = self.screen.receive_agent_frame(payload, parsed.seq, parsed.key, now)
+            self.ctx.metrics.relay_dropped_since(self.screen, before)
+            self.pump(fx)
         else:
             self.pump(self.screen.receive_agent_pointer(payload, shape=isinstance(parsed, screen.Cursor), now=now))
 

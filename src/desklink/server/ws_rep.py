@@ -111,7 +111,14 @@ class RepConnection(Connection):
         #: ``time.monotonic()`` of the stretch's last write.
         self._stretch_written = 0.0
 
+    def log_ids(self) -> dict[str, Any]:
+        ids = super().log_ids()
+        if self.sessions:
+            ids["session_ids"] = sorted(self.sessions)
+        return ids
+
     async def reader(self) -> None:
+        log.info("console socket of %s opened", self.user.username)
         await self.watch_sign_out(self.user.id)
         text = await self.receive_text(HELLO_TIMEOUT_S)
         if text is None:
@@ -208,6 +215,10 @@ class RepConnection(Connection):
                 self.sent[head[0]].add(head[1])
         elif text.startswith(ALERT_PREFIX):
             self.alerted.add(quoted_id(text, ALERT_PREFIX))
+            t0 = self.ctx.metrics.alert_submitted_at(text)
+            if t0 is not None:
+                self.send_stamped(text[1:], t0)  # the alert's fan-out time, to this socket
+                return
         elif text.startswith(WITHDRAWN_PREFIX):
             self.alerted.discard(quoted_id(text, WITHDRAWN_PREFIX))
         super().deliver(channel, text)
@@ -599,6 +610,7 @@ class RepConnection(Connection):
     async def _take(self, session: Session) -> None:
         """A session this rep now holds: join it, show it, send its chat."""
         self.sessions[session.id] = session
+        log.info("the console holds session %s", session.id)
         self.sent.setdefault(session.request_id, SeqsSent())
         # `accepted` before joining: a line the channel delivers meanwhile
         # must find the session open on the page (the backlog has the rest).

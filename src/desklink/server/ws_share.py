@@ -79,7 +79,11 @@ class ShareConnection(AgentConnection):
         if not self.chunks.take(now):
             message = f"more than {s.browser_share_chunks_per_s} screen chunks a second"
             raise self._end(codes.CLOSE_LIMITED, message, f"{TOO_FAST} ({message})", now)
-        self.pump(self.screen.receive_agent_frame(payload, parsed.seq, parsed.key, now))
+        self.ctx.metrics.relay_in(len(payload))
+        before = self.ctx.metrics.screen_drops(self.screen)
+        fx = self.screen.receive_agent_frame(payload, parsed.seq, parsed.key, now)
+        self.ctx.metrics.relay_dropped_since(self.screen, before)
+        self.pump(fx)
 
     def _end(self, code: int, message: str, reason: str, now: float) -> Closing:
         """Stop this share (only it): ``reason`` for the rep, the close code

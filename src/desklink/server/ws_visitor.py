@@ -74,6 +74,14 @@ class VisitorConnection(Connection):
         assert self.request is not None
         return self.request
 
+    def log_ids(self) -> dict[str, Any]:
+        ids = super().log_ids()
+        if self.request is not None:
+            ids["help_request"] = self.request.id
+        if self.session_id:
+            ids["session_id"] = self.session_id
+        return ids
+
     async def reader(self) -> None:
         await self._hello()
         files = self.ctx.transfers

@@ -16,6 +16,7 @@ PostgreSQL.
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from desklink.store._admin import AdminMixin
 from desklink.store._board import BoardMixin
@@ -75,6 +76,11 @@ class Store(
     async def close(self) -> None:
         """Close every pooled connection. The store is unusable afterwards."""
         await self._engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, for instrumentation (server/metrics.py times its statements)."""
+        return self._engine
 
     async def ping(self) -> bool:
         """Whether the database answers (for the readiness endpoint); never raises
