@@ -118,6 +118,3 @@ class Context:
     node: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}")
     #: This node's Prometheus metrics (server/metrics.py).
     metrics: Metrics = field(default_factory=Metrics)
-    #: True while the node drains (stops taking traffic): ``/readyz`` answers
-    #: 503 so the balancer sends new clients elsewhere. Set by the drain.
-    draining: bool = False
