@@ -21,6 +21,9 @@ FAST = {
     "DESKLINK_PRESENCE_LOG_RENEW_S": "0.3",
     "DESKLINK_PRESENCE_LOG_STALE_S": "2",
     "DESKLINK_SWEEP_INTERVAL_S": "0.2",
+    # Slow access polling: a sign-out must reach the socket by itself, not
+    # ride on the watcher's re-check of an earlier membership change.
+    "DESKLINK_ACCESS_POLL_INTERVAL_S": "60",
 }
 
 Row = tuple[int, str, str, str | None]

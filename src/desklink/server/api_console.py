@@ -9,6 +9,8 @@ from starlette.responses import Response
 
 from desklink import timeline as timelines
 from desklink import transcript as transcripts
+from desklink.broker.base import BROKER_ERRORS
+from desklink.dispatch import channels as ch
 from desklink.dispatch.dispatcher import iso
 from desklink.errors import Forbidden
 from desklink.server import auth as authmod
@@ -73,8 +75,14 @@ def login_response(request: Request, ctx: Context, step: authmod.LoginStep) -> R
 
 @endpoint("/api/auth/logout", ("POST",), Access.REP)
 async def logout(request: Request, ctx: Context, login: authmod.Login) -> Response:
-    """End this console login."""
+    """End this console login; its open sockets close (4001) on every node."""
     await ctx.accounts.logout(request.cookies.get(authmod.COOKIE_NAME, ""))
+    # Each socket of the user re-reads its own login: those of this login
+    # (this browser's consoles and viewers) close, other logins stay.
+    try:
+        await ctx.broker.publish(ch.user_channel(login.user.id), ch.envelope("X", {"op": "access"}))
+    except BROKER_ERRORS as exc:  # the login is gone: a socket finds out on its next re-check
+        ctx.hub.watch.report("telling sockets of a sign-out", exc)
     response = Response(status_code=204)
     response.delete_cookie(authmod.COOKIE_NAME, path="/")
     return response
