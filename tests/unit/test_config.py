@@ -249,6 +249,10 @@ def test_any_positive_float_round_trips(name: str, value: float) -> None:
         environ[env("presence_log_stale_s")] = repr(value * 2)
     elif name == "presence_log_stale_s":
         environ[env("presence_log_renew_s")] = repr(value / 2)
+    elif name == "relay_heartbeat_s":
+        environ[env("relay_stale_s")] = repr(value * 2)
+    elif name == "relay_stale_s":
+        environ[env("relay_heartbeat_s")] = repr(value / 2)
     got = getattr(Settings.from_env(environ), name)
     assert got == value and not math.isnan(got)
 
@@ -310,3 +314,24 @@ def test_offline_reply_to_is_one_address() -> None:
     for bad in ("help", "a@example.com, b@example.com", "a@example.com\r\nBcc: c@example.com"):
         with pytest.raises(ConfigError, match="offline_reply_to"):
             Settings.from_env({"DESKLINK_OFFLINE_REPLY_TO": bad})
+
+
+def test_role_and_relay_settings() -> None:
+    """``all`` needs nothing; web and relay nodes need Redis and a shared
+    secret of at least 32 bytes; a heartbeat must come before staleness."""
+    s = Settings.from_env({})
+    assert (s.role, s.effective_node_name, s.effective_relay_url) == ("all", "127.0.0.1:8080", "http://127.0.0.1:8080")
+    ok = {"DESKLINK_REDIS_URL": "redis://127.0.0.1:6379/0", "DESKLINK_RELAY_SECRET": "x" * 32}
+    relay = Settings.from_env({**ok, "DESKLINK_ROLE": "relay", "DESKLINK_RELAY_PUBLIC_URL": "https://relay-1.example/"})
+    assert relay.effective_relay_url == "https://relay-1.example"
+    assert Settings.from_env({**ok, "DESKLINK_ROLE": "web"}).role == "web"
+    with pytest.raises(ConfigError, match="role must be one of"):
+        Settings.from_env({"DESKLINK_ROLE": "both"})
+    with pytest.raises(ConfigError, match="redis_url"):
+        Settings.from_env({"DESKLINK_ROLE": "relay", "DESKLINK_RELAY_SECRET": "x" * 32})
+    with pytest.raises(ConfigError, match="relay_secret"):
+        Settings.from_env({**ok, "DESKLINK_ROLE": "web", "DESKLINK_RELAY_SECRET": "x" * 31})
+    with pytest.raises(ConfigError, match="relay_stale_s"):
+        Settings.from_env({"DESKLINK_RELAY_HEARTBEAT_S": "6", "DESKLINK_RELAY_STALE_S": "6"})
+    with pytest.raises(ConfigError, match="node_name"):
+        Settings.from_env({"DESKLINK_NODE_NAME": "n" * 65})

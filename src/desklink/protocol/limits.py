@@ -418,3 +418,18 @@ OFFLINE_PAGE = 100
 #: Opening intervals per weekday, and holidays, one queue's hours may hold.
 HOURS_INTERVALS_PER_DAY = 6
 HOURS_HOLIDAYS = 366
+
+# relay nodes (issue 15; relay/nodes.py, server/relay_nodes.py, protocol/relay_token.py)
+#: Screen sessions one relay node takes; a full node is not chosen for new
+#: ones. The aim for one relay process is 1000 sessions at 180 kB/s each
+#: (docs/performance.md); set it lower on a smaller machine.
+RELAY_CAPACITY = 1000
+#: How often a relay node renews its announcement in the broker, seconds.
+RELAY_HEARTBEAT_S = 2.0
+#: An announcement not renewed for this long is a dead node's: it is no
+#: longer chosen (three missed heartbeats, so one slow beat is not death).
+RELAY_STALE_S = 6.0
+#: How long a relay token admits its holder, seconds. A token is not single
+#: use (the agent reconnects with it), so this bounds what a leaked one is
+#: worth; a session longer than this needs a fresh token to reconnect.
+RELAY_TOKEN_TTL_S = 3600.0

@@ -45,6 +45,7 @@ from desklink.server.deliveries import Deliveries
 from desklink.server.recording_store import LocalRecordingStore
 from desklink.server.recording_writer import RecordingHub
 from desklink.server.relay_io import AuditWriter, pump, relay_ticker
+from desklink.server.relay_nodes import RelayDirectory
 from desklink.server.transfers import TransferHub
 from desklink.server.throttle import HttpLimits, Throttle
 from desklink.server.transport import ConnectionGuard
@@ -88,17 +89,35 @@ def endpoint_specs() -> list[EndpointSpec]:
     return [h.spec for h in [*HTTP_HANDLERS, openapi_json]]  # type: ignore[attr-defined]
 
 
-def routes() -> list[BaseRoute]:
-    out: list[BaseRoute] = [
-        Route(h.spec.path, h, methods=list(h.spec.methods))  # type: ignore[attr-defined]
-        for h in [*HTTP_HANDLERS, openapi_json]
-    ]
-    out += [
-        WebSocketRoute("/ws/visitor", visitor_endpoint),
-        WebSocketRoute("/ws/rep", rep_endpoint),
+#: What a relay node (``--role relay``) serves: the screen's sockets and
+#: health, nothing a browser page or the API needs.
+RELAY_HTTP_HANDLERS = [pages.healthz, pages.readyz]
+
+
+def relay_routes() -> list[BaseRoute]:
+    return [
         WebSocketRoute("/ws/agent", agent_endpoint),
         WebSocketRoute("/ws/share", share_endpoint),
         WebSocketRoute("/ws/viewer", viewer_endpoint),
+    ]
+
+
+def routes(role: str = "all") -> list[BaseRoute]:
+    """The node's routes for its ``role``: a relay node serves only
+    :data:`RELAY_HTTP_HANDLERS` and the screen sockets; web and all nodes
+    serve everything (until escalation hands screens to relay nodes, a web
+    node keeps its own relay: see docs/architecture.md, *Relay nodes*)."""
+    handlers = RELAY_HTTP_HANDLERS if role == "relay" else [*HTTP_HANDLERS, openapi_json]
+    out: list[BaseRoute] = [
+        Route(h.spec.path, h, methods=list(h.spec.methods))  # type: ignore[attr-defined]
+        for h in handlers
+    ]
+    out += relay_routes()
+    if role == "relay":
+        return out
+    out += [
+        WebSocketRoute("/ws/visitor", visitor_endpoint),
+        WebSocketRoute("/ws/rep", rep_endpoint),
         WebSocketRoute("/ws/board", board_endpoint),
         Mount("/static", app=pages.PublicStatic(directory=pages.WEB_DIR), name="static"),
     ]
@@ -261,6 +280,16 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(access.run(), name="desklink-access"),
             asyncio.create_task(summary.run(), name="desklink-daily-summary"),
         ]
+        if settings.role == "relay":
+            directory = RelayDirectory(broker, stale_s=settings.relay_stale_s)
+            beat = directory.heartbeat(
+                settings.effective_node_name,
+                settings.effective_relay_url,
+                settings.relay_capacity,
+                lambda: len(ctx.relay.sessions),
+                settings.relay_heartbeat_s,
+            )
+            tasks.append(asyncio.create_task(beat, name="desklink-relay-heartbeat"))
         try:
             yield
         finally:
@@ -281,7 +310,7 @@ def create_app(settings: Settings) -> Starlette:
             ctx.accounts.close()
 
     app = Starlette(
-        routes=routes(),
+        routes=routes(settings.role),
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _unhandled},
     )
