@@ -16,6 +16,8 @@ import websockets
 
 from desklink.broker import RedisBroker
 from desklink.protocol import codes
+from desklink.protocol import relay_token as rt
+from desklink.protocol.relay_token import RelayGrant, RelayRole
 from desklink.server.relay_nodes import RelayDirectory
 from desklink.testing import ServerProcess
 
@@ -64,6 +66,20 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float 
         await asyncio.sleep(0.05)
 
 
+async def close_of(url: str) -> tuple[int, str]:
+    """The code and reason a relay socket is closed with, unasked."""
+    async with websockets.connect(url) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def token(session: str, role: RelayRole, node: str = "relay-1", ttl: float = 60, secret: str = SECRET) -> str:
+    grant = RelayGrant(session=session, role=role, subject=7, node=node, expires=rt.expiry(time.time(), ttl))
+    return rt.sign(grant, secret.encode())
+
+
 async def names(directory: RelayDirectory) -> list[str]:
     return [n.name for n in await directory.nodes()]
 
@@ -99,13 +115,9 @@ async def test_a_relay_node_serves_only_the_screen_sockets_and_health(
     with pytest.raises(websockets.InvalidStatus):
         async with websockets.connect(one.ws_url + "/ws/rep"):
             pass
-    # the screen sockets are there: an agent with a wrong code is told so
-    async with websockets.connect(one.ws_url + "/ws/agent") as agent:
-        await agent.send('{"t": "hello", "code": "000000000", "version": 1}')
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            while True:
-                await agent.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code != codes.CLOSE_INTERNAL
+    # the screen sockets are there, behind the relay token
+    for path in ("/ws/agent", "/ws/share", "/ws/viewer?session=s1"):
+        assert await close_of(one.ws_url + path) == (codes.CLOSE_RELAY_TOKEN, "relay token forged")
 
 
 async def test_a_dead_relay_node_drops_out_and_a_stopped_one_withdraws(
@@ -134,6 +146,32 @@ async def test_a_dead_relay_node_drops_out_and_a_stopped_one_withdraws(
 
     await until(none, "the stopped node to withdraw")
     assert await directory.choose() is None
+
+
+async def test_relay_tokens_are_checked_at_the_door(relays: tuple[ServerProcess, ServerProcess]) -> None:
+    """Forged, expired, other-session, other-role and other-node tokens are
+    refused with their code, before any cookie, join code or database."""
+    one, _ = relays
+    viewer = one.ws_url + "/ws/viewer?session=s1&token="
+    forged = token("s1", "viewer", secret=secrets.token_urlsafe(32))
+    assert await close_of(viewer + forged) == (codes.CLOSE_RELAY_TOKEN, "relay token forged")
+    good = token("s1", "viewer")
+    tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
+    assert await close_of(viewer + tampered) == (codes.CLOSE_RELAY_TOKEN, "relay token forged")
+    assert await close_of(viewer + token("s1", "viewer", ttl=-5)) == (codes.CLOSE_RELAY_TOKEN, "relay token expired")
+    assert await close_of(viewer + token("s2", "viewer")) == (codes.CLOSE_RELAY_TOKEN, "relay token for another session")
+    assert await close_of(viewer + token("s1", "agent")) == (codes.CLOSE_RELAY_TOKEN, "relay token for another role")
+    assert await close_of(viewer + token("s1", "viewer", node="relay-2")) == (
+        codes.CLOSE_OTHER_RELAY,
+        "another relay node holds this session",
+    )
+    agent = one.ws_url + "/ws/agent?token="
+    assert await close_of(agent + token("s1", "viewer")) == (codes.CLOSE_RELAY_TOKEN, "relay token for another role")
+    # A good token gets past the door: what follows (here, no login cookie) decides.
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(viewer + good):
+            pass
+    assert refused.value.response.status_code == 403
 
 
 def test_a_relay_node_without_a_secret_does_not_start(env: dict[str, str], tmp_path: Path) -> None:

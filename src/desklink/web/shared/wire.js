@@ -12,6 +12,8 @@ export const CLOSE = Object.freeze({
   "AUTH": 4001,
   "FORBIDDEN": 4003,
   "NOT_FOUND": 4004,
+  "RELAY_TOKEN": 4005,
+  "OTHER_RELAY": 4006,
   "ENDED": 4010,
   "SLOW": 4011,
   "LIMITED": 4029
@@ -28,6 +30,8 @@ export const CLOSE_REASONS = Object.freeze({
   "4001": "authentication required or failed",
   "4003": "forbidden",
   "4004": "unknown request or session",
+  "4005": "relay token refused",
+  "4006": "another relay node holds this session",
   "4010": "request or session ended",
   "4011": "consumer too slow",
   "4029": "too many join attempts"
