@@ -295,6 +295,7 @@ class Settings:
     relay_heartbeat_s: float = limits.RELAY_HEARTBEAT_S
     relay_stale_s: float = limits.RELAY_STALE_S
     relay_token_ttl_s: float = limits.RELAY_TOKEN_TTL_S
+    relay_owner_ttl_s: float = limits.RELAY_OWNER_TTL_S
 
     extra: dict[str, Any] = field(default_factory=dict)
 

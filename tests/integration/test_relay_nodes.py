@@ -19,7 +19,7 @@ from desklink.protocol import codes
 from desklink.protocol import relay_token as rt
 from desklink.protocol.relay_token import RelayGrant, RelayRole
 from desklink.server.relay_nodes import RelayDirectory
-from desklink.testing import ServerProcess
+from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
 
 pytestmark = [pytest.mark.pg, pytest.mark.redis]
 
@@ -184,3 +184,59 @@ def test_a_web_node_without_redis_does_not_start(tmp_path: Path) -> None:
     env = {"DESKLINK_ROLE": "web", "DESKLINK_RELAY_SECRET": SECRET, "DESKLINK_REDIS_URL": ""}
     with pytest.raises(RuntimeError, match="redis_url"):
         ServerProcess(env=env, data_dir=tmp_path / "x").start()
+
+
+@pytest.fixture
+def cluster(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess, ServerProcess]]:
+    """One web node and two relay nodes, no balancer."""
+    web = ServerProcess(env={**env, "DESKLINK_ROLE": "web", "DESKLINK_NODE_NAME": "web-1"}, data_dir=tmp_path / "w")
+    one = ServerProcess(env={**env, "DESKLINK_ROLE": "relay", "DESKLINK_NODE_NAME": "relay-1"}, data_dir=tmp_path / "1")
+    two = ServerProcess(env={**env, "DESKLINK_ROLE": "relay", "DESKLINK_NODE_NAME": "relay-2"}, data_dir=tmp_path / "2")
+    with web, one, two:
+        yield web, one, two
+
+
+async def test_a_web_node_sends_every_viewer_of_a_session_to_one_relay_node(
+    cluster: tuple[ServerProcess, ServerProcess, ServerProcess], directory: RelayDirectory
+) -> None:
+    web, one, two = cluster
+
+    async def both() -> bool:
+        return await names(directory) == ["relay-1", "relay-2"]
+
+    await until(both, "both relay nodes to announce themselves")
+    admin = AdminAPI(web)
+    (u1, p1), (u2, p2) = admin.reps(2, prefix="relay")
+    admin.close()
+    rep = await RepClient.connect(web, u1, p1)
+    visitor = await VisitorClient.submit(web, name="Ann", question="my screen")
+    await rep.expect("alert")
+    await rep.send({"t": "accept", "request_id": visitor.request_id})
+    sid = (await rep.expect("accepted"))["session"]["id"]
+
+    http, _ = web.login(u1, p1)
+    other, _ = web.login(u2, p2)
+    try:
+        first = http.get(f"/api/sessions/{sid}/relay").json()
+        again = http.get(f"/api/sessions/{sid}/relay").json()
+        assert first["node"] == again["node"] == "relay-1"  # both empty: the lower name
+        assert first["url"] == one.url
+        grant = rt.verify(first["token"], SECRET.encode(), now=time.time(), node="relay-1", role="viewer", session=sid)
+        assert grant.subject == rep.welcome["user"]["id"]
+        # a rep who may not watch this session gets no ticket
+        assert other.get(f"/api/sessions/{sid}/relay").status_code == 403
+        assert http.get("/api/sessions/nope/relay").status_code == 404
+    finally:
+        http.close()
+        other.close()
+
+    # The owner's door lets the token through (the cookie check follows:
+    # there is none here); the other relay node refuses it as another node's.
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(f"{one.ws_url}/ws/viewer?session={sid}&token={first['token']}"):
+            pass
+    assert refused.value.response.status_code == 403
+    url = f"{two.ws_url}/ws/viewer?session={sid}&token={first['token']}"
+    assert await close_of(url) == (codes.CLOSE_OTHER_RELAY, "another relay node holds this session")
+    await rep.close()
+    await visitor.close()

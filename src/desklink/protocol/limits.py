@@ -433,3 +433,7 @@ RELAY_STALE_S = 6.0
 #: use (the agent reconnects with it), so this bounds what a leaked one is
 #: worth; a session longer than this needs a fresh token to reconnect.
 RELAY_TOKEN_TTL_S = 3600.0
+#: How long a session stays with the relay node first chosen for it (a
+#: broker claim every web node reads): longer than any screen session, so
+#: the agent and its viewers never land on two nodes.
+RELAY_OWNER_TTL_S = 86400.0
