@@ -5,6 +5,7 @@ them, and a dead one drops out (docs/architecture.md, *Relay nodes*)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -238,5 +239,17 @@ async def test_a_web_node_sends_every_viewer_of_a_session_to_one_relay_node(
     assert refused.value.response.status_code == 403
     url = f"{two.ws_url}/ws/viewer?session={sid}&token={first['token']}"
     assert await close_of(url) == (codes.CLOSE_OTHER_RELAY, "another relay node holds this session")
+
+    # An agent whose join code is for this session but whose token is for
+    # another is refused once the code names the session.
+    await rep.send({"t": "screen.request", "session_id": sid})
+    code = (await visitor.expect("screen.offer"))["code"]
+    async with websockets.connect(f"{one.ws_url}/ws/agent?token={token('another', 'agent')}") as agent:
+        await agent.send(json.dumps({"t": "hello", "code": code}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(agent.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (codes.CLOSE_RELAY_TOKEN, "relay token for another session")
     await rep.close()
     await visitor.close()

@@ -31,7 +31,7 @@ from desklink.errors import RelayTokenError
 from desklink.protocol import codes
 from desklink.protocol.relay_token import RelayGrant, RelayRole, new_secret, verify
 
-__all__ = ["REFUSALS", "admit", "relay_secret"]
+__all__ = ["REFUSALS", "admit", "grant_of", "relay_secret"]
 
 #: Close code and reason per refusal.
 REFUSALS: dict[str, tuple[int, str]] = {
@@ -68,10 +68,16 @@ async def admit(
     if settings.role != "relay":
         return True
     try:
-        check(settings, ws.query_params.get("token", ""), role, session, time.time())
+        ws.state.relay_grant = check(settings, ws.query_params.get("token", ""), role, session, time.time())
     except RelayTokenError as exc:
         code, reason = REFUSALS[exc.reason]
         await ws.accept()
         await ws.close(code, reason)
         return False
     return True
+
+
+def grant_of(ws: WebSocket) -> RelayGrant | None:
+    """The grant :func:`admit` let in (None on a node that is not a relay node)."""
+    grant = getattr(ws.state, "relay_grant", None)
+    return grant if isinstance(grant, RelayGrant) else None
