@@ -16,7 +16,6 @@ import websockets
 
 from desklink.protocol import codes
 from desklink.protocol import relay_token as rt
-from desklink.protocol.relay_token import RelayGrant
 from desklink.testing import AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, login_retrying, wait_until
 from desklink.testing_x import XDisplay
 
@@ -89,13 +88,14 @@ async def test_agent_and_viewer_meet_on_the_chosen_relay_node_and_frames_flow(
         additional_headers={"Cookie": f"dl_session={cookie}"}, max_size=2**23,
     )
     viewer = ViewerClient(ws)
-    # The agent's token: signed here with the shared secret, as the web node
-    # will sign it when it hands it to the visitor (not built yet).
-    grant = RelayGrant(session=sid, role="agent", subject=0, node=str(view["node"]), expires=rt.expiry(time.time(), 600))
-    agent_token = rt.sign(grant, SECRET.encode())
+    # The agent's: the web node put the relay node and a token in the offer.
     offer = await chat.offer()
+    assert offer["relay"]["url"] == owner.url
+    assert f"--server {owner.url} " in offer["command"] and offer["relay"]["token"] in offer["command"]
+    grant = rt.verify(offer["relay"]["token"], SECRET.encode(), now=time.time(), node=str(view["node"]), role="agent")
+    assert grant.session == sid
     agent = start_agent(
-        display, owner, offer["code"], terminal=True, answer="y\n", extra=["--relay-token", agent_token]
+        display, owner, offer["code"], terminal=True, answer="y\n", extra=["--relay-token", offer["relay"]["token"]]
     )
     try:
         await viewer.wait_status("sharing", timeout=30)

@@ -263,6 +263,8 @@ def create_app(settings: Settings) -> Starlette:
         ctx.transfers = TransferHub(ctx)
         ctx.handoffs = Handoffs(ctx.dispatcher)
         ctx.recordings = _recording_hub(ctx)
+        if settings.role == "web":
+            ctx.dispatcher.relay_ticket = lambda sid: relay_handout.agent_ticket(ctx, sid)
         deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click

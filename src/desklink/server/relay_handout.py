@@ -29,7 +29,7 @@ from desklink.server.relay_admission import relay_secret
 from desklink.server.relay_nodes import RelayDirectory
 from desklink.server.session_access import readable_session
 
-__all__ = ["ROUTES", "RelayTicket", "owner_of", "ticket"]
+__all__ = ["ROUTES", "RelayTicket", "agent_ticket", "owner_of", "ticket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,13 @@ async def ticket(ctx: Context, session_id: str, role: RelayRole, subject: int) -
     expires = relay_token.expiry(time.time(), ctx.settings.relay_token_ttl_s)
     grant = RelayGrant(session=session_id, role=role, subject=subject, node=name, expires=expires)
     return RelayTicket(name, url, relay_token.sign(grant, relay_secret(ctx.settings)), expires)
+
+
+async def agent_ticket(ctx: Context, session_id: str) -> tuple[str, str]:
+    """``(url, token)`` for the visitor's agent: what a web node puts in the
+    ``screen.offer`` (the join code still decides which session it joins)."""
+    t = await ticket(ctx, session_id, "agent", 0)
+    return t.url, t.token
 
 
 @endpoint("/api/sessions/{session_id}/relay", ("GET",), Access.REP)
