@@ -283,16 +283,22 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(access.run(), name="desklink-access"),
             asyncio.create_task(summary.run(), name="desklink-daily-summary"),
         ]
+        directory: RelayDirectory | None = None
+        beat_stop = asyncio.Event()
+        beat: asyncio.Task[None] | None = None
         if settings.role == "relay":
             directory = RelayDirectory(broker, stale_s=settings.relay_stale_s)
-            beat = directory.heartbeat(
-                settings.effective_node_name,
-                settings.effective_relay_url,
-                settings.relay_capacity,
-                lambda: len(ctx.relay.sessions),
-                settings.relay_heartbeat_s,
+            beat = asyncio.create_task(
+                directory.heartbeat(
+                    settings.effective_node_name,
+                    settings.effective_relay_url,
+                    settings.relay_capacity,
+                    lambda: len(ctx.relay.sessions),
+                    settings.relay_heartbeat_s,
+                    beat_stop,
+                ),
+                name="desklink-relay-heartbeat",
             )
-            tasks.append(asyncio.create_task(beat, name="desklink-relay-heartbeat"))
         try:
             yield
         finally:
@@ -307,6 +313,11 @@ def create_app(settings: Settings) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if directory is not None and beat is not None:  # a relay node stopping leaves the choice at once
+                beat_stop.set()
+                with contextlib.suppress(TimeoutError, *BROKER_ERRORS):
+                    await asyncio.wait_for(beat, SHUTDOWN_AUDIT_S)
+                    await asyncio.wait_for(directory.withdraw(settings.effective_node_name), SHUTDOWN_AUDIT_S)
             await hub.stop()
             await broker.aclose()
             await store.close()

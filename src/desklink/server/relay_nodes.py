@@ -13,6 +13,7 @@ and the relay node.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -67,26 +68,23 @@ class RelayDirectory:
         return choose(await self.nodes(), self.clock(), self.stale_s)
 
     async def heartbeat(
-        self, name: str, public_url: str, capacity: int, load: Callable[[], int], interval_s: float
+        self, name: str, public_url: str, capacity: int, load: Callable[[], int], interval_s: float,
+        stop: asyncio.Event,
     ) -> None:
-        """Announce every ``interval_s`` until cancelled, then withdraw. A
-        broker outage is logged once and the beat goes on: the node is back in
-        the choice with the first announcement Redis takes."""
+        """Announce every ``interval_s`` until ``stop`` is set (then the node
+        calls :meth:`withdraw`). A stop event, not cancellation: a Redis
+        command cancelled half-way can leave its pooled connection hanging. A broker outage is logged once and the beat goes on:
+        the node is back in the choice with the first announcement Redis takes."""
         failing = False
-        try:
-            while True:
-                try:
-                    await self.announce(name, public_url, capacity, load())
-                    if failing:
-                        log.info("relay node %s announced again", name)
-                    failing = False
-                except BROKER_ERRORS as exc:
-                    if not failing:
-                        log.warning("relay node %s could not announce itself: %s", name, exc)
-                    failing = True
-                await asyncio.sleep(interval_s)
-        finally:
+        while not stop.is_set():
             try:
-                await asyncio.shield(self.withdraw(name))
-            except BROKER_ERRORS + (asyncio.CancelledError,):
-                pass
+                await self.announce(name, public_url, capacity, load())
+                if failing:
+                    log.info("relay node %s announced again", name)
+                failing = False
+            except BROKER_ERRORS as exc:
+                if not failing:
+                    log.warning("relay node %s could not announce itself: %s", name, exc)
+                failing = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
