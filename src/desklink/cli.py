@@ -164,7 +164,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from desklink.server.transport import http_protocol
 
     try:
-        settings = _settings(args, host=args.host, port=args.port, redis_url=args.redis_url)
+        settings = _settings(
+            args, host=args.host, port=args.port, redis_url=args.redis_url, role=args.role,
+            node_name=args.node_name, relay_public_url=args.relay_public_url,
+        )
         created = asyncio.run(ensure_first_admin(settings))
     except ConfigError as exc:
         print(f"desklink: {exc.message}", file=sys.stderr)
@@ -408,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--redis-url", help="Redis for several nodes (default: in-process broker)")
+    serve.add_argument(
+        "--role", choices=["all", "web", "relay"],
+        help="all: one node does everything (default); web: pages, API and chat, screen sessions on relay nodes;"
+        " relay: only the screen sockets (web and relay need --redis-url and DESKLINK_RELAY_SECRET)",
+    )
+    serve.add_argument("--node-name", help="this node's name among the relay nodes (default host:port)")
+    serve.add_argument("--relay-public-url", help="where clients reach this relay node (default http://host:port)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=cmd_serve)
 

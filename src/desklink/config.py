@@ -20,6 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from desklink.errors import ConfigError
 from desklink.protocol import limits
 from desklink.protocol.branding import BrandingLimits
+from desklink.protocol.relay_token import MIN_SECRET_BYTES
+from desklink.relay.nodes import MAX_NODE_NAME_CHARS
+
+#: What ``desklink serve --role`` takes (see ``Settings.role``).
+ROLES = ("all", "web", "relay")
 
 #: Settings that were replaced, and what to set instead. Naming one in the
 #: environment stops the start: ignoring it silently could leave a node that
@@ -290,7 +295,38 @@ class Settings:
     daily_summary_retry_s: float = limits.DAILY_SUMMARY_RETRY_S
     daily_summary_max_tries: int = limits.DAILY_SUMMARY_MAX_TRIES
 
+    # relay nodes (issue 15): which sockets this node serves, and how web
+    # nodes find relay nodes (relay/nodes.py, server/relay_nodes.py)
+    #: ``all`` (one node does everything, the default), ``web`` (pages, API,
+    #: chat sockets; hands screen sessions to relay nodes) or ``relay``
+    #: (only the screen sockets and health).
+    role: str = "all"
+    #: This node's name among the relay nodes (in every relay token it
+    #: signs for); empty: ``<host>:<port>``.
+    node_name: str = ""
+    #: Where clients reach this relay node (e.g. https://relay-1.example.com);
+    #: empty: ``http://<host>:<port>``.
+    relay_public_url: str = ""
+    #: The secret every web and relay node shares to sign and check relay
+    #: tokens, at least 32 bytes; required unless ``role`` is ``all`` (then a
+    #: fresh one is made per process).
+    relay_secret: str = ""
+    relay_capacity: int = limits.RELAY_CAPACITY
+    relay_heartbeat_s: float = limits.RELAY_HEARTBEAT_S
+    relay_stale_s: float = limits.RELAY_STALE_S
+    relay_token_ttl_s: float = limits.RELAY_TOKEN_TTL_S
+    relay_owner_ttl_s: float = limits.RELAY_OWNER_TTL_S
+
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_node_name(self) -> str:
+        return self.node_name or f"{self.host}:{self.port}"
+
+    @property
+    def effective_relay_url(self) -> str:
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return (self.relay_public_url or f"http://{host}:{self.port}").rstrip("/")
 
     @property
     def effective_database_url(self) -> str:
@@ -374,6 +410,7 @@ class Settings:
                 raise ConfigError(f"setting daily_summary_to: {address!r} is not an e-mail address like ops@example.com")
         if self.offline_reply_to and ("@" not in self.offline_reply_to or any(c in self.offline_reply_to for c in " \r\n,")):
             raise ConfigError(f"setting offline_reply_to: {self.offline_reply_to!r} is not an e-mail address like help@example.com")
+        self._validate_role()
         for entry in self.trusted_proxies:
             try:
                 ipaddress.ip_network(entry, strict=False)
@@ -381,6 +418,27 @@ class Settings:
                 raise ConfigError(
                     f"setting trusted_proxies: {entry!r} is not an IP address or network like 10.0.0.0/24"
                 ) from None
+
+    def _validate_role(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigError(f"setting role must be one of {', '.join(ROLES)}, got {self.role!r}")
+        if self.relay_stale_s <= self.relay_heartbeat_s:
+            raise ConfigError(
+                f"setting relay_stale_s ({self.relay_stale_s}) must exceed relay_heartbeat_s"
+                f" ({self.relay_heartbeat_s}), or live relay nodes would be taken for dead"
+            )
+        if len(self.effective_node_name) > MAX_NODE_NAME_CHARS:
+            raise ConfigError(f"setting node_name must be at most {MAX_NODE_NAME_CHARS} characters")
+        if self.role == "all":
+            return
+        if not self.redis_url:
+            raise ConfigError(f"role {self.role} needs redis_url: web and relay nodes find each other through Redis")
+        if len(self.relay_secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"role {self.role} needs relay_secret, at least {MIN_SECRET_BYTES} bytes and the same on every node"
+                " (e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+
 
 def _convert(name: str, type_: Any, raw: str) -> Any:
     type_name = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))

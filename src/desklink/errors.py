@@ -5,6 +5,7 @@
     │   └── TooLarge              too_large         413
     ├── LimitExceeded             *_limited         429   a named limit was passed
     ├── AuthError                 auth_*            401
+    │   └── RelayTokenError       auth_failed       401   a relay token was refused (reason: forged, expired, ...)
     ├── Forbidden                 forbidden         403
     ├── NotFound                  not_found         404
     ├── Conflict                  conflict_*        409   the state moved on
@@ -68,6 +69,18 @@ class LimitExceeded(DeskLinkError):
 class AuthError(DeskLinkError):
     code = "auth_required"
     http_status = 401
+
+
+class RelayTokenError(AuthError):
+    """A relay token was refused (:mod:`desklink.protocol.relay_token`);
+    ``reason`` says why: ``forged``, ``expired``, ``other_session``,
+    ``other_role`` or ``other_node``."""
+
+    code = "auth_failed"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"relay token refused: {reason}")
+        self.reason = reason
 
 
 class Forbidden(DeskLinkError):

@@ -258,6 +258,59 @@ async def test_presence_with_many_members(broker: Broker) -> None:
     assert sorted(await broker.presence_members("big")) == sorted(names)
 
 
+# directory ------------------------------------------------------------------
+
+
+async def test_directory_lists_live_members_with_their_latest_data(broker: Broker) -> None:
+    assert await broker.directory_entries("relays") == {}
+    await broker.directory_put("relays", "relay-a", b'{"load": 1}', 5)
+    await broker.directory_put("relays", "relay-b", b"\x00\xffbinary", 5)
+    await broker.directory_put("other", "relay-c", b"c", 5)
+    await broker.directory_put("relays", "relay-a", b'{"load": 2}', 5)  # a heartbeat replaces the data
+    assert await broker.directory_entries("relays") == {"relay-a": b'{"load": 2}', "relay-b": b"\x00\xffbinary"}
+    assert await broker.directory_entries("other") == {"relay-c": b"c"}
+
+
+async def test_directory_entries_expire_unless_renewed(backend: Backend) -> None:
+    broker = backend.open()
+    await broker.directory_put("relays", "a", b"1", 0.4)
+    await broker.directory_put("relays", "b", b"1", 0.4)
+    await backend.advance(0.25)
+    await broker.directory_put("relays", "b", b"2", 0.4)
+    assert await broker.directory_entries("relays") == {"a": b"1", "b": b"2"}
+    await backend.advance(0.25)
+    assert await broker.directory_entries("relays") == {"b": b"2"}
+    await backend.advance(0.25)
+    assert await broker.directory_entries("relays") == {}
+    await broker.directory_put("relays", "a", b"3", 5)  # an expired member comes back with new data only
+    assert await broker.directory_entries("relays") == {"a": b"3"}
+
+
+async def test_directory_remove(broker: Broker) -> None:
+    await broker.directory_put("relays", "a", b"1", 5)
+    await broker.directory_put("relays", "b", b"2", 5)
+    await broker.directory_remove("relays", "a")
+    await broker.directory_remove("relays", "nobody")
+    await broker.directory_remove("no-such-group", "a")
+    assert await broker.directory_entries("relays") == {"b": b"2"}
+
+
+async def test_directory_is_shared_by_brokers_on_one_backend(backend: Backend) -> None:
+    """What one node announces, another reads (on Redis; in memory each
+    broker is its own world, so only the announcing broker sees it)."""
+    one, two = backend.open(), backend.open()
+    await one.directory_put("relays", "a", b"1", 5)
+    expected = {"a": b"1"} if backend.kind == "redis" else {}
+    assert await two.directory_entries("relays") == expected
+    assert await one.directory_entries("relays") == {"a": b"1"}
+
+
+@pytest.mark.parametrize("bad", [0, -1, math.inf, math.nan])
+async def test_directory_ttl_must_be_positive_and_finite(broker: Broker, bad: float) -> None:
+    with pytest.raises(ValueError):
+        await broker.directory_put("relays", "a", b"1", bad)
+
+
 async def test_presence_age_grows_until_a_gap_is_marked(backend: Backend) -> None:
     """The sweeper trusts absence only once presence has been kept a full
     grace period: the age must only grow, and a marked gap restarts it."""

@@ -115,6 +115,7 @@ async def test_expired_entries_are_pruned_so_memory_stays_bounded() -> None:
         await broker.claim(f"claim:{i}", "ann", 1.0)
         await broker.hit(f"ip:{i}", 1.0)
         await broker.presence_set(f"group:{i % 7}", f"rep:{i}", 1.0)
+        await broker.directory_put(f"dir:{i % 5}", f"relay:{i}", b"x", 1.0)
         stats = broker.statistics()
         peak = max(peak, stats["keys"])
     assert peak <= 2 * (200 + PRUNE_INTERVAL)
@@ -122,6 +123,7 @@ async def test_expired_entries_are_pruned_so_memory_stays_bounded() -> None:
     broker.prune()
     assert broker.statistics()["keys"] == 0
     assert broker.statistics()["presence_groups"] == 0
+    assert broker.statistics()["directory_groups"] == 0
 
 
 async def test_expiry_is_by_the_injected_clock_only() -> None:

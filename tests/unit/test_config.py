@@ -251,6 +251,10 @@ def test_any_positive_float_round_trips(name: str, value: float) -> None:
         environ[env("presence_log_stale_s")] = repr(value * 2)
     elif name == "presence_log_stale_s":
         environ[env("presence_log_renew_s")] = repr(value / 2)
+    elif name == "relay_heartbeat_s":
+        environ[env("relay_stale_s")] = repr(value * 2)
+    elif name == "relay_stale_s":
+        environ[env("relay_heartbeat_s")] = repr(value / 2)
     got = getattr(Settings.from_env(environ), name)
     assert got == value and not math.isnan(got)
 
@@ -325,3 +329,22 @@ def test_operations_settings_are_checked() -> None:
             Settings.from_env({"DESKLINK_METRICS_PORT": bad})
     with pytest.raises(ConfigError, match="metrics_token must be at least 16 characters"):
         Settings.from_env({"DESKLINK_METRICS_TOKEN": "too-short"})
+def test_role_and_relay_settings() -> None:
+    """``all`` needs nothing; web and relay nodes need Redis and a shared
+    secret of at least 32 bytes; a heartbeat must come before staleness."""
+    s = Settings.from_env({})
+    assert (s.role, s.effective_node_name, s.effective_relay_url) == ("all", "127.0.0.1:8080", "http://127.0.0.1:8080")
+    ok = {"DESKLINK_REDIS_URL": "redis://127.0.0.1:6379/0", "DESKLINK_RELAY_SECRET": "x" * 32}
+    relay = Settings.from_env({**ok, "DESKLINK_ROLE": "relay", "DESKLINK_RELAY_PUBLIC_URL": "https://relay-1.example/"})
+    assert relay.effective_relay_url == "https://relay-1.example"
+    assert Settings.from_env({**ok, "DESKLINK_ROLE": "web"}).role == "web"
+    with pytest.raises(ConfigError, match="role must be one of"):
+        Settings.from_env({"DESKLINK_ROLE": "both"})
+    with pytest.raises(ConfigError, match="redis_url"):
+        Settings.from_env({"DESKLINK_ROLE": "relay", "DESKLINK_RELAY_SECRET": "x" * 32})
+    with pytest.raises(ConfigError, match="relay_secret"):
+        Settings.from_env({**ok, "DESKLINK_ROLE": "web", "DESKLINK_RELAY_SECRET": "x" * 31})
+    with pytest.raises(ConfigError, match="relay_stale_s"):
+        Settings.from_env({"DESKLINK_RELAY_HEARTBEAT_S": "6", "DESKLINK_RELAY_STALE_S": "6"})
+    with pytest.raises(ConfigError, match="node_name"):
+        Settings.from_env({"DESKLINK_NODE_NAME": "n" * 65})

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any
 
 import msgspec
@@ -67,8 +68,12 @@ RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 #: Give up reconnecting after this long (the server's grace period is 60 s).
 RECONNECT_GIVE_UP_S = 60.0
-#: Close codes after which reconnecting cannot help.
-FINAL_CLOSE_CODES = frozenset({codes.CLOSE_AUTH, codes.CLOSE_ENDED, codes.CLOSE_LIMITED, codes.CLOSE_POLICY, codes.CLOSE_NORMAL})
+#: Close codes after which reconnecting cannot help (a refused relay token:
+#: until a client is sent on to another relay node, issue 15).
+FINAL_CLOSE_CODES = frozenset({
+    codes.CLOSE_AUTH, codes.CLOSE_ENDED, codes.CLOSE_LIMITED, codes.CLOSE_POLICY, codes.CLOSE_NORMAL,
+    codes.CLOSE_RELAY_TOKEN, codes.CLOSE_OTHER_RELAY,
+})
 #: After injecting input, look at the screen again this soon (seconds), so
 #: the rep sees the effect without waiting for the next frame tick; twice,
 #: because applications take a moment to draw.
@@ -97,14 +102,17 @@ CONSENT_NOTES = {
 }
 
 
-def ws_url(server: str) -> str:
+def ws_url(server: str, relay_token: str = "") -> str:
     """The agent socket's URL for a server address as a visitor types it:
-    ``https://host``, ``http://host:port``, or a bare ``host`` (TLS)."""
+    ``https://host``, ``http://host:port``, or a bare ``host`` (TLS); with
+    the relay token a relay node asks for (docs/protocol.md, *Relay nodes
+    and relay tokens*)."""
     server = server.strip().rstrip("/")
+    query = "?token=" + quote(relay_token, safe="") if relay_token else ""
     for scheme, ws_scheme in (("https://", "wss://"), ("http://", "ws://"), ("wss://", "wss://"), ("ws://", "ws://")):
         if server.startswith(scheme):
-            return ws_scheme + server[len(scheme) :] + "/ws/agent"
-    return "wss://" + server + "/ws/agent"
+            return ws_scheme + server[len(scheme) :] + "/ws/agent" + query
+    return "wss://" + server + "/ws/agent" + query
 
 
 def _offered(capture: Any, monitors: list[Any]) -> list[Monitor]:
@@ -138,6 +146,8 @@ class AgentOptions:
     #: folder (default: the Downloads folder), and where resume records live
     #: (default: XDG_STATE_HOME/desklink).
     files_dir: Path | None = None
+    #: The relay token when ``server`` is a relay node (``--relay-token``).
+    relay_token: str = ""
     state_dir: Path | None = None
 
 
@@ -295,7 +305,7 @@ class AgentClient:
         return self.exit_reason
 
     async def _connect_once(self) -> None:
-        url = ws_url(self.options.server)
+        url = ws_url(self.options.server, self.options.relay_token)
         async with websockets.connect(url, max_size=MAX_INCOMING_BYTES, open_timeout=15, ping_interval=None) as ws:
             now = time.monotonic()
             self.core.connected(now)

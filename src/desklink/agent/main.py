@@ -84,6 +84,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         clipboard_out=not args.no_clipboard_out,
         local_pause_s=args.local_pause,
         files_dir=Path(args.files_dir).expanduser() if args.files_dir else None,
+        relay_token=args.relay_token or "",
     )
     return run_agent(options, terminal=args.terminal)
 

@@ -103,6 +103,22 @@ class Broker(ABC):
         renew its members for a while): :meth:`presence_age` starts again
         at 0 for every node."""
 
+    # directory ----------------------------------------------------------------
+    @abstractmethod
+    async def directory_put(self, group: str, member: str, data: bytes, ttl: float) -> None:
+        """Announce ``member`` of ``group`` with ``data`` (replacing what it
+        said before) until ``ttl`` seconds from now. Like presence, but each
+        member carries a small payload: relay nodes announce their URL,
+        capacity and load this way and renew it with every heartbeat."""
+
+    @abstractmethod
+    async def directory_remove(self, group: str, member: str) -> None: ...
+
+    @abstractmethod
+    async def directory_entries(self, group: str) -> dict[str, bytes]:
+        """Every member of ``group`` whose announcement has not expired, with
+        its latest data."""
+
     # claims ----------------------------------------------------------------
     @abstractmethod
     async def claim(self, key: str, owner: str, ttl: float) -> str:

@@ -96,6 +96,7 @@ class MemoryBroker(Broker):
         self._channels: dict[str, set[MemorySubscription]] = {}
         self._subscriptions: set[MemorySubscription] = set()
         self._presence: dict[str, dict[str, float]] = {}
+        self._directory: dict[str, dict[str, tuple[bytes, float]]] = {}
         self._entries: dict[str, _Entry] = {}
         self._writes = 0
         self._prune_after = PRUNE_INTERVAL
@@ -156,6 +157,33 @@ class MemoryBroker(Broker):
     async def mark_presence_gap(self) -> None:
         self._check_open()
         self._presence_since = self._clock()
+
+    # directory ----------------------------------------------------------------
+    async def directory_put(self, group: str, member: str, data: bytes, ttl: float) -> None:
+        self._check_open()
+        to_millis(ttl)
+        self._directory.setdefault(group, {})[member] = (bytes(data), self._clock() + ttl)
+        self._wrote()
+
+    async def directory_remove(self, group: str, member: str) -> None:
+        self._check_open()
+        members = self._directory.get(group)
+        if members is not None:
+            members.pop(member, None)
+            if not members:
+                del self._directory[group]
+
+    async def directory_entries(self, group: str) -> dict[str, bytes]:
+        self._check_open()
+        members = self._directory.get(group)
+        if not members:
+            return {}
+        now = self._clock()
+        for member in [m for m, (_, expires_at) in members.items() if expires_at <= now]:
+            del members[member]
+        if not members:
+            del self._directory[group]
+        return {m: data for m, (data, _) in members.items()}
 
     # claims ----------------------------------------------------------------
     async def claim(self, key: str, owner: str, ttl: float) -> str:
@@ -224,6 +252,7 @@ class MemoryBroker(Broker):
             await subscription.aclose()
         self._closed = True
         self._presence.clear()
+        self._directory.clear()
         self._entries.clear()
 
     def statistics(self) -> dict[str, int]:
@@ -235,6 +264,7 @@ class MemoryBroker(Broker):
             "channels": len(self._channels),
             "pending": sum(len(s._pending) for s in self._subscriptions),
             "presence_groups": len(self._presence),
+            "directory_groups": len(self._directory),
             "keys": len(self._entries),
         }
 
@@ -267,5 +297,12 @@ class MemoryBroker(Broker):
                 live += len(members)
             else:
                 del self._presence[group]
+        for group in list(self._directory):
+            entries = {m: e for m, e in self._directory[group].items() if e[1] > now}
+            if entries:
+                self._directory[group] = entries
+                live += len(entries)
+            else:
+                del self._directory[group]
         self._writes = 0
         self._prune_after = max(PRUNE_INTERVAL, live)

@@ -9,6 +9,9 @@ channel ``c``          pub/sub channel ``P c``                      -
 presence group ``g``   sorted set ``P presence: g``, member ->      key PEXPIRE
                        expiry time in ms (Redis ``TIME``)           = latest
 claim / counter ``k``  string ``P k``                               PX / PEXPIRE
+directory group ``g``  sorted set ``P dir: g`` (member -> expiry,    key PEXPIRE
+                       Redis ``TIME``) and hash ``P dir-data: g``   = latest
+                       (member -> data)
 =====================  ===========================================  ==========
 
 Every multi-step operation is one Lua script, so it is atomic and costs one
@@ -93,6 +96,46 @@ local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+_DIRECTORY_PUT = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local ttl = tonumber(ARGV[2])
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+if #gone > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  redis.call('HDEL', KEYS[2], unpack(gone))
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+for i = 1, 2 do
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 1
+"""
+_DIRECTORY_ENTRIES = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+if #gone > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  redis.call('HDEL', KEYS[2], unpack(gone))
+end
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for _, m in ipairs(members) do
+  local data = redis.call('HGET', KEYS[2], m)
+  if data then
+    out[#out + 1] = m
+    out[#out + 1] = data
+  end
+end
+return out
+"""
+_DIRECTORY_REMOVE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
 """
 _CLAIM = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
@@ -279,6 +322,9 @@ class RedisBroker(Broker):
         self._presence_set = self._redis.register_script(_PRESENCE_SET)
         self._presence_members = self._redis.register_script(_PRESENCE_MEMBERS)
         self._claim = self._redis.register_script(_CLAIM)
+        self._directory_put = self._redis.register_script(_DIRECTORY_PUT)
+        self._directory_entries = self._redis.register_script(_DIRECTORY_ENTRIES)
+        self._directory_remove = self._redis.register_script(_DIRECTORY_REMOVE)
         self._release = self._redis.register_script(_RELEASE)
         self._hit = self._redis.register_script(_HIT)
         self._unhit = self._redis.register_script(_UNHIT)
@@ -337,6 +383,26 @@ class RedisBroker(Broker):
     @property
     def _presence_since_key(self) -> str:
         return f"{self.prefix}presence-since"
+
+    # directory ----------------------------------------------------------------
+    def _directory_keys(self, group: str) -> list[str]:
+        return [f"{self.prefix}dir:{group}", f"{self.prefix}dir-data:{group}"]
+
+    async def directory_put(self, group: str, member: str, data: bytes, ttl: float) -> None:
+        """One script: drop expired members, set this one's expiry (Redis
+        ``TIME``) and data, extend both keys' expiry."""
+        self._check_open()
+        keys = self._directory_keys(group)
+        await self._call("directory_put", self._directory_put(keys=keys, args=[member, to_millis(ttl), data]))
+
+    async def directory_remove(self, group: str, member: str) -> None:
+        self._check_open()
+        await self._call("directory_remove", self._directory_remove(keys=self._directory_keys(group), args=[member]))
+
+    async def directory_entries(self, group: str) -> dict[str, bytes]:
+        self._check_open()
+        flat = await self._call("directory_entries", self._directory_entries(keys=self._directory_keys(group)))
+        return {flat[i].decode(): bytes(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     # claims ----------------------------------------------------------------
     async def claim(self, key: str, owner: str, ttl: float) -> str:

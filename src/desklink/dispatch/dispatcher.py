@@ -111,6 +111,9 @@ class Dispatcher:
         self.settings = settings
         self.now = clock
         self._publish = publish or broker.publish
+        #: On a web node (role ``web``): the relay node and agent token for a
+        #: session (server/relay_handout.py), put in every ``screen.offer``.
+        self.relay_ticket: Callable[[str], Awaitable[tuple[str, str]]] | None = None
         self._broker_error = on_broker_error or (lambda what, exc: log.warning("%s failed: %s", what, exc))
         self._names: dict[int, str] = {}
         #: request id -> queue id: a request never changes queue, so losers of
@@ -546,7 +549,7 @@ class Dispatcher:
             session_id=session.id, secret_hash=joincode.secret_hash(secret), now=now, expires_at=expires
         )
         code = joincode.make(slot, secret)
-        offer = {
+        offer: dict[str, Any] = {
             "t": "screen.offer",
             "session_id": session.id,
             "code": code.spoken,
@@ -557,6 +560,12 @@ class Dispatcher:
             # The server's own agent download page, the code carried along.
             "download": f"{server_url}/download?code={code.digits}",
         }
+        if self.relay_ticket is not None:
+            # The session's relay node and the agent's token for it
+            # (docs/protocol.md, *Relay nodes and relay tokens*).
+            relay_url, token = await self.relay_ticket(session.id)
+            offer["relay"] = {"url": relay_url, "token": token}
+            offer["command"] = f"desklink agent --server {relay_url} --code {code.digits} --relay-token {token}"
         # The queue's recording policy, for the help box's consent wording
         # (left out under "never", as on the agent's welcome).
         recording = await self.store.recording_policy_of_request(session.request_id)

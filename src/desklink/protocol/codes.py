@@ -66,6 +66,8 @@ CLOSE_INTERNAL: Final = 1011
 CLOSE_AUTH: Final = 4001  # no or bad credentials
 CLOSE_FORBIDDEN: Final = 4003
 CLOSE_NOT_FOUND: Final = 4004
+CLOSE_RELAY_TOKEN: Final = 4005  # a relay token forged, expired, or for another session or role
+CLOSE_OTHER_RELAY: Final = 4006  # the relay token names another relay node: go to the one it names
 CLOSE_ENDED: Final = 4010  # the request or session ended
 CLOSE_SLOW: Final = 4011  # the consumer fell too far behind
 CLOSE_LIMITED: Final = 4029  # too many join attempts
@@ -83,6 +85,8 @@ CLOSE_CODES: Final[dict[int, str]] = {
     CLOSE_AUTH: "authentication required or failed",
     CLOSE_FORBIDDEN: "forbidden",
     CLOSE_NOT_FOUND: "unknown request or session",
+    CLOSE_RELAY_TOKEN: "relay token refused",
+    CLOSE_OTHER_RELAY: "another relay node holds this session",
     CLOSE_ENDED: "request or session ended",
     CLOSE_SLOW: "consumer too slow",
     CLOSE_LIMITED: "too many join attempts",

@@ -444,3 +444,22 @@ METRICS_MAX_HEAD_BYTES = 8192
 #: Longest the metrics listener waits for a request head, seconds (a
 #: connection that sends nothing is closed, not held).
 METRICS_HEAD_TIMEOUT_S = 5.0
+
+# relay nodes (issue 15; relay/nodes.py, server/relay_nodes.py, protocol/relay_token.py)
+#: Screen sessions one relay node takes; a full node is not chosen for new
+#: ones. The aim for one relay process is 1000 sessions at 180 kB/s each
+#: (docs/performance.md); set it lower on a smaller machine.
+RELAY_CAPACITY = 1000
+#: How often a relay node renews its announcement in the broker, seconds.
+RELAY_HEARTBEAT_S = 2.0
+#: An announcement not renewed for this long is a dead node's: it is no
+#: longer chosen (three missed heartbeats, so one slow beat is not death).
+RELAY_STALE_S = 6.0
+#: How long a relay token admits its holder, seconds. A token is not single
+#: use (the agent reconnects with it), so this bounds what a leaked one is
+#: worth; a session longer than this needs a fresh token to reconnect.
+RELAY_TOKEN_TTL_S = 3600.0
+#: How long a session stays with the relay node first chosen for it (a
+#: broker claim every web node reads): longer than any screen session, so
+#: the agent and its viewers never land on two nodes.
+RELAY_OWNER_TTL_S = 86400.0

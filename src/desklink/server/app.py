@@ -26,7 +26,7 @@ from desklink.dispatch.dispatcher import Dispatcher
 from desklink.dispatch.handoff import Handoffs
 from desklink.protocol import codes
 from desklink.server import api_admin, api_canned, api_offline, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
-from desklink.server import board_view
+from desklink.server import board_view, relay_handout
 from desklink.server.drain import DrainGate
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
@@ -49,6 +49,7 @@ from desklink.server.deliveries import Deliveries
 from desklink.server.recording_store import LocalRecordingStore
 from desklink.server.recording_writer import RecordingHub
 from desklink.server.relay_io import AuditWriter, pump, relay_ticker
+from desklink.server.relay_nodes import RelayDirectory
 from desklink.server.transfers import TransferHub
 from desklink.server.throttle import HttpLimits, Throttle
 from desklink.server.transport import ConnectionGuard
@@ -79,6 +80,7 @@ HTTP_HANDLERS = [
     *api_canned.ROUTES,
     *api_offline.ROUTES,
     *board_view.ROUTES,
+    *relay_handout.ROUTES,
 ]
 
 
@@ -92,17 +94,35 @@ def endpoint_specs() -> list[EndpointSpec]:
     return [h.spec for h in [*HTTP_HANDLERS, openapi_json]]  # type: ignore[attr-defined]
 
 
-def routes() -> list[BaseRoute]:
-    out: list[BaseRoute] = [
-        Route(h.spec.path, h, methods=list(h.spec.methods))  # type: ignore[attr-defined]
-        for h in [*HTTP_HANDLERS, openapi_json]
-    ]
-    out += [
-        WebSocketRoute("/ws/visitor", visitor_endpoint),
-        WebSocketRoute("/ws/rep", rep_endpoint),
+#: What a relay node (``--role relay``) serves: the screen's sockets and
+#: health, nothing a browser page or the API needs.
+RELAY_HTTP_HANDLERS = [pages.healthz, pages.readyz, pages.metrics]
+
+
+def relay_routes() -> list[BaseRoute]:
+    return [
         WebSocketRoute("/ws/agent", agent_endpoint),
         WebSocketRoute("/ws/share", share_endpoint),
         WebSocketRoute("/ws/viewer", viewer_endpoint),
+    ]
+
+
+def routes(role: str = "all") -> list[BaseRoute]:
+    """The node's routes for its ``role``: a relay node serves only
+    :data:`RELAY_HTTP_HANDLERS` and the screen sockets; web and all nodes
+    serve everything (until escalation hands screens to relay nodes, a web
+    node keeps its own relay: see docs/architecture.md, *Relay nodes*)."""
+    handlers = RELAY_HTTP_HANDLERS if role == "relay" else [*HTTP_HANDLERS, openapi_json]
+    out: list[BaseRoute] = [
+        Route(h.spec.path, h, methods=list(h.spec.methods))  # type: ignore[attr-defined]
+        for h in handlers
+    ]
+    out += relay_routes()
+    if role == "relay":
+        return out
+    out += [
+        WebSocketRoute("/ws/visitor", visitor_endpoint),
+        WebSocketRoute("/ws/rep", rep_endpoint),
         WebSocketRoute("/ws/board", board_endpoint),
         Mount("/static", app=pages.PublicStatic(directory=pages.WEB_DIR), name="static"),
     ]
@@ -254,6 +274,8 @@ def create_app(settings: Settings) -> Starlette:
         ctx.handoffs = Handoffs(ctx.dispatcher)
         ctx.recordings = _recording_hub(ctx)
         ctx.recordings.metrics = metrics
+        if settings.role == "web":
+            ctx.dispatcher.relay_ticket = lambda sid: relay_handout.agent_ticket(ctx, sid)
         deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
         await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
@@ -278,6 +300,22 @@ def create_app(settings: Settings) -> Starlette:
                 settings.metrics_port, lambda: render_metrics(ctx, access, summary), METRICS_CONTENT_TYPE,
                 max_head_bytes=settings.metrics_max_head_bytes, head_timeout_s=settings.metrics_head_timeout_s,
             )
+        directory: RelayDirectory | None = None
+        beat_stop = asyncio.Event()
+        beat: asyncio.Task[None] | None = None
+        if settings.role == "relay":
+            directory = RelayDirectory(broker, stale_s=settings.relay_stale_s)
+            beat = asyncio.create_task(
+                directory.heartbeat(
+                    settings.effective_node_name,
+                    settings.effective_relay_url,
+                    settings.relay_capacity,
+                    lambda: len(ctx.relay.sessions),
+                    settings.relay_heartbeat_s,
+                    beat_stop,
+                ),
+                name="desklink-relay-heartbeat",
+            )
         try:
             yield
         finally:
@@ -294,13 +332,18 @@ def create_app(settings: Settings) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if directory is not None and beat is not None:  # a relay node stopping leaves the choice at once
+                beat_stop.set()
+                with contextlib.suppress(TimeoutError, *BROKER_ERRORS):
+                    await asyncio.wait_for(beat, SHUTDOWN_AUDIT_S)
+                    await asyncio.wait_for(directory.withdraw(settings.effective_node_name), SHUTDOWN_AUDIT_S)
             await hub.stop()
             await broker.aclose()
             await store.close()
             ctx.accounts.close()
 
     app = Starlette(
-        routes=routes(),
+        routes=routes(settings.role),
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _unhandled},
     )

@@ -52,6 +52,7 @@ from desklink.relay import AgentIntro, ScreenSession
 from desklink.server.connection import HELLO_TIMEOUT_S, Connection
 from desklink.server.deliveries import Deliveries, files_allowed
 from desklink.server.context import Context
+from desklink.server.relay_admission import REFUSALS, admit, grant_of
 from desklink.server.http import client_ip
 from desklink.server.relay_io import pump
 from desklink.server.transfers import Party, file_parts
@@ -221,6 +222,9 @@ class AgentConnection(Connection):
             session = await store.get_session(session_id)
         if session is None or not session.open:
             raise Closing(codes.CLOSE_ENDED, "the support session has ended")
+        grant = grant_of(self.ws)
+        if grant is not None and grant.session != session.id:
+            raise Closing(*REFUSALS["other_session"])
         req = await store.get_request(session.request_id)
         assert req is not None
         await self.check_request(req)
@@ -306,6 +310,8 @@ async def agent_endpoint(ws: WebSocket) -> None:
     """Agents are programs, not pages: there is no Origin to check. They
     prove themselves with a join code before anything else happens."""
     ctx: Context = ws.app.state.ctx
+    if not await admit(ws, ctx.settings, "agent"):
+        return
     if ws.headers.get("origin") is not None and not ctx.origins.same_site(ws.headers.get("origin"), ws):
         await ws.close(codes.CLOSE_POLICY)
         return

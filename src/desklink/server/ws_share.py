@@ -32,6 +32,7 @@ from desklink.protocol.framing import Channel, Reassembler
 from desklink.protocol.messages import Consent, Ping, ScreenStats, StopSharing
 from desklink.protocol.ratelimit import TokenBucket
 from desklink.server.context import Context
+from desklink.server.relay_admission import admit
 from desklink.server.ws_agent import AgentConnection
 from desklink.store.records import Request
 
@@ -98,6 +99,8 @@ async def share_endpoint(ws: WebSocket) -> None:
     """Pages of a site some queue allows may open it; the join code (and the
     request's own queue, checked after it) decide the rest."""
     ctx: Context = ws.app.state.ctx
+    if not await admit(ws, ctx.settings, "share"):
+        return
     if not await ctx.origins.any_queue_allows(ws.headers.get("origin"), ws):
         await ws.close(codes.CLOSE_POLICY)
         return

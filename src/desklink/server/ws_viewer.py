@@ -38,6 +38,7 @@ from desklink.relay import ScreenSession, Viewer
 from desklink.server import auth as authmod
 from desklink.server.connection import SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
+from desklink.server.relay_admission import admit
 from desklink.server.deliveries import FILES_ENDED
 from desklink.server.relay_io import pump
 from desklink.server.session_access import may_supervise
@@ -155,6 +156,8 @@ async def may_view(ctx: Context, login: authmod.Login, rep_id: int, request_id: 
 
 async def viewer_endpoint(ws: WebSocket) -> None:
     ctx: Context = ws.app.state.ctx
+    if not await admit(ws, ctx.settings, "viewer", ws.query_params.get("session", "")[:64]):
+        return
     login = await socket_login(ws, ctx)
     if login is None:
         return

@@ -1,0 +1,98 @@
+"""Which relay node holds a session, and the ticket a web node hands out
+(desklink.server.relay_handout), on the memory broker with a fake clock:
+the owner is kept ``relay_owner_ttl_s`` and a token lasts ``relay_token_ttl_s``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from desklink.broker import MemoryBroker
+from desklink.config import Settings
+from desklink.errors import RelayTokenError, Unavailable
+from desklink.protocol import relay_token as rt
+from desklink.server.relay_handout import owner_of, ticket
+from desklink.server.relay_nodes import RelayDirectory
+
+SECRET = "k" * 32
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Ctx:
+    """The two things the handout reads from a node's context."""
+
+    settings: Settings
+    broker: MemoryBroker
+
+
+def web_ctx(clock: Clock, **settings: object) -> Ctx:
+    s = Settings(role="web", redis_url="redis://unused", relay_secret=SECRET, node_name="web-1", **settings)
+    return Ctx(s, MemoryBroker(clock=clock))
+
+
+async def test_a_session_keeps_its_relay_node_until_relay_owner_ttl_s() -> None:
+    clock = Clock()
+    ctx = web_ctx(clock, relay_owner_ttl_s=100.0, relay_stale_s=10_000.0, relay_heartbeat_s=1.0)
+    directory = RelayDirectory(ctx.broker, stale_s=10_000.0)
+    await directory.announce("relay-a", "http://a", capacity=10, load=0)
+    await directory.announce("relay-b", "http://b", capacity=10, load=5)
+    assert await owner_of(ctx, "s1") == ("relay-a", "http://a")
+    await directory.announce("relay-a", "http://a", capacity=10, load=9)  # a is busier now
+    clock.now += 99.9
+    assert (await owner_of(ctx, "s1"))[0] == "relay-a"
+    assert (await owner_of(ctx, "s2"))[0] == "relay-b"
+    clock.now += 0.2  # past relay_owner_ttl_s: chosen again, by today's load
+    assert (await owner_of(ctx, "s1"))[0] == "relay-b"
+
+
+async def test_no_alive_relay_or_a_gone_owner_is_unavailable() -> None:
+    clock = Clock()
+    ctx = web_ctx(clock, relay_stale_s=5.0)
+    with pytest.raises(Unavailable):
+        await owner_of(ctx, "s1")
+    directory = RelayDirectory(ctx.broker, stale_s=5.0)
+    await directory.announce("relay-a", "http://a", capacity=10, load=0)
+    assert (await owner_of(ctx, "s1"))[0] == "relay-a"
+    await directory.withdraw("relay-a")
+    await directory.announce("relay-b", "http://b", capacity=10, load=0)
+    with pytest.raises(Unavailable, match="gone"):
+        await owner_of(ctx, "s1")
+
+
+async def test_a_full_deployment_still_names_an_owned_sessions_node() -> None:
+    clock = Clock()
+    ctx = web_ctx(clock)
+    directory = RelayDirectory(ctx.broker, stale_s=ctx.settings.relay_stale_s)
+    await directory.announce("relay-a", "http://a", capacity=1, load=0)
+    assert (await owner_of(ctx, "s1"))[0] == "relay-a"
+    await directory.announce("relay-a", "http://a", capacity=1, load=1)  # full now
+    assert (await owner_of(ctx, "s1"))[0] == "relay-a"
+
+
+async def test_the_ticket_holds_for_relay_token_ttl_s() -> None:
+    clock = Clock()
+    ctx = web_ctx(clock, relay_token_ttl_s=30.0)
+    await RelayDirectory(ctx.broker, stale_s=ctx.settings.relay_stale_s).announce("relay-a", "http://a", 10, 0)
+    t = await ticket(ctx, "s1", "viewer", 7)
+    assert (t.node, t.url) == ("relay-a", "http://a")
+    secret = SECRET.encode()
+    grant = rt.verify(t.token, secret, now=time.time() + 29, node="relay-a", role="viewer", session="s1")
+    assert (grant.subject, grant.expires) == (7, t.expires)
+    with pytest.raises(RelayTokenError) as info:
+        rt.verify(t.token, secret, now=time.time() + 31, node="relay-a", role="viewer", session="s1")
+    assert info.value.reason == "expired"
+
+
+async def test_a_single_node_is_its_own_relay() -> None:
+    ctx = Ctx(Settings(port=9000), MemoryBroker())
+    assert await owner_of(ctx, "s1") == ("127.0.0.1:9000", "http://127.0.0.1:9000")
