@@ -65,6 +65,8 @@ nodes_st = st.lists(
         age=st.floats(-5, 40),
     ),
     max_size=8,
+    # The directory holds each node once (its name is the member's key).
+    unique_by=lambda n: n.name,
 )
 
 
