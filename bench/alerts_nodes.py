@@ -195,6 +195,7 @@ async def rounds(args: argparse.Namespace, nodes: list[ServerProcess], conns: li
     body = {"queue": "support", "name": "Bench Visitor", "email": ""}
     headers = {"Origin": nodes[0].url, "Content-Type": "application/json"}
     cpu_nodes = cpu_workers = 0.0
+    others = 0.0  # cores the rest of the machine used during the counted windows
     async with httpx.AsyncClient(base_url=nodes[0].url, timeout=WAIT_S, trust_env=False) as http:
         for rnd in range(args.warmup + args.rounds):
             marker = "fanout-" + secrets.token_hex(6)
@@ -214,6 +215,7 @@ async def rounds(args: argparse.Namespace, nodes: list[ServerProcess], conns: li
             if rnd >= args.warmup:
                 cpu_nodes += usage.cpu_s["nodes"]
                 cpu_workers += usage.cpu_s["workers"]
+                others += usage.others_cores
                 missing += args.reps - len(stamps)
                 answered.append(t1 - t0)
                 if stamps:
@@ -237,6 +239,7 @@ async def rounds(args: argparse.Namespace, nodes: list[ServerProcess], conns: li
         table.dist(f"  reps on node {i}" + (" (the visitor's node)" if i == 0 else ""), vals)
     table.dist("visitor's POST answered (per round)", answered)
     table.value("CPU per round, submit until last alert: nodes / clients", f"{cpu_nodes / n * 1000:.0f} / {cpu_workers / n * 1000:.0f}", "ms")
+    table.value("CPU meanwhile: everything else on the machine (mean)", f"{others / n:.2f}", "cores")
     if missing:
         table.value("alerts that did not arrive", str(missing))
         incomplete.append(f"{missing} alerts missing")
