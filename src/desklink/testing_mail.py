@@ -20,7 +20,9 @@ from aiosmtpd.controller import Controller
 from desklink.testing import free_port, poll_until
 
 
-class _Inbox:
+class Inbox:
+    """What the SMTP server received: (envelope sender, recipients, the message)."""
+
     def __init__(self) -> None:
         self.received: list[tuple[str, list[str], EmailMessage]] = []
         self.lock = threading.Lock()
@@ -32,11 +34,15 @@ class _Inbox:
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
         return "250 Message accepted for delivery"
 
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [m for _, _, m in self.received]
+
 
 class MailServer:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.inbox = _Inbox()
+        self.inbox = Inbox()
         self.controller: Controller | None = None
 
     @property

@@ -9,14 +9,11 @@ two nodes sharing Redis send one message between them."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import re
 import secrets
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +31,7 @@ from argon2 import PasswordHasher
 from desklink.reports import FIGURES, ReportQuery, as_csv
 from desklink.server import daily_summary as summary
 from desklink.store import Store
+from desklink.testing_mail import Inbox
 from desklink.testing import ONE_ADDRESS_ENV, ServerProcess, free_port, poll_until
 
 TZ = "Europe/Paris"
@@ -41,25 +39,6 @@ FROM = "DeskLink <desklink@example.com>"
 TO = ("ops@example.com", "lead@example.com")
 SMTP_USER, SMTP_PASSWORD = "desklink", "smtp secret"
 ADMIN_PASSWORD = "a long admin password"
-
-
-class Inbox:
-    """What the SMTP server received: (envelope sender, recipients, the message)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], EmailMessage]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's API)
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
-        with self.lock:
-            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        with self.lock:
-            return [m for _, _, m in self.received]
 
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
