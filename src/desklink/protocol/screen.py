@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 The agent captures the screen, finds what changed, and sends one *frame*
-per capture: a list of rectangles, each either a picture (JPEG), a copy of
-another part of the previous picture (scroll and move), or a solid fill.
+per capture: a list of rectangles, each either a picture (JPEG, or the
+lossless PALETTE coding for text and UI), a copy of another part of the
+previous picture (scroll and move), or a solid fill.
 Applied in order onto the previous picture they give the new one. A frame
 with ``KEY`` set covers the whole screen and needs no previous picture.
 
@@ -31,7 +32,16 @@ the channel byte (:data:`~desklink.protocol.framing.Channel.SCREEN`)::
     enc 1 COPY : payload is u16 src_x | u16 src_y: copy w x h from there
                  (source read from the picture before this rectangle)
     enc 2 FILL : payload is u8 r | u8 g | u8 b
-    enc 3 PNG  : payload is a PNG of w x h (lossless: small changes, text)
+    enc 3 PNG  : payload is a PNG of w x h (lossless; the agent now sends
+                 PALETTE instead unless an area has too many colours)
+    enc 4 PALETTE : lossless text and UI: payload is
+                 u8 form | u8 ncolours-1 | rgb[ncolours*3] | deflate_raw(body)
+                 form 0 PACKED: h rows of ceil(w*bits/8) bytes, indices
+                 MSB first, bits = 1/2/4/8 for ncolours <= 2/4/16/256;
+                 form 1 RUNS: idx[k] | len_minus_1[k], runs of 1..256
+                 pixels in reading order adding up to w*h. Each rectangle
+                 is deflated on its own (raw deflate, RFC 1951; no state
+                 across rectangles). See agent/encode/palette.py.
 
     codec 1 H264 : data is one H.264 access unit in Annex B form (start
                    codes; a KEY chunk carries its SPS and PPS)
@@ -86,6 +96,7 @@ class Enc(IntEnum):
     COPY = 1
     FILL = 2
     PNG = 3
+    PALETTE = 4
 
 
 _FRAME_HEAD = struct.Struct(">BBIQHHH")
@@ -251,7 +262,7 @@ def _decode_frame(data: bytes) -> Frame:
                 raise ProtocolError("copy source is outside the screen")
         elif kind is Enc.FILL and length != 3:
             raise ProtocolError("fill rectangle payload must be 3 bytes")
-        elif kind in (Enc.JPEG, Enc.PNG) and length < 4:
+        elif kind in (Enc.JPEG, Enc.PNG, Enc.PALETTE) and length < 4:
             raise ProtocolError(f"{kind.name.lower()} rectangle payload is too short")
         rects.append(rect)
     if offset != len(data):

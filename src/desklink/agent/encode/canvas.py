@@ -20,8 +20,9 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
-from desklink.agent.encode.png import decode_png
 from desklink.agent.encode.jpeg import decode_jpeg
+from desklink.agent.encode.palette import decode_palette
+from desklink.agent.encode.png import decode_png
 from desklink.errors import ProtocolError
 from desklink.protocol.screen import Enc, Frame
 
@@ -76,6 +77,10 @@ class Canvas:
                     raise ProtocolError(f"bad PNG: {exc}") from None
                 if rgb.shape[:2] != (r.h, r.w):
                     raise ProtocolError(f"PNG is {rgb.shape[1]}x{rgb.shape[0]}, rectangle {r.w}x{r.h}")
+                pic[r.y : r.y + r.h, r.x : r.x + r.w, :3] = rgb[:, :, ::-1]
+                pic[r.y : r.y + r.h, r.x : r.x + r.w, 3] = 255
+            elif r.enc is Enc.PALETTE:
+                rgb = decode_palette(r.payload, r.w, r.h)  # raises ProtocolError itself
                 pic[r.y : r.y + r.h, r.x : r.x + r.w, :3] = rgb[:, :, ::-1]
                 pic[r.y : r.y + r.h, r.x : r.x + r.w, 3] = 255
             elif r.enc is Enc.COPY:

@@ -44,8 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from desklink.agent.encode.jpeg import Subsampling, encode_jpeg, flat_color
-from desklink.agent.encode.png import MAX_PNG_PIXELS, encode_png
+from desklink.agent.encode.choose import Coded, PaletteOptions, encode_area, encode_exact
+from desklink.agent.encode.jpeg import Subsampling
+from desklink.agent.encode.png import MAX_PNG_PIXELS
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
 from desklink.agent.encode.scroll import CopyRect, detect_scroll
 from desklink.agent.encode.tiles import DEFAULT_TILE, Mask, as_u32, changed_tiles, grid_shape
@@ -69,6 +70,7 @@ class EncoderStats:
     refine_rects: int = 0
     copies: int = 0
     png_rects: int = 0
+    palette_rects: int = 0
     rects: int = 0
     bytes: int = 0
     last_encode_ms: float = 0.0
@@ -87,7 +89,8 @@ class ScreenEncoder:
 
     def __init__(self, width: int, height: int, *, tile: int = DEFAULT_TILE, motion_quality: int = 60,
                  refine_quality: int = 90, settle_s: float = 0.25, small_change_tiles: int = 4,
-                 max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True) -> None:
+                 max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True,
+                 palette: PaletteOptions | None = None) -> None:
         if tile < 16 or tile % 16:
             raise ValueError("tile must be a positive multiple of 16 (the 4:2:0 JPEG block)")
         for name, q in (("motion_quality", motion_quality), ("refine_quality", refine_quality)):
@@ -103,6 +106,7 @@ class ScreenEncoder:
         self.max_rects = max_rects
         self.max_refine_tiles = max_refine_tiles
         self.scroll = scroll
+        self.palette = palette or PaletteOptions()
         self.stats = EncoderStats()
         self.sent_image: npt.NDArray[np.uint8] | None = None
         self._latest: npt.NDArray[np.uint8] | None = None
@@ -193,13 +197,13 @@ class ScreenEncoder:
         if image is None:
             raise RuntimeError("no capture yet: call update() first")
         started = time.perf_counter()
-        rect = self._encode(image, (0, 0, self.width, self.height), self.refine_quality, "444")[0]
+        coded = self._encode(image, (0, 0, self.width, self.height), self.refine_quality, "444")
         self.sent_image = image
         self.lossy[:] = False
         self.changed_at[:] = now
         self._needs_key = False
         self._motion_run = 0
-        frame = Frame(seq, capture_us, self.width, self.height, (rect,), FLAG_KEY)
+        frame = Frame(seq, capture_us, self.width, self.height, tuple(c.rect for c in coded), FLAG_KEY)
         self.stats.key_frames += 1
         self._count(frame, started)
         return frame
@@ -225,13 +229,12 @@ class ScreenEncoder:
             due |= self.lossy & (age >= self.settle_s / 2)
         return due
 
-    def _encode(self, image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: Subsampling) -> tuple[Rect, bool]:
-        """One rectangle: ``(rect, exact)``; FILL when flat (exact), else JPEG."""
-        x, y, w, h = box
-        rgb = flat_color(image, x, y, w, h)
-        if rgb is not None:
-            return Rect.fill(x, y, w, h, rgb), True
-        return Rect(x, y, w, h, Enc.JPEG, encode_jpeg(image, x, y, w, h, quality=quality, subsampling=subsampling)), False
+    def _encode(self, image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: Subsampling) -> list[Coded]:
+        """The rectangles of a tile-aligned box: FILL, PALETTE (both exact) or
+        JPEG, split where text meets pictures (agent/encode/choose.py)."""
+        coded = encode_area(image, box, tile=self.tile, quality=quality, subsampling=subsampling, opts=self.palette)
+        self.stats.palette_rects += sum(c.rect.enc is Enc.PALETTE for c in coded)
+        return coded
 
     @staticmethod
     def _tight(previous: npt.NDArray[np.uint8], image: npt.NDArray[np.uint8], box: Box) -> Box | None:
@@ -243,14 +246,12 @@ class ScreenEncoder:
             return None
         return x + int(cols[0]), y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
 
-    @staticmethod
-    def _encode_exact(image: npt.NDArray[np.uint8], box: Box) -> Rect:
-        """FILL when flat, else PNG: either way the viewer gets exact pixels."""
-        x, y, w, h = box
-        rgb = flat_color(image, x, y, w, h)
-        if rgb is not None:
-            return Rect.fill(x, y, w, h, rgb)
-        return Rect(x, y, w, h, Enc.PNG, encode_png(image, x, y, w, h))
+    def _encode_exact(self, image: npt.NDArray[np.uint8], box: Box) -> Rect:
+        """FILL when flat, else PALETTE, else PNG: exact pixels either way."""
+        rect = encode_exact(image, box, self.palette)
+        self.stats.palette_rects += rect.enc is Enc.PALETTE
+        self.stats.png_rects += rect.enc is Enc.PNG
+        return rect
 
     def _tiles_of(self, box: Box) -> tuple[slice, slice]:
         x, y, w, h = box
@@ -282,13 +283,12 @@ class ScreenEncoder:
                 # of the box outside it did not change, so their tiles keep
                 # whatever lossy state they had.
                 rects.append(self._encode_exact(image, tight))
-                self.stats.png_rects += 1
                 continue
-            rect, exact = self._encode(image, box, quality, subsampling)
-            rects.append(rect)
-            tiles = self._tiles_of(box)
-            self.lossy[tiles] = not (small or exact)
-            self.changed_at[tiles] = now  # unchanged tiles merged in were re-sent too
+            for coded in self._encode(image, box, quality, subsampling):
+                rects.append(coded.rect)
+                tiles = self._tiles_of((coded.rect.x, coded.rect.y, coded.rect.w, coded.rect.h))
+                self.lossy[tiles] = not (small or coded.exact)
+                self.changed_at[tiles] = now  # unchanged tiles merged in were re-sent too
         self.sent_image = image
         self._motion_run += 1
         return Frame(seq, capture_us, self.width, self.height, tuple(rects), 0)
@@ -315,7 +315,7 @@ class ScreenEncoder:
             due.flat[keep] = True
         rects: list[Rect] = []
         for box in merge_rects(due, self.tile, self.width, self.height, max_rects=self.max_rects):
-            rects.append(self._encode(image, box, self.refine_quality, "444")[0])
+            rects.extend(c.rect for c in self._encode(image, box, self.refine_quality, "444"))
             self.lossy[self._tiles_of(box)] = False
         self._motion_run = 0
         self.stats.refine_rects += len(rects)
