@@ -142,7 +142,7 @@ def malformed_cases() -> dict[str, tuple[bytes, int, int, str]]:
         "unknown form": (palette_head(7, 2) + raw(b"\x00" * 32), 16, 8, ": unknown form 7"),
         "corrupt deflate": (palette_head(0, 2) + b"\xff\xff\xff\xff", 16, 8, ": the deflate data is corrupt"),
         "cut short": (good[:-3], 16, 8, ": the deflate data is cut short"),
-        "stray bytes": (good + b"\x00\x01", 16, 8, ": 2 stray bytes after the deflate data"),
+        "stray bytes": (good + b"\x00\x01", 16, 8, ": the deflate data is followed by 2 stray bytes"),
         "bomb": (palette_head(1, 2) + raw(b"\x00" * (4 << 20)), 16, 8, ": the deflate data inflates past 256 bytes"),
         "packed too short": (palette_head(0, 2) + raw(b"\x00" * 15), 16, 8, ": packed indices are 15 bytes, expected 16"),
         "packed index past palette": (palette_head(0, 3) + raw(b"\xff" * 32), 16, 8, ": index 3 is past the 3-colour palette"),

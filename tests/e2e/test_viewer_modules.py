@@ -344,7 +344,7 @@ def test_each_decoder_draws_its_encoding_and_rejects_malformed_payloads(browser:
     }
     out = run_in_worker(browser, server, DECODER_CHECKS, {"W": W, "H": H, "good": good, "bad": bad})
     # The table covers every encoding the Python reference knows, with the same numbers.
-    assert out["table"] == [[0, "jpeg"], [1, "copy"], [2, "fill"], [3, "png"]]
+    assert out["table"] == [[0, "jpeg"], [1, "copy"], [2, "fill"], [3, "png"], [4, "palette"]]
     assert sorted(e for e, _ in out["table"]) == sorted(int(e) for e in Enc)
 
     # Each decoder draws like the Python reference viewer (grey picture, blue corner).

@@ -208,7 +208,7 @@ def _inflate(data: bytes, cap: int, what: str) -> bytes:
     if not d.eof:
         raise ProtocolError(f"{what}: the deflate data is cut short")
     if d.unused_data:
-        raise ProtocolError(f"{what}: {len(d.unused_data)} stray bytes after the deflate data")
+        raise ProtocolError(f"{what}: the deflate data is followed by {len(d.unused_data)} stray bytes")
     return out
 
 

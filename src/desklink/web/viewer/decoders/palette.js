@@ -1,0 +1,146 @@
+// Encoding 4, PALETTE: lossless text and UI (src/desklink/agent/encode/palette.py
+// is the reference and says why). The payload is
+//
+//   u8 form | u8 ncolours-1 | rgb[ncolours * 3] | deflate_raw(body)
+//   form 0 PACKED: h rows of ceil(w * bits / 8) bytes, indices most
+//                  significant bits first; bits = 1, 2, 4, 8 for
+//                  ncolours <= 2, 4, 16, 256
+//   form 1 RUNS:   idx[k] | len_minus_1[k]: runs of 1..256 pixels in reading
+//                  order, adding up to exactly w * h
+//
+// Inflated by the browser's own DecompressionStream('deflate-raw'), off the
+// main thread, so decode() is asynchronous like the picture decoders. Nothing
+// is allocated from what the payload claims: the inflated body is collected
+// chunk by chunk and abandoned past the most a w x h rectangle can need (a
+// deflate bomb stops there), and the picture is w x h, which the parser has
+// already checked against the screen. Every index is checked against the
+// palette. Drawn with putImageData, so the pixels land exactly.
+
+import { FrameError, describeRect } from '../frame-error.js';
+
+const PACKED = 0;
+const RUNS = 1;
+/** u8 form | u8 ncolours-1 | at least one colour. */
+const MIN_HEAD = 5;
+/** The shortest payload accepted by the parser (as src/desklink/protocol/screen.py). */
+const MIN_PAYLOAD = 4;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function bitsFor(n) {
+  if (n <= 2) return 1;
+  if (n <= 4) return 2;
+  return n <= 16 ? 4 : 8;
+}
+
+/** Raw-inflate `data` into at most `cap` bytes; a FrameError for anything else. */
+async function inflate(data, cap, what) {
+  const reader = new Blob([data]).stream().pipeThrough(new DecompressionStream('deflate-raw')).getReader();
+  const chunks = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.length;
+      if (length > cap) {
+        reader.cancel().catch(() => {});
+        throw new FrameError(`${what}: the deflate data inflates past ${cap} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof FrameError) throw err;
+    throw new FrameError(`${what}: the deflate data would not inflate (${err?.message || err})`);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** The palette as one 32-bit RGBA word per colour, in the platform's byte order. */
+function paletteWords(payload, n) {
+  const words = new Uint32Array(n);
+  for (let i = 0; i < n; i += 1) {
+    const r = payload[2 + 3 * i];
+    const g = payload[3 + 3 * i];
+    const b = payload[4 + 3 * i];
+    words[i] = LITTLE_ENDIAN ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+  }
+  return words;
+}
+
+function unpack(body, w, h, n, words, out, what) {
+  const bits = bitsFor(n);
+  const stride = Math.ceil((w * bits) / 8);
+  if (body.length !== h * stride) throw new FrameError(`${what}: packed indices are ${body.length} bytes, expected ${h * stride}`);
+  const mask = (1 << bits) - 1;
+  let max = 0;
+  let o = 0;
+  for (let y = 0; y < h; y += 1) {
+    const row = y * stride;
+    for (let x = 0; x < w; x += 1) {
+      const bit = x * bits;
+      const idx = (body[row + (bit >> 3)] >> (8 - bits - (bit & 7))) & mask;
+      if (idx > max) max = idx;
+      out[o] = words[idx] ?? 0;
+      o += 1;
+    }
+  }
+  if (max >= n) throw new FrameError(`${what}: index ${max} is past the ${n}-colour palette`);
+}
+
+function runs(body, w, h, n, words, out, what) {
+  if (body.length === 0 || body.length % 2) throw new FrameError(`${what}: run data of ${body.length} bytes is not whole (index, length) pairs`);
+  const k = body.length / 2;
+  let total = 0;
+  let max = 0;
+  for (let i = 0; i < k; i += 1) {
+    total += body[k + i] + 1;
+    if (body[i] > max) max = body[i];
+  }
+  if (total !== w * h) throw new FrameError(`${what}: runs cover ${total} pixels, the rectangle has ${w * h}`);
+  if (max >= n) throw new FrameError(`${what}: index ${max} is past the ${n}-colour palette`);
+  let o = 0;
+  for (let i = 0; i < k; i += 1) {
+    const end = o + body[k + i] + 1;
+    out.fill(words[body[i]], o, end);
+    o = end;
+  }
+}
+
+export default {
+  enc: 4,
+  name: 'palette',
+
+  check(rect) {
+    if (rect.payload.length < MIN_PAYLOAD) throw new FrameError('palette rectangle payload is too short');
+  },
+
+  async decode(rect) {
+    const { payload, w, h } = rect;
+    const what = describeRect('palette', rect);
+    if (payload.length < MIN_HEAD) throw new FrameError(`${what}: payload of ${payload.length} bytes is too short`);
+    const form = payload[0];
+    const n = payload[1] + 1;
+    const start = 2 + 3 * n;
+    if (payload.length < start) throw new FrameError(`${what}: the payload ends inside its ${n}-colour palette`);
+    if (form !== PACKED && form !== RUNS) throw new FrameError(`${what}: unknown form ${form}`);
+    const cap = form === PACKED ? h * Math.ceil((w * bitsFor(n)) / 8) : 2 * w * h;
+    const body = await inflate(payload.subarray(start), cap, what);
+    const pixels = new Uint8ClampedArray(w * h * 4);
+    const out = new Uint32Array(pixels.buffer);
+    const words = paletteWords(payload, n);
+    if (form === PACKED) unpack(body, w, h, n, words, out, what);
+    else runs(body, w, h, n, words, out, what);
+    return new ImageData(pixels, w, h);
+  },
+
+  draw(ctx, rect, image) {
+    ctx.putImageData(image, rect.x, rect.y);
+  },
+};

@@ -1,0 +1,146 @@
+"""The browser's PALETTE decoder (``viewer/decoders/palette.js``) in Debian's
+Chromium, inside a module Worker as the viewer runs it: on the same
+payloads it gives exactly the pixels of the Python reference decoder (both
+forms, every index width, 1x1 and odd sizes, a 1080p text key frame), and
+malformed payloads (cut, corrupt, a deflate bomb, indices past the palette,
+runs past the rectangle) reject with a FrameError naming the problem, as
+the Python decoder raises a ProtocolError."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser
+from test_viewer_modules import b64, run_in_worker
+
+from desklink.agent.encode.palette import decode_palette, encode_palette
+from desklink.errors import ProtocolError
+from desklink.testing import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+BODY = """
+import { decoderFor } from '/static/viewer/decoders/index.js';
+import { FrameError } from '/static/viewer/frame-error.js';
+
+const d = decoderFor(4);
+const out = { name: d.name, good: {}, bad: {} };
+const toB64 = (bytes) => {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+for (const [name, c] of Object.entries(DATA.good)) {
+  const rect = { x: 0, y: 0, w: c.w, h: c.h, enc: 4, payload: b64(c.payload) };
+  d.check(rect, { width: c.w, height: c.h });
+  const canvas = new OffscreenCanvas(c.w, c.h);
+  const ctx = canvas.getContext('2d', { alpha: false });
+  const image = await d.decode(rect);
+  d.draw(ctx, rect, image, canvas);
+  out.good[name] = toB64(new Uint8Array(ctx.getImageData(0, 0, c.w, c.h).data.buffer));
+}
+for (const [name, c] of Object.entries(DATA.bad)) {
+  const rect = { x: 0, y: 0, w: c.w, h: c.h, enc: 4, payload: b64(c.payload) };
+  try {
+    d.check(rect, { width: c.w, height: c.h });
+    await d.decode(rect);
+    out.bad[name] = { ok: true };
+  } catch (err) {
+    out.bad[name] = { isFrameError: err instanceof FrameError, error: `${err.name}: ${err.message}` };
+  }
+}
+return out;
+"""
+
+
+def picture(w: int, h: int, colours: int, seed: int, run: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (colours, 4), dtype=np.uint8)
+    index = np.repeat(rng.integers(0, colours, (h, -(-w // run))), run, axis=1)[:, :w]
+    return palette[index]
+
+
+def text_screen(w: int, h: int) -> np.ndarray:
+    """A terminal-like picture: anti-aliased glyph shades on a dark background."""
+    rng = np.random.default_rng(5)
+    img = np.zeros((h, w, 4), np.uint8)
+    img[:, :, :3] = (40, 30, 20)
+    shades = rng.integers(0, 256, (24, 3), dtype=np.uint8)
+    for row in range(0, h - 14, 17):
+        for col in range(0, w - 8, 9):
+            if rng.random() < 0.6:
+                img[row : row + 14, col : col + 8, :3] = shades[rng.integers(0, 24, (14, 8))] * (rng.random((14, 8, 1)) < 0.4)
+    img[:, :, 3] = 255
+    return img
+
+
+def raw(body: bytes) -> bytes:
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(body) + c.flush()
+
+
+def head(form: int, colours: int) -> bytes:
+    return struct.pack(">BB", form, colours - 1) + bytes(range(3 * colours))
+
+
+def test_browser_decoder_matches_the_python_decoder(browser: Browser, server: ServerProcess) -> None:
+    pictures: dict[str, tuple[np.ndarray, int, int]] = {"one pixel": (picture(1, 1, 1, 1, 1), 1, 1)}
+    for colours in (2, 3, 4, 9, 16, 17, 100, 256):
+        for run, form in ((1, "packed"), (40, "runs")):
+            w, h = 37 + colours % 11, 5 + colours % 7  # odd sizes: spare bits in packed rows
+            pictures[f"{colours} colours {form}"] = (picture(w, h, colours, colours, run), w, h)
+    pictures["a run past 256"] = (picture(1001, 3, 2, 7, 700), 1001, 3)
+    pictures["text 1920x1080"] = (text_screen(1920, 1080), 1920, 1080)
+    good: dict[str, dict[str, Any]] = {}
+    expected: dict[str, np.ndarray] = {}
+    for name, (img, w, h) in pictures.items():
+        payload = encode_palette(img, 0, 0, w, h, max_colours=256)
+        assert payload is not None, name
+        good[name] = {"w": w, "h": h, "payload": b64(payload)}
+        expected[name] = decode_palette(payload, w, h)
+        assert np.array_equal(expected[name], img[:, :, 2::-1]), name
+    forms = {name: base64.b64decode(c["payload"])[0] for name, c in good.items()}
+    assert {0, 1} <= set(forms.values())  # both forms are exercised
+
+    bad_cases = _bad()
+    out = run_in_worker(browser, server, BODY, {"good": good, "bad": {k: {"w": w, "h": h, "payload": b64(p)} for k, (p, w, h, _) in bad_cases.items()}})
+    assert out["name"] == "palette"
+    for name, want in expected.items():
+        w, h = want.shape[1], want.shape[0]
+        got = np.frombuffer(base64.b64decode(out["good"][name]), np.uint8).reshape(h, w, 4)
+        assert np.array_equal(got[:, :, :3], want), name
+        assert (got[:, :, 3] == 255).all(), name
+
+    for name, (payload, w, h, message) in bad_cases.items():
+        with pytest.raises(ProtocolError) as info:
+            decode_palette(payload, w, h)
+        case = out["bad"][name]
+        assert case.get("isFrameError") is True, (name, case)
+        # Same problem in the same words after the rectangle's name (the browser's names its position too).
+        assert str(info.value).startswith(f"palette rectangle {w}x{h}{message}"), (name, str(info.value))
+        assert case["error"].startswith(f"FrameError: palette rectangle {w}x{h}+0+0{message}"), (name, case)
+
+
+def _bad() -> dict[str, tuple[bytes, int, int, str]]:
+    good = encode_palette(picture(16, 8, 3, 1, 1), 0, 0, 16, 8) or b""
+    return {
+        "short": (b"\x00\x00\x01\x02", 16, 8, ": payload of 4 bytes is too short"),
+        "palette cut": (head(0, 4)[:9], 16, 8, ": the payload ends inside its 4-colour palette"),
+        "unknown form": (head(7, 2) + raw(b"\x00" * 32), 16, 8, ": unknown form 7"),
+        # Deflate errors: the wording after "the deflate data" is the inflater's own.
+        "corrupt deflate": (head(0, 2) + b"\xff\xff\xff\xff", 16, 8, ": the deflate data"),
+        "cut short": (good[:-3], 16, 8, ": the deflate data"),
+        "stray bytes": (good + b"\x00\x01", 16, 8, ": the deflate data"),
+        "bomb": (head(1, 2) + raw(b"\x00" * (4 << 20)), 16, 8, ": the deflate data inflates past 256 bytes"),
+        "packed too short": (head(0, 2) + raw(b"\x00" * 15), 16, 8, ": packed indices are 15 bytes, expected 16"),
+        "packed index past palette": (head(0, 3) + raw(b"\xff" * 32), 16, 8, ": index 3 is past the 3-colour palette"),
+        "runs index past palette": (head(1, 2) + raw(bytes([0, 2, 63, 63])), 16, 8, ": index 2 is past the 2-colour palette"),
+        "runs past the rectangle": (head(1, 2) + raw(bytes([0, 1, 255, 0])), 16, 8, ": runs cover 257 pixels, the rectangle has 128"),
+        "runs short": (head(1, 2) + raw(bytes([0, 1, 10, 10])), 16, 8, ": runs cover 22 pixels, the rectangle has 128"),
+        "runs odd": (head(1, 2) + raw(bytes([0, 1, 10])), 16, 8, ": run data of 3 bytes is not whole (index, length) pairs"),
+    }
