@@ -72,6 +72,7 @@ def test_on_request_only_the_holding_rep_starts_and_stops() -> None:
     with pytest.raises(Forbidden):
         s.receive_viewer(watcher, ScreenRecord(on=True), 0.2)
     assert not s.recording
+    s.receive_agent_frame(b"\x01\x01", 1, True, 0.25)  # the agent's first frame (a key frame) came
     fx = s.receive_viewer(viewer, ScreenRecord(on=True), 0.3)
     assert s.recording and fx.records[0].kind == "start"
     assert "screen.refresh" in kinds(fx, agent)  # the recording opens with a key frame

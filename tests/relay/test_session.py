@@ -18,6 +18,7 @@ from desklink.protocol.messages import (
     Monitor,
     ScreenAck,
     ScreenInfo,
+    ScreenRefresh,
     ScreenSelect,
     StopSharing,
     decode_agent,
@@ -39,6 +40,7 @@ def sharing(**policy: object) -> tuple[ScreenSession, End, Viewer, End]:
     s.attach_agent(agent, INTRO, 0.0, resumed=False)
     s.receive_agent(Consent(view=True), 0.0)
     s.receive_agent(ScreenInfo(monitors=[Monitor(1, 640, 480, True), Monitor(2, 800, 600)], selected=1), 0.0)
+    s.receive_agent_frame(FRAME, 1, True, 0.0)  # the key frame an agent starts sharing with
     return s, agent, viewer, rep
 
 
@@ -62,8 +64,39 @@ def test_frames_flow_only_after_consent() -> None:
     assert s.frames_dropped_before_consent == 1
     fx = s.receive_agent(Consent(view=True), 0.1)
     assert ("sharing_started", "visitor", {}) in audits(fx)
-    assert "screen.refresh" in kinds(fx, agent)
+    assert "screen.refresh" not in kinds(fx, agent)  # the agent starts sharing with a key frame: one is enough
     assert frames(s.receive_agent_frame(FRAME, 2, True, 0.2), rep) == 1
+
+
+def test_one_key_frame_at_start_and_refreshes_once_it_came() -> None:
+    """While the agent's first key frame is on its way, a viewer joining or
+    asking gets it and no second one; afterwards refreshes reach the agent."""
+    s = new_session()
+    rep = End("rep")
+    viewer, _ = s.add_viewer(rep, REP_ID, "Alice", 0.0)
+    agent = End("agent")
+    s.attach_agent(agent, INTRO, 0.0, resumed=False)
+    s.receive_agent(Consent(view=True), 0.1)
+    sup = End("supervisor")
+    _, fx = s.add_viewer(sup, SUPERVISOR_ID, "Sam", 0.2)
+    assert "screen.refresh" not in kinds(fx, agent)
+    assert kinds(s.receive_viewer(viewer, ScreenRefresh(), 0.2), agent) == []
+    fx = s.receive_agent_frame(FRAME, 1, True, 0.3)
+    assert (frames(fx, rep), frames(fx, sup)) == (1, 1)  # both got the one key frame
+    assert kinds(fx, agent) == []
+    assert kinds(s.receive_viewer(viewer, ScreenRefresh(), 0.4), agent) == ["screen.refresh"]
+
+
+def test_a_first_frame_that_is_not_a_key_frame_asks_for_one() -> None:
+    s = new_session()
+    rep = End("rep")
+    s.add_viewer(rep, REP_ID, "Alice", 0.0)
+    agent = End("agent")
+    s.attach_agent(agent, INTRO, 0.0, resumed=False)
+    s.receive_agent(Consent(view=True), 0.1)
+    fx = s.receive_agent_frame(FRAME, 1, False, 0.2)
+    assert frames(fx, rep) == 0 and kinds(fx, agent) == ["screen.refresh"]
+    assert frames(s.receive_agent_frame(FRAME, 2, True, 0.3), rep) == 1
 
 
 def test_only_the_primary_paces_the_agent_and_a_slow_watcher_catches_up_with_a_key() -> None:

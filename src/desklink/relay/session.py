@@ -175,6 +175,9 @@ class ScreenSession:
         self.frames_in = 0
         self.bytes_in = 0
         self.frames_dropped_before_consent = 0
+        #: Sharing just started and the agent's first frame, a key frame,
+        #: is still to come: a refresh asked meanwhile would send a second.
+        self.key_coming = False
         self.inputs_forwarded = 0
         self.inputs_refused = 0
         #: The queue's recording policy (the adapter sets it from the store
@@ -316,7 +319,7 @@ class ScreenSession:
         self._to_agent(fx, ScreenWatchers(watchers=watching))
 
     def _refresh(self, fx: Effects) -> None:
-        if self.sharing:
+        if self.sharing and not self.key_coming:
             self._to_agent(fx, ScreenRefresh())
 
     def _audit_changes(self, fx: Effects, changes: list[Change], actor: Actor, actor_id: int | None) -> None:
@@ -424,6 +427,10 @@ class ScreenSession:
         if not self.sharing:
             self.frames_dropped_before_consent += 1
             return fx
+        if self.key_coming:
+            self.key_coming = False
+            if not key:  # not the key frame expected after all: ask for one
+                self._refresh(fx)
         data = encode_frame(Channel.SCREEN, payload)
         for v in self.seats.viewers:
             if v.window.offer(seq, key, now):
@@ -512,6 +519,7 @@ class ScreenSession:
             self.reasking_files = False  # a no leaves sharing as it was; the rep may ask again
         elif allowed:
             self._audit(fx, "sharing_started", "visitor")
+            self.key_coming = True  # an agent starts sharing with a key frame: no refresh for it
             if self.recording_policy == "always":
                 self._start_recording(fx, "system", None, now)
             if self.seats.viewers:
