@@ -10,6 +10,7 @@ speak the wire protocol (docs/protocol.md).
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 import re
@@ -517,6 +518,9 @@ class ViewerClient:
         self.canvas = Canvas()
         self.states: list[dict[str, Any]] = []
         self.frames = 0
+        self.key_frames = 0
+        self.refine_frames = 0
+        self.encodings: collections.Counter[str] = collections.Counter()  # rectangles by encoding name
         self.frame_bytes = 0
         self.last_frame_at = 0.0
         self.arrivals: list[tuple[float, int, int]] = []  # (time, seq, bytes)
@@ -556,6 +560,9 @@ class ViewerClient:
                             self.video.append(msg)
                         else:
                             self.canvas.apply(msg)
+                            self.key_frames += msg.key
+                            self.refine_frames += bool(msg.flags & screen.FLAG_REFINE)
+                            self.encodings.update(r.enc.name for r in msg.rects)
                         self.frames += 1
                         self.frame_bytes += len(raw)
                         self.last_frame_at = time.monotonic()

@@ -60,23 +60,26 @@ def test_round_trip_is_exact(w: int, h: int, colours: int, seed: int, run: int, 
 def test_both_forms_at_every_index_width(colours: int, run: int, form: Form) -> None:
     """Noise packs (1, 2, 4, 8 bits an index); long runs go as RUNS, split
     at MAX_RUN pixels; odd widths leave spare bits in each packed row."""
-    image = picture(301, 37, colours, colours, run)
-    payload = encode_palette(image, 0, 0, 301, 37, max_colours=256)
+    image = picture(301, 60, colours, colours, run)  # over TRY_BOTH_PIXELS: the form is chosen by RUNS_FACTOR
+    payload = encode_palette(image, 0, 0, 301, 60, max_colours=256)
     assert payload is not None
     if colours > 1 or form is Form.RUNS:
         assert form_of(payload) is form
-    assert np.array_equal(decode_palette(payload, 301, 37), image[:, :, 2::-1])
+    assert np.array_equal(decode_palette(payload, 301, 60), image[:, :, 2::-1])
+    small = encode_palette(image, 3, 5, 64, 50, max_colours=256)  # both forms tried, the smaller kept
+    assert small is not None and np.array_equal(decode_palette(small, 64, 50), image[5:55, 3:67, 2::-1])
 
 
 def test_one_pixel_and_a_run_longer_than_the_limit() -> None:
     one = picture(1, 1, 1, 1, 1)
     assert np.array_equal(decode_palette(encode_palette(one, 0, 0, 1, 1) or b"", 1, 1), one[:, :, 2::-1])
-    flat = picture(3 * MAX_RUN + 5, 3, 1, 2, 1)
-    payload = encode_palette(flat, 0, 0, flat.shape[1], 3)
+    flat = picture(3 * MAX_RUN + 5, 30, 1, 2, 1)
+    payload = encode_palette(flat, 0, 0, flat.shape[1], 30)
     assert payload is not None and form_of(payload) is Form.RUNS
-    body = zlib.decompress(payload[5:], -15)
-    assert len(body) == 2 * 10  # 2319 pixels: 9 runs of 256 and one of 15
-    assert np.array_equal(decode_palette(payload, flat.shape[1], 3), flat[:, :, 2::-1])
+    body = zlib.decompress(payload[2:], -15)[3:]
+    assert len(body) == 2 * 91  # 23190 pixels: 90 runs of 256 and one of 150
+    assert set(body[91:-1]) == {MAX_RUN - 1} and body[-1] == 149
+    assert np.array_equal(decode_palette(payload, flat.shape[1], 30), flat[:, :, 2::-1])
 
 
 def test_too_many_colours_is_turned_away() -> None:
@@ -130,27 +133,31 @@ def raw(body: bytes) -> bytes:
 
 
 def palette_head(form: int, colours: int) -> bytes:
-    return struct.pack(">BB", form, colours - 1) + bytes(range(3 * colours))
+    return struct.pack(">BB", form, colours - 1)
+
+
+def pal(colours: int) -> bytes:
+    return bytes(range(3 * colours))
 
 
 def malformed_cases() -> dict[str, tuple[bytes, int, int, str]]:
     """name -> (payload, w, h, the start of the error message after 'palette rectangle WxH')."""
     good = encode_palette(picture(16, 8, 3, 1, 1), 0, 0, 16, 8) or b""
     return {
-        "short": (b"\x00\x00\x01", 16, 8, ": payload of 3 bytes is too short"),
-        "palette cut": (palette_head(0, 4)[:9], 16, 8, ": the payload ends inside its 4-colour palette"),
+        "short": (b"\x00\x00", 16, 8, ": payload of 2 bytes is too short"),
+        "palette cut": (palette_head(0, 4) + raw(bytes(9)), 16, 8, ": the data ends inside its 4-colour palette"),
         "unknown form": (palette_head(7, 2) + raw(b"\x00" * 32), 16, 8, ": unknown form 7"),
         "corrupt deflate": (palette_head(0, 2) + b"\xff\xff\xff\xff", 16, 8, ": the deflate data is corrupt"),
         "cut short": (good[:-3], 16, 8, ": the deflate data is cut short"),
         "stray bytes": (good + b"\x00\x01", 16, 8, ": the deflate data is followed by 2 stray bytes"),
-        "bomb": (palette_head(1, 2) + raw(b"\x00" * (4 << 20)), 16, 8, ": the deflate data inflates past 256 bytes"),
-        "packed too short": (palette_head(0, 2) + raw(b"\x00" * 15), 16, 8, ": packed indices are 15 bytes, expected 16"),
-        "packed index past palette": (palette_head(0, 3) + raw(b"\xff" * 32), 16, 8, ": index 3 is past the 3-colour palette"),
-        "runs index past palette": (palette_head(1, 2) + raw(bytes([0, 2, 63, 63])), 16, 8, ": index 2 is past the 2-colour palette"),
-        "runs past the rectangle": (palette_head(1, 2) + raw(bytes([0, 1, 255, 0])), 16, 8, ": runs cover 257 pixels, the rectangle has 128"),
-        "runs short": (palette_head(1, 2) + raw(bytes([0, 1, 10, 10])), 16, 8, ": runs cover 22 pixels, the rectangle has 128"),
-        "runs odd": (palette_head(1, 2) + raw(bytes([0, 1, 10])), 16, 8, ": run data of 3 bytes is not whole (index, length) pairs"),
-        "runs empty": (palette_head(1, 2) + raw(b""), 16, 8, ": run data of 0 bytes is not whole (index, length) pairs"),
+        "bomb": (palette_head(1, 2) + raw(b"\x00" * (4 << 20)), 16, 8, ": the deflate data inflates past 262 bytes"),
+        "packed too short": (palette_head(0, 2) + raw(pal(2) + b"\x00" * 15), 16, 8, ": packed indices are 15 bytes, expected 16"),
+        "packed index past palette": (palette_head(0, 3) + raw(pal(3) + b"\xff" * 32), 16, 8, ": index 3 is past the 3-colour palette"),
+        "runs index past palette": (palette_head(1, 2) + raw(pal(2) + bytes([0, 2, 63, 63])), 16, 8, ": index 2 is past the 2-colour palette"),
+        "runs past the rectangle": (palette_head(1, 2) + raw(pal(2) + bytes([0, 1, 255, 0])), 16, 8, ": runs cover 257 pixels, the rectangle has 128"),
+        "runs short": (palette_head(1, 2) + raw(pal(2) + bytes([0, 1, 10, 10])), 16, 8, ": runs cover 22 pixels, the rectangle has 128"),
+        "runs odd": (palette_head(1, 2) + raw(pal(2) + bytes([0, 1, 10])), 16, 8, ": run data of 3 bytes is not whole (index, length) pairs"),
+        "runs empty": (palette_head(1, 2) + raw(pal(2) + b""), 16, 8, ": run data of 0 bytes is not whole (index, length) pairs"),
     }
 
 

@@ -35,7 +35,7 @@ the channel byte (:data:`~desklink.protocol.framing.Channel.SCREEN`)::
     enc 3 PNG  : payload is a PNG of w x h (lossless; the agent now sends
                  PALETTE instead unless an area has too many colours)
     enc 4 PALETTE : lossless text and UI: payload is
-                 u8 form | u8 ncolours-1 | rgb[ncolours*3] | deflate_raw(body)
+                 u8 form | u8 ncolours-1 | deflate_raw(rgb[ncolours*3] | body)
                  form 0 PACKED: h rows of ceil(w*bits/8) bytes, indices
                  MSB first, bits = 1/2/4/8 for ncolours <= 2/4/16/256;
                  form 1 RUNS: idx[k] | len_minus_1[k], runs of 1..256

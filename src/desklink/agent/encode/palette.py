@@ -10,11 +10,15 @@ palette-RLE sub-encodings and of Tight's palette filter, written afresh:
 
 * the colours are counted first on a sample (:func:`classify`), so a photo
   is turned away in a fraction of a millisecond;
-* two forms of the indices, whichever is smaller *before* deflate (the
-  estimate ZRLE uses): ``PACKED`` rows of 1, 2, 4 or 8 bits an index, and
-  ``RUNS`` of (index, length) pairs, kept as two separate arrays (all the
-  indices, then all the lengths) because deflate finds more repeats in each
-  array on its own than in interleaved pairs;
+* two forms of the indices: ``PACKED`` rows of 1, 2, 4 or 8 bits an index,
+  and ``RUNS`` of (index, length) pairs, kept as two separate arrays (all
+  the indices, then all the lengths). Small rectangles are deflated both
+  ways and the smaller kept; large ones take RUNS when its raw size is under
+  :data:`RUNS_FACTOR` times smaller than PACKED's (measured on xterm text:
+  the runs of a terminal's background win on wide areas, packed indices on
+  glyph-sized ones, where deflate finds the repeated glyph rows);
+* the palette is deflated with the indices (anti-aliased text has up to
+  256 grey-ish shades: 768 bytes raw, a few hundred deflated);
 * raw deflate (no zlib header or checksum: 6 bytes saved per rectangle;
   the browser's ``DecompressionStream('deflate-raw')`` reads it natively).
 
@@ -26,7 +30,7 @@ per-viewer windows, failed decodes and recording seeks.
 
 Wire form (all integers big-endian)::
 
-    payload := u8 form | u8 ncolours-1 | rgb[ncolours * 3] | deflate_raw(body)
+    payload := u8 form | u8 ncolours-1 | deflate_raw(rgb[ncolours * 3] | body)
     form 0 PACKED : body is h rows of ceil(w * bits / 8) bytes, indices
                     most significant bits first, bits = 1, 2, 4 or 8 for
                     ncolours <= 2, 4, 16, 256 (the row's spare bits are 0)
@@ -54,7 +58,10 @@ from desklink.errors import ProtocolError
 __all__ = [
     "MAX_COLOURS",
     "MAX_PALETTE_COLOURS",
+    "MAX_RUN",
+    "RUNS_FACTOR",
     "SAMPLE_PIXELS",
+    "TRY_BOTH_PIXELS",
     "ZLIB_LEVEL",
     "Form",
     "classify",
@@ -65,9 +72,10 @@ __all__ = [
 #: The wire's limit: the colour count travels as one byte (ncolours - 1).
 MAX_PALETTE_COLOURS = 256
 #: Default most colours an area may have to be palette-coded (the encoder's
-#: ``palette_colours`` setting). Terminal and UI text with anti-aliasing has
-#: 20-90; photos have thousands. Above ~128 colours JPEG usually wins.
-MAX_COLOURS = 128
+#: ``PaletteOptions.colours`` setting). An xterm with anti-aliased DejaVu
+#: Sans Mono shows up to 230 colours in one 64-pixel tile and 256 on a
+#: 1080p screen; photos have thousands.
+MAX_COLOURS = 256
 #: Pixels looked at by :func:`classify` before the whole area is mapped.
 SAMPLE_PIXELS = 4096
 #: zlib effort: level 1 is 2-3x faster than 6 on a 1080p key frame for
@@ -76,6 +84,13 @@ SAMPLE_PIXELS = 4096
 ZLIB_LEVEL = 6
 #: Longest run of the RUNS form (its length travels as one byte, minus one).
 MAX_RUN = 256
+#: Rectangles of at most this many pixels are deflated in both forms and
+#: the smaller kept (well under a millisecond); larger ones choose by
+#: :data:`RUNS_FACTOR`.
+TRY_BOTH_PIXELS = 128 * 128
+#: A large rectangle takes RUNS when its raw size times this is below
+#: PACKED's raw size.
+RUNS_FACTOR = 4
 
 _HEAD = struct.Struct(">BB")
 _RGB_MASK = np.uint32(0x00FFFFFF)
@@ -186,13 +201,21 @@ def encode_palette(image: npt.NDArray[np.uint8], x: int, y: int, w: int, h: int,
     rgb[:, 2] = colours & 255
     values, lengths = _runs(index)
     bits = _bits(n)
-    run_bytes = 2 * int(((lengths + MAX_RUN - 1) // MAX_RUN).sum())
-    if run_bytes < h * _stride(w, bits):
-        form, body = Form.RUNS, _runs_body(values, lengths)
+    head = rgb.tobytes()
+    if w * h <= TRY_BOTH_PIXELS:
+        runs = _deflate(head + _runs_body(values, lengths), level)
+        packed = _deflate(head + _packed(index, w, h, bits), level)
+        form, data = (Form.RUNS, runs) if len(runs) < len(packed) else (Form.PACKED, packed)
+    elif RUNS_FACTOR * 2 * int(((lengths + MAX_RUN - 1) // MAX_RUN).sum()) < h * _stride(w, bits):
+        form, data = Form.RUNS, _deflate(head + _runs_body(values, lengths), level)
     else:
-        form, body = Form.PACKED, _packed(index, w, h, bits)
+        form, data = Form.PACKED, _deflate(head + _packed(index, w, h, bits), level)
+    return _HEAD.pack(form, n - 1) + data
+
+
+def _deflate(data: bytes, level: int) -> bytes:
     deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return _HEAD.pack(form, n - 1) + rgb.tobytes() + deflate.compress(body) + deflate.flush()
+    return deflate.compress(data) + deflate.flush()
 
 
 def _inflate(data: bytes, cap: int, what: str) -> bytes:
@@ -218,20 +241,26 @@ def decode_palette(payload: bytes, w: int, h: int) -> npt.NDArray[np.uint8]:
     what = f"palette rectangle {w}x{h}"
     if w <= 0 or h <= 0:
         raise ProtocolError(f"{what} is empty")
-    if len(payload) < _HEAD.size + 3:
+    if len(payload) < _HEAD.size + 1:
         raise ProtocolError(f"{what}: payload of {len(payload)} bytes is too short")
     form, n1 = _HEAD.unpack_from(payload, 0)
     n = n1 + 1
-    start = _HEAD.size + 3 * n
-    if len(payload) < start:
-        raise ProtocolError(f"{what}: the payload ends inside its {n}-colour palette")
-    palette = np.frombuffer(payload, np.uint8, 3 * n, _HEAD.size).reshape(n, 3)
     pixels = w * h
-    index: npt.NDArray[np.uint8]
     if form == Form.PACKED:
         bits = _bits(n)
         stride = _stride(w, bits)
-        body = _inflate(payload[start:], h * stride, what)
+        cap = h * stride
+    elif form == Form.RUNS:
+        cap = 2 * pixels
+    else:
+        raise ProtocolError(f"{what}: unknown form {form}")
+    data = _inflate(payload[_HEAD.size :], 3 * n + cap, what)
+    if len(data) < 3 * n:
+        raise ProtocolError(f"{what}: the data ends inside its {n}-colour palette")
+    palette = np.frombuffer(data, np.uint8, 3 * n).reshape(n, 3)
+    body = data[3 * n :]
+    index: npt.NDArray[np.uint8]
+    if form == Form.PACKED:
         if len(body) != h * stride:
             raise ProtocolError(f"{what}: packed indices are {len(body)} bytes, expected {h * stride}")
         rows = np.frombuffer(body, np.uint8).reshape(h, stride)
@@ -245,8 +274,7 @@ def decode_palette(payload: bytes, w: int, h: int) -> npt.NDArray[np.uint8]:
             parts = [(rows >> np.uint8(8 - bits * (i + 1))) & mask for i in range(per)]
             grid = np.stack(parts, axis=2).reshape(h, stride * per)[:, :w]
         index = grid.reshape(-1)
-    elif form == Form.RUNS:
-        body = _inflate(payload[start:], 2 * pixels, what)
+    else:
         if not body or len(body) % 2:
             raise ProtocolError(f"{what}: run data of {len(body)} bytes is not whole (index, length) pairs")
         k = len(body) // 2
@@ -256,8 +284,6 @@ def decode_palette(payload: bytes, w: int, h: int) -> npt.NDArray[np.uint8]:
         if total != pixels:
             raise ProtocolError(f"{what}: runs cover {total} pixels, the rectangle has {pixels}")
         index = np.repeat(values, lengths)
-    else:
-        raise ProtocolError(f"{what}: unknown form {form}")
     if int(index.max()) >= n:
         raise ProtocolError(f"{what}: index {int(index.max())} is past the {n}-colour palette")
     return palette[index].reshape(h, w, 3)

@@ -1,7 +1,7 @@
 // Encoding 4, PALETTE: lossless text and UI (src/desklink/agent/encode/palette.py
 // is the reference and says why). The payload is
 //
-//   u8 form | u8 ncolours-1 | rgb[ncolours * 3] | deflate_raw(body)
+//   u8 form | u8 ncolours-1 | deflate_raw(rgb[ncolours * 3] | body)
 //   form 0 PACKED: h rows of ceil(w * bits / 8) bytes, indices most
 //                  significant bits first; bits = 1, 2, 4, 8 for
 //                  ncolours <= 2, 4, 16, 256
@@ -20,8 +20,8 @@ import { FrameError, describeRect } from '../frame-error.js';
 
 const PACKED = 0;
 const RUNS = 1;
-/** u8 form | u8 ncolours-1 | at least one colour. */
-const MIN_HEAD = 5;
+/** u8 form | u8 ncolours-1 | at least one byte of deflate data. */
+const MIN_HEAD = 3;
 /** The shortest payload accepted by the parser (as src/desklink/protocol/screen.py). */
 const MIN_PAYLOAD = 4;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -63,12 +63,12 @@ async function inflate(data, cap, what) {
 }
 
 /** The palette as one 32-bit RGBA word per colour, in the platform's byte order. */
-function paletteWords(payload, n) {
+function paletteWords(data, n) {
   const words = new Uint32Array(n);
   for (let i = 0; i < n; i += 1) {
-    const r = payload[2 + 3 * i];
-    const g = payload[3 + 3 * i];
-    const b = payload[4 + 3 * i];
+    const r = data[3 * i];
+    const g = data[3 * i + 1];
+    const b = data[3 * i + 2];
     words[i] = LITTLE_ENDIAN ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
   }
   return words;
@@ -127,14 +127,14 @@ export default {
     if (payload.length < MIN_HEAD) throw new FrameError(`${what}: payload of ${payload.length} bytes is too short`);
     const form = payload[0];
     const n = payload[1] + 1;
-    const start = 2 + 3 * n;
-    if (payload.length < start) throw new FrameError(`${what}: the payload ends inside its ${n}-colour palette`);
     if (form !== PACKED && form !== RUNS) throw new FrameError(`${what}: unknown form ${form}`);
     const cap = form === PACKED ? h * Math.ceil((w * bitsFor(n)) / 8) : 2 * w * h;
-    const body = await inflate(payload.subarray(start), cap, what);
+    const data = await inflate(payload.subarray(2), 3 * n + cap, what);
+    if (data.length < 3 * n) throw new FrameError(`${what}: the data ends inside its ${n}-colour palette`);
+    const body = data.subarray(3 * n);
     const pixels = new Uint8ClampedArray(w * h * 4);
     const out = new Uint32Array(pixels.buffer);
-    const words = paletteWords(payload, n);
+    const words = paletteWords(data, n);
     if (form === PACKED) unpack(body, w, h, n, words, out, what);
     else runs(body, w, h, n, words, out, what);
     return new ImageData(pixels, w, h);
