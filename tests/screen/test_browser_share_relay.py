@@ -47,6 +47,7 @@ class BrowserSharer:
     def __init__(self, ws: websockets.ClientConnection, welcome: dict[str, Any]) -> None:
         self.ws = ws
         self.welcome = welcome
+        self.seen: list[str] = []  # the type of every text message read, in order
 
     @classmethod
     async def join(cls, server: ServerProcess, code: str, *, consent: bool = True, origin: str | None = None) -> BrowserSharer:
@@ -61,6 +62,7 @@ class BrowserSharer:
     async def next_control(self, t: str, timeout: float = 5.0) -> dict[str, Any]:
         while True:
             msg = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            self.seen.append(msg["t"])
             if msg["t"] == t:
                 return msg
 
@@ -97,9 +99,9 @@ async def test_video_chunks_flow_after_consent_view_only(server: ServerProcess, 
     assert viewer.frames == 0
     await sharer.ws.send(json.dumps({"t": "consent", "view": True}))
     await viewer.wait_status("sharing")
-    await sharer.next_control("screen.refresh")  # a viewer is there: a key frame, please
-    await sharer.ws.send(chunk(2, key=True))
+    await sharer.ws.send(chunk(2, key=True))  # a share starts with a key chunk: no refresh is asked for it
     assert (await sharer.next_control("screen.ack"))["seq"] == 2
+    assert "screen.refresh" not in sharer.seen
     await sharer.ws.send(chunk(3))
     assert (await sharer.next_control("screen.ack"))["seq"] == 3
     assert [(c.seq, c.key, c.codec) for c in viewer.video] == [(2, True, screen.Codec.H264), (3, False, screen.Codec.H264)]
