@@ -25,9 +25,11 @@ Scenarios:
   ``scroll-nodetect`` is the same with scroll detection off.
 * ``video-noise``: every pixel random every frame (the JPEG worst case);
   ``video-photo``: a different smooth photo-like picture every frame.
-* ``key``: a key frame of a desktop (viewer join); ``refine``: the refine
-  frame after a full-screen text page sent at motion quality settles (at
-  most ``max_refine_tiles``, 160 of the 510 tiles, per frame).
+* ``key``: a key frame of a desktop (viewer join: its text window goes as
+  PALETTE, the rest as JPEG); ``refine``: the refine frame after a
+  full-screen photo sent at motion quality settles (at most
+  ``max_refine_tiles``, 160 of the 510 tiles, per frame). Text is never
+  refined: it goes lossless (PALETTE) at once.
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ def key_frame(enc: ScreenEncoder, now: float) -> Frame | None:
 
 
 def page_sent(enc: ScreenEncoder) -> float:
-    """A desktop, then a full-screen text page sent at motion quality."""
+    """A desktop, then a full-screen photo sent at motion quality."""
     enc.update(DESK, 0.0)
     enc.next_frame(1, 0.0, 0)
     enc.update(PAGE_VIEW, 0.0)
@@ -180,7 +182,7 @@ def main() -> None:
     print("rendering synthetic screens...", flush=True)
     DESK = desktop(W, H)
     page = long_page(W, H + (n + 10) * 54, seed=3)
-    PAGE_VIEW = view(page, 0, H)
+    PAGE_VIEW = photo(W, H, seed=99)
     class Typist:
         """One more character than the frame before, in a new array."""
 
@@ -209,7 +211,7 @@ def main() -> None:
     run("video-noise", lambda k: noise(W, H, seed=k), n)
     run("video-photo", lambda k: photo(W, H, seed=k), n)
     one_shot("key (desktop)", nothing, key_frame, max(5, n // 10))
-    one_shot("refine (page)", page_sent, refine_frame, max(5, n // 10))
+    one_shot("refine (photo)", page_sent, refine_frame, max(5, n // 10))
     if args.display:
         capture(args.display, n)
 

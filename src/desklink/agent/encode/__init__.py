@@ -2,13 +2,14 @@
 
 :class:`ScreenEncoder` is the entry point; :class:`Canvas` is the reference
 viewer that applies frames back onto a picture. The helper modules (tile
-diff, rectangle merging, scroll detection, JPEG/FILL coding) are public so
+diff, rectangle merging, scroll detection, JPEG/FILL/PALETTE coding) are public so
 the benchmark and tests can measure each step on its own.
 """
 
 from __future__ import annotations
 
 from desklink.agent.encode.canvas import Canvas
+from desklink.agent.encode.choose import PaletteOptions
 from desklink.agent.encode.encoder import EncoderStats, ScreenEncoder
 from desklink.agent.encode.rects import merge_rects, merge_tiles
 from desklink.agent.encode.scroll import CopyRect, Scroll, detect_scroll, find_scroll
@@ -18,6 +19,7 @@ __all__ = [
     "Canvas",
     "CopyRect",
     "EncoderStats",
+    "PaletteOptions",
     "Scroll",
     "ScreenEncoder",
     "changed_tiles",

@@ -91,20 +91,30 @@ def _single(image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: S
 
 def _palette_tiles(image: npt.NDArray[np.uint8], box: Box, tile: int, colours: int) -> npt.NDArray[np.bool_]:
     """Per tile of ``box`` (tile-aligned), whether a sample of it has at most
-    ``colours`` colours, one of them covering :data:`DOMINANT_SHARE` of it."""
+    ``colours`` colours, one of them covering :data:`DOMINANT_SHARE` of it.
+    Vectorised: every tile's sample sorted at once, distinct colours and the
+    longest run of one colour counted from the sorted rows (a Python loop
+    over 510 tiles with ``np.unique`` was 4x slower). Partial tiles at the
+    screen's edge are padded with their own edge pixels (no new colours)."""
     x, y, w, h = box
     rows, cols = -(-h // tile), -(-w // tile)
+    step = tile // _TILE_STEP
     region = np.ascontiguousarray(image[y : y + h : _TILE_STEP, x : x + w : _TILE_STEP]).view(np.uint32)[:, :, 0]
     region = region & np.uint32(0x00FFFFFF)
-    step = tile // _TILE_STEP
-    out = np.zeros((rows, cols), np.bool_)
-    for ty in range(rows):
-        band = region[ty * step : (ty + 1) * step]
-        for tx in range(cols):
-            part = band[:, tx * step : (tx + 1) * step]
-            _, counts = np.unique(part, return_counts=True)
-            out[ty, tx] = len(counts) <= colours and counts.max() >= DOMINANT_SHARE * part.size
-    return out
+    pad_h, pad_w = rows * step - region.shape[0], cols * step - region.shape[1]
+    if pad_h or pad_w:
+        region = np.pad(region, ((0, pad_h), (0, pad_w)), mode="edge")
+    per = step * step
+    tiles = np.sort(region.reshape(rows, step, cols, step).transpose(0, 2, 1, 3).reshape(rows * cols, per), axis=1)
+    change = np.ones((rows * cols, per), np.bool_)
+    change[:, 1:] = tiles[:, 1:] != tiles[:, :-1]
+    distinct = change.sum(axis=1)
+    starts = np.flatnonzero(change.reshape(-1))
+    lengths = np.diff(np.concatenate((starts, [change.size])))
+    first = np.concatenate(([0], np.cumsum(distinct)[:-1]))
+    longest = np.maximum.reduceat(lengths, first)
+    palette_like: npt.NDArray[np.bool_] = (distinct <= colours) & (longest >= DOMINANT_SHARE * per)
+    return palette_like.reshape(rows, cols)
 
 
 def encode_area(image: npt.NDArray[np.uint8], box: Box, *, tile: int, quality: int, subsampling: Subsampling,

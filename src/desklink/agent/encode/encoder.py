@@ -15,9 +15,11 @@ has it at motion quality) and ``changed_at`` (when it last changed).
   instead of queueing.
 * :meth:`ScreenEncoder.next_frame` diffs the newest capture against
   ``sent_image`` by tiles. Damage: try a scroll COPY first, then merge the
-  remaining tiles into rectangles, each a FILL when flat, else a JPEG at
-  motion quality 4:2:0 (or at refine quality 4:4:4 for a small change such
-  as typing, which then never needs a second pass). No damage: lossy tiles
+  remaining tiles into rectangles, each a FILL when flat, the lossless
+  PALETTE coding when it has few colours (text, UI: exact, never refined;
+  agent/encode/choose.py), else a JPEG at motion quality 4:2:0 (or at
+  refine quality 4:4:4 for a small change, which then never needs a second
+  pass; typing goes as the tight box of changed pixels). No damage: lossy tiles
   unchanged for ``settle_s`` (and those unchanged for half of it along with
   them) are re-sent at refine quality 4:4:4 in a ``FLAG_REFINE`` frame, so
   text ends crisp. Nothing to do: ``None`` (an unchanged screen costs one
@@ -27,7 +29,8 @@ has it at motion quality) and ``changed_at`` (when it last changed).
   every :data:`REFINE_EVERY`-th motion frame, ahead of its motion
   rectangles, so the motion is never delayed by a frame of its own.
 * A size change (or the first capture, or :meth:`request_key`) makes the next
-  frame a key frame: the whole screen, ``FLAG_KEY``, refine quality.
+  frame a key frame: the whole screen, ``FLAG_KEY``, PALETTE where it is
+  text-like and JPEG at refine quality elsewhere.
 
 The caller must not modify a picture after passing it to :meth:`update`:
 the encoder keeps a reference (captures are fresh arrays, so this is free).
@@ -85,6 +88,8 @@ class ScreenEncoder:
     refined. ``small_change_tiles``: a change of at most this many tiles is
     sent at refine quality at once. ``max_refine_tiles``: tiles refined per
     frame at most, so a settling full screen does not send one huge burst.
+    ``palette``: the PALETTE coding's colour limit and zlib level
+    (``PaletteOptions(colours=0)`` turns it off).
     """
 
     def __init__(self, width: int, height: int, *, tile: int = DEFAULT_TILE, motion_quality: int = 60,

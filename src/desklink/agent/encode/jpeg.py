@@ -8,9 +8,8 @@ Two profiles: *motion* (default q60, 4:2:0) while things move, *refine*
 (default q90, 4:4:4) once they settle: 4:4:4 keeps the colour of thin text
 strokes, which 4:2:0 smears across two pixels.
 
-Limits: JPEG is lossy; for text a palette or lossless coding would send
-2.5-6x fewer bytes (see the architecture notes) and is the next step.
-Regions must be at most 65535 pixels on a side (the protocol caps screens
+Limits: JPEG is lossy; text-like areas go as the lossless PALETTE coding
+instead (palette.py, chosen in choose.py), 4-7x smaller on text. Regions must be at most 65535 pixels on a side (the protocol caps screens
 at 8192).
 """
 

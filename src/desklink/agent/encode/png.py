@@ -1,4 +1,7 @@
-"""Lossless PNG for small changes (typing, a blinking caret, a checkbox).
+"""Lossless PNG for small changes (typing, a blinking caret, a checkbox)
+with more colours than the PALETTE coding takes (palette.py, which replaced
+PNG everywhere else: no 60 bytes of headers, and smaller); viewers keep
+decoding PNG for recordings made before it.
 
 Why PNG: a keystroke changes a few hundred pixels of text; a JPEG of the
 whole 64 px tile costs ~2 kB and blurs the glyph, while a PNG of the tight
