@@ -147,3 +147,49 @@ def _bad() -> dict[str, tuple[bytes, int, int, str]]:
         "runs short": (head(1, 2) + raw(pal(2) + bytes([0, 1, 10, 10])), 16, 8, ": runs cover 22 pixels, the rectangle has 128"),
         "runs odd": (head(1, 2) + raw(pal(2) + bytes([0, 1, 10])), 16, 8, ": run data of 3 bytes is not whole (index, length) pairs"),
     }
+
+
+PAINTER = """
+import { FramePainter } from '/static/viewer/painter.js';
+
+const painter = new FramePainter(new OffscreenCanvas(1, 1));
+const results = [];
+for (const message of DATA.messages) results.push(await painter.paint(b64(message)));
+const shot = await painter.snapshot('rgba');
+let s = '';
+const bytes = new Uint8Array(shot.data.buffer);
+for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+return { results: results.map((r) => [r.seq, r.key, r.incomplete]), width: shot.width, height: shot.height, rgba: btoa(s) };
+"""
+
+
+def test_the_viewer_paints_encoder_frames_exactly(browser: Browser, server: ServerProcess) -> None:
+    """Frames from the real ScreenEncoder on text (a PALETTE key frame, a
+    scroll: COPY plus PALETTE, typing: a tight PALETTE box) through the
+    viewer's FramePainter, as the decoder worker runs it: the picture is the
+    Python reference viewer's, pixel for pixel."""
+    from desklink.agent.encode import Canvas, ScreenEncoder
+    from desklink.protocol.screen import Enc, Frame
+
+    w, h = 640, 360
+    first = text_screen(w, h)
+    scrolled = np.concatenate((first[34:], text_screen(w, 34 + 17)[:34]), axis=0)
+    typed = scrolled.copy()
+    typed[300:314, 100:108, :3] = (250, 250, 250)
+    typed[303:310, 102:105, :3] = (10, 200, 10)  # a two-colour glyph
+    encoder = ScreenEncoder(w, h)
+    canvas = Canvas()
+    frames: list[Frame] = []
+    for seq, (picture, now) in enumerate(((first, 0.0), (scrolled, 0.05), (typed, 0.1)), start=1):
+        encoder.update(picture, now)
+        frame = encoder.next_frame(seq, now, seq)
+        assert frame is not None
+        frames.append(frame)
+        canvas.apply(frame)
+        assert np.array_equal(canvas.image[:, :, :3], picture[:, :, :3]), seq
+    encs = [{r.enc for r in f.rects} for f in frames]
+    assert encs[0] == {Enc.PALETTE} and Enc.COPY in encs[1] and encs[2] == {Enc.PALETTE}, encs
+    out = run_in_worker(browser, server, PAINTER, {"messages": [b64(b"\x02" + f.encode()) for f in frames]})
+    assert out["results"] == [[1, True, False], [2, False, False], [3, False, False]]
+    got = np.frombuffer(base64.b64decode(out["rgba"]), np.uint8).reshape(h, w, 4)
+    assert np.array_equal(got[:, :, :3], canvas.rgb)
