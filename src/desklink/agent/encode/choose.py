@@ -95,7 +95,8 @@ def _palette_tiles(image: npt.NDArray[np.uint8], box: Box, tile: int, colours: i
     Vectorised: every tile's sample sorted at once, distinct colours and the
     longest run of one colour counted from the sorted rows (a Python loop
     over 510 tiles with ``np.unique`` was 4x slower). Partial tiles at the
-    screen's edge are padded with their own edge pixels (no new colours)."""
+    screen's edge are padded with mirror images of themselves: no new
+    colours, and each colour keeps about its share."""
     x, y, w, h = box
     rows, cols = -(-h // tile), -(-w // tile)
     step = tile // _TILE_STEP
@@ -103,7 +104,7 @@ def _palette_tiles(image: npt.NDArray[np.uint8], box: Box, tile: int, colours: i
     region = region & np.uint32(0x00FFFFFF)
     pad_h, pad_w = rows * step - region.shape[0], cols * step - region.shape[1]
     if pad_h or pad_w:
-        region = np.pad(region, ((0, pad_h), (0, pad_w)), mode="edge")
+        region = np.pad(region, ((0, pad_h), (0, pad_w)), mode="symmetric")
     per = step * step
     tiles = np.sort(region.reshape(rows, step, cols, step).transpose(0, 2, 1, 3).reshape(rows * cols, per), axis=1)
     change = np.ones((rows * cols, per), np.bool_)
