@@ -81,3 +81,20 @@ def test_options_are_checked() -> None:
             assert "outside" in str(exc)
         else:
             raise AssertionError(f"{bad} was accepted")
+
+
+def test_past_the_split_limit_the_area_is_one_jpeg() -> None:
+    """A checkerboard of text and photo tiles would take more than
+    MAX_SPLIT_RECTS rectangles: the area goes as one JPEG instead."""
+    n = 9  # 81 tiles: 41 text, 40 photo, none mergeable
+    img = text_page(n * TILE, n * TILE)
+    pic = photo(n * TILE, n * TILE)
+    for ty in range(n):
+        for tx in range(n):
+            if (tx + ty) % 2:
+                img[ty * TILE : (ty + 1) * TILE, tx * TILE : (tx + 1) * TILE] = pic[ty * TILE : (ty + 1) * TILE, tx * TILE : (tx + 1) * TILE]
+    coded = encode_area(img, (0, 0, n * TILE, n * TILE), tile=TILE, quality=90, subsampling="444", opts=PaletteOptions())
+    assert [c.rect.enc for c in coded] == [Enc.JPEG]
+    # Within the limit (the top-left 4x4 tiles: 16 pieces) it is split, text exact.
+    coded = encode_area(img, (0, 0, 4 * TILE, 4 * TILE), tile=TILE, quality=90, subsampling="444", opts=PaletteOptions())
+    assert len(coded) == 16 and sum(c.rect.enc is Enc.PALETTE for c in coded) == 8

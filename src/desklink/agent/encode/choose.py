@@ -89,18 +89,17 @@ def _single(image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: S
     return Coded(Rect(x, y, w, h, Enc.JPEG, encode_jpeg(image, x, y, w, h, quality=quality, subsampling=subsampling)), False)
 
 
-def _palette_tiles(image: npt.NDArray[np.uint8], box: Box, tile: int, colours: int) -> npt.NDArray[np.bool_]:
-    """Per tile of ``box`` (tile-aligned), whether a sample of it has at most
-    ``colours`` colours, one of them covering :data:`DOMINANT_SHARE` of it.
-    Vectorised: every tile's sample sorted at once, distinct colours and the
-    longest run of one colour counted from the sorted rows (a Python loop
-    over 510 tiles with ``np.unique`` was 4x slower). Partial tiles at the
-    screen's edge are padded with mirror images of themselves: no new
+def _tile_stats(image: npt.NDArray[np.uint8], box: Box, tile: int, stride: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], int]:
+    """``(distinct colours, longest run of one colour, pixels sampled)`` per
+    tile of ``box`` (flattened), from every ``stride``-th pixel of each row
+    and column. Vectorised: every tile's sample sorted at once (a Python
+    loop over 510 tiles with ``np.unique`` was 4x slower). Partial tiles at
+    the screen's edge are padded with mirror images of themselves: no new
     colours, and each colour keeps about its share."""
     x, y, w, h = box
     rows, cols = -(-h // tile), -(-w // tile)
-    step = tile // _TILE_STEP
-    region = np.ascontiguousarray(image[y : y + h : _TILE_STEP, x : x + w : _TILE_STEP]).view(np.uint32)[:, :, 0]
+    step = tile // stride
+    region = np.ascontiguousarray(image[y : y + h : stride, x : x + w : stride]).view(np.uint32)[:, :, 0]
     region = region & np.uint32(0x00FFFFFF)
     pad_h, pad_w = rows * step - region.shape[0], cols * step - region.shape[1]
     if pad_h or pad_w:
@@ -113,7 +112,19 @@ def _palette_tiles(image: npt.NDArray[np.uint8], box: Box, tile: int, colours: i
     starts = np.flatnonzero(change.reshape(-1))
     lengths = np.diff(np.concatenate((starts, [change.size])))
     first = np.concatenate(([0], np.cumsum(distinct)[:-1]))
-    longest = np.maximum.reduceat(lengths, first)
+    return distinct, np.maximum.reduceat(lengths, first), per
+
+
+def _palette_tiles(image: npt.NDArray[np.uint8], box: Box, tile: int, colours: int) -> npt.NDArray[np.bool_]:
+    """Per tile of ``box`` (tile-aligned), whether a sample of it has at most
+    ``colours`` colours, one of them covering :data:`DOMINANT_SHARE` of it.
+    A coarse look first (64 pixels a tile): a photo or video has no
+    dominant colour anywhere and is turned away in about a millisecond."""
+    rows, cols = -(-box[3] // tile), -(-box[2] // tile)
+    _, longest, per = _tile_stats(image, box, tile, _TILE_STEP * 4)
+    if not (longest >= DOMINANT_SHARE * per).any():
+        return np.zeros((rows, cols), np.bool_)
+    distinct, longest, per = _tile_stats(image, box, tile, _TILE_STEP)
     palette_like: npt.NDArray[np.bool_] = (distinct <= colours) & (longest >= DOMINANT_SHARE * per)
     return palette_like.reshape(rows, cols)
 
