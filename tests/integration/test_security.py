@@ -45,7 +45,10 @@ PUBLIC = {
     ("POST", "/api/relay/ticket"),
 }
 #: Routes that take a visitor's bearer token instead of a login.
-VISITOR = {("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code"), ("POST", "/api/visitor/rating")}
+VISITOR = {
+    ("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code"), ("POST", "/api/visitor/rating"),
+    ("POST", "/api/visitor/screen-relay"),
+}
 
 FOREIGN = "http://evil.example"
 
