@@ -133,6 +133,9 @@ async def test_a_killed_relay_node_hands_the_session_to_the_other_and_sharing_re
             # moved the session off the dead one).
             moved = await ticket(http, sid, not_on=str(first["node"]))
             assert moved["node"] == other_name and moved["url"] == other.url
+            # The web node said so in its log.
+            move = f"relay node {first['node']} of session {sid} is gone; the session moves to {other_name}"
+            await wait_until(lambda: any(move in line for line in web.output), timeout=10, what="the move in the log")
             viewer = await viewer_at(moved, sid)
             await viewer.wait_status("sharing", timeout=60)
             before = viewer.frames

@@ -193,6 +193,8 @@ class AgentClient:
         self._ticketed = not options.relay_token
         self._target: tuple[str, str] = (options.server, options.relay_token)
         self._reask = self._ticketed
+        #: The UI was told the link dropped and the agent is reconnecting.
+        self._reconnecting = False
         self.file_link = FileLink(self.core, ui, options.server, kick=self._kick,
                                   files_dir=options.files_dir, state_dir=options.state_dir)
         self.files = self.file_link.files
@@ -323,8 +325,8 @@ class AgentClient:
                     break
                 wait = delay * (1 + random.random() / 2)
                 log.warning("connection lost (%s); reconnecting in %.1f s", exc, wait)
-                self.ui.post("idle")
-                self.ui.post("notice", RECONNECTING)
+                self.ui.post("reconnecting", RECONNECTING)
+                self._reconnecting = True
                 try:
                     await asyncio.wait_for(self.stop_requested.wait(), wait)
                     self.exit_reason = "stopped by you"
@@ -355,6 +357,9 @@ class AgentClient:
                 raise Stopped(str(exc) or "the server refused the agent") from None
             if not self.core.welcomed:
                 raise Stopped("the server refused the agent")
+            if self._reconnecting and not self.core.privileges.granted("view"):
+                self.ui.post("idle")  # not resumed: the bar that said "reconnecting" goes before any question
+            self._reconnecting = False
             self.file_link.welcomed()
             tasks = [
                 asyncio.create_task(self._writer(ws), name="agent-writer"),
