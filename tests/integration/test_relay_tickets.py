@@ -5,6 +5,7 @@ relay nodes on PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 from desklink.protocol import joincode
 from desklink.protocol import relay_token as rt
 from desklink.protocol.relay_token import RelayGrant, RelayRole
-from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient, poll_until
+from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
 
 pytestmark = [pytest.mark.pg, pytest.mark.redis]
 
@@ -71,8 +72,23 @@ async def session_with_code(web: ServerProcess) -> tuple[RepClient, VisitorClien
     return rep, visitor, sid, str(offer["code"]).replace(" ", "")
 
 
-def ask(web: ServerProcess, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(web.url + "/api/relay/ticket", json=body, timeout=30)
+async def ask(web: ServerProcess, body: dict[str, Any]) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.post(web.url + "/api/relay/ticket", json=body)
+
+
+async def post(url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.post(url, headers=headers or {})
+
+
+async def until_relay_answers(web: ServerProcess, probe: str) -> None:
+    """Wait for the relay's announcement with a token ask (a success spends
+    no join budget)."""
+    deadline = time.monotonic() + 15
+    while (await ask(web, {"token": probe})).status_code != 200:
+        assert time.monotonic() < deadline, "the relay node never answered"
+        await asyncio.sleep(0.1)
 
 
 def error(r: httpx.Response) -> tuple[int, str, str]:
@@ -91,44 +107,41 @@ async def test_a_code_is_traded_for_the_relay_once_and_the_token_renews(
         raise
     try:
         # No relay node alive (it stopped and withdrew): 503, and the code is not spent.
-        relay.stop()
-        assert error(ask(web, {"code": code}))[:2] == (503, "unavailable")
-        relay.start()
-        # Wait for its announcement with a token ask (a success spends no
-        # join budget), then trade the code.
-        probe = sign(sid, "agent", expires_in=60)
-        poll_until(lambda: ask(web, {"token": probe}).status_code == 200, timeout=15, what="the relay node")
-        r = ask(web, {"code": code})
+        await asyncio.to_thread(relay.stop)
+        assert error(await ask(web, {"code": code}))[:2] == (503, "unavailable")
+        await asyncio.to_thread(relay.start)
+        await until_relay_answers(web, sign(sid, "agent", expires_in=60))
+        r = await ask(web, {"code": code})
         assert r.status_code == 200, r.text
         got = r.json()
         assert (got["node"], got["url"], got["session_id"]) == ("relay-1", relay.url, sid)
         grant = rt.verify(got["token"], SECRET.encode(), now=time.time(), node="relay-1", role="agent", session=sid)
         assert grant.expires == got["expires"]
         # Single use: the web node redeemed it.
-        assert error(ask(web, {"code": code})) == (401, "auth_failed", joincode.WRONG_CODE)
+        assert error(await ask(web, {"code": code})) == (401, "auth_failed", joincode.WRONG_CODE)
 
         # The token it has is traded for a fresh one of the same role.
-        again = ask(web, {"token": got["token"]})
+        again = await ask(web, {"token": got["token"]})
         assert again.status_code == 200 and again.json()["node"] == "relay-1"
         rt.verify(again.json()["token"], SECRET.encode(), now=time.time(), node="relay-1", role="agent", session=sid)
-        share = ask(web, {"token": sign(sid, "share", expires_in=60)}).json()
+        share = (await ask(web, {"token": sign(sid, "share", expires_in=60)})).json()
         rt.verify(share["token"], SECRET.encode(), now=time.time(), node="relay-1", role="share", session=sid)
         # Expired, but within relay_renew_s: renewed; past it: refused.
-        assert ask(web, {"token": sign(sid, "agent", expires_in=-(RENEW_S - 10))}).status_code == 200
-        assert error(ask(web, {"token": sign(sid, "agent", expires_in=-(RENEW_S + 5))}))[:2] == (401, "auth_failed")
+        assert (await ask(web, {"token": sign(sid, "agent", expires_in=-(RENEW_S - 10))})).status_code == 200
+        assert error(await ask(web, {"token": sign(sid, "agent", expires_in=-(RENEW_S + 5))}))[:2] == (401, "auth_failed")
         # Never a viewer's token, never a forged one.
-        assert error(ask(web, {"token": sign(sid, "viewer", expires_in=60)}))[:2] == (401, "auth_failed")
+        assert error(await ask(web, {"token": sign(sid, "viewer", expires_in=60)}))[:2] == (401, "auth_failed")
         forged = rt.sign(RelayGrant(sid, "agent", 0, "relay-1", int(time.time() + 60)), secrets.token_bytes(32))
-        assert error(ask(web, {"token": forged}))[:2] == (401, "auth_failed")
+        assert error(await ask(web, {"token": forged}))[:2] == (401, "auth_failed")
         # Malformed asks.
-        assert ask(web, {}).status_code == 400
-        assert ask(web, {"code": code, "token": got["token"]}).status_code == 400
-        assert ask(web, {"token": "x" * 600}).status_code == 400
+        assert (await ask(web, {})).status_code == 400
+        assert (await ask(web, {"code": code, "token": got["token"]})).status_code == 400
+        assert (await ask(web, {"token": "x" * 600})).status_code == 400
 
         # Once the session ends, no ticket.
         await rep.send({"t": "end", "session_id": sid, "disposition": "resolved"})
         await rep.expect("ended", session_id=sid)
-        assert error(ask(web, {"token": got["token"]}))[:2] == (409, "conflict_closed")
+        assert error(await ask(web, {"token": got["token"]}))[:2] == (409, "conflict_closed")
     finally:
         await rep.close()
         await visitor.close()
@@ -140,14 +153,39 @@ async def test_join_guessing_is_limited_per_address(web: ServerProcess, env: dic
         rep, visitor, sid, code = await session_with_code(web)
         wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
         try:
-            results = [ask(web, {"code": "000000000"}).status_code for _ in range(JOINS_PER_MINUTE)]
+            results = [(await ask(web, {"code": "000000000"})).status_code for _ in range(JOINS_PER_MINUTE)]
             assert results == [401] * JOINS_PER_MINUTE
             # Past the budget: refused before the code is looked at, even a right one.
-            assert error(ask(web, {"code": wrong}))[:2] == (429, "too_many_requests")
-            assert error(ask(web, {"code": code}))[:2] == (429, "too_many_requests")
-            assert error(ask(web, {"token": "v1.forged.token"}))[:2] == (429, "too_many_requests")
+            assert error(await ask(web, {"code": wrong}))[:2] == (429, "too_many_requests")
+            assert error(await ask(web, {"code": code}))[:2] == (429, "too_many_requests")
+            assert error(await ask(web, {"token": "v1.forged.token"}))[:2] == (429, "too_many_requests")
             # A good token is no guess: it is still traded.
-            assert ask(web, {"token": sign(sid, "agent", expires_in=60)}).status_code == 200
+            assert (await ask(web, {"token": sign(sid, "agent", expires_in=60)})).status_code == 200
         finally:
             await rep.close()
             await visitor.close()
+
+
+async def test_the_help_box_gets_a_share_ticket_for_its_open_session_only(
+    web: ServerProcess, env: dict[str, str], tmp_path: Path
+) -> None:
+    with relay_node(env, tmp_path) as relay:
+        rep, visitor, sid, _ = await session_with_code(web)
+        waiting = await VisitorClient.submit(web, name="Wanda")  # nobody answered this one
+        url = web.url + "/api/visitor/screen-relay"
+        try:
+            headers = {"Authorization": f"Bearer {visitor.token}", "Origin": web.url}
+            r = await post(url, headers)
+            assert r.status_code == 200, r.text
+            got = r.json()
+            assert (got["node"], got["url"]) == ("relay-1", relay.url)
+            grant = rt.verify(got["token"], SECRET.encode(), now=time.time(), node="relay-1", role="share", session=sid)
+            assert grant.subject == 0
+            other = {"Authorization": f"Bearer {waiting.token}", "Origin": web.url}
+            assert error(await post(url, other))[:2] == (409, "conflict_closed")
+            assert (await post(url)).status_code == 401
+            assert (await post(url, {"Authorization": "Bearer not-a-visitor"})).status_code == 401
+        finally:
+            await rep.close()
+            await visitor.close()
+            await waiting.close()
