@@ -123,6 +123,7 @@ async def test_a_killed_relay_node_hands_the_session_to_the_other_and_sharing_re
             await viewer.wait_status("sharing", timeout=45)
             await wait_until(lambda: viewer is not None and viewer.frames >= 1, timeout=30, what="a frame at the first relay")
 
+            killed_at = time.monotonic()
             owner.proc.kill()  # type: ignore[union-attr]  # SIGKILL: no drain, no goodbye
             owner.proc.wait(10)  # type: ignore[union-attr]
             # The viewer is told: its socket drops.
@@ -140,6 +141,8 @@ async def test_a_killed_relay_node_hands_the_session_to_the_other_and_sharing_re
             await viewer.wait_status("sharing", timeout=60)
             before = viewer.frames
             await wait_until(lambda: viewer is not None and viewer.frames > before, timeout=30, what="frames at the new relay")
+            print(f"\nrelay failover: SIGKILL to frames at the other relay node in {time.monotonic() - killed_at:.1f} s"
+                  " (relay_stale_s 1)")
             assert viewer.canvas.rgb.shape[:2] == (480, 640)
             assert agent.poll() is None  # the same agent process carries on
 
