@@ -6,6 +6,7 @@ relay nodes on PostgreSQL and Redis."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from desklink.protocol import joincode
 from desklink.protocol import relay_token as rt
@@ -189,3 +191,21 @@ async def test_the_help_box_gets_a_share_ticket_for_its_open_session_only(
             await rep.close()
             await visitor.close()
             await waiting.close()
+
+
+async def test_a_single_node_names_itself_with_no_token_and_leaves_the_code_to_the_agent(server: ServerProcess) -> None:
+    """Role ``all``: one code path for the clients, the node admitting as it
+    always did (several such nodes behind a balancer would not share a
+    secret, so no token)."""
+    rep, visitor, sid, code = await session_with_code(server)
+    try:
+        got = (await ask(server, {"code": code})).json()
+        assert got == {"node": got["node"], "url": server.url, "token": "", "expires": 0, "session_id": ""}
+        # The code was not spent: the agent's hello redeems it.
+        async with websockets.connect(f"{server.ws_url}/ws/agent") as ws:
+            await ws.send(json.dumps({"t": "hello", "code": code}))
+            welcome = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert welcome["t"] == "welcome" and welcome["session_id"] == sid
+    finally:
+        await rep.close()
+        await visitor.close()

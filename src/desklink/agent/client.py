@@ -193,6 +193,7 @@ class AgentClient:
         self._ticketed = not options.relay_token
         self._target: tuple[str, str] = (options.server, options.relay_token)
         self._reask = self._ticketed
+        self._has_ticket = False
         #: The UI was told the link dropped and the agent is reconnecting.
         self._reconnecting = False
         self.file_link = FileLink(self.core, ui, options.server, kick=self._kick,
@@ -284,11 +285,13 @@ class AgentClient:
             found = await asyncio.to_thread(ask_ticket, self.options.server, code=code, token=token)
         except Refused as exc:
             raise Stopped(exc.message) from None
-        self.core.code = ""  # redeemed by the web node: the ticket names the session now
+        if found.token:
+            self.core.code = ""  # redeemed by the web node: the ticket names the session now
         if found.url != self._target[0] and self._target[1]:
             log.warning("the screen moves to relay node %s", found.node or found.url)
         self._target = (found.url, found.token)
         self._reask = False
+        self._has_ticket = True
 
     async def run(self) -> str:
         """Join and share until stopped; returns why it ended."""
@@ -309,13 +312,15 @@ class AgentClient:
                 decision = after_close(code, why)
                 can_return = bool(self.core.resume or self._target[1]) or isinstance(exc, TicketUnavailable)
                 if (
-                    decision.final or (decision.needs_ticket and not self._ticketed) or not can_return
+                    decision.final or (decision.needs_ticket and not (self._ticketed and self._target[1])) or not can_return
                     or self.stop_requested.is_set()
                 ):
                     reason = why or str(exc) or type(exc).__name__
                     self.exit_reason = self.exit_reason or reason
                     break
-                self._reask = self._ticketed and decision.reask
+                # Re-ask with the token the agent has (a single node gives none:
+                # then the agent comes back to it with its resume token).
+                self._reask = self._ticketed and (not self._has_ticket or (decision.reask and bool(self._target[1])))
                 if decision.at_once:  # the node drains, or the session moved: come back at once
                     delay = RECONNECT_MIN_S
                 now = time.monotonic()

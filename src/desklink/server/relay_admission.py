@@ -4,9 +4,10 @@ database or the broker (:func:`desklink.protocol.relay_token.verify` needs
 only the shared secret and the clock).
 
 Only a node with ``role = relay`` asks for a token; a node with role ``all``
-is its own relay and admits as it always did (join code, login cookie), but
-checks a token that comes along like a relay node does (the tickets it hands
-out name itself), so clients have one way in everywhere. A
+is its own relay and admits as it always did (join code, login cookie): the
+tickets it hands out name itself and carry no token. (Several ``all`` nodes
+behind a balancer each have their own secret and name, so a token one signed
+would be refused by the node the screen sockets are routed to.) A
 refusal accepts the socket and closes it at once, so the client reads the
 code and the reason (a close before the handshake would reach it as a bare
 HTTP 403):
@@ -64,10 +65,10 @@ def check(
 async def admit(
     ws: WebSocket, settings: Settings, role: RelayRole | tuple[RelayRole, ...], session: str | None = None
 ) -> bool:
-    """True when the socket may go on: this node is not a relay node and no
-    token came, or the token holds. Otherwise the socket is accepted, closed with the refusal's
+    """True when the socket may go on: this node is not a relay node, or its
+    token holds. Otherwise the socket is accepted, closed with the refusal's
     code and reason, and False returned."""
-    if settings.role != "relay" and "token" not in ws.query_params:
+    if settings.role != "relay":
         return True
     try:
         ws.state.relay_grant = check(settings, ws.query_params.get("token", ""), role, session, time.time())
@@ -80,6 +81,6 @@ async def admit(
 
 
 def grant_of(ws: WebSocket) -> RelayGrant | None:
-    """The grant :func:`admit` let in (None when no token was asked for or given)."""
+    """The grant :func:`admit` let in (None on a node that is not a relay node)."""
     grant = getattr(ws.state, "relay_grant", None)
     return grant if isinstance(grant, RelayGrant) else None

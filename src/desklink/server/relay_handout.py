@@ -89,8 +89,12 @@ async def owner_of(ctx: Context, session_id: str, own_url: str = "") -> tuple[st
 
 async def ticket(ctx: Context, session_id: str, role: RelayRole, subject: int, own_url: str = "") -> RelayTicket:
     """The owner's URL and a fresh token for ``role`` on ``session_id``
-    (``own_url``: see :func:`owner_of`)."""
+    (``own_url``: see :func:`owner_of`). A node with role ``all`` names
+    itself with an empty token: it asks for none (the client connects as
+    it always did: join code, login cookie)."""
     name, url = await owner_of(ctx, session_id, own_url)
+    if ctx.settings.role == "all":
+        return RelayTicket(name, url, "", 0)
     expires = relay_token.expiry(time.time(), ctx.settings.relay_token_ttl_s)
     grant = RelayGrant(session=session_id, role=role, subject=subject, node=name, expires=expires)
     return RelayTicket(name, url, relay_token.sign(grant, relay_secret(ctx.settings)), expires)

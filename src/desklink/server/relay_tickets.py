@@ -9,7 +9,9 @@ here, as the agent socket would (single use, ``join_code_max_tries``, and
 the per-address ``join_attempts_per_minute`` budget spent by every ask),
 and the answer is the session's relay node and a token for it. The agent
 then connects to ``<url>/ws/agent?token=<token>`` and the relay node takes
-the session from the token.
+the session from the token. A node with role ``all`` is its own relay: it
+answers its own address and no token, and leaves the code unspent for the
+agent's hello.
 
 A client whose relay node died, or whose token ran out, sends the token it
 has (``{"token": ...}``): a token this deployment signed, for the role
@@ -87,6 +89,10 @@ async def _grant_of_token(ctx: Context, request: Request, token: str) -> rt.Rela
         raise AuthError(TOKEN_REFUSED.get(exc.reason, "relay token refused"), code="auth_failed") from None
 
 
+def _own_relay(ctx: Context, request: Request) -> str:
+    return ctx.settings.relay_public_url.rstrip("/") or ctx.origins.own(request)
+
+
 @endpoint("/api/relay/ticket", ("POST",), Access.PUBLIC, body=TicketBody)
 async def relay_ticket(request: Request, ctx: Context, login: object, body: TicketBody) -> Response:
     """An agent's or a browser share's relay node and token, for a join code or the token it has."""
@@ -95,6 +101,11 @@ async def relay_ticket(request: Request, ctx: Context, login: object, body: Tick
     if len(body.code) > limits.MAX_JOIN_CODE_CHARS or len(body.token) > rt.MAX_TOKEN_CHARS:
         raise ProtocolError("that is not a join code or a relay token")
     role: RelayRole = "agent"
+    if body.code and ctx.settings.role == "all":
+        # One node is its own relay and asks for no token: the code is left
+        # for the agent's hello, which redeems it as always.
+        return json_response({"node": ctx.settings.effective_node_name, "url": _own_relay(ctx, request), "token": "",
+                              "expires": 0, "session_id": ""})
     if body.code:
         session_id = await _session_of_code(ctx, request, body.code)
     else:

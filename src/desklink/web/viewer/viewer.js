@@ -111,7 +111,9 @@ export class ScreenViewer {
       const closeCode = TICKET_REFUSALS[err.status];
       throw Object.assign(new Error(err.message), closeCode ? { closeCode } : {});
     }
-    return wsUrl(ticket.url, `/ws/viewer?session=${id}&token=${encodeURIComponent(ticket.token)}`);
+    // A single node (role all) is its own relay and gives no token: the login cookie admits.
+    const token = ticket.token ? `&token=${encodeURIComponent(ticket.token)}` : '';
+    return wsUrl(ticket.url, `/ws/viewer?session=${id}${token}`);
   }
 
   // ------------------------------------------------------------- building

@@ -201,6 +201,7 @@ export class ScreenShare extends EventTarget {
     this.getTicket = getTicket;
     this.relayRetries = 0;
     this.moving = false; // between relays after a relay loss
+    this.relayToken = ''; // the last ticket's (empty from a single node: no relay to move to)
     this.state = 'idle';
     this.reason = '';
     this.stream = null;
@@ -309,7 +310,9 @@ export class ScreenShare extends EventTarget {
     if (this.getTicket) {
       try {
         const ticket = await this.getTicket();
-        url = wsUrl(ticket.url, `/ws/share?token=${encodeURIComponent(ticket.token)}`);
+        // A single node (role all) is its own relay and gives no token: the join code admits.
+        this.relayToken = ticket.token || '';
+        url = wsUrl(ticket.url, this.relayToken ? `/ws/share?token=${encodeURIComponent(this.relayToken)}` : '/ws/share');
       } catch (err) {
         if (this.state !== 'connecting') return;
         if (!code && this._retryRelay()) return;
@@ -344,7 +347,7 @@ export class ScreenShare extends EventTarget {
         return;
       }
       const live = this.track?.readyState === 'live';
-      if (this.getTicket && live && relayLost(event.code, event.reason)
+      if (this.getTicket && this.relayToken && live && relayLost(event.code, event.reason)
           && ((this.welcomed && this.state === 'sharing') || (this.moving && this.state === 'connecting'))) {
         // The relay node went away: the same stream, a new ticket, a new relay (a key frame first).
         if (this.state === 'sharing') {
