@@ -316,6 +316,7 @@ class Settings:
     relay_stale_s: float = limits.RELAY_STALE_S
     relay_token_ttl_s: float = limits.RELAY_TOKEN_TTL_S
     relay_owner_ttl_s: float = limits.RELAY_OWNER_TTL_S
+    relay_renew_s: float = limits.RELAY_RENEW_S
 
     extra: dict[str, Any] = field(default_factory=dict)
 

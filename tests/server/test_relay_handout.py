@@ -4,6 +4,7 @@ the owner is kept ``relay_owner_ttl_s`` and a token lasts ``relay_token_ttl_s``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -55,7 +56,7 @@ async def test_a_session_keeps_its_relay_node_until_relay_owner_ttl_s() -> None:
     assert (await owner_of(ctx, "s1"))[0] == "relay-b"
 
 
-async def test_no_alive_relay_or_a_gone_owner_is_unavailable() -> None:
+async def test_no_alive_relay_is_unavailable_and_a_gone_owner_is_replaced() -> None:
     clock = Clock()
     ctx = web_ctx(clock, relay_stale_s=5.0)
     with pytest.raises(Unavailable):
@@ -65,8 +66,37 @@ async def test_no_alive_relay_or_a_gone_owner_is_unavailable() -> None:
     assert (await owner_of(ctx, "s1"))[0] == "relay-a"
     await directory.withdraw("relay-a")
     await directory.announce("relay-b", "http://b", capacity=10, load=0)
+    assert await owner_of(ctx, "s1") == ("relay-b", "http://b")  # moved off the dead node
+    await directory.announce("relay-a", "http://a", capacity=10, load=0)  # back, emptier: the session stays
+    assert (await owner_of(ctx, "s1"))[0] == "relay-b"
+
+
+async def test_a_gone_owner_with_only_full_nodes_left_is_unavailable() -> None:
+    clock = Clock()
+    ctx = web_ctx(clock, relay_stale_s=5.0)
+    directory = RelayDirectory(ctx.broker, stale_s=5.0)
+    await directory.announce("relay-a", "http://a", capacity=10, load=0)
+    assert (await owner_of(ctx, "s1"))[0] == "relay-a"
+    await directory.withdraw("relay-a")
+    await directory.announce("relay-b", "http://b", capacity=1, load=1)  # full
     with pytest.raises(Unavailable, match="gone"):
         await owner_of(ctx, "s1")
+
+
+async def test_web_nodes_racing_to_replace_a_dead_owner_name_one_node() -> None:
+    clock = Clock()
+    one = web_ctx(clock, relay_stale_s=5.0)
+    two = Ctx(Settings(role="web", redis_url="redis://unused", relay_secret=SECRET, node_name="web-2", relay_stale_s=5.0),
+              one.broker)
+    directory = RelayDirectory(one.broker, stale_s=5.0)
+    await directory.announce("relay-a", "http://a", capacity=10, load=0)
+    assert (await owner_of(one, "s1"))[0] == "relay-a"
+    await directory.withdraw("relay-a")
+    await directory.announce("relay-b", "http://b", capacity=10, load=3)
+    await directory.announce("relay-c", "http://c", capacity=10, load=3)
+    # Each sees the same dead owner; the broker's compare and set lets one win.
+    results = await asyncio.gather(*(owner_of(ctx, "s1") for ctx in (one, two, one, two)))
+    assert len(set(results)) == 1 and results[0][0] in ("relay-b", "relay-c")
 
 
 async def test_a_full_deployment_still_names_an_owned_sessions_node() -> None:

@@ -13,7 +13,11 @@ def add_agent_arguments(agent: argparse.ArgumentParser) -> None:
         "--server", help="the DeskLink server's address, e.g. https://support.example.com (default: from this file's name)"
     )
     agent.add_argument("--code", help="the 9-digit join code from the chat (default: from this file's name, else asked)")
-    agent.add_argument("--relay-token", help="the relay token when --server is a relay node (given with the code)")
+    agent.add_argument(
+        "--relay-token",
+        help="the relay token when --server is a relay node (given with the code); without it the agent asks --server"
+        " for its relay node, and again if that relay goes away",
+    )
     agent.add_argument("--fps", type=float, default=40.0, help="most frames per second (default 40)")
     agent.add_argument("--monitor", type=int, help="which monitor to share (default: the primary)")
     agent.add_argument("--terminal", action="store_true", help="ask for consent in the terminal instead of a window")

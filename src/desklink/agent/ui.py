@@ -472,6 +472,17 @@ class TkUI:
             self.consent.destroy()
             self.consent = None
 
+    def _reconnecting(self, text: str) -> None:
+        """The link dropped and the agent is finding its relay again: as
+        idle, but the sharing bar stays up and says so (Stop still works)."""
+        bar, self.indicator = self.indicator, None
+        self._idle()
+        self.indicator = bar
+        self.controlled = False
+        if bar is not None:
+            bar[1].configure(text=text[:1].upper() + text[1:])
+        self.files.notice(text)
+
 
 class TerminalUI:
     """No display: ask on the terminal, show the state as lines. No clipboard
@@ -516,6 +527,9 @@ class TerminalUI:
 
     def _idle(self) -> None:
         return None
+
+    def _reconnecting(self, text: str) -> None:
+        self._say(text[:1].upper() + text[1:])
 
     def _notice(self, text: str) -> None:
         self._say(text[:1].upper() + text[1:])

@@ -463,3 +463,9 @@ RELAY_TOKEN_TTL_S = 3600.0
 #: broker claim every web node reads): longer than any screen session, so
 #: the agent and its viewers never land on two nodes.
 RELAY_OWNER_TTL_S = 86400.0
+#: How long past its expiry an agent's (or a browser share's) relay token may
+#: still be traded for a fresh ticket at a web node (``POST
+#: /api/relay/ticket``), seconds: a client whose relay died, or whose token
+#: ran out mid-session, asks again with the token it has. The session must
+#: still be open; this bounds what an old, leaked token is worth.
+RELAY_RENEW_S = 86400.0

@@ -19,6 +19,7 @@ from desklink.dispatch.dispatcher import hash_token, iso
 from desklink.errors import AuthError, Conflict, DeskLinkError, Forbidden, NotFound, ProtocolError
 from desklink.protocol.branding import check_answers
 from desklink.protocol.messages import check_text
+from desklink.server import relay_handout
 from desklink.server.context import Context
 from desklink.server.http import Access, bearer_token, client_ip, endpoint, error_response, json_response, query_choice, query_str
 from desklink.server.offline import desk_state, queue_hours
@@ -217,6 +218,25 @@ async def screen_code(request: Request, ctx: Context, login: Any) -> Response:
     return json_response({"offer": offer}, status=201, headers=headers)
 
 
+@endpoint("/api/visitor/screen-relay", ("POST",), Access.VISITOR, csrf=False)
+async def screen_relay(request: Request, ctx: Context, login: Any) -> Response:
+    """Where the help box shares the screen from the browser: the relay node and a share token (asked again after a relay loss)."""
+    req = await visitor_request(request, ctx)
+    queue = await ctx.store.get_queue(req.queue_id)
+    assert queue is not None
+    headers = await _queue_cors(request, ctx, queue)
+    try:
+        session = await ctx.store.get_session_by_request(req.id)
+        if session is None or not session.open:
+            raise Conflict("there is no open conversation to share the screen with", code="conflict_closed")
+        t = await relay_handout.ticket(ctx, session.id, "share", 0, ctx.origins.own(request))
+    except DeskLinkError as exc:
+        response = error_response(exc, request)
+        response.headers.update(headers)
+        return response
+    return json_response({"node": t.node, "url": t.url, "token": t.token, "expires": t.expires}, headers=headers)
+
+
 @endpoint("/api/visitor/rating", ("POST",), Access.VISITOR, body=RatingBody, csrf=False)
 async def rate(request: Request, ctx: Context, login: Any, body: RatingBody) -> Response:
     """Rate the conversation once it has ended: 1 to 5 and an optional comment, once."""
@@ -246,4 +266,4 @@ async def rate(request: Request, ctx: Context, login: Any, body: RatingBody) -> 
     return json_response(out, status=201, headers=headers)
 
 
-ROUTES = [preflight, widget_config, widget_logo, submit, transcript, screen_code, rate]
+ROUTES = [preflight, widget_config, widget_logo, submit, transcript, screen_code, screen_relay, rate]

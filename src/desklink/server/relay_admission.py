@@ -4,7 +4,10 @@ database or the broker (:func:`desklink.protocol.relay_token.verify` needs
 only the shared secret and the clock).
 
 Only a node with ``role = relay`` asks for a token; a node with role ``all``
-is its own relay and admits as it always did (join code, login cookie). A
+is its own relay and admits as it always did (join code, login cookie): the
+tickets it hands out name itself and carry no token. (Several ``all`` nodes
+behind a balancer each have their own secret and name, so a token one signed
+would be refused by the node the screen sockets are routed to.) A
 refusal accepts the socket and closes it at once, so the client reads the
 code and the reason (a close before the handshake would reach it as a bare
 HTTP 403):

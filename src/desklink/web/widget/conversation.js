@@ -99,6 +99,11 @@ export class Conversation extends EventTarget {
    * (the old one stops working). Resolves to the new screen.offer, which
    * also arrives on the socket; rejects with an ApiError.
    */
+  /** Where to share the screen from this browser: the relay ticket {url, token} (asked before every connect). */
+  async screenRelay() {
+    return api('POST', `${this.server}/api/visitor/screen-relay`, { token: this.token, credentials: 'omit' });
+  }
+
   async renewScreenCode() {
     const url = `${this.server}/api/visitor/screen-code`;
     const result = await api('POST', url, { token: this.token, credentials: 'omit' });

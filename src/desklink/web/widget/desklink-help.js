@@ -554,8 +554,9 @@ export class DeskLinkHelp extends HTMLElement {
 
   /**
    * "Share from this browser": the browser's picker first (it needs this
-   * click), then the share's own socket with the offer's join code (a fresh
-   * one if that was spent or expired). The chat stays as it is.
+   * click), then the share's own socket, at the relay node its ticket names,
+   * with the offer's join code (a fresh one if that was spent or expired).
+   * The chat stays as it is.
    */
   _shareFromBrowser(offer) {
     if (this.share && ['picking', 'connecting', 'sharing'].includes(this.share.state)) return;
@@ -571,6 +572,11 @@ export class DeskLinkHelp extends HTMLElement {
         if (!fresh?.code) throw new Error(t('offer.renew_failed'));
         return fresh.code;
       },
+      // The relay node that holds the screen (asked again after a relay loss).
+      getTicket: async () => {
+        if (!this.conv) throw new Error(t('box.conversation_over'));
+        return this.conv.screenRelay();
+      },
     });
     share.addEventListener('state', (e) => { if (this.share === share) this._onShareState(e.detail); });
     share.addEventListener('recording', (e) => { if (this.share === share) this._onShareRecording(e.detail); });
@@ -583,7 +589,7 @@ export class DeskLinkHelp extends HTMLElement {
     this.$.sharing.hidden = !['connecting', 'sharing'].includes(state);
     this.$.launcherSharing.hidden = state !== 'sharing';
     this.$.sharing.dataset.state = state;
-    setText(this.$.sharingText, state === 'sharing' ? t('share.sharing_with', { name: who }) : t('share.starting'));
+    setText(this.$.sharingText, state === 'sharing' ? t('share.sharing_with', { name: who }) : (reason || t('share.starting')));
     if (state === 'stopped' || state === 'failed') {
       this.$.sharingRecording.hidden = true;
       this._onShareWatchers({ watchers: [] });

@@ -85,6 +85,16 @@ const CLOSE_TEXT = {
   [CLOSE.TOO_BIG]: 'share.close.too_big',
 };
 
+/** A share whose relay node went away (lost, restarting, draining, moved, or its token ran out) asks
+ * for a new relay ticket and goes on; the browser's picker is not shown again while the track lives. */
+export function relayLost(code, reason = '') {
+  return [1006, CLOSE.GOING_AWAY, 1011, 1012, CLOSE.RECONNECT, CLOSE.OTHER_RELAY].includes(code)
+    || (code === CLOSE.RELAY_TOKEN && reason === 'relay token expired');
+}
+/** Reconnects after a relay loss before the share gives up, and the first wait (doubling), ms. */
+const RELAY_RETRIES = 8;
+const RELAY_RETRY_MS = 500;
+
 /** Can this browser share its screen at all? */
 export function canShare() {
   return !!(globalThis.isSecureContext && navigator.mediaDevices && typeof navigator.mediaDevices.getDisplayMedia === 'function');
@@ -181,11 +191,17 @@ export class ScreenShare extends EventTarget {
    * @param {object} o
    *   server         the DeskLink server's origin
    *   getCode()      a promise of a join code (the rep's offer), or of a fresh one with {fresh: true}
+   *   getTicket()    a promise of the relay ticket {url, token} (POST /api/visitor/screen-relay),
+   *                  asked before every connect; without it the share connects to `server`
    */
-  constructor({ server, getCode }) {
+  constructor({ server, getCode, getTicket = null }) {
     super();
     this.server = server;
     this.getCode = getCode;
+    this.getTicket = getTicket;
+    this.relayRetries = 0;
+    this.moving = false; // between relays after a relay loss
+    this.relayToken = ''; // the last ticket's (empty from a single node: no relay to move to)
     this.state = 'idle';
     this.reason = '';
     this.stream = null;
@@ -287,10 +303,28 @@ export class ScreenShare extends EventTarget {
 
   // ---------------------------------------------------------------- socket
 
-  _connect(code) {
-    const ws = this.ws = new WebSocket(wsUrl(this.server, '/ws/share'));
+  /** Open the share's socket at the relay the ticket names; `code` is the join code (empty when the
+   * share comes back after a relay loss: the ticket's token names the session). */
+  async _connect(code) {
+    let url = wsUrl(this.server, '/ws/share');
+    if (this.getTicket) {
+      try {
+        const ticket = await this.getTicket();
+        // A single node (role all) is its own relay and gives no token: the join code admits.
+        this.relayToken = ticket.token || '';
+        url = wsUrl(ticket.url, this.relayToken ? `/ws/share?token=${encodeURIComponent(this.relayToken)}` : '/ws/share');
+      } catch (err) {
+        if (this.state !== 'connecting') return;
+        if (!code && this._retryRelay()) return;
+        this._finish('failed', err?.message || say('share.lost'));
+        return;
+      }
+      if (this.state !== 'connecting') return; // stopped meanwhile
+    }
+    const ws = this.ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
-    ws.onopen = () => ws.send(JSON.stringify({ t: 'hello', code, platform: 'browser', version: '' }));
+    ws.onopen = () => ws.send(JSON.stringify(code ? { t: 'hello', code, platform: 'browser', version: '' }
+      : { t: 'hello', platform: 'browser', version: '' }));
     ws.onmessage = (event) => {
       if (typeof event.data !== 'string') return;
       let msg;
@@ -312,10 +346,41 @@ export class ScreenShare extends EventTarget {
         }, (err) => this._finish('failed', err?.message || say(CLOSE_TEXT[CLOSE.AUTH])));
         return;
       }
+      const live = this.track?.readyState === 'live';
+      if (this.getTicket && this.relayToken && live && relayLost(event.code, event.reason)
+          && ((this.welcomed && this.state === 'sharing') || (this.moving && this.state === 'connecting'))) {
+        // The relay node went away: the same stream, a new ticket, a new relay (a key frame first).
+        if (this.state === 'sharing') {
+          this._suspend();
+          this.emit('connecting', say('share.relay_lost'));
+        }
+        this.moving = true;
+        if (this._retryRelay()) return;
+      }
       const known = CLOSE_TEXT[event.code] ? say(CLOSE_TEXT[event.code]) : '';
       const text = event.reason ? `${known || say('share.stopped')} (${event.reason})` : (known || say('share.lost'));
       this._finish(this.state === 'sharing' ? 'stopped' : 'failed', text);
     };
+  }
+
+  /** Try the relay again after a backoff; false when the retries are used up. */
+  _retryRelay() {
+    if (this.relayRetries >= RELAY_RETRIES) return false;
+    const wait = RELAY_RETRY_MS * 2 ** this.relayRetries * (0.75 + Math.random() * 0.5);
+    this.relayRetries += 1;
+    setTimeout(() => { if (this.state === 'connecting') this._connect(''); }, wait);
+    return true;
+  }
+
+  /** Between relays: capture paused (the track stays live), the encoder and the window reset. */
+  _suspend() {
+    clearInterval(this.pingTimer);
+    clearInterval(this.stillTimer); // the track reader goes on, dropping frames until sharing again
+    if (this.encoder && this.encoder.state !== 'closed') this.encoder.close();
+    this.encoder = null;
+    this.inFlight.clear();
+    this.wantKey = true;
+    this.welcomed = false;
   }
 
   /** Who watches besides the rep, as the server said (no silent watching). */
@@ -332,6 +397,8 @@ export class ScreenShare extends EventTarget {
     switch (msg.t) {
       case 'welcome':
         this.welcomed = true;
+        this.moving = false;
+        this.relayRetries = 0;
         this.limits = { ...this.limits, ...(msg.limits || {}) };
         this.rep = msg.rep?.name || '';
         this._watchers(msg.watchers);
@@ -418,9 +485,11 @@ export class ScreenShare extends EventTarget {
     this.emit('sharing');
     // The track's settings may not be the size of its frames (Chromium reports the
     // constraint's maximum): the codec and bitrate are chosen at the first frame.
-    this.mode = typeof VideoEncoder === 'function' ? 'video' : 'still';
+    // After a relay loss the pipeline goes on as it was: the same mode, the
+    // same track reader (frames read meanwhile were dropped), a new encoder.
+    this.mode = this.mode || (typeof VideoEncoder === 'function' ? 'video' : 'still');
     if (this.mode === 'video' && typeof MediaStreamTrackProcessor === 'function') {
-      this._readTrack();
+      if (!this.reader) this._readTrack();
     } else {
       this._pollVideoElement();
     }
@@ -447,7 +516,7 @@ export class ScreenShare extends EventTarget {
   async _readTrack() {
     const processor = new MediaStreamTrackProcessor({ track: this.track });
     this.reader = processor.readable.getReader();
-    while (this.sharing && this.reader) {
+    while (this.reader && ['sharing', 'connecting'].includes(this.state)) {
       let result;
       try {
         result = await this.reader.read();

@@ -165,6 +165,7 @@ export default {
   'share.cannot_encode': 'Der Browser konnte den Bildschirm nicht kodieren ({error}).',
   'share.no_code': 'Es konnte kein Code zum Teilen geholt werden.',
   'share.lost': 'Die Verbindung zum Teilen ist abgebrochen.',
+  'share.relay_lost': 'Die Verbindung zum Bildschirm-Relay ist abgebrochen; verbinde neu…',
   'share.close.auth': 'Der Code wurde nicht angenommen.',
   'share.close.policy': 'Diese Website darf keinen Bildschirm mit diesem Helpdesk teilen.',
   'share.close.ended': 'Das Gespräch ist beendet.',

@@ -175,6 +175,7 @@ export default {
   'share.cannot_encode': 'The browser could not encode the screen ({error}).',
   'share.no_code': 'Could not get a code to share with.',
   'share.lost': 'The connection for sharing was lost.',
+  'share.relay_lost': 'The screen’s relay went away; reconnecting…',
   'share.close.auth': 'The code was not accepted.',
   'share.close.policy': 'This site may not share a screen with this help desk.',
   'share.close.ended': 'The conversation ended.',
