@@ -316,6 +316,8 @@ class Settings:
     relay_stale_s: float = limits.RELAY_STALE_S
     relay_token_ttl_s: float = limits.RELAY_TOKEN_TTL_S
     relay_owner_ttl_s: float = limits.RELAY_OWNER_TTL_S
+    relay_handout_hold_s: float = limits.RELAY_HANDOUT_HOLD_S
+    relay_choice_wait_s: float = limits.RELAY_CHOICE_WAIT_S
 
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -463,3 +463,13 @@ RELAY_TOKEN_TTL_S = 3600.0
 #: broker claim every web node reads): longer than any screen session, so
 #: the agent and its viewers never land on two nodes.
 RELAY_OWNER_TTL_S = 86400.0
+#: How long a session handed out to a relay node counts against it before
+#: the node's own load shows it, seconds: the first socket (the console's
+#: viewer opens at once) plus a heartbeat or two. Two escalations at the same
+#: moment thus never both land on one node while another is emptier; a
+#: session counted twice for this long only spreads the load further.
+RELAY_HANDOUT_HOLD_S = 10.0
+#: Longest a web node waits for the choice lock before it chooses a relay
+#: node without it, seconds (the lock is held for a few broker round trips;
+#: it also expires after this, should its holder die).
+RELAY_CHOICE_WAIT_S = 1.0

@@ -13,6 +13,7 @@ and names itself. An owner that is no longer alive is an error for now
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -51,14 +52,21 @@ async def owner_of(ctx: Context, session_id: str) -> tuple[str, str]:
     if s.role == "all":
         return s.effective_node_name, s.effective_relay_url
     directory = RelayDirectory(ctx.broker, stale_s=s.relay_stale_s)
-    alive = {n.name: n for n in await directory.nodes()}
-    chosen = await directory.choose()
-    # A session may already have an owner even when every node is full now:
-    # the claim with any alive node as candidate returns the holder.
-    candidate = chosen.name if chosen is not None else next(iter(sorted(alive)), None)
-    if candidate is None:
-        raise Unavailable("no relay node is available for the screen")
-    owner = await ctx.broker.claim(owner_key(session_id), candidate, s.relay_owner_ttl_s)
+    key = owner_key(session_id)
+    first = await ctx.broker.ttl(key) <= 0
+    # A first hand-out chooses under the directory's lock and reserves its
+    # node, so simultaneous escalations see each other (relay/nodes.py).
+    async with directory.choosing(s.relay_choice_wait_s) if first else contextlib.nullcontext():
+        alive = {n.name: n for n in await directory.nodes()}
+        chosen = await directory.choose()
+        # A session may already have an owner even when every node is full now:
+        # the claim with any alive node as candidate returns the holder.
+        candidate = chosen.name if chosen is not None else next(iter(sorted(alive)), None)
+        if candidate is None:
+            raise Unavailable("no relay node is available for the screen")
+        owner = await ctx.broker.claim(key, candidate, s.relay_owner_ttl_s)
+        if first and owner in alive:
+            await directory.reserve(owner, session_id, s.relay_handout_hold_s)
     node = alive.get(owner)
     if node is None:
         raise Unavailable("the relay node of this session is gone")
