@@ -158,6 +158,7 @@ class Settings:
     visitor_grace_s: float = limits.VISITOR_GRACE_S
     #: How often the sweeper looks for expired and abandoned requests.
     sweep_interval_s: float = limits.SWEEP_INTERVAL_S
+    ready_store_grace_s: float = limits.READY_STORE_GRACE_S
 
     # the visitor's rating (server/api_visitor.py)
     #: A session may be rated this long after it ended, seconds.

@@ -445,6 +445,12 @@ METRICS_MAX_HEAD_BYTES = 8192
 #: connection that sends nothing is closed, not held).
 METRICS_HEAD_TIMEOUT_S = 5.0
 
+#: How long ``/readyz`` reports the store (the database, shared by every
+#: node) failing as ``degraded`` before it answers 503, seconds: a node
+#: whose own pool stays broken leaves the balancer, a blip or a database
+#: failover does not take every node out at once (server/health.py).
+READY_STORE_GRACE_S = 30.0
+
 # relay nodes (issue 15; relay/nodes.py, server/relay_nodes.py, protocol/relay_token.py)
 #: Screen sessions one relay node takes; a full node is not chosen for new
 #: ones. The aim for one relay process is 1000 sessions at 180 kB/s each
