@@ -319,6 +319,7 @@ class Settings:
     relay_owner_ttl_s: float = limits.RELAY_OWNER_TTL_S
     relay_handout_hold_s: float = limits.RELAY_HANDOUT_HOLD_S
     relay_choice_wait_s: float = limits.RELAY_CHOICE_WAIT_S
+    relay_renew_s: float = limits.RELAY_RENEW_S
 
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -381,6 +381,40 @@ async def test_release_after_expiry_does_not_drop_the_next_holder(backend: Backe
     assert await broker.claim("req", "carl", 5) == "bob"
 
 
+async def test_replace_moves_a_claim_only_from_the_expected_holder(broker: Broker) -> None:
+    assert await broker.claim("owner:s1", "relay-1", 5) == "relay-1"
+    assert await broker.replace("owner:s1", "relay-9", "relay-2", 5) == "relay-1"  # not the holder: no change
+    assert await broker.claim("owner:s1", "late", 5) == "relay-1"
+    assert await broker.replace("owner:s1", "relay-1", "relay-2", 5) == "relay-2"
+    assert await broker.claim("owner:s1", "late", 5) == "relay-2"
+    assert await broker.replace("owner:s1", "relay-1", "relay-3", 5) == "relay-2"  # a stale view loses
+
+
+async def test_replace_takes_an_absent_key(broker: Broker) -> None:
+    assert await broker.replace("owner:none", "relay-1", "relay-2", 5) == "relay-2"
+    assert await broker.claim("owner:none", "other", 5) == "relay-2"
+
+
+async def test_replace_race_names_one_new_holder(broker: Broker) -> None:
+    """Web nodes that all saw the dead holder replace it at once: one wins and
+    every caller is told the same winner."""
+    await broker.claim("owner:race", "dead", 5)
+    candidates = [f"relay-{i}" for i in range(50)]
+    results = await asyncio.gather(*(broker.replace("owner:race", "dead", c, 5) for c in candidates))
+    assert len(set(results)) == 1
+    assert results[0] in candidates
+    assert await broker.claim("owner:race", "late", 5) == results[0]
+
+
+async def test_replaced_claim_expires(backend: Backend) -> None:
+    broker = backend.open()
+    await broker.claim("owner:t", "relay-1", 5)
+    assert await broker.replace("owner:t", "relay-1", "relay-2", 0.3) == "relay-2"
+    assert 0 < await broker.ttl("owner:t") <= 0.3
+    await backend.advance(0.4)
+    assert await broker.claim("owner:t", "relay-3", 5) == "relay-3"
+
+
 async def test_owner_strings_round_trip(broker: Broker) -> None:
     owner = "rép:ünïcode 🙂 with spaces"
     assert await broker.claim("k", owner, 5) == owner

@@ -98,15 +98,17 @@ def start_relay_cluster(database_url: str, redis_url: str, tmp_path: Path, **ext
             node.stop()
 
 
-async def relay_ticket(http: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
-    """A viewer's ticket, asked again while no relay node is in the choice
-    yet (503, e.g. right after start or while a dead owner is replaced)."""
+async def relay_ticket(http: httpx.AsyncClient, session_id: str, *, not_on: str = "") -> dict[str, Any]:
+    """A viewer's ticket, asked again while no relay node can be named yet
+    (503, e.g. right after start or while a dead owner is replaced) or,
+    with ``not_on``, while it still names that node (its death not yet
+    seen: its announcement lasts ``relay_stale_s``)."""
     deadline = time.monotonic() + DEADLINE
     while True:
         r = await http.get(f"/api/sessions/{session_id}/relay")
-        if r.status_code == 200:
+        if r.status_code == 200 and r.json()["node"] != not_on:
             return dict(r.json())
-        assert r.status_code == 503 and time.monotonic() < deadline, (r.status_code, r.text)
+        assert r.status_code in (200, 503) and time.monotonic() < deadline, (r.status_code, r.text)
         await asyncio.sleep(0.1)
 
 
@@ -126,8 +128,9 @@ async def open_viewer(ticket: dict[str, Any], session_id: str, cookie: str, orig
 
 def start_offered_agent(display: XDisplay, offer: dict[str, Any]) -> subprocess.Popen[str]:
     """The real agent, run with the very arguments of the offer's
-    ``command`` (``desklink agent --server ... --code ... --relay-token ...``),
-    on the terminal, the visitor answering yes."""
+    ``command`` (``desklink agent --server <public address> --code ...``: it
+    asks a web node there for its relay ticket), on the terminal, the
+    visitor answering yes."""
     words = shlex.split(str(offer["command"]))
     assert words[:2] == ["desklink", "agent"], words
     cmd = [sys.executable, "-m", "desklink", *words[1:], "--terminal"]

@@ -40,6 +40,9 @@ PUBLIC = {
     # A transferred file: the path holds the transfer's random download key
     # (api_files.py), compared in constant time; anything else is a 404.
     ("GET", "/files/{transfer_id:int}/{key}/{name:path}"),
+    # The agent's (or a browser share's) relay ticket: needs a live join code
+    # (single use, join-guessing limits) or a relay token this server signed.
+    ("POST", "/api/relay/ticket"),
 }
 #: Routes that take a visitor's bearer token instead of a login.
 VISITOR = {("GET", "/api/visitor/transcript"), ("POST", "/api/visitor/screen-code"), ("POST", "/api/visitor/rating")}

@@ -57,7 +57,7 @@ async def test_a_session_keeps_its_relay_node_until_relay_owner_ttl_s() -> None:
     assert (await owner_of(ctx, "s1"))[0] == "relay-b"
 
 
-async def test_no_alive_relay_or_a_gone_owner_is_unavailable() -> None:
+async def test_no_alive_relay_or_a_gone_owner_nobody_can_replace_is_unavailable() -> None:
     clock = Clock()
     ctx = web_ctx(clock, relay_stale_s=5.0)
     with pytest.raises(Unavailable):
@@ -66,9 +66,14 @@ async def test_no_alive_relay_or_a_gone_owner_is_unavailable() -> None:
     await directory.announce("relay-a", "http://a", capacity=10, load=0)
     assert (await owner_of(ctx, "s1"))[0] == "relay-a"
     await directory.withdraw("relay-a")
-    await directory.announce("relay-b", "http://b", capacity=10, load=0)
+    await directory.announce("relay-b", "http://b", capacity=1, load=1)  # alive but full
     with pytest.raises(Unavailable, match="gone"):
         await owner_of(ctx, "s1")
+    # One that can take it: the session moves there (h/relayclients), held
+    # like a first hand-out.
+    await directory.announce("relay-b", "http://b", capacity=10, load=0)
+    assert (await owner_of(ctx, "s1"))[0] == "relay-b"
+    assert await directory.reserved() == {"relay-b": 1}
 
 
 async def test_a_full_deployment_still_names_an_owned_sessions_node() -> None:

@@ -14,9 +14,14 @@ the server, so a link that died without a close is noticed within seconds)
 and the *capture loop* (grab and encode on a worker thread whenever the
 core's window allows).
 
+Started with the web node's address and a join code (no ``--relay-token``),
+the agent first asks the web node for its relay ticket
+(:mod:`desklink.agent.relay_link`) and connects to the relay node it names.
 If the connection drops, the agent reconnects with exponential backoff and
-jitter and says ``hello {resume}``; within the server's grace period it
-carries on without asking the visitor again. Stop (the indicator's button,
+jitter (asking the web node again first, so it follows the session to
+another relay node when its own died) and says ``hello {resume, kept}``;
+within the server's grace period, or at a new relay node, it carries on
+without asking the visitor again. Stop (the indicator's button,
 Ctrl+C, the rep, or the session ending) stops capture at once and the agent
 exits.
 """
@@ -37,6 +42,7 @@ import msgspec
 import websockets
 
 from desklink.agent.file_link import FileLink
+from desklink.agent.relay_link import TicketUnavailable, after_close, ask_ticket
 from desklink.agent.session import (
     Action,
     AgentSession,
@@ -56,7 +62,7 @@ from desklink.agent.session import (
 )
 from desklink.agent.ui import UI, Ask
 from desklink.errors import CaptureError, DeskLinkError, LinkDead, Refused, Stopped
-from desklink.protocol import codes, limits
+from desklink.protocol import limits
 from desklink.protocol.messages import Annotate, EvButton, EvKey, EvMove, EvRelease, EvText, EvWheel, Monitor
 from desklink.protocol.screen import Cursor, Pointer
 from desklink.protocol.server_messages import RECORDING_NOTICE
@@ -68,12 +74,8 @@ RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 #: Give up reconnecting after this long (the server's grace period is 60 s).
 RECONNECT_GIVE_UP_S = 60.0
-#: Close codes after which reconnecting cannot help (a refused relay token:
-#: until a client is sent on to another relay node, issue 15).
-FINAL_CLOSE_CODES = frozenset({
-    codes.CLOSE_AUTH, codes.CLOSE_ENDED, codes.CLOSE_LIMITED, codes.CLOSE_POLICY, codes.CLOSE_NORMAL,
-    codes.CLOSE_RELAY_TOKEN, codes.CLOSE_OTHER_RELAY,
-})
+#: What the visitor reads while the agent finds its relay again.
+RECONNECTING = "the connection to the support server was lost; reconnecting…"
 #: After injecting input, look at the screen again this soon (seconds), so
 #: the rep sees the effect without waiting for the next frame tick; twice,
 #: because applications take a moment to draw.
@@ -186,6 +188,11 @@ class AgentClient:
         self.board: Any = None
         #: Strokes that came before the board (the relay's replay after a reconnect).
         self._early_strokes: list[dict[str, Any]] = []
+        #: Where the agent connects: (server, relay token). Without
+        #: ``--relay-token`` the web node names it (:meth:`_find_relay`).
+        self._ticketed = not options.relay_token
+        self._target: tuple[str, str] = (options.server, options.relay_token)
+        self._reask = self._ticketed
         self.file_link = FileLink(self.core, ui, options.server, kick=self._kick,
                                   files_dir=options.files_dir, state_dir=options.state_dir)
         self.files = self.file_link.files
@@ -264,23 +271,50 @@ class AgentClient:
         self._run(self.core.revoke_files())
 
     # ------------------------------------------------------------- running
+    async def _find_relay(self) -> None:
+        """With no ``--relay-token``, ask the web node (``--server``) where to
+        share: with the join code the first time, then with the token the
+        agent has (relay_link.py). Raises :class:`Stopped` on a refusal."""
+        if not self._ticketed or not self._reask:
+            return
+        code, token = ("", self._target[1]) if self._target[1] else (self.core.code, "")
+        try:
+            found = await asyncio.to_thread(ask_ticket, self.options.server, code=code, token=token)
+        except Refused as exc:
+            raise Stopped(exc.message) from None
+        self.core.code = ""  # redeemed by the web node: the ticket names the session now
+        if found.url != self._target[0] and self._target[1]:
+            log.warning("the screen moves to relay node %s", found.node or found.url)
+        self._target = (found.url, found.token)
+        self._reask = False
+
     async def run(self) -> str:
         """Join and share until stopped; returns why it ended."""
         started_gone: float | None = None
         delay = RECONNECT_MIN_S
         while True:
             try:
+                await self._find_relay()
                 await self._connect_once()
             except Stopped as stop:
                 self.exit_reason = stop.reason
                 break
-            except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake, TimeoutError, LinkDead) as exc:
-                code = getattr(getattr(exc, "rcvd", None), "code", None)
-                if code in FINAL_CLOSE_CODES or not self.core.resume or self.stop_requested.is_set():
-                    reason = getattr(getattr(exc, "rcvd", None), "reason", "") or str(exc) or type(exc).__name__
+            except (
+                OSError, websockets.ConnectionClosed, websockets.InvalidHandshake, TimeoutError, LinkDead, TicketUnavailable,
+            ) as exc:
+                rcvd = getattr(exc, "rcvd", None)
+                code, why = getattr(rcvd, "code", None), getattr(rcvd, "reason", "") or ""
+                decision = after_close(code, why)
+                can_return = bool(self.core.resume or self._target[1]) or isinstance(exc, TicketUnavailable)
+                if (
+                    decision.final or (decision.needs_ticket and not self._ticketed) or not can_return
+                    or self.stop_requested.is_set()
+                ):
+                    reason = why or str(exc) or type(exc).__name__
                     self.exit_reason = self.exit_reason or reason
                     break
-                if code == codes.CLOSE_RECONNECT:  # the node drains: come back at once, through the balancer
+                self._reask = self._ticketed and decision.reask
+                if decision.at_once:  # the node drains, or the session moved: come back at once
                     delay = RECONNECT_MIN_S
                 now = time.monotonic()
                 started_gone = started_gone or now
@@ -290,6 +324,7 @@ class AgentClient:
                 wait = delay * (1 + random.random() / 2)
                 log.warning("connection lost (%s); reconnecting in %.1f s", exc, wait)
                 self.ui.post("idle")
+                self.ui.post("notice", RECONNECTING)
                 try:
                     await asyncio.wait_for(self.stop_requested.wait(), wait)
                     self.exit_reason = "stopped by you"
@@ -305,7 +340,7 @@ class AgentClient:
         return self.exit_reason
 
     async def _connect_once(self) -> None:
-        url = ws_url(self.options.server, self.options.relay_token)
+        url = ws_url(*self._target)
         async with websockets.connect(url, max_size=MAX_INCOMING_BYTES, open_timeout=15, ping_interval=None) as ws:
             now = time.monotonic()
             self.core.connected(now)

@@ -266,9 +266,17 @@ class AgentSession:
 
     # ------------------------------------------------------------ the link
     def hello(self) -> str:
-        """The first message of a connection: the resume token once there is one."""
+        """The first message of a connection: the resume token once there is
+        one, with what the visitor allowed that this process keeps (a relay
+        node that never saw the session resumes those: see
+        ``relay/moved.py``); else the join code (empty when a relay ticket
+        took it)."""
         hello = AHello(version=__version__, platform=platform.platform()[:64])
-        hello = msgspec.structs.replace(hello, resume=self.resume) if self.resume else msgspec.structs.replace(hello, code=self.code)
+        if self.resume:
+            kept: list[Any] = [p for p in ("view", "files") if self.privileges[p] == "suspended"]
+            hello = msgspec.structs.replace(hello, resume=self.resume, kept=kept)
+        else:
+            hello = msgspec.structs.replace(hello, code=self.code)
         return encode(hello)
 
     def connected(self, now: float) -> None:

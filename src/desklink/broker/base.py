@@ -127,6 +127,14 @@ class Broker(ABC):
         already held it), else the winner. The claim expires after ``ttl``."""
 
     @abstractmethod
+    async def replace(self, key: str, expected: str, owner: str, ttl: float) -> str:
+        """Atomically hand ``key`` to ``owner`` if it is held by ``expected``
+        or by nobody (compare and set). Returns the holder afterwards:
+        ``owner`` if this call won, else whoever holds it (another caller
+        that replaced ``expected`` first). A won claim expires after ``ttl``.
+        Several nodes replacing one dead holder at once all name one winner."""
+
+    @abstractmethod
     async def release(self, key: str, owner: str) -> bool:
         """Drop the claim if ``owner`` holds it; True if it was dropped."""
 

@@ -198,6 +198,16 @@ class MemoryBroker(Broker):
         self._wrote()
         return owner
 
+    async def replace(self, key: str, expected: str, owner: str, ttl: float) -> str:
+        self._check_open()
+        to_millis(ttl)
+        entry = self._live(key)
+        if entry is not None and entry.value != expected:
+            return str(entry.value)
+        self._entries[key] = _Entry(owner, self._clock() + ttl)
+        self._wrote()
+        return owner
+
     async def release(self, key: str, owner: str) -> bool:
         self._check_open()
         entry = self._live(key)

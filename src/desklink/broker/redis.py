@@ -141,6 +141,12 @@ _CLAIM = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
 return redis.call('GET', KEYS[1])
 """
+_REPLACE = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return held end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return ARGV[2]
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -326,6 +332,7 @@ class RedisBroker(Broker):
         self._directory_entries = self._redis.register_script(_DIRECTORY_ENTRIES)
         self._directory_remove = self._redis.register_script(_DIRECTORY_REMOVE)
         self._release = self._redis.register_script(_RELEASE)
+        self._replace = self._redis.register_script(_REPLACE)
         self._hit = self._redis.register_script(_HIT)
         self._unhit = self._redis.register_script(_UNHIT)
         self._presence_age = self._redis.register_script(_PRESENCE_AGE)
@@ -410,6 +417,14 @@ class RedisBroker(Broker):
         holder returns it and does not extend it."""
         self._check_open()
         holder = await self._call("claim", self._claim(keys=[self.prefix + key], args=[owner, to_millis(ttl)]))
+        return holder.decode() if isinstance(holder, bytes) else str(holder)
+
+    async def replace(self, key: str, expected: str, owner: str, ttl: float) -> str:
+        """``GET``, compare, ``SET PX``, atomically (one script)."""
+        self._check_open()
+        holder = await self._call(
+            "replace", self._replace(keys=[self.prefix + key], args=[expected, owner, to_millis(ttl)])
+        )
         return holder.decode() if isinstance(holder, bytes) else str(holder)
 
     async def release(self, key: str, owner: str) -> bool:

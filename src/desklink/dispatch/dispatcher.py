@@ -563,9 +563,10 @@ class Dispatcher:
         if self.relay_ticket is not None:
             # The session's relay node and the agent's token for it
             # (docs/protocol.md, *Relay nodes and relay tokens*).
+            # The command stays on this server: the agent asks it for its
+            # ticket (POST /api/relay/ticket) and again if its relay dies.
             relay_url, token = await self.relay_ticket(session.id)
             offer["relay"] = {"url": relay_url, "token": token}
-            offer["command"] = f"desklink agent --server {relay_url} --code {code.digits} --relay-token {token}"
         # The queue's recording policy, for the help box's consent wording
         # (left out under "never", as on the agent's welcome).
         recording = await self.store.recording_policy_of_request(session.request_id)

@@ -479,3 +479,9 @@ RELAY_HANDOUT_HOLD_S = 10.0
 #: node without it, seconds (the lock is held for a few broker round trips;
 #: it also expires after this, should its holder die).
 RELAY_CHOICE_WAIT_S = 1.0
+#: How long past its expiry an agent's (or a browser share's) relay token may
+#: still be traded for a fresh ticket at a web node (``POST
+#: /api/relay/ticket``), seconds: a client whose relay died, or whose token
+#: ran out mid-session, asks again with the token it has. The session must
+#: still be open; this bounds what an old, leaked token is worth.
+RELAY_RENEW_S = 86400.0

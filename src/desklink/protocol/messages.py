@@ -322,10 +322,16 @@ RepIn = (
 
 class AHello(Msg, tag="hello", frozen=True):
     """First message of an agent: a join code, or the resume token it got in
-    ``welcome`` when it reconnects within the grace period."""
+    ``welcome`` when it reconnects within the grace period, or neither when
+    the relay token it connected with names the session (a ticket from
+    ``POST /api/relay/ticket``). ``kept``: what the visitor allowed that this
+    agent process still holds (``view``, ``files``; never ``control``), for
+    a relay node that never saw the session (the old one died): it resumes
+    them without asking the visitor again."""
 
     code: Annotated[str, msgspec.Meta(max_length=limits.MAX_JOIN_CODE_CHARS)] = ""
     resume: Annotated[str, msgspec.Meta(max_length=limits.MAX_ID_CHARS)] = ""
+    kept: Annotated[list[Literal["view", "files"]], msgspec.Meta(max_length=2)] = []
     version: Annotated[str, msgspec.Meta(max_length=limits.MAX_VERSION_CHARS)] = ""
     platform: Annotated[str, msgspec.Meta(max_length=limits.MAX_PLATFORM_CHARS)] = ""
 

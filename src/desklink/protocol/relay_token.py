@@ -53,11 +53,12 @@ from desklink.errors import RelayTokenError
 __all__ = [
     "MAX_TOKEN_CHARS",
     "MIN_SECRET_BYTES",
+    "RefusalReason",
     "RelayGrant",
     "RelayRole",
     "RelayTokenError",
-    "RefusalReason",
     "new_secret",
+    "renewable",
     "sign",
     "verify",
 ]
@@ -191,5 +192,23 @@ def verify(
     if grant.node != node:
         raise RelayTokenError("other_node")
     if now >= grant.expires:
+        raise RelayTokenError("expired")
+    return grant
+
+
+def renewable(
+    token: str, secret: bytes, *, now: float, grace_s: float, role: RelayRole | tuple[RelayRole, ...]
+) -> RelayGrant:
+    """The grant of ``token`` when a web node may trade it for a fresh one
+    (the client lost its relay node, or its token ran out): signed with
+    ``secret``, one of ``role``, for any node, and expired no longer than
+    ``grace_s`` ago. Raises :class:`RelayTokenError`: ``forged``,
+    ``other_role`` or ``expired``."""
+    _check_secret(secret)
+    grant = _authentic(token, secret)
+    roles = (role,) if isinstance(role, str) else role
+    if grant.role not in roles:
+        raise RelayTokenError("other_role")
+    if now >= grant.expires + grace_s:
         raise RelayTokenError("expired")
     return grant

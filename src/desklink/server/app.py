@@ -28,7 +28,7 @@ from desklink.dispatch.dispatcher import Dispatcher
 from desklink.dispatch.handoff import Handoffs
 from desklink.protocol import codes
 from desklink.server import api_admin, api_canned, api_offline, api_console, api_files, api_export, api_recordings, api_reports, api_second_factor, api_visitor, downloads, openapi, pages
-from desklink.server import board_view, relay_handout
+from desklink.server import board_view, relay_handout, relay_tickets
 from desklink.server.drain import DrainGate
 from desklink.server.agent_shelf import AgentShelf
 from desklink.server.access import AccessWatcher, socket_notifier
@@ -81,6 +81,7 @@ HTTP_HANDLERS = [
     *api_offline.ROUTES,
     *board_view.ROUTES,
     *relay_handout.ROUTES,
+    *relay_tickets.ROUTES,
 ]
 
 

@@ -4,7 +4,9 @@ database or the broker (:func:`desklink.protocol.relay_token.verify` needs
 only the shared secret and the clock).
 
 Only a node with ``role = relay`` asks for a token; a node with role ``all``
-is its own relay and admits as it always did (join code, login cookie). A
+is its own relay and admits as it always did (join code, login cookie), but
+checks a token that comes along like a relay node does (the tickets it hands
+out name itself), so clients have one way in everywhere. A
 refusal accepts the socket and closes it at once, so the client reads the
 code and the reason (a close before the handshake would reach it as a bare
 HTTP 403):
@@ -62,10 +64,10 @@ def check(
 async def admit(
     ws: WebSocket, settings: Settings, role: RelayRole | tuple[RelayRole, ...], session: str | None = None
 ) -> bool:
-    """True when the socket may go on: this node is not a relay node, or its
-    token holds. Otherwise the socket is accepted, closed with the refusal's
+    """True when the socket may go on: this node is not a relay node and no
+    token came, or the token holds. Otherwise the socket is accepted, closed with the refusal's
     code and reason, and False returned."""
-    if settings.role != "relay":
+    if settings.role != "relay" and "token" not in ws.query_params:
         return True
     try:
         ws.state.relay_grant = check(settings, ws.query_params.get("token", ""), role, session, time.time())
@@ -78,6 +80,6 @@ async def admit(
 
 
 def grant_of(ws: WebSocket) -> RelayGrant | None:
-    """The grant :func:`admit` let in (None on a node that is not a relay node)."""
+    """The grant :func:`admit` let in (None when no token was asked for or given)."""
     grant = getattr(ws.state, "relay_grant", None)
     return grant if isinstance(grant, RelayGrant) else None

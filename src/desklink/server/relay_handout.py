@@ -7,13 +7,21 @@ alive, not full, least loaded) and makes it the session's owner with one
 broker claim (``relay-owner:<session>``, kept ``relay_owner_ttl_s``), so
 every web node that asks later, for the agent or any viewer, names the same
 node whatever the balancer did. A node with role ``all`` is its own relay
-and names itself. An owner that is no longer alive is an error for now
-(503 ``unavailable``): moving a session to another relay is still to do.
+and names itself.
+
+An owner that is no longer alive in the directory (it died: its
+announcement expired after ``relay_stale_s``) is replaced: the web node
+chooses an alive node and moves the claim with the broker's compare and set
+(:meth:`~desklink.broker.base.Broker.replace`), so two web nodes that see
+the dead owner at once name the same new node. The move is logged
+(``relay node ... is gone``). Clients that lost the dead node ask again
+and meet on the new one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 
@@ -32,6 +40,8 @@ from desklink.server.session_access import readable_session
 
 __all__ = ["ROUTES", "RelayTicket", "agent_ticket", "owner_of", "ticket"]
 
+log = logging.getLogger("desklink.relay_handout")
+
 
 @dataclass(frozen=True, slots=True)
 class RelayTicket:
@@ -45,12 +55,16 @@ def owner_key(session_id: str) -> str:
     return f"relay-owner:{session_id}"
 
 
-async def owner_of(ctx: Context, session_id: str) -> tuple[str, str]:
+async def owner_of(ctx: Context, session_id: str, own_url: str = "") -> tuple[str, str]:
     """``(name, public_url)`` of the relay node holding ``session_id``'s
-    screen, choosing and claiming one on first ask."""
+    screen, choosing and claiming one on first ask. A node with role
+    ``all`` names itself: at ``relay_public_url`` when set, else at
+    ``own_url`` (the address the asking client used, so a single node
+    behind a proxy or balancer is reached the way it was), else at its
+    own bind address."""
     s = ctx.settings
     if s.role == "all":
-        return s.effective_node_name, s.effective_relay_url
+        return s.effective_node_name, (s.relay_public_url.rstrip("/") or own_url or s.effective_relay_url)
     directory = RelayDirectory(ctx.broker, stale_s=s.relay_stale_s)
     key = owner_key(session_id)
     first = await ctx.broker.ttl(key) <= 0
@@ -69,13 +83,30 @@ async def owner_of(ctx: Context, session_id: str) -> tuple[str, str]:
             await directory.reserve(owner, session_id, s.relay_handout_hold_s)
     node = alive.get(owner)
     if node is None:
-        raise Unavailable("the relay node of this session is gone")
+        # The owner died. Only a node that can take a new session replaces
+        # it; under the lock and reserved like a first hand-out, so a dead
+        # node's sessions spread over the others instead of all moving to
+        # the one that looked emptiest.
+        async with directory.choosing(s.relay_choice_wait_s):
+            alive = {n.name: n for n in await directory.nodes()}
+            chosen = await directory.choose()
+            if chosen is None:
+                raise Unavailable("the relay node of this session is gone and no other can take it")
+            moved = await ctx.broker.replace(key, owner, chosen.name, s.relay_owner_ttl_s)
+            if moved == chosen.name:
+                await directory.reserve(moved, session_id, s.relay_handout_hold_s)
+        node = alive.get(moved)
+        if node is None:
+            raise Unavailable("the relay node of this session is gone")
+        if moved == chosen.name:
+            log.warning("relay node %s of session %s is gone; the session moves to %s", owner, session_id, moved)
     return node.name, node.public_url
 
 
-async def ticket(ctx: Context, session_id: str, role: RelayRole, subject: int) -> RelayTicket:
-    """The owner's URL and a fresh token for ``role`` on ``session_id``."""
-    name, url = await owner_of(ctx, session_id)
+async def ticket(ctx: Context, session_id: str, role: RelayRole, subject: int, own_url: str = "") -> RelayTicket:
+    """The owner's URL and a fresh token for ``role`` on ``session_id``
+    (``own_url``: see :func:`owner_of`)."""
+    name, url = await owner_of(ctx, session_id, own_url)
     expires = relay_token.expiry(time.time(), ctx.settings.relay_token_ttl_s)
     grant = RelayGrant(session=session_id, role=role, subject=subject, node=name, expires=expires)
     return RelayTicket(name, url, relay_token.sign(grant, relay_secret(ctx.settings)), expires)
@@ -96,7 +127,7 @@ async def viewer_relay(request: Request, ctx: Context, login: Login) -> Response
     session, _ = await readable_session(request, ctx, login)
     if not session.open:
         raise Conflict("the session has ended", code="conflict_closed")
-    t = await ticket(ctx, session.id, "viewer", login.user.id)
+    t = await ticket(ctx, session.id, "viewer", login.user.id, ctx.origins.own(request))
     return json_response({"node": t.node, "url": t.url, "token": t.token, "expires": t.expires})
 
 

@@ -49,6 +49,7 @@ from desklink.protocol.messages import (
 )
 from desklink.protocol.server_messages import AgentLimits, Pong, Source
 from desklink.relay import AgentIntro, ScreenSession
+from desklink.relay.moved import carry_over
 from desklink.server.connection import HELLO_TIMEOUT_S, Connection
 from desklink.server.deliveries import Deliveries, files_allowed
 from desklink.server.context import Context
@@ -208,21 +209,27 @@ class AgentConnection(Connection):
         if not isinstance(hello, AHello):
             raise Closing(codes.CLOSE_AUTH, "first message must be hello")
         relay, store = self.ctx.relay, self.ctx.store
-        resumed = False
+        resumed = moved = False
         if hello.resume and self.source == "browser":
             raise Closing(codes.CLOSE_AUTH, "a share from the browser cannot resume; share again")
-        if hello.resume:
-            found = relay.by_resume_token(hello.resume)
-            if found is None:
-                raise Closing(codes.CLOSE_AUTH, "that screen-sharing session is over; ask for a new code")
+        grant = grant_of(self.ws)
+        found = relay.by_resume_token(hello.resume) if hello.resume else None
+        if found is not None:
             session = await store.get_session(found.session_id)
             resumed = True
+        elif grant is not None and not hello.code:
+            # The relay token names the session (a ticket from a web node,
+            # which took the join code or the client's older token): a new
+            # join, or the agent of a session whose relay node died.
+            session = await store.get_session(grant.session)
+            moved = bool(hello.resume)
+        elif hello.resume:
+            raise Closing(codes.CLOSE_AUTH, "that screen-sharing session is over; ask for a new code")
         else:
             session_id = await self._redeem(hello.code)
             session = await store.get_session(session_id)
         if session is None or not session.open:
             raise Closing(codes.CLOSE_ENDED, "the support session has ended")
-        grant = grant_of(self.ws)
         if grant is not None and grant.session != session.id:
             raise Closing(*REFUSALS["other_session"])
         req = await store.get_request(session.request_id)
@@ -235,6 +242,8 @@ class AgentConnection(Connection):
         if not self.screen.recording:
             self.screen.recording_policy = policy
         self.pump(opened)
+        if moved and carry_over(self.screen, hello.kept):
+            resumed = True  # the same agent process, still holding the visitor's yes
         await self.join(ch.request_channel(session.request_id))
         s = self.ctx.settings
         intro = AgentIntro(

@@ -3,13 +3,16 @@ rep holding the session is the primary viewer; a supervisor of the
 session's queue, or an admin, may watch. When a supervisor takes the session
 over (``taken_over`` note), they become the primary viewer and the old rep's
 viewers close; the same when a colleague accepts the rep's transfer, and a
-colleague the rep invited into the chat may watch. Cookie and Origin are checked before the socket is accepted; every
+colleague the rep invited into the chat may watch. Cookie and Origin are checked before the socket is accepted
+(with a relay token, ``?token=``, the token's user instead: see
+:func:`granted_login`); every
 message then goes through the relay core (``relay/session.py``), which
 decides what a viewer may do."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -17,6 +20,7 @@ from starlette.websockets import WebSocket
 from desklink.dispatch import channels as ch
 from desklink.dispatch.handoff import in_chat_by_invitation
 from desklink.protocol import codes
+from desklink.protocol.relay_token import RelayGrant
 from desklink.protocol.messages import (
     Annotate,
     Clipboard,
@@ -38,10 +42,11 @@ from desklink.relay import ScreenSession, Viewer
 from desklink.server import auth as authmod
 from desklink.server.connection import SIGNED_OUT, Connection, socket_login
 from desklink.server.context import Context
-from desklink.server.relay_admission import admit
+from desklink.server.relay_admission import admit, grant_of
 from desklink.server.deliveries import FILES_ENDED
 from desklink.server.relay_io import pump
 from desklink.server.session_access import may_supervise
+from desklink.store.records import AuthSession
 
 RELAYED = (
     ScreenAck,
@@ -63,11 +68,31 @@ RELAYED = (
 class ViewerConnection(Connection):
     kind = "W"  # forwards nothing from the broker; acts on control notes only
 
-    def __init__(self, ws: WebSocket, ctx: Context, login: authmod.Login, screen: ScreenSession) -> None:
+    def __init__(
+        self, ws: WebSocket, ctx: Context, login: authmod.Login, screen: ScreenSession, *, granted: bool = False
+    ) -> None:
         super().__init__(ws, ctx)
         self.login = login
         self.screen = screen
         self.viewer: Viewer | None = None
+        #: Let in by a relay token (the user from its grant), not a login cookie.
+        self.granted = granted
+
+    async def recheck_access(self) -> bool:
+        """A viewer let in by a relay token has no cookie to re-read: the
+        user is read again from the store (disabled: signed out)."""
+        if not self.granted:
+            return await super().recheck_access()
+        user = await self.ctx.store.get_user(self.login.user.id)
+        if user is None or user.disabled:
+            self.close_soon(codes.CLOSE_AUTH, SIGNED_OUT)
+            return False
+        self.login = authmod.Login(user, self.login.auth)
+        refusal = await self.apply_access(self.login)
+        if refusal is not None:
+            self.close_soon(*refusal)
+            return False
+        return True
 
     async def reader(self) -> None:
         await self.watch_sign_out(self.login.user.id)
@@ -154,13 +179,32 @@ async def may_view(ctx: Context, login: authmod.Login, rep_id: int, request_id: 
     return may_supervise(login.user, queue_id=req.queue_id, user_queue_ids=queue_ids)
 
 
+async def granted_login(ctx: Context, grant: RelayGrant) -> authmod.Login | None:
+    """The viewer a relay token names (its ``subject``), read from the store,
+    while that user is not disabled: a relay node takes the identity from
+    the token, not from a login cookie (it may be on another host)."""
+    user = await ctx.store.get_user(grant.subject)
+    if user is None or user.disabled:
+        return None
+    now = datetime.now(UTC)
+    until = datetime.fromtimestamp(grant.expires, UTC)
+    return authmod.Login(user, AuthSession(token_hash="", user_id=user.id, csrf_token="", created_at=now, expires_at=until))
+
+
 async def viewer_endpoint(ws: WebSocket) -> None:
     ctx: Context = ws.app.state.ctx
     if not await admit(ws, ctx.settings, "viewer", ws.query_params.get("session", "")[:64]):
         return
-    login = await socket_login(ws, ctx)
-    if login is None:
-        return
+    grant = grant_of(ws)
+    if grant is not None:
+        login = await granted_login(ctx, grant)
+        if login is None:
+            await ws.close(codes.CLOSE_AUTH)
+            return
+    else:
+        login = await socket_login(ws, ctx)
+        if login is None:
+            return
     session = await ctx.store.get_session(ws.query_params.get("session", "")[:64])
     if session is None or not session.open:
         await ws.close(codes.CLOSE_NOT_FOUND)
@@ -176,4 +220,4 @@ async def viewer_endpoint(ws: WebSocket) -> None:
         screen.recording_policy = policy
     pump(opened, ctx.audits, ctx.recordings)
     await ws.accept()
-    await ViewerConnection(ws, ctx, login, screen).serve()
+    await ViewerConnection(ws, ctx, login, screen, granted=grant is not None).serve()

@@ -17,6 +17,13 @@
 // now, elsewhere": whatever backoff had built up is dropped and the next try
 // goes out after the shortest wait, so the balancer moves the client to
 // another node within about half a second. It is never a stop code.
+//
+// The URL may be a function returning one (or a promise of one): it is
+// called before every (re)connect, so a client that must ask where to go
+// (the screen viewer asks for its relay ticket) follows a session that moved.
+// A resolver that throws { closeCode } ends the socket as that close would
+// (a stop code, e.g. the session ended); any other failure is retried with
+// the usual backoff.
 
 import { CLOSE } from './wire.js';
 
@@ -26,7 +33,7 @@ export const PING_INTERVAL_MS = 25_000;
 
 export class ReconnectingSocket {
   /**
-   * @param {string} url  ws:// or wss:// URL
+   * @param {string|function(): (string|Promise<string>)} url  ws:// or wss:// URL, or what gives one before each connect
    * @param {object} handlers  onopen(), onmessage(msg), onbinary(ArrayBuffer), onclose(event, willRetry), onstate(state)
    * @param {object} options  stopCodes: close codes after which it does not reconnect
    */
@@ -106,9 +113,32 @@ export class ReconnectingSocket {
 
   _connect() {
     this.retryTimer = null;
+    if (typeof this.url !== 'function') {
+      this._open(this.url);
+      return;
+    }
+    const attempt = this._attempt = (this._attempt || 0) + 1;
+    this._setState('connecting');
+    Promise.resolve().then(() => this.url()).then((url) => {
+      if (!this.stopped && attempt === this._attempt) this._open(url);
+    }, (err) => {
+      if (this.stopped || attempt !== this._attempt) return;
+      const event = { code: err?.closeCode || 1006, reason: err?.message || '' };
+      const willRetry = !this.stopCodes.has(event.code);
+      if (!willRetry) {
+        this.stopped = true;
+        window.removeEventListener('online', this._onOnline);
+      }
+      this._setState(willRetry ? 'closed' : 'stopped');
+      this.handlers.onclose?.(event, willRetry);
+      if (willRetry && !this.stopped && !this.ws && !this.retryTimer) this._scheduleRetry();
+    });
+  }
+
+  _open(url) {
     let ws;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(url);
     } catch (err) {
       this._setState('closed');
       this._scheduleRetry();

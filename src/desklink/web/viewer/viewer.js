@@ -1,9 +1,12 @@
 // ScreenViewer: the rep's view of the visitor's screen (docs/protocol.md,
 // "Screen sharing"), the page half. It puts together
 //
-//   ReconnectingSocket (shared/socket.js)  /ws/viewer?session=<id>, same origin,
-//        the login cookie authenticates; reconnects with backoff (0.5 s
-//        doubling to 10 s, jittered) and pings; STOP_CODES end it for good
+//   ReconnectingSocket (shared/socket.js)  before every (re)connect, GET
+//        /api/sessions/<id>/relay (the relay ticket: the node holding the
+//        screen and a viewer's token), then <url>/ws/viewer?session=<id>&token=<token>,
+//        so the viewer follows a session whose relay node died to the next
+//        one; reconnects with backoff (0.5 s doubling to 10 s, jittered) and
+//        pings; STOP_CODES end it for good
 //   ViewerProtocol (protocol.js)  everything the protocol says: state, acks
 //        after drawing, refresh requests, the generation counter, cursor
 //        messages, clipboard; no DOM
@@ -19,7 +22,7 @@
 
 import { CLOSE } from '../shared/wire.js';
 import { h, setText, formatClock, wsUrl } from '../shared/dom.js';
-import { downloadBlob } from '../shared/http.js';
+import { api, downloadBlob } from '../shared/http.js';
 import { ReconnectingSocket } from '../shared/socket.js';
 import { ClipboardPanel } from './clipboard.js';
 import { CursorOverlay } from './cursor.js';
@@ -42,6 +45,13 @@ const FINAL_CLOSES = {
   [CLOSE.FORBIDDEN]: 'You are not allowed to view this screen.',
   [CLOSE.NOT_FOUND]: 'This support session is no longer open.',
   [CLOSE.ENDED]: 'The support session ended.',
+};
+/** The ticket answers that end the viewer, as the close codes that would. */
+const TICKET_REFUSALS = {
+  401: CLOSE.AUTH,
+  403: CLOSE.FORBIDDEN,
+  404: CLOSE.NOT_FOUND,
+  409: CLOSE.ENDED,
 };
 const STOPPED_BY = {
   visitor: 'by the visitor',
@@ -75,7 +85,7 @@ export class ScreenViewer {
     this.offerFresh = false;
     this.stats = new ViewerStats();
     this.protocol = new ViewerProtocol({ send: (msg) => this.socket.send(msg) });
-    this.socket = new ReconnectingSocket(wsUrl(this.origin, `/ws/viewer?session=${encodeURIComponent(this.sessionId)}`), {
+    this.socket = new ReconnectingSocket(() => this._relayUrl(), {
       onopen: () => this.protocol.connected(),
       onmessage: (msg) => this.protocol.feed(msg),
       onbinary: (data) => {
@@ -87,6 +97,21 @@ export class ScreenViewer {
     this._build();
     this._listen();
     this._startRenderer();
+  }
+
+  /** Where the screen is now: the relay ticket's URL and token (docs/protocol.md,
+   * "Relay nodes and relay tokens"). A refusal that will not change ends the
+   * viewer as the socket's close code would. */
+  async _relayUrl() {
+    const id = encodeURIComponent(this.sessionId);
+    let ticket;
+    try {
+      ticket = await api('GET', new URL(`/api/sessions/${id}/relay`, this.origin).href);
+    } catch (err) {
+      const closeCode = TICKET_REFUSALS[err.status];
+      throw Object.assign(new Error(err.message), closeCode ? { closeCode } : {});
+    }
+    return wsUrl(ticket.url, `/ws/viewer?session=${id}&token=${encodeURIComponent(ticket.token)}`);
   }
 
   // ------------------------------------------------------------- building
@@ -455,7 +480,7 @@ export class ScreenViewer {
           return ['Disconnected', 'The visitor’s agent did not come back. You can ask again with Request screen sharing.'];
         }
         return ['Sharing stopped', 'You can ask again with Request screen sharing.'];
-      case 'reconnecting': return ['Connection lost', 'Reconnecting to the screen relay…'];
+      case 'reconnecting': return ['Connection lost', 'The screen’s relay went away; reconnecting…'];
       case 'closed': return ['Viewer closed', FINAL_CLOSES[this.protocol.closeCode] || ''];
       default: return ['Connecting…', 'Opening the screen relay.'];
     }
