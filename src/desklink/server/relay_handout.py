@@ -7,15 +7,18 @@ alive, not full, least loaded) and makes it the session's owner with one
 broker claim (``relay-owner:<session>``, kept ``relay_owner_ttl_s``), so
 every web node that asks later, for the agent or any viewer, names the same
 node whatever the balancer did. A node with role ``all`` is its own relay
-and names itself.
+and names itself. A first ask chooses, claims and reserves the node
+(:meth:`RelayDirectory.reserve`, counted for ``relay_handout_hold_s``)
+under the cluster's choice lock (:meth:`RelayDirectory.choosing`), so
+escalations at the same moment on several web nodes spread.
 
 An owner that is no longer alive in the directory (it died: its
 announcement expired after ``relay_stale_s``) is replaced: the web node
 chooses an alive node and moves the claim with the broker's compare and set
 (:meth:`~desklink.broker.base.Broker.replace`), so two web nodes that see
 the dead owner at once name the same new node. The move is logged
-(``relay node ... is gone``). Clients that lost the dead node ask again
-and meet on the new one.
+(``relay node ... is gone``), under the same lock and reserved the same
+way. Clients that lost the dead node ask again and meet on the new one.
 """
 
 from __future__ import annotations
