@@ -158,6 +158,7 @@ class Settings:
     visitor_grace_s: float = limits.VISITOR_GRACE_S
     #: How often the sweeper looks for expired and abandoned requests.
     sweep_interval_s: float = limits.SWEEP_INTERVAL_S
+    ready_store_grace_s: float = limits.READY_STORE_GRACE_S
 
     # the visitor's rating (server/api_visitor.py)
     #: A session may be rated this long after it ended, seconds.
@@ -316,6 +317,8 @@ class Settings:
     relay_stale_s: float = limits.RELAY_STALE_S
     relay_token_ttl_s: float = limits.RELAY_TOKEN_TTL_S
     relay_owner_ttl_s: float = limits.RELAY_OWNER_TTL_S
+    relay_handout_hold_s: float = limits.RELAY_HANDOUT_HOLD_S
+    relay_choice_wait_s: float = limits.RELAY_CHOICE_WAIT_S
     relay_renew_s: float = limits.RELAY_RENEW_S
 
     extra: dict[str, Any] = field(default_factory=dict)

@@ -91,3 +91,42 @@ async def test_heartbeat_renews_with_the_current_load(broker: Broker) -> None:
     await asyncio.wait_for(beat, 10)  # the beat ends by itself once stopped
     await directory.withdraw("r1")  # what a stopping node does after the beat
     assert await directory.nodes() == []
+
+
+async def test_a_hand_out_counts_once_until_relay_handout_hold_s(backend: Backend) -> None:
+    broker = backend.open()
+    directory = RelayDirectory(broker, stale_s=60)
+    await directory.announce("relay-a", "http://a", capacity=10, load=0)
+    await directory.announce("relay-b", "http://b", capacity=10, load=0)
+    await directory.reserve("relay-a", "s1", 0.4)
+    chosen = await directory.choose()
+    assert chosen is not None and chosen.name == "relay-b"
+    await directory.reserve("relay-a", "s1", 0.4)  # the same session asked again: still one
+    await directory.reserve("relay-b", "s2", 0.4)
+    assert await directory.reserved() == {"relay-a": 1, "relay-b": 1}
+    await backend.advance(0.6)
+    assert await directory.reserved() == {}
+    chosen = await directory.choose()
+    assert chosen is not None and chosen.name == "relay-a"
+
+
+async def test_the_choice_lock_is_taken_in_turn_and_gone_without_after_the_wait(broker: Broker) -> None:
+    one, two = RelayDirectory(broker, stale_s=5), RelayDirectory(broker, stale_s=5)
+    async with one.choosing(5) as held:
+        assert held
+        async with two.choosing(0.05) as second:
+            assert not second  # another holds it: on without it after relay_choice_wait_s
+    async with two.choosing(0.05) as second:
+        assert second  # released on leaving the block
+
+    order: list[str] = []
+
+    async def turn(d: RelayDirectory, name: str) -> None:
+        async with d.choosing(5) as got:
+            assert got
+            order.append(f"{name} in")
+            await asyncio.sleep(0.05)
+            order.append(f"{name} out")
+
+    await asyncio.gather(turn(one, "one"), turn(two, "two"))
+    assert order in (["one in", "one out", "two in", "two out"], ["two in", "two out", "one in", "one out"])

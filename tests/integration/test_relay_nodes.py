@@ -20,7 +20,9 @@ from desklink.protocol import codes
 from desklink.protocol import relay_token as rt
 from desklink.protocol.relay_token import RelayGrant, RelayRole
 from desklink.server.relay_nodes import RelayDirectory
-from desklink.testing import AdminAPI, RepClient, ServerProcess, VisitorClient
+from desklink.store import Store
+from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, RepClient, ServerProcess, VisitorClient
+from desklink.testing_mail import MailServer
 
 pytestmark = [pytest.mark.pg, pytest.mark.redis]
 
@@ -254,3 +256,60 @@ async def test_a_web_node_sends_every_viewer_of_a_session_to_one_relay_node(
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (codes.CLOSE_RELAY_TOKEN, "relay token for another session")
     await rep.close()
     await visitor.close()
+
+
+async def status_of(database_url: str, request_id: str) -> str:
+    """A request's status as stored (the database is the truth)."""
+    store = await Store.open(database_url)
+    try:
+        req = await store.get_request(request_id)
+        assert req is not None
+        return req.status
+    finally:
+        await store.close()
+
+
+async def test_a_relay_node_serves_the_screen_but_sends_no_summary_and_sweeps_no_request(
+    env: dict[str, str], directory: RelayDirectory, tmp_path: Path
+) -> None:
+    """A relay node set up to send the daily summary at once and to expire
+    a waiting request within a second does neither, while it serves and
+    beats; a web node with the very same settings does both (the control)."""
+    with MailServer() as mail:
+        web = ServerProcess(
+            env={**env, **ONE_ADDRESS_ENV, "DESKLINK_ROLE": "web", "DESKLINK_NODE_NAME": "web-1", "DESKLINK_SWEEP_INTERVAL_S": "3600"},
+            data_dir=tmp_path / "w",
+        )
+        eager = {
+            **env, **ONE_ADDRESS_ENV, **mail.env, "DESKLINK_DAILY_SUMMARY_TO": "ops@example.com", "DESKLINK_DAILY_SUMMARY_HOUR": "0",
+            "DESKLINK_SWEEP_INTERVAL_S": "0.2", "DESKLINK_REQUEST_EXPIRY_S": "1",
+        }
+        relay = ServerProcess(env={**eager, "DESKLINK_ROLE": "relay", "DESKLINK_NODE_NAME": "relay-1"}, data_dir=tmp_path / "r")
+        control = ServerProcess(env={**eager, "DESKLINK_ROLE": "web", "DESKLINK_NODE_NAME": "web-2"}, data_dir=tmp_path / "c")
+        with web:
+            admin = AdminAPI(web)
+            ((user, password),) = admin.reps(1, prefix="light")
+            admin.close()
+            rep = await RepClient.connect(web, user, password)
+            visitor = await VisitorClient.submit(web, name="Ann", question="still waiting")
+            await rep.expect("alert")
+            with relay:
+                started = time.time()
+
+                async def beating_a_while() -> bool:
+                    node = await directory.get("relay-1")
+                    return node is not None and node.seen_at > started + 3  # 15 sweep rounds, past the expiry
+                await until(beating_a_while, "the relay node to run a few seconds")
+                async with httpx.AsyncClient(base_url=relay.url) as http:
+                    assert (await http.get("/readyz")).status_code == 200
+                assert await close_of(relay.ws_url + "/ws/viewer?session=s1") == (codes.CLOSE_RELAY_TOKEN, "relay token forged")
+                assert mail.messages() == []
+                assert await status_of(env["DESKLINK_DATABASE_URL"], visitor.request_id) == "waiting"
+                assert "desklink_daily_summary" not in relay.metrics()
+                with control:
+                    closed = await visitor.expect("closed", timeout=30)
+                    assert closed["status"] == "expired"
+                    assert await status_of(env["DESKLINK_DATABASE_URL"], visitor.request_id) == "expired"
+                    await asyncio.to_thread(mail.wait_for, lambda m: "ops@example.com" in str(m["To"]), 30, "the control's summary")
+        await rep.close()
+        await visitor.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desklink.relay.nodes import RelayNode, alive, choose, decode, encode
+from desklink.relay.nodes import RelayNode, alive, choose, decode, encode, with_reserved
 
 NOW = 1_800_000_000.0
 STALE = 15.0
@@ -81,3 +81,40 @@ def test_choice_is_alive_not_full_and_no_alive_node_is_emptier(nodes: list[Relay
     assert all(chosen.share <= n.share for n in candidates)
     # the same whatever order the broker listed them in
     assert choose(list(reversed(nodes)), NOW, STALE) == chosen
+
+
+def test_sessions_handed_out_count_as_load_until_the_node_announces_them() -> None:
+    a, b = node("a", load=1), node("b", load=1)
+    assert choose([a, b], NOW, STALE) == a
+    assert choose([a, b], NOW, STALE, {"a": 1}) == b
+    assert choose([a, b], NOW, STALE, {"a": 1, "b": 1}) == a
+    # What is returned is the node as announced, not as counted.
+    assert choose([a, b], NOW, STALE, {"a": 3}) == b and b.load == 1
+
+
+def test_hand_outs_can_fill_a_node_and_odd_counts_are_harmless() -> None:
+    assert choose([node("a", load=9)], NOW, STALE, {"a": 1}) is None
+    assert choose([node("a", load=9)], NOW, STALE, {"a": -3, "gone": 5}) == node("a", load=9)
+    assert with_reserved(node("a", load=2), 0) == node("a", load=2)
+    assert with_reserved(node("a", load=2), 3).load == 5
+
+
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=6), st.integers(0, 60))
+def test_hand_outs_between_two_heartbeats_spread_like_announced_load(capacities: list[int], count: int) -> None:
+    """Escalations one after the other, no heartbeat in between: each sees
+    the earlier ones, so the nodes fill as evenly as announced load would."""
+    nodes = [node(f"n{i}", capacity=c) for i, c in enumerate(capacities)]
+    reserved: dict[str, int] = {}
+    for _ in range(count):
+        chosen = choose(nodes, NOW, STALE, reserved)
+        if chosen is None:
+            assert sum(reserved.values()) == sum(capacities)  # only when every node is full
+            break
+        reserved[chosen.name] = reserved.get(chosen.name, 0) + 1
+    shares = [reserved.get(n.name, 0) / n.capacity for n in nodes]
+    for n in nodes:
+        assert reserved.get(n.name, 0) <= n.capacity
+        # no node took a session while another would be emptier after it
+        if reserved.get(n.name, 0):
+            before = (reserved[n.name] - 1) / n.capacity
+            assert all(before <= s for m, s in zip(nodes, shares, strict=True) if m is not n and reserved.get(m.name, 0) < m.capacity)

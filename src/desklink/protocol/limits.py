@@ -445,6 +445,12 @@ METRICS_MAX_HEAD_BYTES = 8192
 #: connection that sends nothing is closed, not held).
 METRICS_HEAD_TIMEOUT_S = 5.0
 
+#: How long ``/readyz`` reports the store (the database, shared by every
+#: node) failing as ``degraded`` before it answers 503, seconds: a node
+#: whose own pool stays broken leaves the balancer, a blip or a database
+#: failover does not take every node out at once (server/health.py).
+READY_STORE_GRACE_S = 30.0
+
 # relay nodes (issue 15; relay/nodes.py, server/relay_nodes.py, protocol/relay_token.py)
 #: Screen sessions one relay node takes; a full node is not chosen for new
 #: ones. The aim for one relay process is 1000 sessions at 180 kB/s each
@@ -463,6 +469,16 @@ RELAY_TOKEN_TTL_S = 3600.0
 #: broker claim every web node reads): longer than any screen session, so
 #: the agent and its viewers never land on two nodes.
 RELAY_OWNER_TTL_S = 86400.0
+#: How long a session handed out to a relay node counts against it before
+#: the node's own load shows it, seconds: the first socket (the console's
+#: viewer opens at once) plus a heartbeat or two. Two escalations at the same
+#: moment thus never both land on one node while another is emptier; a
+#: session counted twice for this long only spreads the load further.
+RELAY_HANDOUT_HOLD_S = 10.0
+#: Longest a web node waits for the choice lock before it chooses a relay
+#: node without it, seconds (the lock is held for a few broker round trips;
+#: it also expires after this, should its holder die).
+RELAY_CHOICE_WAIT_S = 1.0
 #: How long past its expiry an agent's (or a browser share's) relay token may
 #: still be traded for a fresh ticket at a web node (``POST
 #: /api/relay/ticket``), seconds: a client whose relay died, or whose token

@@ -1,6 +1,9 @@
 """Assembles one DeskLink node: routes as explicit lists, the lifespan that
 opens the store and broker, starts the hub, the sweeper and the access
-watcher, and closes them in reverse order."""
+watcher, and closes them in reverse order. A relay node (``--role relay``)
+starts only what its screen sockets need: the relay's clock, recordings,
+the timeline, files to agents, the sweep of its own disk, metrics and its
+heartbeat; no request sweep, access watcher or daily summary."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,19 +31,17 @@ from desklink.server import api_admin, api_canned, api_offline, api_console, api
 from desklink.server import board_view, relay_handout, relay_tickets
 from desklink.server.drain import DrainGate
 from desklink.server.agent_shelf import AgentShelf
-from desklink.server.access import AccessWatcher, purge_old_changes, socket_notifier
+from desklink.server.access import AccessWatcher, socket_notifier
 from desklink.server.auth import Accounts
 from desklink.server.connection import Connection
 from desklink.server.daily_summary import DailySummary
-from desklink.server.file_retention import sweep_files
-from desklink.server.recording_retention import sweep_recordings
 from desklink.server.file_store import LocalFileStore
 from desklink.server.context import Context, Origins
 from desklink.server.addresses import ForwardedHeaders, TrustedProxies
 from desklink.server.headers import SecurityHeaders
 from desklink.server.http import Access, EndpointSpec, endpoint, internal_error, json_response
 from desklink.server.hub import Hub
-from desklink.server import metrics_port
+from desklink.server import metrics_port, sweeper
 from desklink.server.logs import RequestIds
 from desklink.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics, render as render_metrics
 from desklink.relay import Policy, Relay
@@ -128,54 +128,6 @@ def routes(role: str = "all") -> list[BaseRoute]:
         Mount("/static", app=pages.PublicStatic(directory=pages.WEB_DIR), name="static"),
     ]
     return out
-
-
-async def _sweeper(ctx: Context) -> None:
-    """Every ``sweep_interval_s``: expiry and abandonment (judging absence
-    only while this node trusts presence), expired logins, idle screen
-    sessions, files past ``file_retention_s`` (:mod:`desklink.server.file_retention`),
-    recordings past ``recording_retention_days`` (:mod:`desklink.server.recording_retention`),
-    presence-log stretches not renewed for ``presence_log_stale_s`` (closed at their ``seen_at``). Survives anything; broker failures are reported to the watch
-    (logged once per outage), other failures logged each round."""
-    while True:
-        await asyncio.sleep(ctx.settings.sweep_interval_s)
-        try:
-            closed = await ctx.dispatcher.sweep(broker_ok=not ctx.hub.watch.down)
-            if closed:
-                log.info("sweeper closed %d requests", closed)
-        except BROKER_ERRORS as exc:
-            ctx.hub.watch.report("the sweeper", exc)
-        except Exception:
-            log.exception("sweep failed; trying again next round")
-        try:
-            await ctx.store.purge_auth_sessions(datetime.now(UTC))
-            await purge_old_changes(ctx.store, datetime.now(UTC))
-        except Exception:
-            log.exception("sweep failed; trying again next round")
-        try:
-            expired, orphans = await sweep_files(ctx.store, ctx.file_store, ctx.settings.file_retention_s, datetime.now(UTC))
-            if expired or orphans:
-                log.info("sweeper expired %d files and removed %d orphans", expired, orphans)
-            idle = await ctx.transfers.cancel_idle(ctx.settings.file_idle_s, datetime.now(UTC))
-            if idle:
-                log.info("sweeper cancelled %d idle transfers", idle)
-        except Exception:
-            log.exception("file retention sweep failed; trying again next round")
-        try:
-            stale = datetime.now(UTC) - timedelta(seconds=ctx.settings.presence_log_stale_s)
-            ended = await ctx.store.close_stale_presence(older_than=stale)
-            if ended:
-                log.info("sweeper closed %d presence-log stretches of dead nodes at their last renewal", ended)
-        except Exception:
-            log.exception("presence-log sweep failed; trying again next round")
-        try:
-            gone = await sweep_recordings(
-                ctx.store, ctx.recordings.segments, ctx.settings.recording_retention_days, datetime.now(UTC)
-            )
-            if gone:
-                log.info("sweeper removed %d recordings past recording_retention_days", gone)
-        except Exception:
-            log.exception("recording retention sweep failed; trying again next round")
 
 
 #: Error codes for the framework's own answers (no route, wrong method).
@@ -279,22 +231,31 @@ def create_app(settings: Settings) -> Starlette:
             ctx.dispatcher.relay_ticket = lambda sid: relay_handout.agent_ticket(ctx, sid)
         deliveries = Deliveries(ctx.transfers)
         await ctx.origins.refresh()
-        await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
         app.state.ctx = ctx
-        app.state.access = access = AccessWatcher(
-            store, settings.access_poll_interval_s, socket_notifier(ctx.dispatcher.forget_name)
-        )
-        await access.poll()  # start from the newest change: sockets opened after it
-        app.state.daily_summary = summary = DailySummary(store, broker, settings)
+        # What every node runs: the relay's clock, recordings, the timeline,
+        # files to agents, and the sweep of its own disk.
         tasks = [
-            asyncio.create_task(_sweeper(ctx), name="desklink-sweeper"),
+            asyncio.create_task(sweeper.run(ctx, sweeper.parts_for(settings.role)), name="desklink-sweeper"),
             asyncio.create_task(ctx.audits.run(), name="desklink-audit"),
             asyncio.create_task(relay_ticker(ctx.relay, ctx.audits, ctx.recordings), name="desklink-relay-clock"),
             asyncio.create_task(ctx.recordings.run(), name="desklink-recording"),
             asyncio.create_task(deliveries.watch(), name="desklink-files-watch"),
-            asyncio.create_task(access.run(), name="desklink-access"),
-            asyncio.create_task(summary.run(), name="desklink-daily-summary"),
         ]
+        access: AccessWatcher | None = None
+        summary: DailySummary | None = None
+        if settings.role != "relay":
+            # Web work a relay node never does: agent downloads, access
+            # changes for chat sockets, the daily summary e-mail.
+            await ctx.agents.listing()  # hash the builds once at start, not on a visitor's first click
+            app.state.access = access = AccessWatcher(
+                store, settings.access_poll_interval_s, socket_notifier(ctx.dispatcher.forget_name)
+            )
+            await access.poll()  # start from the newest change: sockets opened after it
+            app.state.daily_summary = summary = DailySummary(store, broker, settings)
+            tasks += [
+                asyncio.create_task(access.run(), name="desklink-access"),
+                asyncio.create_task(summary.run(), name="desklink-daily-summary"),
+            ]
         scrape_port = None
         if settings.metrics_port:
             scrape_port = await metrics_port.start(

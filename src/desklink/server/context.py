@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from desklink.broker.base import Broker
 from desklink.config import Settings
+from desklink.server.health import Outage
 from desklink.server.metrics import Metrics
 from desklink.store import Store
 from desklink.store.records import Queue
@@ -114,6 +115,8 @@ class Context:
     #: True once the node drains (SIGTERM, server/drain.py): ``/readyz``
     #: answers 503, new sockets are refused, open ones are told to reconnect.
     draining: bool = False
+    #: Since when ``/readyz`` has seen the store fail (server/health.py, *readiness*).
+    store_outage: Outage = field(default_factory=Outage)
     #: This node's name in the presence log: host and process.
     node: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}")
     #: This node's Prometheus metrics (server/metrics.py).

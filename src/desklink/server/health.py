@@ -53,3 +53,64 @@ def disk_problems(settings: Settings) -> list[str]:
     """Every reason the node cannot write locally (empty: it can)."""
     found = (disk_problem(p, settings.min_free_disk_bytes) for p in local_paths(settings))
     return [p for p in found if p is not None]
+
+
+# ---------------------------------------------------------------- readiness
+#
+# What ``/readyz`` means (Kubernetes' readiness: should this node get new
+# traffic?). It fails for the node's own problems, which another node does
+# not share: draining, a data directory it cannot write. It does not fail
+# for a shared dependency that fails on every node at once, since taking
+# every node out sends clients nowhere while the nodes still serve what
+# they can (established chats keep their own echo through a Redis outage):
+#
+# * the broker (Redis) not answering is reported (``broker: false``, the
+#   reason under ``degraded``) and never fails readiness; alert on
+#   ``desklink_broker_watch_up`` instead;
+# * the store (the database) not answering or refusing writes is reported
+#   the same way, and fails readiness only once it has lasted
+#   ``ready_store_grace_s`` as this node's probes saw it: a node whose own
+#   pool stays broken leaves the balancer, a blip or a failover does not
+#   empty it.
+
+
+class Outage:
+    """Since when (monotonic seconds) the probes have seen a dependency fail;
+    forgotten at the first probe that finds it well."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def note(self, ok: bool, now: float) -> float:
+        """Record a probe; how long the dependency has been failing (0: well)."""
+        if ok:
+            self.since = None
+            return 0.0
+        if self.since is None:
+            self.since = now
+        return now - self.since
+
+
+def readiness(
+    *, store_ok: bool, db_writable: bool, broker_ok: bool, disk: list[str], store_failing_s: float, store_grace_s: float
+) -> tuple[bool, dict[str, object]]:
+    """Ready or not, and the body ``/readyz`` answers with (not draining:
+    a draining node answers before any check)."""
+    problems = list(disk)
+    degraded: list[str] = []
+    store_reasons = []
+    if not broker_ok:
+        degraded.append("the broker does not answer")
+    if not store_ok:
+        store_reasons.append("the store does not answer")
+    elif not db_writable:
+        store_reasons.append("the database refuses writes")
+    if store_reasons and store_failing_s >= store_grace_s:
+        problems[:0] = store_reasons
+    else:
+        degraded[:0] = store_reasons
+    body: dict[str, object] = {
+        "store": store_ok, "broker": broker_ok, "writable": store_ok and db_writable and not disk, "draining": False,
+        "problems": problems, "degraded": degraded,
+    }
+    return not problems, body

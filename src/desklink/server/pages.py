@@ -9,6 +9,7 @@ module is loaded cross-origin by the provider's pages.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from desklink.server import metrics as metrics_mod
 from desklink.server.connection import Connection
 from desklink.server.context import Context
-from desklink.server.health import disk_problems
+from desklink.server.health import disk_problems, readiness
 from desklink.server.http import Access, endpoint, json_response
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -71,28 +72,22 @@ async def _answers(check: Awaitable[bool]) -> bool:
 
 @endpoint("/readyz", ("GET",), Access.PUBLIC)
 async def readyz(request: Request, ctx: Context, login: Any) -> Response:
-    """Readiness: the store and the broker answer (each within
-    READY_TIMEOUT_S), the node can write, and it is not draining. A
-    draining node (SIGTERM, server/drain.py) answers 503 at once, whatever
-    its backends say."""
+    """Readiness: should this node get new traffic (server/health.py,
+    *readiness*). A draining node (SIGTERM, server/drain.py) answers 503 at
+    once; a node that cannot write to its disk, or whose store has not
+    answered for ``ready_store_grace_s``, answers 503; a broker outage, or a
+    shorter store one, is reported under ``degraded`` with 200. Each check
+    waits at most READY_TIMEOUT_S."""
     if ctx.draining:
         return json_response({"draining": True, "problems": ["the node is draining"]}, status=503)
     store_ok = await _answers(ctx.store.ping())
     broker_ok = await _answers(ctx.broker.ping())
-    problems = disk_problems(ctx.settings)
-    writable = await ctx.store.accepts_writes() if store_ok else False
-    if store_ok and not writable:
-        problems.append("the database refuses writes")
-    can_write = writable and not problems
-    if not store_ok:
-        problems.insert(0, "the store does not answer")
-    if not broker_ok:
-        problems.insert(0 if store_ok else 1, "the broker does not answer")
-    ok = store_ok and broker_ok and not problems
-    body = {
-        "store": store_ok, "broker": broker_ok, "writable": can_write, "draining": False,
-        "problems": problems,
-    }
+    db_writable = await ctx.store.accepts_writes() if store_ok else False
+    failing = ctx.store_outage.note(store_ok and db_writable, time.monotonic())
+    ok, body = readiness(
+        store_ok=store_ok, db_writable=db_writable, broker_ok=broker_ok, disk=disk_problems(ctx.settings),
+        store_failing_s=failing, store_grace_s=ctx.settings.ready_store_grace_s,
+    )
     return json_response(body, status=200 if ok else 503)
 
 

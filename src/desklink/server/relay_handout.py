@@ -7,19 +7,23 @@ alive, not full, least loaded) and makes it the session's owner with one
 broker claim (``relay-owner:<session>``, kept ``relay_owner_ttl_s``), so
 every web node that asks later, for the agent or any viewer, names the same
 node whatever the balancer did. A node with role ``all`` is its own relay
-and names itself.
+and names itself. A first ask chooses, claims and reserves the node
+(:meth:`RelayDirectory.reserve`, counted for ``relay_handout_hold_s``)
+under the cluster's choice lock (:meth:`RelayDirectory.choosing`), so
+escalations at the same moment on several web nodes spread.
 
 An owner that is no longer alive in the directory (it died: its
 announcement expired after ``relay_stale_s``) is replaced: the web node
 chooses an alive node and moves the claim with the broker's compare and set
 (:meth:`~desklink.broker.base.Broker.replace`), so two web nodes that see
 the dead owner at once name the same new node. The move is logged
-(``relay node ... is gone``). Clients that lost the dead node ask again
-and meet on the new one.
+(``relay node ... is gone``), under the same lock and reserved the same
+way. Clients that lost the dead node ask again and meet on the new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -65,20 +69,35 @@ async def owner_of(ctx: Context, session_id: str, own_url: str = "") -> tuple[st
     if s.role == "all":
         return s.effective_node_name, (s.relay_public_url.rstrip("/") or own_url or s.effective_relay_url)
     directory = RelayDirectory(ctx.broker, stale_s=s.relay_stale_s)
-    alive = {n.name: n for n in await directory.nodes()}
-    chosen = await directory.choose()
-    # A session may already have an owner even when every node is full now:
-    # the claim with any alive node as candidate returns the holder.
-    candidate = chosen.name if chosen is not None else next(iter(sorted(alive)), None)
-    if candidate is None:
-        raise Unavailable("no relay node is available for the screen")
-    owner = await ctx.broker.claim(owner_key(session_id), candidate, s.relay_owner_ttl_s)
+    key = owner_key(session_id)
+    first = await ctx.broker.ttl(key) <= 0
+    # A first hand-out chooses under the directory's lock and reserves its
+    # node, so simultaneous escalations see each other (relay/nodes.py).
+    async with directory.choosing(s.relay_choice_wait_s) if first else contextlib.nullcontext():
+        alive = {n.name: n for n in await directory.nodes()}
+        chosen = await directory.choose()
+        # A session may already have an owner even when every node is full now:
+        # the claim with any alive node as candidate returns the holder.
+        candidate = chosen.name if chosen is not None else next(iter(sorted(alive)), None)
+        if candidate is None:
+            raise Unavailable("no relay node is available for the screen")
+        owner = await ctx.broker.claim(key, candidate, s.relay_owner_ttl_s)
+        if first and owner in alive:
+            await directory.reserve(owner, session_id, s.relay_handout_hold_s)
     node = alive.get(owner)
     if node is None:
-        # The owner died. Only a node that can take a new session replaces it.
-        if chosen is None:
-            raise Unavailable("the relay node of this session is gone and no other can take it")
-        moved = await ctx.broker.replace(owner_key(session_id), owner, chosen.name, s.relay_owner_ttl_s)
+        # The owner died. Only a node that can take a new session replaces
+        # it; under the lock and reserved like a first hand-out, so a dead
+        # node's sessions spread over the others instead of all moving to
+        # the one that looked emptiest.
+        async with directory.choosing(s.relay_choice_wait_s):
+            alive = {n.name: n for n in await directory.nodes()}
+            chosen = await directory.choose()
+            if chosen is None:
+                raise Unavailable("the relay node of this session is gone and no other can take it")
+            moved = await ctx.broker.replace(key, owner, chosen.name, s.relay_owner_ttl_s)
+            if moved == chosen.name:
+                await directory.reserve(moved, session_id, s.relay_handout_hold_s)
         node = alive.get(moved)
         if node is None:
             raise Unavailable("the relay node of this session is gone")
