@@ -44,11 +44,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from desklink.agent.encode.h264 import DEFAULT_CRF
 from desklink.agent.encode.jpeg import Subsampling, encode_jpeg, flat_color
+from desklink.agent.encode.motion import DEFAULT_VIDEO, VideoSettings
 from desklink.agent.encode.png import MAX_PNG_PIXELS, encode_png
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
 from desklink.agent.encode.scroll import CopyRect, detect_scroll
 from desklink.agent.encode.tiles import DEFAULT_TILE, Mask, as_u32, changed_tiles, grid_shape
+from desklink.agent.encode.video import VideoMode, video_mode
 from desklink.protocol.screen import FLAG_KEY, FLAG_REFINE, MAX_SIDE, Enc, Frame, Rect
 
 __all__ = ["REFINE_EVERY", "SCROLL_MIN_TILES", "EncoderStats", "ScreenEncoder"]
@@ -87,7 +90,8 @@ class ScreenEncoder:
 
     def __init__(self, width: int, height: int, *, tile: int = DEFAULT_TILE, motion_quality: int = 60,
                  refine_quality: int = 90, settle_s: float = 0.25, small_change_tiles: int = 4,
-                 max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True) -> None:
+                 max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True,
+                 video: VideoSettings | None = DEFAULT_VIDEO, video_crf: int = DEFAULT_CRF) -> None:
         if tile < 16 or tile % 16:
             raise ValueError("tile must be a positive multiple of 16 (the 4:2:0 JPEG block)")
         for name, q in (("motion_quality", motion_quality), ("refine_quality", refine_quality)):
@@ -103,6 +107,8 @@ class ScreenEncoder:
         self.max_rects = max_rects
         self.max_refine_tiles = max_refine_tiles
         self.scroll = scroll
+        self.video_settings, self.video_crf = video, video_crf
+        self.video: VideoMode | None = None  # video mode (agent/encode/video.py); None without PyAV
         self.stats = EncoderStats()
         self.sent_image: npt.NDArray[np.uint8] | None = None
         self._latest: npt.NDArray[np.uint8] | None = None
@@ -124,6 +130,7 @@ class ScreenEncoder:
         self.changed_at = np.full(shape, -np.inf)
         self.sent_image = None
         self._needs_key = True
+        self.video = video_mode(width, height, self.tile, self.video_settings, self.video_crf)
 
     def update(self, image: npt.NDArray[np.uint8], now: float) -> None:
         """Record a new capture (``H x W x 4`` BGRA ``uint8``) taken at ``now``
@@ -163,6 +170,11 @@ class ScreenEncoder:
         else:
             mask = changed_tiles(previous, image, self.tile)
         frame: Frame | None
+        if self.video is not None:
+            mask, video_rects = self.video.step(image, mask, now)
+            self.lossy[self.video.tracker.region_mask()] = False  # video tiles are never refined
+        else:
+            video_rects = []
         if mask.any():
             self.changed_at[mask] = now
             rects: list[Rect] = []
@@ -173,7 +185,10 @@ class ScreenEncoder:
                     # tiles into a refine rectangle, and a COPY after it must
                     # still find the old pixels there.
                     rects = self._refine_rects(previous, due, max(1, self.max_refine_tiles // 4))
-            frame = self._motion(seq, now, capture_us, image, mask, rects)
+            frame = self._motion(seq, now, capture_us, image, mask, rects, video_rects)
+        elif video_rects:  # only the video region changed (or settled)
+            self.sent_image = image
+            frame = Frame(seq, capture_us, self.width, self.height, tuple(video_rects), 0)
         else:
             self.sent_image = image  # identical pixels: adopt, so the next diff can be skipped
             due = self._refine_due(now)
@@ -199,6 +214,8 @@ class ScreenEncoder:
         self.changed_at[:] = now
         self._needs_key = False
         self._motion_run = 0
+        if self.video is not None:
+            self.video.request_key()
         frame = Frame(seq, capture_us, self.width, self.height, (rect,), FLAG_KEY)
         self.stats.key_frames += 1
         self._count(frame, started)
@@ -258,10 +275,12 @@ class ScreenEncoder:
         return slice(y // t, -(-(y + h) // t)), slice(x // t, -(-(x + w) // t))
 
     def _motion(self, seq: int, now: float, capture_us: int, image: npt.NDArray[np.uint8], mask: Mask,
-                rects: list[Rect]) -> Frame:
+                rects: list[Rect], video_rects: list[Rect]) -> Frame:
         """Append the COPY and the changed rectangles to ``rects`` (refine
         rectangles already there show the previous picture, which is what
-        the COPY and the changed rectangles are computed against)."""
+        the COPY and the changed rectangles are computed against), then the
+        video region's rectangles (drawn last: they cover whatever a merged
+        rectangle put over the region)."""
         assert self.sent_image is not None
         if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES:
             found = detect_scroll(self.sent_image, image, mask, self.tile)
@@ -289,6 +308,7 @@ class ScreenEncoder:
             tiles = self._tiles_of(box)
             self.lossy[tiles] = not (small or exact)
             self.changed_at[tiles] = now  # unchanged tiles merged in were re-sent too
+        rects.extend(video_rects)
         self.sent_image = image
         self._motion_run += 1
         return Frame(seq, capture_us, self.width, self.height, tuple(rects), 0)

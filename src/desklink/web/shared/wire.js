@@ -126,7 +126,8 @@ export const SCREEN = Object.freeze({
     "JPEG": 0,
     "COPY": 1,
     "FILL": 2,
-    "PNG": 3
+    "PNG": 3,
+    "H264": 5
   },
   "CODEC": {
     "H264": 1,

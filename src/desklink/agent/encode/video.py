@@ -1,0 +1,123 @@
+"""The screen encoder's video mode: the motion tracker and the region's H.264
+stream together, behind the few calls :class:`~desklink.agent.encode.encoder.ScreenEncoder` makes.
+
+Per frame, :meth:`VideoMode.step` takes the changed tiles and returns the
+tiles left for the tile coder plus the rectangles video mode sends:
+
+* while a region plays (:mod:`desklink.agent.encode.motion`), its tiles leave
+  the tile mask and, when any of them changed (unchanged pictures never reach
+  the encoder), the region goes out as one ``Enc.H264`` rectangle: one access
+  unit of the region's stream. A new region, a region that grew, or
+  :meth:`request_key` (a key frame, a viewer's refresh) start the stream
+  with a key unit;
+* when the region calms down, its settled picture goes out exactly (FILL or
+  PNG) in the same step, and its tiles are the tile coder's again.
+
+Without PyAV (:func:`desklink.agent.encode.h264.available`) there is no
+video mode: :func:`video_mode` returns ``None`` and the encoder codes every
+tile as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from desklink.agent.encode import h264
+from desklink.agent.encode.jpeg import flat_color
+from desklink.agent.encode.motion import MotionTracker, VideoSettings
+from desklink.agent.encode.png import encode_png
+from desklink.agent.encode.rects import Box
+from desklink.agent.encode.tiles import Mask
+from desklink.protocol.screen import Enc, Rect
+
+__all__ = ["VideoMode", "VideoStats", "video_mode"]
+
+
+@dataclass
+class VideoStats:
+    """Video mode's counters (the benchmark and the metrics read them)."""
+
+    regions: int = 0  # regions entered
+    units: int = 0  # access units sent
+    key_units: int = 0
+    bytes: int = 0
+    settled: int = 0  # regions that calmed down and were sent exactly
+
+
+def video_mode(width: int, height: int, tile: int, settings: VideoSettings | None, crf: int) -> VideoMode | None:
+    """A video mode for the encoder, or ``None`` when it is off (``settings``
+    is ``None``) or PyAV is missing."""
+    if settings is None or not h264.available():
+        return None
+    return VideoMode(width, height, tile, settings, crf)
+
+
+class VideoMode:
+    def __init__(self, width: int, height: int, tile: int, settings: VideoSettings, crf: int = h264.DEFAULT_CRF) -> None:
+        self.tracker = MotionTracker(width, height, tile, settings)
+        self.crf = crf
+        self.stats = VideoStats()
+        self._stream: h264.H264Encoder | None = None
+        self._box: Box | None = None
+        self._key = True
+
+    @property
+    def region(self) -> Box | None:
+        return self.tracker.region
+
+    def request_key(self) -> None:
+        """The next unit is a key unit (the viewer's picture restarts)."""
+        self._key = True
+
+    def step(self, image: npt.NDArray[np.uint8], mask: Mask, now: float) -> tuple[Mask, list[Rect]]:
+        """Observe ``mask`` (this frame's changed tiles against the viewer's
+        picture) and return ``(mask for the tile coder, video rectangles)``."""
+        before = self.tracker.region
+        self.tracker.observe(mask, now)
+        region = self.tracker.region
+        rects: list[Rect] = []
+        if before is not None and region is None:
+            rects.append(_exact(image, before))  # settled: crisp at once
+            rows, cols = self.tracker.tiles_of(before)
+            mask = mask.copy()
+            mask[rows, cols] = False
+            self._stream = self._box = None
+            self.stats.settled += 1
+            return mask, rects
+        if region is None:
+            return mask, rects
+        rows, cols = self.tracker.tiles_of(region)
+        changed = bool(mask[rows, cols].any())
+        if region != self._box:
+            self._stream = h264.H264Encoder(region[2], region[3], crf=self.crf)
+            self._box, self._key, changed = region, True, True
+            self.stats.regions += int(before is None)
+        if changed or self._key:
+            assert self._stream is not None
+            x, y, w, h = region
+            unit = self._stream.encode(image[y : y + h, x : x + w], key=self._key)
+            rects.append(Rect(x, y, w, h, Enc.H264, unit))
+            self.stats.units += 1
+            self.stats.key_units += int(self._key)
+            self.stats.bytes += len(unit)
+            self._key = False
+        mask = mask.copy()
+        mask[rows, cols] = False
+        return mask, rects
+
+    def reset(self) -> None:
+        """A new screen size: no region, no stream."""
+        self.tracker.reset()
+        self._stream = self._box = None
+        self._key = True
+
+
+def _exact(image: npt.NDArray[np.uint8], box: Box) -> Rect:
+    x, y, w, h = box
+    rgb = flat_color(image, x, y, w, h)
+    if rgb is not None:
+        return Rect.fill(x, y, w, h, rgb)
+    return Rect(x, y, w, h, Enc.PNG, encode_png(image, x, y, w, h))
