@@ -34,11 +34,12 @@
 import { FrameError } from '../frame-error.js';
 import copy from './copy.js';
 import fill from './fill.js';
+import h264 from './h264.js';
 import jpeg from './jpeg.js';
 import png from './png.js';
 
 /** Encoding byte -> decoder. */
-export const DECODERS = new Map([jpeg, copy, fill, png].map((d) => [d.enc, d]));
+export const DECODERS = new Map([jpeg, copy, fill, png, h264].map((d) => [d.enc, d]));
 
 /** The decoder of encoding `enc`; a FrameError for an encoding nobody decodes. */
 export function decoderFor(enc) {
