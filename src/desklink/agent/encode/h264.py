@@ -40,9 +40,10 @@ from desklink.errors import ProtocolError
 
 __all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "H264Decoder", "H264Encoder", "available", "coded_size", "is_key_unit"]
 
-#: x264's constant-quality factor for video regions (lower is better; 23 is
-#: x264's default; the screen's video is watched, not read).
-DEFAULT_CRF = 26
+#: x264's constant-quality factor for video regions (lower is better and
+#: bigger; 23 is x264's own default: about the error of the tiles' motion
+#: JPEGs at a fifth of their bytes, docs/performance.md).
+DEFAULT_CRF = 23
 #: x264's speed preset: ``ultrafast`` keeps a 30 fps region well under a
 #: fifth of a core (docs/performance.md).
 DEFAULT_PRESET = "ultrafast"
