@@ -522,6 +522,7 @@ class ViewerClient:
         self.arrivals: list[tuple[float, int, int]] = []  # (time, seq, bytes)
         self.cursor: Any = None  # the last cursor shape message
         self.video: list[Any] = []  # video chunks (browser shares), as parsed
+        self.encodings: list[frozenset[int]] = []  # per frame: its rectangles' encoding bytes
         self.pointer: tuple[int, int] | None = None
         self.latency_ms: float | None = None
         self.errors: list[dict[str, Any]] = []
@@ -556,6 +557,7 @@ class ViewerClient:
                             self.video.append(msg)
                         else:
                             self.canvas.apply(msg)
+                            self.encodings.append(frozenset(int(r.enc) for r in msg.rects))
                         self.frames += 1
                         self.frame_bytes += len(raw)
                         self.last_frame_at = time.monotonic()
