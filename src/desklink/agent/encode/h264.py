@@ -115,7 +115,8 @@ class H264Encoder:
         ctx.max_b_frames = 0
         ctx.gop_size = 1 << 30  # key units only when asked
         ctx.options = {"preset": preset, "tune": "zerolatency", "crf": str(crf), "forced-idr": "1",
-                       "x264-params": "keyint=infinite:scenecut=0:repeat-headers=1"}
+                       "x264-params": "keyint=infinite:scenecut=0:repeat-headers=1:"
+                       "colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m:range=tv"}
         ctx.open()
         self._ctx = ctx
         self._pts = 0
