@@ -429,3 +429,30 @@ print("tiles only", sorted(k.name for k in kinds))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "tiles only" in done.stdout
+
+
+def test_scrolling_text_at_video_rates_stays_copies_and_tiles() -> None:
+    # A full-screen page scrolled 3 lines a frame at 30 fps for 3 s: every
+    # tile changes every frame, but as a move (COPY) plus the uncovered lines.
+    from ._screens import long_page, view
+
+    page = long_page(1280, 720 + 100 * 54, seed=3)
+    s = Session()
+    for k in range(3 * FPS):
+        f = s.step(view(page, 54 * k, 720))
+        assert Enc.H264 not in encs(f)
+    assert sum(Enc.COPY in encs(f) for f in s.frames) > 2 * FPS
+    assert s.enc.video is not None and s.enc.video.stats.regions == 0
+
+
+def test_tracker_forgets_changes_that_were_moves() -> None:
+    t = MotionTracker(1280, 800, 64)
+    motion = block(13, 20, 2, 8, 3, 13)
+    now = 0.0
+    for _ in range(3 * FPS):
+        now += STEP
+        t.observe(motion, now)
+        t.moved(motion)
+    assert t.region is None
+    t.moved(motion)  # nothing to forget twice: counts never go negative
+    assert int(t._counts.min()) == 0

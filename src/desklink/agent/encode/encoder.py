@@ -172,7 +172,8 @@ class ScreenEncoder:
         frame: Frame | None
         if self.video is not None:
             mask, video_rects = self.video.step(image, mask, now)
-            self.lossy[self.video.tracker.region_mask()] = False  # video tiles are never refined
+            if self.video.settled is not None:  # sent exact in this frame
+                self.lossy[self._tiles_of(self.video.settled)] = False
         else:
             video_rects = []
         if mask.any():
@@ -197,6 +198,10 @@ class ScreenEncoder:
                 rects = self._refine_rects(image, due, self.max_refine_tiles)
                 frame = Frame(seq, capture_us, self.width, self.height, tuple(rects), FLAG_REFINE)
                 self.stats.refine_frames += 1
+        if self.video is not None and self.video.region is not None:
+            # Lossy, so a COPY reading the region carries that along; never
+            # refined while it plays (_refine_due), sent exact when it settles.
+            self.lossy[self._tiles_of(self.video.region)] = True
         if frame is not None:
             self._count(frame, started)
         return frame
@@ -240,6 +245,8 @@ class ScreenEncoder:
         due = self.lossy & (age >= self.settle_s)
         if due.any():
             due |= self.lossy & (age >= self.settle_s / 2)
+        if self.video is not None and self.video.region is not None:
+            due[self._tiles_of(self.video.region)] = False
         return due
 
     def _encode(self, image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: Subsampling) -> tuple[Rect, bool]:
@@ -289,6 +296,8 @@ class ScreenEncoder:
                 rects.append(Rect.copy(c.x, c.y, c.w, c.h, c.src_x, c.src_y))
                 self._move_lossy(c)
                 self.stats.copies += 1
+                if self.video is not None:
+                    self.video.tracker.moved(mask)  # a move and what it uncovered: never video
                 mask = found.remaining
         small = int(mask.sum()) <= self.small_change_tiles
         quality = self.refine_quality if small else self.motion_quality

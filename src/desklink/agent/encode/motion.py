@@ -12,6 +12,10 @@ right and bottom edge) becomes the video *region*. Typing (a few changes a
 second), a blinking cursor or a clock never get there; a playing video, a
 game or an animation does within about a second.
 
+Changes the encoder sends as a move (a COPY: scrolled text, a dragged
+window) do not count (:meth:`MotionTracker.moved`): those are coded best
+as they are, and text must not turn into video because it scrolls.
+
 The region is stable while it lasts: it only grows (when tiles outside it
 turn hot, to the bounding box of both; the encoder then starts a new stream
 with a key unit), never shrinks or moves. It ends when nothing inside it
@@ -111,6 +115,15 @@ class MotionTracker:
                 self.region, self.region_changed_at = box, now
             elif not _inside(box, region):
                 self.region = _union(box, region)
+
+    def moved(self, tiles: Mask) -> None:
+        """The last observed changes in ``tiles`` were a move (a scroll or a
+        dragged window, sent as a COPY): they do not count towards video."""
+        if not self._history:
+            return
+        at, last = self._history[-1]
+        self._history[-1] = (at, last & ~tiles)
+        self._counts -= last & tiles
 
     def tiles_of(self, box: Box) -> tuple[slice, slice]:
         """The tile rows and columns a pixel box covers."""

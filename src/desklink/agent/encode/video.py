@@ -63,6 +63,8 @@ class VideoMode:
         self._stream: h264.H264Encoder | None = None
         self._box: Box | None = None
         self._key = True
+        #: The region that settled in the last step (sent exact), else None.
+        self.settled: Box | None = None
 
     @property
     def region(self) -> Box | None:
@@ -76,6 +78,7 @@ class VideoMode:
         """Observe ``mask`` (this frame's changed tiles against the viewer's
         picture) and return ``(mask for the tile coder, video rectangles)``."""
         before = self.tracker.region
+        self.settled = None
         self.tracker.observe(mask, now)
         region = self.tracker.region
         rects: list[Rect] = []
@@ -85,6 +88,7 @@ class VideoMode:
             mask = mask.copy()
             mask[rows, cols] = False
             self._stream = self._box = None
+            self.settled = before
             self.stats.settled += 1
             return mask, rects
         if region is None:
