@@ -523,6 +523,7 @@ class ViewerClient:
         self.cursor: Any = None  # the last cursor shape message
         self.video: list[Any] = []  # video chunks (browser shares), as parsed
         self.encodings: list[frozenset[int]] = []  # per frame: its rectangles' encoding bytes
+        self.video_boxes: list[tuple[int, int, int, int]] = []  # (x, y, w, h) of each H.264 rectangle
         self.pointer: tuple[int, int] | None = None
         self.latency_ms: float | None = None
         self.errors: list[dict[str, Any]] = []
@@ -558,6 +559,7 @@ class ViewerClient:
                         else:
                             self.canvas.apply(msg)
                             self.encodings.append(frozenset(int(r.enc) for r in msg.rects))
+                            self.video_boxes += [(r.x, r.y, r.w, r.h) for r in msg.rects if r.enc is screen.Enc.H264]
                         self.frames += 1
                         self.frame_bytes += len(raw)
                         self.last_frame_at = time.monotonic()

@@ -40,14 +40,26 @@ async def test_an_animation_switches_to_video_and_back_to_exact_tiles(
     assert not viewer.errors
     assert viewer.canvas.size == (1280, 800)
 
+    # The region is the animation on the 64-pixel tile grid.
+    bx, by, bw, bh = viewer.video_boxes[-1]
+    assert bx <= X and by <= Y and bx + bw >= X + W and by + bh >= Y + H, viewer.video_boxes[-1]
+    assert bw * bh <= (W + 128) * (H + 128)
+
     # It stops: the region settles, goes back to tiles, and the picture arrives exact.
     stop.touch()
 
     def exact() -> bool:
-        shown = viewer.canvas.rgb[Y : Y + H, X : X + W]
-        return bool(np.array_equal(shown, display.screenshot()[Y : Y + H, X : X + W]))
+        shown = viewer.canvas.rgb[by : by + bh, bx : bx + bw]
+        return bool(np.array_equal(shown, display.screenshot()[by : by + bh, bx : bx + bw]))
 
-    await wait_until(exact, 60, "the settled animation, pixel-exact")
+    try:
+        await wait_until(exact, 60, "the settled animation, pixel-exact")
+    except TimeoutError:
+        diff = np.abs(viewer.canvas.rgb.astype(int) - display.screenshot().astype(int))[by : by + bh, bx : bx + bw]
+        rows, cols = np.nonzero(diff.max(axis=2))
+        raise AssertionError(f"not exact: {len(rows)} pixels differ, max {diff.max()}, rows {rows.min()}-{rows.max()}, "
+                             f"cols {cols.min()}-{cols.max()} of the region {viewer.video_boxes[-1]}; "
+                             f"boxes {sorted(set(viewer.video_boxes))}, last encodings {viewer.encodings[-8:]}") from None
     video_frames = [i for i, e in enumerate(viewer.encodings) if Enc.H264 in e]
     last_video = video_frames[-1]
     assert last_video > first
@@ -59,6 +71,27 @@ async def test_an_animation_switches_to_video_and_back_to_exact_tiles(
     assert all(Enc.H264 not in e for e in viewer.encodings[count:])
     assert exact()
 
+    await viewer.send({"t": "screen.stop"})
+    await viewer.wait_status("stopped")
+    code, out = await finish(agent)
+    assert code == 0, out
+    await viewer.close()
+
+
+async def test_no_video_keeps_the_animation_in_tiles(
+    server: ServerProcess, display: XDisplay, chat: Chat, tmp_path: Path
+) -> None:
+    display.spawn(sys.executable, str(HERE / "_animation.py"), str(tmp_path / "stop"), str(X), str(Y))
+    display.wait_window(TITLE)
+    viewer = await ViewerClient.connect(server, chat.username, chat.password, chat.session_id)
+    offer = await chat.offer()
+    agent = start_agent(display, server, offer["code"], terminal=True, answer="y\n", extra=["--no-video"])
+    await viewer.wait_status("sharing")
+    # Well past the second of motion that makes video mode (at any frame rate
+    # the loaded machine allows, the frames keep coming), never encoding 5.
+    await wait_until(lambda: len(viewer.encodings) >= 90, 120, "90 frames of the animation")
+    assert all(Enc.H264 not in e for e in viewer.encodings)
+    assert sum(Enc.JPEG in e for e in viewer.encodings) >= 60
     await viewer.send({"t": "screen.stop"})
     await viewer.wait_status("stopped")
     code, out = await finish(agent)
