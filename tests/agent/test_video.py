@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desklink.agent.encode import Canvas, ScreenEncoder
-from desklink.agent.encode.h264 import MAX_VIDEO_SIDE, H264Decoder, H264Encoder, available, coded_size, is_key_unit, nal_types
+from desklink.agent.encode.h264 import MAX_VIDEO_SIDE, NOMINAL_FPS, H264Decoder, H264Encoder, available, coded_size, is_key_unit, nal_types
 from desklink.agent.encode.motion import MotionTracker, VideoSettings
 from desklink.errors import ProtocolError
 from desklink.protocol.screen import FLAG_KEY, Enc, Frame, Rect, decode
@@ -95,6 +95,25 @@ def test_encoder_refuses_what_it_cannot_code() -> None:
     enc = H264Encoder(64, 64)
     with pytest.raises(ValueError, match="64x64"):
         enc.encode(moving(32, 64, 0))
+
+
+def test_the_bitrate_cap_and_crf_bound_a_noisy_stream() -> None:
+    # Noise is what constant quality codes at any cost: the cap holds it.
+    rng = np.random.default_rng(5)
+    pictures = [rng.integers(0, 256, (180, 320, 4), dtype=np.uint8) for _ in range(20)]
+    sizes = {}
+    for cap in (400, 3000):
+        enc = H264Encoder(320, 180, max_kbit_s=cap)
+        units = [enc.encode(p) for p in pictures]
+        sizes[cap] = sum(len(u) for u in units[5:]) / 15  # after the key unit's buffer drained
+    per_picture_at_400 = 400_000 / 8 / NOMINAL_FPS
+    assert sizes[400] < 1.5 * per_picture_at_400 < sizes[3000], sizes
+    smooth = [moving(320, 180, t) for t in range(12)]
+    fine = sum(len(H264Encoder(320, 180, crf=18).encode(p)) for p in smooth[:1])
+    coarse = sum(len(H264Encoder(320, 180, crf=35).encode(p)) for p in smooth[:1])
+    assert coarse < fine / 2
+    with pytest.raises(ValueError, match="max_kbit_s"):
+        H264Encoder(64, 64, max_kbit_s=99)
 
 
 @pytest.mark.parametrize("payload", [
@@ -268,6 +287,10 @@ def test_settings_are_each_honoured() -> None:
         VideoSettings(min_rate=0)
     with pytest.raises(ValueError, match="video settings"):
         VideoSettings(min_tiles=0)
+    with pytest.raises(ValueError, match="video settings"):
+        VideoSettings(crf=60)
+    with pytest.raises(ValueError, match="video settings"):
+        VideoSettings(max_kbit_s=10)
 
 
 # -- the encoder ---------------------------------------------------------------

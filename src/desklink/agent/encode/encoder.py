@@ -44,7 +44,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from desklink.agent.encode.h264 import DEFAULT_CRF
 from desklink.agent.encode.jpeg import Subsampling, encode_jpeg, flat_color
 from desklink.agent.encode.motion import DEFAULT_VIDEO, VideoSettings
 from desklink.agent.encode.png import MAX_PNG_PIXELS, encode_png
@@ -91,7 +90,7 @@ class ScreenEncoder:
     def __init__(self, width: int, height: int, *, tile: int = DEFAULT_TILE, motion_quality: int = 60,
                  refine_quality: int = 90, settle_s: float = 0.25, small_change_tiles: int = 4,
                  max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True,
-                 video: VideoSettings | None = DEFAULT_VIDEO, video_crf: int = DEFAULT_CRF) -> None:
+                 video: VideoSettings | None = DEFAULT_VIDEO) -> None:
         if tile < 16 or tile % 16:
             raise ValueError("tile must be a positive multiple of 16 (the 4:2:0 JPEG block)")
         for name, q in (("motion_quality", motion_quality), ("refine_quality", refine_quality)):
@@ -107,7 +106,7 @@ class ScreenEncoder:
         self.max_rects = max_rects
         self.max_refine_tiles = max_refine_tiles
         self.scroll = scroll
-        self.video_settings, self.video_crf = video, video_crf
+        self.video_settings = video
         self.video: VideoMode | None = None  # video mode (agent/encode/video.py); None without PyAV
         self.stats = EncoderStats()
         self.sent_image: npt.NDArray[np.uint8] | None = None
@@ -130,7 +129,7 @@ class ScreenEncoder:
         self.changed_at = np.full(shape, -np.inf)
         self.sent_image = None
         self._needs_key = True
-        self.video = video_mode(width, height, self.tile, self.video_settings, self.video_crf)
+        self.video = video_mode(width, height, self.tile, self.video_settings)
 
     def update(self, image: npt.NDArray[np.uint8], now: float) -> None:
         """Record a new capture (``H x W x 4`` BGRA ``uint8``) taken at ``now``

@@ -8,7 +8,12 @@ and every browser's WebCodecs ``VideoDecoder`` decodes it.
 
 One :class:`H264Encoder` per region: ``tune=zerolatency`` (no lookahead, one
 access unit out per picture in), no B-frames, yuv420p, constant quality
-(``crf``, :data:`DEFAULT_CRF`). A key unit (IDR with its SPS and PPS in
+(``crf``, :data:`DEFAULT_CRF`) under a bitrate cap (``max_kbit_s``,
+:data:`DEFAULT_MAX_KBIT_S`: x264's VBV with a tenth of a second of buffer,
+so a noisy picture, which constant quality would code at any cost, stays
+bounded). Rate control assumes :data:`NOMINAL_FPS` pictures a second (x264's
+quality and its cap depend on the rate; the real rate varies with flow
+control). A key unit (IDR with its SPS and PPS in
 front, Annex B) starts each stream and comes again whenever asked
 (``key=True``: a viewer's refresh, a key frame). No periodic key frames:
 the screen channel never drops a frame, so a stream only restarts when a
@@ -44,6 +49,11 @@ __all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "H264Decoder", "H264Encoder", "avail
 #: bigger; 23 is x264's own default: about the error of the tiles' motion
 #: JPEGs at a fifth of their bytes, docs/performance.md).
 DEFAULT_CRF = 23
+#: Most kilobits a second a region's stream may take (x264's vbv-maxrate),
+#: about 12 KB a picture at 30 fps.
+DEFAULT_MAX_KBIT_S = 3000
+#: The picture rate x264's rate control assumes.
+NOMINAL_FPS = 30
 #: x264's speed preset: ``ultrafast`` keeps a 30 fps region well under a
 #: fifth of a core (docs/performance.md).
 DEFAULT_PRESET = "ultrafast"
@@ -97,13 +107,16 @@ class H264Encoder:
     """One region's H.264 stream. ``encode(pixels, key)`` takes the region as
     ``h x w x 4`` BGRA and returns one Annex B access unit."""
 
-    def __init__(self, width: int, height: int, *, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET) -> None:
+    def __init__(self, width: int, height: int, *, crf: int = DEFAULT_CRF, max_kbit_s: int = DEFAULT_MAX_KBIT_S,
+                 preset: str = DEFAULT_PRESET) -> None:
         if not available():
             raise RuntimeError("H.264 needs PyAV with libx264: pip install 'desklink[video]'")
         if not (0 < width <= MAX_VIDEO_SIDE and 0 < height <= MAX_VIDEO_SIDE):
             raise ValueError(f"video region {width}x{height} is outside 1..{MAX_VIDEO_SIDE}")
         if not 0 <= crf <= 51:
             raise ValueError(f"crf {crf} is outside 0..51")
+        if max_kbit_s < 100:
+            raise ValueError(f"max_kbit_s {max_kbit_s} is below 100")
         import av
 
         self.width, self.height = width, height
@@ -111,11 +124,13 @@ class H264Encoder:
         ctx: Any = av.CodecContext.create("libx264", "w")
         ctx.width, ctx.height = cw, ch
         ctx.pix_fmt = "yuv420p"
-        ctx.time_base = Fraction(1, 1000)
+        ctx.time_base = Fraction(1, NOMINAL_FPS)
+        ctx.framerate = Fraction(NOMINAL_FPS, 1)
         ctx.max_b_frames = 0
         ctx.gop_size = 1 << 30  # key units only when asked
         ctx.options = {"preset": preset, "tune": "zerolatency", "crf": str(crf), "forced-idr": "1",
-                       "x264-params": "keyint=infinite:scenecut=0:repeat-headers=1:"
+                       "x264-params": f"keyint=infinite:scenecut=0:repeat-headers=1:vbv-maxrate={max_kbit_s}:"
+                       f"vbv-bufsize={max(1, max_kbit_s // 10)}:"
                        "colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m:range=tv"}
         ctx.open()
         self._ctx = ctx

@@ -47,18 +47,18 @@ class VideoStats:
     settled: int = 0  # regions that calmed down and were sent exactly
 
 
-def video_mode(width: int, height: int, tile: int, settings: VideoSettings | None, crf: int) -> VideoMode | None:
+def video_mode(width: int, height: int, tile: int, settings: VideoSettings | None) -> VideoMode | None:
     """A video mode for the encoder, or ``None`` when it is off (``settings``
     is ``None``) or PyAV is missing."""
     if settings is None or not h264.available():
         return None
-    return VideoMode(width, height, tile, settings, crf)
+    return VideoMode(width, height, tile, settings)
 
 
 class VideoMode:
-    def __init__(self, width: int, height: int, tile: int, settings: VideoSettings, crf: int = h264.DEFAULT_CRF) -> None:
+    def __init__(self, width: int, height: int, tile: int, settings: VideoSettings) -> None:
         self.tracker = MotionTracker(width, height, tile, settings)
-        self.crf = crf
+        self.settings = settings
         self.stats = VideoStats()
         self._stream: h264.H264Encoder | None = None
         self._box: Box | None = None
@@ -96,7 +96,7 @@ class VideoMode:
         rows, cols = self.tracker.tiles_of(region)
         changed = bool(mask[rows, cols].any())
         if region != self._box:
-            self._stream = h264.H264Encoder(region[2], region[3], crf=self.crf)
+            self._stream = h264.H264Encoder(region[2], region[3], crf=self.settings.crf, max_kbit_s=self.settings.max_kbit_s)
             self._box, self._key, changed = region, True, True
             self.stats.regions += int(before is None)
         if changed or self._key:
