@@ -287,6 +287,15 @@ def test_settings_are_each_honoured() -> None:
         VideoSettings(min_rate=0)
     with pytest.raises(ValueError, match="video settings"):
         VideoSettings(min_tiles=0)
+    # max_pixels: a region over it never starts, and never grows past it.
+    t = MotionTracker(1280, 800, 64, VideoSettings(max_pixels=640 * 384 - 1))
+    run(t, motion, 3, 30)
+    assert t.region is None
+    t = MotionTracker(1280, 800, 64, VideoSettings(max_pixels=640 * 384))
+    end = run(t, motion, 1.3, 30)
+    assert t.region == (192, 128, 640, 384)
+    run(t, block(13, 20, 2, 9, 3, 13), 1.3, 30, end)  # one more row moves: over the limit
+    assert t.region == (192, 128, 640, 384)
     with pytest.raises(ValueError, match="video settings"):
         VideoSettings(crf=60)
     with pytest.raises(ValueError, match="video settings"):

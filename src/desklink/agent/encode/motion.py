@@ -41,7 +41,10 @@ from desklink.agent.encode.h264 import DEFAULT_CRF, DEFAULT_MAX_KBIT_S
 from desklink.agent.encode.rects import Box
 from desklink.agent.encode.tiles import Mask, tile_box
 
-__all__ = ["DEFAULT_VIDEO", "RATE_WINDOW_S", "VIDEO_AFTER_S", "VIDEO_CALM_S", "VIDEO_MIN_RATE", "VIDEO_MIN_TILES", "MotionTracker", "VideoSettings"]
+__all__ = [
+    "DEFAULT_VIDEO", "RATE_WINDOW_S", "VIDEO_AFTER_S", "VIDEO_CALM_S", "VIDEO_MAX_PIXELS", "VIDEO_MIN_RATE", "VIDEO_MIN_TILES",
+    "MotionTracker", "VideoSettings",
+]
 
 #: Changes a second at which a tile counts as fast.
 VIDEO_MIN_RATE = 10.0
@@ -53,6 +56,11 @@ RATE_WINDOW_S = 0.5
 VIDEO_CALM_S = 0.5
 #: Fewest hot tiles that make a video region (4 tiles of 64: a 128x128 area).
 VIDEO_MIN_TILES = 4
+#: Largest video region, pixels: 1080p (1920x1088 on the tile grid). x264
+#: ultrafast takes about 17 ms of CPU a picture there (half a core at 30
+#: fps, docs/performance.md); a larger region (a 4K screen playing full
+#: screen) stays tiles, and a region never grows past it.
+VIDEO_MAX_PIXELS = 1920 * 1088
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,7 @@ class VideoSettings:
     window_s: float = RATE_WINDOW_S
     calm_s: float = VIDEO_CALM_S
     min_tiles: int = VIDEO_MIN_TILES
+    max_pixels: int = VIDEO_MAX_PIXELS
     #: The region stream's quality and bitrate cap (agent/encode/h264.py).
     crf: int = DEFAULT_CRF
     max_kbit_s: int = DEFAULT_MAX_KBIT_S
@@ -71,8 +80,8 @@ class VideoSettings:
     def __post_init__(self) -> None:
         if self.min_rate <= 0 or self.window_s <= 0 or self.after_s < 0 or self.calm_s <= 0 or self.min_tiles < 1:
             raise ValueError("video settings: min_rate, window_s, calm_s must be > 0, after_s >= 0, min_tiles >= 1")
-        if not 0 <= self.crf <= 51 or self.max_kbit_s < 100:
-            raise ValueError("video settings: crf must be in 0..51, max_kbit_s at least 100")
+        if not 0 <= self.crf <= 51 or self.max_kbit_s < 100 or self.max_pixels < 1:
+            raise ValueError("video settings: crf must be in 0..51, max_kbit_s at least 100, max_pixels at least 1")
 
 
 #: The encoder's default: video mode on, with the constants above.
@@ -118,9 +127,12 @@ class MotionTracker:
             box = tile_box(hot, self.tile, self.width, self.height)
             assert box is not None
             if region is None:
-                self.region, self.region_changed_at = box, now
+                if box[2] * box[3] <= s.max_pixels:
+                    self.region, self.region_changed_at = box, now
             elif not _inside(box, region):
-                self.region = _union(box, region)
+                grown = _union(box, region)
+                if grown[2] * grown[3] <= s.max_pixels:
+                    self.region = grown
 
     def moved(self, tiles: Mask) -> None:
         """The last observed changes in ``tiles`` were a move (a scroll or a
