@@ -209,7 +209,7 @@ def main() -> None:
     run("unchanged-same", lambda k: DESK, n)
     run("typing", typing, n, settle=True)
     run("scroll", lambda k: view(page, 54 * k, H), n, settle=True)
-    run("scroll-nodetect", lambda k: view(page, 54 * k, H), n, settle=True, scroll=False)
+    run("scroll-nodetect", lambda k: view(page, 54 * k, H), n, settle=True, scroll=False, video=None)
     run("video-noise", lambda k: noise(W, H, seed=k), n, video=None)
     run("video-photo", lambda k: photo(W, H, seed=k), n, video=None)
     run("video-photo-h264", lambda k: photo(W, H, seed=k), n)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desklink.agent.encode import Canvas, ScreenEncoder
-from desklink.agent.encode.h264 import MAX_VIDEO_SIDE, NOMINAL_FPS, H264Decoder, H264Encoder, available, coded_size, is_key_unit, nal_types
+from desklink.agent.encode.h264 import MAX_VIDEO_SIDE, NOMINAL_FPS, H264Decoder, max_kbit_s_for, H264Encoder, available, coded_size, is_key_unit, nal_types
 from desklink.agent.encode.motion import MotionTracker, VideoSettings
 from desklink.errors import ProtocolError
 from desklink.protocol.screen import FLAG_KEY, Enc, Frame, Rect, decode
@@ -114,6 +114,8 @@ def test_the_bitrate_cap_and_crf_bound_a_noisy_stream() -> None:
     assert coarse < fine / 2
     with pytest.raises(ValueError, match="max_kbit_s"):
         H264Encoder(64, 64, max_kbit_s=99)
+    assert max_kbit_s_for(640, 360) == 2764 and max_kbit_s_for(16, 16) == 100
+    assert max_kbit_s_for(640, 360, 0.8) == 5529
 
 
 @pytest.mark.parametrize("payload", [
@@ -299,7 +301,7 @@ def test_settings_are_each_honoured() -> None:
     with pytest.raises(ValueError, match="video settings"):
         VideoSettings(crf=60)
     with pytest.raises(ValueError, match="video settings"):
-        VideoSettings(max_kbit_s=10)
+        VideoSettings(max_bits_per_pixel=0)
 
 
 # -- the encoder ---------------------------------------------------------------
@@ -488,3 +490,19 @@ def test_tracker_forgets_changes_that_were_moves() -> None:
     assert t.region is None
     t.moved(motion)  # nothing to forget twice: counts never go negative
     assert int(t._counts.min()) == 0
+
+
+def test_the_encoder_caps_a_noisy_region_by_its_size() -> None:
+    rng = np.random.default_rng(9)
+    sizes = {}
+    for bpp in (0.05, 0.4):
+        s = Session(video=VideoSettings(max_bits_per_pixel=bpp))
+        for _ in range(2 * FPS):
+            img = s.base.copy()
+            img[100:460, 200:840, :3] = rng.integers(0, 256, (360, 640, 3), dtype=np.uint8)
+            s.step(img)
+        units = [len(r.payload) for f in s.frames for r in f.rects if r.enc is Enc.H264][5:]
+        assert len(units) > 10
+        sizes[bpp] = sum(units) / len(units)
+    cap = max_kbit_s_for(704, 448, 0.05) * 1000 / 8 / NOMINAL_FPS
+    assert sizes[0.05] < 1.5 * cap < sizes[0.4], (sizes, cap)

@@ -8,10 +8,10 @@ and every browser's WebCodecs ``VideoDecoder`` decodes it.
 
 One :class:`H264Encoder` per region: ``tune=zerolatency`` (no lookahead, one
 access unit out per picture in), no B-frames, yuv420p, constant quality
-(``crf``, :data:`DEFAULT_CRF`) under a bitrate cap (``max_kbit_s``,
-:data:`DEFAULT_MAX_KBIT_S`: x264's VBV with a tenth of a second of buffer,
-so a noisy picture, which constant quality would code at any cost, stays
-bounded). Rate control assumes :data:`NOMINAL_FPS` pictures a second (x264's
+(``crf``, :data:`DEFAULT_CRF`) under a bitrate cap (``max_kbit_s``: x264's
+VBV with a tenth of a second of buffer, so a noisy picture, which constant
+quality would code at any cost, stays bounded; :func:`max_kbit_s_for` scales
+it with the region, :data:`DEFAULT_MAX_BITS_PER_PIXEL`). Rate control assumes :data:`NOMINAL_FPS` pictures a second (x264's
 quality and its cap depend on the rate; the real rate varies with flow
 control). A key unit (IDR with its SPS and PPS in
 front, Annex B) starts each stream and comes again whenever asked
@@ -43,17 +43,27 @@ import numpy.typing as npt
 
 from desklink.errors import ProtocolError
 
-__all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "H264Decoder", "H264Encoder", "available", "coded_size", "is_key_unit"]
+__all__ = ["DEFAULT_CRF", "DEFAULT_MAX_BITS_PER_PIXEL", "DEFAULT_PRESET", "max_kbit_s_for", "H264Decoder", "H264Encoder", "available", "coded_size", "is_key_unit"]
 
 #: x264's constant-quality factor for video regions (lower is better and
 #: bigger; 23 is x264's own default: about the error of the tiles' motion
 #: JPEGs at a fifth of their bytes, docs/performance.md).
 DEFAULT_CRF = 23
-#: Most kilobits a second a region's stream may take (x264's vbv-maxrate),
-#: about 12 KB a picture at 30 fps.
+#: Most bits a picture a region's stream may take, per pixel (x264's
+#: vbv-maxrate, from the region's size at NOMINAL_FPS): 0.4 gives a 640x360
+#: region 2.8 Mbit/s (about 11.5 KB a picture at 30 fps) and 1080p 25 Mbit/s.
+DEFAULT_MAX_BITS_PER_PIXEL = 0.4
+#: The cap of a stream without a size to scale by, kilobits a second.
 DEFAULT_MAX_KBIT_S = 3000
+#: The lowest cap x264 is given, kilobits a second.
+MIN_KBIT_S = 100
 #: The picture rate x264's rate control assumes.
 NOMINAL_FPS = 30
+
+
+def max_kbit_s_for(width: int, height: int, bits_per_pixel: float = DEFAULT_MAX_BITS_PER_PIXEL) -> int:
+    """The bitrate cap of a ``width x height`` region's stream."""
+    return max(MIN_KBIT_S, int(bits_per_pixel * width * height * NOMINAL_FPS / 1000))
 #: x264's speed preset: ``ultrafast`` keeps a 30 fps region well under a
 #: fifth of a core (docs/performance.md).
 DEFAULT_PRESET = "ultrafast"
@@ -115,8 +125,8 @@ class H264Encoder:
             raise ValueError(f"video region {width}x{height} is outside 1..{MAX_VIDEO_SIDE}")
         if not 0 <= crf <= 51:
             raise ValueError(f"crf {crf} is outside 0..51")
-        if max_kbit_s < 100:
-            raise ValueError(f"max_kbit_s {max_kbit_s} is below 100")
+        if max_kbit_s < MIN_KBIT_S:
+            raise ValueError(f"max_kbit_s {max_kbit_s} is below {MIN_KBIT_S}")
         import av
 
         self.width, self.height = width, height

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from desklink.agent.encode.h264 import DEFAULT_CRF, DEFAULT_MAX_KBIT_S
+from desklink.agent.encode.h264 import DEFAULT_CRF, DEFAULT_MAX_BITS_PER_PIXEL
 from desklink.agent.encode.rects import Box
 from desklink.agent.encode.tiles import Mask, tile_box
 
@@ -75,13 +75,13 @@ class VideoSettings:
     max_pixels: int = VIDEO_MAX_PIXELS
     #: The region stream's quality and bitrate cap (agent/encode/h264.py).
     crf: int = DEFAULT_CRF
-    max_kbit_s: int = DEFAULT_MAX_KBIT_S
+    max_bits_per_pixel: float = DEFAULT_MAX_BITS_PER_PIXEL
 
     def __post_init__(self) -> None:
         if self.min_rate <= 0 or self.window_s <= 0 or self.after_s < 0 or self.calm_s <= 0 or self.min_tiles < 1:
             raise ValueError("video settings: min_rate, window_s, calm_s must be > 0, after_s >= 0, min_tiles >= 1")
-        if not 0 <= self.crf <= 51 or self.max_kbit_s < 100 or self.max_pixels < 1:
-            raise ValueError("video settings: crf must be in 0..51, max_kbit_s at least 100, max_pixels at least 1")
+        if not 0 <= self.crf <= 51 or self.max_bits_per_pixel <= 0 or self.max_pixels < 1:
+            raise ValueError("video settings: crf must be in 0..51, max_bits_per_pixel above 0, max_pixels at least 1")
 
 
 #: The encoder's default: video mode on, with the constants above.

@@ -96,7 +96,8 @@ class VideoMode:
         rows, cols = self.tracker.tiles_of(region)
         changed = bool(mask[rows, cols].any())
         if region != self._box:
-            self._stream = h264.H264Encoder(region[2], region[3], crf=self.settings.crf, max_kbit_s=self.settings.max_kbit_s)
+            cap = h264.max_kbit_s_for(region[2], region[3], self.settings.max_bits_per_pixel)
+            self._stream = h264.H264Encoder(region[2], region[3], crf=self.settings.crf, max_kbit_s=cap)
             self._box, self._key, changed = region, True, True
             self.stats.regions += int(before is None)
         if changed or self._key:
