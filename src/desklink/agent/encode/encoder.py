@@ -28,6 +28,11 @@ has it at motion quality) and ``changed_at`` (when it last changed).
   rectangles, so the motion is never delayed by a frame of its own.
 * A size change (or the first capture, or :meth:`request_key`) makes the next
   frame a key frame: the whole screen, ``FLAG_KEY``, refine quality.
+* Video mode (:mod:`desklink.agent.encode.video`, when PyAV is installed):
+  each frame's changed tiles first go to :meth:`VideoMode.step`, which takes
+  a region playing video out of the tile mask and returns its H.264
+  rectangle (drawn last in the frame), or the exact picture of a region that
+  just calmed down. Moves do not count towards video.
 
 The caller must not modify a picture after passing it to :meth:`update`:
 the encoder keeps a reference (captures are fresh arrays, so this is free).
