@@ -506,3 +506,55 @@ def test_the_encoder_caps_a_noisy_region_by_its_size() -> None:
         sizes[bpp] = sum(units) / len(units)
     cap = max_kbit_s_for(704, 448, 0.05) * 1000 / 8 / NOMINAL_FPS
     assert sizes[0.05] < 1.5 * cap < sizes[0.4], (sizes, cap)
+
+
+def settle_region(width: int, height: int, box: tuple[int, int, int, int], content) -> tuple[Session, Frame]:  # type: ignore[no-untyped-def]
+    """Play ``content(t)`` in ``box`` until video mode, then hold it; the frame that settled it."""
+    s = Session(width, height)
+    s.base = np.full((height, width, 4), 90, dtype=np.uint8)
+    s.base[:, :, 3] = 255
+    x, y, w, h = box
+    t = 0
+    img = s.base
+    while s.enc.video is not None and s.enc.video.region is None:
+        img = s.base.copy()
+        img[y : y + h, x : x + w] = content(t)
+        s.step(img)
+        t += 1
+        assert t < 3 * FPS
+    for _ in range(2 * FPS):
+        f = s.step(img)
+        if s.enc.video.region is None:
+            assert f is not None
+            return s, f
+    raise AssertionError("the region never settled")
+
+
+def test_a_settled_region_too_large_for_png_comes_at_refine_quality() -> None:
+    from desklink.agent.encode.video import SETTLED_JPEG_QUALITY, SETTLED_PNG_MAX_BYTES, SETTLED_PNG_MAX_PIXELS
+
+    # 1280x704 on the grid: over SETTLED_PNG_MAX_PIXELS.
+    s, f = settle_region(1920, 1080, (320, 192, 1280, 704), lambda t: moving(1280, 704, t))
+    assert 1280 * 704 > SETTLED_PNG_MAX_PIXELS
+    assert [r.enc for r in f.rects] == [Enc.JPEG]
+    assert SETTLED_JPEG_QUALITY == s.enc.refine_quality
+    assert s.enc.sent_image is not None
+    diff = np.abs(s.canvas.image[192:896, 320:1600, :3].astype(int) - s.enc.sent_image[192:896, 320:1600, :3].astype(int))
+    assert diff.mean() < 2.0  # as the tiles' refined pictures (tests/agent/test_encoder.py)
+    # Under the pixels but over SETTLED_PNG_MAX_BYTES: noise, 768x576 on the grid.
+    rng = np.random.default_rng(2)
+
+    def noise(t: int) -> np.ndarray:
+        img = rng.integers(0, 256, (576, 768, 4), dtype=np.uint8)
+        img[:, :, 3] = 255
+        return img
+
+    s, f = settle_region(1280, 720, (64, 64, 768, 576), noise)
+    assert 768 * 576 <= SETTLED_PNG_MAX_PIXELS
+    assert [r.enc for r in f.rects] == [Enc.JPEG]
+    assert len(f.rects[0].payload) < SETTLED_PNG_MAX_BYTES
+    # A film-like region of 640x360 under both: exact.
+    s, f = settle_region(1280, 720, (192, 64, 640, 384), lambda t: moving(640, 384, t))
+    assert [r.enc for r in f.rects] == [Enc.PNG]
+    assert s.enc.sent_image is not None
+    assert np.array_equal(s.canvas.image[64:448, 192:832], s.enc.sent_image[64:448, 192:832])

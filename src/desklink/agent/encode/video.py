@@ -10,8 +10,11 @@ tiles left for the tile coder plus the rectangles video mode sends:
   unit of the region's stream. A new region, a region that grew, or
   :meth:`request_key` (a key frame, a viewer's refresh) start the stream
   with a key unit;
-* when the region calms down, its settled picture goes out exactly (FILL or
-  PNG) in the same step, and its tiles are the tile coder's again.
+* when the region calms down, its settled picture goes out crisp in the
+  same step, and its tiles are the tile coder's again: exactly (FILL or PNG)
+  up to :data:`SETTLED_PNG_MAX_PIXELS` and :data:`SETTLED_PNG_MAX_BYTES`,
+  else at the tiles' refine quality (JPEG q90 4:4:4): a 1080p PNG of a film
+  is about 4 MB and takes most of a second to make.
 
 Without PyAV (:func:`desklink.agent.encode.h264.available`) there is no
 video mode: :func:`video_mode` returns ``None`` and the encoder codes every
@@ -26,14 +29,23 @@ import numpy as np
 import numpy.typing as npt
 
 from desklink.agent.encode import h264
-from desklink.agent.encode.jpeg import flat_color
+from desklink.agent.encode.jpeg import encode_jpeg, flat_color
 from desklink.agent.encode.motion import MotionTracker, VideoSettings
 from desklink.agent.encode.png import encode_png
 from desklink.agent.encode.rects import Box
 from desklink.agent.encode.tiles import Mask
 from desklink.protocol.screen import Enc, Rect
 
-__all__ = ["VideoMode", "VideoStats", "video_mode"]
+__all__ = ["SETTLED_JPEG_QUALITY", "SETTLED_PNG_MAX_BYTES", "SETTLED_PNG_MAX_PIXELS", "VideoMode", "VideoStats", "video_mode"]
+
+#: Largest settled region sent as PNG, pixels (a 640x360 video on the tile
+#: grid is 704x448 = 315 392; its PNG takes about 60 ms).
+SETTLED_PNG_MAX_PIXELS = 800 * 600
+#: A settled region's PNG larger than this goes as JPEG instead, bytes.
+SETTLED_PNG_MAX_BYTES = 1 << 20
+#: JPEG quality (4:4:4) of a settled region too large for PNG: the encoder's
+#: refine quality.
+SETTLED_JPEG_QUALITY = 90
 
 
 @dataclass
@@ -83,7 +95,7 @@ class VideoMode:
         region = self.tracker.region
         rects: list[Rect] = []
         if before is not None and region is None:
-            rects.append(_exact(image, before))  # settled: crisp at once
+            rects.append(_settled(image, before))  # crisp at once
             rows, cols = self.tracker.tiles_of(before)
             mask = mask.copy()
             mask[rows, cols] = False
@@ -120,9 +132,13 @@ class VideoMode:
         self._key = True
 
 
-def _exact(image: npt.NDArray[np.uint8], box: Box) -> Rect:
+def _settled(image: npt.NDArray[np.uint8], box: Box) -> Rect:
     x, y, w, h = box
     rgb = flat_color(image, x, y, w, h)
     if rgb is not None:
         return Rect.fill(x, y, w, h, rgb)
-    return Rect(x, y, w, h, Enc.PNG, encode_png(image, x, y, w, h))
+    if w * h <= SETTLED_PNG_MAX_PIXELS:
+        png = encode_png(image, x, y, w, h)
+        if len(png) <= SETTLED_PNG_MAX_BYTES:
+            return Rect(x, y, w, h, Enc.PNG, png)
+    return Rect(x, y, w, h, Enc.JPEG, encode_jpeg(image, x, y, w, h, quality=SETTLED_JPEG_QUALITY, subsampling="444"))
