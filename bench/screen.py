@@ -4,7 +4,7 @@ x11vnc on the same workloads.
 
 Run from the repository root::
 
-    .venv/bin/python bench/screen.py                       # all six workloads, ~4 min
+    .venv/bin/python bench/screen.py                       # all seven workloads, ~4.5 min
     .venv/bin/python bench/screen.py --seconds 5 --warmup 2
     .venv/bin/python bench/screen.py --only scroll,browser --profile /tmp/prof
 
