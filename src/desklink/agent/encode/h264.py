@@ -43,11 +43,14 @@ import numpy.typing as npt
 
 from desklink.errors import ProtocolError
 
-__all__ = ["DEFAULT_CRF", "DEFAULT_MAX_BITS_PER_PIXEL", "DEFAULT_PRESET", "max_kbit_s_for", "H264Decoder", "H264Encoder", "available", "coded_size", "is_key_unit"]
+__all__ = [
+    "DEFAULT_CRF", "DEFAULT_MAX_BITS_PER_PIXEL", "DEFAULT_PRESET", "MAX_VIDEO_SIDE", "NOMINAL_FPS", "H264Decoder", "H264Encoder",
+    "available", "coded_size", "is_key_unit", "max_kbit_s_for", "nal_types",
+]
 
 #: x264's constant-quality factor for video regions (lower is better and
-#: bigger; 23 is x264's own default: about the error of the tiles' motion
-#: JPEGs at a fifth of their bytes, docs/performance.md).
+#: bigger; 23 is x264's own default: about 1.7 dB under the tiles' motion
+#: JPEGs at well under half their bytes, docs/performance.md).
 DEFAULT_CRF = 23
 #: Most bits a picture a region's stream may take, per pixel (x264's
 #: vbv-maxrate, from the region's size at NOMINAL_FPS): 0.4 gives a 640x360
