@@ -76,7 +76,8 @@ class DeskLinkSide:
     def start_agent(self, code: str) -> tuple[subprocess.Popen[str], list[str]]:
         """The real agent on the display, answered "y"; its output is
         collected into the returned list by a thread."""
-        cmd = [sys.executable, "-m", "desklink", "agent", "--server", self.server.url, "--code", code.replace(" ", ""), "--terminal"]
+        cmd = [sys.executable, "-m", "desklink", "agent", "--server", self.server.url, "--code", code.replace(" ", ""), "--terminal",
+               *self.args.agent_arg]
         proc = subprocess.Popen(cmd, env={**self.display.env, "PYTHONUNBUFFERED": "1"}, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert proc.stdin is not None and proc.stdout is not None

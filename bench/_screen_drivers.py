@@ -64,8 +64,9 @@ while True:
 VIDEO = r"""
 import sys, time, tkinter as tk
 import numpy as np
-VW, VH, FPS = 480, 270, float(sys.argv[1])
-root = tk.Tk(); root.title("bench video"); root.geometry(f"{VW}x{VH}+720+405")
+FPS = float(sys.argv[1])
+VW, VH = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (480, 270)
+root = tk.Tk(); root.title("bench video"); root.geometry(f"{VW}x{VH}+{960 - VW // 2}+{540 - VH // 2}")
 photo = tk.PhotoImage(width=VW, height=VH)
 tk.Label(root, image=photo, borderwidth=0).pack()
 yy, xx = np.mgrid[0:VH, 0:VW].astype(np.float32)
@@ -77,7 +78,7 @@ def tick():
     i = state["i"]; t = i / FPS
     r = 128 + 100 * np.sin(xx / 37 + t * 2.1) * np.cos(yy / 53 - t * 1.3)
     g = 128 + 100 * np.sin((xx + yy) / 61 - t * 1.7)
-    b = 128 + 100 * np.cos(np.hypot(xx - 240 - 120 * np.sin(t), yy - 135) / 23 - t * 3)
+    b = 128 + 100 * np.cos(np.hypot(xx - VW / 2 - VW / 4 * np.sin(t), yy - VH / 2) / 23 - t * 3)
     img = np.stack([r, g, b], axis=2).astype(np.int16) + noise[i % len(noise)]
     photo.configure(data=header + np.clip(img, 0, 255).astype(np.uint8).tobytes(), format="ppm")
     state["i"] = i + 1

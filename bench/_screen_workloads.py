@@ -259,4 +259,17 @@ class Video(Workload):
         self.note = "Tk PhotoImage 480x270, moving gradients + noise at 30 fps, beside an idle xterm"
 
 
-WORKLOADS: dict[str, type[Workload]] = {w.name: w for w in (Idle, Typing, TerminalScroll, BrowserScroll, WindowDrag, Video)}
+class Video640(Workload):
+    name = "video640"
+    title = "640x360 video-like Tk animation at 30 fps"
+
+    def setup(self) -> None:
+        self.xterm("100x30+40+40", "bench-video-term", "sh", "-c", "ls -l /usr/bin | head -28; exec sleep 100000")
+        self.driver(VIDEO, "30", "640", "360")
+        self.d.wait_window("bench video")
+        self.note = "Tk PhotoImage 640x360, moving gradients + noise at 30 fps, beside an idle xterm"
+
+
+WORKLOADS: dict[str, type[Workload]] = {
+    w.name: w for w in (Idle, Typing, TerminalScroll, BrowserScroll, WindowDrag, Video, Video640)
+}

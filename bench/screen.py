@@ -4,7 +4,7 @@ x11vnc on the same workloads.
 
 Run from the repository root::
 
-    .venv/bin/python bench/screen.py                       # all six workloads, ~4 min
+    .venv/bin/python bench/screen.py                       # all seven workloads, ~4.5 min
     .venv/bin/python bench/screen.py --seconds 5 --warmup 2
     .venv/bin/python bench/screen.py --only scroll,browser --profile /tmp/prof
 
@@ -163,6 +163,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring (default 3)")
     ap.add_argument("--only", default=",".join(WORKLOADS), help=f"workloads, comma-separated (default all: {','.join(WORKLOADS)})")
     ap.add_argument("--no-x11vnc", action="store_true", help="DeskLink only")
+    ap.add_argument("--agent-arg", action="append", default=[], metavar="ARG",
+                    help="pass ARG to the agent (repeatable), e.g. --agent-arg=--no-video to compare with tiles only")
     ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
                     help="before each workload wait up to S seconds until the rest of the machine is idle (shared machines)")
     ap.add_argument("--profile-mode", choices=("cpu", "wall"), default="cpu",

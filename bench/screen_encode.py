@@ -24,7 +24,11 @@ Scenarios:
 * ``scroll``: a full-screen text page scrolled by 3 lines (54 px) per frame;
   ``scroll-nodetect`` is the same with scroll detection off.
 * ``video-noise``: every pixel random every frame (the JPEG worst case);
-  ``video-photo``: a different smooth photo-like picture every frame.
+  ``video-photo``: a different smooth photo-like picture every frame; both
+  as tiles (video mode off). ``video-photo-h264``: the same with video mode,
+  which codes the whole screen as one H.264 region after a second of it
+  (the worst case for x264 too: every picture a scene cut). Video mode on a
+  640x360 region against tiles: bench/video_mode.py.
 * ``key``: a key frame of a desktop (viewer join: its text window goes as
   PALETTE, the rest as JPEG); ``refine``: the refine frame after a
   full-screen photo sent at motion quality settles (at most
@@ -207,9 +211,10 @@ def main() -> None:
     run("unchanged-same", lambda k: DESK, n)
     run("typing", typing, n, settle=True)
     run("scroll", lambda k: view(page, 54 * k, H), n, settle=True)
-    run("scroll-nodetect", lambda k: view(page, 54 * k, H), n, settle=True, scroll=False)
-    run("video-noise", lambda k: noise(W, H, seed=k), n)
-    run("video-photo", lambda k: photo(W, H, seed=k), n)
+    run("scroll-nodetect", lambda k: view(page, 54 * k, H), n, settle=True, scroll=False, video=None)
+    run("video-noise", lambda k: noise(W, H, seed=k), n, video=None)
+    run("video-photo", lambda k: photo(W, H, seed=k), n, video=None)
+    run("video-photo-h264", lambda k: photo(W, H, seed=k), n)
     one_shot("key (desktop)", nothing, key_frame, max(5, n // 10))
     one_shot("refine (photo)", page_sent, refine_frame, max(5, n // 10))
     if args.display:

@@ -520,12 +520,14 @@ class ViewerClient:
         self.frames = 0
         self.key_frames = 0
         self.refine_frames = 0
-        self.encodings: collections.Counter[str] = collections.Counter()  # rectangles by encoding name
+        self.rects_by_encoding: collections.Counter[str] = collections.Counter()  # rectangles by encoding name
         self.frame_bytes = 0
         self.last_frame_at = 0.0
         self.arrivals: list[tuple[float, int, int]] = []  # (time, seq, bytes)
         self.cursor: Any = None  # the last cursor shape message
         self.video: list[Any] = []  # video chunks (browser shares), as parsed
+        self.encodings: list[frozenset[int]] = []  # per frame: its rectangles' encoding bytes
+        self.video_boxes: list[tuple[int, int, int, int]] = []  # (x, y, w, h) of each H.264 rectangle
         self.pointer: tuple[int, int] | None = None
         self.latency_ms: float | None = None
         self.errors: list[dict[str, Any]] = []
@@ -562,7 +564,9 @@ class ViewerClient:
                             self.canvas.apply(msg)
                             self.key_frames += msg.key
                             self.refine_frames += bool(msg.flags & screen.FLAG_REFINE)
-                            self.encodings.update(r.enc.name for r in msg.rects)
+                            self.rects_by_encoding.update(r.enc.name for r in msg.rects)
+                            self.encodings.append(frozenset(int(r.enc) for r in msg.rects))
+                            self.video_boxes += [(r.x, r.y, r.w, r.h) for r in msg.rects if r.enc is screen.Enc.H264]
                         self.frames += 1
                         self.frame_bytes += len(raw)
                         self.last_frame_at = time.monotonic()

@@ -29,6 +29,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from desklink.agent.encode.canvas import Canvas
+from desklink.agent.encode.h264 import H264Encoder
 from desklink.agent.encode.jpeg import encode_jpeg
 from desklink.agent.encode.png import encode_png
 from desklink.protocol import limits, screen
@@ -303,7 +304,7 @@ async function paint(r) {
   ctx.fillRect(0, 0, 4, 4);  // something for COPY to copy
   const d = decoderFor(r.enc);
   d.check(r, { width: DATA.W, height: DATA.H });
-  const decoded = d.decode ? await d.decode(r, undefined, { key: false }) : null;
+  const decoded = d.decode ? await d.decode(r, d.createState ? d.createState() : undefined, { key: false, seq: 1 }) : null;
   d.draw(ctx, r, decoded, canvas);
   return Array.from(ctx.getImageData(0, 0, DATA.W, DATA.H).data);
 }
@@ -319,6 +320,8 @@ def test_each_decoder_draws_its_encoding_and_rejects_malformed_payloads(browser:
     pic = photo(W, H)
     jpeg = encode_jpeg(pic, 0, 0, 16, 8, quality=95, subsampling="444")
     png = encode_png(pic, 0, 0, 16, 8)
+    h264_encoder = H264Encoder(16, 8)
+    h264_key, h264_delta = h264_encoder.encode(pic[0:8, 0:16]), h264_encoder.encode(pic[8:16, 0:16])
 
     def r(x: int, y: int, w: int, h: int, enc: int, payload: bytes) -> dict[str, Any]:
         return {"x": x, "y": y, "w": w, "h": h, "enc": enc, "payload": b64(payload)}
@@ -328,6 +331,7 @@ def test_each_decoder_draws_its_encoding_and_rejects_malformed_payloads(browser:
         "png": r(8, 4, 16, 8, Enc.PNG, png),
         "copy": r(20, 10, 4, 4, Enc.COPY, struct.pack(">HH", 0, 0)),
         "fill": r(2, 2, 5, 3, Enc.FILL, bytes((200, 10, 20))),
+        "h264": r(8, 4, 16, 8, Enc.H264, h264_key),
     }
     bad = {
         "jpeg short": r(0, 0, 16, 8, Enc.JPEG, jpeg[:3]),
@@ -341,10 +345,13 @@ def test_each_decoder_draws_its_encoding_and_rejects_malformed_payloads(browser:
         "copy length": r(0, 0, 4, 4, Enc.COPY, b"\x00\x00\x00"),
         "copy source": r(0, 0, 4, 4, Enc.COPY, struct.pack(">HH", 30, 0)),
         "fill length": r(0, 0, 4, 4, Enc.FILL, b"\x01\x02"),
+        "h264 short": r(0, 0, 16, 8, Enc.H264, h264_key[:3]),
+        "h264 not annex b": r(0, 0, 16, 8, Enc.H264, png),
+        "h264 delta": r(0, 0, 16, 8, Enc.H264, h264_delta),
     }
     out = run_in_worker(browser, server, DECODER_CHECKS, {"W": W, "H": H, "good": good, "bad": bad})
     # The table covers every encoding the Python reference knows, with the same numbers.
-    assert out["table"] == [[0, "jpeg"], [1, "copy"], [2, "fill"], [3, "png"], [4, "palette"]]
+    assert out["table"] == [[0, "jpeg"], [1, "copy"], [2, "fill"], [3, "png"], [4, "palette"], [5, "h264"]]
     assert sorted(e for e, _ in out["table"]) == sorted(int(e) for e in Enc)
 
     # Each decoder draws like the Python reference viewer (grey picture, blue corner).
@@ -362,6 +369,8 @@ def test_each_decoder_draws_its_encoding_and_rejects_malformed_payloads(browser:
     assert np.array_equal(got("png"), expected((Rect(8, 4, 16, 8, Enc.PNG, png),)))
     assert np.array_equal(got("copy"), expected((Rect.copy(20, 10, 4, 4, 0, 0),)))
     assert np.array_equal(got("fill"), expected((Rect.fill(2, 2, 5, 3, (200, 10, 20)),)))
+    h264 = np.abs(got("h264") - expected((Rect(8, 4, 16, 8, Enc.H264, h264_key),)))
+    assert h264.mean() < 1.5 and h264.max() < 8  # as tests/e2e/test_video_regions.py states
 
     messages = {
         "jpeg short": "jpeg rectangle payload is too short",
@@ -375,6 +384,9 @@ def test_each_decoder_draws_its_encoding_and_rejects_malformed_payloads(browser:
         "copy length": "copy rectangle payload must be 4 bytes",
         "copy source": "copy source is outside the screen",
         "fill length": "fill rectangle payload must be 3 bytes",
+        "h264 short": "h264 rectangle payload is too short",
+        "h264 not annex b": "h264 rectangle 16x8+0+0 is not H.264 in Annex B form (no start code)",
+        "h264 delta": "h264 rectangle 16x8+0+0 is a delta with no key unit before it",
     }
     for name, text in messages.items():
         case = out["cases"][f"bad {name}"]

@@ -31,18 +31,18 @@ async def test_terminal_text_arrives_exact_with_one_key_frame_and_no_refinement(
     assert viewer.canvas.size == (1280, 800)
     assert viewer.key_frames == 1, viewer.encodings  # the agent's first frame only
     assert exact(viewer, display)  # lossless at once: the xterm's text is palette-like
-    assert viewer.encodings["PALETTE"] >= 1 and viewer.encodings["JPEG"] == 0, viewer.encodings
+    assert viewer.rects_by_encoding["PALETTE"] >= 1 and viewer.rects_by_encoding["JPEG"] == 0, viewer.rects_by_encoding
 
     display.xdotool("search", "--onlyvisible", "--class", "xterm", "windowfocus", "--sync")
-    before = dict(viewer.encodings)
+    before = dict(viewer.rects_by_encoding)
     display.xdotool("type", "--delay", "30", "echo palette-coded text 0123456789")
-    await wait_until(lambda: viewer.encodings["PALETTE"] > before["PALETTE"] and exact(viewer, display), 30.0,
+    await wait_until(lambda: viewer.rects_by_encoding["PALETTE"] > before["PALETTE"] and exact(viewer, display), 30.0,
                      "the typed text to show exactly")
     await viewer.settle(quiet_s=1.5)
     assert exact(viewer, display)
     assert viewer.refine_frames == 0  # nothing was ever sent lossy, so nothing is refined
     assert viewer.key_frames == 1
-    assert viewer.encodings["JPEG"] == 0, viewer.encodings
+    assert viewer.rects_by_encoding["JPEG"] == 0, viewer.rects_by_encoding
 
     await viewer.send({"t": "screen.stop"})
     await viewer.wait_status("stopped")

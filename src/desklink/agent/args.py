@@ -20,6 +20,8 @@ def add_agent_arguments(agent: argparse.ArgumentParser) -> None:
     )
     agent.add_argument("--fps", type=float, default=40.0, help="most frames per second (default 40)")
     agent.add_argument("--monitor", type=int, help="which monitor to share (default: the primary)")
+    agent.add_argument("--no-video", action="store_true",
+                       help="never code moving regions as H.264 video, only as pictures (video needs the video extra)")
     agent.add_argument("--terminal", action="store_true", help="ask for consent in the terminal instead of a window")
     agent.add_argument("--no-clipboard-in", action="store_true", help="never put the rep's clipboard text on this computer")
     agent.add_argument("--no-clipboard-out", action="store_true", help="never send this computer's clipboard to the rep")

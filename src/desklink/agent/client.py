@@ -136,6 +136,9 @@ class AgentOptions:
     #: third of a core (bench/screen.py); the cap keeps bandwidth bounded.
     fps: float = 40.0
     monitor: int | None = None
+    #: Video mode (agent/encode/video.py): regions changing at video rates
+    #: go as H.264 when PyAV is installed (``--no-video``: never).
+    video: bool = True
     capture_factory: Callable[[], Any] | None = None
     #: The visitor's hard switches for each clipboard direction (the
     #: indicator's Clipboard button turns sharing on within these).
@@ -586,7 +589,6 @@ class AgentClient:
     # ------------------------------------------------------------- sharing
     async def _share(self, tasks: list[asyncio.Task[None]]) -> None:
         from desklink.agent.capture import open_capture
-        from desklink.agent.encode.encoder import ScreenEncoder
 
         loop = asyncio.get_running_loop()
         capture = (self.options.capture_factory or open_capture)()
@@ -603,7 +605,7 @@ class AgentClient:
             self._kick()
             mon = capture.selected
             self._set_origin(mon)
-            encoder = ScreenEncoder(mon.width, mon.height)
+            encoder = self._encoder(mon.width, mon.height)
             if getattr(self.ui, "supports_overlay", False):
                 from desklink.agent.overlay import Board
 
@@ -624,7 +626,7 @@ class AgentClient:
                     # The viewers' picker shows what is captured now (and a layout that changed meanwhile).
                     core.send_info(_offered(capture, listed), mon.index)
                     self._set_origin(mon)
-                    encoder = ScreenEncoder(mon.width, mon.height)
+                    encoder = self._encoder(mon.width, mon.height)
                     if self.board is not None:
                         self.board.reset(mon.width, mon.height)
                         self.ui.post("annotate_move", mon.left, mon.top)
@@ -658,6 +660,12 @@ class AgentClient:
                 self.ui.post("annotate_end")
         await self._goodbye(tasks)
         raise Stopped(self.exit_reason or "stopped by you")
+
+    def _encoder(self, width: int, height: int) -> Any:
+        from desklink.agent.encode.encoder import ScreenEncoder
+        from desklink.agent.encode.motion import DEFAULT_VIDEO
+
+        return ScreenEncoder(width, height, video=DEFAULT_VIDEO if self.options.video else None)
 
     async def _goodbye(self, tasks: list[asyncio.Task[None]]) -> None:
         """Tell the server sharing stopped, let the writer send it, close."""

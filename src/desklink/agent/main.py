@@ -80,6 +80,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         code=details[1],
         fps=args.fps,
         monitor=args.monitor,
+        video=not args.no_video,
         clipboard_in=not args.no_clipboard_in,
         clipboard_out=not args.no_clipboard_out,
         local_pause_s=args.local_pause,

@@ -42,6 +42,10 @@ the channel byte (:data:`~desklink.protocol.framing.Channel.SCREEN`)::
                  pixels in reading order adding up to w*h. Each rectangle
                  is deflated on its own (raw deflate, RFC 1951; no state
                  across rectangles). See agent/encode/palette.py.
+    enc 5 H264 : payload is one H.264 access unit (Annex B) of the stream of
+                 the video region at exactly (x, y, w, h); a key unit (SPS,
+                 PPS, IDR) starts the region's stream. Coded at the even
+                 size at or above w x h, drawn cropped to w x h
 
     codec 1 H264 : data is one H.264 access unit in Annex B form (start
                    codes; a KEY chunk carries its SPS and PPS)
@@ -97,6 +101,7 @@ class Enc(IntEnum):
     FILL = 2
     PNG = 3
     PALETTE = 4
+    H264 = 5  # a video region's access unit (agent/encode/video.py)
 
 
 _FRAME_HEAD = struct.Struct(">BBIQHHH")
@@ -262,7 +267,7 @@ def _decode_frame(data: bytes) -> Frame:
                 raise ProtocolError("copy source is outside the screen")
         elif kind is Enc.FILL and length != 3:
             raise ProtocolError("fill rectangle payload must be 3 bytes")
-        elif kind in (Enc.JPEG, Enc.PNG, Enc.PALETTE) and length < 4:
+        elif kind in (Enc.JPEG, Enc.PNG, Enc.PALETTE, Enc.H264) and length < 4:
             raise ProtocolError(f"{kind.name.lower()} rectangle payload is too short")
         rects.append(rect)
     if offset != len(data):

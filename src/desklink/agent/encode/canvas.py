@@ -6,7 +6,9 @@ viewer's picture with this class and compare it to the captured one. It
 follows the same rules the browser viewer must: rectangles apply in order,
 a COPY reads its source from the picture as it was before that rectangle
 (so overlapping scroll copies are safe), a KEY frame or a size change starts
-a new picture.
+a new picture. An H.264 rectangle (a video region) is decoded by the stream
+of its exact (x, y, w, h), which a key unit starts; a delta with no stream
+is a ``ProtocolError`` (the browser then asks for a key frame).
 
 The picture is ``H x W x 4`` BGRA ``uint8`` (the capture layout; alpha is
 255), so it compares directly with a :class:`~desklink.agent.capture.Capture`
@@ -20,13 +22,18 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
+from desklink.agent.encode.h264 import H264Decoder, is_key_unit
 from desklink.agent.encode.jpeg import decode_jpeg
 from desklink.agent.encode.palette import decode_palette
 from desklink.agent.encode.png import decode_png
 from desklink.errors import ProtocolError
 from desklink.protocol.screen import Enc, Frame
 
-__all__ = ["Canvas"]
+__all__ = ["MAX_STREAMS", "Canvas"]
+
+#: Video region streams a canvas keeps at once (the agent has one region at
+#: a time; a new region's key unit evicts the oldest past this).
+MAX_STREAMS = 4
 
 
 class Canvas:
@@ -35,6 +42,7 @@ class Canvas:
     def __init__(self) -> None:
         self._image: npt.NDArray[np.uint8] = np.zeros((0, 0, 4), dtype=np.uint8)
         self.frames = 0
+        self.streams: dict[tuple[int, int, int, int], H264Decoder] = {}
 
     @property
     def image(self) -> npt.NDArray[np.uint8]:
@@ -88,7 +96,27 @@ class Canvas:
                 if sx + r.w > frame.width or sy + r.h > frame.height:
                     raise ProtocolError("copy source outside the screen")
                 pic[r.y : r.y + r.h, r.x : r.x + r.w] = pic[sy : sy + r.h, sx : sx + r.w].copy()
+            elif r.enc is Enc.H264:
+                rgb = self._decode_h264(r.x, r.y, r.w, r.h, r.payload)
+                pic[r.y : r.y + r.h, r.x : r.x + r.w, :3] = rgb[:, :, ::-1]
+                pic[r.y : r.y + r.h, r.x : r.x + r.w, 3] = 255
             elif r.enc is Enc.FILL:
                 red, green, blue = r.payload
                 pic[r.y : r.y + r.h, r.x : r.x + r.w] = (blue, green, red, 255)
         self.frames += 1
+
+    def _decode_h264(self, x: int, y: int, w: int, h: int, unit: bytes) -> npt.NDArray[np.uint8]:
+        box = (x, y, w, h)
+        if is_key_unit(unit):
+            self.streams.pop(box, None)
+            while len(self.streams) >= MAX_STREAMS:
+                self.streams.pop(next(iter(self.streams)))
+            self.streams[box] = H264Decoder(w, h)
+        stream = self.streams.get(box)
+        if stream is None:
+            raise ProtocolError(f"H.264 delta for the region {w}x{h}+{x}+{y} with no key unit before it")
+        try:
+            return stream.decode(unit)
+        except ProtocolError:
+            del self.streams[box]  # broken: the next key unit starts afresh
+            raise

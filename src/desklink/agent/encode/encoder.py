@@ -31,6 +31,11 @@ has it at motion quality) and ``changed_at`` (when it last changed).
 * A size change (or the first capture, or :meth:`request_key`) makes the next
   frame a key frame: the whole screen, ``FLAG_KEY``, PALETTE where it is
   text-like and JPEG at refine quality elsewhere.
+* Video mode (:mod:`desklink.agent.encode.video`, when PyAV is installed):
+  each frame's changed tiles first go to :meth:`VideoMode.step`, which takes
+  a region playing video out of the tile mask and returns its H.264
+  rectangle (drawn last in the frame), or the exact picture of a region that
+  just calmed down. Moves do not count towards video.
 
 The caller must not modify a picture after passing it to :meth:`update`:
 the encoder keeps a reference (captures are fresh arrays, so this is free).
@@ -49,10 +54,12 @@ import numpy.typing as npt
 
 from desklink.agent.encode.choose import Coded, PaletteOptions, encode_area, encode_exact
 from desklink.agent.encode.jpeg import Subsampling
+from desklink.agent.encode.motion import DEFAULT_VIDEO, VideoSettings
 from desklink.agent.encode.png import MAX_PNG_PIXELS
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
 from desklink.agent.encode.scroll import CopyRect, detect_scroll
 from desklink.agent.encode.tiles import DEFAULT_TILE, Mask, as_u32, changed_tiles, grid_shape
+from desklink.agent.encode.video import VideoMode, video_mode
 from desklink.protocol.screen import FLAG_KEY, FLAG_REFINE, MAX_SIDE, Enc, Frame, Rect
 
 __all__ = ["REFINE_EVERY", "SCROLL_MIN_TILES", "EncoderStats", "ScreenEncoder"]
@@ -95,7 +102,7 @@ class ScreenEncoder:
     def __init__(self, width: int, height: int, *, tile: int = DEFAULT_TILE, motion_quality: int = 60,
                  refine_quality: int = 90, settle_s: float = 0.25, small_change_tiles: int = 4,
                  max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True,
-                 palette: PaletteOptions | None = None) -> None:
+                 palette: PaletteOptions | None = None, video: VideoSettings | None = DEFAULT_VIDEO) -> None:
         if tile < 16 or tile % 16:
             raise ValueError("tile must be a positive multiple of 16 (the 4:2:0 JPEG block)")
         for name, q in (("motion_quality", motion_quality), ("refine_quality", refine_quality)):
@@ -112,6 +119,8 @@ class ScreenEncoder:
         self.max_refine_tiles = max_refine_tiles
         self.scroll = scroll
         self.palette = palette or PaletteOptions()
+        self.video_settings = video
+        self.video: VideoMode | None = None  # video mode (agent/encode/video.py); None without PyAV
         self.stats = EncoderStats()
         self.sent_image: npt.NDArray[np.uint8] | None = None
         self._latest: npt.NDArray[np.uint8] | None = None
@@ -133,6 +142,7 @@ class ScreenEncoder:
         self.changed_at = np.full(shape, -np.inf)
         self.sent_image = None
         self._needs_key = True
+        self.video = video_mode(width, height, self.tile, self.video_settings)
 
     def update(self, image: npt.NDArray[np.uint8], now: float) -> None:
         """Record a new capture (``H x W x 4`` BGRA ``uint8``) taken at ``now``
@@ -172,6 +182,12 @@ class ScreenEncoder:
         else:
             mask = changed_tiles(previous, image, self.tile)
         frame: Frame | None
+        if self.video is not None:
+            mask, video_rects = self.video.step(image, mask, now)
+            if self.video.settled is not None:  # sent exact in this frame
+                self.lossy[self._tiles_of(self.video.settled)] = False
+        else:
+            video_rects = []
         if mask.any():
             self.changed_at[mask] = now
             rects: list[Rect] = []
@@ -182,7 +198,10 @@ class ScreenEncoder:
                     # tiles into a refine rectangle, and a COPY after it must
                     # still find the old pixels there.
                     rects = self._refine_rects(previous, due, max(1, self.max_refine_tiles // 4))
-            frame = self._motion(seq, now, capture_us, image, mask, rects)
+            frame = self._motion(seq, now, capture_us, image, mask, rects, video_rects)
+        elif video_rects:  # only the video region changed (or settled)
+            self.sent_image = image
+            frame = Frame(seq, capture_us, self.width, self.height, tuple(video_rects), 0)
         else:
             self.sent_image = image  # identical pixels: adopt, so the next diff can be skipped
             due = self._refine_due(now)
@@ -191,6 +210,10 @@ class ScreenEncoder:
                 rects = self._refine_rects(image, due, self.max_refine_tiles)
                 frame = Frame(seq, capture_us, self.width, self.height, tuple(rects), FLAG_REFINE)
                 self.stats.refine_frames += 1
+        if self.video is not None and self.video.region is not None:
+            # Lossy, so a COPY reading the region carries that along; never
+            # refined while it plays (_refine_due), sent exact when it settles.
+            self.lossy[self._tiles_of(self.video.region)] = True
         if frame is not None:
             self._count(frame, started)
         return frame
@@ -208,6 +231,8 @@ class ScreenEncoder:
         self.changed_at[:] = now
         self._needs_key = False
         self._motion_run = 0
+        if self.video is not None:
+            self.video.request_key()
         frame = Frame(seq, capture_us, self.width, self.height, tuple(c.rect for c in coded), FLAG_KEY)
         self.stats.key_frames += 1
         self._count(frame, started)
@@ -232,6 +257,8 @@ class ScreenEncoder:
         due = self.lossy & (age >= self.settle_s)
         if due.any():
             due |= self.lossy & (age >= self.settle_s / 2)
+        if self.video is not None and self.video.region is not None:
+            due[self._tiles_of(self.video.region)] = False
         return due
 
     def _encode(self, image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: Subsampling) -> list[Coded]:
@@ -264,10 +291,12 @@ class ScreenEncoder:
         return slice(y // t, -(-(y + h) // t)), slice(x // t, -(-(x + w) // t))
 
     def _motion(self, seq: int, now: float, capture_us: int, image: npt.NDArray[np.uint8], mask: Mask,
-                rects: list[Rect]) -> Frame:
+                rects: list[Rect], video_rects: list[Rect]) -> Frame:
         """Append the COPY and the changed rectangles to ``rects`` (refine
         rectangles already there show the previous picture, which is what
-        the COPY and the changed rectangles are computed against)."""
+        the COPY and the changed rectangles are computed against), then the
+        video region's rectangles (drawn last: they cover whatever a merged
+        rectangle put over the region)."""
         assert self.sent_image is not None
         if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES:
             found = detect_scroll(self.sent_image, image, mask, self.tile)
@@ -276,6 +305,8 @@ class ScreenEncoder:
                 rects.append(Rect.copy(c.x, c.y, c.w, c.h, c.src_x, c.src_y))
                 self._move_lossy(c)
                 self.stats.copies += 1
+                if self.video is not None:
+                    self.video.tracker.moved(mask)  # a move and what it uncovered: never video
                 mask = found.remaining
         small = int(mask.sum()) <= self.small_change_tiles
         quality = self.refine_quality if small else self.motion_quality
@@ -294,6 +325,7 @@ class ScreenEncoder:
                 tiles = self._tiles_of((coded.rect.x, coded.rect.y, coded.rect.w, coded.rect.h))
                 self.lossy[tiles] = not (small or coded.exact)
                 self.changed_at[tiles] = now  # unchanged tiles merged in were re-sent too
+        rects.extend(video_rects)
         self.sent_image = image
         self._motion_run += 1
         return Frame(seq, capture_us, self.width, self.height, tuple(rects), 0)

@@ -127,7 +127,8 @@ export const SCREEN = Object.freeze({
     "COPY": 1,
     "FILL": 2,
     "PNG": 3,
-    "PALETTE": 4
+    "PALETTE": 4,
+    "H264": 5
   },
   "CODEC": {
     "H264": 1,

@@ -34,12 +34,13 @@
 import { FrameError } from '../frame-error.js';
 import copy from './copy.js';
 import fill from './fill.js';
+import h264 from './h264.js';
 import jpeg from './jpeg.js';
 import palette from './palette.js';
 import png from './png.js';
 
 /** Encoding byte -> decoder. */
-export const DECODERS = new Map([jpeg, copy, fill, png, palette].map((d) => [d.enc, d]));
+export const DECODERS = new Map([jpeg, copy, fill, png, palette, h264].map((d) => [d.enc, d]));
 
 /** The decoder of encoding `enc`; a FrameError for an encoding nobody decodes. */
 export function decoderFor(enc) {

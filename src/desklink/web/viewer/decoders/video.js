@@ -15,8 +15,11 @@
 //
 // No DOM: runs in the decoder worker.
 
+import { SCREEN } from '../../shared/wire.js';
 import { FrameError } from '../frame-error.js';
-import { CODEC_NAMES } from '../frames.js';
+
+/** Codec byte -> name (as frames.js; built here so the decoders never import the parser). */
+const CODEC_NAMES = new Map(Object.entries(SCREEN.CODEC).map(([name, byte]) => [byte, name]));
 
 /** The configuration string for each codec byte (the decoder reads the real profile from the stream). */
 const CODEC_STRINGS = { H264: 'avc1.640033', VP8: 'vp8', VP9: 'vp09.00.50.08', AV1: 'av01.0.12M.08' };
