@@ -36,7 +36,7 @@ def moving(w: int, h: int, t: int) -> np.ndarray:
     img = np.empty((h, w, 4), dtype=np.uint8)
     img[:, :, 0] = (128 + 100 * np.sin((xx + 6 * t) / 23.0)).astype(np.uint8)
     img[:, :, 1] = (128 + 100 * np.cos((yy + 4 * t) / 17.0)).astype(np.uint8)
-    img[:, :, 2] = ((xx + yy + 5 * t) % 256).astype(np.uint8)
+    img[:, :, 2] = np.abs((xx + yy + 5 * t) % 510 - 255).astype(np.uint8)  # a triangle wave: no hard edge
     img[:, :, 3] = 255
     return img
 
