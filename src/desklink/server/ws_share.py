@@ -32,7 +32,7 @@ from desklink.protocol.framing import Channel, Reassembler
 from desklink.protocol.messages import Consent, Ping, ScreenStats, StopSharing
 from desklink.protocol.ratelimit import TokenBucket
 from desklink.server.context import Context
-from desklink.server.relay_admission import admit
+from desklink.server.relay_admission import admit, grant_of
 from desklink.server.ws_agent import AgentConnection
 from desklink.store.records import Request
 
@@ -97,11 +97,14 @@ class ShareConnection(AgentConnection):
 
 async def share_endpoint(ws: WebSocket) -> None:
     """Pages of a site some queue allows may open it; the join code (and the
-    request's own queue, checked after it) decide the rest."""
+    request's own queue, checked after it) decide the rest. On a relay node
+    the share's relay token is the admission: the web node that handed it
+    out checked the page's origin (and this node's cache of queue origins
+    may not know a queue created a moment ago)."""
     ctx: Context = ws.app.state.ctx
     if not await admit(ws, ctx.settings, "share"):
         return
-    if not await ctx.origins.any_queue_allows(ws.headers.get("origin"), ws):
+    if grant_of(ws) is None and not await ctx.origins.any_queue_allows(ws.headers.get("origin"), ws):
         await ws.close(codes.CLOSE_POLICY)
         return
     await ws.accept()
