@@ -14,7 +14,8 @@ has it at motion quality) and ``changed_at`` (when it last changed).
   sent costs nothing. This is what lets flow control lower the frame rate
   instead of queueing.
 * :meth:`ScreenEncoder.next_frame` diffs the newest capture against
-  ``sent_image`` by tiles. Damage: try a scroll COPY first, then merge the
+  ``sent_image`` by tiles. Damage: try a scroll COPY first, else COPYs of
+  regions moved in any direction (:mod:`~desklink.agent.encode.moves`), then merge the
   remaining tiles into rectangles, each a FILL when flat, else a JPEG at
   motion quality 4:2:0 (or at refine quality 4:4:4 for a small change such
   as typing, which then never needs a second pass). No damage: lossy tiles
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from desklink.agent.encode.moves import detect_moves, move_mask
 from desklink.agent.encode.jpeg import Subsampling, encode_jpeg, flat_color
 from desklink.agent.encode.png import MAX_PNG_PIXELS, encode_png
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
@@ -87,7 +89,8 @@ class ScreenEncoder:
 
     def __init__(self, width: int, height: int, *, tile: int = DEFAULT_TILE, motion_quality: int = 60,
                  refine_quality: int = 90, settle_s: float = 0.25, small_change_tiles: int = 4,
-                 max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True) -> None:
+                 max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True,
+                 moves: bool = True) -> None:
         if tile < 16 or tile % 16:
             raise ValueError("tile must be a positive multiple of 16 (the 4:2:0 JPEG block)")
         for name, q in (("motion_quality", motion_quality), ("refine_quality", refine_quality)):
@@ -103,6 +106,7 @@ class ScreenEncoder:
         self.max_rects = max_rects
         self.max_refine_tiles = max_refine_tiles
         self.scroll = scroll
+        self.moves = moves
         self.stats = EncoderStats()
         self.sent_image: npt.NDArray[np.uint8] | None = None
         self._latest: npt.NDArray[np.uint8] | None = None
@@ -263,6 +267,7 @@ class ScreenEncoder:
         rectangles already there show the previous picture, which is what
         the COPY and the changed rectangles are computed against)."""
         assert self.sent_image is not None
+        found = None
         if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES:
             found = detect_scroll(self.sent_image, image, mask, self.tile)
             if found is not None:
@@ -271,6 +276,13 @@ class ScreenEncoder:
                 self._move_lossy(c)
                 self.stats.copies += 1
                 mask = found.remaining
+        if found is None and self.moves and int(mask.sum()) >= SCROLL_MIN_TILES:
+            moved = detect_moves(self.sent_image, image, mask, self.tile)
+            for c in moved.copies if moved is not None else ():
+                rects.append(Rect.copy(c.x, c.y, c.w, c.h, c.src_x, c.src_y))
+                self.lossy = move_mask(self.lossy, c, self.tile, self.width, self.height)
+                self.stats.copies += 1
+            mask = moved.remaining if moved is not None else mask
         small = int(mask.sum()) <= self.small_change_tiles
         quality = self.refine_quality if small else self.motion_quality
         subsampling: Subsampling = "444" if small else "420"
