@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ._screens import noise, photo, text_page
 from desklink.agent.encode import ScreenEncoder
-from desklink.agent.encode.moves import MIN_SIDE, detect_moves, find_move, move_mask
+from desklink.agent.encode.moves import MIN_SIDE, MoveDetector, detect_moves, find_move, move_mask
 from desklink.agent.encode.scroll import CopyRect, apply_copy
 from desklink.agent.encode.tiles import changed_tiles
 from desklink.protocol.screen import Enc, Frame, decode
@@ -92,7 +92,7 @@ class TestDetectMoves:
         x, y, w, h, dx, dy = m
         prev = noise(W, H, seed=seed)
         cur = moved(prev, x, y, w, h, dx, dy, (0, 0, 0))
-        enc = ScreenEncoder(W, H, scroll=dx == 0)  # a vertical move may go either way when scroll is on
+        enc = ScreenEncoder(W, H)  # scroll detection first (it finds dx == 0), then moves
         enc.update(prev, 0.0)
         enc.next_frame(1, 0.0, 0)
         enc.update(cur, 0.05)
@@ -171,3 +171,22 @@ def test_move_mask_carries_flags_with_the_copy() -> None:
     lossy[5, 5] = True
     out = move_mask(lossy, CopyRect(100, 100, 64, 64, 70, 70), TILE, W, H)
     assert out[1, 1] and out[2, 2] and out[5, 5]
+
+
+def test_detector_backs_off_while_nothing_moves_and_finds_a_drag_soon() -> None:
+    """Frames of unrelated noise (a video): searched less and less often; a
+    move after them is found within max_skip + 1 frames."""
+    find = MoveDetector(max_skip=7)
+    searched = []
+    for k in range(40):
+        prev, cur = noise(W, H, seed=k), noise(W, H, seed=k + 1)
+        before = find.misses
+        assert find(prev, cur, changed_tiles(prev, cur, TILE), TILE) is None
+        searched.append(find.misses > before)
+    assert 5 <= sum(searched) <= 12  # 1 + 2 + 4 + 8 + 8...: not every frame
+    prev = noise(W, H, seed=99)
+    cur = moved(prev, 100, 100, 300, 200, 37, -21, (0, 0, 0))
+    mask = changed_tiles(prev, cur, TILE)
+    results = [find(prev, cur, mask, TILE) for _ in range(8)]
+    assert any(r is not None for r in results)
+    assert find.misses == 0 and find(prev, cur, mask, TILE) is not None  # found: no back-off

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from desklink.agent.encode.moves import detect_moves, move_mask
+from desklink.agent.encode.moves import MoveDetector, move_mask
 from desklink.agent.encode.jpeg import Subsampling, encode_jpeg, flat_color
 from desklink.agent.encode.png import MAX_PNG_PIXELS, encode_png
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
@@ -107,6 +107,7 @@ class ScreenEncoder:
         self.max_refine_tiles = max_refine_tiles
         self.scroll = scroll
         self.moves = moves
+        self._find_moves = MoveDetector()
         self.stats = EncoderStats()
         self.sent_image: npt.NDArray[np.uint8] | None = None
         self._latest: npt.NDArray[np.uint8] | None = None
@@ -277,7 +278,7 @@ class ScreenEncoder:
                 self.stats.copies += 1
                 mask = found.remaining
         if found is None and self.moves and int(mask.sum()) >= SCROLL_MIN_TILES:
-            moved = detect_moves(self.sent_image, image, mask, self.tile)
+            moved = self._find_moves(self.sent_image, image, mask, self.tile)
             for c in moved.copies if moved is not None else ():
                 rects.append(Rect.copy(c.x, c.y, c.w, c.h, c.src_x, c.src_y))
                 self.lossy = move_mask(self.lossy, c, self.tile, self.width, self.height)
