@@ -63,8 +63,10 @@ def print_environment(args: argparse.Namespace) -> None:
     print(f"  X          Xvfb {dpkg_version('xvfb')} at {W}x{H}x24, no window manager; xterm {dpkg_version('xterm')}, "
           f"xdotool {dpkg_version('xdotool')}, chromium {dpkg_version('chromium')}")
     print(f"  x11vnc     {dpkg_version('x11vnc')}: x11vnc -display :N -rfbport P {' '.join(X11VNC_FLAGS)}")
-    print("             (defaults otherwise: XDamage hints on, -wait/-defer auto; client asks ZRLE+CopyRect, 32 bpp, one request outstanding)")
-    print("  agent      python -m desklink agent --terminal (defaults: --fps 30); viewer: ViewerClient in this process (decodes + acks)")
+    print(f"             (defaults otherwise: XDamage hints on, -wait/-defer auto; client asks {args.vnc.replace(',', ' or ').upper()} + CopyRect,"
+          " 32 bpp, one request outstanding)")
+    print("  agent      python -m desklink agent --terminal (defaults: --fps 30); viewer: ViewerClient in this process (decodes + acks),"
+          " control granted")
     print(f"  timing     {args.warmup:g} s warm-up, {args.seconds:g} s measured per workload and product")
     print(flush=True)
 
