@@ -56,7 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from desklink.agent.encode.scroll import CopyRect, apply_copy
-from desklink.agent.encode.tiles import Mask, as_u32, reduce_tiles, tile_box
+from desklink.agent.encode.tiles import Mask, as_u32, tile_box
 
 __all__ = ["ANCHORS", "MAX_MULTIPLICITY", "MIN_EDGES", "MIN_SIDE", "MIN_VOTES", "RUN", "Move", "MoveDetector", "detect_moves", "find_move", "move_mask"]
 
@@ -237,13 +237,13 @@ def _region(p: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32], dx: int, dy: i
     eq = c[y0:y1, x0:x1] == p[y0 - dy : y1 - dy, x0 - dx : x1 - dx]
     # Only rows where the move shows at all: a moved window is a band of
     # rows; rows that merely match by chance (flat background) widen it.
-    row_any = eq.mean(axis=1) >= 0.25
+    row_any = np.count_nonzero(eq, axis=1) * 4 >= eq.shape[1]
     ra, rb = _longest_run(row_any)
     best: tuple[int, int, int, int, int] | None = None
     if rb - ra < MIN_SIDE:
         return None
     band = eq[ra:rb]
-    share = band.mean(axis=0)
+    share = np.count_nonzero(band, axis=0) / band.shape[0]
     for threshold in COL_THRESHOLDS:
         ca, cb = _longest_run(share >= threshold)
         if cb - ca < MIN_SIDE:
@@ -303,13 +303,7 @@ def detect_moves(prev: npt.NDArray[np.uint8], cur: npt.NDArray[np.uint8], mask: 
         copy = find_move(base, cur, box)
         if copy is None:
             break
-        bx, by, bw, bh = box
-        still = as_u32(base)[by : by + bh, bx : bx + bw] != as_u32(cur)[by : by + bh, bx : bx + bw]
-        still[copy.y - by : copy.y - by + copy.h, copy.x - bx : copy.x - bx + copy.w] = False
-        after = np.zeros_like(remaining)
-        sub = reduce_tiles(still, tile)
-        after[by // tile : by // tile + sub.shape[0], bx // tile : bx // tile + sub.shape[1]] = sub
-        after |= remaining & ~_box_mask(remaining.shape, box, tile)
+        after = _after_copy(base, cur, remaining, copy, tile)
         # Worth it when it clears min_gain of the tiles it lands on (a second
         # window's move saves little of the whole change, a lot of its own).
         under = int(_box_mask(remaining.shape, (copy.x, copy.y, copy.w, copy.h), tile).sum())
@@ -355,6 +349,31 @@ class MoveDetector:
         else:
             self.misses = 0
         return found
+
+
+def _after_copy(base: npt.NDArray[np.uint8], cur: npt.NDArray[np.uint8], remaining: Mask, copy: CopyRect, tile: int) -> Mask:
+    """The tiles of ``remaining`` still differing once ``copy`` is applied to
+    ``base``: its destination equals ``cur`` (verified), so a tile inside it
+    is done, a tile it does not touch is as it was, and a tile it partly
+    covers is done when its pixels outside the copy equal ``cur``."""
+    after = remaining.copy()
+    height, width = cur.shape[:2]
+    ty0, ty1 = copy.y // tile, -(-(copy.y + copy.h) // tile)
+    tx0, tx1 = copy.x // tile, -(-(copy.x + copy.w) // tile)
+    b32, c32 = as_u32(base), as_u32(cur)
+    for ty in range(ty0, ty1):
+        for tx in range(tx0, tx1):
+            if not after[ty, tx]:
+                continue
+            y0, y1 = ty * tile, min((ty + 1) * tile, height)
+            x0, x1 = tx * tile, min((tx + 1) * tile, width)
+            if copy.y <= y0 and y1 <= copy.y + copy.h and copy.x <= x0 and x1 <= copy.x + copy.w:
+                after[ty, tx] = False
+                continue
+            diff = b32[y0:y1, x0:x1] != c32[y0:y1, x0:x1]
+            diff[max(copy.y - y0, 0) : max(copy.y + copy.h - y0, 0), max(copy.x - x0, 0) : max(copy.x + copy.w - x0, 0)] = False
+            after[ty, tx] = bool(diff.any())
+    return after
 
 
 def _box_mask(shape: tuple[int, ...], box: tuple[int, int, int, int], tile: int) -> Mask:
