@@ -108,6 +108,7 @@ class ScreenEncoder:
         self.scroll = scroll
         self.moves = moves
         self._find_moves = MoveDetector()
+        self._dragging = False
         self.stats = EncoderStats()
         self.sent_image: npt.NDArray[np.uint8] | None = None
         self._latest: npt.NDArray[np.uint8] | None = None
@@ -269,7 +270,8 @@ class ScreenEncoder:
         the COPY and the changed rectangles are computed against)."""
         assert self.sent_image is not None
         found = None
-        if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES:
+        # While a window is being dragged sideways, skip the vertical search.
+        if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES and not self._dragging:
             found = detect_scroll(self.sent_image, image, mask, self.tile)
             if found is not None:
                 c = found.copy
@@ -279,6 +281,7 @@ class ScreenEncoder:
                 mask = found.remaining
         if found is None and self.moves and int(mask.sum()) >= SCROLL_MIN_TILES:
             moved = self._find_moves(self.sent_image, image, mask, self.tile)
+            self._dragging = moved is not None and any(c.x != c.src_x for c in moved.copies)
             for c in moved.copies if moved is not None else ():
                 rects.append(Rect.copy(c.x, c.y, c.w, c.h, c.src_x, c.src_y))
                 self.lossy = move_mask(self.lossy, c, self.tile, self.width, self.height)

@@ -156,19 +156,26 @@ def _anchors(p: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32]) -> tuple[npt.
     step_y = max(ROW_STEP, h // 64)
     rows = (np.arange(0, h, step_y)[:, None] + np.arange(ROW_STEP)[None, :]).ravel()
     rows = rows[rows < h]
-    starts = np.arange(0, w - RUN + 1, RUN // 2)
-    if starts.size == 0 or rows.size == 0:
+    half = RUN // 2
+    blocks = w // half
+    if blocks < 2 or rows.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0, dtype=np.uint32)
-    sub_c = c[rows]
-    hc = _run_hashes(sub_c)[:, starts]
-    # Per run: changed pixels and colour changes, by window sums of cumulative counts.
-    diff = np.zeros((rows.size, w + 1), dtype=np.int32)
-    np.cumsum(sub_c != p[rows], axis=1, out=diff[:, 1:])
-    edge = np.zeros((rows.size, w), dtype=np.int32)
-    np.cumsum(sub_c[:, 1:] != sub_c[:, :-1], axis=1, out=edge[:, 1:])
-    changed = diff[:, starts + RUN] > diff[:, starts]
-    edges = edge[:, starts + RUN - 1] - edge[:, starts]
+    # Runs start every half run: hash, change and colour changes per half-run
+    # block (reshapes, no cumulative sums), then a run is two blocks.
+    sub_c = c[rows, : blocks * half]
+    starts = np.arange(blocks - 1) * half
+    up = _pow_table(half + 1)[0]
+    v = _mixed(sub_c).reshape(rows.size, blocks, half)
+    v *= up[:half]
+    part = v.sum(axis=2, dtype=np.uint32)
+    hc = part[:, :-1] + part[:, 1:] * up[half]  # == _run_hashes(sub_c)[:, starts]
+    changed_b = (sub_c != p[rows, : blocks * half]).reshape(rows.size, blocks, half).any(axis=2)
+    changed = changed_b[:, :-1] | changed_b[:, 1:]
+    steps = np.zeros(sub_c.shape, dtype=np.uint8)
+    steps[:, :-1] = sub_c[:, 1:] != sub_c[:, :-1]
+    per_b = steps.reshape(rows.size, blocks, half).sum(axis=2, dtype=np.int16)
+    edges = per_b[:, :-1] + per_b[:, 1:]  # the colour changes along the run (+- the one leaving it)
     useful = changed & (edges >= MIN_EDGES)
     useful[:, 1:] &= hc[:, 1:] != hc[:, :-1]
     ys, xi = np.nonzero(useful)
