@@ -160,8 +160,13 @@ class DeskLinkSide:
             # Settle: freeze the drivers and the viewer's input, wait for the
             # last frames (refinement), compare.
             if player is not None:
+                if player.done() and player.exception() is not None:
+                    raise RuntimeError(f"the viewer's input failed: {player.exception()!r}")
                 player.cancel()
                 await asyncio.gather(player, return_exceptions=True)
+            refused = [e for e in viewer.errors if "input" in str(e.get("message", "")) or e.get("code") in ("bad_input", "forbidden")]
+            if refused:
+                print(f"   (the relay refused the viewer's input: {refused[:3]})", flush=True)
             w.pause()
             try:
                 await asyncio.sleep(0.3)

@@ -106,11 +106,20 @@ class RFBPlayer:
     def _run(self) -> None:
         t0 = time.monotonic()
         i = 0
-        while not self._stop.is_set():
-            self.send(b"".join(rfb_messages(e) for e in self.script.steps[i % len(self.script.steps)]))
-            i += 1
-            self._stop.wait(max(0.0, t0 + i / self.script.rate - time.monotonic()))
+        try:
+            while not self._stop.is_set():
+                self.send(b"".join(rfb_messages(e) for e in self.script.steps[i % len(self.script.steps)]))
+                i += 1
+                self._stop.wait(max(0.0, t0 + i / self.script.rate - time.monotonic()))
+        except Exception as exc:  # noqa: BLE001 - reported by stop()
+            self.error = exc
+
+    error: Exception | None = None
 
     def stop(self) -> None:
+        """Stop playing; raises if the player failed (the input stopped early,
+        so the figures would not be the workload's)."""
         self._stop.set()
         self._thread.join(5)
+        if self.error is not None:
+            raise RuntimeError(f"RFB input failed: {self.error!r}") from self.error

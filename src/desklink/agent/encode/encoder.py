@@ -269,7 +269,7 @@ class ScreenEncoder:
         rectangles already there show the previous picture, which is what
         the COPY and the changed rectangles are computed against)."""
         assert self.sent_image is not None
-        found = None
+        found = moved = None
         # While a window is being dragged sideways, skip the vertical search.
         if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES and not self._dragging:
             found = detect_scroll(self.sent_image, image, mask, self.tile)
@@ -287,12 +287,15 @@ class ScreenEncoder:
                 self.lossy = move_mask(self.lossy, c, self.tile, self.width, self.height)
                 self.stats.copies += 1
             mask = moved.remaining if moved is not None else mask
+        # After a COPY that may not be exact everywhere, only whole tiles are
+        # sure to cover what differs (the tight box looks at the old picture).
+        inexact = found is None and moved is not None
         small = int(mask.sum()) <= self.small_change_tiles
         quality = self.refine_quality if small else self.motion_quality
         subsampling: Subsampling = "444" if small else "420"
         boxes = merge_rects(mask, self.tile, self.width, self.height, max_rects=self.max_rects)
         for box in boxes:
-            tight = self._tight(self.sent_image, image, box) if small else None
+            tight = self._tight(self.sent_image, image, box) if small and not inexact else None
             if tight is not None and tight[2] * tight[3] <= MAX_PNG_PIXELS:
                 # Typing-sized: exactly the changed pixels, lossless. Pixels
                 # of the box outside it did not change, so their tiles keep

@@ -25,9 +25,12 @@ How (sans-I/O, pure numpy):
    Displacements with at least :data:`MIN_VOTES` votes are candidates.
 4. **Region.** For the best candidates, the map of pixels where the new
    picture equals the old one moved by ``(dx, dy)`` (exact comparison); the
-   largest block of it around the winning anchors (columns where most rows
-   match, then the longest run of rows where all those columns match) is
-   the COPY. It is exact by construction: a hash collision can only cost
+   largest block of it (columns where most rows match, then the longest
+   run of rows where at least :data:`ROW_MATCH` of those columns match) is
+   the COPY. The tiles it touches are then compared pixel by pixel with the
+   new picture: any that still differ (a cursor that blinked inside the
+   moved window) are sent as pictures after the COPY, so the viewer's
+   picture is always exactly the new one; a hash collision can only cost
    time, never a wrong picture.
 5. **More than one.** After a move is found, when the tiles still
    differing are at least half as many as it cleared (more than the strip
@@ -56,7 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from desklink.agent.encode.scroll import CopyRect, apply_copy
-from desklink.agent.encode.tiles import Mask, as_u32, tile_box
+from desklink.agent.encode.tiles import Mask, as_u32, reduce_tiles, tile_box
 
 __all__ = ["ANCHORS", "MAX_MULTIPLICITY", "MIN_EDGES", "MIN_SIDE", "MIN_VOTES", "RUN", "Move", "MoveDetector", "detect_moves", "find_move", "move_mask"]
 
@@ -82,6 +85,8 @@ TABLE_BITS = 16
 #: Share of matching rows that admits a column into the copy, tried in turn
 #: (the largest copy wins); see scroll.STRIP_THRESHOLDS.
 COL_THRESHOLDS = (0.5, 0.9, 1.0)
+#: Share of a row's pixels that must match for the row to join the copy.
+ROW_MATCH = 0.98
 
 _MIX = np.uint32(0x9E3779B1)
 
@@ -235,7 +240,8 @@ def _votes(p: npt.NDArray[np.uint32], ay: npt.NDArray[np.int64], ax: npt.NDArray
 
 def _region(p: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32], dx: int, dy: int) -> tuple[int, int, int, int] | None:
     """The largest block ``(x0, y0, x1, y1)`` (box coordinates, destination)
-    where ``c`` equals ``p`` moved by ``(dx, dy)`` exactly, or ``None``."""
+    where ``c`` equals ``p`` moved by ``(dx, dy)``, but for at most
+    ``1 - ROW_MATCH`` of each row, or ``None``."""
     h, w = c.shape
     x0, x1 = max(0, dx), w + min(0, dx)
     y0, y1 = max(0, dy), h + min(0, dy)
@@ -255,7 +261,10 @@ def _region(p: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32], dx: int, dy: i
         ca, cb = _longest_run(share >= threshold)
         if cb - ca < MIN_SIDE:
             continue
-        a, b = _longest_run(band[:, ca:cb].all(axis=1))
+        # Rows where nearly all those columns match: a blinking text cursor
+        # or a clock inside a dragged window must not cut the copy short
+        # (the few pixels that differ are sent after it, see _after_copy).
+        a, b = _longest_run(np.count_nonzero(band[:, ca:cb], axis=1) >= ROW_MATCH * (cb - ca))
         if b - a >= MIN_SIDE:
             area = (b - a) * (cb - ca)
             if best is None or area > best[0]:
@@ -269,7 +278,8 @@ def find_move(prev: npt.NDArray[np.uint8], cur: npt.NDArray[np.uint8], box: tupl
     """Find a region inside ``box`` (``x, y, w, h``) moved by any ``(dx, dy)``
     from ``prev`` to ``cur``: a COPY (source and destination inside ``box``)
     whose destination pixels in ``cur`` equal its source pixels in ``prev``
-    exactly, or ``None``."""
+    but for at most ``1 - ROW_MATCH`` of each row (:func:`detect_moves`
+    sends those after it), or ``None``."""
     bx, by, bw, bh = box
     if bw < max(RUN, MIN_SIDE) + 1 or bh < MIN_SIDE + 1:
         return None
@@ -359,27 +369,23 @@ class MoveDetector:
 
 
 def _after_copy(base: npt.NDArray[np.uint8], cur: npt.NDArray[np.uint8], remaining: Mask, copy: CopyRect, tile: int) -> Mask:
-    """The tiles of ``remaining`` still differing once ``copy`` is applied to
-    ``base``: its destination equals ``cur`` (verified), so a tile inside it
-    is done, a tile it does not touch is as it was, and a tile it partly
-    covers is done when its pixels outside the copy equal ``cur``."""
+    """The tiles of ``remaining`` still differing from ``cur`` once ``copy``
+    is applied to ``base``: a tile the copy does not touch is as it was; a
+    tile it touches is compared pixel by pixel (copied pixels against their
+    source, the rest against ``base``), so a copy that is not exact
+    everywhere (a cursor blinked inside a moved window) leaves exactly its
+    differing tiles to be sent after it."""
     after = remaining.copy()
     height, width = cur.shape[:2]
     ty0, ty1 = copy.y // tile, -(-(copy.y + copy.h) // tile)
     tx0, tx1 = copy.x // tile, -(-(copy.x + copy.w) // tile)
+    y0, y1, x0, x1 = ty0 * tile, min(ty1 * tile, height), tx0 * tile, min(tx1 * tile, width)
     b32, c32 = as_u32(base), as_u32(cur)
-    for ty in range(ty0, ty1):
-        for tx in range(tx0, tx1):
-            if not after[ty, tx]:
-                continue
-            y0, y1 = ty * tile, min((ty + 1) * tile, height)
-            x0, x1 = tx * tile, min((tx + 1) * tile, width)
-            if copy.y <= y0 and y1 <= copy.y + copy.h and copy.x <= x0 and x1 <= copy.x + copy.w:
-                after[ty, tx] = False
-                continue
-            diff = b32[y0:y1, x0:x1] != c32[y0:y1, x0:x1]
-            diff[max(copy.y - y0, 0) : max(copy.y + copy.h - y0, 0), max(copy.x - x0, 0) : max(copy.x + copy.w - x0, 0)] = False
-            after[ty, tx] = bool(diff.any())
+    diff = b32[y0:y1, x0:x1] != c32[y0:y1, x0:x1]
+    diff[copy.y - y0 : copy.y - y0 + copy.h, copy.x - x0 : copy.x - x0 + copy.w] = (
+        c32[copy.y : copy.y + copy.h, copy.x : copy.x + copy.w]
+        != b32[copy.src_y : copy.src_y + copy.h, copy.src_x : copy.src_x + copy.w])
+    after[ty0:ty1, tx0:tx1] = reduce_tiles(diff, tile)
     return after
 
 
