@@ -155,6 +155,25 @@ class TestDetectMoves:
         assert found is not None and (found.copies[0].x - found.copies[0].src_x, found.copies[0].y - found.copies[0].src_y) == (251, 83)
         np.testing.assert_array_equal(rebuild(prev, cur, found.copies, found.remaining), cur)
 
+    def test_cursor_blinking_in_the_moved_window_does_not_cut_the_copy(self) -> None:
+        """A text cursor inside the window changed while it moved: the COPY
+        still spans the whole window; the cursor's tile is sent after it."""
+        prev = np.zeros((H, W, 4), np.uint8)
+        prev[..., 3] = 255
+        win = noise(300, 220, seed=12)
+        prev[40:260, 30:330] = win
+        cur = prev.copy()
+        cur[40:260, 30:330, :3] = 0
+        cur[110:330, 250:550] = win
+        cur[110 + 200 : 110 + 219, 250 + 20 : 250 + 29, :3] = 255  # the cursor, a 9x19 cell near the bottom
+        found = detect_moves(prev, cur, changed_tiles(prev, cur, TILE), TILE)
+        assert found is not None
+        c = found.copies[0]
+        assert (c.x - c.src_x, c.y - c.src_y) == (220, 70)
+        assert c.x <= 250 and c.x + c.w >= 550 and c.y <= 110 and c.y + c.h >= 330  # the whole window (and black around it)
+        np.testing.assert_array_equal(rebuild(prev, cur, found.copies, found.remaining), cur)
+        assert found.remaining[(110 + 205) // TILE, (250 + 24) // TILE]
+
     def test_too_small_box(self) -> None:
         img = noise(W, H)
         assert find_move(img, img, (0, 0, W, MIN_SIDE)) is None

@@ -86,7 +86,7 @@ TABLE_BITS = 16
 #: (the largest copy wins); see scroll.STRIP_THRESHOLDS.
 COL_THRESHOLDS = (0.5, 0.9, 1.0)
 #: Share of a row's pixels that must match for the row to join the copy.
-ROW_MATCH = 0.98
+ROW_MATCH = 0.95
 
 _MIX = np.uint32(0x9E3779B1)
 
