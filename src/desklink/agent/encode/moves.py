@@ -12,8 +12,9 @@ How (sans-I/O, pure numpy):
 
 1. **Anchors.** In the bounding box of the changed tiles of the new
    capture, sample up to :data:`ANCHORS` horizontal runs of :data:`RUN`
-   pixels that changed, are not flat and are not a repeat of the run just
-   left of them (blank or repeated runs match everywhere).
+   pixels (every half run along the sampled rows) that changed, have at
+   least :data:`MIN_EDGES` colour changes and are not a repeat of the run
+   just left of them (blank or repeated runs match everywhere).
 2. **Hash the old picture.** Every run of :data:`RUN` pixels on every
    :data:`ROW_STEP`-th row of the old picture in that box gets a rolling
    polynomial hash (one cumulative sum along the rows). Anchors come in
@@ -22,6 +23,7 @@ How (sans-I/O, pure numpy):
 3. **Vote.** A small table (the low bits of the anchors' hashes) screens
    the old runs; runs passing it are matched exactly against the anchors'
    hashes, and each match votes for ``(dx, dy) = anchor - old position``.
+   Anchors found at more than :data:`MAX_MULTIPLICITY` places do not vote.
    Displacements with at least :data:`MIN_VOTES` votes are candidates.
 4. **Region.** For the best candidates, the map of pixels where the new
    picture equals the old one moved by ``(dx, dy)`` (exact comparison); the
