@@ -263,14 +263,24 @@ def _region(p: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32], dx: int, dy: i
         ca, cb = _longest_run(share >= threshold)
         if cb - ca < MIN_SIDE:
             continue
-        # Rows where nearly all those columns match: a blinking text cursor
-        # or a clock inside a dragged window must not cut the copy short
-        # (the few pixels that differ are sent after it, see _after_copy).
-        a, b = _longest_run(np.count_nonzero(band[:, ca:cb], axis=1) >= ROW_MATCH * (cb - ca))
-        if b - a >= MIN_SIDE:
-            area = (b - a) * (cb - ca)
-            if best is None or area > best[0]:
-                best = (area, x0 + ca, y0 + ra + a, x0 + cb, y0 + ra + b)
+        # Rows where all those columns match, or nearly all: a blinking text
+        # cursor inside a dragged window must not cut the copy short (the
+        # few pixels that differ are sent after it, see _after_copy). Each
+        # block scores its area less what its differing pixels would cost
+        # to re-send (a 64 px cell each), so rows that differ a lot lose.
+        matched = np.count_nonzero(band[:, ca:cb], axis=1)
+        for need in (cb - ca, ROW_MATCH * (cb - ca)):
+            a, b = _longest_run(matched >= need)
+            if b - a < MIN_SIDE:
+                continue
+            bad = ~band[a:b, ca:cb]
+            cells = 0
+            if need < cb - ca and bad.any():
+                ys, xs = np.nonzero(bad)
+                cells = np.unique((ys // 64) * 4096 + xs // 64).size
+            score = (b - a) * (cb - ca) - cells * 64 * 64 * 2
+            if best is None or score > best[0]:
+                best = (score, x0 + ca, y0 + ra + a, x0 + cb, y0 + ra + b)
     if best is None:
         return None
     return best[1:]
