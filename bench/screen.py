@@ -4,7 +4,7 @@ x11vnc on the same workloads.
 
 Run from the repository root::
 
-    .venv/bin/python bench/screen.py                       # all 14 workloads, ~15 min
+    .venv/bin/python bench/screen.py                       # all 12 workloads, ~10 min
     .venv/bin/python bench/screen.py --seconds 5 --warmup 2
     .venv/bin/python bench/screen.py --only drag,drag-viewer --vnc zrle
     .venv/bin/python bench/screen.py --only scroll,browser --profile /tmp/prof
