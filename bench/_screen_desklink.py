@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from _measure import CpuMeter, PySpy, percentile, read_collapsed, share_lines
+from _screen_input import play_desklink
 from _screen_viewer import BenchViewer
 from _screen_workloads import Workload
 
@@ -31,6 +32,10 @@ class DLResult:
     """DeskLink's figures for one workload (README "The screen figures")."""
 
     fps: float = 0.0
+    content_fps: float = 0.0  # frames with a new picture (motion and key frames)
+    refine_fps: float = 0.0  # FLAG_REFINE frames (the same picture, sharper)
+    content_frame_kb: float = float("nan")  # kB per content frame, frame messages only
+    refine_kbps: float = 0.0  # kB/s of refine frames
     kbps: float = 0.0  # kB/s, every message to the viewer
     frame_kbps: float = 0.0  # kB/s, frames only
     seconds: float = 0.0
@@ -94,12 +99,22 @@ class DeskLinkSide:
         rep, visitor, sid = await self.chat()
         viewer = await BenchViewer.connect(self.server, *self.rep, sid)
         agent: subprocess.Popen[str] | None = None
+        player: asyncio.Future[None] | None = None
         try:
             await viewer.wait_status("waiting_agent")
             await rep.send({"t": "screen.request", "session_id": sid})
             code = (await rep.expect("screen.offer"))["code"]
             agent, lines = self.start_agent(code)
             await viewer.wait_status("sharing", timeout=30)
+            # Control, granted by the visitor, as for a rep who drives.
+            await viewer.send({"t": "control.request"})
+            await viewer.wait_control("asking", timeout=15)
+            assert agent.stdin is not None
+            agent.stdin.write("y\n")
+            agent.stdin.flush()
+            await viewer.wait_control("granted", timeout=15)
+            script = w.viewer_input
+            player = asyncio.ensure_future(play_desklink(script, viewer.send)) if script is not None else None
             await asyncio.sleep(self.args.warmup)
             meter = CpuMeter({"agent": lambda: [agent.pid] if agent else [], "server": lambda: [self.server.proc.pid],
                               "xvfb": lambda: [self.display.proc.pid], "apps": w.pids, "viewer": lambda: [os.getpid()]})
@@ -137,7 +152,22 @@ class DeskLinkSide:
                     res.rects[k] = res.rects.get(k, 0) + v
                 for k, v in a.rect_bytes.items():
                     res.rect_bytes[k] = res.rect_bytes.get(k, 0) + v
-            # Settle: freeze the drivers, wait for the last frames (refinement), compare.
+            content = [a for a in log if not a.flags & screen.FLAG_REFINE]
+            res.content_fps = len(content) / secs
+            res.refine_fps = res.refine / secs
+            res.refine_kbps = sum(a.nbytes for a in log if a.flags & screen.FLAG_REFINE) / secs / 1000
+            if content:
+                res.content_frame_kb = sum(a.nbytes for a in content) / len(content) / 1000
+            # Settle: freeze the drivers and the viewer's input, wait for the
+            # last frames (refinement), compare.
+            if player is not None:
+                if player.done() and player.exception() is not None:
+                    raise RuntimeError(f"the viewer's input failed: {player.exception()!r}")
+                player.cancel()
+                await asyncio.gather(player, return_exceptions=True)
+            refused = [e for e in viewer.errors if "input" in str(e.get("message", "")) or e.get("code") in ("bad_input", "forbidden")]
+            if refused:
+                print(f"   (the relay refused the viewer's input: {refused[:3]})", flush=True)
             w.pause()
             try:
                 await asyncio.sleep(0.3)
@@ -158,6 +188,9 @@ class DeskLinkSide:
                 print("   (the agent did not exit within 15 s of screen.stop; terminating it)", flush=True)
             res.agent_output = "".join(lines)
         finally:
+            if player is not None and not player.done():
+                player.cancel()
+                await asyncio.gather(player, return_exceptions=True)
             if agent is not None and agent.poll() is None:
                 agent.terminate()
                 await asyncio.to_thread(agent.wait, 10)

@@ -5,21 +5,6 @@ workload's. Each keeps its own pace against a start time, so a late step
 does not shift the ones after it.
 """
 
-#: Types a text file at ``rate`` chars/s, one ``xdotool type`` per character
-#: (Return at line ends). Args: path, rate.
-TYPER = r"""
-import subprocess, sys, time
-text = open(sys.argv[1]).read()
-rate = float(sys.argv[2])
-t0 = time.monotonic()
-for i, ch in enumerate(text):
-    if ch == "\n":
-        subprocess.run(["xdotool", "key", "Return"])
-    else:
-        subprocess.run(["xdotool", "type", "--delay", "0", "--", ch])
-    time.sleep(max(0.0, t0 + (i + 1) / rate - time.monotonic()))
-"""
-
 #: Clicks a mouse button (5: wheel down) ``rate`` times a second. Args: rate, button.
 WHEEL = r"""
 import subprocess, sys, time
@@ -42,30 +27,13 @@ while True:
     time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
 """
 
-#: Moves a window along an ellipse with X ConfigureWindow ``rate`` times a
-#: second (about 600 px/s). Args: window id, rate.
-MOVER = r"""
-import math, sys, time
-import xcffib, xcffib.xproto
-conn = xcffib.connect()
-wid = int(sys.argv[1]); rate = float(sys.argv[2])
-mask = xcffib.xproto.ConfigWindow.X | xcffib.xproto.ConfigWindow.Y
-t0 = time.monotonic(); i = 0
-while True:
-    t = time.monotonic() - t0
-    x = int(560 + 520 * math.cos(t * 1.3)); y = int(300 + 220 * math.sin(t * 1.3))
-    conn.core.ConfigureWindow(wid, mask, [x, y]); conn.flush()
-    i += 1
-    time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
-"""
-
-#: A Tk window with a 480x270 PhotoImage redrawn at ``fps`` with moving
+#: A Tk window with a 640x360 PhotoImage redrawn at ``fps`` with moving
 #: colour gradients plus noise (a video-like area). Args: fps.
 VIDEO = r"""
 import sys, time, tkinter as tk
 import numpy as np
 FPS = float(sys.argv[1])
-VW, VH = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (480, 270)
+VW, VH = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (640, 360)
 root = tk.Tk(); root.title("bench video"); root.geometry(f"{VW}x{VH}+{960 - VW // 2}+{540 - VH // 2}")
 photo = tk.PhotoImage(width=VW, height=VH)
 tk.Label(root, image=photo, borderwidth=0).pack()
@@ -86,4 +54,40 @@ def tick():
     root.after(max(1, int(delay * 1000)), tick)
 root.after(10, tick)
 root.mainloop()
+"""
+
+#: Plays an input script (``_screen_input.Script.save``: xdotool argument
+#: lists per step) at its rate, from the first step again when it runs out.
+#: Args: path.
+INPUT = r"""
+import json, subprocess, sys, time
+spec = json.load(open(sys.argv[1]))
+steps, rate = spec["steps"], float(spec["rate"])
+t0 = time.monotonic(); i = 0
+while True:
+    for args in steps[i % len(steps)]:
+        subprocess.run(["xdotool", *args])
+    i += 1
+    time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+"""
+
+#: A one-window "window manager" for the drag workloads (Xvfb has none):
+#: keeps the window's top-left at the pointer plus (dx, dy), polling the
+#: pointer 100 times a second; so moving the pointer (from xdotool or from a
+#: viewer) drags the window. Args: window id, dx, dy.
+FOLLOW = r"""
+import sys, time
+import xcffib, xcffib.xproto
+conn = xcffib.connect()
+root = conn.get_setup().roots[0].root
+wid = int(sys.argv[1]); dx = int(sys.argv[2]); dy = int(sys.argv[3])
+mask = xcffib.xproto.ConfigWindow.X | xcffib.xproto.ConfigWindow.Y
+last = None
+while True:
+    p = conn.core.QueryPointer(root).reply()
+    at = (p.root_x + dx, p.root_y + dy)
+    if at != last:
+        conn.core.ConfigureWindow(wid, mask, list(at)); conn.flush()
+        last = at
+    time.sleep(0.01)
 """

@@ -6,6 +6,7 @@ Each workload starts its programs in :meth:`Workload.setup`, can be frozen
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import shutil
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from _measure import descendants
-from _screen_drivers import KEYS, MOVER, TYPER, VIDEO, WHEEL
+from _screen_drivers import FOLLOW, INPUT, KEYS, VIDEO, WHEEL
+from _screen_input import Script
 
 from desklink.testing_x import XDisplay
 
@@ -87,10 +89,18 @@ class Workload:
 
     name = ""
     title = ""
+    #: Workloads with a user at the keyboard or mouse: their input comes from
+    #: the visitor's own keyboard (xdotool on the display) or, in the
+    #: ``-viewer`` variant, from the rep's viewer through the product measured.
+    has_input = False
 
-    def __init__(self, display: XDisplay, workdir: Path) -> None:
+    def __init__(self, display: XDisplay, workdir: Path, source: str = "xdotool") -> None:
         self.d = display
         self.workdir = workdir
+        self.source = source
+        if self.has_input and source == "viewer":
+            self.name = f"{type(self).name}-viewer"
+        self.script: Script | None = None  # the input to play, set by setup()
         self.procs: list[subprocess.Popen[Any]] = []  # X programs
         self.drivers: list[subprocess.Popen[Any]] = []  # paused while settling
         self.pause_trees: list[int] = []  # roots whose descendants (not the root) are paused
@@ -124,6 +134,22 @@ class Workload:
 
     def setup(self) -> None:
         raise NotImplementedError
+
+    def play(self, script: Script) -> None:
+        """Give the workload its input: from xdotool now (a driver), or from
+        the viewer (the DeskLink and x11vnc sides play ``self.script``)."""
+        self.script = script
+        if self.source == "xdotool":
+            self.driver(INPUT, str(script.save(self.workdir / f"input-{self.name}.json")))
+
+    @property
+    def viewer_input(self) -> Script | None:
+        """The script the viewer plays, or None (input from xdotool or none)."""
+        return self.script if self.source == "viewer" else None
+
+    @property
+    def from_(self) -> str:
+        return ("the viewer" if self.source == "viewer" else "xdotool") if self.has_input else "no input"
 
     def _signal(self, sig: int) -> None:
         for p in self.drivers:
@@ -167,23 +193,22 @@ class Idle(Workload):
 
 class Typing(Workload):
     name = "typing"
-    title = "typing 10 chars/s in an xterm"
+    title = "typing 8 chars/s in an xterm"
+    has_input = True
 
-    def __init__(self, display: XDisplay, workdir: Path, rate: float = 10.0) -> None:
-        super().__init__(display, workdir)
+    def __init__(self, display: XDisplay, workdir: Path, source: str = "xdotool", rate: float = 8.0) -> None:
+        super().__init__(display, workdir, source)
         self.rate = rate
 
     def setup(self) -> None:
         rng = random.Random(5)
         text = "\n".join(" ".join(sentence(rng) for _ in range(3)) for _ in range(60)) + "\n"
-        path = self.workdir / "typing.txt"
-        path.write_text(text)
         wid = self.xterm("120x40+40+40", "bench-typing", "sh", "-c", "cat >/dev/null")
         x, y, w, h = self.d.window_geometry(wid)
         self.d.xdotool("mousemove", str(x + w // 2), str(y + h // 2))
         self.d.xdotool("windowfocus", "--sync", wid)
-        self.driver(TYPER, str(path), str(self.rate))
-        self.note = f"{self.rate:g} chars/s via xdotool into `cat` in a 120x40 xterm"
+        self.play(Script([[("key", "Enter" if ch == "\n" else ch)] for ch in text], self.rate))
+        self.note = f"{self.rate:g} chars/s from {self.from_} into `cat` in a 120x40 xterm"
 
 
 class TerminalScroll(Workload):
@@ -236,40 +261,80 @@ class BrowserScroll(Workload):
         self.note = "less in a full-screen xterm, Down 15/s"
 
 
+def pager_text(path: Path, seed: int = 7) -> Path:
+    rng = random.Random(seed)
+    path.write_text("\n\n".join("\n".join(sentence(rng, 8, 16) for _ in range(5)) for _ in range(4000)))
+    return path
+
+
+class PagerDown(Workload):
+    name = "pager-down"
+    title = "less in a full-screen xterm scrolled with the Down arrow (15/s)"
+    has_input = True
+
+    def setup(self) -> None:
+        wid = self.xterm(FULL_XTERM, f"bench-{self.name}", "less", str(pager_text(self.workdir / "pager.txt")))
+        self.d.xdotool("mousemove", "960", "540")
+        self.d.xdotool("windowfocus", "--sync", wid)
+        self.play(Script([[("key", "ArrowDown")]], 15.0))
+        self.note = f"less on prose in a full-screen xterm, Down 15/s from {self.from_}"
+
+
+class PagerPage(Workload):
+    name = "pager-page"
+    title = "less in a full-screen xterm paged down (2 pages/s)"
+    has_input = True
+
+    def setup(self) -> None:
+        wid = self.xterm(FULL_XTERM, f"bench-{self.name}", "less", str(pager_text(self.workdir / "pager.txt")))
+        self.d.xdotool("mousemove", "960", "540")
+        self.d.xdotool("windowfocus", "--sync", wid)
+        self.play(Script([[("key", "PageDown")]], 2.0))
+        self.note = f"less on prose in a full-screen xterm, Page Down 2/s from {self.from_}"
+
+
 class WindowDrag(Workload):
     name = "drag"
-    title = "xterm dragged around (60 moves/s)"
+    title = "xterm dragged around (30 moves/s)"
+    has_input = True
 
     def setup(self) -> None:
         path = self.workdir / "drag.txt"
         path.write_text(log_text(400, seed=9))
-        wid = self.xterm("100x35+300+200", "bench-drag", "less", str(path))
-        self.driver(MOVER, wid, "60")
-        self.note = "100x35 xterm (less on text) moved along an ellipse 1040x440 px, ~600 px/s, black root window"
+        wid = self.xterm("100x35+300+200", f"bench-{self.name}", "less", str(path))
+        # The pointer drags the window from 30 px above its top-left corner
+        # (on the root window, so the xterm sees no pointer), along an
+        # ellipse 960x360 px that keeps the whole window on the screen:
+        # ~540 px/s, 30 moves/s.
+        self.driver(FOLLOW, wid, "-40", "30")
+        steps: list[list[tuple[object, ...]]] = []
+        for i in range(int(30 * 2 * math.pi / 1.3)):
+            t = i / 30
+            steps.append([("move", int(545 + 480 * math.cos(t * 1.3)), int(185 + 180 * math.sin(t * 1.3)))])
+        self.play(Script(steps, 30.0))
+        self.note = (f"100x35 xterm (less on text) dragged by the pointer from {self.from_} along an ellipse "
+                     "960x360 px, the window always whole on the screen, 30 moves/s (~540 px/s), black root window")
 
 
 class Video(Workload):
     name = "video"
-    title = "480x270 video-like Tk animation at 30 fps"
+    title = "640x360 video-like Tk animation at 30 fps"
 
     def setup(self) -> None:
         self.xterm("100x30+40+40", "bench-video-term", "sh", "-c", "ls -l /usr/bin | head -28; exec sleep 100000")
         self.driver(VIDEO, "30")
         self.d.wait_window("bench video")
-        self.note = "Tk PhotoImage 480x270, moving gradients + noise at 30 fps, beside an idle xterm"
-
-
-class Video640(Workload):
-    name = "video640"
-    title = "640x360 video-like Tk animation at 30 fps"
-
-    def setup(self) -> None:
-        self.xterm("100x30+40+40", "bench-video-term", "sh", "-c", "ls -l /usr/bin | head -28; exec sleep 100000")
-        self.driver(VIDEO, "30", "640", "360")
-        self.d.wait_window("bench video")
         self.note = "Tk PhotoImage 640x360, moving gradients + noise at 30 fps, beside an idle xterm"
 
 
-WORKLOADS: dict[str, type[Workload]] = {
-    w.name: w for w in (Idle, Typing, TerminalScroll, BrowserScroll, WindowDrag, Video, Video640)
-}
+def _variants(cls: type[Workload]) -> dict[str, Any]:
+    if not cls.has_input:
+        return {cls.name: cls}
+    return {cls.name: cls, f"{cls.name}-viewer": lambda d, wd: cls(d, wd, "viewer")}
+
+
+#: name -> factory(display, workdir); workloads with input come twice: input
+#: from xdotool (``name``) and from the viewer (``name-viewer``).
+WORKLOADS: dict[str, Any] = {}
+for _cls in (Idle, Typing, TerminalScroll, BrowserScroll, PagerDown, PagerPage, WindowDrag, Video):
+    WORKLOADS.update(_variants(_cls))

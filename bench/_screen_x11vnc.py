@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _measure import CpuMeter
-from _rfb import RFBClient
+from _rfb import ENC_COPYRECT, ENC_TIGHT, ENC_ZRLE, RFBClient
+from _screen_input import RFBPlayer
 from _screen_workloads import Workload
 
 from desklink.testing import free_port
@@ -25,6 +26,11 @@ from desklink.testing_x import XDisplay
 #: x11vnc: access flags only; polling, XDamage, -wait/-defer, wireframe and
 #: scrollcopyrect stay at their defaults (x11vnc(1)).
 X11VNC_FLAGS = ["-localhost", "-nopw", "-forever", "-shared", "-norc", "-noipv6", "-quiet"]
+
+#: The RFB encodings the client asks for, by the name the report uses: the
+#: lossless ones (ZRLE, and Tight without a JPEG quality level, so Tight
+#: stays lossless: zlib with palette/gradient filters), with CopyRect.
+VNC_ENCODINGS = {"zrle": (ENC_ZRLE, ENC_COPYRECT), "tight": (ENC_TIGHT, ENC_COPYRECT)}
 
 
 @dataclass
@@ -40,17 +46,23 @@ class VNCResult:
     max_update_kb: float = 0.0
 
 
-def run_x11vnc(display: XDisplay, workdir: Path, w: Workload, args: argparse.Namespace) -> VNCResult:
-    """x11vnc during ``w``: start it, connect, warm up, measure, stop it by PID."""
+def run_x11vnc(display: XDisplay, workdir: Path, w: Workload, args: argparse.Namespace, encoding: str = "zrle") -> VNCResult:
+    """x11vnc during ``w`` read with ``encoding`` (a key of
+    :data:`VNC_ENCODINGS`): start it, connect, warm up, measure, stop it by
+    PID. A ``-viewer`` workload's input goes as RFB input on the client's
+    socket."""
     res = VNCResult()
     port = free_port()
-    logf = workdir / f"x11vnc-{w.name}.log"
+    logf = workdir / f"x11vnc-{w.name}-{encoding}.log"
     proc = subprocess.Popen(["x11vnc", "-display", display.name, "-rfbport", str(port), *X11VNC_FLAGS, "-o", str(logf)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    client = RFBClient("127.0.0.1", port)
+    client = RFBClient("127.0.0.1", port, encodings=VNC_ENCODINGS[encoding])
+    player: RFBPlayer | None = None
     try:
         client.connect(timeout=15)
         client.start()
+        if w.viewer_input is not None:
+            player = RFBPlayer(w.viewer_input, client.send_input).start()
         time.sleep(args.warmup)
         meter = CpuMeter({"x11vnc": lambda: [proc.pid], "xvfb": lambda: [display.proc.pid], "apps": w.pids,
                           "viewer": lambda: [os.getpid()]})
@@ -61,6 +73,8 @@ def run_x11vnc(display: XDisplay, workdir: Path, w: Workload, args: argparse.Nam
         t1 = time.monotonic()
         b1 = client.bytes_total
         cpu = meter.stop().percent()
+        if player is not None:
+            player.stop()
         ups = [u for u in client.updates[i0:] if t0 <= u.done < t1]
         res.updates = len(ups)
         res.ups = len(ups) / (t1 - t0)
@@ -72,6 +86,8 @@ def run_x11vnc(display: XDisplay, workdir: Path, w: Workload, args: argparse.Nam
                 res.rects[k] = res.rects.get(k, 0) + v
         res.max_update_kb = max((u.nbytes for u in ups), default=0) / 1000
     finally:
+        if player is not None:
+            player.stop()
         try:
             client.stop()
         finally:

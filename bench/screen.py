@@ -4,8 +4,9 @@ x11vnc on the same workloads.
 
 Run from the repository root::
 
-    .venv/bin/python bench/screen.py                       # all seven workloads, ~4.5 min
+    .venv/bin/python bench/screen.py                       # all 12 workloads, ~10 min
     .venv/bin/python bench/screen.py --seconds 5 --warmup 2
+    .venv/bin/python bench/screen.py --only drag,drag-viewer --vnc zrle
     .venv/bin/python bench/screen.py --only scroll,browser --profile /tmp/prof
 
 One Xvfb at 1920x1080x24 (no window manager), one ``desklink serve``
@@ -20,9 +21,14 @@ the X programs, then measures
    answered "y") on the display. After ``--warmup`` s, ``--seconds`` s are
    measured. Then the workload's drivers are paused (SIGSTOP), the viewer
    waits until frames stop, and its picture is compared with a screenshot.
+   The viewer asks for control and the agent's visitor grants it (as a rep
+   who drives); a ``-viewer`` workload's input (keys, pointer moves) comes
+   from the viewer as ``input`` messages through the relay, the others' from
+   xdotool on the display (the visitor's own keyboard and mouse).
 2. x11vnc on the same display, read by the minimal RFB 3.8 client in
-   ``bench/_rfb.py`` (ZRLE + CopyRect, one incremental request outstanding),
-   same warm-up and measured seconds.
+   ``bench/_rfb.py`` (``--vnc``: ZRLE + CopyRect, then Tight + CopyRect;
+   one incremental request outstanding), same warm-up and measured seconds;
+   a ``-viewer`` workload's input goes as RFB key and pointer events.
 
 See bench/README.md ("Screen") for what each figure means.
 """
@@ -52,7 +58,7 @@ from _measure import machine_busy_seconds
 from _screen_desklink import DeskLinkSide, DLResult
 from _screen_report import Results, print_aims, print_details, print_environment, print_table
 from _screen_workloads import WORKLOADS, H, W, Workload
-from _screen_x11vnc import VNCResult, ensure_x11vnc, run_x11vnc
+from _screen_x11vnc import VNC_ENCODINGS, VNCResult, ensure_x11vnc, run_x11vnc
 
 from desklink.testing import ONE_ADDRESS_ENV, AdminAPI, ServerProcess
 from desklink.testing_x import XDisplay
@@ -75,9 +81,9 @@ class Bench:
         """DeskLink's half of workload ``w`` (after :meth:`start`)."""
         return await DeskLinkSide(self.server, self.display, self.rep, self.args).run(w)
 
-    def run_x11vnc(self, w: Workload) -> VNCResult:
-        """x11vnc's half of workload ``w`` (after :meth:`start`)."""
-        return run_x11vnc(self.display, self.workdir, w, self.args)
+    def run_x11vnc(self, w: Workload, encoding: str) -> VNCResult:
+        """x11vnc's half of workload ``w``, read with ``encoding`` (after :meth:`start`)."""
+        return run_x11vnc(self.display, self.workdir, w, self.args, encoding)
 
     def start(self) -> None:
         self.display.start()
@@ -117,7 +123,11 @@ async def amain(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
         return 2
-    for tool in ("Xvfb", "xterm", "xdotool"):
+    encodings = [e.strip() for e in args.vnc.split(",") if e.strip()]
+    if any(e not in VNC_ENCODINGS for e in encodings):
+        print(f"--vnc takes {','.join(VNC_ENCODINGS)}, got {args.vnc!r}")
+        return 2
+    for tool in ("Xvfb", "xterm", "xdotool", "less"):
         if not shutil.which(tool):
             print(f"{tool} is needed (apt-get install xvfb xterm xdotool)")
             return 2
@@ -139,13 +149,14 @@ async def amain(args: argparse.Namespace) -> int:
                     print(f"   {w.note}", flush=True)
                 time.sleep(1.0)
                 d = await bench.run_desklink(w)
-                print(f"   DeskLink: {d.fps:.1f} fps, {d.kbps:.1f} kB/s, agent {d.agent_cpu:.0f}%, latency p50 {d.lat_p50:.1f} ms, error {d.error:.2f}", flush=True)
-                v = None
-                if have_vnc:
+                print(f"   DeskLink: {d.content_fps:.1f} content + {d.refine_fps:.1f} refine fps, {d.kbps * 8:.0f} kbit/s, agent {d.agent_cpu:.0f}%, "
+                      f"latency p50 {d.lat_p50:.1f} ms, error {d.error:.2f}", flush=True)
+                vnc: dict[str, VNCResult] = {}
+                for enc in encodings if have_vnc else []:
                     await asyncio.sleep(0.5)
-                    v = await asyncio.to_thread(bench.run_x11vnc, w)
-                    print(f"   x11vnc:   {v.ups:.1f} upd/s, {v.kbps:.1f} kB/s, x11vnc {v.cpu:.0f}%", flush=True)
-                results.append((w, d, v))
+                    v = vnc[enc] = await asyncio.to_thread(bench.run_x11vnc, w, enc)
+                    print(f"   x11vnc {enc:5}: {v.ups:.1f} upd/s, {v.kbps * 8:.0f} kbit/s, x11vnc {v.cpu:.0f}%", flush=True)
+                results.append((w, d, vnc))
             finally:
                 w.teardown()
     finally:
@@ -165,6 +176,7 @@ def main() -> int:
     ap.add_argument("--no-x11vnc", action="store_true", help="DeskLink only")
     ap.add_argument("--agent-arg", action="append", default=[], metavar="ARG",
                     help="pass ARG to the agent (repeatable), e.g. --agent-arg=--no-video to compare with tiles only")
+    ap.add_argument("--vnc", default="zrle,tight", help="RFB encodings to read x11vnc with, each a run (default zrle,tight)")
     ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
                     help="before each workload wait up to S seconds until the rest of the machine is idle (shared machines)")
     ap.add_argument("--profile-mode", choices=("cpu", "wall"), default="cpu",

@@ -23,6 +23,10 @@ Scenarios:
   quality at once, no second pass).
 * ``scroll``: a full-screen text page scrolled by 3 lines (54 px) per frame;
   ``scroll-nodetect`` is the same with scroll detection off.
+* ``drag``: a 900x620 text window dragged over the desktop along an
+  ellipse, about 20 px per frame in both x and y (a window moved at
+  600 px/s, 30 fps); ``drag-nodetect`` is the same with move and scroll
+  detection off.
 * ``video-noise``: every pixel random every frame (the JPEG worst case);
   ``video-photo``: a different smooth photo-like picture every frame; both
   as tiles (video mode off). ``video-photo-h264``: the same with video mode,
@@ -204,6 +208,15 @@ def main() -> None:
     typing = Typist()
 
     desk_copies = [DESK.copy() for _ in range(4)]
+    window = text_page(900, 620, seed=8)
+
+    def dragged(k: int) -> np.ndarray:
+        """The desktop with the text window at its k-th place on the ellipse."""
+        img = DESK.copy()
+        x = int(510 + 450 * np.cos(k * 0.045))
+        y = int(230 + 200 * np.sin(k * 0.045))
+        img[y : y + 620, x : x + 900] = window
+        return img
 
     print(f"\n{W}x{H}, {n} frames each (after 3 warm-up), update()+next_frame() in ms; bytes per sent frame")
     print(f"{'scenario':17} {'p50':>7} {'p99':>7} {'max':>7}   {'sent':>9} {'bytes':>12}")
@@ -211,7 +224,9 @@ def main() -> None:
     run("unchanged-same", lambda k: DESK, n)
     run("typing", typing, n, settle=True)
     run("scroll", lambda k: view(page, 54 * k, H), n, settle=True)
-    run("scroll-nodetect", lambda k: view(page, 54 * k, H), n, settle=True, scroll=False, video=None)
+    run("scroll-nodetect", lambda k: view(page, 54 * k, H), n, settle=True, scroll=False, moves=False, video=None)
+    run("drag", dragged, n, settle=True)
+    run("drag-nodetect", dragged, n, settle=True, scroll=False, moves=False)
     run("video-noise", lambda k: noise(W, H, seed=k), n, video=None)
     run("video-photo", lambda k: photo(W, H, seed=k), n, video=None)
     run("video-photo-h264", lambda k: photo(W, H, seed=k), n)

@@ -169,7 +169,7 @@ def test_scroll_is_a_copy_and_much_smaller() -> None:
     page = long_page(W, 3000, seed=5)
     sizes = {}
     for scroll in (True, False):
-        s = Session(scroll=scroll)
+        s = Session(scroll=scroll, moves=scroll)
         s.step(view(page, 400, H))
         s.settle()
         cur = view(page, 460, H)

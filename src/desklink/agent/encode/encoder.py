@@ -14,7 +14,8 @@ has it at motion quality) and ``changed_at`` (when it last changed).
   sent costs nothing. This is what lets flow control lower the frame rate
   instead of queueing.
 * :meth:`ScreenEncoder.next_frame` diffs the newest capture against
-  ``sent_image`` by tiles. Damage: try a scroll COPY first, then merge the
+  ``sent_image`` by tiles. Damage: try a scroll COPY first, else COPYs of
+  regions moved in any direction (:mod:`~desklink.agent.encode.moves`), then merge the
   remaining tiles into rectangles, each a FILL when flat, the lossless
   PALETTE coding when it has few colours (text, UI: exact, never refined;
   agent/encode/choose.py), else a JPEG at motion quality 4:2:0 (or at
@@ -56,6 +57,7 @@ from desklink.agent.encode.choose import Coded, PaletteOptions, encode_area, enc
 from desklink.agent.encode.jpeg import Subsampling
 from desklink.agent.encode.motion import DEFAULT_VIDEO, VideoSettings
 from desklink.agent.encode.png import MAX_PNG_PIXELS
+from desklink.agent.encode.moves import MoveDetector, move_mask
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
 from desklink.agent.encode.scroll import CopyRect, detect_scroll
 from desklink.agent.encode.tiles import DEFAULT_TILE, Mask, as_u32, changed_tiles, grid_shape
@@ -102,7 +104,8 @@ class ScreenEncoder:
     def __init__(self, width: int, height: int, *, tile: int = DEFAULT_TILE, motion_quality: int = 60,
                  refine_quality: int = 90, settle_s: float = 0.25, small_change_tiles: int = 4,
                  max_rects: int = MAX_RECTS_PER_FRAME, max_refine_tiles: int = 160, scroll: bool = True,
-                 palette: PaletteOptions | None = None, video: VideoSettings | None = DEFAULT_VIDEO) -> None:
+                 palette: PaletteOptions | None = None, video: VideoSettings | None = DEFAULT_VIDEO,
+                 moves: bool = True) -> None:
         if tile < 16 or tile % 16:
             raise ValueError("tile must be a positive multiple of 16 (the 4:2:0 JPEG block)")
         for name, q in (("motion_quality", motion_quality), ("refine_quality", refine_quality)):
@@ -121,6 +124,9 @@ class ScreenEncoder:
         self.palette = palette or PaletteOptions()
         self.video_settings = video
         self.video: VideoMode | None = None  # video mode (agent/encode/video.py); None without PyAV
+        self.moves = moves
+        self._find_moves = MoveDetector()
+        self._dragging = False
         self.stats = EncoderStats()
         self.sent_image: npt.NDArray[np.uint8] | None = None
         self._latest: npt.NDArray[np.uint8] | None = None
@@ -298,7 +304,9 @@ class ScreenEncoder:
         video region's rectangles (drawn last: they cover whatever a merged
         rectangle put over the region)."""
         assert self.sent_image is not None
-        if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES:
+        found = moved = None
+        # While a window is being dragged sideways, skip the vertical search.
+        if self.scroll and int(mask.sum()) >= SCROLL_MIN_TILES and not self._dragging:
             found = detect_scroll(self.sent_image, image, mask, self.tile)
             if found is not None:
                 c = found.copy
@@ -308,12 +316,26 @@ class ScreenEncoder:
                 if self.video is not None:
                     self.video.tracker.moved(mask)  # a move and what it uncovered: never video
                 mask = found.remaining
+        if found is None and self.moves and int(mask.sum()) >= SCROLL_MIN_TILES:
+            moved = self._find_moves(self.sent_image, image, mask, self.tile)
+            self._dragging = moved is not None and any(c.x != c.src_x for c in moved.copies)
+            for c in moved.copies if moved is not None else ():
+                rects.append(Rect.copy(c.x, c.y, c.w, c.h, c.src_x, c.src_y))
+                self.lossy = move_mask(self.lossy, c, self.tile, self.width, self.height)
+                self.stats.copies += 1
+            if moved is not None:
+                if self.video is not None:
+                    self.video.tracker.moved(mask)  # a dragged window is a move, never video
+                mask = moved.remaining
+        # After a COPY that may not be exact everywhere, only whole tiles are
+        # sure to cover what differs (the tight box looks at the old picture).
+        inexact = found is None and moved is not None
         small = int(mask.sum()) <= self.small_change_tiles
         quality = self.refine_quality if small else self.motion_quality
         subsampling: Subsampling = "444" if small else "420"
         boxes = merge_rects(mask, self.tile, self.width, self.height, max_rects=self.max_rects)
         for box in boxes:
-            tight = self._tight(self.sent_image, image, box) if small else None
+            tight = self._tight(self.sent_image, image, box) if small and not inexact else None
             if tight is not None and tight[2] * tight[3] <= MAX_PNG_PIXELS:
                 # Typing-sized: exactly the changed pixels, lossless. Pixels
                 # of the box outside it did not change, so their tiles keep

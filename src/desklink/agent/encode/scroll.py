@@ -21,8 +21,9 @@ How:
    least that share of rows match, then the longest run of rows where all
    those strips match; verify the largest such block pixel-exactly.
 
-Limits: vertical only (horizontal scrolling is rare on desktops), one COPY
-per frame (two panes scrolling at once: the second is sent as pictures),
+Limits: vertical only (moves in any direction, and a second region, are
+:mod:`~desklink.agent.encode.moves`' job: the encoder tries it when this
+finds nothing), one COPY per frame,
 shifts leaving less than :data:`MIN_ROWS` rows of overlap are ignored.
 Cost: a few milliseconds for a full 1080p box, mostly the two row hashes.
 """
