@@ -12,6 +12,7 @@ from desklink.relay.effects import Audit, Close, Deliver, Effects
 from desklink.relay.pairing import Viewer
 from desklink.relay.policy import Policy
 from desklink.relay.registry import Relay
-from desklink.relay.session import AgentIntro, ScreenSession
+from desklink.relay.inbound import AgentIntro
+from desklink.relay.session import ScreenSession
 
 __all__ = ["AgentIntro", "Audit", "Close", "Deliver", "Effects", "Policy", "Relay", "ScreenSession", "Viewer"]

@@ -39,7 +39,6 @@ Rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from desklink.errors import Forbidden, LimitExceeded, ProtocolError
@@ -73,7 +72,6 @@ from desklink.protocol.outbox import Priority
 from desklink.protocol.privileges import Change, Privilege, Privileges
 from desklink.protocol.ratelimit import TokenBucket
 from desklink.protocol.server_messages import (
-    AgentLimits,
     AgentWelcome,
     ControlAsk,
     ControlEnd,
@@ -97,6 +95,7 @@ from desklink.protocol.server_messages import (
 )
 from desklink.relay.board import Board
 from desklink.relay.clipboard import ClipboardGate
+from desklink.relay.inbound import AgentIntro, AgentMessage, ViewerMessage
 from desklink.relay.effects import Audit, Close, Deliver, Effects, Record, RecordKind
 from desklink.relay.pairing import Seats, Viewer
 from desklink.relay.policy import Policy
@@ -112,14 +111,6 @@ from desklink.relay.words import (
     WATCHERS_ONLY_LOOK,
 )
 
-AgentMessage = (
-    Consent | ScreenInfo | StopSharing | ScreenStats | ControlRevoked | Annotate | Clipboard | ClipboardAllow | FilesRevoked | Ping
-)
-ViewerMessage = (
-    ScreenAck | ScreenRefresh | ScreenSelect | StopSharing | ControlRequest | ControlRelease | Input | Annotate | Clipboard
-    | FilesRequest | FilesRelease | ScreenRecord | Ping
-)
-
 _AUDIT_OF_EVENT = {
     "ask": "privilege_asked",
     "allow": "privilege_granted",
@@ -131,19 +122,6 @@ _AUDIT_OF_EVENT = {
     "resume": "privilege_granted",
 }
 _CONTROL_STATUS: dict[str, ControlStatus] = {"off": "view", "asking": "asking", "granted": "granted", "suspended": "view"}
-
-
-@dataclass(frozen=True)
-class AgentIntro:
-    """What the adapter knows for the agent's welcome (names come from the
-    store; limits from the settings)."""
-
-    provider: str
-    rep_name: str
-    visitor_name: str
-    limits: AgentLimits
-    #: ``browser``: the visitor's help box shares (``/ws/share``), view only.
-    source: Source = "agent"
 
 
 class ScreenSession:
