@@ -558,3 +558,25 @@ def test_a_settled_region_too_large_for_png_comes_at_refine_quality() -> None:
     assert [r.enc for r in f.rects] == [Enc.PNG]
     assert s.enc.sent_image is not None
     assert np.array_equal(s.canvas.image[64:448, 192:832], s.enc.sent_image[64:448, 192:832])
+
+
+def test_text_that_flooded_like_video_settles_pixel_exact() -> None:
+    """A terminal flooding output can change fast enough to become a video
+    region; when it stops, its text is coded as the tile coder codes text
+    (PALETTE), exact, even past SETTLED_PNG_MAX_PIXELS."""
+    from desklink.agent.encode.video import SETTLED_PNG_MAX_PIXELS
+
+    def text(t: int) -> np.ndarray:
+        rng = np.random.default_rng(t)
+        cells = rng.integers(0, 2, (704 // 16, 1280 // 8), dtype=np.uint8)  # a glyph cell on or off
+        ink = np.kron(cells, np.ones((16, 8), dtype=np.uint8)).astype(bool)
+        img = np.empty((704, 1280, 4), dtype=np.uint8)
+        img[...] = (30, 30, 30, 255)
+        img[ink] = (220, 220, 220, 255)
+        return img
+
+    assert 1280 * 704 > SETTLED_PNG_MAX_PIXELS
+    s, f = settle_region(1920, 1080, (320, 192, 1280, 704), text)
+    assert f.rects and {r.enc for r in f.rects} <= {Enc.PALETTE, Enc.FILL}, [r.enc for r in f.rects]
+    assert s.enc.sent_image is not None
+    assert np.array_equal(s.canvas.image[192:896, 320:1600], s.enc.sent_image[192:896, 320:1600])

@@ -11,10 +11,13 @@ tiles left for the tile coder plus the rectangles video mode sends:
   :meth:`request_key` (a key frame, a viewer's refresh) start the stream
   with a key unit;
 * when the region calms down, its settled picture goes out crisp in the
-  same step, and its tiles are the tile coder's again: exactly (FILL or PNG)
-  up to :data:`SETTLED_PNG_MAX_PIXELS` and :data:`SETTLED_PNG_MAX_BYTES`,
-  else at the tiles' refine quality (JPEG q90 4:4:4): a 1080p PNG of a film
-  is about 4 MB and takes most of a second to make.
+  same step, and its tiles are the tile coder's again: as the tile coder
+  would code it at refine quality (:func:`~desklink.agent.encode.choose.encode_area`)
+  when that is exact (FILL and PALETTE: text that flooded fast enough to
+  look like video ends pixel-exact), else exactly as PNG up to
+  :data:`SETTLED_PNG_MAX_PIXELS` and :data:`SETTLED_PNG_MAX_BYTES`, else as
+  those pieces (PALETTE where text-like, JPEG q90 4:4:4 elsewhere): a 1080p
+  PNG of a film is about 4 MB and takes most of a second to make.
 
 Without PyAV (:func:`desklink.agent.encode.h264.available`) there is no
 video mode: :func:`video_mode` returns ``None`` and the encoder codes every
@@ -29,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from desklink.agent.encode import h264
-from desklink.agent.encode.jpeg import encode_jpeg, flat_color
+from desklink.agent.encode.choose import PaletteOptions, encode_area
 from desklink.agent.encode.motion import MotionTracker, VideoSettings
 from desklink.agent.encode.png import encode_png
 from desklink.agent.encode.rects import Box
@@ -70,6 +73,7 @@ def video_mode(width: int, height: int, tile: int, settings: VideoSettings | Non
 class VideoMode:
     def __init__(self, width: int, height: int, tile: int, settings: VideoSettings) -> None:
         self.tracker = MotionTracker(width, height, tile, settings)
+        self.tile = tile
         self.settings = settings
         self.stats = VideoStats()
         self._stream: h264.H264Encoder | None = None
@@ -95,7 +99,7 @@ class VideoMode:
         region = self.tracker.region
         rects: list[Rect] = []
         if before is not None and region is None:
-            rects.append(_settled(image, before))  # crisp at once
+            rects += _settled(image, before, self.tile)  # crisp at once
             rows, cols = self.tracker.tiles_of(before)
             mask = mask.copy()
             mask[rows, cols] = False
@@ -132,13 +136,13 @@ class VideoMode:
         self._key = True
 
 
-def _settled(image: npt.NDArray[np.uint8], box: Box) -> Rect:
+def _settled(image: npt.NDArray[np.uint8], box: Box, tile: int) -> list[Rect]:
+    coded = encode_area(image, box, tile=tile, quality=SETTLED_JPEG_QUALITY, subsampling="444", opts=PaletteOptions())
+    if all(c.exact for c in coded):
+        return [c.rect for c in coded]
     x, y, w, h = box
-    rgb = flat_color(image, x, y, w, h)
-    if rgb is not None:
-        return Rect.fill(x, y, w, h, rgb)
     if w * h <= SETTLED_PNG_MAX_PIXELS:
         png = encode_png(image, x, y, w, h)
         if len(png) <= SETTLED_PNG_MAX_BYTES:
-            return Rect(x, y, w, h, Enc.PNG, png)
-    return Rect(x, y, w, h, Enc.JPEG, encode_jpeg(image, x, y, w, h, quality=SETTLED_JPEG_QUALITY, subsampling="444"))
+            return [Rect(x, y, w, h, Enc.PNG, png)]
+    return [c.rect for c in coded]
