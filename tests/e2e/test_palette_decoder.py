@@ -244,7 +244,7 @@ for (const [name, c] of Object.entries(DATA.bad)) {
   entry.recovered = toB64(new Uint8Array(image.data.buffer));
   bad[name] = entry;
 }
-return { all: await play(DATA.all), late: await play(DATA.late), broken: await play(DATA.broken), bad };
+return { all: await play(DATA.all), late: await play(DATA.late), broken: await play(DATA.broken), plain: await play(DATA.plain), bad };
 """
 
 
@@ -257,7 +257,7 @@ def test_streamed_frames_decode_as_in_python(browser: Browser, server: ServerPro
     malformed pieces fail as in Python."""
     from desklink.agent.encode import Canvas, ScreenEncoder
     from desklink.agent.encode.palette import STREAMED, PaletteInflater, PaletteStream
-    from desklink.protocol.screen import Enc, Frame, Rect
+    from desklink.protocol.screen import FLAG_KEY, Enc, Frame, Rect
 
     w, h = 480, 270
     base = text_screen(w, h)
@@ -290,11 +290,32 @@ def test_streamed_frames_decode_as_in_python(browser: Browser, server: ServerPro
     corrupt = Rect(r0.x, r0.y, r0.w, r0.h, r0.enc, r0.payload[:2] + b"\xff\xff\xff\xff" + r0.payload[6:])
     broken = [*frames[:5], Frame(6, 6, w, h, (corrupt, *frames[5].rects[1:]), frames[5].flags), *frames[6:]]
     wire = lambda fs: [b64(b"\x02" + f.encode()) for f in fs]  # noqa: E731
+    # A KEY frame with no PALETTE rectangle (a FILL) after a broken piece still restarts the stream.
+    stream = PaletteStream()
+    glyphs = [picture(16, 8, 3, s, 1) for s in (3, 4, 5)]
+    pieces = [encode_palette(g, 0, 0, 16, 8, stream=stream) or b"" for g in glyphs[:2]]
+    stream.reset()
+    pieces.append(encode_palette(glyphs[2], 0, 0, 16, 8, stream=stream) or b"")
+    fill = Rect.fill(0, 0, 32, 8, (1, 2, 3))
+    plain = [
+        Frame(1, 1, 32, 8, (fill, Rect(0, 0, 16, 8, Enc.PALETTE, pieces[0])), FLAG_KEY),
+        Frame(2, 2, 32, 8, (Rect(16, 0, 16, 8, Enc.PALETTE, pieces[1][:2] + b"\xff\xff\xff\xff" + pieces[1][6:]),), 0),
+        Frame(3, 3, 32, 8, (fill,), FLAG_KEY),
+        Frame(4, 4, 32, 8, (Rect(16, 0, 16, 8, Enc.PALETTE, pieces[2]),), 0),
+    ]
+    plain_canvas = Canvas()
+    for i, f in enumerate(plain):
+        if i == 1:
+            with pytest.raises(ProtocolError, match="corrupt"):
+                plain_canvas.apply(f)
+        else:
+            plain_canvas.apply(f)
+    assert np.array_equal(plain_canvas.image[:, 16:, :3], glyphs[2][:, :, :3])
     good_img = picture(16, 8, 3, 2, 1)
     good = encode_palette(good_img, 0, 0, 16, 8, stream=PaletteStream()) or b""
     bad_cases = streamed_bad()
     out = run_in_worker(browser, server, STREAM, {
-        "all": wire(frames), "late": wire(frames[4:]), "broken": wire(broken), "good": b64(good),
+        "all": wire(frames), "late": wire(frames[4:]), "broken": wire(broken), "plain": wire(plain), "good": b64(good),
         "bad": {k: {"w": bw, "h": bh, "payload": b64(p)} for k, (p, bw, bh, _) in bad_cases.items()},
     })
     want = canvas.rgb
@@ -309,6 +330,11 @@ def test_streamed_frames_decode_as_in_python(browser: Browser, server: ServerPro
     assert "no key frame (or after an error) before it" in results[6][2], results[6]
     got = np.frombuffer(base64.b64decode(out["broken"]["rgba"]), np.uint8).reshape(h, w, 4)
     assert np.array_equal(got[:, :, :3], want)  # the KEY frame 8 and what follows put it right
+    results = out["plain"]["results"]
+    assert [r[2] for r in results[:1] + results[2:]] == [False, False, False], results
+    assert "corrupt" in results[1][2], results
+    got = np.frombuffer(base64.b64decode(out["plain"]["rgba"]), np.uint8).reshape(8, 32, 4)
+    assert np.array_equal(got[:, :, :3], plain_canvas.rgb)
     for name, (payload, bw, bh, message) in bad_cases.items():
         inflater = PaletteInflater()
         inflater.reset()

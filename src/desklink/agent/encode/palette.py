@@ -154,6 +154,10 @@ class PaletteInflater:
         """A KEY frame starts: a new stream."""
         self._d = zlib.decompressobj(-15)
 
+    def fail(self) -> None:
+        """A rectangle failed: broken until the next :meth:`reset`."""
+        self._d = None
+
     def inflate(self, piece: bytes, cap: int, what: str) -> bytes:
         """The output of the next ``piece``: at most ``cap`` bytes, all of it
         (a piece ends at a sync flush). Any error breaks the stream."""
@@ -326,7 +330,7 @@ def decode_palette(payload: bytes, w: int, h: int, inflater: PaletteInflater | N
         return _decode(payload, w, h, inflater)
     except ProtocolError:
         if inflater is not None and len(payload) > 0 and payload[0] & STREAMED:
-            inflater._d = None
+            inflater.fail()
         raise
 
 

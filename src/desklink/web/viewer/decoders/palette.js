@@ -15,7 +15,8 @@
 // DecompressionStream('deflate-raw'), off the main thread, so decode() is
 // asynchronous like the picture decoders. A STREAMED piece is inflated by the
 // vendored fflate Inflate (web/vendor/README.md says why), kept per canvas in
-// createState() and restarted at the first rectangle of a KEY frame; it is
+// createState() and restarted at every KEY frame (keyFrame(), called by the
+// painter even for a KEY frame without PALETTE rectangles); it is
 // fed synchronously inside decode(), so pieces go in in the order the frame
 // holds them, in slices of SLICE bytes so that output past the rectangle's
 // cap stops the inflation early. The piece must give exactly what the
@@ -83,7 +84,11 @@ class PaletteStream {
     this.cap = 0;
   }
 
-  /** Called for every rectangle: the first of a KEY frame restarts the stream. */
+  /**
+   * Called for every rectangle (and by the painter at every KEY frame, which
+   * may hold no PALETTE rectangle): the first call for a KEY frame restarts
+   * the stream.
+   */
   enter(frame) {
     if (frame && frame !== this.frame) {
       this.frame = frame;
@@ -193,6 +198,10 @@ export default {
 
   createState() {
     return new PaletteStream();
+  },
+
+  keyFrame(state, frame) {
+    state.enter(frame);
   },
 
   decode(rect, state, frame) {
