@@ -36,8 +36,12 @@ const PACKED = 0;
 const RUNS = 1;
 /** Form bit: the deflate data is the next piece of the session's stream. */
 export const STREAMED = 0x80;
-/** Streamed pieces are fed this many bytes at a time (at most ~1 MB of output each). */
-const SLICE = 1024;
+/**
+ * Streamed pieces are fed this many bytes at a time: at most ~4 MB of output
+ * each past the cap (deflate gives at most 1032:1). A 1080p text key frame
+ * inflates in 2 ms in 4 KB slices, 5.5 ms in 1 KB ones (node, fflate 0.8.3).
+ */
+const SLICE = 4096;
 const SYNC_MARK = [0x00, 0x00, 0xff, 0xff];
 /** u8 form | u8 ncolours-1 | at least one byte of deflate data. */
 const MIN_HEAD = 3;
