@@ -96,6 +96,8 @@ def streamed_bad() -> dict[str, tuple[bytes, int, int, str]]:
         "bomb": (bytes([STREAMED | 1, 1]) + piece(bytes(4 << 20)), 16, 8, ": the deflate data inflates past 262 bytes"),
         "cut mid-stream": (bytes([STREAMED, 1]) + piece(pal2 + b"\x00" * 16)[:5] + b"\x00\x00\xff\xff", 16, 8, ": "),
         "unknown form": (bytes([STREAMED | 7, 1]) + piece(pal2 + bytes(16)), 16, 8, ": unknown form 7"),
+        "final block": (bytes([STREAMED, 1]) + piece(pal2 + bytes(16)) + b"\x01\x00\x00\xff\xff", 16, 8,
+                        ": the streamed deflate data ends its stream"),
     }
 
 

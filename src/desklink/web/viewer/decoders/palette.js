@@ -123,6 +123,8 @@ class PaletteStream {
       throw new FrameError(`${what}: the deflate data is corrupt (${err?.message || err})`);
     }
     if (this.length > cap) throw new FrameError(`${what}: the deflate data inflates past ${cap} bytes`);
+    // fflate's state (pinned 0.8.3): s.f is the last block's BFINAL bit, s.l set while inside a block.
+    if (inflater.s.f && !inflater.s.l) throw new FrameError(`${what}: the streamed deflate data ends its stream`);
     const out = concat(this.chunks, this.length);
     this.chunks = [];
     this.inflater = inflater;
