@@ -193,3 +193,182 @@ def test_the_viewer_paints_encoder_frames_exactly(browser: Browser, server: Serv
     assert out["results"] == [[1, True, False], [2, False, False], [3, False, False]]
     got = np.frombuffer(base64.b64decode(out["rgba"]), np.uint8).reshape(h, w, 4)
     assert np.array_equal(got[:, :, :3], canvas.rgb)
+
+
+STREAM = """
+import { decoderFor } from '/static/viewer/decoders/index.js';
+import { FrameError } from '/static/viewer/frame-error.js';
+import { FramePainter } from '/static/viewer/painter.js';
+
+const toB64 = (bytes) => {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+async function play(messages) {
+  const painter = new FramePainter(new OffscreenCanvas(1, 1));
+  const results = [];
+  for (const message of messages) {
+    try {
+      const r = await painter.paint(b64(message));
+      results.push([r.seq, r.key, r.incomplete]);
+    } catch (err) {
+      results.push([err.seq, null, String(err.message)]);
+    }
+  }
+  const shot = await painter.snapshot('rgba');
+  return { results, rgba: toB64(new Uint8Array(shot.data.buffer)) };
+}
+const d = decoderFor(4);
+const bad = {};
+for (const [name, c] of Object.entries(DATA.bad)) {
+  const state = d.createState();
+  const rect = { x: 0, y: 0, w: c.w, h: c.h, enc: 4, payload: b64(c.payload) };
+  const good = { x: 0, y: 0, w: 16, h: 8, enc: 4, payload: b64(DATA.good) };
+  const entry = {};
+  try {
+    d.check(rect, { width: c.w, height: c.h });
+    await d.decode(rect, state, { key: true });
+    entry.ok = true;
+  } catch (err) {
+    entry.isFrameError = err instanceof FrameError;
+    entry.error = `${err.name}: ${err.message}`;
+  }
+  try {  // the stream is broken until the next KEY frame
+    await d.decode(good, state, { key: false });
+    entry.after = 'decoded';
+  } catch (err) {
+    entry.after = `${err.name}: ${err.message}`;
+  }
+  const image = await d.decode(good, state, { key: true });
+  entry.recovered = toB64(new Uint8Array(image.data.buffer));
+  bad[name] = entry;
+}
+return { all: await play(DATA.all), late: await play(DATA.late), broken: await play(DATA.broken), plain: await play(DATA.plain), bad };
+"""
+
+
+def test_streamed_frames_decode_as_in_python(browser: Browser, server: ServerProcess) -> None:
+    """A sequence of the real encoder's frames with STREAMED PALETTE
+    rectangles and KEY frames among them, through the viewer's FramePainter:
+    the same pixels as the Python Canvas, from the start and for a viewer
+    that joins at a later KEY frame; a corrupted piece fails its frame and
+    the stream stays broken (frames incomplete) until the next KEY frame;
+    malformed pieces fail as in Python."""
+    from desklink.agent.encode import Canvas, ScreenEncoder
+    from desklink.agent.encode.palette import STREAMED, PaletteInflater, PaletteStream
+    from desklink.protocol.screen import FLAG_KEY, Enc, Frame, Rect
+
+    w, h = 480, 270
+    base = text_screen(w, h)
+    pictures = [base]
+    for i in range(9):
+        img = pictures[-1].copy()
+        img[200:214, 20 + 9 * i : 28 + 9 * i, :3] = (250, 250, 250)
+        img[203:210, 22 + 9 * i : 25 + 9 * i, :3] = (10, 200 - 10 * i, 10)
+        img[206:208, 20 + 9 * i : 24 + 9 * i, :3] = (90, 90, 200)
+        pictures.append(img)
+    keys = {0, 4, 7}
+    encoder = ScreenEncoder(w, h)
+    frames: list[Frame] = []
+    for seq, img in enumerate(pictures, start=1):
+        if seq - 1 in keys:
+            encoder.request_key()
+        encoder.update(img, seq * 0.05)
+        frame = encoder.next_frame(seq, seq * 0.05, seq)
+        assert frame is not None and frame.key == (seq - 1 in keys)
+        frames.append(frame)
+    assert all(any(r.enc is Enc.PALETTE and r.payload[0] & STREAMED for r in f.rects) for f in frames)
+    canvas, late = Canvas(), Canvas()
+    for i, frame in enumerate(frames):
+        canvas.apply(frame)
+        if i >= 4:
+            late.apply(frame)
+    assert np.array_equal(canvas.image, late.image) and np.array_equal(canvas.image[:, :, :3], pictures[-1][:, :, :3])
+    # Frame 6 (index 5) with its piece corrupted: it and frame 7 fail, frame 8 (KEY) recovers.
+    r0 = frames[5].rects[0]
+    corrupt = Rect(r0.x, r0.y, r0.w, r0.h, r0.enc, r0.payload[:2] + b"\xff\xff\xff\xff" + r0.payload[6:])
+    broken = [*frames[:5], Frame(6, 6, w, h, (corrupt, *frames[5].rects[1:]), frames[5].flags), *frames[6:]]
+    wire = lambda fs: [b64(b"\x02" + f.encode()) for f in fs]  # noqa: E731
+    # A KEY frame with no PALETTE rectangle (a FILL) after a broken piece still restarts the stream.
+    stream = PaletteStream()
+    glyphs = [picture(16, 8, 3, s, 1) for s in (3, 4, 5)]
+    pieces = [encode_palette(g, 0, 0, 16, 8, stream=stream) or b"" for g in glyphs[:2]]
+    stream.reset()
+    pieces.append(encode_palette(glyphs[2], 0, 0, 16, 8, stream=stream) or b"")
+    fill = Rect.fill(0, 0, 32, 8, (1, 2, 3))
+    plain = [
+        Frame(1, 1, 32, 8, (fill, Rect(0, 0, 16, 8, Enc.PALETTE, pieces[0])), FLAG_KEY),
+        Frame(2, 2, 32, 8, (Rect(16, 0, 16, 8, Enc.PALETTE, pieces[1][:2] + b"\xff\xff\xff\xff" + pieces[1][6:]),), 0),
+        Frame(3, 3, 32, 8, (fill,), FLAG_KEY),
+        Frame(4, 4, 32, 8, (Rect(16, 0, 16, 8, Enc.PALETTE, pieces[2]),), 0),
+    ]
+    plain_canvas = Canvas()
+    for i, f in enumerate(plain):
+        if i == 1:
+            with pytest.raises(ProtocolError, match="corrupt"):
+                plain_canvas.apply(f)
+        else:
+            plain_canvas.apply(f)
+    assert np.array_equal(plain_canvas.image[:, 16:, :3], glyphs[2][:, :, :3])
+    good_img = picture(16, 8, 3, 2, 1)
+    good = encode_palette(good_img, 0, 0, 16, 8, stream=PaletteStream()) or b""
+    bad_cases = streamed_bad()
+    out = run_in_worker(browser, server, STREAM, {
+        "all": wire(frames), "late": wire(frames[4:]), "broken": wire(broken), "plain": wire(plain), "good": b64(good),
+        "bad": {k: {"w": bw, "h": bh, "payload": b64(p)} for k, (p, bw, bh, _) in bad_cases.items()},
+    })
+    want = canvas.rgb
+    for name in ("all", "late"):
+        got = np.frombuffer(base64.b64decode(out[name]["rgba"]), np.uint8).reshape(h, w, 4)
+        assert np.array_equal(got[:, :, :3], want), name
+        assert all(r[2] is False for r in out[name]["results"]), out[name]["results"]
+    results = out["broken"]["results"]
+    assert [r[0] for r in results] == list(range(1, 11))
+    assert all(r[2] is False for r in results[:5] + results[7:]), results
+    assert "the deflate data is corrupt" in results[5][2], results[5]
+    assert "no key frame (or after an error) before it" in results[6][2], results[6]
+    got = np.frombuffer(base64.b64decode(out["broken"]["rgba"]), np.uint8).reshape(h, w, 4)
+    assert np.array_equal(got[:, :, :3], want)  # the KEY frame 8 and what follows put it right
+    results = out["plain"]["results"]
+    assert [r[2] for r in results[:1] + results[2:]] == [False, False, False], results
+    assert "corrupt" in results[1][2], results
+    got = np.frombuffer(base64.b64decode(out["plain"]["rgba"]), np.uint8).reshape(8, 32, 4)
+    assert np.array_equal(got[:, :, :3], plain_canvas.rgb)
+    for name, (payload, bw, bh, message) in bad_cases.items():
+        inflater = PaletteInflater()
+        inflater.reset()
+        with pytest.raises(ProtocolError) as info:
+            decode_palette(payload, bw, bh, inflater)
+        assert str(info.value).startswith(f"palette rectangle {bw}x{bh}{message}"), (name, str(info.value))
+        case = out["bad"][name]
+        assert case.get("isFrameError") is True, (name, case)
+        assert case["error"].startswith(f"FrameError: palette rectangle {bw}x{bh}+0+0{message}"), (name, case)
+        if name != "unknown form":
+            assert "no key frame (or after an error) before it" in case["after"], (name, case)
+        rec = np.frombuffer(base64.b64decode(case["recovered"]), np.uint8).reshape(8, 16, 4)
+        assert np.array_equal(rec[:, :, :3], good_img[:, :, 2::-1]), name
+
+
+def streamed_bad() -> dict[str, tuple[bytes, int, int, str]]:
+    """Malformed streamed payloads, each the first piece after a KEY frame
+    (as tests/agent/test_palette_stream.py): (payload, w, h, message after
+    the rectangle's name)."""
+    from desklink.agent.encode.palette import STREAMED, PaletteStream
+
+    def piece(data: bytes) -> bytes:
+        z = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+
+    good = encode_palette(picture(16, 8, 3, 1, 1), 0, 0, 16, 8, stream=PaletteStream()) or b""
+    return {
+        "no flush point": (good[:-3], 16, 8, ": the streamed deflate data does not end at a flush point"),
+        "corrupt": (bytes([STREAMED, 1]) + b"\xff\xff\xff\xff\x00\x00\xff\xff", 16, 8, ": the deflate data"),
+        "short": (bytes([STREAMED, 1]) + piece(pal(2) + b"\x00" * 15), 16, 8, ": packed indices are 15 bytes, expected 16"),
+        "too long": (bytes([STREAMED | 1, 1]) + piece(pal(2) + bytes(300)), 16, 8, ": the deflate data inflates past 262 bytes"),
+        "bomb": (bytes([STREAMED | 1, 1]) + piece(bytes(4 << 20)), 16, 8, ": the deflate data inflates past 262 bytes"),
+        "cut mid-stream": (bytes([STREAMED, 1]) + piece(pal(2) + b"\x00" * 16)[:5] + b"\x00\x00\xff\xff", 16, 8, ": "),
+        "unknown form": (bytes([STREAMED | 7, 1]) + piece(pal(2) + bytes(16)), 16, 8, ": unknown form 7"),
+        "final block": (bytes([STREAMED, 1]) + piece(pal(2) + bytes(16)) + b"\x01\x00\x00\xff\xff", 16, 8,
+                        ": the streamed deflate data ends its stream"),
+    }

@@ -39,9 +39,12 @@ the channel byte (:data:`~desklink.protocol.framing.Channel.SCREEN`)::
                  form 0 PACKED: h rows of ceil(w*bits/8) bytes, indices
                  MSB first, bits = 1/2/4/8 for ncolours <= 2/4/16/256;
                  form 1 RUNS: idx[k] | len_minus_1[k], runs of 1..256
-                 pixels in reading order adding up to w*h. Each rectangle
-                 is deflated on its own (raw deflate, RFC 1951; no state
-                 across rectangles). See agent/encode/palette.py.
+                 pixels in reading order adding up to w*h. form | 0x80
+                 STREAMED: the deflate data is the next piece of the agent
+                 session's one raw-deflate stream (RFC 1951), ending at a
+                 sync flush (00 00 ff ff); the stream restarts at the first
+                 rectangle of every KEY frame. Without the bit a rectangle
+                 is deflated on its own. See agent/encode/palette.py.
     enc 5 H264 : payload is one H.264 access unit (Annex B) of the stream of
                  the video region at exactly (x, y, w, h); a key unit (SPS,
                  PPS, IDR) starts the region's stream. Coded at the even

@@ -8,7 +8,9 @@ a COPY reads its source from the picture as it was before that rectangle
 (so overlapping scroll copies are safe), a KEY frame or a size change starts
 a new picture. An H.264 rectangle (a video region) is decoded by the stream
 of its exact (x, y, w, h), which a key unit starts; a delta with no stream
-is a ``ProtocolError`` (the browser then asks for a key frame).
+is a ``ProtocolError`` (the browser then asks for a key frame). STREAMED
+PALETTE rectangles read the canvas's one inflater, which every KEY frame
+resets and any error breaks until the next KEY frame.
 
 The picture is ``H x W x 4`` BGRA ``uint8`` (the capture layout; alpha is
 255), so it compares directly with a :class:`~desklink.agent.capture.Capture`
@@ -24,7 +26,7 @@ import numpy.typing as npt
 
 from desklink.agent.encode.h264 import H264Decoder, is_key_unit
 from desklink.agent.encode.jpeg import decode_jpeg
-from desklink.agent.encode.palette import decode_palette
+from desklink.agent.encode.palette import PaletteInflater, decode_palette
 from desklink.agent.encode.png import decode_png
 from desklink.errors import ProtocolError
 from desklink.protocol.screen import Enc, Frame
@@ -43,6 +45,8 @@ class Canvas:
         self._image: npt.NDArray[np.uint8] = np.zeros((0, 0, 4), dtype=np.uint8)
         self.frames = 0
         self.streams: dict[tuple[int, int, int, int], H264Decoder] = {}
+        #: The agent's PALETTE deflate stream: reset at every KEY frame.
+        self.palette = PaletteInflater()
 
     @property
     def image(self) -> npt.NDArray[np.uint8]:
@@ -63,6 +67,8 @@ class Canvas:
         starts a black picture of its size first (a viewer that missed the
         key frame shows black until the next one). Raises ``ProtocolError``
         for a rectangle that does not fit or a JPEG of the wrong size."""
+        if frame.key:
+            self.palette.reset()
         if frame.key or self.size != (frame.width, frame.height):
             self._image = np.zeros((frame.height, frame.width, 4), dtype=np.uint8)
             self._image[:, :, 3] = 255
@@ -88,7 +94,7 @@ class Canvas:
                 pic[r.y : r.y + r.h, r.x : r.x + r.w, :3] = rgb[:, :, ::-1]
                 pic[r.y : r.y + r.h, r.x : r.x + r.w, 3] = 255
             elif r.enc is Enc.PALETTE:
-                rgb = decode_palette(r.payload, r.w, r.h)  # raises ProtocolError itself
+                rgb = decode_palette(r.payload, r.w, r.h, self.palette)  # raises ProtocolError itself
                 pic[r.y : r.y + r.h, r.x : r.x + r.w, :3] = rgb[:, :, ::-1]
                 pic[r.y : r.y + r.h, r.x : r.x + r.w, 3] = 255
             elif r.enc is Enc.COPY:

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from desklink.agent.encode.jpeg import Subsampling, encode_jpeg, flat_color
-from desklink.agent.encode.palette import MAX_COLOURS, ZLIB_LEVEL, classify, encode_palette
+from desklink.agent.encode.palette import MAX_COLOURS, ZLIB_LEVEL, PaletteStream, classify, encode_palette
 from desklink.agent.encode.png import encode_png
 from desklink.agent.encode.rects import Box, merge_rects
 from desklink.protocol.screen import Enc, Rect
@@ -49,10 +49,14 @@ _TILE_STEP = 2
 @dataclass(frozen=True, slots=True)
 class PaletteOptions:
     """``colours``: most colours an area may have to be palette-coded (0 turns
-    the palette coding off: JPEG and PNG as before); ``level``: zlib effort."""
+    the palette coding off: JPEG and PNG as before); ``level``: zlib effort;
+    ``streamed``: one deflate stream per session (the encoder's
+    :class:`~desklink.agent.encode.palette.PaletteStream`), else each
+    rectangle deflated alone."""
 
     colours: int = MAX_COLOURS
     level: int = ZLIB_LEVEL
+    streamed: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.colours <= 256:
@@ -69,21 +73,21 @@ class Coded:
     exact: bool
 
 
-def _palette(image: npt.NDArray[np.uint8], box: Box, opts: PaletteOptions) -> Rect | None:
+def _palette(image: npt.NDArray[np.uint8], box: Box, opts: PaletteOptions, stream: PaletteStream | None) -> Rect | None:
     x, y, w, h = box
     if not opts.colours or not classify(image, x, y, w, h, opts.colours):
         return None
-    payload = encode_palette(image, x, y, w, h, max_colours=opts.colours, level=opts.level)
+    payload = encode_palette(image, x, y, w, h, max_colours=opts.colours, level=opts.level, stream=stream)
     return None if payload is None else Rect(x, y, w, h, Enc.PALETTE, payload)
 
 
 def _single(image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: Subsampling,
-            opts: PaletteOptions, *, try_palette: bool = True) -> Coded:
+            opts: PaletteOptions, stream: PaletteStream | None, *, try_palette: bool = True) -> Coded:
     x, y, w, h = box
     rgb = flat_color(image, x, y, w, h)
     if rgb is not None:
         return Coded(Rect.fill(x, y, w, h, rgb), True)
-    rect = _palette(image, box, opts) if try_palette else None
+    rect = _palette(image, box, opts, stream) if try_palette else None
     if rect is not None:
         return Coded(rect, True)
     return Coded(Rect(x, y, w, h, Enc.JPEG, encode_jpeg(image, x, y, w, h, quality=quality, subsampling=subsampling)), False)
@@ -130,7 +134,7 @@ def _palette_tiles(image: npt.NDArray[np.uint8], box: Box, tile: int, colours: i
 
 
 def encode_area(image: npt.NDArray[np.uint8], box: Box, *, tile: int, quality: int, subsampling: Subsampling,
-                opts: PaletteOptions) -> list[Coded]:
+                opts: PaletteOptions, stream: PaletteStream | None = None) -> list[Coded]:
     """The rectangles coding ``box`` (tile-aligned, at most ``tile``-sized
     edges at the screen's border) of a BGRA picture: one, or several when
     the area mixes text and pictures (see the module docstring). They
@@ -139,18 +143,18 @@ def encode_area(image: npt.NDArray[np.uint8], box: Box, *, tile: int, quality: i
     rgb = flat_color(image, x, y, w, h)
     if rgb is not None:
         return [Coded(Rect.fill(x, y, w, h, rgb), True)]
-    rect = _palette(image, box, opts)
+    rect = _palette(image, box, opts, stream)
     if rect is not None:
         return [Coded(rect, True)]
     if opts.colours and (w > tile or h > tile):
-        split = _split(image, box, tile, quality, subsampling, opts)
+        split = _split(image, box, tile, quality, subsampling, opts, stream)
         if split is not None:
             return split
-    return [_single(image, box, quality, subsampling, opts, try_palette=False)]
+    return [_single(image, box, quality, subsampling, opts, stream, try_palette=False)]
 
 
 def _split(image: npt.NDArray[np.uint8], box: Box, tile: int, quality: int, subsampling: Subsampling,
-           opts: PaletteOptions) -> list[Coded] | None:
+           opts: PaletteOptions, stream: PaletteStream | None) -> list[Coded] | None:
     """``box`` as palette-like rectangles and JPEG ones, or ``None`` when no
     tile is palette-like or it takes more than :data:`MAX_SPLIT_RECTS`. A
     merged palette rectangle with too many colours in all (tiles straddling
@@ -169,18 +173,19 @@ def _split(image: npt.NDArray[np.uint8], box: Box, tile: int, quality: int, subs
     for (bx, by, bw, bh), palette in pieces:
         sub = (x + bx, y + by, bw, bh)
         if not palette:
-            out.append(_single(image, sub, quality, subsampling, opts, try_palette=False))
+            out.append(_single(image, sub, quality, subsampling, opts, stream, try_palette=False))
             continue
-        coded = _single(image, sub, quality, subsampling, opts)
+        coded = _single(image, sub, quality, subsampling, opts, stream)
         if coded.exact or bh <= tile:
             out.append(coded)
             continue
         for row in range(0, bh, tile):
-            out.append(_single(image, (sub[0], sub[1] + row, bw, min(tile, bh - row)), quality, subsampling, opts))
+            out.append(_single(image, (sub[0], sub[1] + row, bw, min(tile, bh - row)), quality, subsampling, opts, stream))
     return out if len(out) <= MAX_SPLIT_RECTS else None
 
 
-def encode_exact(image: npt.NDArray[np.uint8], box: Box, opts: PaletteOptions) -> Rect:
+def encode_exact(image: npt.NDArray[np.uint8], box: Box, opts: PaletteOptions,
+                 stream: PaletteStream | None = None) -> Rect:
     """FILL when flat, else PALETTE, else PNG: either way the viewer gets
     exact pixels."""
     x, y, w, h = box
@@ -188,7 +193,7 @@ def encode_exact(image: npt.NDArray[np.uint8], box: Box, opts: PaletteOptions) -
     if rgb is not None:
         return Rect.fill(x, y, w, h, rgb)
     if opts.colours:
-        payload = encode_palette(image, x, y, w, h, max_colours=opts.colours, level=opts.level)
+        payload = encode_palette(image, x, y, w, h, max_colours=opts.colours, level=opts.level, stream=stream)
         if payload is not None:
             return Rect(x, y, w, h, Enc.PALETTE, payload)
     return Rect(x, y, w, h, Enc.PNG, encode_png(image, x, y, w, h))

@@ -31,7 +31,9 @@ has it at motion quality) and ``changed_at`` (when it last changed).
   rectangles, so the motion is never delayed by a frame of its own.
 * A size change (or the first capture, or :meth:`request_key`) makes the next
   frame a key frame: the whole screen, ``FLAG_KEY``, PALETTE where it is
-  text-like and JPEG at refine quality elsewhere.
+  text-like and JPEG at refine quality elsewhere. It restarts the PALETTE
+  deflate stream (one per session, agent/encode/palette.py), so a viewer
+  joining or a recording seeking at a key frame can inflate what follows.
 * Video mode (:mod:`desklink.agent.encode.video`, when PyAV is installed):
   each frame's changed tiles first go to :meth:`VideoMode.step`, which takes
   a region playing video out of the tile mask and returns its H.264
@@ -56,6 +58,7 @@ import numpy.typing as npt
 from desklink.agent.encode.choose import Coded, PaletteOptions, encode_area, encode_exact
 from desklink.agent.encode.jpeg import Subsampling
 from desklink.agent.encode.motion import DEFAULT_VIDEO, VideoSettings
+from desklink.agent.encode.palette import PaletteStream
 from desklink.agent.encode.png import MAX_PNG_PIXELS
 from desklink.agent.encode.moves import MoveDetector, move_mask
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
@@ -122,6 +125,8 @@ class ScreenEncoder:
         self.max_refine_tiles = max_refine_tiles
         self.scroll = scroll
         self.palette = palette or PaletteOptions()
+        #: The session's PALETTE deflate stream (reset at every key frame).
+        self.palette_stream = PaletteStream(self.palette.level) if self.palette.streamed else None
         self.video_settings = video
         self.video: VideoMode | None = None  # video mode (agent/encode/video.py); None without PyAV
         self.moves = moves
@@ -231,6 +236,8 @@ class ScreenEncoder:
         if image is None:
             raise RuntimeError("no capture yet: call update() first")
         started = time.perf_counter()
+        if self.palette_stream is not None:
+            self.palette_stream.reset()  # viewers join and recordings seek here
         coded = self._encode(image, (0, 0, self.width, self.height), self.refine_quality, "444")
         self.sent_image = image
         self.lossy[:] = False
@@ -270,7 +277,8 @@ class ScreenEncoder:
     def _encode(self, image: npt.NDArray[np.uint8], box: Box, quality: int, subsampling: Subsampling) -> list[Coded]:
         """The rectangles of a tile-aligned box: FILL, PALETTE (both exact) or
         JPEG, split where text meets pictures (agent/encode/choose.py)."""
-        coded = encode_area(image, box, tile=self.tile, quality=quality, subsampling=subsampling, opts=self.palette)
+        coded = encode_area(image, box, tile=self.tile, quality=quality, subsampling=subsampling, opts=self.palette,
+                            stream=self.palette_stream)
         self.stats.palette_rects += sum(c.rect.enc is Enc.PALETTE for c in coded)
         return coded
 
@@ -286,7 +294,7 @@ class ScreenEncoder:
 
     def _encode_exact(self, image: npt.NDArray[np.uint8], box: Box) -> Rect:
         """FILL when flat, else PALETTE, else PNG: exact pixels either way."""
-        rect = encode_exact(image, box, self.palette)
+        rect = encode_exact(image, box, self.palette, self.palette_stream)
         self.stats.palette_rects += rect.enc is Enc.PALETTE
         self.stats.png_rects += rect.enc is Enc.PNG
         return rect

@@ -24,16 +24,19 @@ palette-RLE sub-encodings and of Tight's palette filter, written afresh:
 * raw deflate (no zlib header or checksum: 6 bytes saved per rectangle;
   the browser's ``DecompressionStream('deflate-raw')`` reads it natively).
 
-Every rectangle is compressed on its own: no compression context is kept
-across rectangles. A per-session stream (as ZRLE keeps) was measured on an
-xterm's text (docs/performance.md): it saves 47 % on glyph-sized typing
-rectangles, 33 % on 64-pixel tiles, 15 % on full-width pager bands. It is
-not done (yet) because the browser could not decode it safely: a
-``DecompressionStream`` kept open across frames gives no way to tell "this
-rectangle's output is complete" from "more output may still come", so a
-payload that is short of what it claims would leave the decoder waiting
-forever; that needs an inflater of our own in JavaScript (with the stream
-reset at every key frame, where viewers join and recordings seek).
+*Streamed* rectangles (form bit :data:`STREAMED`, the encoder's default):
+the deflate data is the next piece of one raw-deflate stream per agent
+session (:class:`PaletteStream`, as ZRLE keeps one zlib stream), ended by a
+``Z_SYNC_FLUSH`` so each piece inflates completely on its own arrival. The
+stream starts afresh at the first rectangle of every KEY frame, where
+viewers join and recordings seek; the decoder (:class:`PaletteInflater`,
+one per canvas) resets there too. A shared stream saves 47 % on
+glyph-sized typing rectangles, 33 % on 64-pixel tiles, 15 % on full-width
+pager bands (docs/performance.md). The browser decodes it with the vendored
+fflate inflater (``DecompressionStream`` cannot tell when a piece's output
+is complete). After any error the inflater is broken until the next KEY
+frame (the viewer asks for one). Rectangles without the bit are deflated
+alone, as before, and still decode.
 
 Wire form (all integers big-endian)::
 
@@ -44,6 +47,10 @@ Wire form (all integers big-endian)::
     form 1 RUNS   : body is idx[k] | len_minus_1[k] (k = len(body) / 2 runs
                     in reading order over the whole rectangle, each 1..256
                     pixels long; the lengths add up to exactly w * h)
+    form | 0x80   : STREAMED: the deflate data is the next piece of the
+                    session's stream (not a whole deflate stream), ending
+                    with a sync flush (00 00 ff ff); it must inflate to
+                    exactly the rectangle's palette and body
 
 The decoder (:func:`decode_palette`) allocates only what ``w x h`` allows,
 inflates at most that much (a deflate bomb stops at the cap) and checks every
@@ -70,7 +77,10 @@ __all__ = [
     "SAMPLE_PIXELS",
     "TRY_BOTH_PIXELS",
     "ZLIB_LEVEL",
+    "STREAMED",
     "Form",
+    "PaletteInflater",
+    "PaletteStream",
     "classify",
     "decode_palette",
     "encode_palette",
@@ -101,6 +111,71 @@ RUNS_FACTOR = 4
 
 _HEAD = struct.Struct(">BB")
 _RGB_MASK = np.uint32(0x00FFFFFF)
+
+
+#: Form bit: the deflate data is the next piece of the session's stream.
+STREAMED = 0x80
+_SYNC_MARK = b"\x00\x00\xff\xff"
+
+
+class PaletteStream:
+    """The encoder's one raw-deflate stream per session. :meth:`reset` at
+    every KEY frame (before its first rectangle)."""
+
+    def __init__(self, level: int = ZLIB_LEVEL) -> None:
+        self.level = level
+        self._z = zlib.compressobj(level, zlib.DEFLATED, -15)
+
+    def reset(self) -> None:
+        self._z = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+
+    def trial(self, data: bytes) -> tuple[bytes, "zlib._Compress"]:
+        """The piece ``data`` would make, and the stream after it (not kept)."""
+        z = self._z.copy()
+        return z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH), z
+
+    def keep(self, z: "zlib._Compress") -> None:
+        """Adopt a stream returned by :meth:`trial` (its piece is sent)."""
+        self._z = z
+
+    def deflate(self, data: bytes) -> bytes:
+        piece, self._z = self.trial(data)
+        return piece
+
+
+class PaletteInflater:
+    """The decoder's side of :class:`PaletteStream`, one per canvas. Broken
+    (``None``) until a KEY frame and after any error."""
+
+    def __init__(self) -> None:
+        self._d: "zlib._Decompress | None" = None
+
+    def reset(self) -> None:
+        """A KEY frame starts: a new stream."""
+        self._d = zlib.decompressobj(-15)
+
+    def fail(self) -> None:
+        """A rectangle failed: broken until the next :meth:`reset`."""
+        self._d = None
+
+    def inflate(self, piece: bytes, cap: int, what: str) -> bytes:
+        """The output of the next ``piece``: at most ``cap`` bytes, all of it
+        (a piece ends at a sync flush). Any error breaks the stream."""
+        d, self._d = self._d, None
+        if d is None:
+            raise ProtocolError(f"{what}: a streamed rectangle with no key frame (or after an error) before it")
+        if not piece.endswith(_SYNC_MARK):
+            raise ProtocolError(f"{what}: the streamed deflate data does not end at a flush point")
+        try:
+            out = d.decompress(piece, cap + 1)
+        except zlib.error as exc:
+            raise ProtocolError(f"{what}: the deflate data is corrupt ({exc})") from None
+        if len(out) > cap or d.unconsumed_tail:
+            raise ProtocolError(f"{what}: the deflate data inflates past {cap} bytes")
+        if d.eof:
+            raise ProtocolError(f"{what}: the streamed deflate data ends its stream")
+        self._d = d
+        return out
 
 
 class Form(IntEnum):
@@ -172,10 +247,13 @@ def _runs_body(values: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64]) ->
 
 
 def encode_palette(image: npt.NDArray[np.uint8], x: int, y: int, w: int, h: int, *,
-                   max_colours: int = MAX_COLOURS, level: int = ZLIB_LEVEL) -> bytes | None:
+                   max_colours: int = MAX_COLOURS, level: int = ZLIB_LEVEL,
+                   stream: PaletteStream | None = None) -> bytes | None:
     """The PALETTE payload of the ``w x h`` area at ``(x, y)`` of a BGRA
     picture, or ``None`` when it has more than ``max_colours`` colours (the
-    fourth byte is ignored)."""
+    fourth byte is ignored). With ``stream``, a STREAMED piece of it (the
+    stream advances only when a payload is returned; ``level`` is then the
+    stream's)."""
     if not 1 <= max_colours <= MAX_PALETTE_COLOURS:
         raise ValueError(f"max_colours {max_colours} is outside 1..{MAX_PALETTE_COLOURS}")
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > image.shape[1] or y + h > image.shape[0]:
@@ -192,6 +270,8 @@ def encode_palette(image: npt.NDArray[np.uint8], x: int, y: int, w: int, h: int,
     rgb[:, 2] = colours & 255
     bits = _bits(n)
     head = rgb.tobytes()
+    if stream is not None:
+        return _streamed(stream, head, values, lengths, w, h, bits, n)
     if w * h <= TRY_BOTH_PIXELS:
         runs = _deflate(head + _runs_body(values, lengths), level)
         packed = _deflate(head + _packed(np.repeat(values, lengths), w, h, bits), level)
@@ -201,6 +281,22 @@ def encode_palette(image: npt.NDArray[np.uint8], x: int, y: int, w: int, h: int,
     else:
         form, data = Form.PACKED, _deflate(head + _packed(np.repeat(values, lengths), w, h, bits), level)
     return _HEAD.pack(form, n - 1) + data
+
+
+def _streamed(stream: PaletteStream, head: bytes, values: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64],
+              w: int, h: int, bits: int, n: int) -> bytes:
+    """As :func:`encode_palette`'s choice of form, on copies of the stream."""
+    runs_raw = head + _runs_body(values, lengths)
+    if w * h <= TRY_BOTH_PIXELS:
+        runs, rz = stream.trial(runs_raw)
+        packed, pz = stream.trial(head + _packed(np.repeat(values, lengths), w, h, bits))
+        form, data, z = (Form.RUNS, runs, rz) if len(runs) < len(packed) else (Form.PACKED, packed, pz)
+        stream.keep(z)
+    elif RUNS_FACTOR * (len(runs_raw) - len(head)) < h * _stride(w, bits):
+        form, data = Form.RUNS, stream.deflate(runs_raw)
+    else:
+        form, data = Form.PACKED, stream.deflate(head + _packed(np.repeat(values, lengths), w, h, bits))
+    return _HEAD.pack(form | STREAMED, n - 1) + data
 
 
 def _deflate(data: bytes, level: int) -> bytes:
@@ -225,15 +321,28 @@ def _inflate(data: bytes, cap: int, what: str) -> bytes:
     return out
 
 
-def decode_palette(payload: bytes, w: int, h: int) -> npt.NDArray[np.uint8]:
+def decode_palette(payload: bytes, w: int, h: int, inflater: PaletteInflater | None = None) -> npt.NDArray[np.uint8]:
     """The ``h x w x 3`` RGB pixels of a PALETTE payload for a ``w x h``
-    rectangle. Raises ``ProtocolError`` for anything malformed."""
+    rectangle; a STREAMED one needs the canvas's ``inflater``. Raises
+    ``ProtocolError`` for anything malformed (and then the inflater is
+    broken until its next reset)."""
+    try:
+        return _decode(payload, w, h, inflater)
+    except ProtocolError:
+        if inflater is not None and len(payload) > 0 and payload[0] & STREAMED:
+            inflater.fail()
+        raise
+
+
+def _decode(payload: bytes, w: int, h: int, inflater: PaletteInflater | None) -> npt.NDArray[np.uint8]:
     what = f"palette rectangle {w}x{h}"
     if w <= 0 or h <= 0:
         raise ProtocolError(f"{what} is empty")
     if len(payload) < _HEAD.size + 1:
         raise ProtocolError(f"{what}: payload of {len(payload)} bytes is too short")
     form, n1 = _HEAD.unpack_from(payload, 0)
+    streamed = bool(form & STREAMED)
+    form &= ~STREAMED
     n = n1 + 1
     pixels = w * h
     if form == Form.PACKED:
@@ -244,7 +353,12 @@ def decode_palette(payload: bytes, w: int, h: int) -> npt.NDArray[np.uint8]:
         cap = 2 * pixels
     else:
         raise ProtocolError(f"{what}: unknown form {form}")
-    data = _inflate(payload[_HEAD.size :], 3 * n + cap, what)
+    if not streamed:
+        data = _inflate(payload[_HEAD.size :], 3 * n + cap, what)
+    elif inflater is None:
+        raise ProtocolError(f"{what}: a streamed rectangle, and no stream to read it from")
+    else:
+        data = inflater.inflate(bytes(payload[_HEAD.size :]), 3 * n + cap, what)
     if len(data) < 3 * n:
         raise ProtocolError(f"{what}: the data ends inside its {n}-colour palette")
     palette = np.frombuffer(data, np.uint8, 3 * n).reshape(n, 3)

@@ -11,7 +11,7 @@
 // A frame of another size (a key frame after a monitor switch or a screen
 // resize) resizes the canvas first. No DOM use: safe in a worker.
 
-import { decoderFor } from './decoders/index.js';
+import { DECODERS, decoderFor } from './decoders/index.js';
 import { VideoStream } from './decoders/video.js';
 import { parseChannelMessage } from './frames.js';
 
@@ -72,6 +72,8 @@ export class FramePainter {
     if (frame && frame.kind === 'video') return this._paintVideo(frame, buffer.byteLength, receivedAt);
     if (!frame || frame.kind !== 'frame') return Promise.reject(new Error('not a screen frame'));
     const bytes = buffer.byteLength;
+    // A KEY frame restarts every decoder's stream, whether or not it has a rectangle in this frame.
+    if (frame.key) for (const d of DECODERS.values()) d.keyFrame?.(this._state(d), frame);
     // Start every decode now; they run in parallel with the previous frame's drawing.
     const decoders = frame.rects.map((r) => decoderFor(r.enc));
     const decodes = frame.rects.map((r, i) => {

@@ -27,6 +27,10 @@
 //   release(decoded)      optional: frees a decoded result that will not be drawn.
 //   createState()         optional: state kept per canvas across frames (a
 //                         video decoder's context), handed to decode().
+//   keyFrame(state, frame) optional: called once per KEY frame before its
+//                         rectangles are decoded, whatever encodings the frame
+//                         holds: a stream kept across frames restarts here
+//                         (PALETTE's deflate stream).
 //
 // The same decoders run in the decoder worker and on the page (painter.js),
 // and need no DOM.
