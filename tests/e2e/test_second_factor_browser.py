@@ -75,6 +75,7 @@ def test_policy_forces_enrolment_in_the_console_login(browser: Browser, server: 
 
         # Log out, then in again: password, then a code from the app.
         page.get_by_test_id("logout").click()
+        expect(page.get_by_test_id("username")).to_be_visible()  # logged out before navigating (else the old cookie may resume)
         _password_step(page, server.url + "/console", username, password)
         expect(page.get_by_test_id("code-form")).to_be_visible()
         expect(page.get_by_test_id("enroll")).to_have_count(0)
@@ -84,6 +85,7 @@ def test_policy_forces_enrolment_in_the_console_login(browser: Browser, server: 
 
         # And once with a recovery code.
         page.get_by_test_id("logout").click()
+        expect(page.get_by_test_id("username")).to_be_visible()  # logged out before navigating (else the old cookie may resume)
         _password_step(page, server.url + "/console", username, password)
         page.get_by_test_id("code").fill(codes[3])
         page.get_by_test_id("verify").click()
@@ -122,6 +124,7 @@ def test_voluntary_enrolment_and_the_admin_security_view(
 
         # The admin's next login asks for a code.
         page.get_by_test_id("logout").click()
+        expect(page.get_by_test_id("username")).to_be_visible()  # logged out before navigating (else the old cookie may resume)
         _password_step(page, server.url + "/admin", boss, boss_pw)
         page.get_by_test_id("code").fill(app.code())
         page.get_by_test_id("verify").click()
