@@ -498,6 +498,9 @@ class TransferHub:
             try:
                 await asyncio.to_thread(self.files.finish, live.id, live.size)
             except (StorageFull, StorageFailed) as exc:
+                if _ended(live):  # ended while the file was finished in its thread (its file removed): that end's reason stands
+                    party.conn.send_out(live.state())
+                    return
                 if await self._fresh(live):
                     await self.fail(live, exc.message)
                 else:
