@@ -14,6 +14,7 @@
 // host page's CSS cannot break the box and the box cannot touch the page.
 // Visitor and rep text is only ever set as text, never as markup.
 
+import { FIELD_PREFIX, autoMount } from './mount.js';
 import { h, setText, clear } from '../shared/dom.js';
 import { ChatLog } from '../shared/chatlog.js';
 import { TypingSignal } from '../shared/typing.js';
@@ -37,8 +38,6 @@ const DEFAULT_SERVER = new URL(MODULE_URL).origin;
 const TYPING_STALE_MS = 15000;
 const NOTICE_MS = 8000;
 /** data-field-customer-id="C-1234" passes the field customer-id to the rep. */
-const FIELD_PREFIX = 'data-field-';
-
 export class DeskLinkHelp extends HTMLElement {
   /**
    * Fields for the rep (a customer id, a plan), besides any data-field-*
@@ -785,18 +784,5 @@ export class DeskLinkHelp extends HTMLElement {
 
 if (!customElements.get('desklink-help')) customElements.define('desklink-help', DeskLinkHelp);
 
-/** Called for the <script data-queue> case: add one box to the page. */
-function autoMount() {
-  const scripts = Array.from(document.querySelectorAll('script[src]'));
-  const script = scripts.find((s) => s.src === MODULE_URL) || document.querySelector('script[src*="desklink-help.js"]');
-  if (!script || !script.dataset.queue || document.querySelector('desklink-help')) return;
-  const box = document.createElement('desklink-help');
-  box.setAttribute('queue', script.dataset.queue);
-  if (script.dataset.server) box.setAttribute('server', script.dataset.server);
-  if (script.dataset.lang) box.setAttribute('lang', script.dataset.lang); // the site owner's choice of language
-  for (const attr of script.attributes) if (attr.name.startsWith(FIELD_PREFIX)) box.setAttribute(attr.name, attr.value);
-  document.body.append(box);
-}
-
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', autoMount);
-else autoMount();
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => autoMount(MODULE_URL));
+else autoMount(MODULE_URL);
