@@ -10,6 +10,7 @@ speak the wire protocol (docs/protocol.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import collections
 import json
 import os
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
@@ -690,3 +691,26 @@ class Authenticator:
         step = self.totp.timecode(now)
         valid = {self.totp.generate_otp(step + d) for d in (-2, -1, 0, 1, 2)}
         return next(c for c in (f"{n:06d}" for n in range(1000000)) if c not in valid)
+
+
+@contextlib.contextmanager
+def web_and_relays(
+    database_url: str, redis_url: str, broker_prefix: str, relay_secret: str, data_dir: Path
+) -> Iterator[tuple[ServerProcess, ServerProcess, ServerProcess]]:
+    """One ``--role web`` node (``web-1``) and two ``--role relay`` nodes
+    (``relay-1``, ``relay-2``) on one database and Redis, relays beating every
+    0.2 s and dropping out of the choice 1 s after their last beat (so a
+    killed relay is replaced quickly); all three stopped on exit."""
+    env = {
+        "DESKLINK_DATABASE_URL": database_url,
+        "DESKLINK_REDIS_URL": redis_url,
+        "DESKLINK_BROKER_PREFIX": broker_prefix,
+        "DESKLINK_RELAY_SECRET": relay_secret,
+        "DESKLINK_RELAY_HEARTBEAT_S": "0.2",
+        "DESKLINK_RELAY_STALE_S": "1",
+    }
+    web = ServerProcess(env={**env, "DESKLINK_ROLE": "web", "DESKLINK_NODE_NAME": "web-1"}, data_dir=data_dir / "w")
+    one = ServerProcess(env={**env, "DESKLINK_ROLE": "relay", "DESKLINK_NODE_NAME": "relay-1"}, data_dir=data_dir / "1")
+    two = ServerProcess(env={**env, "DESKLINK_ROLE": "relay", "DESKLINK_NODE_NAME": "relay-2"}, data_dir=data_dir / "2")
+    with web, one, two:
+        yield web, one, two

@@ -22,7 +22,7 @@ import websockets
 
 from desklink.protocol import codes
 from desklink.protocol import relay_token as rt
-from desklink.testing import AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, login_retrying, wait_until
+from desklink.testing import AdminAPI, RepClient, ServerProcess, ViewerClient, VisitorClient, login_retrying, wait_until, web_and_relays
 from desklink.testing_x import XDisplay
 from screen._agent import Chat, finish, start_agent
 
@@ -38,19 +38,8 @@ ASKED = "Allow? [y/N]"
 def cluster(
     pg_database_url: str, redis_url: str, broker_prefix: str, tmp_path: Path
 ) -> Iterator[tuple[ServerProcess, ServerProcess, ServerProcess]]:
-    env = {
-        "DESKLINK_DATABASE_URL": pg_database_url,
-        "DESKLINK_REDIS_URL": redis_url,
-        "DESKLINK_BROKER_PREFIX": broker_prefix,
-        "DESKLINK_RELAY_SECRET": SECRET,
-        "DESKLINK_RELAY_HEARTBEAT_S": "0.2",
-        "DESKLINK_RELAY_STALE_S": "1",
-    }
-    web = ServerProcess(env={**env, "DESKLINK_ROLE": "web", "DESKLINK_NODE_NAME": "web-1"}, data_dir=tmp_path / "w")
-    one = ServerProcess(env={**env, "DESKLINK_ROLE": "relay", "DESKLINK_NODE_NAME": "relay-1"}, data_dir=tmp_path / "1")
-    two = ServerProcess(env={**env, "DESKLINK_ROLE": "relay", "DESKLINK_NODE_NAME": "relay-2"}, data_dir=tmp_path / "2")
-    with web, one, two:
-        yield web, one, two
+    with web_and_relays(pg_database_url, redis_url, broker_prefix, SECRET, tmp_path) as nodes:
+        yield nodes
 
 
 @pytest.fixture
