@@ -1,9 +1,9 @@
 """The browser's PALETTE decoder (``viewer/decoders/palette.js``) in Debian's
 Chromium, inside a module Worker as the viewer runs it: on the same
 payloads it gives exactly the pixels of the Python reference decoder (both
-forms, every index width, 1x1 and odd sizes, a 1080p text key frame), and
-malformed payloads (cut, corrupt, a deflate bomb, indices past the palette,
-runs past the rectangle) reject with a FrameError naming the problem, as
+forms, every index width, 1x1 and odd sizes, a 1080p text key frame,
+character cells), and malformed payloads (cut, corrupt, a deflate bomb,
+indices past the palette, runs past the rectangle, bad cell grids) reject with a FrameError naming the problem, as
 the Python decoder raises a ProtocolError."""
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ def test_browser_decoder_matches_the_python_decoder(browser: Browser, server: Se
             pictures[f"{colours} colours {form}"] = (picture(w, h, colours, colours, run), w, h)
     pictures["a run past 256"] = (picture(1001, 3, 2, 7, 700), 1001, 3)
     pictures["text 1920x1080"] = (text_screen(1920, 1080), 1920, 1080)
+    pictures["cells 1920x1080"] = (grid_text(1920, 1080, 9, 19, 1), 1920, 1080)
+    pictures["cells odd 301x97"] = (grid_text(301, 97, 7, 13, 2)[:, :], 301, 97)
     good: dict[str, dict[str, Any]] = {}
     expected: dict[str, np.ndarray] = {}
     for name, (img, w, h) in pictures.items():
@@ -109,7 +111,8 @@ def test_browser_decoder_matches_the_python_decoder(browser: Browser, server: Se
         expected[name] = decode_palette(payload, w, h)
         assert np.array_equal(expected[name], img[:, :, 2::-1]), name
     forms = {name: base64.b64decode(c["payload"])[0] for name, c in good.items()}
-    assert {0, 1} <= set(forms.values())  # both forms are exercised
+    assert {0, 1, 2} <= set(forms.values())  # every form is exercised
+    assert forms["cells 1920x1080"] == forms["cells odd 301x97"] == 2
 
     bad_cases = _bad()
     out = run_in_worker(browser, server, BODY, {"good": good, "bad": {k: {"w": w, "h": h, "payload": b64(p)} for k, (p, w, h, _) in bad_cases.items()}})
@@ -146,7 +149,40 @@ def _bad() -> dict[str, tuple[bytes, int, int, str]]:
         "runs past the rectangle": (head(1, 2) + raw(pal(2) + bytes([0, 1, 255, 0])), 16, 8, ": runs cover 257 pixels, the rectangle has 128"),
         "runs short": (head(1, 2) + raw(pal(2) + bytes([0, 1, 10, 10])), 16, 8, ": runs cover 22 pixels, the rectangle has 128"),
         "runs odd": (head(1, 2) + raw(pal(2) + bytes([0, 1, 10])), 16, 8, ": run data of 3 bytes is not whole (index, length) pairs"),
+        # CELLS (form 2): u8 cw | u8 ch | u8 ox | u8 oy | u16 k | cells | map
+        "cells header cut": (head(2, 2) + raw(pal(2) + b"\x08\x08\x00"), 16, 8, ": the cell grid's header is cut short"),
+        "cells too large": (head(2, 2) + raw(pal(2) + grid_head(65, 8, 0, 0, 1)), 16, 8, ": cells of 65x8 are outside 1..64"),
+        "cells empty": (head(2, 2) + raw(pal(2) + grid_head(0, 8, 0, 0, 1)), 16, 8, ": cells of 0x8 are outside 1..64"),
+        "cells padding": (head(2, 2) + raw(pal(2) + grid_head(8, 8, 8, 0, 1)), 16, 8, ": padding 8,0 is not inside a 8x8 cell"),
+        "cells none": (head(2, 2) + raw(pal(2) + grid_head(8, 8, 0, 0, 0)), 16, 8, ": 0 distinct cells for a grid of 2"),
+        "cells too many": (head(2, 2) + raw(pal(2) + grid_head(8, 8, 0, 0, 3)), 16, 8, ": 3 distinct cells for a grid of 2"),
+        "cells length": (head(2, 2) + raw(pal(2) + grid_head(8, 8, 0, 0, 1) + bytes(65)), 16, 8, ": the cell grid is 71 bytes, expected 72"),
+        "cells index past palette": (head(2, 2) + raw(pal(2) + grid_head(8, 8, 0, 0, 1) + bytes(63) + b"\x02\x00\x00"), 16, 8,
+                                     ": index 2 is past the 2-colour palette"),
+        "cells number past": (head(2, 2) + raw(pal(2) + grid_head(8, 8, 0, 0, 1) + bytes(64) + b"\x00\x01"), 16, 8,
+                              ": cell number 1 is past its 1 cells"),
+        "cells bomb": (head(2, 2) + raw(b"\x00" * (4 << 20)), 16, 8, ": the deflate data inflates past 16839 bytes"),
     }
+
+
+def grid_head(cw: int, ch: int, ox: int, oy: int, k: int) -> bytes:
+    return struct.pack(">BBBBH", cw, ch, ox, oy, k)
+
+
+def grid_text(w: int, h: int, cw: int, ch: int, seed: int) -> np.ndarray:
+    """Text on a character grid (cells of cw x ch from the top left, a blank
+    first row and column in each), 30 glyphs, a few in another colour."""
+    rng = np.random.default_rng(seed)
+    shapes = rng.random((30, ch, cw)) < 0.35
+    shapes[:, 0, :] = False
+    shapes[:, :, 0] = False
+    shapes[0] = False
+    nx, ny = -(-w // cw), -(-h // ch)
+    codes = rng.integers(0, 30, (ny, nx))
+    ink = shapes[codes].transpose(0, 2, 1, 3).reshape(ny * ch, nx * cw)[:h, :w]
+    tint = np.repeat(np.repeat(1 + (codes % 5 == 0), ch, axis=0), cw, axis=1)[:h, :w]
+    colours = np.array([[30, 20, 10, 255], [220, 220, 220, 255], [60, 200, 240, 255]], np.uint8)
+    return colours[np.where(ink, tint, 0)]
 
 
 PAINTER = """
@@ -372,3 +408,40 @@ def streamed_bad() -> dict[str, tuple[bytes, int, int, str]]:
         "final block": (bytes([STREAMED, 1]) + piece(pal(2) + bytes(16)) + b"\x01\x00\x00\xff\xff", 16, 8,
                         ": the streamed deflate data ends its stream"),
     }
+
+
+def test_cells_frames_from_the_encoder_paint_exactly(browser: Browser, server: ServerProcess) -> None:
+    """The real ScreenEncoder on text on a character grid: a key frame of
+    cells, the text scrolled by three lines (a COPY and the uncovered lines,
+    as cells on the grid kept from the key frame), a new page (cells again,
+    through the same deflate stream), then a page shifted off the grid by a
+    pixel (the grid found afresh). The viewer's FramePainter paints what
+    the Python Canvas does, pixel for pixel."""
+    from desklink.agent.encode import Canvas, ScreenEncoder
+    from desklink.agent.encode.palette import STREAMED
+    from desklink.protocol.screen import Enc, Frame
+
+    w, h = 640, 360
+    first = grid_text(w, h + 57, 9, 19, 3)
+    pages = [first[:h], first[57 : 57 + h], grid_text(w, h, 9, 19, 4)]
+    shifted = np.empty_like(pages[2])
+    shifted[:, :, :] = pages[2][0, 0]
+    shifted[1:, 2:] = grid_text(w, h, 9, 19, 5)[:-1, :-2]
+    pages.append(shifted)
+    encoder = ScreenEncoder(w, h)
+    canvas = Canvas()
+    frames: list[Frame] = []
+    for seq, picture in enumerate(pages, start=1):
+        encoder.update(picture, seq * 0.05)
+        frame = encoder.next_frame(seq, seq * 0.05, seq)
+        assert frame is not None
+        frames.append(frame)
+        canvas.apply(frame)
+        assert np.array_equal(canvas.image[:, :, :3], picture[:, :, :3]), seq
+    cells = [[r for r in f.rects if r.enc is Enc.PALETTE and r.payload[0] == 2 | STREAMED] for f in frames]
+    assert all(cells[i] for i in (0, 2, 3)), [[(r.enc, r.payload[:1]) for r in f.rects] for f in frames]
+    assert any(r.enc is Enc.COPY for r in frames[1].rects)
+    out = run_in_worker(browser, server, PAINTER, {"messages": [b64(b"\x02" + f.encode()) for f in frames]})
+    assert [r[2] for r in out["results"]] == [False] * 4, out["results"]
+    got = np.frombuffer(base64.b64decode(out["rgba"]), np.uint8).reshape(h, w, 4)
+    assert np.array_equal(got[:, :, :3], canvas.rgb)

@@ -22,7 +22,13 @@ palette-RLE sub-encodings and of Tight's palette filter, written afresh:
 * the palette is deflated with the indices (anti-aliased text has up to
   256 grey-ish shades: 768 bytes raw, a few hundred deflated);
 * raw deflate (no zlib header or checksum: 6 bytes saved per rectangle;
-  the browser's ``DecompressionStream('deflate-raw')`` reads it natively).
+  the browser's ``DecompressionStream('deflate-raw')`` reads it natively);
+* text on a fixed grid (terminals, pagers, editors) as character cells
+  (``CELLS``, :mod:`desklink.agent.encode.cells`): a 1080p page of text is
+  ~60 distinct cell pictures and a cell number per cell, about 25x smaller
+  than packed indices. Tried on rectangles of at least
+  :data:`CELLS_MIN_PIXELS`; the grid found is kept by the session's stream
+  for the next rectangles (one uncovered line is too small to show it).
 
 *Streamed* rectangles (form bit :data:`STREAMED`, the encoder's default):
 the deflate data is the next piece of one raw-deflate stream per agent
@@ -47,6 +53,9 @@ Wire form (all integers big-endian)::
     form 1 RUNS   : body is idx[k] | len_minus_1[k] (k = len(body) / 2 runs
                     in reading order over the whole rectangle, each 1..256
                     pixels long; the lengths add up to exactly w * h)
+    form 2 CELLS  : body is a grid of character cells: the distinct cell
+                    pictures (8-bit indices) and each cell's number
+                    (:mod:`desklink.agent.encode.cells` has the layout)
     form | 0x80   : STREAMED: the deflate data is the next piece of the
                     session's stream (not a whole deflate stream), ending
                     with a sync flush (00 00 ff ff); it must inflate to
@@ -66,10 +75,12 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from desklink.agent.encode.cells import Grid, cell_body, cells_cap, find_grid, read_cells
 from desklink.agent.encode.tiles import as_u32
 from desklink.errors import ProtocolError
 
 __all__ = [
+    "CELLS_MIN_PIXELS",
     "MAX_COLOURS",
     "MAX_PALETTE_COLOURS",
     "MAX_RUN",
@@ -108,6 +119,12 @@ TRY_BOTH_PIXELS = 128 * 128
 #: A large rectangle takes RUNS when its raw size times this is below
 #: PACKED's raw size.
 RUNS_FACTOR = 4
+#: Rectangles of at least this many pixels are looked at as character
+#: cells (16 cells of 9 x 19; smaller ones are typing, cheaper as they are).
+CELLS_MIN_PIXELS = 16 * 9 * 19
+#: CELLS is taken when its raw body times this is below the raw body of the
+#: better of PACKED and RUNS (text: 10-100x below).
+CELLS_FACTOR = 2
 
 _HEAD = struct.Struct(">BB")
 _RGB_MASK = np.uint32(0x00FFFFFF)
@@ -125,6 +142,8 @@ class PaletteStream:
     def __init__(self, level: int = ZLIB_LEVEL) -> None:
         self.level = level
         self._z = zlib.compressobj(level, zlib.DEFLATED, -15)
+        #: The character grid last found on the screen (CELLS form).
+        self.grid: Grid | None = None
 
     def reset(self) -> None:
         self._z = zlib.compressobj(self.level, zlib.DEFLATED, -15)
@@ -181,6 +200,7 @@ class PaletteInflater:
 class Form(IntEnum):
     PACKED = 0
     RUNS = 1
+    CELLS = 2
 
 
 def _bits(ncolours: int) -> int:
@@ -270,33 +290,76 @@ def encode_palette(image: npt.NDArray[np.uint8], x: int, y: int, w: int, h: int,
     rgb[:, 2] = colours & 255
     bits = _bits(n)
     head = rgb.tobytes()
+    cells = _cells(values, lengths, w, h, x, y, stream)
+    if cells is not None and CELLS_FACTOR * len(cells) < min(h * _stride(w, bits), 2 * _run_count(lengths)):
+        # A clear win (a page of text): the other forms are not even built.
+        data = stream.deflate(head + cells) if stream is not None else _deflate(head + cells, level)
+        return _HEAD.pack(Form.CELLS | (STREAMED if stream is not None else 0), n - 1) + data
     if stream is not None:
-        return _streamed(stream, head, values, lengths, w, h, bits, n)
+        form, data, z = _streamed(stream, head, values, lengths, w, h, bits)
+        if cells is not None:
+            # Close on raw bytes (a band of a few lines), but the cells' pictures
+            # are mostly in the stream's window already: the deflated sizes decide.
+            cdata, cz = stream.trial(head + cells)
+            if len(cdata) < len(data):
+                form, data, z = Form.CELLS, cdata, cz
+        stream.keep(z)
+        return _HEAD.pack(form | STREAMED, n - 1) + data
+    if cells is not None:
+        alone = _deflate(head + cells, level)
     if w * h <= TRY_BOTH_PIXELS:
         runs = _deflate(head + _runs_body(values, lengths), level)
         packed = _deflate(head + _packed(np.repeat(values, lengths), w, h, bits), level)
         form, data = (Form.RUNS, runs) if len(runs) < len(packed) else (Form.PACKED, packed)
-    elif RUNS_FACTOR * 2 * int(((lengths + MAX_RUN - 1) // MAX_RUN).sum()) < h * _stride(w, bits):
+    elif RUNS_FACTOR * 2 * _run_count(lengths) < h * _stride(w, bits):
         form, data = Form.RUNS, _deflate(head + _runs_body(values, lengths), level)
     else:
         form, data = Form.PACKED, _deflate(head + _packed(np.repeat(values, lengths), w, h, bits), level)
+    if cells is not None and len(alone) < len(data):
+        form, data = Form.CELLS, alone
     return _HEAD.pack(form, n - 1) + data
 
 
+def _run_count(lengths: npt.NDArray[np.int64]) -> int:
+    """Runs of the RUNS form (those past :data:`MAX_RUN` split)."""
+    return int(((lengths + MAX_RUN - 1) // MAX_RUN).sum())
+
+
+def _cells(values: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64], w: int, h: int, x: int, y: int,
+           stream: PaletteStream | None) -> bytes | None:
+    """The CELLS body of the area, or ``None`` when it shows no character
+    grid that pays. The stream's grid is tried first; a grid found afresh
+    replaces it."""
+    if w * h < CELLS_MIN_PIXELS:
+        return None
+    index = np.repeat(values, lengths).reshape(h, w)
+    background = int(np.bincount(values, weights=lengths).argmax())
+    known = stream.grid if stream is not None else None
+    if known is not None:
+        body = cell_body(index, background, known, x, y)
+        if body is not None:
+            return body
+    grid = find_grid(index, background, x, y)
+    if grid is None or grid == known:
+        return None
+    body = cell_body(index, background, grid, x, y)
+    if body is not None and stream is not None:
+        stream.grid = grid
+    return body
+
+
 def _streamed(stream: PaletteStream, head: bytes, values: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64],
-              w: int, h: int, bits: int, n: int) -> bytes:
-    """As :func:`encode_palette`'s choice of form, on copies of the stream."""
+              w: int, h: int, bits: int) -> tuple[Form, bytes, "zlib._Compress"]:
+    """As :func:`encode_palette`'s choice of PACKED or RUNS, on copies of
+    the stream: ``(form, piece, the stream after it)`` (not kept)."""
     runs_raw = head + _runs_body(values, lengths)
     if w * h <= TRY_BOTH_PIXELS:
         runs, rz = stream.trial(runs_raw)
         packed, pz = stream.trial(head + _packed(np.repeat(values, lengths), w, h, bits))
-        form, data, z = (Form.RUNS, runs, rz) if len(runs) < len(packed) else (Form.PACKED, packed, pz)
-        stream.keep(z)
-    elif RUNS_FACTOR * (len(runs_raw) - len(head)) < h * _stride(w, bits):
-        form, data = Form.RUNS, stream.deflate(runs_raw)
-    else:
-        form, data = Form.PACKED, stream.deflate(head + _packed(np.repeat(values, lengths), w, h, bits))
-    return _HEAD.pack(form | STREAMED, n - 1) + data
+        return (Form.RUNS, runs, rz) if len(runs) < len(packed) else (Form.PACKED, packed, pz)
+    if RUNS_FACTOR * (len(runs_raw) - len(head)) < h * _stride(w, bits):
+        return (Form.RUNS, *stream.trial(runs_raw))
+    return (Form.PACKED, *stream.trial(head + _packed(np.repeat(values, lengths), w, h, bits)))
 
 
 def _deflate(data: bytes, level: int) -> bytes:
@@ -351,6 +414,8 @@ def _decode(payload: bytes, w: int, h: int, inflater: PaletteInflater | None) ->
         cap = h * stride
     elif form == Form.RUNS:
         cap = 2 * pixels
+    elif form == Form.CELLS:
+        cap = cells_cap(w, h)
     else:
         raise ProtocolError(f"{what}: unknown form {form}")
     if not streamed:
@@ -378,6 +443,8 @@ def _decode(payload: bytes, w: int, h: int, inflater: PaletteInflater | None) ->
             parts = [(rows >> np.uint8(8 - bits * (i + 1))) & mask for i in range(per)]
             grid = np.stack(parts, axis=2).reshape(h, stride * per)[:, :w]
         index = grid.reshape(-1)
+    elif form == Form.CELLS:
+        index = read_cells(body, w, h, n, what).reshape(-1)
     else:
         if not body or len(body) % 2:
             raise ProtocolError(f"{what}: run data of {len(body)} bytes is not whole (index, length) pairs")

@@ -7,6 +7,13 @@
 //                  ncolours <= 2, 4, 16, 256
 //   form 1 RUNS:   idx[k] | len_minus_1[k]: runs of 1..256 pixels in reading
 //                  order, adding up to exactly w * h
+//   form 2 CELLS:  character cells (src/desklink/agent/encode/cells.py):
+//                  u8 cw | u8 ch | u8 ox | u8 oy | u16 k | cell[k] | map[nx * ny]
+//                  cells of cw x ch (1..MAX_CELL) 8-bit indices; the grid is
+//                  padded by ox, oy (< cw, ch) at the left and top and to
+//                  whole cells at the right and bottom: nx = ceil((ox + w) / cw),
+//                  ny = ceil((oy + h) / ch); map holds each grid cell's number
+//                  (u8 when k <= 256, else u16 big-endian), each below k
 //   form | 0x80    STREAMED: the deflate data is the next piece of the agent
 //                  session's one raw-deflate stream, ending at a sync flush
 //                  (00 00 ff ff); the stream restarts at every KEY frame
@@ -34,6 +41,10 @@ import { FrameError, describeRect } from '../frame-error.js';
 
 const PACKED = 0;
 const RUNS = 1;
+const CELLS = 2;
+/** Largest cell side of the CELLS form (as cells.py's MAX_CELL). */
+const MAX_CELL = 64;
+const CELLS_HEAD = 6;
 /** Form bit: the deflate data is the next piece of the session's stream. */
 export const STREAMED = 0x80;
 /**
@@ -240,11 +251,64 @@ function pixelsOf(rect, stream) {
   const streamed = (payload[0] & STREAMED) !== 0;
   const form = payload[0] & ~STREAMED;
   const n = payload[1] + 1;
-  if (form !== PACKED && form !== RUNS) throw new FrameError(`${what}: unknown form ${form}`);
-  const cap = 3 * n + (form === PACKED ? h * Math.ceil((w * bitsFor(n)) / 8) : 2 * w * h);
+  if (form !== PACKED && form !== RUNS && form !== CELLS) throw new FrameError(`${what}: unknown form ${form}`);
+  const cap = 3 * n + bodyCap(form, w, h, n);
   if (!streamed) return inflate(payload.subarray(2), cap, what).then((data) => picture(data, form, w, h, n, what));
   if (!stream) throw new FrameError(`${what}: a streamed rectangle, and no stream to read it from`);
   return picture(stream.inflate(payload.subarray(2), cap, what), form, w, h, n, what);
+}
+
+/** The most bytes the body of a form may inflate to (as palette.py's caps). */
+function bodyCap(form, w, h, n) {
+  if (form === PACKED) return h * Math.ceil((w * bitsFor(n)) / 8);
+  if (form === RUNS) return 2 * w * h;
+  return CELLS_HEAD + 3 * (w + MAX_CELL - 1) * (h + MAX_CELL - 1);
+}
+
+/** A CELLS body drawn into `out` (the rectangle's pixels), every field checked first. */
+function cells(body, w, h, n, words, out, what) {
+  if (body.length < CELLS_HEAD) throw new FrameError(`${what}: the cell grid's header is cut short`);
+  const cw = body[0];
+  const ch = body[1];
+  const ox = body[2];
+  const oy = body[3];
+  const k = (body[4] << 8) | body[5];
+  if (cw < 1 || ch < 1 || cw > MAX_CELL || ch > MAX_CELL) throw new FrameError(`${what}: cells of ${cw}x${ch} are outside 1..${MAX_CELL}`);
+  if (ox >= cw || oy >= ch) throw new FrameError(`${what}: padding ${ox},${oy} is not inside a ${cw}x${ch} cell`);
+  const nx = Math.ceil((ox + w) / cw);
+  const ny = Math.ceil((oy + h) / ch);
+  if (k < 1 || k > nx * ny) throw new FrameError(`${what}: ${k} distinct cells for a grid of ${nx * ny}`);
+  const wide = k <= 256 ? 1 : 2;
+  const size = cw * ch;
+  const need = CELLS_HEAD + k * size + nx * ny * wide;
+  if (body.length !== need) throw new FrameError(`${what}: the cell grid is ${body.length} bytes, expected ${need}`);
+  const pics = body.subarray(CELLS_HEAD, CELLS_HEAD + k * size);
+  let max = 0;
+  for (let i = 0; i < pics.length; i += 1) if (pics[i] > max) max = pics[i];
+  if (max >= n) throw new FrameError(`${what}: index ${max} is past the ${n}-colour palette`);
+  const map = body.subarray(CELLS_HEAD + k * size);
+  for (let cy = 0; cy < ny; cy += 1) {
+    const top = cy * ch - oy; // the cell's first row in the rectangle (may be negative)
+    const r0 = Math.max(0, -top);
+    const r1 = Math.min(ch, h - top);
+    for (let cx = 0; cx < nx; cx += 1) {
+      const i = cy * nx + cx;
+      const number = wide === 1 ? map[i] : (map[2 * i] << 8) | map[2 * i + 1];
+      if (number >= k) throw new FrameError(`${what}: cell number ${number} is past its ${k} cells`);
+      const left = cx * cw - ox;
+      const c0 = Math.max(0, -left);
+      const c1 = Math.min(cw, w - left);
+      const base = number * size;
+      for (let r = r0; r < r1; r += 1) {
+        let o = (top + r) * w + left + c0;
+        const src = base + r * cw;
+        for (let c = c0; c < c1; c += 1) {
+          out[o] = words[pics[src + c]];
+          o += 1;
+        }
+      }
+    }
+  }
 }
 
 function picture(data, form, w, h, n, what) {
@@ -254,6 +318,7 @@ function picture(data, form, w, h, n, what) {
   const out = new Uint32Array(pixels.buffer);
   const words = paletteWords(data, n);
   if (form === PACKED) unpack(body, w, h, n, words, out, what);
-  else runs(body, w, h, n, words, out, what);
+  else if (form === RUNS) runs(body, w, h, n, words, out, what);
+  else cells(body, w, h, n, words, out, what);
   return new ImageData(pixels, w, h);
 }
