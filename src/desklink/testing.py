@@ -522,6 +522,7 @@ class ViewerClient:
         self.key_frames = 0
         self.refine_frames = 0
         self.rects_by_encoding: collections.Counter[str] = collections.Counter()  # rectangles by encoding name
+        self.palette_forms: collections.Counter[int] = collections.Counter()  # PALETTE rectangles by form (0x80 off)
         self.frame_bytes = 0
         self.last_frame_at = 0.0
         self.arrivals: list[tuple[float, int, int]] = []  # (time, seq, bytes)
@@ -566,6 +567,7 @@ class ViewerClient:
                             self.key_frames += msg.key
                             self.refine_frames += bool(msg.flags & screen.FLAG_REFINE)
                             self.rects_by_encoding.update(r.enc.name for r in msg.rects)
+                            self.palette_forms.update(r.payload[0] & 0x7F for r in msg.rects if r.enc is screen.Enc.PALETTE)
                             self.encodings.append(frozenset(int(r.enc) for r in msg.rects))
                             self.video_boxes += [(r.x, r.y, r.w, r.h) for r in msg.rects if r.enc is screen.Enc.H264]
                         self.frames += 1

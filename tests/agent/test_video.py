@@ -508,8 +508,9 @@ def test_the_encoder_caps_a_noisy_region_by_its_size() -> None:
     assert sizes[0.05] < 1.5 * cap < sizes[0.4], (sizes, cap)
 
 
-def settle_region(width: int, height: int, box: tuple[int, int, int, int], content) -> tuple[Session, Frame]:  # type: ignore[no-untyped-def]
-    """Play ``content(t)`` in ``box`` until video mode, then hold it; the frame that settled it."""
+def settle_region(width: int, height: int, box: tuple[int, int, int, int], content, hold=None) -> tuple[Session, Frame]:  # type: ignore[no-untyped-def]
+    """Play ``content(t)`` in ``box`` until video mode, then hold it (or
+    ``hold``, a picture of the box); the frame that settled it."""
     s = Session(width, height)
     s.base = np.full((height, width, 4), 90, dtype=np.uint8)
     s.base[:, :, 3] = 255
@@ -522,6 +523,9 @@ def settle_region(width: int, height: int, box: tuple[int, int, int, int], conte
         s.step(img)
         t += 1
         assert t < 3 * FPS
+    if hold is not None:
+        img = img.copy()
+        img[y : y + h, x : x + w] = hold
     for _ in range(2 * FPS):
         f = s.step(img)
         if s.enc.video.region is None:
@@ -560,23 +564,41 @@ def test_a_settled_region_too_large_for_png_comes_at_refine_quality() -> None:
     assert np.array_equal(s.canvas.image[64:448, 192:832], s.enc.sent_image[64:448, 192:832])
 
 
-def test_text_that_flooded_like_video_settles_pixel_exact() -> None:
-    """A terminal flooding output can change fast enough to become a video
-    region; when it stops, its text is coded as the tile coder codes text
-    (PALETTE), exact, even past SETTLED_PNG_MAX_PIXELS."""
+def flood_text(t: int) -> np.ndarray:
+    """A 1280x704 terminal's text at time ``t``: 8x16 glyph cells on or off."""
+    rng = np.random.default_rng(t)
+    cells = rng.integers(0, 2, (704 // 16, 1280 // 8), dtype=np.uint8)
+    ink = np.kron(cells, np.ones((16, 8), dtype=np.uint8)).astype(bool)
+    img = np.empty((704, 1280, 4), dtype=np.uint8)
+    img[...] = (30, 30, 30, 255)
+    img[ink] = (220, 220, 220, 255)
+    return img
+
+
+def test_text_flooding_at_video_rates_never_becomes_video() -> None:
+    """A terminal flooding output changes as fast as a video, but goes as
+    PALETTE, exact and far smaller than H.264 would code it: those tiles do
+    not count towards video mode, however long the flood lasts."""
+    s = Session(1920, 1080)
+    base = np.full((1080, 1920, 4), 90, dtype=np.uint8)
+    base[:, :, 3] = 255
+    for t in range(3 * FPS):
+        img = base.copy()
+        img[192:896, 320:1600] = flood_text(t)
+        f = s.step(img)
+        assert f is not None and {r.enc for r in f.rects} <= {Enc.PALETTE, Enc.FILL, Enc.COPY}, [r.enc for r in f.rects]
+        assert np.array_equal(s.canvas.image[:, :, :3], img[:, :, :3]), t
+    assert s.enc.video is not None and s.enc.video.region is None and s.enc.video.stats.regions == 0
+
+
+def test_a_video_region_that_settles_on_text_ends_pixel_exact() -> None:
+    """A video region whose last picture is text (a player closed over a
+    terminal) is coded as the tile coder codes text (PALETTE), exact, even
+    past SETTLED_PNG_MAX_PIXELS."""
     from desklink.agent.encode.video import SETTLED_PNG_MAX_PIXELS
 
-    def text(t: int) -> np.ndarray:
-        rng = np.random.default_rng(t)
-        cells = rng.integers(0, 2, (704 // 16, 1280 // 8), dtype=np.uint8)  # a glyph cell on or off
-        ink = np.kron(cells, np.ones((16, 8), dtype=np.uint8)).astype(bool)
-        img = np.empty((704, 1280, 4), dtype=np.uint8)
-        img[...] = (30, 30, 30, 255)
-        img[ink] = (220, 220, 220, 255)
-        return img
-
     assert 1280 * 704 > SETTLED_PNG_MAX_PIXELS
-    s, f = settle_region(1920, 1080, (320, 192, 1280, 704), text)
+    s, f = settle_region(1920, 1080, (320, 192, 1280, 704), lambda t: moving(1280, 704, t), hold=flood_text(0))
     assert f.rects and {r.enc for r in f.rects} <= {Enc.PALETTE, Enc.FILL}, [r.enc for r in f.rects]
     assert s.enc.sent_image is not None
     assert np.array_equal(s.canvas.image[192:896, 320:1600], s.enc.sent_image[192:896, 320:1600])

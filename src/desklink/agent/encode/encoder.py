@@ -344,6 +344,7 @@ class ScreenEncoder:
         small = int(mask.sum()) <= self.small_change_tiles
         quality = self.refine_quality if small else self.motion_quality
         subsampling: Subsampling = "444" if small else "420"
+        text = np.zeros_like(mask)
         boxes = self._text_box(mask) or merge_rects(mask, self.tile, self.width, self.height, max_rects=self.max_rects)
         for box in boxes:
             tight = self._tight(self.sent_image, image, box) if small and not inexact else None
@@ -358,6 +359,12 @@ class ScreenEncoder:
                 tiles = self._tiles_of((coded.rect.x, coded.rect.y, coded.rect.w, coded.rect.h))
                 self.lossy[tiles] = not (small or coded.exact)
                 self.changed_at[tiles] = now  # unchanged tiles merged in were re-sent too
+                if self.video is not None and coded.rect.enc in (Enc.PALETTE, Enc.FILL):
+                    text[tiles] = True
+        if self.video is not None and text.any():
+            # Text flooding a terminal changes at video rates too, but goes far
+            # smaller and exact as PALETTE (CELLS): it never counts towards video.
+            self.video.tracker.moved(text)
         rects.extend(video_rects)
         self.sent_image = image
         self._motion_run += 1
