@@ -26,7 +26,10 @@ rectangle (:func:`coded_size`).
 :class:`H264Decoder` is the reference viewer's side (``desklink.testing`` and
 :class:`~desklink.agent.encode.canvas.Canvas`): one per region stream, made
 by a key unit; a delta with no stream before it, or bytes that are not
-H.264, raise ``ProtocolError``.
+H.264, raise ``ProtocolError``. Before libavcodec sees a unit, every SPS in
+it must give the region's coded size (:func:`desklink.agent.encode.sps.check_unit`):
+the codec sizes its buffers from the SPS, so a unit claiming 16384x16384
+in a 64x64 rectangle is refused instead of allocated for.
 
 PyAV is optional (the ``video`` extra, docs/architecture.md): without it
 :func:`available` is false and the agent never enters video mode.
@@ -41,6 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from desklink.agent.encode.sps import check_unit
 from desklink.errors import ProtocolError
 
 __all__ = [
@@ -178,7 +182,13 @@ class H264Encoder:
 class H264Decoder:
     """One region stream's decoder, for the reference viewer. Made from a key
     unit (``ProtocolError`` otherwise); :meth:`decode` returns the picture as
-    ``h x w x 3`` RGB cropped to the region."""
+    ``h x w x 3`` RGB cropped to the region.
+
+    Every SPS a unit carries is read first and must give the picture size of
+    the region's stream (:func:`coded_size`, in whole macroblocks, cropped to
+    exactly that; :func:`desklink.agent.encode.sps.check_unit`), and the
+    first unit must carry one: libavcodec never sees an SPS that was not
+    checked, so it never sizes its buffers past the rectangle."""
 
     def __init__(self, width: int, height: int) -> None:
         if not available():
@@ -188,10 +198,17 @@ class H264Decoder:
         self.width, self.height = width, height
         self._ctx: Any = av.CodecContext.create("h264", "r")
         self._ctx.thread_count = 1
+        self._has_sps = False
 
     def decode(self, unit: bytes) -> npt.NDArray[np.uint8]:
         import av
 
+        cw, ch = coded_size(self.width, self.height)
+        what = f"H.264 unit for the {self.width}x{self.height} rectangle"
+        if check_unit(unit, cw, ch, what):
+            self._has_sps = True
+        elif not self._has_sps:
+            raise ProtocolError(f"{what} starts its stream with no SPS (not a key unit)")
         try:
             packet = av.Packet(unit)
             frames = self._ctx.decode(packet)
@@ -200,7 +217,6 @@ class H264Decoder:
         if len(frames) != 1:
             raise ProtocolError(f"H.264 unit gave {len(frames)} pictures, not one")
         picture = frames[0]
-        cw, ch = coded_size(self.width, self.height)
         if (picture.width, picture.height) != (cw, ch):
             raise ProtocolError(f"H.264 picture is {picture.width}x{picture.height}; the rectangle is {self.width}x{self.height}")
         rgb: npt.NDArray[np.uint8] = picture.to_ndarray(format="rgb24")

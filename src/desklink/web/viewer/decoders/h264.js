@@ -4,6 +4,13 @@
 // stream is coded at the even size at or above w x h (4:2:0) and drawn
 // cropped to w x h.
 //
+// Before any of it reaches the VideoDecoder, every SPS in a unit (key or
+// delta) must give the stream's coded size in whole macroblocks, cropped to
+// exactly it (decoders/sps.js, as agent/encode/sps.py for the Python
+// viewer): the decoder sizes its buffers from the SPS, so a unit claiming
+// 16384x16384 in a 64x64 rectangle fails with a FrameError naming both
+// sizes instead of being allocated for.
+//
 // State per canvas (createState): region -> VideoStream (decoders/video.js,
 // WebCodecs' VideoDecoder, the same stream handling a browser share uses),
 // at most MAX_STREAMS of them (the agent plays one region at a time; a new
@@ -16,6 +23,7 @@
 
 import { SCREEN } from '../../shared/wire.js';
 import { FrameError, describeRect } from '../frame-error.js';
+import { checkUnit } from './sps.js';
 import { VideoStream } from './video.js';
 
 /** Region streams one canvas keeps at once (as MAX_STREAMS in agent/encode/canvas.py). */
@@ -62,6 +70,13 @@ export default {
     const what = describeRect('h264', rect);
     const p = rect.payload;
     if (!startsWithStartCode(p)) return Promise.reject(new FrameError(`${what} is not H.264 in Annex B form (no start code)`));
+    const width = rect.w + (rect.w & 1);
+    const height = rect.h + (rect.h & 1);
+    try {
+      checkUnit(p, width, height, what);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const key = isKeyUnit(p);
     const id = `${rect.x},${rect.y},${rect.w},${rect.h}`;
     let stream = streams.get(id);
@@ -76,7 +91,7 @@ export default {
       streams.set(id, stream);
     }
     const chunk = {
-      codec: SCREEN.CODEC.H264, width: rect.w + (rect.w & 1), height: rect.h + (rect.h & 1), key, seq: frame.seq, data: p,
+      codec: SCREEN.CODEC.H264, width, height, key, seq: frame.seq, data: p,
     };
     return stream.decode(chunk).catch((err) => {
       throw new FrameError(`${what}: ${err?.message || err}`);
