@@ -349,3 +349,17 @@ def test_the_canvas_refuses_the_hostile_unit_and_recovers_on_a_real_key_unit() -
         canvas.apply(Frame(2, 2, 128, 128, (Rect(8, 8, 64, 64, Enc.H264, hostile),)))
     canvas.apply(Frame(3, 3, 128, 128, (Rect(8, 8, 64, 64, Enc.H264, real),)))
     assert canvas.frames == 2
+
+
+def test_the_canvas_keeps_its_good_stream_past_a_hostile_unit() -> None:
+    """As the browser: a unit refused for its SPS leaves the region's stream
+    as it was, so the next delta of the real stream still decodes."""
+    canvas = Canvas()
+    canvas.apply(Frame(1, 1, 128, 128, (Rect.fill(0, 0, 128, 128, (1, 2, 3)),), FLAG_KEY))
+    enc = H264Encoder(64, 64)
+    key = enc.encode(noise(64, 64))
+    canvas.apply(Frame(2, 2, 128, 128, (Rect(8, 8, 64, 64, Enc.H264, key),)))
+    with pytest.raises(ProtocolError, match="claims a 16384x16384 picture"):
+        canvas.apply(Frame(3, 3, 128, 128, (Rect(8, 8, 64, 64, Enc.H264, swap_sps(key_unit(64, 64), sps_nal(1024, 1024))),)))
+    canvas.apply(Frame(4, 4, 128, 128, (Rect(8, 8, 64, 64, Enc.H264, enc.encode(noise(64, 64, 2))),)))
+    assert canvas.frames == 3

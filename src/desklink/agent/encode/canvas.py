@@ -24,10 +24,11 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
-from desklink.agent.encode.h264 import H264Decoder, is_key_unit
+from desklink.agent.encode.h264 import H264Decoder, coded_size, is_key_unit
 from desklink.agent.encode.jpeg import decode_jpeg
 from desklink.agent.encode.palette import PaletteInflater, decode_palette
 from desklink.agent.encode.png import decode_png
+from desklink.agent.encode.sps import check_unit
 from desklink.errors import ProtocolError
 from desklink.protocol.screen import Enc, Frame
 
@@ -113,6 +114,9 @@ class Canvas:
 
     def _decode_h264(self, x: int, y: int, w: int, h: int, unit: bytes) -> npt.NDArray[np.uint8]:
         box = (x, y, w, h)
+        # A unit whose SPS claims another size fails here, before the stream
+        # table is touched: the region's good stream survives it (as in the browser).
+        check_unit(unit, *coded_size(w, h), f"H.264 unit for the region {w}x{h}+{x}+{y}")
         if is_key_unit(unit):
             self.streams.pop(box, None)
             while len(self.streams) >= MAX_STREAMS:
