@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from desklink.agent.encode.palette import STREAMED, Form
 from desklink.protocol import screen
 from desklink.testing import ViewerClient
 
@@ -40,6 +41,14 @@ def ws_header(n: int) -> int:
 
 
 _OTHER_BINARY = {screen.KIND_CURSOR: "cursor", screen.KIND_POINTER: "pointer"}
+
+
+def rect_name(r: screen.Rect) -> str:
+    """The rectangle's encoding, with PALETTE's form (PALETTE/CELLS ...)."""
+    if r.enc is not screen.Enc.PALETTE or not r.payload:
+        return r.enc.name
+    form = r.payload[0] & ~STREAMED
+    return f"PALETTE/{Form(form).name}" if form in Form._value2member_map_ else f"PALETTE/{form}"
 
 
 class _Tap:
@@ -79,8 +88,9 @@ class _Tap:
                     rects: dict[str, int] = {}
                     rbytes: dict[str, int] = {}
                     for r in msg.rects:
-                        rects[r.enc.name] = rects.get(r.enc.name, 0) + 1
-                        rbytes[r.enc.name] = rbytes.get(r.enc.name, 0) + len(r.payload)
+                        name = rect_name(r)
+                        rects[name] = rects.get(name, 0) + 1
+                        rbytes[name] = rbytes.get(name, 0) + len(r.payload)
                     frame = Arrival(at, n, msg.seq, msg.capture_us, msg.flags, rects, rbytes)
                     self.log.append(frame)
                     self.wire.append((at, n, "frame"))
