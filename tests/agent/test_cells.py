@@ -94,6 +94,22 @@ def test_a_page_of_text_goes_as_cells_exactly_and_far_smaller() -> None:
     assert body is not None and len(body) * 20 < index.size
 
 
+def test_more_than_256_distinct_cells_take_two_byte_numbers() -> None:
+    img = grid_text(1920, 1080, 9, 19, 3, 2, seed=4, glyphs=600)
+    index, bg = indices(img)
+    body = cell_body(index, bg, Grid(9, 19, 3, 2), 0, 0)
+    assert body is not None
+    k = struct.unpack_from(">H", body, 4)[0]
+    assert 256 < k <= 0.25 * 214 * 57
+    nx, ny = -(-(6 + 1920) // 9), -(-(17 + 1080) // 19)
+    assert len(body) == 6 + k * 9 * 19 + 2 * nx * ny
+    payload = encode_palette(img, 0, 0, 1920, 1080, stream=PaletteStream())
+    assert payload is not None and form_of(payload) is Form.CELLS
+    inflater = PaletteInflater()
+    inflater.reset()
+    assert np.array_equal(decode_palette(payload, 1920, 1080, inflater), img[:, :, 2::-1])
+
+
 def test_a_band_too_small_to_show_the_grid_uses_the_one_kept() -> None:
     """One line uncovered by a scroll: one period of rows cannot show the
     line height, but the grid the stream found on the screen before can."""

@@ -101,7 +101,8 @@ def test_browser_decoder_matches_the_python_decoder(browser: Browser, server: Se
     pictures["a run past 256"] = (picture(1001, 3, 2, 7, 700), 1001, 3)
     pictures["text 1920x1080"] = (text_screen(1920, 1080), 1920, 1080)
     pictures["cells 1920x1080"] = (grid_text(1920, 1080, 9, 19, 1), 1920, 1080)
-    pictures["cells odd 301x97"] = (grid_text(301, 97, 7, 13, 2)[:, :], 301, 97)
+    pictures["cells odd 301x97"] = (grid_text(301, 97, 7, 13, 2), 301, 97)
+    pictures["cells 600 glyphs"] = (grid_text(1920, 1080, 9, 19, 6, glyphs=600), 1920, 1080)  # two-byte cell numbers
     good: dict[str, dict[str, Any]] = {}
     expected: dict[str, np.ndarray] = {}
     for name, (img, w, h) in pictures.items():
@@ -112,7 +113,7 @@ def test_browser_decoder_matches_the_python_decoder(browser: Browser, server: Se
         assert np.array_equal(expected[name], img[:, :, 2::-1]), name
     forms = {name: base64.b64decode(c["payload"])[0] for name, c in good.items()}
     assert {0, 1, 2} <= set(forms.values())  # every form is exercised
-    assert forms["cells 1920x1080"] == forms["cells odd 301x97"] == 2
+    assert forms["cells 1920x1080"] == forms["cells odd 301x97"] == forms["cells 600 glyphs"] == 2
 
     bad_cases = _bad()
     out = run_in_worker(browser, server, BODY, {"good": good, "bad": {k: {"w": w, "h": h, "payload": b64(p)} for k, (p, w, h, _) in bad_cases.items()}})
@@ -169,16 +170,16 @@ def grid_head(cw: int, ch: int, ox: int, oy: int, k: int) -> bytes:
     return struct.pack(">BBBBH", cw, ch, ox, oy, k)
 
 
-def grid_text(w: int, h: int, cw: int, ch: int, seed: int) -> np.ndarray:
+def grid_text(w: int, h: int, cw: int, ch: int, seed: int, glyphs: int = 30) -> np.ndarray:
     """Text on a character grid (cells of cw x ch from the top left, a blank
-    first row and column in each), 30 glyphs, a few in another colour."""
+    first row and column in each), ``glyphs`` glyphs, a few in another colour."""
     rng = np.random.default_rng(seed)
-    shapes = rng.random((30, ch, cw)) < 0.35
+    shapes = rng.random((glyphs, ch, cw)) < 0.35
     shapes[:, 0, :] = False
     shapes[:, :, 0] = False
     shapes[0] = False
     nx, ny = -(-w // cw), -(-h // ch)
-    codes = rng.integers(0, 30, (ny, nx))
+    codes = rng.integers(0, glyphs, (ny, nx))
     ink = shapes[codes].transpose(0, 2, 1, 3).reshape(ny * ch, nx * cw)[:h, :w]
     tint = np.repeat(np.repeat(1 + (codes % 5 == 0), ch, axis=0), cw, axis=1)[:h, :w]
     colours = np.array([[30, 20, 10, 255], [220, 220, 220, 255], [60, 200, 240, 255]], np.uint8)
