@@ -56,6 +56,13 @@ def test_compose_has_the_nodes_the_stores_and_nginx_each_with_a_health_check() -
         assert services["nginx"]["depends_on"][node] == {"condition": "service_healthy"}
     assert services["web1"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert services["web2"]["depends_on"]["web1"] == {"condition": "service_healthy"}
+    # What one node writes and another serves is on volumes every node mounts.
+    shared = {"files": "/var/lib/desklink/files", "agents": "/var/lib/desklink/agents",
+              "recordings": "/var/lib/desklink/recordings"}
+    for node in NODES:
+        mounts = dict(m.split(":", 1) for m in services[node]["volumes"])
+        assert {k: mounts.get(k) for k in shared} == shared, (node, mounts)
+    assert set(shared) <= set(_compose()["volumes"])
     for mount in services["nginx"]["volumes"]:
         assert (COMPOSE.parent / mount.split(":")[0]).exists(), mount
     assert (COMPOSE.parent / services["web1"]["build"]["dockerfile"].removeprefix("deploy/")).exists()
