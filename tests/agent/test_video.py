@@ -564,11 +564,17 @@ def test_a_settled_region_too_large_for_png_comes_at_refine_quality() -> None:
     assert np.array_equal(s.canvas.image[64:448, 192:832], s.enc.sent_image[64:448, 192:832])
 
 
+#: A terminal font for flood_text: 40 glyphs of 8x16, the first column and
+#: row of each left empty (as a font's spacing leaves them), glyph 0 a space.
+_FONT = np.random.default_rng(99).random((40, 16, 8)) < 0.4
+_FONT[:, 0, :] = _FONT[:, :, 0] = False
+_FONT[0] = False
+
+
 def flood_text(t: int) -> np.ndarray:
-    """A 1280x704 terminal's text at time ``t``: 8x16 glyph cells on or off."""
-    rng = np.random.default_rng(t)
-    cells = rng.integers(0, 2, (704 // 16, 1280 // 8), dtype=np.uint8)
-    ink = np.kron(cells, np.ones((16, 8), dtype=np.uint8)).astype(bool)
+    """A 1280x704 terminal's text at time ``t``: a new screenful of glyphs."""
+    codes = np.random.default_rng(t).integers(0, 40, (704 // 16, 1280 // 8))
+    ink = _FONT[codes].transpose(0, 2, 1, 3).reshape(704, 1280)
     img = np.empty((704, 1280, 4), dtype=np.uint8)
     img[...] = (30, 30, 30, 255)
     img[ink] = (220, 220, 220, 255)
@@ -577,8 +583,11 @@ def flood_text(t: int) -> np.ndarray:
 
 def test_text_flooding_at_video_rates_never_becomes_video() -> None:
     """A terminal flooding output changes as fast as a video, but goes as
-    PALETTE, exact and far smaller than H.264 would code it: those tiles do
-    not count towards video mode, however long the flood lasts."""
+    character cells (PALETTE's CELLS form), exact and far smaller than H.264
+    would code it: those tiles do not count towards video mode, however long
+    the flood lasts."""
+    from desklink.agent.encode.palette import is_cells
+
     s = Session(1920, 1080)
     base = np.full((1080, 1920, 4), 90, dtype=np.uint8)
     base[:, :, 3] = 255
@@ -588,7 +597,25 @@ def test_text_flooding_at_video_rates_never_becomes_video() -> None:
         f = s.step(img)
         assert f is not None and {r.enc for r in f.rects} <= {Enc.PALETTE, Enc.FILL, Enc.COPY}, [r.enc for r in f.rects]
         assert np.array_equal(s.canvas.image[:, :, :3], img[:, :, :3]), t
+        assert t == 0 or any(is_cells(r) for r in f.rects), t
     assert s.enc.video is not None and s.enc.video.region is None and s.enc.video.stats.regions == 0
+
+
+def test_a_flat_colour_animation_still_becomes_video() -> None:
+    """Few colours are not text: an animation of flat colour blocks (what
+    tests/screen/_animation.py paints) codes as PALETTE tile by tile, yet
+    changes at video rates everywhere, and becomes a video region."""
+    def blocks(t: int) -> np.ndarray:
+        img = np.empty((360, 640, 4), dtype=np.uint8)
+        img[:, :, 3] = 255
+        for i in range(60):
+            r, c = divmod(i, 10)
+            img[r * 60 : (r + 1) * 60, c * 64 : (c + 1) * 64, :3] = ((i * 37 + t * 11) % 256, (i * 91 + t * 7) % 256, (i * 53 + t * 13) % 256)
+        img[:, (t * 9) % 600 : (t * 9) % 600 + 40, :3] = 255
+        return img
+
+    s, f = settle_region(1280, 800, (192, 128, 640, 360), blocks)
+    assert s.enc.video is not None and s.enc.video.stats.regions == 1
 
 
 def test_a_video_region_that_settles_on_text_ends_pixel_exact() -> None:

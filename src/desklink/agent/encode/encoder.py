@@ -58,7 +58,7 @@ import numpy.typing as npt
 from desklink.agent.encode.choose import Coded, PaletteOptions, encode_area, encode_exact
 from desklink.agent.encode.jpeg import Subsampling
 from desklink.agent.encode.motion import DEFAULT_VIDEO, VideoSettings
-from desklink.agent.encode.palette import PaletteStream
+from desklink.agent.encode.palette import PaletteStream, is_cells
 from desklink.agent.encode.png import MAX_PNG_PIXELS
 from desklink.agent.encode.moves import MoveDetector, move_mask
 from desklink.agent.encode.rects import MAX_RECTS_PER_FRAME, Box, merge_rects
@@ -359,11 +359,12 @@ class ScreenEncoder:
                 tiles = self._tiles_of((coded.rect.x, coded.rect.y, coded.rect.w, coded.rect.h))
                 self.lossy[tiles] = not (small or coded.exact)
                 self.changed_at[tiles] = now  # unchanged tiles merged in were re-sent too
-                if self.video is not None and coded.rect.enc in (Enc.PALETTE, Enc.FILL):
+                if self.video is not None and is_cells(coded.rect):
                     text[tiles] = True
         if self.video is not None and text.any():
             # Text flooding a terminal changes at video rates too, but goes far
-            # smaller and exact as PALETTE (CELLS): it never counts towards video.
+            # smaller and exact as character cells: it never counts towards
+            # video. (Other PALETTE areas do: a flat-colour animation is video.)
             self.video.tracker.moved(text)
         rects.extend(video_rects)
         self.sent_image = image

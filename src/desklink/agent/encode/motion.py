@@ -13,8 +13,8 @@ second), a blinking cursor or a clock never get there; a playing video, a
 game or an animation does within about a second.
 
 Changes the encoder sends as a move (a COPY: scrolled text, a dragged
-window) or as text (PALETTE or FILL: a terminal flooding output) do not
-count (:meth:`MotionTracker.moved`): those are coded best as they are, and
+window) or as text on a character grid (PALETTE's CELLS form: a terminal
+flooding output) do not count (:meth:`MotionTracker.moved`): those are coded best as they are, and
 text must not turn into video because it scrolls or floods.
 
 The region is stable while it lasts: it only grows (when tiles outside it
@@ -137,7 +137,7 @@ class MotionTracker:
 
     def moved(self, tiles: Mask) -> None:
         """The last observed changes in ``tiles`` were a move (a scroll or a
-        dragged window, sent as a COPY) or text (sent as PALETTE or FILL,
+        dragged window, sent as a COPY) or text (sent as character cells,
         exact and far smaller than video): they do not count towards video."""
         if not self._history:
             return

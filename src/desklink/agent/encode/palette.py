@@ -78,6 +78,7 @@ import numpy.typing as npt
 from desklink.agent.encode.cells import Grid, cell_body, cells_cap, find_grid, read_cells
 from desklink.agent.encode.tiles import as_u32
 from desklink.errors import ProtocolError
+from desklink.protocol.screen import Enc, Rect
 
 __all__ = [
     "CELLS_MIN_PIXELS",
@@ -95,6 +96,7 @@ __all__ = [
     "classify",
     "decode_palette",
     "encode_palette",
+    "is_cells",
 ]
 
 #: The wire's limit: the colour count travels as one byte (ncolours - 1).
@@ -201,6 +203,11 @@ class Form(IntEnum):
     PACKED = 0
     RUNS = 1
     CELLS = 2
+
+
+def is_cells(rect: Rect) -> bool:
+    """Whether a rectangle is PALETTE in the CELLS form (text on a grid)."""
+    return rect.enc is Enc.PALETTE and len(rect.payload) > 0 and rect.payload[0] & ~STREAMED == Form.CELLS
 
 
 def _bits(ncolours: int) -> int:
