@@ -187,12 +187,7 @@ class PaletteInflater:
             raise ProtocolError(f"{what}: a streamed rectangle with no key frame (or after an error) before it")
         if not piece.endswith(_SYNC_MARK):
             raise ProtocolError(f"{what}: the streamed deflate data does not end at a flush point")
-        try:
-            out = d.decompress(piece, cap + 1)
-        except zlib.error as exc:
-            raise ProtocolError(f"{what}: the deflate data is corrupt ({exc})") from None
-        if len(out) > cap or d.unconsumed_tail:
-            raise ProtocolError(f"{what}: the deflate data inflates past {cap} bytes")
+        out = _decompress(d, piece, cap, what)
         if d.eof:
             raise ProtocolError(f"{what}: the streamed deflate data ends its stream")
         self._d = d
@@ -374,16 +369,23 @@ def _deflate(data: bytes, level: int) -> bytes:
     return deflate.compress(data) + deflate.flush()
 
 
-def _inflate(data: bytes, cap: int, what: str) -> bytes:
-    """Raw-inflate ``data`` to at most ``cap`` bytes; the stream must end
-    exactly at the end of ``data``."""
-    d = zlib.decompressobj(-15)
+def _decompress(d: "zlib._Decompress", data: bytes, cap: int, what: str) -> bytes:
+    """What ``d`` gives for ``data``: at most ``cap`` bytes (a deflate bomb
+    stops there), else ``ProtocolError``."""
     try:
         out = d.decompress(data, cap + 1)
     except zlib.error as exc:
         raise ProtocolError(f"{what}: the deflate data is corrupt ({exc})") from None
     if len(out) > cap or d.unconsumed_tail:
         raise ProtocolError(f"{what}: the deflate data inflates past {cap} bytes")
+    return out
+
+
+def _inflate(data: bytes, cap: int, what: str) -> bytes:
+    """Raw-inflate ``data`` to at most ``cap`` bytes; the stream must end
+    exactly at the end of ``data``."""
+    d = zlib.decompressobj(-15)
+    out = _decompress(d, data, cap, what)
     if not d.eof:
         raise ProtocolError(f"{what}: the deflate data is cut short")
     if d.unused_data:
